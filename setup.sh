@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what litemcp needs on Debian 12 (only what is missing) and
+# configures a meson build folder.
+#
+#   ./setup.sh [BUILD_DIR [MESON_OPTION...]]
+#
+# BUILD_DIR defaults to "build" (a release build). Extra arguments go to
+# `meson setup`, e.g. ./setup.sh build-san -Db_sanitize=address,undefined.
+# An existing build folder is reconfigured with the given options.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+packages=(
+  g++ meson ninja-build pkg-config   # toolchain
+  librocksdb-dev                      # the index (store/index.cpp)
+  libspdlog-dev                       # logs
+  doctest-dev                         # unit tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+build_dir="${1:-build}"
+shift || true
+if [ -f "$build_dir/build.ninja" ]; then
+  meson setup --reconfigure "$build_dir" "$@" >/dev/null
+else
+  meson setup "$build_dir" "$@" >/dev/null
+fi
+echo "setup: $build_dir is configured ($(meson introspect "$build_dir" --buildoptions | python3 -c 'import json,sys; o={x["name"]:x["value"] for x in json.load(sys.stdin)}; print("buildtype="+o["buildtype"]+", sanitize="+o["b_sanitize"])'))"

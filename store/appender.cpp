@@ -1,0 +1,337 @@
+// The appender: the one thread that writes the commit log and the topic
+// metadata. It gathers every queued append into one batch (group commit).
+#include <spdlog/spdlog.h>
+
+#include "store/store_impl.h"
+
+namespace litemcp::store {
+
+result<void> store::impl::check_append(std::string_view topic, std::string_view payload) const {
+    auto parent = parse_topic_name(topic);
+    if (!parent) return std::unexpected(parent.error());
+    auto policy = policy_of(*parent);
+    if (!policy) return make_error(errc::unknown_parent, "parent topic '" + std::string(*parent) + "' is not defined");
+    if (payload.size() > policy->max_record_size)
+        return make_error(errc::record_too_large, "record of " + std::to_string(payload.size()) +
+                                                      " bytes exceeds max_record_size " +
+                                                      std::to_string(policy->max_record_size) + " of " +
+                                                      std::string(*parent));
+    return {};
+}
+
+void store::impl::enqueue(pending p) {
+    std::unique_lock lock(q_mu_);
+    space_cv_.wait(lock, [&] { return stopping_ || queue_.size() < opts_.max_pending_appends; });
+    if (stopping_) {
+        lock.unlock();
+        auto err = make_error(errc::closed, "the store is closing");
+        if (p.slot) {
+            p.slot->complete(err);
+        } else if (p.done) {
+            p.done(err);
+        }
+        return;
+    }
+    const bool was_empty = queue_.empty();
+    queue_.push_back(std::move(p));
+    lock.unlock();
+    if (was_empty) q_cv_.notify_one();
+}
+
+result<append_ack> store::append(std::string_view topic, std::string_view payload, std::uint32_t flags) {
+    if (auto r = impl_->check_append(topic, payload); !r) return std::unexpected(r.error());
+    auto slot = std::make_shared<impl::sync_slot>();
+    impl::pending p;
+    p.ext_topic = topic;
+    p.ext_payload = payload;
+    p.flags = flags;
+    p.slot = slot;
+    impl_->enqueue(std::move(p));
+    return slot->wait();
+}
+
+void store::append_async(std::string_view topic, std::string_view payload, std::uint32_t flags,
+                         append_callback done) {
+    if (auto r = impl_->check_append(topic, payload); !r) {
+        if (done) done(std::unexpected(r.error()));
+        return;
+    }
+    impl::pending p;
+    p.owned.reserve(topic.size() + payload.size());
+    p.owned.append(topic).append(payload);
+    p.topic_len = topic.size();
+    p.is_owned = true;
+    p.flags = flags;
+    p.done = std::move(done);
+    impl_->enqueue(std::move(p));
+}
+
+void store::impl::run_appender() {
+    std::vector<pending> batch;
+    std::vector<std::function<void()>> jobs;
+    for (;;) {
+        {
+            std::unique_lock lock(q_mu_);
+            q_cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !jobs_.empty(); });
+            if (queue_.empty() && jobs_.empty() && stopping_) return;
+            std::uint64_t bytes = 0;
+            while (!queue_.empty() && (batch.empty() || bytes < opts_.max_batch_bytes)) {
+                bytes += queue_.front().payload().size() + queue_.front().topic().size();
+                batch.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+            while (!jobs_.empty()) {
+                jobs.push_back(std::move(jobs_.front()));
+                jobs_.pop_front();
+            }
+        }
+        space_cv_.notify_all();
+        if (!batch.empty()) commit(batch);
+        batch.clear();
+        for (auto& job : jobs) job();
+        jobs.clear();
+    }
+}
+
+result<topic_meta*> store::impl::load_topic(std::string_view name) {
+    if (auto* m = topics_.find(name)) return m;
+    auto id = index_->topic_id(name);
+    if (!id) return std::unexpected(id.error());
+    if (!*id) return static_cast<topic_meta*>(nullptr);
+    auto meta = index_->meta(**id);
+    if (!meta) return std::unexpected(meta.error());
+    if (!*meta) return make_error(errc::corrupt, "topic '" + std::string(name) + "' has a name but no metadata");
+    return topics_.insert(std::move(**meta));
+}
+
+result<topic_meta*> store::impl::create_topic(std::string_view name, std::string_view parent, std::uint64_t id,
+                                              std::uint64_t now) {
+    auto policy = policy_of(parent);
+    if (!policy) return make_error(errc::unknown_parent, "parent topic '" + std::string(parent) + "' is not defined");
+    auto count = parent_counts_.find(parent);
+    const std::int64_t have = count == parent_counts_.end() ? 0 : count->second;
+    if (static_cast<std::uint64_t>(have) >= policy->max_lite_topics)
+        return make_error(errc::topic_limit, "parent topic '" + std::string(parent) + "' already holds " +
+                                                 std::to_string(have) + " lite topics (max_lite_topics)");
+    topic_meta m;
+    m.id = id;
+    m.name = std::string(name);
+    m.created_ms = now;
+    if (count == parent_counts_.end()) parent_counts_.emplace(std::string(parent), 1);
+    else ++count->second;
+    parent_deltas_[std::string(parent)] += 1;
+    next_topic_id_ = std::max(next_topic_id_, id + 1);
+    return topics_.insert(std::move(m));
+}
+
+void store::impl::index_record(index::batch& b, topic_meta& m, const topic_policy& policy, std::uint64_t offset,
+                               std::uint64_t pos, std::uint32_t size, std::uint64_t ts) {
+    const std::uint64_t seg = log_->segment_of(pos);
+    b.put_entry(m.id, offset, offset_entry{pos, size});
+    batch_entries_[{m.id, offset}] = offset_entry{pos, size};
+    segment_deltas_[seg] += 1;
+    segment_counts_[seg] += 1;
+    const bool is_new = m.next_offset == 0 && m.expiry_key_ms == 0;
+    if (is_new) b.put_name(m.name, m.id);
+    m.next_offset = offset + 1;
+    m.retained_bytes += size;
+    m.last_write_ms = ts;
+    m.last_pos = pos;
+    // Retention: trim the oldest records, always keeping the newest one.
+    while (m.retained_start + 1 < m.next_offset &&
+           (m.next_offset - m.retained_start > policy.max_records || m.retained_bytes > policy.max_bytes)) {
+        std::optional<offset_entry> e;
+        if (auto in_batch = batch_entries_.find({m.id, m.retained_start}); in_batch != batch_entries_.end()) {
+            e = in_batch->second;
+        } else if (auto stored = index_->entry(m.id, m.retained_start); stored) {
+            e = *stored;
+        }
+        if (e) {
+            const std::uint64_t s = log_->segment_of(e->pos);
+            segment_deltas_[s] -= 1;
+            segment_counts_[s] -= 1;
+            m.retained_bytes -= std::min<std::uint64_t>(m.retained_bytes, e->size);
+        }
+        b.delete_entry(m.id, m.retained_start);
+        ++m.retained_start;
+    }
+    // Expiry is filed coarsely: a new key only when the deadline moved enough;
+    // the reclaimer checks the real deadline before it reclaims.
+    const auto ttl = static_cast<std::uint64_t>(policy.idle_ttl.count());
+    const std::uint64_t deadline = ts + ttl;
+    const std::uint64_t granularity = std::max<std::uint64_t>(1000, ttl / 16);
+    if (m.expiry_key_ms == 0 || deadline > m.expiry_key_ms + granularity) {
+        if (m.expiry_key_ms != 0) b.delete_expiry(m.expiry_key_ms, m.id);
+        b.put_expiry(deadline, m.id);
+        m.expiry_key_ms = deadline;
+    }
+}
+
+void store::impl::flush_counts(index::batch& b) {
+    for (auto& [seg, d] : segment_deltas_)
+        if (d != 0) b.add_segment_count(seg, d);
+    for (auto& [parent, d] : parent_deltas_)
+        if (d != 0) b.add_parent_count(parent, d);
+    segment_deltas_.clear();
+    parent_deltas_.clear();
+    batch_entries_.clear();
+}
+
+void store::impl::commit(std::vector<pending>& batch) {
+    const std::uint64_t now = now_ms();
+    const std::uint64_t start_pos = log_->end();
+    const std::uint64_t saved_next_id = next_topic_id_;
+    auto saved_parent_counts = parent_counts_;
+    auto saved_segment_counts = segment_counts_;
+    // Topic states are edited on copies and written back only on success, so a
+    // failed batch leaves no trace in memory either.
+    string_map<topic_meta> staged;
+    std::vector<std::pair<std::string_view, topic_policy>> policies;
+    buf_.clear();
+
+    auto fail = [&](pending& p, error e) {
+        p.failed = true;
+        p.err = std::move(e);
+    };
+
+    std::size_t ok_count = 0;
+    for (auto& p : batch) {
+        auto parent = parse_topic_name(p.topic());
+        auto policy = parent ? policy_of(*parent) : std::nullopt;
+        if (!policy) {
+            fail(p, error{errc::unknown_parent, "parent topic of '" + std::string(p.topic()) + "' is not defined"});
+            continue;
+        }
+        auto it = staged.find(p.topic());
+        if (it == staged.end()) {
+            auto loaded = load_topic(p.topic());
+            if (!loaded) {
+                fail(p, loaded.error());
+                continue;
+            }
+            topic_meta m;
+            if (*loaded) {
+                m = **loaded;
+            } else {
+                auto created = create_topic(p.topic(), *parent, next_topic_id_, now);
+                if (!created) {
+                    fail(p, created.error());
+                    continue;
+                }
+                m = **created;
+                topics_.erase(p.topic());  // written back below only if the batch lands
+            }
+            it = staged.emplace(std::string(p.topic()), std::move(m)).first;
+        }
+        p.state = &it->second;
+        // Reserve the offset now; index_record sets next_offset for real.
+        p.offset = it->second.next_offset++;
+        p.timestamp_ms = now;
+        p.size = static_cast<std::uint32_t>(encoded_size(p.topic().size(), p.payload().size()));
+        const std::size_t at = buf_.size();
+        buf_.resize(at + p.size);
+        encode_record(buf_.data() + at, it->second.id, p.offset, now, p.flags, p.topic(), p.payload());
+        p.pos = at;  // relative until written
+        ++ok_count;
+    }
+    // Undo the offset reservations; index_record re-applies them in order.
+    for (auto& p : batch)
+        if (!p.failed) p.state->next_offset = std::min(p.state->next_offset, p.offset);
+
+    error write_error{errc::io_error, ""};
+    bool written = ok_count == 0;
+    if (ok_count > 0) {
+        // Write in chunks that fit a segment; records never span segments.
+        std::size_t chunk_start = 0;
+        written = true;
+        std::vector<std::pair<std::size_t, std::uint64_t>> chunk_pos;  // buffer offset -> log position
+        std::size_t i = 0;
+        std::vector<pending*> live;
+        for (auto& p : batch)
+            if (!p.failed) live.push_back(&p);
+        while (i < live.size()) {
+            std::size_t end = chunk_start;
+            std::size_t j = i;
+            while (j < live.size() && (end - chunk_start) + live[j]->size <= opts_.segment_bytes) {
+                end += live[j]->size;
+                ++j;
+            }
+            auto r = log_->append(std::string_view(buf_).substr(chunk_start, end - chunk_start));
+            if (!r) {
+                written = false;
+                write_error = r.error();
+                break;
+            }
+            for (std::size_t k = i; k < j; ++k) live[k]->pos = *r + (live[k]->pos - chunk_start);
+            cache_->append(*r, std::string_view(buf_).substr(chunk_start, end - chunk_start));
+            chunk_start = end;
+            i = j;
+        }
+        if (written && opts_.fsync.mode == fsync_mode::always) {
+            if (auto r = sync_log(); !r) {
+                written = false;
+                write_error = r.error();
+            }
+        }
+        if (written) {
+            index::batch b;
+            for (auto* p : live) {
+                auto policy = policy_of(*parse_topic_name(p->topic()));
+                index_record(b, *p->state, *policy, p->offset, p->pos, p->size, p->timestamp_ms);
+            }
+            for (auto& [name, m] : staged) b.put_meta(m);
+            if (next_topic_id_ != saved_next_id) b.put_next_topic_id(next_topic_id_);
+            flush_counts(b);
+            b.put_checkpoint(log_->end());
+            auto r = index_->commit(b, index::wal::off);
+            if (!r) {
+                // RocksDB stays in a background-error state after, say, a flush hit
+                // a full disk; resume and try once more before failing the batch.
+                index_->try_resume();
+                r = index_->commit(b, index::wal::off);
+            }
+            if (!r) {
+                written = false;
+                write_error = r.error();
+            }
+        }
+        if (!written) {
+            spdlog::error("store: append batch of {} records failed: {}", live.size(), write_error.message);
+            if (auto r = log_->truncate(start_pos); !r)
+                spdlog::error("store: could not cut the failed batch from the log: {}", r.error().message);
+            cache_->reset(log_->end());
+            next_topic_id_ = saved_next_id;
+            parent_counts_ = std::move(saved_parent_counts);
+            segment_counts_ = std::move(saved_segment_counts);
+            segment_deltas_.clear();
+            parent_deltas_.clear();
+            batch_entries_.clear();
+            for (auto* p : live) fail(*p, write_error);
+        }
+    }
+
+    std::vector<std::string_view> touched;
+    if (written && ok_count > 0) {
+        for (auto& [name, m] : staged) topics_.insert(m);
+        indexed_end_.store(log_->end());
+        log_dirty_ = true;
+        touched.reserve(staged.size());
+        for (auto& [name, m] : staged) touched.push_back(name);
+        ++batches_;
+        appends_ += ok_count;
+        bytes_ += buf_.size();
+        ready_.notify(touched);
+    }
+    for (auto& p : batch) {
+        result<append_ack> r = p.failed ? result<append_ack>(std::unexpected(p.err))
+                                        : result<append_ack>(append_ack{p.offset, p.pos, p.timestamp_ms});
+        if (p.failed) ++errors_;
+        if (p.slot) {
+            p.slot->complete(std::move(r));
+        } else if (p.done) {
+            p.done(std::move(r));
+        }
+    }
+}
+
+}  // namespace litemcp::store

@@ -1,0 +1,410 @@
+#include "store/index.h"
+
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
+#include <rocksdb/merge_operator.h>
+#include <rocksdb/table.h>
+
+#include <cstring>
+
+namespace litemcp::store {
+namespace {
+
+// Key prefixes; one column family keeps every batch atomic without atomic_flush.
+constexpr char k_meta_singleton = 'M';
+constexpr char k_name = 'N';     // name -> id
+constexpr char k_topic = 'T';    // id -> topic_meta
+constexpr char k_offset = 'O';   // id, offset -> offset_entry
+constexpr char k_cursor = 'C';   // id, consumer -> offset
+constexpr char k_expiry = 'X';   // deadline, id -> ""
+constexpr char k_segment = 'S';  // segment base -> live records (merge add)
+constexpr char k_parent = 'P';   // parent name -> lite topics (merge add)
+constexpr char k_kv = 'K';       // user key -> value
+
+void put_be64(std::string& s, std::uint64_t v) {
+    for (int i = 7; i >= 0; --i) s.push_back(static_cast<char>((v >> (i * 8)) & 0xFF));
+}
+std::uint64_t get_be64(const char* p) {
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+    return v;
+}
+void put_le64(std::string& s, std::uint64_t v) { s.append(reinterpret_cast<const char*>(&v), 8); }
+std::uint64_t get_le64(const char* p) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+}
+
+std::string key1(char prefix, std::uint64_t a) {
+    std::string k(1, prefix);
+    put_be64(k, a);
+    return k;
+}
+std::string key2(char prefix, std::uint64_t a, std::uint64_t b) {
+    std::string k = key1(prefix, a);
+    put_be64(k, b);
+    return k;
+}
+std::string key_str(char prefix, std::string_view s) {
+    std::string k(1, prefix);
+    k.append(s);
+    return k;
+}
+const std::string checkpoint_key = std::string(1, k_meta_singleton) + "checkpoint";
+const std::string next_id_key = std::string(1, k_meta_singleton) + "next_topic_id";
+
+std::string encode_meta(const topic_meta& m) {
+    std::string v;
+    v.reserve(64 + m.name.size());
+    for (auto x : {m.id, m.next_offset, m.retained_start, m.retained_bytes, m.created_ms,
+                   m.last_write_ms, m.last_pos, m.expiry_key_ms})
+        put_le64(v, x);
+    v.append(m.name);
+    return v;
+}
+std::optional<topic_meta> decode_meta(std::string_view v) {
+    if (v.size() < 64) return std::nullopt;
+    topic_meta m;
+    std::uint64_t* fields[] = {&m.id, &m.next_offset, &m.retained_start, &m.retained_bytes,
+                               &m.created_ms, &m.last_write_ms, &m.last_pos, &m.expiry_key_ms};
+    for (int i = 0; i < 8; ++i) *fields[i] = get_le64(v.data() + i * 8);
+    m.name.assign(v.substr(64));
+    return m;
+}
+
+std::string encode_entry(offset_entry e) {
+    std::string v;
+    put_le64(v, e.pos);
+    v.append(reinterpret_cast<const char*>(&e.size), 4);
+    return v;
+}
+offset_entry decode_entry(std::string_view v) {
+    offset_entry e;
+    if (v.size() >= 12) {
+        e.pos = get_le64(v.data());
+        std::memcpy(&e.size, v.data() + 8, 4);
+    }
+    return e;
+}
+
+std::string encode_i64(std::int64_t d) {
+    std::string v;
+    put_le64(v, static_cast<std::uint64_t>(d));
+    return v;
+}
+
+// Live counters are kept as deltas merged by addition, so a delta written
+// through the WAL and deltas replayed by recovery add up in any order.
+class add_operator : public rocksdb::AssociativeMergeOperator {
+public:
+    bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+               std::string* new_value, rocksdb::Logger*) const override {
+        std::uint64_t a = existing && existing->size() == 8 ? get_le64(existing->data()) : 0;
+        std::uint64_t b = value.size() == 8 ? get_le64(value.data()) : 0;
+        new_value->clear();
+        put_le64(*new_value, a + b);
+        return true;
+    }
+    const char* Name() const override { return "litemcp.add"; }
+};
+
+class flush_listener : public rocksdb::EventListener {
+public:
+    explicit flush_listener(std::function<void()> f) : f_(std::move(f)) {}
+    void OnFlushBegin(rocksdb::DB*, const rocksdb::FlushJobInfo&) override {
+        if (f_) f_();
+    }
+
+private:
+    std::function<void()> f_;
+};
+
+std::unexpected<error> db_error(const rocksdb::Status& s, std::string_view what) {
+    return make_error(s.IsIOError() || s.IsNoSpace() ? errc::io_error : errc::index_error,
+                      std::string(what) + ": " + s.ToString());
+}
+
+}  // namespace
+
+index::~index() {
+    if (db_) db_->Close();
+}
+
+result<std::unique_ptr<index>> index::open(const index_options& o) {
+    rocksdb::Options opts;
+    opts.create_if_missing = true;
+    opts.merge_operator = std::make_shared<add_operator>();
+    opts.write_buffer_size = o.write_buffer_bytes;
+    opts.max_write_buffer_number = 3;
+    opts.max_background_jobs = 2;
+    opts.max_open_files = 512;
+    opts.keep_log_file_num = 3;
+    opts.info_log_level = rocksdb::WARN_LEVEL;
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = rocksdb::NewLRUCache(o.cache_bytes);
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    // Index and filter blocks stay outside the block cache: with millions of
+    // topics one SST's index and filter outgrow a cache shard and would be
+    // evicted and re-read on every lookup. Their memory is about 1.5 bytes per
+    // key (10-bit bloom filter plus the index), e.g. ~6 MiB per million topics.
+    table.cache_index_and_filter_blocks = false;
+    opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    std::unique_ptr<index> ix(new index());
+    ix->sync_wal_ = o.sync_wal;
+    ix->listener_ = std::make_shared<flush_listener>(o.before_flush);
+    opts.listeners.push_back(ix->listener_);
+    rocksdb::DB* db = nullptr;
+    auto s = rocksdb::DB::Open(opts, o.dir, &db);
+    if (!s.ok()) return db_error(s, "open index " + o.dir);
+    ix->db_.reset(db);
+    return ix;
+}
+
+void index::batch::put_meta(const topic_meta& m) { wb_.Put(key1(k_topic, m.id), encode_meta(m)); }
+void index::batch::put_name(std::string_view name, std::uint64_t id) {
+    std::string v;
+    put_le64(v, id);
+    wb_.Put(key_str(k_name, name), v);
+}
+void index::batch::put_entry(std::uint64_t id, std::uint64_t offset, offset_entry e) {
+    wb_.Put(key2(k_offset, id, offset), encode_entry(e));
+}
+void index::batch::delete_entry(std::uint64_t id, std::uint64_t offset) {
+    wb_.Delete(key2(k_offset, id, offset));
+}
+void index::batch::delete_topic(const topic_meta& m) {
+    wb_.Delete(key_str(k_name, m.name));
+    wb_.Delete(key1(k_topic, m.id));
+    wb_.DeleteRange(key1(k_offset, m.id), key1(k_offset, m.id + 1));
+    wb_.DeleteRange(key1(k_cursor, m.id), key1(k_cursor, m.id + 1));
+    wb_.Delete(key2(k_expiry, m.expiry_key_ms, m.id));
+}
+void index::batch::put_expiry(std::uint64_t deadline_ms, std::uint64_t id) {
+    wb_.Put(key2(k_expiry, deadline_ms, id), rocksdb::Slice());
+}
+void index::batch::delete_expiry(std::uint64_t deadline_ms, std::uint64_t id) {
+    wb_.Delete(key2(k_expiry, deadline_ms, id));
+}
+void index::batch::add_segment_count(std::uint64_t base, std::int64_t delta) {
+    wb_.Merge(key1(k_segment, base), encode_i64(delta));
+}
+void index::batch::delete_segment_count(std::uint64_t base) { wb_.Delete(key1(k_segment, base)); }
+void index::batch::add_parent_count(std::string_view parent, std::int64_t delta) {
+    wb_.Merge(key_str(k_parent, parent), encode_i64(delta));
+}
+void index::batch::put_checkpoint(std::uint64_t pos) {
+    std::string v;
+    put_le64(v, pos);
+    wb_.Put(checkpoint_key, v);
+}
+void index::batch::put_next_topic_id(std::uint64_t id) {
+    std::string v;
+    put_le64(v, id);
+    wb_.Put(next_id_key, v);
+}
+
+result<void> index::commit(batch& b, wal mode) {
+    rocksdb::WriteOptions wo;
+    wo.disableWAL = mode == wal::off;
+    wo.sync = mode == wal::on && sync_wal_;
+    auto s = db_->Write(wo, &b.wb_);
+    if (!s.ok()) return db_error(s, "index write");
+    return {};
+}
+
+result<void> index::flush() {
+    rocksdb::FlushOptions fo;
+    fo.wait = true;
+    auto s = db_->Flush(fo);
+    if (!s.ok()) return db_error(s, "index flush");
+    return {};
+}
+
+void index::try_resume() { db_->Resume(); }
+
+namespace {
+template <class T, class F>
+result<std::optional<T>> get_value(rocksdb::DB* db, const std::string& key, F decode) {
+    std::string v;
+    auto s = db->Get(rocksdb::ReadOptions(), key, &v);
+    if (s.IsNotFound()) return std::optional<T>();
+    if (!s.ok()) return db_error(s, "index read");
+    return std::optional<T>(decode(v));
+}
+}  // namespace
+
+result<std::optional<std::uint64_t>> index::topic_id(std::string_view name) const {
+    return get_value<std::uint64_t>(db_.get(), key_str(k_name, name),
+                                    [](const std::string& v) { return v.size() == 8 ? get_le64(v.data()) : 0; });
+}
+
+result<std::optional<topic_meta>> index::meta(std::uint64_t id) const {
+    std::string v;
+    auto s = db_->Get(rocksdb::ReadOptions(), key1(k_topic, id), &v);
+    if (s.IsNotFound()) return std::optional<topic_meta>();
+    if (!s.ok()) return db_error(s, "index read");
+    auto m = decode_meta(v);
+    if (!m) return make_error(errc::corrupt, "topic metadata " + std::to_string(id) + " is malformed");
+    return m;
+}
+
+result<std::optional<offset_entry>> index::entry(std::uint64_t id, std::uint64_t offset) const {
+    return get_value<offset_entry>(db_.get(), key2(k_offset, id, offset),
+                                   [](const std::string& v) { return decode_entry(v); });
+}
+
+result<void> index::entries(std::uint64_t id, std::uint64_t from,
+                            const std::function<bool(std::uint64_t, offset_entry)>& visit) const {
+    rocksdb::ReadOptions ro;
+    const std::string upper = key1(k_offset, id + 1);
+    rocksdb::Slice upper_slice(upper);
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+    for (it->Seek(key2(k_offset, id, from)); it->Valid(); it->Next()) {
+        auto k = it->key();
+        if (k.size() != 17) continue;
+        if (!visit(get_be64(k.data() + 9), decode_entry(std::string_view(it->value().data(), it->value().size()))))
+            break;
+    }
+    if (!it->status().ok()) return db_error(it->status(), "index scan");
+    return {};
+}
+
+result<std::vector<std::pair<std::uint64_t, std::uint64_t>>> index::due(std::uint64_t now_ms,
+                                                                        std::size_t limit) const {
+    rocksdb::ReadOptions ro;
+    const std::string upper = key1(k_expiry, now_ms + 1);
+    rocksdb::Slice upper_slice(upper);
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> out;
+    for (it->Seek(std::string(1, k_expiry)); it->Valid() && out.size() < limit; it->Next()) {
+        auto k = it->key();
+        if (k.size() != 17) continue;
+        out.emplace_back(get_be64(k.data() + 1), get_be64(k.data() + 9));
+    }
+    if (!it->status().ok()) return db_error(it->status(), "index scan");
+    return out;
+}
+
+std::uint64_t index::checkpoint() const {
+    std::string v;
+    if (db_->Get(rocksdb::ReadOptions(), checkpoint_key, &v).ok() && v.size() == 8) return get_le64(v.data());
+    return 0;
+}
+
+std::uint64_t index::next_topic_id() const {
+    std::string v;
+    if (db_->Get(rocksdb::ReadOptions(), next_id_key, &v).ok() && v.size() == 8) return get_le64(v.data());
+    return 1;
+}
+
+namespace {
+template <class K, class F>
+std::map<K, std::int64_t> scan_counts(rocksdb::DB* db, char prefix, F decode_key) {
+    std::map<K, std::int64_t> out;
+    rocksdb::ReadOptions ro;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
+    const std::string p(1, prefix);
+    for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
+        if (it->value().size() != 8) continue;
+        out[decode_key(it->key())] = static_cast<std::int64_t>(get_le64(it->value().data()));
+    }
+    return out;
+}
+}  // namespace
+
+std::map<std::uint64_t, std::int64_t> index::segment_counts() const {
+    return scan_counts<std::uint64_t>(db_.get(), k_segment,
+                                      [](const rocksdb::Slice& k) { return get_be64(k.data() + 1); });
+}
+
+std::map<std::string, std::int64_t> index::parent_counts() const {
+    return scan_counts<std::string>(db_.get(), k_parent, [](const rocksdb::Slice& k) {
+        return std::string(k.data() + 1, k.size() - 1);
+    });
+}
+
+namespace {
+std::string cursor_key(std::uint64_t id, std::string_view consumer) {
+    std::string k = key1(k_cursor, id);
+    k.append(consumer);
+    return k;
+}
+}  // namespace
+
+result<void> index::put_cursor(std::uint64_t id, std::string_view consumer, std::uint64_t offset) {
+    std::string v;
+    put_le64(v, offset);
+    rocksdb::WriteOptions wo;
+    wo.sync = sync_wal_;
+    auto s = db_->Put(wo, cursor_key(id, consumer), v);
+    if (!s.ok()) return db_error(s, "cursor write");
+    return {};
+}
+
+result<std::optional<std::uint64_t>> index::cursor(std::uint64_t id, std::string_view consumer) const {
+    return get_value<std::uint64_t>(db_.get(), cursor_key(id, consumer),
+                                    [](const std::string& v) { return v.size() == 8 ? get_le64(v.data()) : 0; });
+}
+
+result<void> index::delete_cursor(std::uint64_t id, std::string_view consumer) {
+    rocksdb::WriteOptions wo;
+    wo.sync = sync_wal_;
+    auto s = db_->Delete(wo, cursor_key(id, consumer));
+    if (!s.ok()) return db_error(s, "cursor delete");
+    return {};
+}
+
+result<void> index::kv_put(std::string_view key, std::string_view value) {
+    rocksdb::WriteOptions wo;
+    wo.sync = sync_wal_;
+    auto s = db_->Put(wo, key_str(k_kv, key), rocksdb::Slice(value.data(), value.size()));
+    if (!s.ok()) return db_error(s, "kv write");
+    return {};
+}
+
+result<std::optional<std::string>> index::kv_get(std::string_view key) const {
+    return get_value<std::string>(db_.get(), key_str(k_kv, key), [](const std::string& v) { return v; });
+}
+
+result<void> index::kv_delete(std::string_view key) {
+    rocksdb::WriteOptions wo;
+    wo.sync = sync_wal_;
+    auto s = db_->Delete(wo, key_str(k_kv, key));
+    if (!s.ok()) return db_error(s, "kv delete");
+    return {};
+}
+
+result<std::vector<std::pair<std::string, std::string>>> index::kv_scan(std::string_view prefix,
+                                                                        std::string_view after,
+                                                                        std::size_t limit) const {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    const std::string p = key_str(k_kv, prefix);
+    std::vector<std::pair<std::string, std::string>> out;
+    const std::string start = after.empty() ? p : key_str(k_kv, after);
+    for (it->Seek(start); it->Valid() && it->key().starts_with(p) && out.size() < limit; it->Next()) {
+        std::string k(it->key().data() + 1, it->key().size() - 1);
+        if (!after.empty() && k == after) continue;
+        out.emplace_back(std::move(k), it->value().ToString());
+    }
+    if (!it->status().ok()) return db_error(it->status(), "kv scan");
+    return out;
+}
+
+std::uint64_t index::disk_bytes() const {
+    std::uint64_t v = 0;
+    db_->GetIntProperty("rocksdb.total-sst-files-size", &v);
+    return v;
+}
+
+std::uint64_t index::memory_bytes() const {
+    std::uint64_t mem = 0, cache = 0, readers = 0;
+    db_->GetIntProperty("rocksdb.cur-size-all-mem-tables", &mem);
+    db_->GetIntProperty("rocksdb.block-cache-usage", &cache);
+    db_->GetIntProperty("rocksdb.estimate-table-readers-mem", &readers);
+    return mem + cache + readers;
+}
+
+}  // namespace litemcp::store

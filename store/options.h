@@ -1,0 +1,87 @@
+// Options of the store, one plain struct per component. Every field states
+// its meaning and its default; every size, queue and retention is bounded.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+#include <string>
+#include <vector>
+
+#include "store/errc.h"
+
+namespace litemcp::store {
+
+// When an append is acknowledged relative to the disk.
+enum class fsync_mode {
+    always,    // ack after fdatasync of the batch: no acknowledged record is ever lost
+    interval,  // ack after write(); a background fdatasync every interval_ms bounds the loss window
+    never,     // never fsync (tests, throwaway data); the OS decides
+};
+
+struct durability {
+    fsync_mode mode = fsync_mode::interval;  // Default: interval
+    std::chrono::milliseconds interval{100};  // Default: 100 ms (only for mode interval)
+
+    // Parses "always", "never" or "interval:<ms>".
+    static result<durability> parse(std::string_view text);
+    std::string to_string() const;
+};
+
+// The policy of a parent topic; every lite topic inside it obeys it.
+struct topic_policy {
+    // A lite topic with no append for this long and no bound consumer is reclaimed.
+    // Default: 30 min.
+    std::chrono::milliseconds idle_ttl{std::chrono::minutes(30)};
+    // Retention per lite topic: the oldest records are trimmed beyond either bound.
+    // Default: 100,000 records and 64 MiB.
+    std::uint64_t max_records = 100'000;
+    std::uint64_t max_bytes = 64ull << 20;
+    // Lite topics that may exist at once in this parent. Default: 10,000,000.
+    std::uint64_t max_lite_topics = 10'000'000;
+    // Largest payload accepted. Default: 1 MiB. Never more than a log segment.
+    std::uint32_t max_record_size = 1u << 20;
+};
+
+struct parent_topic {
+    std::string name;  // [a-z0-9._-]{1,64}
+    topic_policy policy;
+};
+
+struct store_options {
+    // Folder holding log/ (segments) and index/ (RocksDB). Created if missing. Required.
+    std::string dir;
+    durability fsync;
+    // Parent topics known at open. More may be added with store::define_parent.
+    // Default: none.
+    std::vector<parent_topic> parents;
+    // Size at which the commit log rolls to a new segment file. Default: 64 MiB.
+    std::uint64_t segment_bytes = 64ull << 20;
+    // In-memory copy of the newest log bytes that serves tail reads. Default: 32 MiB.
+    std::uint64_t tail_cache_bytes = 32ull << 20;
+    // Most bytes of payload the appender gathers into one write. Default: 4 MiB.
+    std::uint64_t max_batch_bytes = 4ull << 20;
+    // Appends waiting for the appender before new ones block the caller. Default: 65,536.
+    std::uint64_t max_pending_appends = 65'536;
+    // Lite-topic states the appender keeps in memory (the rest is read from the
+    // index on demand). Default: 65,536.
+    std::uint64_t topic_cache_entries = 65'536;
+    // How often the index is flushed to disk, which bounds re-indexing work at
+    // recovery. Default: 5 s.
+    std::chrono::milliseconds checkpoint_interval{5000};
+    // How often expired lite topics and dead segments are reclaimed. Default: 1 s.
+    std::chrono::milliseconds reclaim_interval{1000};
+    // Most lite topics reclaimed per pass, so one pass never stalls appends. Default: 10,000.
+    std::uint64_t reclaim_batch = 10'000;
+    // RocksDB block cache for the index. Default: 32 MiB.
+    std::uint64_t index_cache_bytes = 32ull << 20;
+    // RocksDB memtable size. Default: 32 MiB.
+    std::uint64_t index_write_buffer_bytes = 32ull << 20;
+    // Called with the name of each lite topic reclaimed for idleness (not for
+    // remove_topic), on the appender thread, after the removal is committed.
+    // Must not block or append. Default: none.
+    std::function<void(std::string_view topic)> on_reclaimed;
+};
+
+}  // namespace litemcp::store

@@ -1,0 +1,383 @@
+#include "store/store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "store/store_impl.h"
+
+namespace litemcp::store {
+
+// ---- topic_cache -----------------------------------------------------------
+
+topic_meta* topic_cache::find(std::string_view name) {
+    auto it = map_.find(name);
+    if (it == map_.end()) return nullptr;
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return &*it->second;
+}
+
+topic_meta* topic_cache::insert(topic_meta m) {
+    if (auto* existing = find(m.name)) {
+        *existing = std::move(m);
+        return existing;
+    }
+    lru_.push_front(std::move(m));
+    map_.emplace(lru_.front().name, lru_.begin());
+    // Evicting is free: the index holds every committed state, and the appender
+    // works on copies while a batch is in flight.
+    while (map_.size() > capacity_) {
+        map_.erase(lru_.back().name);
+        lru_.pop_back();
+    }
+    return &lru_.front();
+}
+
+void topic_cache::erase(std::string_view name) {
+    auto it = map_.find(name);
+    if (it == map_.end()) return;
+    auto node = it->second;
+    map_.erase(it);
+    lru_.erase(node);
+}
+
+// ---- impl lifecycle --------------------------------------------------------
+
+store::impl::impl(store_options o)
+    : opts_(std::move(o)), topics_(std::max<std::uint64_t>(opts_.topic_cache_entries, 16)) {
+    for (auto& p : opts_.parents) parents_[p.name] = p.policy;
+}
+
+store::impl::~impl() { stop(); }
+
+std::uint64_t store::impl::now_ms() const {
+    using namespace std::chrono;
+    return static_cast<std::uint64_t>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+result<void> store::impl::start() {
+    if (opts_.dir.empty()) return make_error(errc::invalid_argument, "store_options.dir is required");
+    if (opts_.segment_bytes < 4096) return make_error(errc::invalid_argument, "segment_bytes must be at least 4096");
+    if (opts_.checkpoint_interval.count() <= 0 || opts_.reclaim_interval.count() <= 0 ||
+        (opts_.fsync.mode == fsync_mode::interval && opts_.fsync.interval.count() <= 0))
+        return make_error(errc::invalid_argument, "fsync interval, checkpoint_interval and reclaim_interval must be positive");
+    if (opts_.max_batch_bytes == 0 || opts_.max_pending_appends == 0)
+        return make_error(errc::invalid_argument, "max_batch_bytes and max_pending_appends must be positive");
+    for (auto& [name, policy] : parents_) {
+        if (auto r = parse_topic_name(name + "/x"); !r) return std::unexpected(r.error());
+        if (policy.max_record_size + record_header_bytes + 512 > opts_.segment_bytes)
+            return make_error(errc::invalid_argument, "parent " + name + ": max_record_size exceeds a log segment");
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(opts_.dir, ec);
+    if (ec) return make_error(errc::io_error, "create " + opts_.dir + ": " + ec.message());
+
+    auto log = commit_log::open(opts_.dir + "/log", opts_.segment_bytes);
+    if (!log) return std::unexpected(log.error());
+    log_ = std::move(*log);
+
+    index_options io;
+    io.dir = opts_.dir + "/index";
+    io.cache_bytes = opts_.index_cache_bytes;
+    io.write_buffer_bytes = opts_.index_write_buffer_bytes;
+    io.sync_wal = opts_.fsync.mode == fsync_mode::always;
+    // The index must never reach the disk ahead of the log bytes it points at.
+    io.before_flush = [this] { (void)sync_log(); };
+    auto ix = index::open(io);
+    if (!ix) return std::unexpected(ix.error());
+    index_ = std::move(*ix);
+    cache_ = std::make_unique<tail_cache>(opts_.tail_cache_bytes);
+
+    if (auto r = recover(); !r) return r;
+
+    appender_ = std::thread([this] { run_appender(); });
+    maintenance_ = std::thread([this] { run_maintenance(); });
+    return {};
+}
+
+void store::impl::stop() {
+    {
+        std::lock_guard lock(q_mu_);
+        if (stopping_ && !appender_.joinable()) return;
+        stopping_ = true;
+    }
+    q_cv_.notify_all();
+    space_cv_.notify_all();
+    if (appender_.joinable()) appender_.join();
+    {
+        std::lock_guard lock(m_mu_);
+        m_stopping_ = true;
+    }
+    m_cv_.notify_all();
+    if (maintenance_.joinable()) maintenance_.join();
+    if (index_ && log_) {
+        if (auto r = checkpoint_now(); !r) spdlog::warn("store: final checkpoint failed: {}", r.error().message);
+    }
+}
+
+// ---- maintenance -----------------------------------------------------------
+
+result<void> store::impl::sync_log() {
+    if (opts_.fsync.mode == fsync_mode::never || !log_) return {};
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = log_->sync();
+    fsync_us_ += static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                std::chrono::steady_clock::now() - t0)
+                                                .count());
+    ++fsyncs_;
+    return r;
+}
+
+result<void> store::impl::checkpoint_now() {
+    std::lock_guard lock(checkpoint_mu_);
+    const std::uint64_t cp = indexed_end_.load();
+    if (cp == durable_checkpoint_.load()) return {};
+    // Flush syncs the log first (index_options::before_flush); in `never` mode
+    // the log is synced here so a checkpoint is always a durable point.
+    if (opts_.fsync.mode == fsync_mode::never) {
+        if (auto r = log_->sync(); !r) return r;
+    }
+    if (auto r = index_->flush(); !r) {
+        index_->try_resume();
+        return r;
+    }
+    durable_checkpoint_.store(cp);
+    return {};
+}
+
+void store::impl::run_maintenance() {
+    using clock = std::chrono::steady_clock;
+    auto next_sync = clock::now() + opts_.fsync.interval;
+    auto next_checkpoint = clock::now() + opts_.checkpoint_interval;
+    auto next_reclaim = clock::now() + opts_.reclaim_interval;
+    std::unique_lock lock(m_mu_);
+    while (!m_stopping_) {
+        auto wake = std::min(next_checkpoint, next_reclaim);
+        if (opts_.fsync.mode == fsync_mode::interval) wake = std::min(wake, next_sync);
+        m_cv_.wait_until(lock, wake, [&] { return m_stopping_; });
+        if (m_stopping_) break;
+        lock.unlock();
+        const auto now = clock::now();
+        if (opts_.fsync.mode == fsync_mode::interval && now >= next_sync) {
+            if (log_dirty_.exchange(false)) {
+                if (auto r = sync_log(); !r) {
+                    spdlog::error("store: log fsync failed: {}", r.error().message);
+                    log_dirty_ = true;
+                }
+            }
+            next_sync = now + opts_.fsync.interval;
+        }
+        if (now >= next_checkpoint) {
+            if (auto r = checkpoint_now(); !r) spdlog::error("store: checkpoint failed: {}", r.error().message);
+            next_checkpoint = now + opts_.checkpoint_interval;
+        }
+        if (now >= next_reclaim) {
+            auto r = on_appender([this] { return reclaim_pass(); });
+            if (!r && r.error().code != errc::closed) spdlog::error("store: reclaim failed: {}", r.error().message);
+            next_reclaim = clock::now() + opts_.reclaim_interval;
+        }
+        lock.lock();
+    }
+}
+
+std::optional<topic_policy> store::impl::policy_of(std::string_view parent) const {
+    std::shared_lock lock(parents_mu_);
+    auto it = parents_.find(parent);
+    if (it == parents_.end()) return std::nullopt;
+    return it->second;
+}
+
+// ---- facade ----------------------------------------------------------------
+
+store::store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+store::~store() = default;
+
+result<std::unique_ptr<store>> store::open(store_options options) {
+    auto p = std::make_unique<impl>(std::move(options));
+    if (auto r = p->start(); !r) return std::unexpected(r.error());
+    return std::unique_ptr<store>(new store(std::move(p)));
+}
+
+const store_options& store::options() const { return impl_->opts_; }
+
+result<void> store::define_parent(parent_topic parent) {
+    if (auto r = parse_topic_name(parent.name + "/x"); !r) return std::unexpected(r.error());
+    if (parent.policy.max_record_size + record_header_bytes + 512 > impl_->opts_.segment_bytes)
+        return make_error(errc::invalid_argument, "max_record_size exceeds a log segment");
+    std::unique_lock lock(impl_->parents_mu_);
+    impl_->parents_[parent.name] = parent.policy;
+    return {};
+}
+
+result<read_batch> store::read(std::string_view topic, std::uint64_t from, read_limits limits) const {
+    auto& ix = *impl_->index_;
+    auto id = ix.topic_id(topic);
+    if (!id) return std::unexpected(id.error());
+    if (!*id) return make_error(errc::not_found, "no lite topic '" + std::string(topic) + "'");
+    auto meta = ix.meta(**id);
+    if (!meta) return std::unexpected(meta.error());
+    if (!*meta) return make_error(errc::not_found, "no lite topic '" + std::string(topic) + "'");
+    read_batch out;
+    out.first_offset = (*meta)->retained_start;
+    out.end_offset = (*meta)->next_offset;
+    out.next_offset = from;
+    if (from < out.first_offset) {
+        out.outcome = read_outcome::truncated;
+        return out;
+    }
+    if (from >= out.end_offset) return out;
+
+    std::vector<std::pair<std::uint64_t, offset_entry>> entries;
+    std::size_t bytes = 0;
+    auto scan = ix.entries(**id, from, [&](std::uint64_t off, offset_entry e) {
+        if (off >= out.end_offset) return false;
+        if (!entries.empty() && (entries.size() >= limits.max_records || bytes + e.size > limits.max_bytes))
+            return false;
+        entries.emplace_back(off, e);
+        bytes += e.size;
+        return entries.size() < limits.max_records;
+    });
+    if (!scan) return std::unexpected(scan.error());
+    if (entries.empty() || entries.front().first != from) {
+        // Trimmed between the metadata read and the scan.
+        out.outcome = read_outcome::truncated;
+        out.first_offset = entries.empty() ? out.end_offset : entries.front().first;
+        return out;
+    }
+    std::string buf;
+    out.records.reserve(entries.size());
+    for (auto& [off, e] : entries) {
+        record_view v;
+        bool ok = impl_->cache_->read(e.pos, e.size, buf) || impl_->log_->read(e.pos, e.size, buf).has_value();
+        ok = ok && decode_record(buf, e.size, v) == decode_outcome::ok && v.topic_id == **id && v.offset == off;
+        if (!ok) {
+            // Retention may have trimmed the record (and its segment been
+            // deleted) since the index scan: that is truncation, not damage.
+            auto now = ix.meta(**id);
+            if (now && *now && (*now)->retained_start > off) {
+                if (out.records.empty()) {
+                    out.outcome = read_outcome::truncated;
+                    out.first_offset = (*now)->retained_start;
+                }
+                return out;
+            }
+            return make_error(errc::corrupt, "record " + std::string(topic) + "@" + std::to_string(off) +
+                                                 " at log position " + std::to_string(e.pos) + " is damaged");
+        }
+        out.records.push_back(record{std::string(topic), off, v.timestamp_ms, v.flags, std::string(v.payload)});
+        out.next_offset = off + 1;
+    }
+    return out;
+}
+
+result<topic_info> store::topic(std::string_view topic) const {
+    auto id = impl_->index_->topic_id(topic);
+    if (!id) return std::unexpected(id.error());
+    if (!*id) return make_error(errc::not_found, "no lite topic '" + std::string(topic) + "'");
+    auto meta = impl_->index_->meta(**id);
+    if (!meta) return std::unexpected(meta.error());
+    if (!*meta) return make_error(errc::not_found, "no lite topic '" + std::string(topic) + "'");
+    const auto& m = **meta;
+    return topic_info{m.name, m.id, m.retained_start, m.next_offset, m.retained_bytes, m.created_ms,
+                      m.last_write_ms, impl_->ready_.bound_consumers(topic)};
+}
+
+result<void> store::remove_topic(std::string_view topic) {
+    if (auto r = parse_topic_name(topic); !r) return std::unexpected(r.error());
+    std::string name(topic);
+    return impl_->on_appender([this, name] { return impl_->remove_topic_now(name); });
+}
+
+result<void> store::set_cursor(std::string_view consumer, std::string_view topic, std::uint64_t offset) {
+    if (auto r = validate_consumer_id(consumer); !r) return r;
+    auto id = impl_->index_->topic_id(topic);
+    if (!id) return std::unexpected(id.error());
+    if (!*id) return make_error(errc::not_found, "no lite topic '" + std::string(topic) + "'");
+    return impl_->index_->put_cursor(**id, consumer, offset);
+}
+
+result<std::optional<std::uint64_t>> store::cursor(std::string_view consumer, std::string_view topic) const {
+    auto id = impl_->index_->topic_id(topic);
+    if (!id) return std::unexpected(id.error());
+    if (!*id) return std::optional<std::uint64_t>();
+    return impl_->index_->cursor(**id, consumer);
+}
+
+result<void> store::kv_put(std::string_view key, std::string_view value) {
+    if (key.empty()) return make_error(errc::invalid_argument, "empty key");
+    return impl_->index_->kv_put(key, value);
+}
+result<std::optional<std::string>> store::kv_get(std::string_view key) const { return impl_->index_->kv_get(key); }
+result<void> store::kv_delete(std::string_view key) { return impl_->index_->kv_delete(key); }
+result<std::vector<std::pair<std::string, std::string>>> store::kv_scan(std::string_view prefix,
+                                                                        std::string_view after,
+                                                                        std::size_t limit) const {
+    return impl_->index_->kv_scan(prefix, after, limit);
+}
+
+result<void> store::add_consumer(std::string_view consumer, wake_fn wake) {
+    if (auto r = validate_consumer_id(consumer); !r) return r;
+    impl_->ready_.add_consumer(consumer, std::move(wake));
+    return {};
+}
+void store::remove_consumer(std::string_view consumer) { impl_->ready_.remove_consumer(consumer); }
+
+result<void> store::bind(std::string_view consumer, std::string_view topic) {
+    if (auto r = parse_topic_name(topic); !r) return std::unexpected(r.error());
+    // Bind first, then look: an append between the two wakes us either way.
+    if (!impl_->ready_.bind(consumer, topic, false))
+        return make_error(errc::not_found, "consumer '" + std::string(consumer) + "' is not registered");
+    auto id = impl_->index_->topic_id(topic);
+    if (!id) return std::unexpected(id.error());
+    if (!*id) return {};
+    auto meta = impl_->index_->meta(**id);
+    if (!meta) return std::unexpected(meta.error());
+    auto cur = impl_->index_->cursor(**id, consumer);
+    if (!cur) return std::unexpected(cur.error());
+    if (*meta && cur->value_or(0) < (*meta)->next_offset) impl_->ready_.mark_ready(consumer, topic);
+    return {};
+}
+void store::unbind(std::string_view consumer, std::string_view topic) { impl_->ready_.unbind(consumer, topic); }
+std::vector<std::string> store::take_ready(std::string_view consumer) { return impl_->ready_.take_ready(consumer); }
+void store::mark_ready(std::string_view consumer, std::string_view topic) { impl_->ready_.mark_ready(consumer, topic); }
+void store::suspend(std::string_view consumer, std::string_view topic, std::chrono::milliseconds duration) {
+    impl_->ready_.suspend(consumer, topic, duration);
+}
+void store::resume(std::string_view consumer, std::string_view topic) { impl_->ready_.resume(consumer, topic); }
+
+result<void> store::checkpoint() {
+    // Syncing explicitly covers `never` mode and an idle index (nothing to flush).
+    if (auto r = impl_->log_->sync(); !r) return r;
+    return impl_->checkpoint_now();
+}
+
+result<std::size_t> store::reclaim() {
+    return impl_->on_appender([this] { return impl_->reclaim_pass(); });
+}
+
+store_stats store::stats() const {
+    auto& p = *impl_;
+    store_stats s;
+    s.appends = p.appends_;
+    s.append_batches = p.batches_;
+    s.append_bytes = p.bytes_;
+    s.append_errors = p.errors_;
+    s.fsyncs = p.fsyncs_;
+    s.fsync_micros = p.fsync_us_;
+    s.reclaimed_topics = p.reclaimed_;
+    s.deleted_segments = p.deleted_segments_;
+    s.log_bytes = p.log_->bytes_on_disk();
+    s.log_segments = p.log_->segments().size();
+    s.index_disk_bytes = p.index_->disk_bytes();
+    s.checkpoint = p.durable_checkpoint_;
+    s.log_end = p.log_->end();
+    auto rs = p.ready_.stats();
+    s.consumers = rs.consumers;
+    s.bindings = rs.bindings;
+    s.wakes = rs.wakes;
+    s.recovered_records = p.recovered_records_;
+    s.truncated_bytes = p.truncated_bytes_;
+    return s;
+}
+
+}  // namespace litemcp::store

@@ -1,0 +1,174 @@
+// litemcp's embedded lite-topic broker: the public API of store/.
+//
+// A parent topic (defined with a policy) holds any number of lite topics,
+// named "<parent>/<lite>", each created by its first append and holding a
+// dense sequence of offsets 0, 1, 2, ... All lite topics share one commit log
+// (store/commit_log.h); RocksDB indexes it (store/index.h). Consumers bind to
+// lite topics through the ready set (store/ready_set.h) and are woken when
+// records arrive; their positions (cursors) are held by the store.
+//
+// Threading: every method is thread-safe. Appends from all threads are
+// queued to one appender thread, which writes them as one batch (group
+// commit): one log write, one fsync in `always` mode, one RocksDB WriteBatch.
+// append() blocks until its batch is committed; append_async() calls its
+// callback on the appender thread. Reads run on the caller's thread and never
+// wait for the appender. A maintenance thread syncs the log (interval mode),
+// checkpoints the index and asks the appender to reclaim expired topics.
+//
+// Lifetime: open() recovers the folder (see DESIGN.md §7) and starts the
+// threads; the destructor completes every queued append, syncs the log,
+// checkpoints the index and joins the threads. One process per folder.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/errc.h"
+#include "store/options.h"
+
+namespace litemcp::store {
+
+struct append_ack {
+    std::uint64_t offset = 0;        // the record's offset in its lite topic
+    std::uint64_t position = 0;      // its position in the commit log
+    std::uint64_t timestamp_ms = 0;  // the store's clock at append
+};
+
+struct record {
+    std::string topic;
+    std::uint64_t offset = 0;
+    std::uint64_t timestamp_ms = 0;
+    std::uint32_t flags = 0;
+    std::string payload;
+};
+
+struct read_limits {
+    std::size_t max_records = 1000;     // Default: 1,000
+    std::size_t max_bytes = 4u << 20;   // payload bytes; Default: 4 MiB (at least one record is returned)
+};
+
+enum class read_outcome {
+    ok,         // records from the requested offset on (possibly none: caught up)
+    truncated,  // the requested offset is older than the retained start; nothing returned
+};
+
+struct read_batch {
+    read_outcome outcome = read_outcome::ok;
+    std::vector<record> records;
+    std::uint64_t next_offset = 0;   // where to read next
+    std::uint64_t first_offset = 0;  // oldest retained offset
+    std::uint64_t end_offset = 0;    // the offset the next append will get
+};
+
+struct topic_info {
+    std::string name;
+    std::uint64_t id = 0;            // compact numeric id used in the index
+    std::uint64_t first_offset = 0;  // retained start
+    std::uint64_t end_offset = 0;    // next offset
+    std::uint64_t retained_bytes = 0;
+    std::uint64_t created_ms = 0;
+    std::uint64_t last_write_ms = 0;
+    std::vector<std::string> consumers;  // bound consumer ids
+};
+
+struct store_stats {
+    std::uint64_t appends = 0;           // records acknowledged
+    std::uint64_t append_batches = 0;    // group commits
+    std::uint64_t append_bytes = 0;      // encoded bytes written
+    std::uint64_t append_errors = 0;     // records failed
+    std::uint64_t fsyncs = 0;
+    std::uint64_t fsync_micros = 0;      // total time spent in fdatasync
+    std::uint64_t reclaimed_topics = 0;
+    std::uint64_t deleted_segments = 0;
+    std::uint64_t log_bytes = 0;         // on disk
+    std::uint64_t log_segments = 0;
+    std::uint64_t index_disk_bytes = 0;  // RocksDB SST files
+    std::uint64_t checkpoint = 0;        // log position the index is durable up to
+    std::uint64_t log_end = 0;
+    std::uint64_t consumers = 0;
+    std::uint64_t bindings = 0;
+    std::uint64_t wakes = 0;
+    std::uint64_t recovered_records = 0;   // re-indexed at the last open
+    std::uint64_t truncated_bytes = 0;     // torn tail cut at the last open
+};
+
+class store {
+public:
+    using append_callback = std::function<void(result<append_ack>)>;
+    using wake_fn = std::function<void()>;
+
+    static result<std::unique_ptr<store>> open(store_options options);
+    ~store();
+    store(const store&) = delete;
+    store& operator=(const store&) = delete;
+
+    // Adds or replaces a parent topic's policy.
+    result<void> define_parent(parent_topic parent);
+
+    // Appends one record to a lite topic ("parent/lite"), creating the topic on
+    // its first append. Blocks until the record is written (and fsynced in
+    // `always` mode).
+    result<append_ack> append(std::string_view topic, std::string_view payload, std::uint32_t flags = 0);
+    // The same without waiting; done runs on the appender thread (or on the
+    // caller's thread when the request is rejected before queueing).
+    void append_async(std::string_view topic, std::string_view payload, std::uint32_t flags,
+                      append_callback done);
+
+    // Reads records from offset `from` on. not_found when the topic does not exist.
+    result<read_batch> read(std::string_view topic, std::uint64_t from, read_limits limits = {}) const;
+    result<topic_info> topic(std::string_view topic) const;
+    // Deletes a lite topic now: its records, index entries and cursors.
+    result<void> remove_topic(std::string_view topic);
+
+    // Broker-held consumer positions, persisted.
+    result<void> set_cursor(std::string_view consumer, std::string_view topic, std::uint64_t offset);
+    result<std::optional<std::uint64_t>> cursor(std::string_view consumer, std::string_view topic) const;
+
+    // A key-value space for the layers above (sessions, workers), persisted.
+    result<void> kv_put(std::string_view key, std::string_view value);
+    result<std::optional<std::string>> kv_get(std::string_view key) const;
+    result<void> kv_delete(std::string_view key);
+    result<std::vector<std::pair<std::string, std::string>>> kv_scan(std::string_view prefix,
+                                                                     std::string_view after = {},
+                                                                     std::size_t limit = 1000) const;
+
+    // The ready set. A consumer must be added before it binds. bind() makes the
+    // consumer ready at once when the topic holds records past its cursor
+    // (offset 0 when it has none).
+    result<void> add_consumer(std::string_view consumer, wake_fn wake);
+    void remove_consumer(std::string_view consumer);
+    result<void> bind(std::string_view consumer, std::string_view topic);
+    void unbind(std::string_view consumer, std::string_view topic);
+    std::vector<std::string> take_ready(std::string_view consumer);
+    void mark_ready(std::string_view consumer, std::string_view topic);
+    void suspend(std::string_view consumer, std::string_view topic, std::chrono::milliseconds duration);
+    void resume(std::string_view consumer, std::string_view topic);
+
+    // Makes everything appended so far durable and flushes the index.
+    result<void> checkpoint();
+    // Runs one reclaim pass now; returns how many lite topics it reclaimed.
+    result<std::size_t> reclaim();
+
+    store_stats stats() const;
+    const store_options& options() const;
+
+    class impl;
+
+private:
+    explicit store(std::unique_ptr<impl> p);
+    std::unique_ptr<impl> impl_;
+};
+
+// Validates a lite-topic name "parent/lite": parent [a-z0-9][a-z0-9._-]{0,63},
+// lite [A-Za-z0-9._:@=+-]{1,191}. Returns the parent part.
+result<std::string_view> parse_topic_name(std::string_view name);
+// Validates a consumer id: [A-Za-z0-9._:@=+/-]{1,256}.
+result<void> validate_consumer_id(std::string_view id);
+
+}  // namespace litemcp::store

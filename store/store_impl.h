@@ -1,0 +1,202 @@
+// The store's implementation class; internal to store/.
+//
+// Threads: callers (append/read/cursor/kv/ready-set calls), the appender
+// (owns topic state, the topic cache, parent counts and every write of topic
+// metadata), and the maintenance thread (interval fsync, checkpoints,
+// scheduling reclaim passes on the appender).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <list>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "store/commit_log.h"
+#include "store/index.h"
+#include "store/ready_set.h"
+#include "store/store.h"
+#include "store/tail_cache.h"
+
+namespace litemcp::store {
+
+// Appender-owned in-memory state of lite topics, bounded LRU over the index.
+class topic_cache {
+public:
+    explicit topic_cache(std::size_t capacity) : capacity_(capacity) {}
+    topic_meta* find(std::string_view name);
+    topic_meta* insert(topic_meta m);
+    void erase(std::string_view name);
+    std::size_t size() const { return map_.size(); }
+
+private:
+    using list_t = std::list<topic_meta>;
+    std::size_t capacity_;
+    list_t lru_;  // front = most recent
+    string_map<list_t::iterator> map_;
+};
+
+class store::impl {
+public:
+    explicit impl(store_options o);
+    ~impl();
+
+    result<void> start();  // opens, recovers, starts threads
+    void stop();
+
+    // --- callers ---
+    // Where a blocking append() waits. Shared by the caller and the appender,
+    // so complete() can notify after unlocking (the woken caller does not
+    // then block on the mutex) without the slot dying under it.
+    struct sync_slot {
+        std::mutex mu;
+        std::condition_variable cv;
+        bool done = false;
+        result<append_ack> value = make_error(errc::closed, "not completed");
+        void complete(result<append_ack> r) {
+            {
+                std::lock_guard lock(mu);
+                value = std::move(r);
+                done = true;
+            }
+            cv.notify_one();
+        }
+        result<append_ack> wait() {
+            std::unique_lock lock(mu);
+            cv.wait(lock, [&] { return done; });
+            return std::move(value);
+        }
+    };
+    struct pending {
+        // A blocking caller's strings are used in place (it waits); an async
+        // caller's are copied into owned (topic then payload). Views into owned
+        // are made on use: moving a short string moves its bytes.
+        std::string_view ext_topic, ext_payload;
+        std::string owned;
+        std::size_t topic_len = 0;
+        bool is_owned = false;
+        std::string_view topic() const {
+            return is_owned ? std::string_view(owned).substr(0, topic_len) : ext_topic;
+        }
+        std::string_view payload() const {
+            return is_owned ? std::string_view(owned).substr(topic_len) : ext_payload;
+        }
+        std::uint32_t flags = 0;
+        append_callback done;
+        std::shared_ptr<sync_slot> slot;
+        // filled by the appender
+        std::uint64_t offset = 0, timestamp_ms = 0, pos = 0;
+        std::uint32_t size = 0;
+        topic_meta* state = nullptr;
+        bool failed = false;
+        error err;
+    };
+    void enqueue(pending p);
+    result<void> check_append(std::string_view topic, std::string_view payload) const;
+    std::optional<topic_policy> policy_of(std::string_view parent) const;
+
+    // --- appender thread ---
+    void run_appender();
+    void commit(std::vector<pending>& batch);
+    // Adds index writes for one record already in the log: entry, metadata,
+    // segment and parent counts, retention trim, expiry key. Shared by append
+    // and recovery.
+    void index_record(index::batch& b, topic_meta& m, const topic_policy& policy, std::uint64_t offset,
+                      std::uint64_t pos, std::uint32_t size, std::uint64_t ts);
+    result<topic_meta*> load_topic(std::string_view name);
+    result<topic_meta*> create_topic(std::string_view name, std::string_view parent, std::uint64_t id,
+                                     std::uint64_t now_ms);
+    void flush_counts(index::batch& b);
+    result<std::size_t> reclaim_pass();
+    // Adds the removal of a topic to b and updates the counts.
+    result<void> drop_topic(index::batch& b, const topic_meta& m);
+    result<void> remove_topic_now(std::string_view name);
+    void delete_dead_segments();
+    result<void> recover();
+
+    // Runs f on the appender thread and waits for it.
+    template <class F>
+    auto on_appender(F f) -> decltype(f());
+
+    // --- maintenance ---
+    void run_maintenance();
+    result<void> checkpoint_now();
+    result<void> sync_log();
+
+    std::uint64_t now_ms() const;
+
+    store_options opts_;
+    std::unique_ptr<commit_log> log_;
+    std::unique_ptr<index> index_;
+    std::unique_ptr<tail_cache> cache_;
+    ready_set ready_;
+
+    mutable std::shared_mutex parents_mu_;
+    std::map<std::string, topic_policy, std::less<>> parents_;
+
+    // appender queue
+    std::mutex q_mu_;
+    std::condition_variable q_cv_;       // appender waits for work
+    std::condition_variable space_cv_;   // producers wait for room
+    std::deque<pending> queue_;
+    std::deque<std::function<void()>> jobs_;
+    bool stopping_ = false;
+    std::thread appender_;
+
+    // appender-owned
+    topic_cache topics_;
+    std::uint64_t next_topic_id_ = 1;
+    std::map<std::string, std::int64_t, std::less<>> parent_counts_;
+    std::map<std::uint64_t, std::int64_t> segment_counts_;  // live records per segment
+    std::map<std::uint64_t, std::int64_t> segment_deltas_;  // pending in the batch
+    std::map<std::string, std::int64_t, std::less<>> parent_deltas_;
+    // Entries indexed by the batch being built, which the index cannot see yet
+    // (retention may trim them within the same batch).
+    std::map<std::pair<std::uint64_t, std::uint64_t>, offset_entry> batch_entries_;
+    std::string buf_;
+
+    // progress, readable from any thread
+    std::atomic<std::uint64_t> indexed_end_{0};      // log end covered by committed index batches
+    std::atomic<std::uint64_t> durable_checkpoint_{0};  // ... and flushed to disk
+    std::mutex checkpoint_mu_;
+
+    // maintenance
+    std::mutex m_mu_;
+    std::condition_variable m_cv_;
+    bool m_stopping_ = false;
+    std::thread maintenance_;
+    std::atomic<bool> log_dirty_{false};
+
+    // stats
+    std::atomic<std::uint64_t> appends_{0}, batches_{0}, bytes_{0}, errors_{0}, fsyncs_{0},
+        fsync_us_{0}, reclaimed_{0}, deleted_segments_{0};
+    std::uint64_t recovered_records_ = 0, truncated_bytes_ = 0;
+};
+
+template <class F>
+auto store::impl::on_appender(F f) -> decltype(f()) {
+    using R = decltype(f());
+    std::optional<R> out;
+    std::mutex mu;
+    std::condition_variable cv;
+    {
+        std::lock_guard lock(q_mu_);
+        if (stopping_) return make_error(errc::closed, "the store is closing");
+        jobs_.push_back([&] {
+            R r = f();
+            std::lock_guard l(mu);
+            out.emplace(std::move(r));
+            cv.notify_one();
+        });
+    }
+    q_cv_.notify_one();
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return out.has_value(); });
+    return std::move(*out);
+}
+
+}  // namespace litemcp::store

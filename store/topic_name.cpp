@@ -1,0 +1,48 @@
+// Validation of lite-topic names and consumer ids (declared in store/store.h).
+#include "store/store.h"
+
+namespace litemcp::store {
+namespace {
+
+bool parent_char(char c, bool first) {
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return true;
+    return !first && (c == '.' || c == '_' || c == '-');
+}
+bool lite_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == ':' || c == '@' || c == '=' || c == '+' || c == '-';
+}
+
+}  // namespace
+
+result<std::string_view> parse_topic_name(std::string_view name) {
+    const auto slash = name.find('/');
+    if (slash == std::string_view::npos)
+        return make_error(errc::invalid_name, "topic '" + std::string(name.substr(0, 80)) +
+                                                  "' must be <parent>/<lite>");
+    auto parent = name.substr(0, slash);
+    auto lite = name.substr(slash + 1);
+    if (parent.empty() || parent.size() > 64)
+        return make_error(errc::invalid_name, "parent topic name must be 1..64 characters");
+    for (std::size_t i = 0; i < parent.size(); ++i)
+        if (!parent_char(parent[i], i == 0))
+            return make_error(errc::invalid_name, "parent topic '" + std::string(parent) +
+                                                      "' may use only [a-z0-9._-], starting with [a-z0-9]");
+    if (lite.empty() || lite.size() > 191)
+        return make_error(errc::invalid_name, "lite topic name must be 1..191 characters");
+    for (char c : lite)
+        if (!lite_char(c))
+            return make_error(errc::invalid_name, "lite topic '" + std::string(lite.substr(0, 80)) +
+                                                      "' may use only [A-Za-z0-9._:@=+-]");
+    return parent;
+}
+
+result<void> validate_consumer_id(std::string_view id) {
+    if (id.empty() || id.size() > 256) return make_error(errc::invalid_name, "consumer id must be 1..256 characters");
+    for (char c : id)
+        if (!lite_char(c) && c != '/')
+            return make_error(errc::invalid_name, "consumer id may use only [A-Za-z0-9._:@=+/-]");
+    return {};
+}
+
+}  // namespace litemcp::store

@@ -1,0 +1,288 @@
+#include "store/store.h"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "test_util.h"
+
+using namespace litemcp::store;
+using litemcp::test::open_store;
+using litemcp::test::small_options;
+using litemcp::test::temp_dir;
+
+TEST_CASE("appends create the topic and get dense offsets; reads return them in order") {
+    temp_dir d;
+    auto s = open_store(small_options(d.path()));
+    for (int i = 0; i < 10; ++i) {
+        auto a = s->append("t/a", "msg" + std::to_string(i), static_cast<std::uint32_t>(i));
+        REQUIRE(a);
+        CHECK(a->offset == static_cast<std::uint64_t>(i));
+    }
+    auto b = s->append("t/b", "other");
+    REQUIRE(b);
+    CHECK(b->offset == 0);
+    auto r = s->read("t/a", 3, {4, 1 << 20});
+    REQUIRE(r);
+    CHECK(r->outcome == read_outcome::ok);
+    REQUIRE(r->records.size() == 4);
+    CHECK(r->records[0].offset == 3);
+    CHECK(r->records[0].payload == "msg3");
+    CHECK(r->records[0].flags == 3);
+    CHECK(r->records[3].offset == 6);
+    CHECK(r->next_offset == 7);
+    CHECK(r->end_offset == 10);
+    auto tail = s->read("t/a", 10);
+    REQUIRE(tail);
+    CHECK(tail->records.empty());
+    CHECK(tail->next_offset == 10);
+}
+
+TEST_CASE("reads respect the byte bound but always return one record") {
+    temp_dir d;
+    auto s = open_store(small_options(d.path()));
+    for (int i = 0; i < 5; ++i) REQUIRE(s->append("t/a", std::string(1000, 'x')));
+    auto r = s->read("t/a", 0, {100, 2500});
+    REQUIRE(r);
+    CHECK(r->records.size() == 2);
+    auto one = s->read("t/a", 0, {100, 10});
+    REQUIRE(one);
+    CHECK(one->records.size() == 1);
+}
+
+TEST_CASE("records past the tail cache are read back from the log") {
+    temp_dir d;
+    auto o = small_options(d.path());
+    o.tail_cache_bytes = 2048;
+    auto s = open_store(o);
+    for (int i = 0; i < 200; ++i) REQUIRE(s->append("t/a", "payload-" + std::to_string(i)));
+    auto r = s->read("t/a", 0, {200, 1 << 20});
+    REQUIRE(r);
+    REQUIRE(r->records.size() == 200);
+    for (int i = 0; i < 200; ++i) CHECK(r->records[static_cast<std::size_t>(i)].payload == "payload-" + std::to_string(i));
+}
+
+TEST_CASE("bad names, unknown parents, oversized records and missing topics are clear errors") {
+    temp_dir d;
+    auto s = open_store(small_options(d.path()));
+    auto check = [](auto r, errc code) {
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().code == code);
+        CHECK_FALSE(r.error().message.empty());
+    };
+    check(s->append("no-slash", "x"), errc::invalid_name);
+    check(s->append("t/", "x"), errc::invalid_name);
+    check(s->append("T/upper-parent", "x"), errc::invalid_name);
+    check(s->append("t/has space", "x"), errc::invalid_name);
+    check(s->append("t/" + std::string(300, 'a'), "x"), errc::invalid_name);
+    check(s->append("nope/a", "x"), errc::unknown_parent);
+    check(s->append("t/a", std::string(9000, 'x')), errc::record_too_large);
+    check(s->read("t/missing", 0), errc::not_found);
+    check(s->topic("t/missing"), errc::not_found);
+    check(s->set_cursor("c", "t/missing", 1), errc::not_found);
+    check(s->set_cursor("bad id!", "t/a", 1), errc::invalid_name);
+    check(s->add_consumer("", [] {}), errc::invalid_name);
+    check(s->bind("unregistered", "t/a"), errc::not_found);
+    check(s->define_parent({"Bad", {}}), errc::invalid_name);
+    std::atomic<int> calls{0};
+    s->append_async("nope/a", "x", 0, [&](result<append_ack> r) {
+        CHECK_FALSE(r.has_value());
+        ++calls;
+    });
+    CHECK(calls == 1);
+    CHECK(s->stats().appends == 0);
+}
+
+TEST_CASE("a parent's max_lite_topics is enforced, and parents can be added at run time") {
+    temp_dir d;
+    auto s = open_store(small_options(d.path()));
+    topic_policy p;
+    p.max_lite_topics = 2;
+    p.max_record_size = 1024;
+    REQUIRE(s->define_parent({"few", p}));
+    REQUIRE(s->append("few/a", "x"));
+    REQUIRE(s->append("few/b", "x"));
+    REQUIRE(s->append("few/a", "again"));  // existing topic: fine
+    auto r = s->append("few/c", "x");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::topic_limit);
+    REQUIRE(s->remove_topic("few/a"));
+    CHECK(s->append("few/c", "x"));
+}
+
+TEST_CASE("retention trims the oldest records and reports truncation explicitly") {
+    temp_dir d;
+    auto o = small_options(d.path());
+    o.parents[0].policy.max_records = 5;
+    auto s = open_store(o);
+    for (int i = 0; i < 12; ++i) REQUIRE(s->append("t/a", "m" + std::to_string(i)));
+    auto info = s->topic("t/a");
+    REQUIRE(info);
+    CHECK(info->first_offset == 7);
+    CHECK(info->end_offset == 12);
+    auto old = s->read("t/a", 2);
+    REQUIRE(old);
+    CHECK(old->outcome == read_outcome::truncated);
+    CHECK(old->records.empty());
+    CHECK(old->first_offset == 7);
+    auto r = s->read("t/a", 7);
+    REQUIRE(r);
+    REQUIRE(r->records.size() == 5);
+    CHECK(r->records.front().payload == "m7");
+}
+
+TEST_CASE("retention by bytes, including records trimmed within their own batch") {
+    temp_dir d;
+    auto o = small_options(d.path());
+    o.parents[0].policy.max_bytes = 3000;
+    auto s = open_store(o);
+    std::atomic<int> done{0};
+    for (int i = 0; i < 20; ++i)
+        s->append_async("t/a", std::string(1000, 'x'), 0, [&](result<append_ack> r) {
+            CHECK(r.has_value());
+            ++done;
+        });
+    while (done < 20) std::this_thread::yield();
+    auto info = s->topic("t/a");
+    REQUIRE(info);
+    CHECK(info->end_offset == 20);
+    CHECK(info->retained_bytes <= 3000);
+    CHECK(info->end_offset - info->first_offset == 2);  // 2 x 1044 bytes fit in 3000
+}
+
+TEST_CASE("concurrent appenders get dense, unique offsets per topic") {
+    temp_dir d;
+    auto s = open_store(small_options(d.path()));
+    constexpr int threads = 8, per = 300;
+    std::vector<std::thread> ts;
+    std::mutex mu;
+    std::set<std::uint64_t> offsets;
+    for (int t = 0; t < threads; ++t)
+        ts.emplace_back([&, t] {
+            for (int i = 0; i < per; ++i) {
+                auto a = s->append("t/shared", std::to_string(t) + ":" + std::to_string(i));
+                REQUIRE(a);
+                std::lock_guard lock(mu);
+                CHECK(offsets.insert(a->offset).second);
+            }
+        });
+    for (auto& t : ts) t.join();
+    CHECK(offsets.size() == threads * per);
+    CHECK(*offsets.rbegin() == threads * per - 1);
+    CHECK(s->stats().append_batches < static_cast<std::uint64_t>(threads * per));  // group commit happened
+}
+
+TEST_CASE("cursors and key-value records persist across a reopen") {
+    temp_dir d;
+    {
+        auto s = open_store(small_options(d.path()));
+        REQUIRE(s->append("t/a", "x"));
+        REQUIRE(s->set_cursor("consumer-1", "t/a", 1));
+        REQUIRE(s->kv_put("session/abc", "record-abc"));
+        REQUIRE(s->kv_put("session/abd", "record-abd"));
+        REQUIRE(s->kv_put("worker/w", "record-w"));
+    }
+    auto s = open_store(small_options(d.path()));
+    auto c = s->cursor("consumer-1", "t/a");
+    REQUIRE(c);
+    CHECK(*c == std::optional<std::uint64_t>(1));
+    auto none = s->cursor("consumer-2", "t/a");
+    REQUIRE(none);
+    CHECK_FALSE(none->has_value());
+    auto v = s->kv_get("session/abc");
+    REQUIRE(v);
+    CHECK(**v == "record-abc");
+    auto scan = s->kv_scan("session/");
+    REQUIRE(scan);
+    REQUIRE(scan->size() == 2);
+    CHECK((*scan)[1].first == "session/abd");
+    auto page = s->kv_scan("session/", "session/abc", 10);
+    REQUIRE(page);
+    REQUIRE(page->size() == 1);
+    CHECK((*page)[0].first == "session/abd");
+    REQUIRE(s->kv_delete("session/abc"));
+    auto gone = s->kv_get("session/abc");
+    REQUIRE(gone);
+    CHECK_FALSE(gone->has_value());
+}
+
+TEST_CASE("bind wakes a consumer with unread records at once, and appends wake it") {
+    temp_dir d;
+    auto s = open_store(small_options(d.path()));
+    REQUIRE(s->append("t/a", "x"));
+    REQUIRE(s->append("t/a", "y"));
+    std::atomic<int> wakes{0};
+    REQUIRE(s->add_consumer("c", [&] { ++wakes; }));
+    REQUIRE(s->set_cursor("c", "t/a", 2));
+    REQUIRE(s->bind("c", "t/a"));
+    CHECK(wakes == 0);  // cursor at the end: nothing unread
+    REQUIRE(s->set_cursor("c", "t/a", 1));
+    s->unbind("c", "t/a");
+    REQUIRE(s->bind("c", "t/a"));
+    CHECK(wakes == 1);
+    CHECK(s->take_ready("c") == std::vector<std::string>{"t/a"});
+    REQUIRE(s->append("t/a", "z"));
+    CHECK(wakes == 2);  // the wake runs before append() returns
+    REQUIRE(s->append("t/a", "again"));
+    CHECK(wakes == 2);  // not drained yet: no second wake
+    CHECK(s->take_ready("c") == std::vector<std::string>{"t/a"});
+    REQUIRE(s->bind("c", "t/new"));  // a topic that does not exist yet
+    REQUIRE(s->append("t/new", "first"));
+    CHECK(wakes == 3);
+    auto info = s->topic("t/a");
+    REQUIRE(info);
+    CHECK(info->consumers == std::vector<std::string>{"c"});
+}
+
+TEST_CASE("remove_topic deletes records and cursors; the name starts again at offset 0") {
+    temp_dir d;
+    auto s = open_store(small_options(d.path()));
+    for (int i = 0; i < 3; ++i) REQUIRE(s->append("t/a", "x"));
+    REQUIRE(s->set_cursor("c", "t/a", 2));
+    REQUIRE(s->remove_topic("t/a"));
+    CHECK_FALSE(s->read("t/a", 0));
+    CHECK(s->remove_topic("t/a").error().code == errc::not_found);
+    auto a = s->append("t/a", "fresh");
+    REQUIRE(a);
+    CHECK(a->offset == 0);
+    auto c = s->cursor("c", "t/a");
+    REQUIRE(c);
+    CHECK_FALSE(c->has_value());
+}
+
+TEST_CASE("the topic cache bound does not lose topic state") {
+    temp_dir d;
+    auto o = small_options(d.path());
+    o.topic_cache_entries = 16;
+    auto s = open_store(o);
+    for (int round = 0; round < 3; ++round)
+        for (int t = 0; t < 100; ++t) {
+            auto a = s->append("t/n" + std::to_string(t), "x");
+            REQUIRE(a);
+            CHECK(a->offset == static_cast<std::uint64_t>(round));
+        }
+}
+
+TEST_CASE("durability modes parse, and bad ones are rejected") {
+    CHECK(durability::parse("always")->mode == fsync_mode::always);
+    CHECK(durability::parse("never")->mode == fsync_mode::never);
+    auto i = durability::parse("interval:250");
+    REQUIRE(i);
+    CHECK(i->interval == std::chrono::milliseconds(250));
+    CHECK(i->to_string() == "interval:250");
+    CHECK_FALSE(durability::parse("interval:"));
+    CHECK_FALSE(durability::parse("interval:0"));
+    CHECK_FALSE(durability::parse("sometimes"));
+}
+
+TEST_CASE("the always mode fsyncs each batch before acknowledging") {
+    temp_dir d;
+    auto o = small_options(d.path());
+    o.fsync = durability{fsync_mode::always, {}};
+    auto s = open_store(o);
+    const auto before = s->stats().fsyncs;
+    REQUIRE(s->append("t/a", "x"));
+    CHECK(s->stats().fsyncs > before);
+}
