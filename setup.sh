@@ -14,7 +14,9 @@ packages=(
   g++ meson ninja-build pkg-config   # toolchain
   librocksdb-dev                      # the index (store/index.cpp)
   libspdlog-dev                       # logs
-  doctest-dev                         # unit tests
+  libboost1.81-dev libssl-dev         # HTTP/TLS (transport/http_server.cpp, Boost.Beast)
+  nlohmann-json3-dev libvalijson-dev  # JSON and tool-argument validation (server/)
+  doctest-dev python3                 # unit and integration tests
 )
 
 missing=()

@@ -1,0 +1,12 @@
+// The example provider: the "everything" fixtures that the official MCP
+// conformance suite calls (tools test_*, resources test://..., prompts
+// test_*), plus `echo` for benchmarks. `litemcp --examples` serves them.
+#pragma once
+
+#include "server/provider.h"
+
+namespace litemcp::examples {
+
+void register_everything(server::registry& r);
+
+}  // namespace litemcp::examples

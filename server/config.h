@@ -1,0 +1,55 @@
+// Every setting of the litemcp server, with its default. main() fills it
+// from the command line (litemcp --help lists them).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "store/options.h"
+#include "transport/http_server.h"
+
+namespace litemcp::server {
+
+struct mcp_options {
+    std::string endpoint = "/mcp";  // Default: /mcp
+    // Legacy revisions served through initialize, newest first. Default: the three below.
+    std::vector<std::string> versions = {"2025-11-25", "2025-06-18", "2025-03-26"};
+    // Answer requests with one application/json body instead of an SSE stream. Default: false.
+    bool json_response = false;
+    // Priming event (id + empty data) on new streams for clients at 2025-11-25+. Default: true.
+    bool priming = true;
+    // SEP-1699 polling: close a POST stream right after its priming event
+    // (with retry:) so the client resumes through GET. Default: false.
+    bool close_post_streams = false;
+    std::chrono::milliseconds retry{1000};  // the retry: value of priming events and server-side closes. Default: 1 s
+    // Reject a request whose MCP-Protocol-Version header is supported but is not
+    // the session's negotiated version. The spec requires 400 only for invalid
+    // or unsupported values, and the official conformance suite sends another
+    // supported version on purpose, so this is off by default. Default: false.
+    bool strict_protocol_version = false;
+    std::chrono::milliseconds session_ttl{std::chrono::minutes(30)};  // idle session expiry. Default: 30 min
+    std::uint64_t max_sessions = 100'000;  // beyond: 503 on initialize. Default: 100,000
+    std::uint64_t session_retention_records = 10'000;  // events kept per session. Default: 10,000
+    std::uint64_t session_retention_bytes = 16ull << 20;  // Default: 16 MiB
+    unsigned handler_threads = 64;  // requests executing at once. Default: 64
+    std::size_t handler_queue = 10'000;  // requests waiting for a handler thread. Default: 10,000
+    std::chrono::milliseconds request_timeout{std::chrono::minutes(5)};  // server->client request wait. Default: 5 min
+    // Origins allowed besides loopback ones ("*" allows any). Default: none.
+    std::vector<std::string> allowed_origins;
+    // Host names allowed besides loopback names ("*" allows any). Default: none.
+    std::vector<std::string> allowed_hosts;
+    std::string server_name = "litemcp";
+    std::string server_version = "0.1.0";
+    std::string instructions;  // returned by initialize when set. Default: none
+};
+
+struct server_config {
+    transport::server_options http;
+    store::store_options store;
+    mcp_options mcp;
+    std::string log_level = "info";  // spdlog level. Default: info
+};
+
+}  // namespace litemcp::server

@@ -1,0 +1,51 @@
+// JSON-RPC 2.0 framing for MCP: classifying a message, and the one place
+// where results and errors are built (every error litemcp sends comes from
+// here). nlohmann::json values throughout the server layer.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace litemcp::server {
+
+using json = nlohmann::json;
+
+// JSON-RPC and MCP error codes litemcp uses.
+namespace rpc_code {
+inline constexpr int parse_error = -32700;
+inline constexpr int invalid_request = -32600;
+inline constexpr int method_not_found = -32601;
+inline constexpr int invalid_params = -32602;
+inline constexpr int internal_error = -32603;
+inline constexpr int resource_not_found = -32002;        // legacy revisions
+inline constexpr int url_elicitation_required = -32042;  // 2025-11-25
+inline constexpr int request_cancelled = -32800;         // used internally, never sent for a cancelled request
+}  // namespace rpc_code
+
+enum class message_kind {
+    request,       // method + id
+    notification,  // method, no id
+    response,      // result or error + id (a client answering a server request)
+    invalid,
+};
+
+struct classified {
+    message_kind kind = message_kind::invalid;
+    std::string why;  // for invalid: what is wrong, for the error message
+};
+
+// Checks the JSON-RPC shape of one message (not of a batch).
+classified classify(const json& msg);
+
+// A request id must be a string or an integer (MCP forbids null).
+bool valid_id(const json& id);
+
+json make_result(const json& id, json result);
+json make_error(const json& id, int code, std::string_view message, std::optional<json> data = std::nullopt);
+json make_notification(std::string_view method, json params);
+json make_request(const json& id, std::string_view method, json params);
+
+}  // namespace litemcp::server

@@ -1,0 +1,463 @@
+// The JSON-RPC methods of the legacy era and what a handler's request
+// context does: every message a request produces is appended to its
+// session's topic, on the request's stream, before any socket sees it.
+#include <spdlog/spdlog.h>
+
+#include "server/mcp_server_impl.h"
+
+namespace litemcp::server {
+
+using transport::http_request;
+using transport::http_response;
+using transport::responder;
+
+namespace {
+
+// Opaque list cursors: the name (or uri) of the last item of the previous page.
+constexpr std::size_t page_size = 500;
+
+template <class Items, class Key>
+rpc_result page(const Items& items, const json& params, std::string_view field, Key key) {
+    std::string after;
+    if (params.contains("cursor")) {
+        if (!params["cursor"].is_string()) return fail(rpc_code::invalid_params, "cursor must be a string");
+        after = params["cursor"].get<std::string>();
+        if (after.rfind("c:", 0) != 0) return fail(rpc_code::invalid_params, "invalid cursor");
+        after = after.substr(2);
+    }
+    json list = json::array();
+    std::string last;
+    bool more = false;
+    for (auto& item : items) {
+        const std::string k = key(*item);
+        if (!after.empty() && k <= after) continue;
+        if (list.size() == page_size) {
+            more = true;
+            break;
+        }
+        list.push_back(item->definition);
+        last = k;
+    }
+    json out{{std::string(field), std::move(list)}};
+    if (more) out["nextCursor"] = "c:" + last;
+    return out;
+}
+
+}  // namespace
+
+// ---- the context a handler runs with ---------------------------------------
+
+class call_context : public request_context {
+public:
+    call_context(mcp_server::impl& srv, call& c) : srv_(srv), c_(c) {}
+    const std::string& session_id() const override { return c_.session->id; }
+    const std::string& protocol_version() const override { return c_.session->version; }
+    const json& client_capabilities() const override { return c_.session->client_capabilities; }
+
+    void progress(double progress, std::optional<double> total, std::optional<std::string> message) override {
+        if (!c_.progress_token) return;
+        if (last_progress_ && progress <= *last_progress_) return;  // must increase
+        last_progress_ = progress;
+        json p{{"progressToken", *c_.progress_token}, {"progress", progress}};
+        if (total) p["total"] = *total;
+        if (message) p["message"] = *message;
+        emit(make_notification("notifications/progress", std::move(p)));
+    }
+
+    void log(log_level level, json data, std::optional<std::string> logger) override {
+        {
+            std::lock_guard lock(c_.session->mu);
+            if (level < c_.session->level) return;
+        }
+        json p{{"level", to_string(level)}, {"data", std::move(data)}};
+        if (logger) p["logger"] = *logger;
+        emit(make_notification("notifications/message", std::move(p)));
+    }
+
+    void notify(std::string method, json params) override { emit(make_notification(method, std::move(params))); }
+
+    rpc_result request(std::string method, json params, std::chrono::milliseconds timeout) override {
+        auto& s = *c_.session;
+        const auto& caps = s.client_capabilities;
+        const char* needed = method == "sampling/createMessage" ? "sampling"
+                             : method == "elicitation/create"   ? "elicitation"
+                             : method == "roots/list"           ? "roots"
+                                                                : nullptr;
+        if (needed && !caps.contains(needed))
+            return fail(rpc_code::method_not_found,
+                        std::string("the client did not declare the '") + needed + "' capability");
+        if (!c_.streaming)
+            return fail(rpc_code::internal_error, "server-to-client requests need an SSE response stream");
+        const json id = "litemcp-" + std::to_string(s.next_request_id++);
+        auto waiter = std::make_shared<pending_reply>();
+        {
+            std::lock_guard lock(s.mu);
+            s.waiting[id.dump()] = waiter;
+        }
+        emit(make_request(id, method, std::move(params)));
+        std::unique_lock lock(waiter->mu);
+        const bool answered = waiter->cv.wait_for(lock, std::min(timeout, srv_.cfg.mcp.request_timeout), [&] {
+            return waiter->answer.has_value() || c_.cancelled->load() || s.ended;
+        });
+        {
+            std::lock_guard l(s.mu);
+            s.waiting.erase(id.dump());
+        }
+        if (!answered || !waiter->answer)
+            return fail(rpc_code::internal_error, "no answer from the client to " + method);
+        auto& a = *waiter->answer;
+        if (a.contains("error")) {
+            auto& e = a["error"];
+            return fail(e.value("code", rpc_code::internal_error), e.value("message", "error"),
+                        e.contains("data") ? std::optional<json>(e["data"]) : std::nullopt);
+        }
+        return a.value("result", json::object());
+    }
+
+    bool cancelled() const override { return c_.cancelled->load() || c_.session->ended; }
+
+    void close_stream() override {
+        if (!c_.sse || !c_.feeder) return;
+        c_.sse->send_retry(srv_.cfg.mcp.retry);
+        c_.feeder->stop(false);
+    }
+
+private:
+    void emit(const json& msg) {
+        if (auto r = srv_.emit(*c_.session, c_.tag, msg); !r)
+            spdlog::error("session {}: cannot record a message: {}", c_.session->id, r.error().message);
+    }
+    mcp_server::impl& srv_;
+    call& c_;
+    std::optional<double> last_progress_;
+};
+
+// ---- store helpers ---------------------------------------------------------
+
+store::result<store::append_ack> mcp_server::impl::emit(session_state& s, std::string_view tag, const json& msg,
+                                                        std::uint32_t flags) {
+    return st->append(s.topic, session_log::encode(tag, msg.dump()), flags);
+}
+
+void mcp_server::impl::broadcast_list_changed(list_kind k) {
+    const char* method = k == list_kind::tools       ? "notifications/tools/list_changed"
+                         : k == list_kind::resources ? "notifications/resources/list_changed"
+                                                     : "notifications/prompts/list_changed";
+    if (!st) return;  // providers registering before the store opens
+    // One append; every GET stream reads it from the shared change log.
+    if (auto r = st->append(changes_topic, make_notification(method, nullptr).dump()); !r)
+        spdlog::error("cannot record {}: {}", method, r.error().message);
+}
+
+void mcp_server::impl::resource_updated(const std::string& uri) {
+    const std::string prefix = "sub/" + uri + "\n";
+    auto subs = st->kv_scan(prefix, {}, 100'000);
+    if (!subs) return;
+    const auto msg = make_notification("notifications/resources/updated", json{{"uri", uri}});
+    for (auto& [key, value] : *subs) {
+        auto s = sessions->find(key.substr(prefix.size()));
+        if (!s) {
+            (void)st->kv_delete(key);
+            continue;
+        }
+        (void)emit(*s, session_log::get_stream, msg);
+    }
+}
+
+// ---- capabilities and negotiation ------------------------------------------
+
+std::string mcp_server::impl::negotiate(const std::string& requested) const {
+    for (auto& v : cfg.mcp.versions)
+        if (v == requested) return v;
+    if (requested == "2024-11-05") return requested;
+    return cfg.mcp.versions.front();
+}
+
+json mcp_server::impl::server_capabilities(const std::string& version) const {
+    json caps{{"tools", {{"listChanged", true}}},
+              {"resources", {{"subscribe", true}, {"listChanged", true}}},
+              {"prompts", {{"listChanged", true}}},
+              {"logging", json::object()}};
+    if (version >= "2025-03-26") caps["completions"] = json::object();
+    return caps;
+}
+
+// ---- requests --------------------------------------------------------------
+
+void mcp_server::impl::serve_initialize(json msg, const http_request&, std::shared_ptr<responder> res) {
+    const json id = msg["id"];
+    const json params = msg.value("params", json::object());
+    if (!params.contains("protocolVersion") || !params["protocolVersion"].is_string())
+        return res->respond(error_response(400, id, rpc_code::invalid_params, "initialize needs params.protocolVersion"));
+    const std::string version = negotiate(params["protocolVersion"].get<std::string>());
+    auto created = sessions->create(version, params.value("capabilities", json::object()),
+                                    params.value("clientInfo", json::object()));
+    if (!created)
+        return res->respond(error_response(503, id, rpc_code::internal_error,
+                                           "Service Unavailable: the session limit (" +
+                                               std::to_string(cfg.mcp.max_sessions) + ") is reached"));
+    auto s = *created;
+    json result{{"protocolVersion", version},
+                {"capabilities", server_capabilities(version)},
+                {"serverInfo", {{"name", cfg.mcp.server_name}, {"version", cfg.mcp.server_version}}}};
+    if (!cfg.mcp.instructions.empty()) result["instructions"] = cfg.mcp.instructions;
+    const json response = make_result(id, std::move(result));
+    // The session's topic opens with the handshake, like every later request.
+    auto req = emit(*s, "", msg, session_log::flag_client_request);
+    auto ack = req ? emit(*s, std::to_string(req->offset), response, session_log::flag_final) : req;
+    if (!ack) {
+        sessions->end(s);
+        return res->respond(error_response(503, id, rpc_code::internal_error,
+                                           "Service Unavailable: cannot record the session: " + ack.error().message));
+    }
+    auto r = json_response(200, response);
+    r.headers.set("Mcp-Session-Id", s->id);
+    spdlog::info("session {}: initialized at {} by {}", s->id, version, s->client_info.value("name", "?"));
+    res->respond(std::move(r));
+}
+
+void mcp_server::impl::serve_request(std::shared_ptr<session_state> s, json msg, const http_request&,
+                                     std::shared_ptr<responder> res) {
+    call c;
+    c.session = s;
+    c.id = msg["id"];
+    c.method = msg["method"].get<std::string>();
+    c.params = msg.value("params", json::object());
+    if (c.params.contains("_meta") && c.params["_meta"].contains("progressToken"))
+        c.progress_token = c.params["_meta"]["progressToken"];
+    const std::string key = c.id.dump();
+    {
+        std::lock_guard lock(s->mu);
+        if (s->running.contains(key))
+            return res->respond(error_response(400, c.id, rpc_code::invalid_request,
+                                               "Invalid Request: id " + key + " is already in use by a running request"));
+        s->running[key] = c.cancelled;
+    }
+    auto forget = [&] {
+        std::lock_guard lock(s->mu);
+        s->running.erase(key);
+    };
+    auto rec = emit(*s, "", msg, session_log::flag_client_request);
+    if (!rec) {
+        forget();
+        return res->respond(error_response(503, c.id, rpc_code::internal_error,
+                                           "Service Unavailable: cannot record the request: " + rec.error().message));
+    }
+    const std::uint64_t stream = rec->offset;
+    c.tag = std::to_string(stream);
+    {
+        std::lock_guard lock(s->mu);
+        s->live_streams.insert(stream);
+    }
+    const bool modern_sse = s->version >= "2025-11-25";
+    c.streaming = !cfg.mcp.json_response;
+    std::shared_ptr<stream_feeder> feeder;
+    if (c.streaming) {
+        auto sse = res->start_sse({});
+        const std::string first_id = c.tag + "-" + c.tag;
+        if (modern_sse && cfg.mcp.priming) sse->send_priming(first_id, cfg.mcp.retry);
+        if (modern_sse && cfg.mcp.close_post_streams) {
+            // SEP-1699: the client polls with GET + Last-Event-ID.
+            if (!cfg.mcp.priming) sse->send_priming(first_id, cfg.mcp.retry);
+            sse->close();
+        } else {
+            stream_feeder::options o;
+            o.session = s;
+            o.tag = c.tag;
+            o.from = stream + 1;
+            feeder = stream_feeder::start(*st, *delivery, sse, std::move(o));
+        }
+        c.sse = sse;
+        c.feeder = feeder;
+    }
+
+    auto response = execute(c);
+    // The final record comes before the stream stops being live, so a
+    // resuming reader that sees "not live" finds it.
+    auto fin = response ? emit(*s, c.tag, *response, session_log::flag_final)
+                        : emit(*s, c.tag, json::object(), session_log::flag_final | session_log::flag_silent);
+    if (!fin) spdlog::error("session {}: cannot record the response to {}: {}", s->id, key, fin.error().message);
+    else spdlog::debug("session {}: response to {} recorded at offset {}", s->id, key, fin->offset);
+    {
+        std::lock_guard lock(s->mu);
+        s->live_streams.erase(stream);
+        s->running.erase(key);
+    }
+    if (!c.streaming) {
+        if (!response) return res->respond(http_response{202, {}, {}});
+        return res->respond(json_response(200, *response));
+    }
+}
+
+void mcp_server::impl::serve_batch(std::shared_ptr<session_state> s, json batch, std::shared_ptr<responder> res) {
+    // 2025-03-26 batches: executed in order, answered with one JSON array.
+    json responses = json::array();
+    for (auto& msg : batch) {
+        auto kind = classify(msg);
+        const json id = msg.is_object() && msg.contains("id") && valid_id(msg["id"]) ? msg["id"] : json(nullptr);
+        if (kind.kind == message_kind::invalid) {
+            responses.push_back(make_error(id, rpc_code::invalid_request, "Invalid Request: " + kind.why));
+            continue;
+        }
+        if (kind.kind == message_kind::notification) {
+            accept_notification(s, msg);
+            continue;
+        }
+        if (kind.kind == message_kind::response) {
+            accept_client_answer(s, msg);
+            continue;
+        }
+        if (msg["method"] == "initialize") {
+            responses.push_back(make_error(id, rpc_code::invalid_request, "initialize cannot be part of a batch"));
+            continue;
+        }
+        call c;
+        c.session = s;
+        c.id = id;
+        c.method = msg["method"].get<std::string>();
+        c.params = msg.value("params", json::object());
+        c.streaming = false;
+        auto rec = emit(*s, "", msg, session_log::flag_client_request);
+        if (!rec) {
+            responses.push_back(make_error(id, rpc_code::internal_error, "cannot record the request"));
+            continue;
+        }
+        c.tag = std::to_string(rec->offset);
+        auto response = execute(c);
+        if (response) {
+            (void)emit(*s, c.tag, *response, session_log::flag_final);
+            responses.push_back(std::move(*response));
+        }
+    }
+    if (responses.empty()) return res->respond(http_response{202, {}, {}});
+    res->respond(json_response(200, responses));
+}
+
+void mcp_server::impl::accept_notification(const std::shared_ptr<session_state>& s, const json& msg) {
+    const auto& method = msg["method"].get_ref<const std::string&>();
+    const json params = msg.value("params", json::object());
+    if (method == "notifications/initialized") {
+        std::lock_guard lock(s->mu);
+        s->initialized = true;
+    } else if (method == "notifications/cancelled") {
+        if (!params.contains("requestId")) return;
+        std::lock_guard lock(s->mu);
+        if (auto it = s->running.find(params["requestId"].dump()); it != s->running.end()) {
+            *it->second = true;
+            for (auto& [id, w] : s->waiting) w->cv.notify_all();
+        }
+    }
+    // roots/list_changed and others need no action here.
+}
+
+void mcp_server::impl::accept_client_answer(const std::shared_ptr<session_state>& s, const json& msg) {
+    // Recorded first, so the answer is part of the session's history wherever
+    // the waiting handler runs.
+    (void)emit(*s, "", msg, session_log::flag_client_answer);
+    std::shared_ptr<pending_reply> w;
+    {
+        std::lock_guard lock(s->mu);
+        if (auto it = s->waiting.find(msg["id"].dump()); it != s->waiting.end()) w = it->second;
+    }
+    if (!w) {
+        spdlog::debug("session {}: answer {} matches no waiting request", s->id, msg["id"].dump());
+        return;
+    }
+    {
+        std::lock_guard lock(w->mu);
+        w->answer = msg;
+    }
+    w->cv.notify_all();
+}
+
+std::optional<json> mcp_server::impl::execute(call& c) {
+    rpc_result r;
+    try {
+        r = dispatch(c);
+    } catch (const std::exception& e) {
+        spdlog::error("session {}: {} failed: {}", c.session->id, c.method, e.what());
+        r = fail(rpc_code::internal_error, std::string("internal error: ") + e.what());
+    }
+    if (c.cancelled->load()) return std::nullopt;  // a cancelled request gets no response
+    if (!r) return make_error(c.id, r.error().code, r.error().message, r.error().data);
+    return make_result(c.id, std::move(*r));
+}
+
+rpc_result mcp_server::impl::dispatch(call& c) {
+    call_context ctx(*this, c);
+    const auto& m = c.method;
+    const json& p = c.params;
+    auto& s = *c.session;
+
+    if (m == "ping") return json::object();
+
+    if (m == "tools/list") return page(reg.tools(), p, "tools", [](const tool& t) { return t.definition["name"].get<std::string>(); });
+    if (m == "tools/call") {
+        if (!p.contains("name") || !p["name"].is_string()) return fail(rpc_code::invalid_params, "tools/call needs a tool name");
+        const auto name = p["name"].get<std::string>();
+        auto t = reg.find_tool(name);
+        if (!t) return fail(rpc_code::invalid_params, "Unknown tool: " + name);
+        json args = p.value("arguments", json::object());
+        if (!args.is_object()) return fail(rpc_code::invalid_params, "arguments must be an object");
+        if (auto problem = schemas.validate(t, args))
+            return json{{"content", json::array({{{"type", "text"}, {"text", *problem}}})}, {"isError", true}};
+        return t->call(args, ctx);
+    }
+
+    if (m == "resources/list")
+        return page(reg.resources(), p, "resources", [](const resource& r) { return r.definition["uri"].get<std::string>(); });
+    if (m == "resources/templates/list")
+        return page(reg.templates(), p, "resourceTemplates",
+                    [](const resource_template& t) { return t.definition["uriTemplate"].get<std::string>(); });
+    if (m == "resources/read") {
+        if (!p.contains("uri") || !p["uri"].is_string()) return fail(rpc_code::invalid_params, "resources/read needs a uri");
+        const auto uri = p["uri"].get<std::string>();
+        if (auto r = reg.find_resource(uri)) return r->read(uri, ctx);
+        auto [t, vars] = reg.match_template(uri);
+        if (t) return t->read(uri, vars, ctx);
+        return fail(rpc_code::resource_not_found, "Resource not found", json{{"uri", uri}});
+    }
+    if (m == "resources/subscribe" || m == "resources/unsubscribe") {
+        if (!p.contains("uri") || !p["uri"].is_string()) return fail(rpc_code::invalid_params, m + " needs a uri");
+        const auto uri = p["uri"].get<std::string>();
+        const std::string key = "sub/" + uri + "\n" + s.id;
+        {
+            std::lock_guard lock(s.mu);
+            if (m == "resources/subscribe") s.subscriptions.insert(uri);
+            else s.subscriptions.erase(uri);
+        }
+        if (m == "resources/subscribe") (void)st->kv_put(key, "");
+        else (void)st->kv_delete(key);
+        sessions->save(s);
+        return json::object();
+    }
+
+    if (m == "prompts/list") return page(reg.prompts(), p, "prompts", [](const prompt& x) { return x.definition["name"].get<std::string>(); });
+    if (m == "prompts/get") {
+        if (!p.contains("name") || !p["name"].is_string()) return fail(rpc_code::invalid_params, "prompts/get needs a name");
+        auto x = reg.find_prompt(p["name"].get<std::string>());
+        if (!x) return fail(rpc_code::invalid_params, "Unknown prompt: " + p["name"].get<std::string>());
+        return x->get(p.value("arguments", json::object()), ctx);
+    }
+
+    if (m == "completion/complete") {
+        if (!p.contains("ref") || !p.contains("argument")) return fail(rpc_code::invalid_params, "completion/complete needs ref and argument");
+        if (auto h = reg.completion()) return h(p, ctx);
+        return json{{"completion", {{"values", json::array()}, {"hasMore", false}}}};
+    }
+
+    if (m == "logging/setLevel") {
+        auto level = p.contains("level") && p["level"].is_string() ? parse_log_level(p["level"].get<std::string>()) : std::nullopt;
+        if (!level) return fail(rpc_code::invalid_params, "level must be one of debug, info, notice, warning, error, critical, alert, emergency");
+        {
+            std::lock_guard lock(s.mu);
+            s.level = *level;
+        }
+        sessions->save(s);
+        return json::object();
+    }
+
+    return fail(rpc_code::method_not_found, "Method not found: " + m);
+}
+
+}  // namespace litemcp::server

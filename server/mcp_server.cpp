@@ -1,0 +1,383 @@
+// mcp_server lifecycle and the Streamable HTTP rules of the /mcp endpoint
+// (legacy era): Origin/Host, Accept, Content-Type, session ids, protocol
+// version header, POST/GET/DELETE, resumption with Last-Event-ID.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "server/mcp_server_impl.h"
+
+namespace litemcp::server {
+
+using transport::http_request;
+using transport::http_response;
+using transport::responder;
+
+namespace {
+
+bool accepts(const http_request& req, std::string_view type) {
+    auto a = req.headers.get("Accept");
+    if (!a) return false;
+    return a->find(type) != std::string_view::npos || a->find("*/*") != std::string_view::npos;
+}
+
+bool is_json_content(const http_request& req) {
+    auto ct = req.headers.get("Content-Type");
+    if (!ct) return false;
+    auto v = ct->substr(0, ct->find(';'));
+    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+    return transport::iequals(v, "application/json");
+}
+
+// "host", "host:port", "[v6]:port" -> host
+std::string_view host_name(std::string_view host) {
+    if (host.starts_with('[')) return host.substr(0, host.find(']') + 1);
+    return host.substr(0, host.rfind(':') == std::string_view::npos ? host.size() : host.rfind(':'));
+}
+
+bool loopback_name(std::string_view h) { return h == "localhost" || h == "127.0.0.1" || h == "[::1]"; }
+
+bool parse_u64(std::string_view s, std::uint64_t& out) {
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+}
+
+}  // namespace
+
+std::vector<store::parent_topic> builtin_parents(const mcp_options& o) {
+    store::topic_policy session;
+    session.idle_ttl = o.session_ttl;
+    session.max_records = o.session_retention_records;
+    session.max_bytes = o.session_retention_bytes;
+    session.max_lite_topics = o.max_sessions + 1024;
+    session.max_record_size = 4u << 20;
+    store::topic_policy changes;
+    changes.idle_ttl = std::chrono::hours(24 * 365);
+    changes.max_records = 10'000;
+    changes.max_record_size = 64u << 10;
+    return {{"mcp.session", session}, {"mcp.changes", changes}};
+}
+
+mcp_server::impl::impl(server_config c) : cfg(std::move(c)) {}
+
+std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
+    server_config config, const std::function<void(registry&)>& providers) {
+    auto p = std::make_unique<impl>(std::move(config));
+    auto& cfg = p->cfg;
+    for (auto& parent : builtin_parents(cfg.mcp)) cfg.store.parents.push_back(parent);
+    // The store only learns of an expired session through this callback;
+    // `raw` outlives the store, which impl owns.
+    auto* raw = p.get();
+    cfg.store.on_reclaimed = [raw](std::string_view topic) {
+        if (raw->sessions) raw->sessions->expired(topic);
+    };
+    auto st = store::store::open(cfg.store);
+    if (!st) return std::unexpected("cannot open the store in " + cfg.store.dir + ": " + st.error().message);
+    p->st = std::move(*st);
+    p->sessions = std::make_unique<session_table>(*p->st, cfg.mcp.max_sessions);
+    p->handlers = std::make_unique<work_pool>("handlers", cfg.mcp.handler_threads, cfg.mcp.handler_queue);
+    p->delivery = std::make_unique<work_pool>("delivery", 2, 1'000'000);
+    p->reg.on_list_changed([raw](list_kind k) { raw->broadcast_list_changed(k); });
+    p->reg.on_resource_updated([raw](const std::string& uri) { raw->resource_updated(uri); });
+    if (providers) providers(p->reg);
+
+    cfg.http.errors = [raw](unsigned status, std::string message) {
+        return raw->error_response(status, nullptr, status == 413 || status == 431 ? rpc_code::invalid_request
+                                                                                    : rpc_code::internal_error,
+                                   message);
+    };
+    auto http = transport::http_server::start(cfg.http, [raw](http_request req, std::shared_ptr<responder> res) {
+        raw->on_http(std::move(req), std::move(res));
+    });
+    if (!http) return std::unexpected(http.error().message);
+    p->http = std::move(*http);
+    p->maintenance = std::thread([raw] { raw->maintenance_loop(); });
+    spdlog::info("litemcp: {} sessions on record; listening on {}:{}{} ({}), data in {}, fsync {}",
+                 p->sessions->count(), cfg.http.host, p->http->port(), cfg.mcp.endpoint,
+                 cfg.http.tls_cert_file.empty() ? "http" : "https", cfg.store.dir, cfg.store.fsync.to_string());
+    return std::unique_ptr<mcp_server>(new mcp_server(std::move(p)));
+}
+
+mcp_server::mcp_server(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+mcp_server::~mcp_server() { stop(); }
+
+std::uint16_t mcp_server::port() const { return impl_->http->port(); }
+registry& mcp_server::tools() { return impl_->reg; }
+
+mcp_stats mcp_server::stats() const {
+    auto h = impl_->http->stats();
+    return {impl_->sessions->count(), impl_->sessions->loaded(), h.connections, h.streams, h.requests};
+}
+
+void mcp_server::stop() {
+    auto& p = *impl_;
+    if (p.stopping.exchange(true)) return;
+    spdlog::info("litemcp: stopping");
+    {
+        std::lock_guard lock(p.maint_mu);
+    }
+    p.maint_cv.notify_all();
+    if (p.maintenance.joinable()) p.maintenance.join();
+    // Stop accepting and close streams (clients resume later); running
+    // requests get a few seconds to finish and record their results.
+    p.http->stop(std::chrono::seconds(5));
+    p.handlers.reset();
+    p.delivery.reset();
+    p.st.reset();  // final checkpoint
+    spdlog::info("litemcp: stopped");
+}
+
+void mcp_server::impl::maintenance_loop() {
+    std::unique_lock lock(maint_mu);
+    while (!stopping) {
+        maint_cv.wait_for(lock, std::chrono::seconds(30));
+        if (stopping) break;
+        sessions->trim_memory(std::chrono::seconds(60));
+    }
+}
+
+// ---- responses -------------------------------------------------------------
+
+http_response mcp_server::impl::json_response(unsigned status, const json& body) const {
+    http_response r;
+    r.status = status;
+    r.headers.set("Content-Type", "application/json");
+    r.body = body.dump();
+    return r;
+}
+
+http_response mcp_server::impl::error_response(unsigned status, const json& id, int code, std::string_view message,
+                                               std::optional<json> data) const {
+    return json_response(status, make_error(id, code, message, std::move(data)));
+}
+
+// ---- the endpoint ----------------------------------------------------------
+
+std::optional<http_response> mcp_server::impl::check_origin_and_host(const http_request& req) const {
+    auto allowed = [](const std::vector<std::string>& list, std::string_view v) {
+        return std::any_of(list.begin(), list.end(), [&](auto& a) { return a == "*" || a == v; });
+    };
+    if (auto host = req.headers.get("Host")) {
+        auto name = host_name(*host);
+        const bool ok = loopback_name(name) || allowed(cfg.mcp.allowed_hosts, name) || allowed(cfg.mcp.allowed_hosts, *host);
+        if (!ok)
+            return error_response(403, nullptr, rpc_code::invalid_request,
+                                  "Host '" + std::string(*host) + "' is not allowed (DNS rebinding protection)");
+    }
+    if (auto origin = req.headers.get("Origin")) {
+        // scheme://host[:port]
+        auto rest = origin->substr(origin->find("://") == std::string_view::npos ? 0 : origin->find("://") + 3);
+        const bool ok = (!rest.empty() && loopback_name(host_name(rest))) || allowed(cfg.mcp.allowed_origins, *origin);
+        if (!ok)
+            return error_response(403, nullptr, rpc_code::invalid_request,
+                                  "Origin '" + std::string(*origin) + "' is not allowed");
+    }
+    return std::nullopt;
+}
+
+void mcp_server::impl::on_http(http_request req, std::shared_ptr<responder> res) {
+    if (req.path != cfg.mcp.endpoint) {
+        res->respond(error_response(404, nullptr, rpc_code::invalid_request, "no endpoint at " + req.path));
+        return;
+    }
+    if (auto denied = check_origin_and_host(req)) return res->respond(std::move(*denied));
+    if (req.method != "POST" && req.method != "GET" && req.method != "DELETE") {
+        auto r = error_response(405, nullptr, rpc_code::invalid_request, "method " + req.method + " is not allowed");
+        r.headers.set("Allow", "GET, POST, DELETE");
+        return res->respond(std::move(r));
+    }
+    // Everything below may block on the store: move off the I/O thread.
+    auto shared_req = std::make_shared<http_request>(std::move(req));
+    const bool queued = handlers->post([this, shared_req, res] {
+        auto& r = *shared_req;
+        if (r.method == "POST") handle_post(std::move(r), res);
+        else if (r.method == "GET") handle_get(r, res);
+        else handle_delete(r, res);
+    });
+    if (!queued) res->respond(error_response(503, nullptr, rpc_code::internal_error, "the server is busy; retry later"));
+}
+
+std::expected<std::shared_ptr<session_state>, http_error> mcp_server::impl::session_for(const http_request& req,
+                                                                                       const json& id) {
+    auto sid = req.headers.get("Mcp-Session-Id");
+    if (!sid || sid->empty())
+        return std::unexpected(http_error{400, make_error(id, rpc_code::invalid_request,
+                                                          "Bad Request: Mcp-Session-Id header is required")});
+    auto s = sessions->find(std::string(*sid));
+    if (!s)
+        return std::unexpected(http_error{404, make_error(id, rpc_code::invalid_request,
+                                                          "Session not found: it ended, expired or never existed; "
+                                                          "initialize a new one")});
+    if (auto v = req.headers.get("MCP-Protocol-Version")) {
+        const bool known = std::find(cfg.mcp.versions.begin(), cfg.mcp.versions.end(), *v) != cfg.mcp.versions.end() ||
+                           *v == "2024-11-05";
+        if (!known)
+            return std::unexpected(http_error{
+                400, make_error(id, rpc_code::invalid_request,
+                                "Bad Request: unsupported MCP-Protocol-Version '" + std::string(*v) + "'")});
+        if (cfg.mcp.strict_protocol_version && *v != s->version)
+            return std::unexpected(http_error{
+                400, make_error(id, rpc_code::invalid_request,
+                                "Bad Request: MCP-Protocol-Version '" + std::string(*v) +
+                                    "' does not match the session's negotiated version " + s->version)});
+    }
+    return s;
+}
+
+void mcp_server::impl::handle_post(http_request req, std::shared_ptr<responder> res) {
+    if (!accepts(req, "application/json") || !accepts(req, "text/event-stream"))
+        return res->respond(error_response(406, nullptr, rpc_code::invalid_request,
+                                           "Not Acceptable: Accept must list application/json and text/event-stream"));
+    if (!is_json_content(req))
+        return res->respond(error_response(415, nullptr, rpc_code::invalid_request,
+                                           "Unsupported Media Type: Content-Type must be application/json"));
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded())
+        return res->respond(error_response(400, nullptr, rpc_code::parse_error, "Parse error: the body is not JSON"));
+
+    if (body.is_array()) {
+        if (body.empty())
+            return res->respond(error_response(400, nullptr, rpc_code::invalid_request, "Invalid Request: empty batch"));
+        auto s = session_for(req, nullptr);
+        if (!s) return res->respond(json_response(s.error().status, s.error().body));
+        if ((*s)->version != "2025-03-26")
+            return res->respond(error_response(400, nullptr, rpc_code::invalid_request,
+                                               "Invalid Request: batches are only accepted on sessions at 2025-03-26"));
+        return serve_batch(*s, std::move(body), res);
+    }
+
+    auto kind = classify(body);
+    const json id = body.is_object() && body.contains("id") && valid_id(body["id"]) ? body["id"] : json(nullptr);
+    if (kind.kind == message_kind::invalid)
+        return res->respond(error_response(400, id, rpc_code::invalid_request, "Invalid Request: " + kind.why));
+
+    if (kind.kind == message_kind::request && body["method"] == "initialize") {
+        if (auto sid = req.headers.get("Mcp-Session-Id"); sid && sessions->find(std::string(*sid)))
+            return res->respond(error_response(400, id, rpc_code::invalid_request,
+                                               "Invalid Request: the session is already initialized"));
+        return serve_initialize(std::move(body), req, res);
+    }
+    auto s = session_for(req, id);
+    if (!s) return res->respond(json_response(s.error().status, s.error().body));
+    switch (kind.kind) {
+        case message_kind::notification:
+            accept_notification(*s, body);
+            return res->respond(http_response{202, {}, {}});
+        case message_kind::response:
+            accept_client_answer(*s, body);
+            return res->respond(http_response{202, {}, {}});
+        default:
+            return serve_request(*s, std::move(body), req, res);
+    }
+}
+
+void mcp_server::impl::handle_get(const http_request& req, std::shared_ptr<responder> res) {
+    if (!accepts(req, "text/event-stream"))
+        return res->respond(
+            error_response(406, nullptr, rpc_code::invalid_request, "Not Acceptable: Accept must list text/event-stream"));
+    auto found = session_for(req, nullptr);
+    if (!found) return res->respond(json_response(found.error().status, found.error().body));
+    auto s = *found;
+    auto top = st->topic(s->topic);
+    const std::uint64_t end = top ? top->end_offset : 0;
+    const std::uint64_t first = top ? top->first_offset : 0;
+    const bool priming = cfg.mcp.priming && s->version >= "2025-11-25";
+
+    if (auto last = req.headers.get("Last-Event-ID")) {
+        // "<n>-<o>" (a POST stream) or "g-<s>-<c>" (the GET stream).
+        std::string_view v = *last;
+        auto bad = [&](std::string why) {
+            res->respond(error_response(400, nullptr, rpc_code::invalid_request,
+                                        "Bad Request: Last-Event-ID '" + std::string(v.substr(0, 64)) + "' " + why));
+        };
+        auto dash = v.find('-');
+        if (dash == std::string_view::npos) return bad("is not an event id of this server");
+        auto tag = v.substr(0, dash);
+        stream_feeder::options o;
+        o.session = s;
+        if (tag == session_log::get_stream) {
+            auto rest = v.substr(dash + 1);
+            auto dash2 = rest.find('-');
+            std::uint64_t sp = 0, cp = 0;
+            if (dash2 == std::string_view::npos || !parse_u64(rest.substr(0, dash2), sp) ||
+                !parse_u64(rest.substr(dash2 + 1), cp))
+                return bad("is not an event id of this server");
+            if (sp > end) return bad("does not belong to this session");
+            if (sp < first) {
+                return res->respond(error_response(
+                    410, nullptr, rpc_code::invalid_request,
+                    "Gone: events after '" + std::string(v) + "' are older than the session's retained history"));
+            }
+            o.tag = std::string(session_log::get_stream);
+            o.from = sp;
+            o.changes_from = cp;
+            o.persist_cursor = true;
+        } else {
+            std::uint64_t request = 0, offset = 0;
+            if (!parse_u64(tag, request) || !parse_u64(v.substr(dash + 1), offset) || offset < request)
+                return bad("is not an event id of this server");
+            if (offset >= end) return bad("does not belong to this session");
+            if (request < first || offset + 1 < first)
+                return res->respond(error_response(
+                    410, nullptr, rpc_code::invalid_request,
+                    "Gone: events after '" + std::string(v) + "' are older than the session's retained history"));
+            // The stream must have been opened by a request of this session.
+            auto opener = st->read(s->topic, request, {1, 1u << 20});
+            if (!opener || opener->records.empty() || opener->records[0].offset != request ||
+                !(opener->records[0].flags & session_log::flag_client_request))
+                return bad("does not belong to this session");
+            o.tag = std::string(tag);
+            o.from = offset + 1;
+        }
+        auto sse = res->start_sse({});
+        if (priming) sse->send_priming(v, cfg.mcp.retry);
+        auto feeder = stream_feeder::start(*st, *delivery, sse, std::move(o));
+        if (feeder->get_stream()) {
+            std::shared_ptr<stream_feeder> old;
+            {
+                std::lock_guard lock(s->mu);
+                old = std::exchange(s->get_stream, feeder);
+            }
+            if (old) old->stop(true);
+        }
+        return;
+    }
+
+    // A new standalone stream starts at the broker-held cursor: messages that
+    // waited while no stream was attached are delivered now.
+    const std::string consumer = s->id + ".g";
+    auto cur = st->cursor(consumer, s->topic);
+    auto ccur = st->cursor(consumer, changes_topic);
+    stream_feeder::options o;
+    o.session = s;
+    o.tag = std::string(session_log::get_stream);
+    o.from = cur && *cur ? **cur : 0;
+    if (ccur && *ccur) {
+        o.changes_from = **ccur;
+    } else {
+        auto ct = st->topic(changes_topic);
+        o.changes_from = ct ? ct->end_offset : 0;
+    }
+    o.persist_cursor = true;
+    auto sse = res->start_sse({});
+    if (priming) sse->send_priming("g-" + std::to_string(o.from) + "-" + std::to_string(o.changes_from), cfg.mcp.retry);
+    auto feeder = stream_feeder::start(*st, *delivery, sse, std::move(o));
+    std::shared_ptr<stream_feeder> old;
+    {
+        std::lock_guard lock(s->mu);
+        old = std::exchange(s->get_stream, feeder);
+    }
+    // A newer GET takes over the standalone stream (a proxy may have killed
+    // the old one without either side noticing).
+    if (old) old->stop(true);
+}
+
+void mcp_server::impl::handle_delete(const http_request& req, std::shared_ptr<responder> res) {
+    auto s = session_for(req, nullptr);
+    if (!s) return res->respond(json_response(s.error().status, s.error().body));
+    sessions->end(*s);
+    res->respond(http_response{200, {}, {}});
+}
+
+}  // namespace litemcp::server

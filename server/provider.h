@@ -1,0 +1,146 @@
+// The in-process provider interface: how tools, resources, resource
+// templates, prompts and completions are registered with litemcp, and what a
+// handler can do while it runs (request_context).
+//
+// Threading: the registry is thread-safe (readers share a lock; a change
+// notifies the listeners after the lock is released). Handlers run on the
+// server's handler pool, one thread per running request, and may block (for
+// example while waiting for a sampling answer). Lifetime: the registry is
+// owned by the server and outlives every request.
+#pragma once
+
+#include <chrono>
+#include <expected>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "server/json_rpc.h"
+
+namespace litemcp::server {
+
+// A JSON-RPC error a handler returns instead of a result.
+struct rpc_failure {
+    int code = rpc_code::internal_error;
+    std::string message;
+    std::optional<json> data;
+};
+using rpc_result = std::expected<json, rpc_failure>;
+
+inline std::unexpected<rpc_failure> fail(int code, std::string message, std::optional<json> data = std::nullopt) {
+    return std::unexpected(rpc_failure{code, std::move(message), std::move(data)});
+}
+
+// RFC 5424 levels, as MCP's logging uses them.
+enum class log_level { debug, info, notice, warning, error, critical, alert, emergency };
+std::optional<log_level> parse_log_level(std::string_view s);
+std::string_view to_string(log_level l);
+
+class request_context {
+public:
+    virtual ~request_context() = default;
+    virtual const std::string& session_id() const = 0;
+    virtual const std::string& protocol_version() const = 0;
+    virtual const json& client_capabilities() const = 0;
+    // notifications/progress for the request's progressToken; nothing without
+    // one. Progress must increase; a smaller value is dropped.
+    virtual void progress(double progress, std::optional<double> total = std::nullopt,
+                          std::optional<std::string> message = std::nullopt) = 0;
+    // notifications/message when the session's level lets it through.
+    virtual void log(log_level level, json data, std::optional<std::string> logger = std::nullopt) = 0;
+    // Any other notification related to this request (sent on its stream).
+    virtual void notify(std::string method, json params) = 0;
+    // A server-to-client request (sampling/createMessage, elicitation/create,
+    // roots/list) on this request's stream; blocks for the client's answer.
+    // Fails with -32601 when the client did not declare the capability.
+    virtual rpc_result request(std::string method, json params,
+                               std::chrono::milliseconds timeout = std::chrono::seconds(60)) = 0;
+    // True once the client cancelled the request or the session ended.
+    virtual bool cancelled() const = 0;
+    // Ends the request's SSE stream now (after a retry: hint) while the
+    // request goes on; the client resumes with GET + Last-Event-ID and gets
+    // the rest from the session's topic. No-op without a stream.
+    virtual void close_stream() = 0;
+};
+
+struct tool {
+    json definition;  // an MCP Tool: name, title, description, inputSchema, ...
+    // Returns a CallToolResult. Argument validation against inputSchema
+    // happens before the call.
+    std::function<rpc_result(const json& arguments, request_context&)> call;
+};
+
+struct resource {
+    json definition;  // an MCP Resource: uri, name, mimeType, ...
+    std::function<rpc_result(const std::string& uri, request_context&)> read;  // ReadResourceResult
+};
+
+struct resource_template {
+    json definition;  // an MCP ResourceTemplate: uriTemplate, name, ...
+    // Called for a URI matching uriTemplate (simple {var} expansion), with the
+    // variables it bound.
+    std::function<rpc_result(const std::string& uri, const std::map<std::string, std::string>& vars,
+                             request_context&)>
+        read;
+};
+
+struct prompt {
+    json definition;  // an MCP Prompt: name, description, arguments
+    std::function<rpc_result(const json& arguments, request_context&)> get;  // GetPromptResult
+};
+
+// completion/complete: params as sent; returns a CompleteResult.
+using completion_handler = std::function<rpc_result(const json& params, request_context&)>;
+
+enum class list_kind { tools, resources, prompts };
+
+class registry {
+public:
+    using change_listener = std::function<void(list_kind)>;
+    using update_listener = std::function<void(const std::string& uri)>;
+
+    void add_tool(tool t);
+    bool remove_tool(const std::string& name);
+    void add_resource(resource r);
+    void add_resource_template(resource_template t);
+    void add_prompt(prompt p);
+    void set_completion(completion_handler h);
+    // Tells subscribed sessions that a resource changed (notifications/resources/updated).
+    void resource_updated(const std::string& uri);
+
+    // Snapshots in a deterministic order (by name / uri).
+    std::vector<std::shared_ptr<const tool>> tools() const;
+    std::shared_ptr<const tool> find_tool(const std::string& name) const;
+    std::vector<std::shared_ptr<const resource>> resources() const;
+    std::shared_ptr<const resource> find_resource(const std::string& uri) const;
+    std::vector<std::shared_ptr<const resource_template>> templates() const;
+    // The first template whose uriTemplate matches uri, with its variables.
+    std::pair<std::shared_ptr<const resource_template>, std::map<std::string, std::string>> match_template(
+        const std::string& uri) const;
+    std::vector<std::shared_ptr<const prompt>> prompts() const;
+    std::shared_ptr<const prompt> find_prompt(const std::string& name) const;
+    completion_handler completion() const;
+
+    void on_list_changed(change_listener l);
+    void on_resource_updated(update_listener l);
+
+private:
+    void changed(list_kind k);
+    mutable std::shared_mutex mu_;
+    std::map<std::string, std::shared_ptr<const tool>> tools_;
+    std::map<std::string, std::shared_ptr<const resource>> resources_;
+    std::map<std::string, std::shared_ptr<const resource_template>> templates_;
+    std::map<std::string, std::shared_ptr<const prompt>> prompts_;
+    completion_handler completion_;
+    std::vector<change_listener> change_listeners_;
+    std::vector<update_listener> update_listeners_;
+};
+
+// Matches uri against an RFC 6570 level-1 template ("test://template/{id}/data").
+std::optional<std::map<std::string, std::string>> match_uri_template(std::string_view tmpl, std::string_view uri);
+
+}  // namespace litemcp::server

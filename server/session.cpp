@@ -1,0 +1,183 @@
+#include "server/session.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/random.h>
+
+#include "server/stream_feeder.h"
+
+namespace litemcp::server {
+
+namespace {
+constexpr std::string_view record_prefix = "session/";
+
+std::uint64_t now_ms() {
+    using namespace std::chrono;
+    return static_cast<std::uint64_t>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+}  // namespace
+
+std::string random_id() {
+    unsigned char b[16];
+    std::size_t got = 0;
+    while (got < sizeof b) {
+        auto n = ::getrandom(b + got, sizeof b - got, 0);
+        if (n > 0) got += static_cast<std::size_t>(n);
+    }
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out(32, '0');
+    for (int i = 0; i < 16; ++i) {
+        out[static_cast<std::size_t>(2 * i)] = hex[b[i] >> 4];
+        out[static_cast<std::size_t>(2 * i + 1)] = hex[b[i] & 15];
+    }
+    return out;
+}
+
+session_table::session_table(store::store& s, std::uint64_t max_sessions) : store_(s), max_(max_sessions) {
+    // Count the records once at start; afterwards the count moves with create/end/expire.
+    std::string after;
+    std::uint64_t n = 0;
+    for (;;) {
+        auto page = store_.kv_scan(record_prefix, after, 10'000);
+        if (!page || page->empty()) break;
+        n += page->size();
+        after = page->back().first;
+    }
+    count_ = n;
+}
+
+std::string session_table::record_of(const session_state& s) const {
+    json subs = json::array();
+    for (auto& u : s.subscriptions) subs.push_back(u);
+    return json{{"version", s.version},
+                {"capabilities", s.client_capabilities},
+                {"clientInfo", s.client_info},
+                {"created", s.created_ms},
+                {"level", to_string(s.level)},
+                {"subscriptions", subs}}
+        .dump();
+}
+
+std::optional<std::shared_ptr<session_state>> session_table::create(std::string version, json capabilities,
+                                                                    json client_info) {
+    if (count_.fetch_add(1) >= max_) {
+        count_--;
+        return std::nullopt;
+    }
+    auto s = std::make_shared<session_state>();
+    s->id = random_id();
+    s->topic = topic_of(s->id);
+    s->version = std::move(version);
+    s->client_capabilities = std::move(capabilities);
+    s->client_info = std::move(client_info);
+    s->created_ms = now_ms();
+    if (auto r = store_.kv_put(std::string(record_prefix) + s->id, record_of(*s)); !r) {
+        spdlog::error("session {}: cannot persist: {}", s->id, r.error().message);
+        count_--;
+        return std::nullopt;
+    }
+    std::lock_guard lock(mu_);
+    sessions_[s->id] = s;
+    return s;
+}
+
+std::shared_ptr<session_state> session_table::find(const std::string& id) {
+    {
+        std::lock_guard lock(mu_);
+        if (auto it = sessions_.find(id); it != sessions_.end()) {
+            it->second->last_used = std::chrono::steady_clock::now();
+            return it->second;
+        }
+    }
+    if (id.size() != 32) return nullptr;
+    auto rec = store_.kv_get(std::string(record_prefix) + id);
+    if (!rec || !*rec) return nullptr;
+    auto j = json::parse(**rec, nullptr, false);
+    if (j.is_discarded()) {
+        spdlog::error("session {}: stored record is not JSON", id);
+        return nullptr;
+    }
+    auto s = std::make_shared<session_state>();
+    s->id = id;
+    s->topic = topic_of(id);
+    s->version = j.value("version", "2025-03-26");
+    s->client_capabilities = j.value("capabilities", json::object());
+    s->client_info = j.value("clientInfo", json::object());
+    s->created_ms = j.value("created", std::uint64_t{0});
+    s->level = parse_log_level(j.value("level", "info")).value_or(log_level::info);
+    for (auto& u : j.value("subscriptions", json::array())) s->subscriptions.insert(u.get<std::string>());
+    s->initialized = true;  // it was, before the restart
+    std::lock_guard lock(mu_);
+    auto [it, inserted] = sessions_.emplace(id, s);
+    return it->second;
+}
+
+void session_table::save(session_state& s) {
+    std::string rec;
+    {
+        std::lock_guard lock(s.mu);
+        rec = record_of(s);
+    }
+    if (auto r = store_.kv_put(std::string(record_prefix) + s.id, rec); !r)
+        spdlog::error("session {}: cannot persist: {}", s.id, r.error().message);
+}
+
+void session_table::end(const std::shared_ptr<session_state>& s) {
+    std::shared_ptr<stream_feeder> get;
+    {
+        std::lock_guard lock(s->mu);
+        if (s->ended) return;
+        s->ended = true;
+        get = std::move(s->get_stream);
+        for (auto& [id, flag] : s->running) *flag = true;
+        for (auto& [id, w] : s->waiting) w->cv.notify_all();
+    }
+    if (get) get->stop(true);
+    {
+        std::lock_guard lock(mu_);
+        sessions_.erase(s->id);
+    }
+    if (auto r = store_.kv_delete(std::string(record_prefix) + s->id); !r)
+        spdlog::error("session {}: cannot delete its record: {}", s->id, r.error().message);
+    if (auto r = store_.remove_topic(s->topic); !r && r.error().code != store::errc::not_found)
+        spdlog::error("session {}: cannot delete its topic: {}", s->id, r.error().message);
+    count_--;
+    spdlog::info("session {}: ended", s->id);
+}
+
+void session_table::expired(std::string_view topic) {
+    constexpr std::string_view prefix = "mcp.session/";
+    if (!topic.starts_with(prefix)) return;
+    std::string id(topic.substr(prefix.size()));
+    std::shared_ptr<session_state> s;
+    {
+        std::lock_guard lock(mu_);
+        if (auto it = sessions_.find(id); it != sessions_.end()) {
+            s = it->second;
+            sessions_.erase(it);
+        }
+    }
+    if (s) {
+        std::lock_guard lock(s->mu);
+        s->ended = true;
+    }
+    if (store_.kv_delete(std::string(record_prefix) + id)) count_--;
+    spdlog::info("session {}: expired", id);
+}
+
+void session_table::trim_memory(std::chrono::seconds idle) {
+    const auto cutoff = std::chrono::steady_clock::now() - idle;
+    std::lock_guard lock(mu_);
+    std::erase_if(sessions_, [&](auto& kv) {
+        auto& s = kv.second;
+        std::lock_guard l(s->mu);
+        return s.use_count() == 1 && s->last_used < cutoff && s->live_streams.empty() && !s->get_stream &&
+               s->waiting.empty();
+    });
+}
+
+std::size_t session_table::loaded() const {
+    std::lock_guard lock(mu_);
+    return sessions_.size();
+}
+
+}  // namespace litemcp::server

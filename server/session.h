@@ -1,0 +1,105 @@
+// Legacy MCP sessions: the record kept in the store (so a restarted server
+// still knows every session) and the in-memory state of sessions in use.
+//
+// A session S owns the lite topic mcp.session/S: every server-to-client
+// message of S, every client request it received and every client answer to
+// a server request is a record there (see stream_feeder.h for the layout).
+// Expiry is the store's: the topic's idle TTL is the session TTL, a stream
+// attached to it is a bound consumer, so a session never expires under an
+// open stream; when the store reclaims the topic, the record goes too.
+//
+// Threading: session_table is thread-safe; a session_state's mutable parts
+// are guarded by its own mutex. Lifetime: states are shared_ptrs, loaded on
+// demand and dropped from memory when idle (the record stays).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "server/json_rpc.h"
+#include "server/provider.h"
+#include "store/store.h"
+
+namespace litemcp::server {
+
+class stream_feeder;
+
+// A server-to-client request waiting for the client's answer.
+struct pending_reply {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<json> answer;  // the client's whole response message
+};
+
+struct session_state {
+    std::string id;
+    std::string topic;    // mcp.session/<id>
+    std::string version;  // negotiated protocol version
+    json client_capabilities = json::object();
+    json client_info = json::object();
+    std::uint64_t created_ms = 0;
+
+    std::mutex mu;
+    log_level level = log_level::info;
+    std::set<std::string> subscriptions;  // resource URIs
+    bool initialized = false;             // notifications/initialized received
+    bool ended = false;
+    std::set<std::uint64_t> live_streams;                    // request offsets still executing here
+    std::map<std::string, std::shared_ptr<std::atomic<bool>>> running;  // request id (dumped) -> cancelled flag
+    std::map<std::string, std::shared_ptr<pending_reply>> waiting;      // server request id (dumped)
+    std::shared_ptr<stream_feeder> get_stream;               // the standalone GET stream, if attached
+    std::atomic<std::uint64_t> next_request_id{1};           // for server-to-client requests
+    std::chrono::steady_clock::time_point last_used = std::chrono::steady_clock::now();
+
+    bool is_live(std::uint64_t stream) {
+        std::lock_guard lock(mu);
+        return live_streams.contains(stream);
+    }
+};
+
+enum class lookup_outcome { found, unknown };
+
+class session_table {
+public:
+    session_table(store::store& s, std::uint64_t max_sessions);
+
+    // Creates and persists a session. nullopt when max_sessions is reached.
+    std::optional<std::shared_ptr<session_state>> create(std::string version, json capabilities, json client_info);
+    // The session, loaded from the store when not in memory; nullptr when it
+    // does not exist (never created, ended, or expired).
+    std::shared_ptr<session_state> find(const std::string& id);
+    // Persists what can change (log level, subscriptions).
+    void save(session_state& s);
+    // Ends a session: the record, its topic and its streams.
+    void end(const std::shared_ptr<session_state>& s);
+    // The store reclaimed an idle session's topic.
+    void expired(std::string_view topic);
+    // Forgets in-memory states idle for longer than idle (their records stay).
+    void trim_memory(std::chrono::seconds idle);
+
+    std::uint64_t count() const { return count_.load(); }
+    std::size_t loaded() const;
+
+    static std::string topic_of(std::string_view id) { return "mcp.session/" + std::string(id); }
+
+private:
+    std::string record_of(const session_state& s) const;
+    store::store& store_;
+    std::uint64_t max_;
+    mutable std::mutex mu_;
+    std::unordered_map<std::string, std::shared_ptr<session_state>> sessions_;
+    std::atomic<std::uint64_t> count_{0};
+};
+
+// 128 bits from the OS's CSPRNG, as 32 lowercase hex digits.
+std::string random_id();
+
+}  // namespace litemcp::server

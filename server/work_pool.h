@@ -1,0 +1,74 @@
+// A fixed set of threads running queued tasks in order of arrival.
+//
+// Threading: post() from any thread; tasks run on the pool's threads. The
+// queue is bounded: post() returns false when it is full, so callers can
+// answer "busy" instead of growing memory. Lifetime: the destructor runs the
+// tasks already queued, then joins.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace litemcp::server {
+
+class work_pool {
+public:
+    work_pool(std::string name, unsigned threads, std::size_t max_queue) : name_(std::move(name)), max_queue_(max_queue) {
+        for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+    }
+    ~work_pool() {
+        {
+            std::lock_guard lock(mu_);
+            stopping_ = true;
+        }
+        cv_.notify_all();
+        for (auto& t : threads_) t.join();
+    }
+    work_pool(const work_pool&) = delete;
+    work_pool& operator=(const work_pool&) = delete;
+
+    bool post(std::function<void()> task) {
+        {
+            std::lock_guard lock(mu_);
+            if (stopping_ || queue_.size() >= max_queue_) return false;
+            queue_.push_back(std::move(task));
+        }
+        cv_.notify_one();
+        return true;
+    }
+
+    std::size_t queued() const {
+        std::lock_guard lock(mu_);
+        return queue_.size();
+    }
+
+private:
+    void run() {
+        for (;;) {
+            std::function<void()> task;
+            {
+                std::unique_lock lock(mu_);
+                cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+                if (queue_.empty()) return;
+                task = std::move(queue_.front());
+                queue_.pop_front();
+            }
+            task();
+        }
+    }
+
+    std::string name_;
+    std::size_t max_queue_;
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<std::function<void()>> queue_;
+    bool stopping_ = false;
+    std::vector<std::thread> threads_;
+};
+
+}  // namespace litemcp::server

@@ -1,0 +1,142 @@
+"""Starts the real litemcp binary on a free loopback port and talks HTTP to it,
+as a client would. Standard library only."""
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+LEGACY = "2025-11-25"
+
+
+class Server:
+    def __init__(self, binary, args=(), data=None):
+        self.binary = binary
+        self.args = list(args)
+        self.own_data = data is None
+        self.data = data or tempfile.mkdtemp(prefix="litemcp-it-")
+        self.proc = None
+        self.port = None
+
+    def start(self):
+        cmd = [self.binary, "--port", "0", "--data", self.data, "--examples", "--log-level", "warn"] + self.args
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=None, text=True)
+        line = self.proc.stdout.readline()
+        m = re.search(r":(\d+)/", line)
+        if not m:
+            raise RuntimeError("litemcp did not start: %r" % line)
+        self.port = int(m.group(1))
+        return self
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                raise
+        return self.proc.returncode
+
+    def cleanup(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.own_data:
+            shutil.rmtree(self.data, ignore_errors=True)
+
+    # ---- HTTP ----
+
+    def conn(self, timeout=10):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def request(self, method, body=None, headers=None, path="/mcp", raw=None):
+        """A whole exchange; returns (status, headers, text)."""
+        c = self.conn()
+        h = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+        h.update(headers or {})
+        h = {k: v for k, v in h.items() if v is not None}
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        c.request(method, path, body=data, headers=h)
+        r = c.getresponse()
+        text = r.read().decode()
+        c.close()
+        return r.status, r, text
+
+    def open(self, method, body=None, headers=None, path="/mcp"):
+        """Starts an exchange and returns the response, for streaming."""
+        c = self.conn(timeout=15)
+        h = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+        h.update(headers or {})
+        h = {k: v for k, v in h.items() if v is not None}
+        c.request(method, path, body=json.dumps(body) if body is not None else None, headers=h)
+        r = c.getresponse()
+        r._conn = c
+        return r
+
+    def initialize(self, version=LEGACY, capabilities=None):
+        status, r, text = self.request("POST", {
+            "jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": {"protocolVersion": version, "capabilities": capabilities or {},
+                       "clientInfo": {"name": "litemcp-it", "version": "1"}}})
+        assert status == 200, (status, text)
+        sid = r.getheader("Mcp-Session-Id")
+        self.request("POST", {"jsonrpc": "2.0", "method": "notifications/initialized"},
+                     {"Mcp-Session-Id": sid, "MCP-Protocol-Version": json.loads(text)["result"]["protocolVersion"]})
+        return sid, json.loads(text)
+
+
+def events(response):
+    """Yields SSE events as dicts {id, data, retry} until the stream ends."""
+    ev = {}
+    while True:
+        line = response.readline()
+        if not line:
+            if ev:
+                yield ev
+            return
+        line = line.decode().rstrip("\r\n")
+        if line == "":
+            if ev:
+                yield ev
+            ev = {}
+            continue
+        if line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if field == "data":
+            ev["data"] = ev["data"] + "\n" + value if "data" in ev else value
+        elif field in ("id", "retry", "event"):
+            ev[field] = value
+
+
+def messages(response):
+    """The JSON-RPC messages of an SSE response (priming events skipped)."""
+    return [json.loads(e["data"]) for e in events(response) if e.get("data")]
+
+
+def call(sid, id, name, arguments=None, version=LEGACY, meta=None):
+    params = {"name": name, "arguments": arguments or {}}
+    if meta:
+        params["_meta"] = meta
+    return ({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params},
+            {"Mcp-Session-Id": sid, "MCP-Protocol-Version": version})
+
+
+def wait_until(pred, timeout=15.0, every=0.1):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(every)
+    return pred()

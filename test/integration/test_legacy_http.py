@@ -1,0 +1,436 @@
+"""Integration tests of the legacy (session-based) MCP endpoint, against the
+real litemcp binary on a free loopback port.
+
+usage: test_legacy_http.py /path/to/litemcp [unittest args]"""
+
+import json
+import os
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from litemcp_harness import LEGACY, Server, call, events, messages, wait_until  # noqa: E402
+
+BINARY = None
+
+
+class ServerTest(unittest.TestCase):
+    args = ()
+
+    def setUp(self):
+        self.srv = Server(BINARY, self.args).start()
+
+    def tearDown(self):
+        self.srv.cleanup()
+
+
+class Handshake(ServerTest):
+    def test_initialize_negotiates_and_opens_a_session(self):
+        sid, init = self.srv.initialize()
+        self.assertRegex(sid, r"^[0-9a-f]{32}$")
+        r = init["result"]
+        self.assertEqual(r["protocolVersion"], LEGACY)
+        self.assertIn("tools", r["capabilities"])
+        self.assertEqual(r["capabilities"]["logging"], {})
+        self.assertEqual(r["serverInfo"]["name"], "litemcp")
+
+    def test_versions(self):
+        for asked, got in [("2025-06-18", "2025-06-18"), ("2025-03-26", "2025-03-26"),
+                           ("2024-11-05", "2024-11-05"), ("1999-01-01", "2025-11-25"),
+                           ("2026-07-28", "2025-11-25")]:
+            _, init = self.srv.initialize(asked)
+            self.assertEqual(init["result"]["protocolVersion"], got, asked)
+
+    def test_ping(self):
+        sid, _ = self.srv.initialize()
+        r = self.srv.open("POST", {"jsonrpc": "2.0", "id": 5, "method": "ping"}, {"Mcp-Session-Id": sid})
+        self.assertEqual(r.getheader("Content-Type"), "text/event-stream")
+        self.assertEqual(messages(r), [{"jsonrpc": "2.0", "id": 5, "result": {}}])
+
+    def test_second_initialize_on_a_session_is_refused(self):
+        sid, _ = self.srv.initialize()
+        status, _, text = self.srv.request("POST", {"jsonrpc": "2.0", "id": 9, "method": "initialize",
+                                                    "params": {"protocolVersion": LEGACY, "capabilities": {},
+                                                               "clientInfo": {"name": "x", "version": "1"}}},
+                                           {"Mcp-Session-Id": sid})
+        self.assertEqual(status, 400)
+        self.assertEqual(json.loads(text)["error"]["code"], -32600)
+
+
+class HeaderRules(ServerTest):
+    def setUp(self):
+        super().setUp()
+        self.sid, _ = self.srv.initialize()
+        self.ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+
+    def status(self, body=None, headers=None, method="POST", raw=None):
+        s, _, text = self.srv.request(method, body, headers, raw=raw)
+        return s, (json.loads(text) if text.strip().startswith("{") else None)
+
+    def test_session_id_missing_or_unknown(self):
+        s, b = self.status(self.ping)
+        self.assertEqual(s, 400)
+        self.assertIn("Mcp-Session-Id", b["error"]["message"])
+        self.assertEqual(b["id"], 1)
+        s, _ = self.status(self.ping, {"Mcp-Session-Id": "0" * 32})
+        self.assertEqual(s, 404)
+
+    def test_protocol_version_header(self):
+        s, b = self.status(self.ping, {"Mcp-Session-Id": self.sid, "MCP-Protocol-Version": "2031-01-01"})
+        self.assertEqual(s, 400)
+        self.assertIn("unsupported", b["error"]["message"])
+        # another supported version is accepted (the spec asks 400 only for unsupported ones)
+        s, _ = self.status(self.ping, {"Mcp-Session-Id": self.sid, "MCP-Protocol-Version": "2025-06-18"})
+        self.assertEqual(s, 200)
+        s, _ = self.status(self.ping, {"Mcp-Session-Id": self.sid, "MCP-Protocol-Version": None})
+        self.assertEqual(s, 200)
+
+    def test_accept_and_content_type(self):
+        s, _ = self.status(self.ping, {"Mcp-Session-Id": self.sid, "Accept": "application/json"})
+        self.assertEqual(s, 406)
+        s, _ = self.status(self.ping, {"Mcp-Session-Id": self.sid, "Accept": "text/event-stream, application/json"})
+        self.assertEqual(s, 200)
+        s, _ = self.status(self.ping, {"Mcp-Session-Id": self.sid, "Content-Type": "text/plain"})
+        self.assertEqual(s, 415)
+        s, _ = self.status(None, {"Mcp-Session-Id": self.sid, "Accept": "application/json"}, method="GET")
+        self.assertEqual(s, 406)
+
+    def test_bad_bodies(self):
+        s, b = self.status(raw="{not json", headers={"Mcp-Session-Id": self.sid})
+        self.assertEqual((s, b["error"]["code"]), (400, -32700))
+        s, b = self.status({"jsonrpc": "2.0", "id": 3}, {"Mcp-Session-Id": self.sid})
+        self.assertEqual((s, b["error"]["code"], b["id"]), (400, -32600, 3))
+        s, b = self.status({"jsonrpc": "2.0", "id": None, "method": "ping"}, {"Mcp-Session-Id": self.sid})
+        self.assertEqual((s, b["error"]["code"]), (400, -32600))
+        s, b = self.status({"jsonrpc": "1.0", "id": 1, "method": "ping"}, {"Mcp-Session-Id": self.sid})
+        self.assertEqual(s, 400)
+
+    def test_origin_host_and_method(self):
+        s, _ = self.status(self.ping, {"Mcp-Session-Id": self.sid, "Origin": "https://evil.example.com"})
+        self.assertEqual(s, 403)
+        s, _ = self.status(self.ping, {"Mcp-Session-Id": self.sid, "Origin": "http://localhost:3000"})
+        self.assertEqual(s, 200)
+        s, _ = self.status(self.ping, {"Mcp-Session-Id": self.sid, "Host": "evil.example.com"})
+        self.assertEqual(s, 403)
+        s, _ = self.status(self.ping, {"Mcp-Session-Id": self.sid}, method="PUT")
+        self.assertEqual(s, 405)
+        s, _, _ = self.srv.request("POST", self.ping, {"Mcp-Session-Id": self.sid}, path="/other")
+        self.assertEqual(s, 404)
+
+    def test_notifications_and_responses_get_202(self):
+        s, _, text = self.srv.request("POST", {"jsonrpc": "2.0", "method": "notifications/roots/list_changed"},
+                                      {"Mcp-Session-Id": self.sid})
+        self.assertEqual((s, text), (202, ""))
+        s, _, text = self.srv.request("POST", {"jsonrpc": "2.0", "id": "litemcp-99", "result": {}},
+                                      {"Mcp-Session-Id": self.sid})
+        self.assertEqual((s, text), (202, ""))
+
+    def test_batches_only_at_2025_03_26(self):
+        batch = [{"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                 {"jsonrpc": "2.0", "method": "notifications/initialized"},
+                 {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}]
+        s, _ = self.status(raw=json.dumps(batch), headers={"Mcp-Session-Id": self.sid})
+        self.assertEqual(s, 400)
+        old, _ = self.srv.initialize("2025-03-26")
+        s, _, text = self.srv.request("POST", raw=json.dumps(batch),
+                                      headers={"Mcp-Session-Id": old, "MCP-Protocol-Version": "2025-03-26"})
+        self.assertEqual(s, 200)
+        out = json.loads(text)
+        self.assertEqual([m["id"] for m in out], [1, 2])
+        self.assertIn("tools", out[1]["result"])
+
+    def test_delete_ends_the_session(self):
+        s, _ = self.status(None, {"Mcp-Session-Id": self.sid}, method="DELETE")
+        self.assertEqual(s, 200)
+        s, _ = self.status(self.ping, {"Mcp-Session-Id": self.sid})
+        self.assertEqual(s, 404)
+
+
+class Limits(ServerTest):
+    args = ("--max-sessions", "2", "--max-body-bytes", "2000")
+
+    def test_session_cap_and_body_limit(self):
+        self.srv.initialize()
+        self.srv.initialize()
+        s, _, text = self.srv.request("POST", {"jsonrpc": "2.0", "id": 0, "method": "initialize",
+                                               "params": {"protocolVersion": LEGACY, "capabilities": {},
+                                                          "clientInfo": {"name": "x", "version": "1"}}})
+        self.assertEqual(s, 503)
+        self.assertIn("session limit", json.loads(text)["error"]["message"])
+        s, _, _ = self.srv.request("POST", raw=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping",
+                                                            "params": {"pad": "x" * 5000}}))
+        self.assertEqual(s, 413)
+
+
+class Features(ServerTest):
+    def setUp(self):
+        super().setUp()
+        self.sid, _ = self.srv.initialize(capabilities={"sampling": {}, "elicitation": {}})
+
+    def rpc(self, id, method, params=None):
+        r = self.srv.open("POST", {"jsonrpc": "2.0", "id": id, "method": method, "params": params or {}},
+                          {"Mcp-Session-Id": self.sid})
+        return messages(r)
+
+    def test_priming_event_then_progress_then_result(self):
+        body, headers = call(self.sid, 7, "test_tool_with_progress", meta={"progressToken": "tok"})
+        evs = list(events(self.srv.open("POST", body, headers)))
+        self.assertEqual(evs[0].get("data"), "")
+        self.assertIn("retry", evs[0])
+        msgs = [json.loads(e["data"]) for e in evs[1:]]
+        self.assertEqual([m["params"]["progress"] for m in msgs[:-1]], [0, 50, 100])
+        self.assertTrue(all(m["params"]["progressToken"] == "tok" for m in msgs[:-1]))
+        self.assertEqual(msgs[-1]["id"], 7)
+        ids = [e["id"] for e in evs]
+        self.assertEqual(len(set(ids)), len(ids))
+
+    def test_no_priming_for_older_clients(self):
+        sid, _ = self.srv.initialize("2025-06-18")
+        body, headers = call(sid, 1, "test_simple_text", version="2025-06-18")
+        evs = list(events(self.srv.open("POST", body, headers)))
+        self.assertEqual(len(evs), 1)
+        self.assertEqual(json.loads(evs[0]["data"])["result"]["content"][0]["text"],
+                         "This is a simple text response for testing.")
+
+    def test_lists_resources_prompts(self):
+        tools = self.rpc(1, "tools/list")[0]["result"]["tools"]
+        names = [t["name"] for t in tools]
+        self.assertEqual(names, sorted(names))
+        self.assertIn("test_sampling", names)
+        self.assertIn("test://static-text", [r["uri"] for r in self.rpc(2, "resources/list")[0]["result"]["resources"]])
+        read = self.rpc(3, "resources/read", {"uri": "test://template/42/data"})[0]["result"]
+        self.assertEqual(json.loads(read["contents"][0]["text"])["id"], "42")
+        missing = self.rpc(4, "resources/read", {"uri": "test://nope"})[0]
+        self.assertEqual(missing["error"]["code"], -32002)
+        prompt = self.rpc(5, "prompts/get", {"name": "test_prompt_with_arguments",
+                                              "arguments": {"arg1": "a", "arg2": "b"}})[0]["result"]
+        self.assertIn("arg1='a'", prompt["messages"][0]["content"]["text"])
+        self.assertEqual(self.rpc(6, "logging/setLevel", {"level": "warning"})[0]["result"], {})
+        self.assertEqual(self.rpc(7, "logging/setLevel", {"level": "loud"})[0]["error"]["code"], -32602)
+        self.assertEqual(self.rpc(8, "nope/nope")[0]["error"]["code"], -32601)
+        self.assertEqual(self.rpc(9, "tools/list", {"cursor": "garbage"})[0]["error"]["code"], -32602)
+        self.assertIn("completion", self.rpc(10, "completion/complete", {
+            "ref": {"type": "ref/prompt", "name": "test_simple_prompt"},
+            "argument": {"name": "x", "value": ""}})[0]["result"])
+
+    def test_invalid_arguments_are_a_tool_error(self):
+        out = self.rpc(1, "tools/call", {"name": "test_sampling", "arguments": {"prompt": 5}})[0]
+        self.assertTrue(out["result"]["isError"])
+        out = self.rpc(2, "tools/call", {"name": "json_schema_2020_12_tool", "arguments": {"extra": 1}})[0]
+        self.assertTrue(out["result"]["isError"])
+        out = self.rpc(3, "tools/call", {"name": "no_such_tool"})[0]
+        self.assertEqual(out["error"]["code"], -32602)
+
+    def test_logging_respects_the_level(self):
+        self.rpc(1, "logging/setLevel", {"level": "info"})
+        msgs = self.rpc(2, "tools/call", {"name": "test_tool_with_logging"})
+        self.assertEqual(len([m for m in msgs if m.get("method") == "notifications/message"]), 3)
+        self.rpc(3, "logging/setLevel", {"level": "error"})
+        msgs = self.rpc(4, "tools/call", {"name": "test_tool_with_logging"})
+        self.assertEqual([m for m in msgs if m.get("method") == "notifications/message"], [])
+
+    def test_sampling_round_trip_on_the_post_stream(self):
+        body, headers = call(self.sid, 11, "test_sampling", {"prompt": "hi"})
+        r = self.srv.open("POST", body, headers)
+        got = None
+        for e in events(r):
+            if not e.get("data"):
+                continue
+            m = json.loads(e["data"])
+            if m.get("method") == "sampling/createMessage":
+                self.assertEqual(m["params"]["messages"][0]["content"]["text"], "hi")
+                s, _, _ = self.srv.request("POST", {"jsonrpc": "2.0", "id": m["id"], "result": {
+                    "role": "assistant", "content": {"type": "text", "text": "hello back"}, "model": "m"}},
+                    {"Mcp-Session-Id": self.sid})
+                self.assertEqual(s, 202)
+            elif m.get("id") == 11:
+                got = m
+        self.assertEqual(got["result"]["content"][0]["text"], "LLM response: hello back")
+
+    def test_undeclared_capability_is_refused(self):
+        sid, _ = self.srv.initialize()  # no sampling capability
+        body, headers = call(sid, 1, "test_sampling", {"prompt": "hi"})
+        out = messages(self.srv.open("POST", body, headers))[-1]
+        self.assertEqual(out["error"]["code"], -32601)
+
+    def test_cancellation_gets_no_response(self):
+        sid, _ = self.srv.initialize(capabilities={"sampling": {}})
+        body, headers = call(sid, 21, "test_sampling", {"prompt": "wait"})
+        r = self.srv.open("POST", body, headers)
+        seen = []
+        for e in events(r):
+            if not e.get("data"):
+                continue
+            m = json.loads(e["data"])
+            seen.append(m)
+            if m.get("method") == "sampling/createMessage":
+                self.srv.request("POST", {"jsonrpc": "2.0", "method": "notifications/cancelled",
+                                          "params": {"requestId": 21, "reason": "test"}}, {"Mcp-Session-Id": sid})
+        self.assertFalse(any(m.get("id") == 21 for m in seen))
+
+    def test_duplicate_in_flight_id_is_refused(self):
+        body, headers = call(self.sid, 33, "test_sampling", {"prompt": "hold"})
+        first = self.srv.open("POST", body, headers)
+        it = events(first)
+        next(it)  # priming
+        req = json.loads(next(it)["data"])
+        s, _, text = self.srv.request("POST", body, headers)
+        self.assertEqual(s, 400)
+        self.srv.request("POST", {"jsonrpc": "2.0", "id": req["id"], "result": {
+            "role": "assistant", "content": {"type": "text", "text": "x"}, "model": "m"}}, {"Mcp-Session-Id": self.sid})
+        self.assertEqual(json.loads(list(it)[-1]["data"])["id"], 33)
+
+
+class Streams(ServerTest):
+    def test_resume_a_post_stream_after_a_disconnect(self):
+        sid, _ = self.srv.initialize()
+        body, headers = call(sid, 3, "test_tool_with_progress", meta={"progressToken": 1})
+        r = self.srv.open("POST", body, headers)
+        it = events(r)
+        first = [next(it), next(it)]  # priming + first progress
+        r._conn.close()  # the client goes away mid-request
+        last = first[-1]["id"]
+        time.sleep(0.4)  # the request finishes meanwhile; its events wait in the topic
+        g = self.srv.open("GET", headers={"Mcp-Session-Id": sid, "Last-Event-ID": last, "Accept": "text/event-stream"})
+        self.assertEqual(g.status, 200)
+        rest = [e for e in events(g) if e.get("data")]
+        got = [json.loads(e["data"]) for e in rest]
+        self.assertEqual([m["params"]["progress"] for m in got[:-1]], [50, 100])  # no gap, no duplicate
+        self.assertEqual(got[-1]["id"], 3)
+
+    def test_resume_continues_live_while_the_request_runs(self):
+        sid, _ = self.srv.initialize(capabilities={"sampling": {}})
+        body, headers = call(sid, 4, "test_sampling", {"prompt": "slow"})
+        r = self.srv.open("POST", body, headers)
+        it = events(r)
+        priming = next(it)
+        request = next(it)
+        r._conn.close()
+        g = self.srv.open("GET", headers={"Mcp-Session-Id": sid, "Last-Event-ID": priming["id"],
+                                          "Accept": "text/event-stream"})
+        git = events(g)
+        replayed = [e for e in [next(git), next(git)] if e.get("data")]
+        self.assertEqual(json.loads(replayed[0]["data"])["method"], "sampling/createMessage")
+        sreq = json.loads(request["data"])
+        self.srv.request("POST", {"jsonrpc": "2.0", "id": sreq["id"], "result": {
+            "role": "assistant", "content": {"type": "text", "text": "late"}, "model": "m"}}, {"Mcp-Session-Id": sid})
+        rest = [json.loads(e["data"]) for e in git if e.get("data")]
+        self.assertEqual(rest[-1]["result"]["content"][0]["text"], "LLM response: late")
+
+    def test_bad_last_event_ids(self):
+        a, _ = self.srv.initialize()
+        b, _ = self.srv.initialize()
+        body, headers = call(a, 1, "test_simple_text")
+        evs = list(events(self.srv.open("POST", body, headers)))
+        ev_of_a = evs[-1]["id"]
+        for bad in ["garbage", "12", "g-x-y", "1-99999", "99999-99999"]:
+            s, _, _ = self.srv.request("GET", headers={"Mcp-Session-Id": a, "Last-Event-ID": bad,
+                                                       "Accept": "text/event-stream"})
+            self.assertEqual(s, 400, bad)
+        # another session's event id never replays anything
+        s, _, text = self.srv.request("GET", headers={"Mcp-Session-Id": b, "Last-Event-ID": ev_of_a,
+                                                      "Accept": "text/event-stream"})
+        self.assertEqual(s, 400, text)
+
+    def test_standalone_get_takeover_and_held_messages(self):
+        sid, _ = self.srv.initialize()
+        self.srv.open("POST", *call(sid, 1, "test_simple_text")).read()
+        # subscribe, then produce an update while no GET stream is attached
+        self.srv.open("POST", {"jsonrpc": "2.0", "id": 2, "method": "resources/subscribe",
+                               "params": {"uri": "test://watched-resource"}}, {"Mcp-Session-Id": sid}).read()
+        body, headers = call(sid, 3, "test_trigger_resource_update", {"uri": "test://watched-resource"})
+        self.srv.open("POST", body, headers).read()
+        g1 = self.srv.open("GET", headers={"Mcp-Session-Id": sid, "Accept": "text/event-stream"})
+        it1 = events(g1)
+        self.assertEqual(next(it1)["data"], "")  # priming
+        held = json.loads(next(it1)["data"])
+        self.assertEqual(held, {"jsonrpc": "2.0", "method": "notifications/resources/updated",
+                                "params": {"uri": "test://watched-resource"}})
+        # a second GET takes the stream over; the first connection ends
+        g2 = self.srv.open("GET", headers={"Mcp-Session-Id": sid, "Accept": "text/event-stream"})
+        it2 = events(g2)
+        next(it2)
+        self.assertEqual(list(it1), [])
+        # list_changed fans out through mcp.changes to the live stream
+        body, headers = call(sid, 4, "test_trigger_tool_change")
+        self.srv.open("POST", body, headers).read()
+        self.assertEqual(json.loads(next(it2)["data"])["method"], "notifications/tools/list_changed")
+        g2._conn.close()
+
+    def test_sep_1699_polling(self):
+        self.srv.cleanup()
+        self.srv = Server(BINARY, ["--close-post-streams"]).start()
+        sid, _ = self.srv.initialize()
+        body, headers = call(sid, 8, "test_simple_text")
+        evs = list(events(self.srv.open("POST", body, headers)))
+        self.assertEqual(len(evs), 1)
+        self.assertEqual(evs[0]["data"], "")
+        self.assertIn("retry", evs[0])
+        g = self.srv.open("GET", headers={"Mcp-Session-Id": sid, "Last-Event-ID": evs[0]["id"],
+                                          "Accept": "text/event-stream"})
+        got = [json.loads(e["data"]) for e in events(g) if e.get("data")]
+        self.assertEqual(got[-1]["id"], 8)
+
+    def test_reconnection_tool(self):
+        sid, _ = self.srv.initialize()
+        body, headers = call(sid, 9, "test_reconnection")
+        evs = list(events(self.srv.open("POST", body, headers)))
+        self.assertFalse(any(e.get("data") and json.loads(e["data"]).get("id") == 9 for e in evs))
+        self.assertTrue(any("retry" in e for e in evs))
+        last_id = [e["id"] for e in evs if "id" in e][-1]
+        g = self.srv.open("GET", headers={"Mcp-Session-Id": sid, "Last-Event-ID": last_id,
+                                          "Accept": "text/event-stream"})
+        got = [json.loads(e["data"]) for e in events(g) if e.get("data")]
+        self.assertIn("reconnected", got[-1]["result"]["content"][0]["text"])
+
+
+class Durability(unittest.TestCase):
+    def test_sessions_and_events_survive_kill_9(self):
+        srv = Server(BINARY, ["--fsync", "always"]).start()
+        try:
+            sid, _ = srv.initialize()
+            body, headers = call(sid, 1, "test_tool_with_progress", meta={"progressToken": 5})
+            evs = list(events(srv.open("POST", body, headers)))
+            srv.kill9()
+            srv.start()
+            # the session is still valid ...
+            s, _, text = srv.request("POST", {"jsonrpc": "2.0", "id": 2, "method": "ping"}, {"Mcp-Session-Id": sid})
+            self.assertEqual(s, 200, text)
+            # ... and every event appended before the crash replays
+            g = srv.open("GET", headers={"Mcp-Session-Id": sid, "Last-Event-ID": evs[0]["id"],
+                                         "Accept": "text/event-stream"})
+            replay = [e for e in events(g) if e.get("data")]
+            self.assertEqual([e["id"] for e in replay], [e["id"] for e in evs[1:]])
+            self.assertEqual(json.loads(replay[-1]["data"])["id"], 1)
+        finally:
+            srv.cleanup()
+
+    def test_idle_sessions_expire_but_not_under_an_open_stream(self):
+        srv = Server(BINARY, ["--session-ttl-ms", "300", "--checkpoint-ms", "100", "--reclaim-ms", "100"]).start()
+        try:
+            idle, _ = srv.initialize()
+            watched, _ = srv.initialize()
+            g = srv.open("GET", headers={"Mcp-Session-Id": watched, "Accept": "text/event-stream"})
+            next(events(g))  # the stream is attached
+            ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+            time.sleep(2.0)  # untouched for far longer than the TTL
+            self.assertEqual(srv.request("POST", ping, {"Mcp-Session-Id": idle})[0], 404)
+            self.assertEqual(srv.request("POST", ping, {"Mcp-Session-Id": watched})[0], 200)
+            g._conn.close()
+        finally:
+            srv.cleanup()
+
+    def test_graceful_shutdown(self):
+        srv = Server(BINARY).start()
+        try:
+            srv.initialize()
+            self.assertEqual(srv.stop(), 0)
+        finally:
+            srv.cleanup()
+
+
+if __name__ == "__main__":
+    BINARY = sys.argv.pop(1)
+    unittest.main(verbosity=2)

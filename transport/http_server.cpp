@@ -1,0 +1,565 @@
+// Boost.Beast implementation of transport/http_server.h: the listener, the
+// connections (plain and TLS through one CRTP template, as in Beast's
+// advanced_server_flex example) and the SSE writer. The only translation
+// unit of transport/ that includes Beast.
+#include "transport/http_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+namespace litemcp::transport {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+
+namespace {
+
+http_response default_error(unsigned status, std::string message) {
+    http_response r;
+    r.status = status;
+    r.headers.set("Content-Type", "text/plain; charset=utf-8");
+    r.body = std::move(message) + "\n";
+    return r;
+}
+
+// SSE framing: a data line per line of the payload (JSON has none, but an
+// event must never be split or injected by a newline in the data).
+std::string frame_event(std::string_view id, std::string_view data) {
+    std::string out;
+    out.reserve(id.size() + data.size() + 16);
+    if (!id.empty()) out.append("id: ").append(id).append("\n");
+    std::size_t start = 0;
+    for (;;) {
+        auto nl = data.find('\n', start);
+        out.append("data: ").append(data.substr(start, nl == std::string_view::npos ? nl : nl - start)).append("\n");
+        if (nl == std::string_view::npos) break;
+        start = nl + 1;
+    }
+    out.append("\n");
+    return out;
+}
+
+}  // namespace
+
+class connection_base {
+public:
+    virtual ~connection_base() = default;
+    virtual void shutdown() = 0;  // from http_server::stop, any thread
+};
+
+// Owned by http_server. Connections point back at it with a plain pointer:
+// it outlives them, because destroying its io_context (declared after
+// everything a connection touches, so destroyed first) destroys them.
+class http_server::impl {
+public:
+    server_options opts;
+    request_handler handler;
+    std::optional<ssl::context> tls;
+    std::atomic<bool> stopping{false};
+    std::atomic<std::uint64_t> connections{0}, streams{0}, requests{0};
+    std::mutex conns_mu;
+    std::uint64_t next_conn_id = 0;
+    std::unordered_map<std::uint64_t, std::weak_ptr<connection_base>> conns;
+    net::io_context ioc;
+    tcp::acceptor acceptor{ioc};
+    std::vector<std::thread> threads;
+
+    void do_accept();
+    void on_accept(beast::error_code ec, tcp::socket socket);
+    void forget(std::uint64_t id) {
+        std::lock_guard lock(conns_mu);
+        conns.erase(id);
+    }
+    http_response error(unsigned status, std::string message) const {
+        return opts.errors ? opts.errors(status, std::move(message)) : default_error(status, std::move(message));
+    }
+};
+
+template <class Derived>
+class connection : public connection_base, public std::enable_shared_from_this<Derived> {
+public:
+    connection(http_server::impl* srv, std::uint64_t id, std::string peer)
+        : srv_(srv), id_(id), peer_(std::move(peer)) {}
+    ~connection() override {
+        srv_->connections--;
+        srv_->forget(id_);
+    }
+
+    Derived& derived() { return static_cast<Derived&>(*this); }
+    auto executor() { return beast::get_lowest_layer(derived().stream()).get_executor(); }
+
+    void do_read() {
+        if (srv_->stopping) return do_close();
+        state_ = state::reading;
+        parser_.emplace();
+        parser_->body_limit(srv_->opts.max_body_bytes);
+        parser_->header_limit(static_cast<std::uint32_t>(srv_->opts.max_header_bytes));
+        beast::get_lowest_layer(derived().stream()).expires_after(srv_->opts.idle_timeout);
+        http::async_read_header(derived().stream(), buffer_, *parser_,
+                                beast::bind_front_handler(&connection::on_header, this->shared_from_this()));
+    }
+
+    void on_header(beast::error_code ec, std::size_t) {
+        if (ec) return on_read(ec, 0);
+        state_ = state::receiving;
+        beast::get_lowest_layer(derived().stream()).expires_after(srv_->opts.request_timeout);
+        http::async_read(derived().stream(), buffer_, *parser_,
+                         beast::bind_front_handler(&connection::on_read, this->shared_from_this()));
+    }
+
+    void on_read(beast::error_code ec, std::size_t) {
+        if (ec == http::error::body_limit)
+            return fail_request(413, "request body exceeds " + std::to_string(srv_->opts.max_body_bytes) + " bytes");
+        if (ec == http::error::header_limit)
+            return fail_request(431, "request headers exceed " + std::to_string(srv_->opts.max_header_bytes) + " bytes");
+        if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == beast::error::timeout)
+            return do_close();
+        if (ec) {
+            if (ec.category() == http::make_error_code(http::error::bad_version).category())
+                return fail_request(400, "malformed HTTP request: " + ec.message());
+            return do_close();
+        }
+        auto msg = parser_->release();
+        http_request req;
+        req.method = std::string(msg.method_string());
+        req.target = std::string(msg.target());
+        auto q = req.target.find('?');
+        req.path = req.target.substr(0, q);
+        if (q != std::string::npos) req.query = req.target.substr(q + 1);
+        for (auto& f : msg) req.headers.add(std::string(f.name_string()), std::string(f.value()));
+        req.body = std::move(msg.body());
+        req.peer = peer_;
+        req.secure = Derived::secure;
+        keep_alive_ = msg.keep_alive();
+        state_ = state::handling;
+        srv_->requests++;
+        beast::get_lowest_layer(derived().stream()).expires_never();
+        srv_->handler(std::move(req), std::make_shared<responder_impl>(this->shared_from_this()));
+    }
+
+    void fail_request(unsigned status, std::string message) {
+        keep_alive_ = false;
+        write_response(srv_->error(status, std::move(message)));
+    }
+
+    void write_response(http_response r) {
+        auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), 11);
+        for (auto& [n, v] : r.headers.all()) res->set(n, v);
+        res->body() = std::move(r.body);
+        res->keep_alive(keep_alive_ && !srv_->stopping);
+        res->prepare_payload();
+        state_ = state::writing;
+        beast::get_lowest_layer(derived().stream()).expires_after(srv_->opts.request_timeout);
+        http::async_write(derived().stream(), *res,
+                          [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
+                              if (ec || !res->keep_alive()) return self->do_close();
+                              self->do_read();
+                          });
+    }
+
+    void do_close() {
+        if (state_ == state::closed) return;
+        state_ = state::closed;
+        derived().close_transport();
+    }
+
+    void shutdown() override {
+        net::post(executor(), [self = this->shared_from_this()] {
+            if (self->state_ == state::reading) return self->do_close();
+            if (self->sse_) self->sse_->close();
+        });
+    }
+
+    // ---- SSE ---------------------------------------------------------------
+
+    class sse_impl : public sse_stream, public std::enable_shared_from_this<sse_impl> {
+    public:
+        explicit sse_impl(std::shared_ptr<Derived> c) : conn_(std::move(c)), timer_(conn_->executor()) {}
+
+        bool send(std::string_view id, std::string_view data) override { return enqueue(frame_event(id, data)); }
+        bool send_priming(std::string_view id, std::chrono::milliseconds retry) override {
+            return enqueue("id: " + std::string(id) + "\nretry: " + std::to_string(retry.count()) + "\ndata: \n\n");
+        }
+        bool send_retry(std::chrono::milliseconds delay) override {
+            return enqueue("retry: " + std::to_string(delay.count()) + "\n\n");
+        }
+        void close() override {
+            net::post(conn_->executor(), [self = this->shared_from_this()] {
+                if (self->ended_) return;
+                self->closing_ = true;
+                self->pump();
+            });
+        }
+        void abort() override {
+            net::post(conn_->executor(), [self = this->shared_from_this()] { self->finish(false); });
+        }
+        bool is_open() const override { return !ended_flag_.load(); }
+        void on_closed(std::function<void()> f) override {
+            std::unique_lock lock(cb_mu_);
+            if (ended_flag_) {
+                lock.unlock();
+                f();
+                return;
+            }
+            on_closed_ = std::move(f);
+        }
+
+        void begin(header_list extra) {
+            auto res = std::make_shared<http::response<http::empty_body>>(http::status::ok, 11);
+            res->set(http::field::content_type, "text/event-stream");
+            res->set(http::field::cache_control, "no-cache, no-transform");
+            res->set("X-Accel-Buffering", "no");
+            for (auto& [n, v] : extra.all()) res->set(n, v);
+            res->chunked(true);
+            res->keep_alive(conn_->keep_alive_);
+            auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
+            writing_ = true;
+            conn_->state_ = state::streaming;
+            conn_->srv_->streams++;
+            counted_ = true;
+            http::async_write_header(conn_->derived().stream(), *sr,
+                                     [self = this->shared_from_this(), res, sr](beast::error_code ec, std::size_t) {
+                                         self->writing_ = false;
+                                         if (ec) return self->finish(false);
+                                         self->watch_peer();
+                                         self->arm_keepalive();
+                                         self->pump();
+                                     });
+        }
+
+    private:
+        bool enqueue(std::string frame) {
+            if (ended_flag_) return false;
+            const auto n = frame.size();
+            if (queued_ + n > conn_->srv_->opts.sse_queue_bytes) {
+                spdlog::warn("transport: SSE stream to {} dropped: {} bytes unwritten", conn_->peer_, queued_.load());
+                abort();
+                return false;
+            }
+            queued_ += n;
+            net::post(conn_->executor(), [self = this->shared_from_this(), f = std::move(frame)]() mutable {
+                self->queue_.push_back(std::move(f));
+                self->pump();
+            });
+            return true;
+        }
+
+        void pump() {
+            if (writing_ || ended_) return;
+            if (queue_.empty()) {
+                if (closing_) write_last();
+                return;
+            }
+            // Everything queued goes out as one chunk: one syscall per wake-up.
+            auto chunk = std::make_shared<std::string>();
+            for (auto& f : queue_) chunk->append(f);
+            queue_.clear();
+            writing_ = true;
+            net::async_write(conn_->derived().stream(), http::make_chunk(net::buffer(*chunk)),
+                             [self = this->shared_from_this(), chunk](beast::error_code ec, std::size_t) {
+                                 self->writing_ = false;
+                                 self->queued_ -= chunk->size();
+                                 if (ec) return self->finish(false);
+                                 self->pump();
+                             });
+        }
+
+        void write_last() {
+            writing_ = true;
+            net::async_write(conn_->derived().stream(), http::make_chunk_last(),
+                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                                 self->writing_ = false;
+                                 self->finish(!ec);
+                             });
+        }
+
+        // A read pending on the socket tells us when the client goes away.
+        void watch_peer() {
+            if constexpr (Derived::secure) return;  // TLS streams end with the connection
+            else
+                conn_->derived().stream().async_read_some(
+                    net::buffer(probe_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->watching_ = false;
+                        if (self->ended_) {
+                            if (self->reuse_) self->conn_->do_read();
+                            return;
+                        }
+                        (void)ec;  // eof, reset, or bytes where none belong: the stream is over
+                        self->finish(false);
+                    });
+            watching_ = true;
+        }
+
+        void arm_keepalive() {
+            const auto every = conn_->srv_->opts.sse_keepalive;
+            if (every.count() <= 0) return;
+            timer_.expires_after(every);
+            timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+                if (ec || self->ended_) return;
+                if (self->queue_.empty() && !self->writing_) {
+                    self->queue_.push_back(":\n\n");
+                    self->queued_ += 3;
+                    self->pump();
+                }
+                self->arm_keepalive();
+            });
+        }
+
+        // clean: the terminating chunk was written and the connection may serve
+        // the next request.
+        void finish(bool clean) {
+            if (ended_) return;
+            ended_ = true;
+            ended_flag_ = true;
+            timer_.cancel();
+            if (counted_) conn_->srv_->streams--;
+            conn_->sse_.reset();
+            std::function<void()> cb;
+            {
+                std::lock_guard lock(cb_mu_);
+                cb = std::move(on_closed_);
+            }
+            if (cb) cb();
+            const bool keep = clean && conn_->keep_alive_ && !Derived::secure && !conn_->srv_->stopping;
+            if (!keep) return conn_->do_close();
+            if (watching_) {
+                reuse_ = true;
+                beast::get_lowest_layer(conn_->derived().stream()).socket().cancel();
+            } else {
+                conn_->do_read();
+            }
+        }
+
+        std::shared_ptr<Derived> conn_;
+        net::steady_timer timer_;
+        std::deque<std::string> queue_;
+        std::atomic<std::size_t> queued_{0};
+        bool writing_ = false, closing_ = false, ended_ = false, watching_ = false, reuse_ = false, counted_ = false;
+        std::atomic<bool> ended_flag_{false};
+        std::mutex cb_mu_;
+        std::function<void()> on_closed_;
+        char probe_[1];
+    };
+
+    class responder_impl : public responder {
+    public:
+        explicit responder_impl(std::shared_ptr<Derived> c) : conn_(std::move(c)) {}
+        ~responder_impl() override {
+            if (!used_.exchange(true)) {
+                // A handler that dropped its responder still owes an answer.
+                net::post(conn_->executor(), [c = conn_] {
+                    c->write_response(c->srv_->error(500, "the request was not answered"));
+                });
+            }
+        }
+        void respond(http_response r) override {
+            if (used_.exchange(true)) return;
+            net::post(conn_->executor(), [c = conn_, r = std::move(r)]() mutable { c->write_response(std::move(r)); });
+        }
+        std::shared_ptr<sse_stream> start_sse(header_list extra) override {
+            auto s = std::make_shared<sse_impl>(conn_);
+            if (used_.exchange(true)) {
+                s->abort();
+                return s;
+            }
+            net::post(conn_->executor(), [c = conn_, s, extra = std::move(extra)]() mutable {
+                c->sse_ = s;
+                s->begin(std::move(extra));
+            });
+            return s;
+        }
+
+    private:
+        std::shared_ptr<Derived> conn_;
+        std::atomic<bool> used_{false};
+    };
+
+protected:
+    enum class state { reading, receiving, handling, writing, streaming, closed };
+    http_server::impl* srv_;
+    std::uint64_t id_;
+    std::string peer_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    bool keep_alive_ = false;
+    state state_ = state::reading;
+    std::shared_ptr<sse_impl> sse_;
+};
+
+class plain_connection : public connection<plain_connection> {
+public:
+    static constexpr bool secure = false;
+    plain_connection(http_server::impl* srv, std::uint64_t id, std::string peer, tcp::socket s)
+        : connection(srv, id, std::move(peer)), stream_(std::move(s)) {}
+    beast::tcp_stream& stream() { return stream_; }
+    void run() {
+        net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+    }
+    void close_transport() {
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        stream_.socket().close(ec);
+    }
+
+private:
+    beast::tcp_stream stream_;
+};
+
+class tls_connection : public connection<tls_connection> {
+public:
+    static constexpr bool secure = true;
+    tls_connection(http_server::impl* srv, std::uint64_t id, std::string peer, tcp::socket s,
+                   ssl::context& ctx)
+        : connection(srv, id, std::move(peer)), stream_(std::move(s), ctx) {}
+    beast::ssl_stream<beast::tcp_stream>& stream() { return stream_; }
+    void run() {
+        net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+            beast::get_lowest_layer(self->stream_).expires_after(self->srv_->opts.request_timeout);
+            self->stream_.async_handshake(ssl::stream_base::server, [self](beast::error_code ec) {
+                if (ec) return self->close_transport();
+                self->do_read();
+            });
+        });
+    }
+    void close_transport() {
+        beast::error_code ec;
+        beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ec);
+        beast::get_lowest_layer(stream_).socket().close(ec);
+    }
+
+private:
+    beast::ssl_stream<beast::tcp_stream> stream_;
+};
+
+void http_server::impl::do_accept() {
+    acceptor.async_accept(net::make_strand(ioc), beast::bind_front_handler(&impl::on_accept, this));
+}
+
+void http_server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || stopping) return;
+    if (ec) {
+        spdlog::warn("transport: accept failed: {}", ec.message());
+        return do_accept();
+    }
+    beast::error_code ignore;
+    auto ep = socket.remote_endpoint(ignore);
+    std::string peer = ep.address().to_string() + ":" + std::to_string(ep.port());
+    if (connections >= opts.max_connections) {
+        // Over the cap: answer 503 synchronously (tiny) and close.
+        auto r = error(503, "too many connections");
+        http::response<http::string_body> res{static_cast<http::status>(r.status), 11};
+        for (auto& [n, v] : r.headers.all()) res.set(n, v);
+        res.body() = r.body;
+        res.keep_alive(false);
+        res.prepare_payload();
+        http::write(socket, res, ignore);
+        socket.close(ignore);
+        return do_accept();
+    }
+    connections++;
+    std::shared_ptr<connection_base> conn;
+    std::uint64_t id;
+    {
+        std::lock_guard lock(conns_mu);
+        id = next_conn_id++;
+    }
+    if (tls) {
+        auto c = std::make_shared<tls_connection>(this, id, std::move(peer), std::move(socket), *tls);
+        conn = c;
+        c->run();
+    } else {
+        auto c = std::make_shared<plain_connection>(this, id, std::move(peer), std::move(socket));
+        conn = c;
+        c->run();
+    }
+    {
+        std::lock_guard lock(conns_mu);
+        conns.emplace(id, conn);
+    }
+    do_accept();
+}
+
+result<std::unique_ptr<http_server>> http_server::start(server_options options, request_handler handler) {
+    auto p = std::make_unique<impl>();
+    p->opts = std::move(options);
+    p->handler = std::move(handler);
+    if (!p->opts.tls_cert_file.empty() || !p->opts.tls_key_file.empty()) {
+        try {
+            p->tls.emplace(ssl::context::tls_server);
+            p->tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                                ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+            p->tls->use_certificate_chain_file(p->opts.tls_cert_file);
+            p->tls->use_private_key_file(p->opts.tls_key_file, ssl::context::pem);
+        } catch (const std::exception& e) {
+            return make_error(errc::tls_failed, "TLS certificate " + p->opts.tls_cert_file + " / key " +
+                                                    p->opts.tls_key_file + ": " + e.what());
+        }
+    }
+    beast::error_code ec;
+    auto addr = net::ip::make_address(p->opts.host, ec);
+    if (ec) return make_error(errc::invalid_argument, "listen address '" + p->opts.host + "': " + ec.message());
+    tcp::endpoint ep{addr, p->opts.port};
+    p->acceptor.open(ep.protocol(), ec);
+    if (!ec) p->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) p->acceptor.bind(ep, ec);
+    if (!ec) p->acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec)
+        return make_error(errc::bind_failed,
+                          "cannot listen on " + p->opts.host + ":" + std::to_string(p->opts.port) + ": " + ec.message());
+    p->do_accept();
+    unsigned n = p->opts.threads ? p->opts.threads : std::max(1u, std::thread::hardware_concurrency());
+    auto* raw = p.get();
+    for (unsigned i = 0; i < n; ++i) p->threads.emplace_back([raw] { raw->ioc.run(); });
+    return std::unique_ptr<http_server>(new http_server(std::move(p)));
+}
+
+http_server::http_server(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+http_server::~http_server() { stop(std::chrono::milliseconds(0)); }
+
+std::uint16_t http_server::port() const {
+    beast::error_code ec;
+    return impl_->acceptor.local_endpoint(ec).port();
+}
+
+void http_server::stop(std::chrono::milliseconds grace) {
+    if (impl_->threads.empty()) return;
+    impl_->stopping = true;
+    net::post(impl_->ioc, [p = impl_.get()] {
+        beast::error_code ec;
+        p->acceptor.close(ec);
+    });
+    std::vector<std::shared_ptr<connection_base>> live;
+    {
+        std::lock_guard lock(impl_->conns_mu);
+        for (auto& [id, w] : impl_->conns)
+            if (auto c = w.lock()) live.push_back(std::move(c));
+    }
+    for (auto& c : live) c->shutdown();
+    live.clear();
+    const auto until = std::chrono::steady_clock::now() + grace;
+    while (impl_->connections > 0 && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    impl_->ioc.stop();
+    for (auto& t : impl_->threads) t.join();
+    impl_->threads.clear();
+}
+
+server_stats http_server::stats() const {
+    return {impl_->connections.load(), impl_->streams.load(), impl_->requests.load()};
+}
+
+}  // namespace litemcp::transport

@@ -1,0 +1,80 @@
+// The HTTP/1.1 server (Boost.Beast, optionally TLS) that carries litemcp's
+// endpoints. It parses requests within bounds, hands each to the request
+// handler with a responder, and writes either one response or an SSE stream.
+// It knows HTTP and SSE framing, nothing of MCP methods.
+//
+// Threading: an io_context runs on `threads` threads; each connection lives
+// on its own strand. The handler is called on the connection's strand and may
+// answer later from any thread through its responder. One request at a time
+// per connection (no pipelining); the next is read after the answer is sent.
+// Lifetime: start() binds and runs; stop() stops accepting, lets in-flight
+// requests finish for the grace period, closes streams, joins the threads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "transport/errc.h"
+#include "transport/http_message.h"
+#include "transport/sse_stream.h"
+
+namespace litemcp::transport {
+
+// Answers one request: exactly one of respond() or start_sse(), once.
+class responder {
+public:
+    virtual ~responder() = default;
+    virtual void respond(http_response response) = 0;
+    // Sends a 200 text/event-stream header (with the no-buffering headers and
+    // any extra ones) and returns the stream to write events into.
+    virtual std::shared_ptr<sse_stream> start_sse(header_list extra_headers) = 0;
+};
+
+using request_handler = std::function<void(http_request, std::shared_ptr<responder>)>;
+// Builds the body of an error the transport answers by itself (413, 431, 400, 503).
+using error_builder = std::function<http_response(unsigned status, std::string message)>;
+
+struct server_options {
+    std::string host = "127.0.0.1";  // Default: loopback only
+    std::uint16_t port = 8080;       // Default: 8080; 0 picks a free port (see http_server::port())
+    unsigned threads = 0;            // I/O threads. Default: 0 = one per core
+    std::size_t max_body_bytes = 4u << 20;    // Default: 4 MiB (413 beyond)
+    std::size_t max_header_bytes = 16u << 10; // Default: 16 KiB (431 beyond)
+    std::chrono::milliseconds request_timeout{30'000};  // to receive one whole request. Default: 30 s
+    std::chrono::milliseconds idle_timeout{120'000};    // keep-alive connection with no request. Default: 120 s
+    std::size_t sse_queue_bytes = 4u << 20;   // unwritten bytes per SSE stream before it is dropped. Default: 4 MiB
+    std::chrono::milliseconds sse_keepalive{15'000};    // ":" comment on idle streams. Default: 15 s; 0 = off
+    std::size_t max_connections = 20'000;     // beyond: 503 and close. Default: 20,000
+    std::string tls_cert_file;  // PEM chain; with tls_key_file enables TLS. Default: none (plain HTTP)
+    std::string tls_key_file;   // PEM private key
+    error_builder errors;       // Default: a short text/plain body
+};
+
+struct server_stats {
+    std::uint64_t connections = 0;  // open now
+    std::uint64_t streams = 0;      // SSE streams open now
+    std::uint64_t requests = 0;     // since start
+};
+
+class http_server {
+public:
+    static result<std::unique_ptr<http_server>> start(server_options options, request_handler handler);
+    ~http_server();
+
+    std::uint16_t port() const;
+    // Stops accepting, closes idle connections and SSE streams, waits up to
+    // grace for in-flight requests, then stops the I/O threads.
+    void stop(std::chrono::milliseconds grace);
+    server_stats stats() const;
+
+    class impl;
+
+private:
+    explicit http_server(std::unique_ptr<impl> p);
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace litemcp::transport
