@@ -39,6 +39,17 @@ rpc_result ask(request_context& ctx, const char* method, json params) {
 void register_tools(server::registry& r) {
     add(r, "echo", "Echoes its text argument", json{{"type", "object"}, {"properties", {{"text", {{"type", "string"}}}}}},
         [](const json& a, request_context&) -> rpc_result { return text_result(a.value("text", "")); });
+    add(r, "countdown", "Counts down, reporting progress every 100 ms (a long-running tool)",
+        json{{"type", "object"},
+             {"properties", {{"steps", {{"type", "integer"}, {"minimum", 1}, {"maximum", 600}}}}}},
+        [](const json& a, request_context& ctx) -> rpc_result {
+            const int steps = a.value("steps", 10);
+            for (int i = 1; i <= steps && !ctx.cancelled(); ++i) {
+                pause(ctx, 100);
+                ctx.progress(i, steps, std::to_string(steps - i) + " to go");
+            }
+            return text_result("countdown of " + std::to_string(steps) + " finished");
+        });
     add(r, "test_simple_text", "Returns a simple text", empty_schema(),
         [](const json&, request_context&) -> rpc_result {
             return text_result("This is a simple text response for testing.");

@@ -272,8 +272,13 @@ void mcp_server::impl::serve_request(std::shared_ptr<session_state> s, json msg,
     }
 
     auto response = execute(c);
-    // The final record comes before the stream stops being live, so a
-    // resuming reader that sees "not live" finds it.
+    // The id is free again before the client can see the response (it may
+    // reuse it at once); the stream stays live until its final record is in
+    // the topic, so a resuming reader that sees "not live" finds it.
+    {
+        std::lock_guard lock(s->mu);
+        s->running.erase(key);
+    }
     auto fin = response ? emit(*s, c.tag, *response, session_log::flag_final)
                         : emit(*s, c.tag, json::object(), session_log::flag_final | session_log::flag_silent);
     if (!fin) spdlog::error("session {}: cannot record the response to {}: {}", s->id, key, fin.error().message);
@@ -281,7 +286,6 @@ void mcp_server::impl::serve_request(std::shared_ptr<session_state> s, json msg,
     {
         std::lock_guard lock(s->mu);
         s->live_streams.erase(stream);
-        s->running.erase(key);
     }
     if (!c.streaming) {
         if (!response) return res->respond(http_response{202, {}, {}});
