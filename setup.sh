@@ -16,7 +16,8 @@ packages=(
   libspdlog-dev                       # logs
   libboost1.81-dev libssl-dev         # HTTP/TLS (transport/http_server.cpp, Boost.Beast)
   nlohmann-json3-dev libvalijson-dev  # JSON and tool-argument validation (server/)
-  doctest-dev python3                 # unit and integration tests
+  doctest-dev python3 openssl         # unit and integration tests (openssl makes the TLS test's certificate)
+  wrk                                 # the HTTP benchmark (test/bench/http_bench.py)
 )
 
 missing=()

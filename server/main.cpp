@@ -1,6 +1,7 @@
 // litemcp: the server program. Every setting is a command-line flag; --help
 // lists them with their defaults.
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -148,6 +149,8 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    // Logs go to stderr; stdout carries only the "listening on" line.
+    spdlog::set_default_logger(spdlog::stderr_color_mt("litemcp"));
     spdlog::set_level(spdlog::level::from_str(cfg.log_level));
 
     // Signals are taken synchronously by this thread; every other thread

@@ -291,14 +291,22 @@ public:
             if constexpr (Derived::secure) return;  // TLS streams end with the connection
             else
                 conn_->derived().stream().async_read_some(
-                    net::buffer(probe_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                    net::buffer(probe_), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
                         self->watching_ = false;
+                        // Bytes here are the start of the client's next request
+                        // (it may send it the moment the last chunk arrives):
+                        // keep them for the parser.
+                        const bool data = !ec && n > 0;
+                        if (data) {
+                            auto& buf = self->conn_->buffer_;
+                            buf.commit(net::buffer_copy(buf.prepare(n), net::buffer(self->probe_, n)));
+                        }
                         if (self->ended_) {
                             if (self->reuse_) self->conn_->do_read();
                             return;
                         }
-                        (void)ec;  // eof, reset, or bytes where none belong: the stream is over
-                        self->finish(false);
+                        if (data) return;  // finish() goes on reading once the stream ends
+                        self->finish(false);  // eof or reset: the client is gone
                     });
             watching_ = true;
         }
@@ -469,6 +477,9 @@ void http_server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
         socket.close(ignore);
         return do_accept();
     }
+    // Responses and SSE events are small writes that must leave at once;
+    // Nagle's algorithm would hold them for the peer's delayed ACK (~40 ms).
+    socket.set_option(tcp::no_delay(true), ignore);
     connections++;
     std::shared_ptr<connection_base> conn;
     std::uint64_t id;

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 import time
@@ -15,7 +16,8 @@ LEGACY = "2025-11-25"
 
 
 class Server:
-    def __init__(self, binary, args=(), data=None):
+    def __init__(self, binary, args=(), data=None, tls=False):
+        self.tls = tls
         self.binary = binary
         self.args = list(args)
         self.own_data = data is None
@@ -57,6 +59,11 @@ class Server:
     # ---- HTTP ----
 
     def conn(self, timeout=10):
+        if self.tls:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE  # the test's own self-signed certificate
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=ctx)
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def request(self, method, body=None, headers=None, path="/mcp", raw=None):

@@ -5,8 +5,10 @@ usage: test_legacy_http.py /path/to/litemcp [unittest args]"""
 
 import json
 import os
+import shutil
+import subprocess
 import sys
-import threading
+import tempfile
 import time
 import unittest
 
@@ -215,6 +217,21 @@ class Features(ServerTest):
             "ref": {"type": "ref/prompt", "name": "test_simple_prompt"},
             "argument": {"name": "x", "value": ""}})[0]["result"])
 
+    def test_one_keep_alive_connection_serves_many_streams(self):
+        # The client sends its next request the moment a stream ends; no byte
+        # of it may be lost (a 1-byte probe read watches for disconnects).
+        c = self.srv.conn()
+        h = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+             "Mcp-Session-Id": self.sid}
+        for i in range(600):
+            c.request("POST", "/mcp", json.dumps({"jsonrpc": "2.0", "id": i, "method": "tools/call",
+                                                  "params": {"name": "echo", "arguments": {"text": str(i)}}}), h)
+            r = c.getresponse()
+            body = r.read().decode()
+            self.assertEqual(r.status, 200, (i, body))
+            self.assertIn('"text":"%d"' % i, body)
+        c.close()
+
     def test_invalid_arguments_are_a_tool_error(self):
         out = self.rpc(1, "tools/call", {"name": "test_sampling", "arguments": {"prompt": 5}})[0]
         self.assertTrue(out["result"]["isError"])
@@ -390,6 +407,34 @@ class Streams(ServerTest):
                                           "Accept": "text/event-stream"})
         got = [json.loads(e["data"]) for e in events(g) if e.get("data")]
         self.assertIn("reconnected", got[-1]["result"]["content"][0]["text"])
+
+
+class Tls(unittest.TestCase):
+    def test_the_mcp_flow_over_tls(self):
+        d = tempfile.mkdtemp(prefix="litemcp-tls-")
+        try:
+            cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                            "-days", "1", "-subj", "/CN=localhost"], check=True, capture_output=True)
+            srv = Server(BINARY, ["--tls-cert", cert, "--tls-key", key], tls=True).start()
+            try:
+                sid, init = srv.initialize()
+                self.assertEqual(init["result"]["protocolVersion"], LEGACY)
+                body, headers = call(sid, 1, "test_tool_with_progress", meta={"progressToken": 1})
+                evs = list(events(srv.open("POST", body, headers)))
+                self.assertEqual(json.loads(evs[-1]["data"])["id"], 1)
+                g = srv.open("GET", headers={"Mcp-Session-Id": sid, "Last-Event-ID": evs[1]["id"],
+                                             "Accept": "text/event-stream"})
+                replay = [e["id"] for e in events(g) if e.get("data")]
+                self.assertEqual(replay, [e["id"] for e in evs[2:]])
+            finally:
+                srv.cleanup()
+            bad = subprocess.run([BINARY, "--port", "0", "--data", d + "/data", "--tls-cert", d + "/missing.pem",
+                                  "--tls-key", key], capture_output=True, text=True, timeout=20)
+            self.assertNotEqual(bad.returncode, 0)
+            self.assertIn("missing.pem", bad.stderr)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 class Durability(unittest.TestCase):

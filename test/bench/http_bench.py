@@ -1,0 +1,296 @@
+"""HTTP benchmark of litemcp, side by side with a reference server on the
+official TypeScript SDK. Prints one figure per line, with its unit.
+
+  python3 test/bench/http_bench.py [--build build] [--quick] [--only SECTION]
+
+Sections:
+  throughput  tools/call of `echo` on one session, 32 connections, wrk on core 1,
+              each server pinned to core 0: req/s, p50/p99, ratio (litemcp with
+              its durable log on, fsync interval:100)
+  streams     10,000 concurrent idle GET streams: RSS per stream, idle CPU
+  sessions    100,000 sessions created and left idle: RSS per session
+  resume      first byte of a Last-Event-ID replay in a session holding
+              100,000 events: p50/p99
+Needs wrk and taskset (Debian: wrk, util-linux) and node for the reference."""
+
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+here = os.path.dirname(os.path.abspath(__file__))
+root = os.path.abspath(os.path.join(here, "..", ".."))
+sys.path.insert(0, os.path.join(here, "..", "integration"))
+from litemcp_harness import Server  # noqa: E402
+
+HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def initialize(port, conn=None):
+    c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("POST", "/mcp", json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}}),
+        HEADERS)
+    r = c.getresponse()
+    body = r.read()
+    sid = r.getheader("Mcp-Session-Id") or r.getheader("mcp-session-id")
+    if r.status != 200 or not sid:
+        raise RuntimeError("initialize failed: %d %r" % (r.status, body[:200]))
+    h = dict(HEADERS, **{"Mcp-Session-Id": sid, "MCP-Protocol-Version": "2025-11-25"})
+    c.request("POST", "/mcp", json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}), h)
+    c.getresponse().read()
+    if conn is None:
+        c.close()
+    return sid
+
+
+def wrk(port, sid, seconds, connections=32):
+    env = dict(os.environ, MCP_SESSION=sid)
+    out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "--latency",
+                          "-s", os.path.join(here, "tools_call.lua"), "http://127.0.0.1:%d/mcp" % port],
+                         capture_output=True, text=True, env=env, timeout=seconds + 60).stdout
+
+    def ms(label):
+        m = re.search(r"^\s+%s\s+([\d.]+)(us|ms|s)\s*$" % label, out, re.M)
+        if not m:
+            return float("nan")
+        v = float(m.group(1))
+        return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    bad = int(re.search(r"wrk: bad responses (\d+)", out).group(1))
+    errors = re.search(r"Socket errors: (.*)", out)
+    return rps, ms("50%"), ms("99%"), bad, errors.group(1) if errors else "none"
+
+
+def warm(port, sid, n=300):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    h = dict(HEADERS, **{"Mcp-Session-Id": sid, "MCP-Protocol-Version": "2025-11-25"})
+    for i in range(n):
+        c.request("POST", "/mcp", json.dumps({"jsonrpc": "2.0", "id": 100000 + i, "method": "tools/call",
+                                              "params": {"name": "echo", "arguments": {"text": "w"}}}), h)
+        c.getresponse().read()
+    c.close()
+
+
+def section_throughput(args, binary, npm_dir):
+    seconds = 5 if args.quick else 15
+    print("# throughput: tools/call echo, one session, 32 connections, %d s, servers on core 0, wrk on core 1" % seconds)
+    results = {}
+    data = tempfile.mkdtemp(prefix="litemcp-bench-")
+    port = free_port()
+    lm = subprocess.Popen(["taskset", "-c", "0", binary, "--port", str(port), "--data", data, "--examples",
+                           "--threads", "1", "--log-level", "warn", "--fsync", "interval:100"],
+                          stdout=subprocess.PIPE, text=True)
+    lm.stdout.readline()
+    try:
+        sid = initialize(port)
+        warm(port, sid)
+        results["litemcp"] = wrk(port, sid, seconds)
+    finally:
+        lm.terminate()
+        lm.wait()
+        shutil.rmtree(data, ignore_errors=True)
+
+    script = os.path.join(npm_dir, "reference_server.mjs")
+    shutil.copy(os.path.join(here, "reference_server.mjs"), script)
+    port = free_port()
+    ref = subprocess.Popen(["taskset", "-c", "0", "node", script, str(port)], stdout=subprocess.PIPE, text=True)
+    ref.stdout.readline()
+    try:
+        sid = initialize(port)
+        warm(port, sid)
+        results["reference"] = wrk(port, sid, seconds)
+    finally:
+        ref.terminate()
+        ref.wait()
+
+    for name, (rps, p50, p99, bad, errors) in results.items():
+        label = "litemcp (durable log, fsync interval:100)" if name == "litemcp" else "TypeScript SDK 1.32.2 reference"
+        print("throughput %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms (bad responses %d, socket errors %s)"
+              % (label, rps, p50, p99, bad, errors))
+    ratio = results["litemcp"][0] / results["reference"][0]
+    print("throughput ratio litemcp / reference: %.1fx" % ratio)
+    return {"ratio": ratio, "p99": results["litemcp"][2]}
+
+
+def open_get_stream(port, sid):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(("GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nMcp-Session-Id: %s\r\n"
+               "MCP-Protocol-Version: 2025-11-25\r\n\r\n" % sid).encode())
+    return s
+
+
+def section_streams(args, binary):
+    n = 1000 if args.quick else 10000
+    idle_s = 3 if args.quick else 10
+    print("# streams: %d concurrent idle GET streams (one per session)" % n)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, n + 1000)), hard))
+    srv = Server(binary, ["--max-sessions", str(n + 100), "--max-connections", str(n + 100)]).start()
+    socks = []
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+        sids = [initialize(srv.port, conn) for _ in range(n)]
+        conn.close()
+        time.sleep(1)
+        base = rss_kib(srv.proc.pid)
+        for sid in sids:
+            socks.append(open_get_stream(srv.port, sid))
+        for s in socks:  # each stream's headers and priming event arrived
+            s.settimeout(10)
+            if b"200 OK" not in s.recv(4096):
+                raise RuntimeError("a GET stream did not open")
+        time.sleep(1)
+        after = rss_kib(srv.proc.pid)
+        c0 = cpu_seconds(srv.proc.pid)
+        time.sleep(idle_s)
+        cpu = cpu_seconds(srv.proc.pid) - c0
+        per = (after - base) * 1024 / n
+        print("streams RSS: %.1f MiB before, %.1f MiB with %d streams open: %.0f bytes (%.1f KiB) per stream"
+              % (base / 1024, after / 1024, n, per, per / 1024))
+        print("streams idle CPU with %d open streams over %d s: %.2f%% of one core" % (n, idle_s, 100 * cpu / idle_s))
+        return {"per_stream": per, "idle_cpu": 100 * cpu / idle_s}
+    finally:
+        for s in socks:
+            s.close()
+        srv.cleanup()
+
+
+def section_sessions(args, binary):
+    n = 10000 if args.quick else 100000
+    print("# sessions: %d sessions created and left idle" % n)
+    srv = Server(binary, ["--max-sessions", str(n + 100)]).start()
+    try:
+        time.sleep(0.5)
+        base = rss_kib(srv.proc.pid)
+        t0 = time.time()
+        conns = [http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30) for _ in range(4)]
+        for i in range(n):
+            initialize(srv.port, conns[i % 4])
+        took = time.time() - t0
+        for c in conns:
+            c.close()
+        time.sleep(2)
+        after = rss_kib(srv.proc.pid)
+        per = (after - base) * 1024 / n
+        print("sessions created: %d in %.1f s (%.0f initialize+initialized/s)" % (n, took, n / took))
+        print("sessions RSS: %.1f MiB before, %.1f MiB after: %.0f bytes (%.2f KiB) per session"
+              % (base / 1024, after / 1024, per, per / 1024))
+        return {"per_session": per}
+    finally:
+        srv.cleanup()
+
+
+def section_resume(args, binary):
+    calls = 5000 if args.quick else 50000  # two records each: request and response
+    resumes = 200 if args.quick else 1000
+    print("# resume: a session holding %d events, %d resumes from random event ids" % (2 * calls + 2, resumes))
+    srv = Server(binary, ["--session-retention-records", str(4 * calls), "--session-retention-bytes", str(1 << 30)]).start()
+    try:
+        sid = initialize(srv.port)
+        h = dict(HEADERS, **{"Mcp-Session-Id": sid})
+        c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+        ids = []
+        for i in range(calls):
+            c.request("POST", "/mcp", json.dumps({"jsonrpc": "2.0", "id": i + 1, "method": "tools/call",
+                                                  "params": {"name": "echo", "arguments": {"text": "x"}}}), h)
+            r = c.getresponse()
+            body = r.read().decode()
+            found = re.findall(r"^id: (\S+)$", body, re.M)
+            if r.status != 200 or not found:
+                raise RuntimeError("call %d: HTTP %d %r" % (i, r.status, body[:200]))
+            ids.append(found[0])  # each call's priming id
+        c.close()
+        lat = []
+        c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+        g = {"Accept": "text/event-stream", "Mcp-Session-Id": sid}
+        for _ in range(resumes):
+            g["Last-Event-ID"] = random.choice(ids)
+            t0 = time.perf_counter()
+            c.request("GET", "/mcp", headers=g)
+            r = c.getresponse()
+            first = r.read(1)
+            lat.append((time.perf_counter() - t0) * 1000)
+            rest = r.read()
+            if not first or b'"result"' not in first + rest:
+                raise RuntimeError("a resume did not replay the response")
+        c.close()
+        lat.sort()
+        p50, p99 = lat[len(lat) // 2], lat[int(len(lat) * 0.99) - 1]
+        print("resume first byte (%d events in the topic): p50 %.2f ms, p99 %.2f ms" % (2 * calls + 2, p50, p99))
+        return {"p99": p99}
+    finally:
+        srv.cleanup()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(root, "build"))
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only")
+    args = ap.parse_args()
+    binary = os.path.join(args.build, "litemcp")
+    npm_dir = os.path.join(args.build, "test", "npm")
+    subprocess.check_output([os.path.join(here, "..", "npm", "install.sh"), npm_dir], text=True)
+    r = {}
+    if args.only in (None, "throughput"):
+        r["throughput"] = section_throughput(args, binary, npm_dir)
+    if args.only in (None, "streams"):
+        r["streams"] = section_streams(args, binary)
+    if args.only in (None, "sessions"):
+        r["sessions"] = section_sessions(args, binary)
+    if args.only in (None, "resume"):
+        r["resume"] = section_resume(args, binary)
+    print("\n# summary%s" % (" (--quick: reduced sizes, not comparable with the targets)" if args.quick else ""))
+
+    def line(what, value, met):
+        print("  %-52s %-28s %s" % (what, value, "met" if met else "MISSED"))
+    if "throughput" in r:
+        t = r["throughput"]
+        line(">= 10x the reference's req/s", "%.1fx" % t["ratio"], t["ratio"] >= 10)
+        line("p99 <= 2 ms", "%.2f ms" % t["p99"], t["p99"] <= 2)
+    if "streams" in r:
+        line("<= 16 KiB per idle GET stream", "%.1f KiB" % (r["streams"]["per_stream"] / 1024),
+             r["streams"]["per_stream"] <= 16384)
+        line("idle CPU < 2% of a core", "%.2f%%" % r["streams"]["idle_cpu"], r["streams"]["idle_cpu"] < 2)
+    if "sessions" in r:
+        line("<= 2 KiB per idle session", "%.2f KiB" % (r["sessions"]["per_session"] / 1024),
+             r["sessions"]["per_session"] <= 2048)
+    if "resume" in r:
+        line("resume first byte p99 <= 5 ms", "%.2f ms" % r["resume"]["p99"], r["resume"]["p99"] <= 5)
+
+
+if __name__ == "__main__":
+    main()

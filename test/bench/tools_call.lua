@@ -1,0 +1,37 @@
+-- wrk script: tools/call of `echo` on one MCP session, a fresh request id per
+-- request. The session id comes from the environment (MCP_SESSION).
+local session = os.getenv("MCP_SESSION")
+local counter = 0
+
+request = function()
+  counter = counter + 1
+  local body = '{"jsonrpc":"2.0","id":' .. counter ..
+      ',"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}'
+  return wrk.format("POST", "/mcp", {
+    ["Content-Type"] = "application/json",
+    ["Accept"] = "application/json, text/event-stream",
+    ["Mcp-Session-Id"] = session,
+    ["MCP-Protocol-Version"] = "2025-11-25",
+  }, body)
+end
+
+bad = 0
+response = function(status, headers, body)
+  if status ~= 200 or not string.find(body, '"result"', 1, true) then
+    bad = bad + 1
+  end
+end
+
+-- Each wrk thread has its own Lua state: collect the counters at the end.
+local threads = {}
+setup = function(thread)
+  table.insert(threads, thread)
+end
+
+done = function(summary, latency, requests)
+  local total = 0
+  for _, t in ipairs(threads) do
+    total = total + t:get("bad")
+  end
+  io.write(string.format("wrk: bad responses %d\n", total))
+end
