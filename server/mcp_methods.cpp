@@ -99,13 +99,14 @@ public:
         const bool answered = waiter->cv.wait_for(lock, std::min(timeout, srv_.cfg.mcp.request_timeout), [&] {
             return waiter->answer.has_value() || c_.cancelled->load() || s.ended;
         });
+        std::optional<json> answer = std::move(waiter->answer);
+        lock.unlock();  // lock order is session then waiter (see pending_reply::wake)
         {
             std::lock_guard l(s.mu);
             s.waiting.erase(id.dump());
         }
-        if (!answered || !waiter->answer)
-            return fail(rpc_code::internal_error, "no answer from the client to " + method);
-        auto& a = *waiter->answer;
+        if (!answered || !answer) return fail(rpc_code::internal_error, "no answer from the client to " + method);
+        auto& a = *answer;
         if (a.contains("error")) {
             auto& e = a["error"];
             return fail(e.value("code", rpc_code::internal_error), e.value("message", "error"),
@@ -348,7 +349,7 @@ void mcp_server::impl::accept_notification(const std::shared_ptr<session_state>&
         std::lock_guard lock(s->mu);
         if (auto it = s->running.find(params["requestId"].dump()); it != s->running.end()) {
             *it->second = true;
-            for (auto& [id, w] : s->waiting) w->cv.notify_all();
+            for (auto& [id, w] : s->waiting) w->wake();
         }
     }
     // roots/list_changed and others need no action here.

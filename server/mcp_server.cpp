@@ -87,6 +87,7 @@ std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
                                                                                     : rpc_code::internal_error,
                                    message);
     };
+    cfg.http.shutdown_retry = cfg.mcp.retry;
     auto http = transport::http_server::start(cfg.http, [raw](http_request req, std::shared_ptr<responder> res) {
         raw->on_http(std::move(req), std::move(res));
     });
@@ -121,7 +122,8 @@ void mcp_server::stop() {
     if (p.maintenance.joinable()) p.maintenance.join();
     // Stop accepting and close streams (clients resume later); running
     // requests get a few seconds to finish and record their results.
-    p.http->stop(std::chrono::seconds(5));
+    p.http->stop(std::chrono::seconds(5));  // open streams get retry: first
+    p.sessions->cancel_all();  // nothing may wait minutes for a client answer now
     p.handlers.reset();
     p.delivery.reset();
     p.st.reset();  // final checkpoint

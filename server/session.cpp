@@ -129,7 +129,7 @@ void session_table::end(const std::shared_ptr<session_state>& s) {
         s->ended = true;
         get = std::move(s->get_stream);
         for (auto& [id, flag] : s->running) *flag = true;
-        for (auto& [id, w] : s->waiting) w->cv.notify_all();
+        for (auto& [id, w] : s->waiting) w->wake();
     }
     if (get) get->stop(true);
     {
@@ -162,6 +162,15 @@ void session_table::expired(std::string_view topic) {
     }
     if (store_.kv_delete(std::string(record_prefix) + id)) count_--;
     spdlog::info("session {}: expired", id);
+}
+
+void session_table::cancel_all() {
+    std::lock_guard lock(mu_);
+    for (auto& [id, s] : sessions_) {
+        std::lock_guard l(s->mu);
+        for (auto& [rid, flag] : s->running) *flag = true;
+        for (auto& [wid, w] : s->waiting) w->wake();
+    }
 }
 
 void session_table::trim_memory(std::chrono::seconds idle) {

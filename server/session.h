@@ -37,6 +37,13 @@ struct pending_reply {
     std::mutex mu;
     std::condition_variable cv;
     std::optional<json> answer;  // the client's whole response message
+
+    // Wakes the waiter to re-check its condition (a cancel flag set
+    // elsewhere): taking the mutex first means it cannot miss the wake.
+    void wake() {
+        { std::lock_guard lock(mu); }
+        cv.notify_all();
+    }
 };
 
 struct session_state {
@@ -51,7 +58,7 @@ struct session_state {
     log_level level = log_level::info;
     std::set<std::string> subscriptions;  // resource URIs
     bool initialized = false;             // notifications/initialized received
-    bool ended = false;
+    std::atomic<bool> ended{false};  // read without the mutex by waiting handlers
     std::set<std::uint64_t> live_streams;                    // request offsets still executing here
     std::map<std::string, std::shared_ptr<std::atomic<bool>>> running;  // request id (dumped) -> cancelled flag
     std::map<std::string, std::shared_ptr<pending_reply>> waiting;      // server request id (dumped)
@@ -82,6 +89,9 @@ public:
     void end(const std::shared_ptr<session_state>& s);
     // The store reclaimed an idle session's topic.
     void expired(std::string_view topic);
+    // Cancels every running request (shutdown): handlers waiting for a client
+    // answer wake up and finish.
+    void cancel_all();
     // Forgets in-memory states idle for longer than idle (their records stay).
     void trim_memory(std::chrono::seconds idle);
 

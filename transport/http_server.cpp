@@ -179,7 +179,10 @@ public:
     void shutdown() override {
         net::post(executor(), [self = this->shared_from_this()] {
             if (self->state_ == state::reading) return self->do_close();
-            if (self->sse_) self->sse_->close();
+            if (self->sse_) {
+                self->sse_->send_retry(self->srv_->opts.shutdown_retry);
+                self->sse_->close();
+            }
         });
     }
 

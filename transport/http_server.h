@@ -48,6 +48,9 @@ struct server_options {
     std::size_t sse_queue_bytes = 4u << 20;   // unwritten bytes per SSE stream before it is dropped. Default: 4 MiB
     std::chrono::milliseconds sse_keepalive{15'000};    // ":" comment on idle streams. Default: 15 s; 0 = off
     std::size_t max_connections = 20'000;     // beyond: 503 and close. Default: 20,000
+    // retry: hint written to every open SSE stream before a shutdown closes it,
+    // so clients wait that long and resume. Default: 1 s.
+    std::chrono::milliseconds shutdown_retry{1000};
     std::string tls_cert_file;  // PEM chain; with tls_key_file enables TLS. Default: none (plain HTTP)
     std::string tls_key_file;   // PEM private key
     error_builder errors;       // Default: a short text/plain body

@@ -107,34 +107,29 @@ def warm(port, sid, n=300):
 def section_throughput(args, binary, npm_dir):
     seconds = 5 if args.quick else 15
     print("# throughput: tools/call echo, one session, 32 connections, %d s, servers on core 0, wrk on core 1" % seconds)
-    results = {}
     data = tempfile.mkdtemp(prefix="litemcp-bench-")
-    port = free_port()
-    lm = subprocess.Popen(["taskset", "-c", "0", binary, "--port", str(port), "--data", data, "--examples",
-                           "--threads", "1", "--log-level", "warn", "--fsync", "interval:100"],
-                          stdout=subprocess.PIPE, text=True)
-    lm.stdout.readline()
-    try:
-        sid = initialize(port)
-        warm(port, sid)
-        results["litemcp"] = wrk(port, sid, seconds)
-    finally:
-        lm.terminate()
-        lm.wait()
-        shutil.rmtree(data, ignore_errors=True)
-
     script = os.path.join(npm_dir, "reference_server.mjs")
     shutil.copy(os.path.join(here, "reference_server.mjs"), script)
-    port = free_port()
-    ref = subprocess.Popen(["taskset", "-c", "0", "node", script, str(port)], stdout=subprocess.PIPE, text=True)
-    ref.stdout.readline()
+    servers = {
+        "litemcp": lambda port: [binary, "--port", str(port), "--data", data, "--examples", "--threads", "1",
+                                 "--log-level", "warn", "--fsync", "interval:100"],
+        "reference": lambda port: ["node", script, str(port)],
+    }
+    results = {}
     try:
-        sid = initialize(port)
-        warm(port, sid)
-        results["reference"] = wrk(port, sid, seconds)
+        for name, command in servers.items():
+            port = free_port()
+            proc = subprocess.Popen(["taskset", "-c", "0"] + command(port), stdout=subprocess.PIPE, text=True)
+            proc.stdout.readline()  # "... listening on ..."
+            try:
+                sid = initialize(port)
+                warm(port, sid)
+                results[name] = wrk(port, sid, seconds)
+            finally:
+                proc.terminate()
+                proc.wait()
     finally:
-        ref.terminate()
-        ref.wait()
+        shutil.rmtree(data, ignore_errors=True)
 
     for name, (rps, p50, p99, bad, errors) in results.items():
         label = "litemcp (durable log, fsync interval:100)" if name == "litemcp" else "TypeScript SDK 1.32.2 reference"

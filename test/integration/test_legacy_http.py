@@ -473,11 +473,16 @@ class Durability(unittest.TestCase):
         finally:
             srv.cleanup()
 
-    def test_graceful_shutdown(self):
+    def test_graceful_shutdown_tells_open_streams_when_to_come_back(self):
         srv = Server(BINARY).start()
         try:
-            srv.initialize()
+            sid, _ = srv.initialize()
+            g = srv.open("GET", headers={"Mcp-Session-Id": sid, "Accept": "text/event-stream"})
+            it = events(g)
+            next(it)  # priming
             self.assertEqual(srv.stop(), 0)
+            rest = list(it)
+            self.assertTrue(any(e.get("retry") == "1000" for e in rest), rest)
         finally:
             srv.cleanup()
 
