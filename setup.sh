@@ -25,8 +25,8 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 # Node.js runs the official MCP conformance suite and SDK client (npm packages,
-# installed into the build folder by test/npm/install.sh). Any Node >= 18 will do;
-# Debian's is used only when the machine has none.
+# installed into the build folder by test/npm/install.sh); they need Node >= 20.
+# The distribution's nodejs is installed only when the machine has no node.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   missing+=(nodejs npm)
 fi
@@ -36,6 +36,13 @@ if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The conformance suite and the SDK client test need Node.js 20 or newer.
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "setup: warning: Node.js $(node --version 2>/dev/null || echo none) is older than 20;" \
+       "the conformance and SDK client tests need Node.js 20 or newer" >&2
 fi
 
 build_dir="${1:-build}"

@@ -219,6 +219,11 @@ void mcp_server::impl::serve_initialize(json msg, const http_request&, std::shar
 
 void mcp_server::impl::serve_request(std::shared_ptr<session_state> s, json msg, const http_request&,
                                      std::shared_ptr<responder> res) {
+    in_flight++;
+    struct leave {
+        std::atomic<std::uint64_t>& n;
+        ~leave() { n--; }
+    } guard{in_flight};
     call c;
     c.session = s;
     c.id = msg["id"];

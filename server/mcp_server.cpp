@@ -70,7 +70,7 @@ std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
     // `raw` outlives the store, which impl owns.
     auto* raw = p.get();
     cfg.store.on_reclaimed = [raw](std::string_view topic) {
-        if (raw->sessions) raw->sessions->expired(topic);
+        if (raw->sessions && !raw->stopping) raw->sessions->expired(topic);
     };
     auto st = store::store::open(cfg.store);
     if (!st) return std::unexpected("cannot open the store in " + cfg.store.dir + ": " + st.error().message);
@@ -103,10 +103,11 @@ std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
 mcp_server::mcp_server(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 mcp_server::~mcp_server() { stop(); }
 
-std::uint16_t mcp_server::port() const { return impl_->http->port(); }
+std::uint16_t mcp_server::port() const { return impl_->http ? impl_->http->port() : 0; }
 registry& mcp_server::tools() { return impl_->reg; }
 
 mcp_stats mcp_server::stats() const {
+    if (!impl_->http || !impl_->sessions) return {};
     auto h = impl_->http->stats();
     return {impl_->sessions->count(), impl_->sessions->loaded(), h.connections, h.streams, h.requests};
 }
@@ -120,12 +121,23 @@ void mcp_server::stop() {
     }
     p.maint_cv.notify_all();
     if (p.maintenance.joinable()) p.maintenance.join();
-    // Stop accepting and close streams (clients resume later); running
-    // requests get a few seconds to finish and record their results.
-    p.http->stop(std::chrono::seconds(5));  // open streams get retry: first
-    p.sessions->cancel_all();  // nothing may wait minutes for a client answer now
+    // Stop accepting and close streams (each gets retry: first; clients
+    // resume later). Running requests get a few seconds to finish and record
+    // their results; then the rest are cancelled, so nothing waits minutes for
+    // a client's answer.
+    p.http->stop_accepting();
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (p.in_flight > 0 && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    p.sessions->cancel_all();
+    p.sessions->close_streams();
     p.handlers.reset();
     p.delivery.reset();
+    // Sessions own stream feeders, which own SSE streams, which hold their
+    // connections: all of them go before the HTTP server does.
+    p.sessions.reset();
+    p.http->stop(std::chrono::seconds(2));
+    p.http.reset();
     p.st.reset();  // final checkpoint
     spdlog::info("litemcp: stopped");
 }

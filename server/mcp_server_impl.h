@@ -84,6 +84,7 @@ public:
     std::unique_ptr<work_pool> delivery;
     std::unique_ptr<transport::http_server> http;
     std::atomic<bool> stopping{false};
+    std::atomic<std::uint64_t> in_flight{0};  // requests between arrival and response
     std::mutex maint_mu;
     std::condition_variable maint_cv;
     std::thread maintenance;

@@ -173,6 +173,18 @@ void session_table::cancel_all() {
     }
 }
 
+void session_table::close_streams() {
+    std::vector<std::shared_ptr<stream_feeder>> streams;
+    {
+        std::lock_guard lock(mu_);
+        for (auto& [id, s] : sessions_) {
+            std::lock_guard l(s->mu);
+            if (s->get_stream) streams.push_back(std::move(s->get_stream));
+        }
+    }
+    for (auto& f : streams) f->stop(false);
+}
+
 void session_table::trim_memory(std::chrono::seconds idle) {
     const auto cutoff = std::chrono::steady_clock::now() - idle;
     std::lock_guard lock(mu_);

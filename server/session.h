@@ -92,6 +92,8 @@ public:
     // Cancels every running request (shutdown): handlers waiting for a client
     // answer wake up and finish.
     void cancel_all();
+    // Ends every standalone GET stream (shutdown).
+    void close_streams();
     // Forgets in-memory states idle for longer than idle (their records stay).
     void trim_memory(std::chrono::seconds idle);
 

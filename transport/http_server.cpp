@@ -549,7 +549,7 @@ std::uint16_t http_server::port() const {
     return impl_->acceptor.local_endpoint(ec).port();
 }
 
-void http_server::stop(std::chrono::milliseconds grace) {
+void http_server::stop_accepting() {
     if (impl_->threads.empty()) return;
     impl_->stopping = true;
     net::post(impl_->ioc, [p = impl_.get()] {
@@ -563,7 +563,11 @@ void http_server::stop(std::chrono::milliseconds grace) {
             if (auto c = w.lock()) live.push_back(std::move(c));
     }
     for (auto& c : live) c->shutdown();
-    live.clear();
+}
+
+void http_server::stop(std::chrono::milliseconds grace) {
+    if (impl_->threads.empty()) return;
+    stop_accepting();
     const auto until = std::chrono::steady_clock::now() + grace;
     while (impl_->connections > 0 && std::chrono::steady_clock::now() < until)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -68,8 +68,12 @@ public:
     ~http_server();
 
     std::uint16_t port() const;
-    // Stops accepting, closes idle connections and SSE streams, waits up to
-    // grace for in-flight requests, then stops the I/O threads.
+    // Stops accepting new connections and closes idle ones and SSE streams
+    // (each stream gets a retry: hint first). Requests being answered go on.
+    void stop_accepting();
+    // stop_accepting(), then waits up to grace for the remaining connections,
+    // then stops the I/O threads. Every responder and sse_stream handed out
+    // must be released before the server is destroyed.
     void stop(std::chrono::milliseconds grace);
     server_stats stats() const;
 
