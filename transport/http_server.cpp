@@ -200,7 +200,7 @@ public:
             return enqueue("retry: " + std::to_string(delay.count()) + "\n\n");
         }
         void close() override {
-            net::post(conn_->executor(), [self = this->shared_from_this()] {
+            net::dispatch(conn_->executor(), [self = this->shared_from_this()] {
                 if (self->ended_) return;
                 self->closing_ = true;
                 self->pump();
@@ -253,7 +253,9 @@ public:
                 return false;
             }
             queued_ += n;
-            net::post(conn_->executor(), [self = this->shared_from_this(), f = std::move(frame)]() mutable {
+            // dispatch: on the strand already (a shutdown writing retry: before
+            // its close) the frame is queued at once, so it precedes the close.
+            net::dispatch(conn_->executor(), [self = this->shared_from_this(), f = std::move(frame)]() mutable {
                 self->queue_.push_back(std::move(f));
                 self->pump();
             });
