@@ -20,11 +20,14 @@ json empty_schema() { return json{{"type", "object"}, {"properties", json::objec
 
 json text_result(const std::string& t) { return json{{"content", json::array({{{"type", "text"}, {"text", t}}})}}; }
 
+// Tools that only compute their answer run on the I/O thread (no hand-off);
+// the ones that sleep or wait for the client keep the default, the pool.
 void add(server::registry& r, std::string name, std::string description, json schema,
-         std::function<rpc_result(const json&, request_context&)> f) {
+         std::function<rpc_result(const json&, request_context&)> f,
+         server::execution runs_on = server::execution::pool) {
     r.add_tool(server::tool{
         json{{"name", std::move(name)}, {"description", std::move(description)}, {"inputSchema", std::move(schema)}},
-        std::move(f)});
+        std::move(f), runs_on});
 }
 
 void pause(request_context& ctx, int ms) {
@@ -38,7 +41,8 @@ rpc_result ask(request_context& ctx, const char* method, json params) {
 
 void register_tools(server::registry& r) {
     add(r, "echo", "Echoes its text argument", json{{"type", "object"}, {"properties", {{"text", {{"type", "string"}}}}}},
-        [](const json& a, request_context&) -> rpc_result { return text_result(a.value("text", "")); });
+        [](const json& a, request_context&) -> rpc_result { return text_result(a.value("text", "")); },
+        server::execution::io);
     add(r, "countdown", "Counts down, reporting progress every 100 ms (a long-running tool)",
         json{{"type", "object"},
              {"properties", {{"steps", {{"type", "integer"}, {"minimum", 1}, {"maximum", 600}}}}}},

@@ -49,16 +49,16 @@ rpc_result page(const Items& items, const json& params, std::string_view field, 
 
 class call_context : public request_context {
 public:
-    call_context(mcp_server::impl& srv, call& c) : srv_(srv), c_(c) {}
-    const std::string& session_id() const override { return c_.session->id; }
-    const std::string& protocol_version() const override { return c_.session->version; }
-    const json& client_capabilities() const override { return c_.session->client_capabilities; }
+    call_context(mcp_server::impl& srv, std::shared_ptr<call> c) : srv_(srv), c_(std::move(c)) {}
+    const std::string& session_id() const override { return c_->session->id; }
+    const std::string& protocol_version() const override { return c_->session->version; }
+    const json& client_capabilities() const override { return c_->session->client_capabilities; }
 
     void progress(double progress, std::optional<double> total, std::optional<std::string> message) override {
-        if (!c_.progress_token) return;
+        if (!c_->progress_token) return;
         if (last_progress_ && progress <= *last_progress_) return;  // must increase
         last_progress_ = progress;
-        json p{{"progressToken", *c_.progress_token}, {"progress", progress}};
+        json p{{"progressToken", *c_->progress_token}, {"progress", progress}};
         if (total) p["total"] = *total;
         if (message) p["message"] = *message;
         emit(make_notification("notifications/progress", std::move(p)));
@@ -66,8 +66,8 @@ public:
 
     void log(log_level level, json data, std::optional<std::string> logger) override {
         {
-            std::lock_guard lock(c_.session->mu);
-            if (level < c_.session->level) return;
+            std::lock_guard lock(c_->session->mu);
+            if (level < c_->session->level) return;
         }
         json p{{"level", to_string(level)}, {"data", std::move(data)}};
         if (logger) p["logger"] = *logger;
@@ -77,7 +77,7 @@ public:
     void notify(std::string method, json params) override { emit(make_notification(method, std::move(params))); }
 
     rpc_result request(std::string method, json params, std::chrono::milliseconds timeout) override {
-        auto& s = *c_.session;
+        auto& s = *c_->session;
         const auto& caps = s.client_capabilities;
         const char* needed = method == "sampling/createMessage" ? "sampling"
                              : method == "elicitation/create"   ? "elicitation"
@@ -86,8 +86,10 @@ public:
         if (needed && !caps.contains(needed))
             return fail(rpc_code::method_not_found,
                         std::string("the client did not declare the '") + needed + "' capability");
-        if (!c_.streaming)
+        if (!c_->streaming)
             return fail(rpc_code::internal_error, "server-to-client requests need an SSE response stream");
+        if (c_->runs_on == execution::io)
+            return fail(rpc_code::internal_error, "a tool running on the I/O thread cannot wait for the client");
         const json id = "litemcp-" + std::to_string(s.next_request_id++);
         auto waiter = std::make_shared<pending_reply>();
         {
@@ -97,7 +99,7 @@ public:
         emit(make_request(id, method, std::move(params)));
         std::unique_lock lock(waiter->mu);
         const bool answered = waiter->cv.wait_for(lock, std::min(timeout, srv_.cfg.mcp.request_timeout), [&] {
-            return waiter->answer.has_value() || c_.cancelled->load() || s.ended;
+            return waiter->answer.has_value() || c_->cancelled->load() || s.ended;
         });
         std::optional<json> answer = std::move(waiter->answer);
         lock.unlock();  // lock order is session then waiter (see pending_reply::wake)
@@ -115,21 +117,18 @@ public:
         return a.value("result", json::object());
     }
 
-    bool cancelled() const override { return c_.cancelled->load() || c_.session->ended; }
+    bool cancelled() const override { return c_->cancelled->load() || c_->session->ended; }
 
     void close_stream() override {
-        if (!c_.sse || !c_.feeder) return;
-        c_.sse->send_retry(srv_.cfg.mcp.retry);
-        c_.feeder->stop(false);
+        if (!c_->sse || !c_->stream_open.exchange(false)) return;
+        c_->sse->send_retry(srv_.cfg.mcp.retry);
+        c_->sse->close();
     }
 
 private:
-    void emit(const json& msg) {
-        if (auto r = srv_.emit(*c_.session, c_.tag, msg); !r)
-            spdlog::error("session {}: cannot record a message: {}", c_.session->id, r.error().message);
-    }
+    void emit(const json& msg) { srv_.emit_on_stream(c_, msg); }
     mcp_server::impl& srv_;
-    call& c_;
+    std::shared_ptr<call> c_;
     std::optional<double> last_progress_;
 };
 
@@ -138,6 +137,21 @@ private:
 store::result<store::append_ack> mcp_server::impl::emit(session_state& s, std::string_view tag, const json& msg,
                                                         std::uint32_t flags) {
     return st->append(s.topic, session_log::encode(tag, msg.dump()), flags);
+}
+
+void mcp_server::impl::emit_on_stream(const std::shared_ptr<call>& c, const json& msg) {
+    auto body = std::make_shared<std::string>(msg.dump());
+    // The appender completes appends in queue order, so the stream sees the
+    // messages in offset order.
+    st->append_async(c->session->topic, session_log::encode(c->tag, *body), 0,
+                     [c, body](store::result<store::append_ack> ack) {
+                         if (!ack) {
+                             spdlog::error("session {}: cannot record a message: {}", c->session->id,
+                                           ack.error().message);
+                             return;
+                         }
+                         if (c->stream_open) c->sse->send(c->tag + "-" + std::to_string(ack->offset), *body);
+                     });
 }
 
 void mcp_server::impl::broadcast_list_changed(list_kind k) {
@@ -185,7 +199,7 @@ json mcp_server::impl::server_capabilities(const std::string& version) const {
 
 // ---- requests --------------------------------------------------------------
 
-void mcp_server::impl::serve_initialize(json msg, const http_request&, std::shared_ptr<responder> res) {
+void mcp_server::impl::serve_initialize(json msg, std::shared_ptr<responder> res) {
     const json id = msg["id"];
     const json params = msg.value("params", json::object());
     if (!params.contains("protocolVersion") || !params["protocolVersion"].is_string())
@@ -217,86 +231,137 @@ void mcp_server::impl::serve_initialize(json msg, const http_request&, std::shar
     res->respond(std::move(r));
 }
 
-void mcp_server::impl::serve_request(std::shared_ptr<session_state> s, json msg, const http_request&,
+execution mcp_server::impl::placement(const call& c) const {
+    const auto& m = c.method;
+    if (m == "ping" || m == "tools/list" || m == "resources/list" || m == "resources/templates/list" ||
+        m == "prompts/list")
+        return execution::io;
+    if (m == "tools/call" && c.params.contains("name") && c.params["name"].is_string())
+        if (auto t = reg.find_tool(c.params["name"].get<std::string>())) return t->runs_on;
+    return execution::pool;
+}
+
+void mcp_server::impl::serve_request(std::shared_ptr<session_state> s, json msg, std::string raw,
                                      std::shared_ptr<responder> res) {
-    in_flight++;
-    struct leave {
-        std::atomic<std::uint64_t>& n;
-        ~leave() { n--; }
-    } guard{in_flight};
-    call c;
-    c.session = s;
-    c.id = msg["id"];
-    c.method = msg["method"].get<std::string>();
-    c.params = msg.value("params", json::object());
-    if (c.params.contains("_meta") && c.params["_meta"].contains("progressToken"))
-        c.progress_token = c.params["_meta"]["progressToken"];
-    const std::string key = c.id.dump();
+    auto c = std::make_shared<call>();
+    c->session = s;
+    c->id = msg["id"];
+    c->method = msg["method"].get<std::string>();
+    c->params = msg.value("params", json::object());
+    if (c->params.contains("_meta") && c->params["_meta"].contains("progressToken"))
+        c->progress_token = c->params["_meta"]["progressToken"];
+    c->streaming = !cfg.mcp.json_response;
+    c->runs_on = placement(*c);
+    c->res = std::move(res);
+    const std::string key = c->id.dump();
     {
         std::lock_guard lock(s->mu);
         if (s->running.contains(key))
-            return res->respond(error_response(400, c.id, rpc_code::invalid_request,
-                                               "Invalid Request: id " + key + " is already in use by a running request"));
-        s->running[key] = c.cancelled;
+            return c->res->respond(error_response(
+                400, c->id, rpc_code::invalid_request, "Invalid Request: id " + key + " is already in use by a running request"));
+        s->running[key] = c->cancelled;
     }
-    auto forget = [&] {
-        std::lock_guard lock(s->mu);
-        s->running.erase(key);
-    };
-    auto rec = emit(*s, "", msg, session_log::flag_client_request);
-    if (!rec) {
-        forget();
-        return res->respond(error_response(503, c.id, rpc_code::internal_error,
-                                           "Service Unavailable: cannot record the request: " + rec.error().message));
-    }
-    const std::uint64_t stream = rec->offset;
-    c.tag = std::to_string(stream);
-    {
-        std::lock_guard lock(s->mu);
-        s->live_streams.insert(stream);
-    }
-    const bool modern_sse = s->version >= "2025-11-25";
-    c.streaming = !cfg.mcp.json_response;
-    std::shared_ptr<stream_feeder> feeder;
-    if (c.streaming) {
-        auto sse = res->start_sse({});
-        const std::string first_id = c.tag + "-" + c.tag;
-        if (modern_sse && cfg.mcp.priming) sse->send_priming(first_id, cfg.mcp.retry);
-        if (modern_sse && cfg.mcp.close_post_streams) {
-            // SEP-1699: the client polls with GET + Last-Event-ID.
-            if (!cfg.mcp.priming) sse->send_priming(first_id, cfg.mcp.retry);
-            sse->close();
-        } else {
-            stream_feeder::options o;
-            o.session = s;
-            o.tag = c.tag;
-            o.from = stream + 1;
-            feeder = stream_feeder::start(*st, *delivery, sse, std::move(o));
-        }
-        c.sse = sse;
-        c.feeder = feeder;
-    }
+    in_flight++;
+    if (raw.empty()) raw = msg.dump();
+    st->append_async(s->topic, session_log::encode("", raw), session_log::flag_client_request,
+                     [this, c, key](store::result<store::append_ack> rec) {
+                         auto& s = *c->session;
+                         if (!rec) {
+                             {
+                                 std::lock_guard lock(s.mu);
+                                 s.running.erase(key);
+                             }
+                             c->res->respond(error_response(503, c->id, rpc_code::internal_error,
+                                                            "Service Unavailable: cannot record the request: " +
+                                                                rec.error().message));
+                             in_flight--;
+                             return;
+                         }
+                         c->tag = std::to_string(rec->offset);
+                         {
+                             std::lock_guard lock(s.mu);
+                             s.live_streams.insert(rec->offset);
+                         }
+                         // This runs on the store's appender thread, which
+                         // must never wait for itself: the request goes on
+                         // elsewhere.
+                         if (c->runs_on == execution::io) return c->res->post([this, c] { run_request(c); });
+                         if (!handlers->post([this, c] { run_request(c); }))
+                             c->res->post([this, c] {
+                                 open_stream(c);
+                                 finish_request(c, make_error(c->id, rpc_code::internal_error,
+                                                              "the server is busy; retry later"));
+                             });
+                     });
+}
 
-    auto response = execute(c);
+void mcp_server::impl::open_stream(const std::shared_ptr<call>& c) {
+    if (!c->streaming) return;
+    auto sse = c->res->start_sse({});
+    const bool modern_sse = c->session->version >= "2025-11-25";
+    const std::string first_id = c->tag + "-" + c->tag;
+    if (modern_sse && cfg.mcp.priming) sse->send_priming(first_id, cfg.mcp.retry);
+    c->sse = sse;
+    if (modern_sse && cfg.mcp.close_post_streams) {
+        // SEP-1699: the client polls with GET + Last-Event-ID.
+        if (!cfg.mcp.priming) sse->send_priming(first_id, cfg.mcp.retry);
+        sse->close();
+    } else {
+        c->stream_open = true;
+    }
+}
+
+void mcp_server::impl::run_request(const std::shared_ptr<call>& c) {
+    open_stream(c);
+    finish_request(c, execute(c));
+}
+
+void mcp_server::impl::finish_request(const std::shared_ptr<call>& c, std::optional<json> response) {
+    auto& s = *c->session;
     // The id is free again before the client can see the response (it may
     // reuse it at once); the stream stays live until its final record is in
     // the topic, so a resuming reader that sees "not live" finds it.
     {
-        std::lock_guard lock(s->mu);
-        s->running.erase(key);
+        std::lock_guard lock(s.mu);
+        s.running.erase(c->id.dump());
     }
-    auto fin = response ? emit(*s, c.tag, *response, session_log::flag_final)
-                        : emit(*s, c.tag, json::object(), session_log::flag_final | session_log::flag_silent);
-    if (!fin) spdlog::error("session {}: cannot record the response to {}: {}", s->id, key, fin.error().message);
-    else spdlog::debug("session {}: response to {} recorded at offset {}", s->id, key, fin->offset);
-    {
-        std::lock_guard lock(s->mu);
-        s->live_streams.erase(stream);
-    }
-    if (!c.streaming) {
-        if (!response) return res->respond(http_response{202, {}, {}});
-        return res->respond(json_response(200, *response));
-    }
+    const bool silent = !response;  // cancelled: no response is sent
+    auto body = std::make_shared<std::string>(response ? response->dump() : "{}");
+    const auto flags = session_log::flag_final | (silent ? session_log::flag_silent : 0);
+    st->append_async(s.topic, session_log::encode(c->tag, *body), flags,
+                     [this, c, body, silent](store::result<store::append_ack> ack) {
+                         auto& s = *c->session;
+                         if (!ack)
+                             spdlog::error("session {}: cannot record the response to {}: {}", s.id, c->id.dump(),
+                                           ack.error().message);
+                         {
+                             std::lock_guard lock(s.mu);
+                             s.live_streams.erase(std::stoull(c->tag));
+                         }
+                         if (c->streaming) {
+                             if (c->stream_open.exchange(false)) {
+                                 if (!ack)  // not resumable, but the client is not left waiting
+                                     c->sse->send({}, make_error(c->id, rpc_code::internal_error,
+                                                                 "the response could not be recorded")
+                                                          .dump());
+                                 else if (!silent)
+                                     c->sse->send(c->tag + "-" + std::to_string(ack->offset), *body);
+                                 c->sse->close();
+                             }
+                         } else if (!ack) {
+                             c->res->respond(error_response(503, c->id, rpc_code::internal_error,
+                                                            "Service Unavailable: cannot record the response"));
+                         } else if (silent) {
+                             c->res->respond(http_response{202, {}, {}});
+                         } else {
+                             http_response r;
+                             r.status = 200;
+                             r.headers.set("Content-Type", "application/json");
+                             r.body = *body;
+                             c->res->respond(std::move(r));
+                         }
+                         in_flight--;
+                     });
 }
 
 void mcp_server::impl::serve_batch(std::shared_ptr<session_state> s, json batch, std::shared_ptr<responder> res) {
@@ -314,28 +379,28 @@ void mcp_server::impl::serve_batch(std::shared_ptr<session_state> s, json batch,
             continue;
         }
         if (kind.kind == message_kind::response) {
-            accept_client_answer(s, msg);
+            accept_client_answer(s, msg, nullptr);
             continue;
         }
         if (msg["method"] == "initialize") {
             responses.push_back(make_error(id, rpc_code::invalid_request, "initialize cannot be part of a batch"));
             continue;
         }
-        call c;
-        c.session = s;
-        c.id = id;
-        c.method = msg["method"].get<std::string>();
-        c.params = msg.value("params", json::object());
-        c.streaming = false;
+        auto c = std::make_shared<call>();
+        c->session = s;
+        c->id = id;
+        c->method = msg["method"].get<std::string>();
+        c->params = msg.value("params", json::object());
+        c->streaming = false;
         auto rec = emit(*s, "", msg, session_log::flag_client_request);
         if (!rec) {
             responses.push_back(make_error(id, rpc_code::internal_error, "cannot record the request"));
             continue;
         }
-        c.tag = std::to_string(rec->offset);
+        c->tag = std::to_string(rec->offset);
         auto response = execute(c);
         if (response) {
-            (void)emit(*s, c.tag, *response, session_log::flag_final);
+            (void)emit(*s, c->tag, *response, session_log::flag_final);
             responses.push_back(std::move(*response));
         }
     }
@@ -360,30 +425,39 @@ void mcp_server::impl::accept_notification(const std::shared_ptr<session_state>&
     // roots/list_changed and others need no action here.
 }
 
-void mcp_server::impl::accept_client_answer(const std::shared_ptr<session_state>& s, const json& msg) {
+void mcp_server::impl::accept_client_answer(const std::shared_ptr<session_state>& s, json msg,
+                                            std::function<void()> done) {
     // Recorded first, so the answer is part of the session's history wherever
-    // the waiting handler runs.
-    (void)emit(*s, "", msg, session_log::flag_client_answer);
-    std::shared_ptr<pending_reply> w;
-    {
-        std::lock_guard lock(s->mu);
-        if (auto it = s->waiting.find(msg["id"].dump()); it != s->waiting.end()) w = it->second;
-    }
-    if (!w) {
-        spdlog::debug("session {}: answer {} matches no waiting request", s->id, msg["id"].dump());
-        return;
-    }
-    {
-        std::lock_guard lock(w->mu);
-        w->answer = msg;
-    }
-    w->cv.notify_all();
+    // the waiting handler runs; then the handler wakes.
+    auto m = std::make_shared<json>(std::move(msg));
+    st->append_async(s->topic, session_log::encode("", m->dump()), session_log::flag_client_answer,
+                     [s, m, done = std::move(done)](store::result<store::append_ack> ack) {
+                         if (!ack)
+                             spdlog::error("session {}: cannot record the client's answer {}: {}", s->id,
+                                           (*m)["id"].dump(), ack.error().message);
+                         std::shared_ptr<pending_reply> w;
+                         {
+                             std::lock_guard lock(s->mu);
+                             if (auto it = s->waiting.find((*m)["id"].dump()); it != s->waiting.end()) w = it->second;
+                         }
+                         if (w) {
+                             {
+                                 std::lock_guard lock(w->mu);
+                                 w->answer = std::move(*m);
+                             }
+                             w->cv.notify_all();
+                         } else {
+                             spdlog::debug("session {}: answer {} matches no waiting request", s->id, (*m)["id"].dump());
+                         }
+                         if (done) done();
+                     });
 }
 
-std::optional<json> mcp_server::impl::execute(call& c) {
+std::optional<json> mcp_server::impl::execute(const std::shared_ptr<call>& cp) {
+    auto& c = *cp;
     rpc_result r;
     try {
-        r = dispatch(c);
+        r = dispatch(cp);
     } catch (const std::exception& e) {
         spdlog::error("session {}: {} failed: {}", c.session->id, c.method, e.what());
         r = fail(rpc_code::internal_error, std::string("internal error: ") + e.what());
@@ -393,8 +467,9 @@ std::optional<json> mcp_server::impl::execute(call& c) {
     return make_result(c.id, std::move(*r));
 }
 
-rpc_result mcp_server::impl::dispatch(call& c) {
-    call_context ctx(*this, c);
+rpc_result mcp_server::impl::dispatch(const std::shared_ptr<call>& cp) {
+    auto& c = *cp;
+    call_context ctx(*this, cp);
     const auto& m = c.method;
     const json& p = c.params;
     auto& s = *c.session;

@@ -131,14 +131,20 @@ void mcp_server::stop() {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     p.sessions->cancel_all();
     p.sessions->close_streams();
-    p.handlers.reset();
-    p.delivery.reset();
+    // The pools finish what they hold and refuse more; a request whose record
+    // is still being appended then gets a "busy" answer.
+    p.handlers->stop();
+    // A GET that was being set up while the streams were closed has attached
+    // its stream by now; close it too.
+    p.sessions->close_streams();
+    p.delivery->stop();
     // Sessions own stream feeders, which own SSE streams, which hold their
-    // connections: all of them go before the HTTP server does.
+    // connections: all of them go before the HTTP server does. The store goes
+    // before it too: its last callbacks may still post to the connections.
     p.sessions.reset();
     p.http->stop(std::chrono::seconds(2));
-    p.http.reset();
     p.st.reset();  // final checkpoint
+    p.http.reset();
     spdlog::info("litemcp: stopped");
 }
 
@@ -201,15 +207,20 @@ void mcp_server::impl::on_http(http_request req, std::shared_ptr<responder> res)
         r.headers.set("Allow", "GET, POST, DELETE");
         return res->respond(std::move(r));
     }
-    // Everything below may block on the store: move off the I/O thread.
+    // A POST is classified here, on the I/O thread; what blocks goes to the
+    // handler pool from there. GET and DELETE read the store synchronously.
+    if (req.method == "POST") return handle_post(std::move(req), std::move(res));
     auto shared_req = std::make_shared<http_request>(std::move(req));
     const bool queued = handlers->post([this, shared_req, res] {
-        auto& r = *shared_req;
-        if (r.method == "POST") handle_post(std::move(r), res);
-        else if (r.method == "GET") handle_get(r, res);
-        else handle_delete(r, res);
+        if (shared_req->method == "GET") handle_get(*shared_req, res);
+        else handle_delete(*shared_req, res);
     });
     if (!queued) res->respond(error_response(503, nullptr, rpc_code::internal_error, "the server is busy; retry later"));
+}
+
+void mcp_server::impl::on_pool(std::shared_ptr<responder> res, std::function<void()> work) {
+    if (!handlers->post(std::move(work)))
+        res->respond(error_response(503, nullptr, rpc_code::internal_error, "the server is busy; retry later"));
 }
 
 std::expected<std::shared_ptr<session_state>, http_error> mcp_server::impl::session_for(const http_request& req,
@@ -258,7 +269,7 @@ void mcp_server::impl::handle_post(http_request req, std::shared_ptr<responder> 
         if ((*s)->version != "2025-03-26")
             return res->respond(error_response(400, nullptr, rpc_code::invalid_request,
                                                "Invalid Request: batches are only accepted on sessions at 2025-03-26"));
-        return serve_batch(*s, std::move(body), res);
+        return on_pool(res, [this, s = *s, body = std::move(body), res]() mutable { serve_batch(s, std::move(body), res); });
     }
 
     auto kind = classify(body);
@@ -270,7 +281,7 @@ void mcp_server::impl::handle_post(http_request req, std::shared_ptr<responder> 
         if (auto sid = req.headers.get("Mcp-Session-Id"); sid && sessions->find(std::string(*sid)))
             return res->respond(error_response(400, id, rpc_code::invalid_request,
                                                "Invalid Request: the session is already initialized"));
-        return serve_initialize(std::move(body), req, res);
+        return on_pool(res, [this, body = std::move(body), res]() mutable { serve_initialize(std::move(body), res); });
     }
     auto s = session_for(req, id);
     if (!s) return res->respond(json_response(s.error().status, s.error().body));
@@ -279,10 +290,9 @@ void mcp_server::impl::handle_post(http_request req, std::shared_ptr<responder> 
             accept_notification(*s, body);
             return res->respond(http_response{202, {}, {}});
         case message_kind::response:
-            accept_client_answer(*s, body);
-            return res->respond(http_response{202, {}, {}});
+            return accept_client_answer(*s, std::move(body), [res] { res->respond(http_response{202, {}, {}}); });
         default:
-            return serve_request(*s, std::move(body), req, res);
+            return serve_request(*s, std::move(body), std::move(req.body), res);
     }
 }
 

@@ -22,6 +22,7 @@ struct http_error {
 };
 
 // One client request being executed: what its handler's context needs.
+// Shared by the handler and the store callbacks that record its messages.
 struct call {
     std::shared_ptr<session_state> session;
     json id;
@@ -30,9 +31,14 @@ struct call {
     std::string tag;              // its stream's tag (the request record's offset)
     std::optional<json> progress_token;
     std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
+    execution runs_on = execution::pool;
     bool streaming = true;        // false in JSON-response mode: no server requests possible
+    std::shared_ptr<transport::responder> res;   // null inside a batch
     std::shared_ptr<transport::sse_stream> sse;  // the POST's response stream, if any
-    std::shared_ptr<stream_feeder> feeder;
+    // The POST stream gets each message straight from the handler once it is
+    // in the topic; after close_stream() (or SEP-1699 polling) the client
+    // reads the rest through GET + Last-Event-ID.
+    std::atomic<bool> stream_open{false};
 };
 
 class mcp_server::impl {
@@ -48,18 +54,29 @@ public:
     // Looks up the session named by Mcp-Session-Id and checks MCP-Protocol-Version.
     std::expected<std::shared_ptr<session_state>, http_error> session_for(const transport::http_request& req,
                                                                          const json& id);
-    void serve_request(std::shared_ptr<session_state> s, json msg, const transport::http_request& req,
+    // A request runs in three steps: its record is appended (async), its
+    // handler runs (on the I/O thread or the handler pool, see execution),
+    // its response is appended (async) and then written.
+    void serve_request(std::shared_ptr<session_state> s, json msg, std::string raw,
                        std::shared_ptr<transport::responder> res);
+    void run_request(const std::shared_ptr<call>& c);
+    void open_stream(const std::shared_ptr<call>& c);
+    void finish_request(const std::shared_ptr<call>& c, std::optional<json> response);
+    execution placement(const call& c) const;
     void serve_batch(std::shared_ptr<session_state> s, json batch, std::shared_ptr<transport::responder> res);
-    void serve_initialize(json msg, const transport::http_request& req, std::shared_ptr<transport::responder> res);
-    void accept_client_answer(const std::shared_ptr<session_state>& s, const json& msg);
+    void serve_initialize(json msg, std::shared_ptr<transport::responder> res);
+    // Runs work on the handler pool, or answers 503 when its queue is full.
+    void on_pool(std::shared_ptr<transport::responder> res, std::function<void()> work);
+    // Records a client's answer to a server request, wakes its waiter, then
+    // runs done (on the store's appender thread).
+    void accept_client_answer(const std::shared_ptr<session_state>& s, json msg, std::function<void()> done);
     void accept_notification(const std::shared_ptr<session_state>& s, const json& msg);
 
     // ---- JSON-RPC methods (mcp_methods.cpp) ----
     // Runs a request to completion and returns its response message (or
     // nullopt when it was cancelled: no response is sent).
-    std::optional<json> execute(call& c);
-    rpc_result dispatch(call& c);
+    std::optional<json> execute(const std::shared_ptr<call>& c);
+    rpc_result dispatch(const std::shared_ptr<call>& c);
     json server_capabilities(const std::string& version) const;
     std::string negotiate(const std::string& requested) const;
 
@@ -67,6 +84,10 @@ public:
     // Appends a message to a session's topic on a stream; returns its offset.
     store::result<store::append_ack> emit(session_state& s, std::string_view tag, const json& msg,
                                           std::uint32_t flags = 0);
+    // Appends a message of a running request to its stream without waiting;
+    // once it is recorded it is written to the POST stream, if still open.
+    // Messages of one request are written in the order they were emitted.
+    void emit_on_stream(const std::shared_ptr<call>& c, const json& msg);
     void broadcast_list_changed(list_kind k);
     void resource_updated(const std::string& uri);
     void maintenance_loop();

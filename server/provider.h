@@ -5,7 +5,8 @@
 // Threading: the registry is thread-safe (readers share a lock; a change
 // notifies the listeners after the lock is released). Handlers run on the
 // server's handler pool, one thread per running request, and may block (for
-// example while waiting for a sampling answer). Lifetime: the registry is
+// example while waiting for a sampling answer), unless a tool asks to run on
+// the I/O thread (execution::io). Lifetime: the registry is
 // owned by the server and outlives every request.
 #pragma once
 
@@ -67,11 +68,22 @@ public:
     virtual void close_stream() = 0;
 };
 
+// Where a tool's handler runs.
+enum class execution {
+    // On the handler pool: it may block (sleep, wait for a client's answer).
+    pool,
+    // On the I/O thread that received the request, with no thread hand-off:
+    // for handlers that return in microseconds and never block or wait.
+    // request_context::request() fails at once there.
+    io,
+};
+
 struct tool {
     json definition;  // an MCP Tool: name, title, description, inputSchema, ...
     // Returns a CallToolResult. Argument validation against inputSchema
     // happens before the call.
     std::function<rpc_result(const json& arguments, request_context&)> call;
+    execution runs_on = execution::pool;  // Default: pool
 };
 
 struct resource {

@@ -2,8 +2,9 @@
 //
 // Threading: post() from any thread; tasks run on the pool's threads. The
 // queue is bounded: post() returns false when it is full, so callers can
-// answer "busy" instead of growing memory. Lifetime: the destructor runs the
-// tasks already queued, then joins.
+// answer "busy" instead of growing memory. Lifetime: stop() (or the
+// destructor) runs the tasks already queued, then joins; later posts are
+// refused.
 #pragma once
 
 #include <condition_variable>
@@ -21,13 +22,16 @@ public:
     work_pool(std::string name, unsigned threads, std::size_t max_queue) : name_(std::move(name)), max_queue_(max_queue) {
         for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
     }
-    ~work_pool() {
+    ~work_pool() { stop(); }
+
+    void stop() {
         {
             std::lock_guard lock(mu_);
             stopping_ = true;
         }
         cv_.notify_all();
-        for (auto& t : threads_) t.join();
+        for (auto& t : threads_)
+            if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
     }
     work_pool(const work_pool&) = delete;
     work_pool& operator=(const work_pool&) = delete;

@@ -3,6 +3,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/listener.h>
 #include <rocksdb/merge_operator.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 
 #include <cstring>
@@ -141,6 +142,10 @@ result<std::unique_ptr<index>> index::open(const index_options& o) {
     opts.max_open_files = 512;
     opts.keep_log_file_num = 3;
     opts.info_log_level = rocksdb::WARN_LEVEL;
+    // Offsets of one topic arrive in order under one 9-byte prefix ('O' and
+    // the topic id): inserting with a per-prefix hint skips most of the
+    // memtable skiplist search (a profile put ~15% of a tools/call there).
+    opts.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(9));
     rocksdb::BlockBasedTableOptions table;
     table.block_cache = rocksdb::NewLRUCache(o.cache_bytes);
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));

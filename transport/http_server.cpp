@@ -220,27 +220,20 @@ public:
             on_closed_ = std::move(f);
         }
 
+        // The response header is written together with the first events (and,
+        // for a stream that is complete by then, its last chunk): a short
+        // POST stream costs one write.
         void begin(header_list extra) {
-            auto res = std::make_shared<http::response<http::empty_body>>(http::status::ok, 11);
-            res->set(http::field::content_type, "text/event-stream");
-            res->set(http::field::cache_control, "no-cache, no-transform");
-            res->set("X-Accel-Buffering", "no");
-            for (auto& [n, v] : extra.all()) res->set(n, v);
-            res->chunked(true);
-            res->keep_alive(conn_->keep_alive_);
-            auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
-            writing_ = true;
+            head_ = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                    "Cache-Control: no-cache, no-transform\r\nX-Accel-Buffering: no\r\n";
+            for (auto& [n, v] : extra.all()) head_.append(n).append(": ").append(v).append("\r\n");
+            if (!conn_->keep_alive_) head_.append("Connection: close\r\n");
+            head_.append("Transfer-Encoding: chunked\r\n\r\n");
+            begun_ = true;
             conn_->state_ = state::streaming;
             conn_->srv_->streams++;
             counted_ = true;
-            http::async_write_header(conn_->derived().stream(), *sr,
-                                     [self = this->shared_from_this(), res, sr](beast::error_code ec, std::size_t) {
-                                         self->writing_ = false;
-                                         if (ec) return self->finish(false);
-                                         self->watch_peer();
-                                         self->arm_keepalive();
-                                         self->pump();
-                                     });
+            pump();
         }
 
     private:
@@ -263,31 +256,38 @@ public:
         }
 
         void pump() {
-            if (writing_ || ended_) return;
-            if (queue_.empty()) {
-                if (closing_) write_last();
-                return;
+            if (writing_ || ended_ || !begun_) return;
+            // Everything queued goes out in one write: one syscall per wake-up.
+            auto out = std::make_shared<std::string>(std::move(head_));
+            head_.clear();
+            std::size_t data = 0;
+            for (auto& f : queue_) data += f.size();
+            if (data > 0) {
+                char size[24];
+                const int n = std::snprintf(size, sizeof size, "%zx\r\n", data);
+                out->append(size, static_cast<std::size_t>(n));
+                for (auto& f : queue_) out->append(f);
+                out->append("\r\n");
+                queue_.clear();
             }
-            // Everything queued goes out as one chunk: one syscall per wake-up.
-            auto chunk = std::make_shared<std::string>();
-            for (auto& f : queue_) chunk->append(f);
-            queue_.clear();
+            const bool last = closing_;
+            if (last) out->append("0\r\n\r\n");
+            if (out->empty()) return;
             writing_ = true;
-            net::async_write(conn_->derived().stream(), http::make_chunk(net::buffer(*chunk)),
-                             [self = this->shared_from_this(), chunk](beast::error_code ec, std::size_t) {
+            net::async_write(conn_->derived().stream(), net::buffer(*out),
+                             [self = this->shared_from_this(), out, data, last](beast::error_code ec, std::size_t) {
                                  self->writing_ = false;
-                                 self->queued_ -= chunk->size();
+                                 self->queued_ -= data;
                                  if (ec) return self->finish(false);
+                                 if (last) return self->finish(true);
+                                 // A stream that stays open watches for its
+                                 // client leaving and sends keep-alives.
+                                 if (!self->watched_) {
+                                     self->watched_ = true;
+                                     self->watch_peer();
+                                     self->arm_keepalive();
+                                 }
                                  self->pump();
-                             });
-        }
-
-        void write_last() {
-            writing_ = true;
-            net::async_write(conn_->derived().stream(), http::make_chunk_last(),
-                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                                 self->writing_ = false;
-                                 self->finish(!ec);
                              });
         }
 
@@ -360,7 +360,9 @@ public:
         net::steady_timer timer_;
         std::deque<std::string> queue_;
         std::atomic<std::size_t> queued_{0};
-        bool writing_ = false, closing_ = false, ended_ = false, watching_ = false, reuse_ = false, counted_ = false;
+        bool writing_ = false, closing_ = false, ended_ = false, watching_ = false, reuse_ = false, counted_ = false,
+             begun_ = false, watched_ = false;
+        std::string head_;  // the response header until it is written
         std::atomic<bool> ended_flag_{false};
         std::mutex cb_mu_;
         std::function<void()> on_closed_;
@@ -382,6 +384,7 @@ public:
             if (used_.exchange(true)) return;
             net::post(conn_->executor(), [c = conn_, r = std::move(r)]() mutable { c->write_response(std::move(r)); });
         }
+        void post(std::function<void()> f) override { net::post(conn_->executor(), std::move(f)); }
         std::shared_ptr<sse_stream> start_sse(header_list extra) override {
             auto s = std::make_shared<sse_impl>(conn_);
             if (used_.exchange(true)) {

@@ -31,6 +31,10 @@ public:
     // Sends a 200 text/event-stream header (with the no-buffering headers and
     // any extra ones) and returns the stream to write events into.
     virtual std::shared_ptr<sse_stream> start_sse(header_list extra_headers) = 0;
+    // Runs f later on the connection's strand, the thread the handler was
+    // called on: for a request that continues there once some other thread
+    // (the store's appender) has done its part. f must not block.
+    virtual void post(std::function<void()> f) = 0;
 };
 
 using request_handler = std::function<void(http_request, std::shared_ptr<responder>)>;
