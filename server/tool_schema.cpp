@@ -1,19 +1,9 @@
 #include "server/tool_schema.h"
 
-// valijson compiles patterns with std::regex, whose GCC 12 implementation
-// trips -Wmaybe-uninitialized false positives once sanitizers change inlining.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validation_results.hpp>
-#include <valijson/validator.hpp>
-
 namespace litemcp::server {
 
 struct tool_schemas::compiled {
-    valijson::Schema schema;
+    std::shared_ptr<const json_schema> schema;
     std::string problem;  // non-empty when the schema could not be compiled
 };
 
@@ -28,34 +18,17 @@ std::optional<std::string> tool_schemas::validate(const std::shared_ptr<const to
         if (it != cache_.end() && !it->second.first.expired()) c = it->second.second;
         if (!c) {
             c = std::make_shared<compiled>();
-            auto schema = t->definition.value("inputSchema", json::object());
-            try {
-                valijson::SchemaParser parser;  // no fetch callback: remote $ref fails to compile
-                valijson::adapters::NlohmannJsonAdapter adapter(schema);
-                parser.populateSchema(adapter, c->schema);
-            } catch (const std::exception& e) {
-                c->problem = std::string("the tool's inputSchema cannot be used: ") + e.what();
-            }
+            auto schema = json_schema::compile(t->definition.value("inputSchema", json::object()));
+            if (schema) c->schema = *schema;
+            else c->problem = "the tool's inputSchema cannot be used: " + schema.error();
             // Drop entries of tools that are gone, then remember this one.
             std::erase_if(cache_, [](auto& kv) { return kv.second.first.expired(); });
             cache_[t.get()] = {t, c};
         }
     }
     if (!c->problem.empty()) return c->problem;
-    valijson::Validator validator;
-    valijson::ValidationResults results;
-    valijson::adapters::NlohmannJsonAdapter target(arguments);
-    if (validator.validate(c->schema, target, &results)) return std::nullopt;
-    std::string out = "invalid arguments";
-    valijson::ValidationResults::Error err;
-    int shown = 0;
-    while (results.popError(err) && shown < 3) {
-        std::string path;
-        for (auto& p : err.context) path += p;
-        out += (shown ? "; " : ": ") + path + " " + err.description;
-        ++shown;
-    }
-    return out;
+    if (auto problem = c->schema->validate(arguments)) return "invalid arguments: " + *problem;
+    return std::nullopt;
 }
 
 }  // namespace litemcp::server

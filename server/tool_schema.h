@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "server/json_schema.h"
 #include "server/provider.h"
 
 namespace litemcp::server {
