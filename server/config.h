@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "server/worker_hub.h"
 #include "store/options.h"
 #include "transport/http_server.h"
 
@@ -49,6 +50,7 @@ struct server_config {
     transport::server_options http;
     store::store_options store;
     mcp_options mcp;
+    worker_options workers;
     std::string log_level = "info";  // spdlog level. Default: info
 };
 

@@ -74,7 +74,9 @@ std::optional<std::string> json_schema::validate(const json& document) const {
     int shown = 0;
     for (auto& e : errors) {
         if (shown == 3) break;
-        const std::string line = path_of(e.context) + ": " + e.description;
+        std::string what = e.description;
+        while (!what.empty() && (what.back() == '.' || what.back() == ' ')) what.pop_back();
+        const std::string line = path_of(e.context) + ": " + what;
         if (out.find(line) != std::string::npos) continue;
         out += (shown ? "; " : "") + line;
         ++shown;

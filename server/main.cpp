@@ -96,6 +96,15 @@ std::vector<flag> make_flags(server::server_config& c, bool& examples) {
     f.push_back({"allowed-origins", "comma-separated Origins allowed besides loopback ('*' = any)", [&m](const std::string& v) { m.allowed_origins = split(v); return true; }, "none"});
     f.push_back({"allowed-hosts", "comma-separated Host names allowed besides loopback ('*' = any)", [&m](const std::string& v) { m.allowed_hosts = split(v); return true; }, "none"});
     f.push_back({"instructions", "instructions returned by initialize", str(m.instructions), "none"});
+    auto& w = c.workers;
+    f.push_back({"worker-invisibility-ms", "a delivered worker call not answered within this is delivered again (a worker may choose its own)", ms(w.invisibility), std::to_string(w.invisibility.count())});
+    f.push_back({"worker-max-attempts", "deliveries of a worker call before it is dead-lettered (a worker may choose its own)", num(w.max_attempts), std::to_string(w.max_attempts)});
+    f.push_back({"worker-retry-backoff-ms", "delay before a failed worker call is delivered again, doubling per attempt", ms(w.retry_backoff), std::to_string(w.retry_backoff.count())});
+    f.push_back({"worker-call-timeout-ms", "a worker call not answered within this fails (a worker may choose its own)", ms(w.call_timeout), std::to_string(w.call_timeout.count())});
+    f.push_back({"worker-offline-grace-ms", "a worker with no instance for this long is offline", ms(w.offline_grace), std::to_string(w.offline_grace.count())});
+    f.push_back({"max-workers", "registered workers", num(w.max_workers), std::to_string(w.max_workers)});
+    f.push_back({"worker-max-instances", "instances connected per worker", num(w.max_instances), std::to_string(w.max_instances)});
+    f.push_back({"worker-max-open-calls", "queued and delivered calls per worker (beyond: a tool error)", num(w.max_open_calls), std::to_string(w.max_open_calls)});
     f.push_back({"log-level", "trace | debug | info | warn | error", str(c.log_level), c.log_level});
     f.push_back({"examples", "serve the example tools, resources and prompts (the conformance fixtures)", on(examples, true), "off", false});
     return f;

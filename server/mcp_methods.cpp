@@ -140,6 +140,7 @@ store::result<store::append_ack> mcp_server::impl::emit(session_state& s, std::s
 }
 
 void mcp_server::impl::emit_on_stream(const std::shared_ptr<call>& c, const json& msg) {
+    if (c->session->ended) return;  // its topic is gone; appending would bring it back
     auto body = std::make_shared<std::string>(msg.dump());
     // The appender completes appends in queue order, so the stream sees the
     // messages in offset order.
@@ -313,7 +314,12 @@ void mcp_server::impl::open_stream(const std::shared_ptr<call>& c) {
 
 void mcp_server::impl::run_request(const std::shared_ptr<call>& c) {
     open_stream(c);
-    finish_request(c, execute(c));
+    auto response = execute(c);
+    if (c->deferred) {
+        in_flight--;  // the call is in the store now; the worker hub finishes it
+        return;
+    }
+    finish_request(c, std::move(response));
 }
 
 void mcp_server::impl::finish_request(const std::shared_ptr<call>& c, std::optional<json> response) {
@@ -324,6 +330,16 @@ void mcp_server::impl::finish_request(const std::shared_ptr<call>& c, std::optio
     {
         std::lock_guard lock(s.mu);
         s.running.erase(c->id.dump());
+    }
+    if (s.ended) {  // DELETEd meanwhile: its topic is gone and stays gone
+        {
+            std::lock_guard lock(s.mu);
+            s.live_streams.erase(std::stoull(c->tag));
+        }
+        if (c->stream_open.exchange(false)) c->sse->close();
+        else if (!c->streaming && c->res) c->res->respond(http_response{404, {}, {}});
+        if (!c->deferred) in_flight--;
+        return;
     }
     const bool silent = !response;  // cancelled: no response is sent
     auto body = std::make_shared<std::string>(response ? response->dump() : "{}");
@@ -360,7 +376,7 @@ void mcp_server::impl::finish_request(const std::shared_ptr<call>& c, std::optio
                              r.body = *body;
                              c->res->respond(std::move(r));
                          }
-                         in_flight--;
+                         if (!c->deferred) in_flight--;
                      });
 }
 
@@ -416,11 +432,14 @@ void mcp_server::impl::accept_notification(const std::shared_ptr<session_state>&
         s->initialized = true;
     } else if (method == "notifications/cancelled") {
         if (!params.contains("requestId")) return;
-        std::lock_guard lock(s->mu);
-        if (auto it = s->running.find(params["requestId"].dump()); it != s->running.end()) {
-            *it->second = true;
-            for (auto& [id, w] : s->waiting) w->wake();
+        {
+            std::lock_guard lock(s->mu);
+            if (auto it = s->running.find(params["requestId"].dump()); it != s->running.end()) {
+                *it->second = true;
+                for (auto& [id, w] : s->waiting) w->wake();
+            }
         }
+        workers->cancel(s->id, params["requestId"]);  // a call waiting on a worker
     }
     // roots/list_changed and others need no action here.
 }
@@ -481,11 +500,17 @@ rpc_result mcp_server::impl::dispatch(const std::shared_ptr<call>& cp) {
         if (!p.contains("name") || !p["name"].is_string()) return fail(rpc_code::invalid_params, "tools/call needs a tool name");
         const auto name = p["name"].get<std::string>();
         auto t = reg.find_tool(name);
+        // A worker's tool (online, or offline and known to the hub).
+        std::optional<std::string> worker;
+        if (t && !t->served_by.empty()) worker = t->served_by;
+        else if (!t) worker = workers->owner(list_kind::tools, name);
+        if (worker && !t) t = workers->worker_tool(name);
         if (!t) return fail(rpc_code::invalid_params, "Unknown tool: " + name);
         json args = p.value("arguments", json::object());
         if (!args.is_object()) return fail(rpc_code::invalid_params, "arguments must be an object");
         if (auto problem = schemas.validate(t, args))
             return json{{"content", json::array({{{"type", "text"}, {"text", *problem}}})}, {"isError", true}};
+        if (worker) return defer_to_worker(cp, *worker);
         return t->call(args, ctx);
     }
 
@@ -497,6 +522,7 @@ rpc_result mcp_server::impl::dispatch(const std::shared_ptr<call>& cp) {
     if (m == "resources/read") {
         if (!p.contains("uri") || !p["uri"].is_string()) return fail(rpc_code::invalid_params, "resources/read needs a uri");
         const auto uri = p["uri"].get<std::string>();
+        if (auto w = workers->owner(list_kind::resources, uri)) return defer_to_worker(cp, *w);
         if (auto r = reg.find_resource(uri)) return r->read(uri, ctx);
         auto [t, vars] = reg.match_template(uri);
         if (t) return t->read(uri, vars, ctx);
@@ -520,6 +546,7 @@ rpc_result mcp_server::impl::dispatch(const std::shared_ptr<call>& cp) {
     if (m == "prompts/list") return page(reg.prompts(), p, "prompts", [](const prompt& x) { return x.definition["name"].get<std::string>(); });
     if (m == "prompts/get") {
         if (!p.contains("name") || !p["name"].is_string()) return fail(rpc_code::invalid_params, "prompts/get needs a name");
+        if (auto w = workers->owner(list_kind::prompts, p["name"].get<std::string>())) return defer_to_worker(cp, *w);
         auto x = reg.find_prompt(p["name"].get<std::string>());
         if (!x) return fail(rpc_code::invalid_params, "Unknown prompt: " + p["name"].get<std::string>());
         return x->get(p.value("arguments", json::object()), ctx);

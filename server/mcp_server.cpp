@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "schemas/schemas.h"
 #include "server/mcp_server_impl.h"
 
 namespace litemcp::server {
@@ -56,7 +57,19 @@ std::vector<store::parent_topic> builtin_parents(const mcp_options& o) {
     changes.idle_ttl = std::chrono::hours(24 * 365);
     changes.max_records = 10'000;
     changes.max_record_size = 64u << 10;
-    return {{"mcp.session", session}, {"mcp.changes", changes}};
+    // A worker's queue lives as long as the worker is registered (the
+    // deregistration removes it); dead letters are kept for a week.
+    store::topic_policy worker;
+    worker.idle_ttl = std::chrono::hours(24 * 365);
+    worker.max_records = 1'000'000;
+    worker.max_bytes = 1ull << 30;
+    worker.max_record_size = 4u << 20;
+    store::topic_policy dlq;
+    dlq.idle_ttl = std::chrono::hours(24 * 7);
+    dlq.max_records = 10'000;
+    dlq.max_bytes = 64u << 20;
+    dlq.max_record_size = 4u << 20;
+    return {{"mcp.session", session}, {"mcp.changes", changes}, {"mcp.worker", worker}, {"mcp.dlq", dlq}};
 }
 
 mcp_server::impl::impl(server_config c) : cfg(std::move(c)) {}
@@ -81,6 +94,14 @@ std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
     p->reg.on_list_changed([raw](list_kind k) { raw->broadcast_list_changed(k); });
     p->reg.on_resource_updated([raw](const std::string& uri) { raw->resource_updated(uri); });
     if (providers) providers(p->reg);
+    for (auto name : {"worker-register", "worker-progress", "worker-log", "worker-result", "worker-failure",
+                      "worker-suspend", "worker-extend"}) {
+        auto compiled = json_schema::compile(json::parse(schemas::find(name).value()));
+        if (!compiled) return std::unexpected("schema " + std::string(name) + " does not compile: " + compiled.error());
+        p->api_schemas[name] = *compiled;
+    }
+    p->workers = std::make_unique<worker_hub>(*p->st, p->reg, *p, cfg.workers);
+    if (auto r = p->workers->start(); !r) return std::unexpected("cannot load the workers: " + r.error().message);
 
     cfg.http.errors = [raw](unsigned status, std::string message) {
         return raw->error_response(status, nullptr, status == 413 || status == 431 ? rpc_code::invalid_request
@@ -133,6 +154,7 @@ void mcp_server::stop() {
     p.sessions->close_streams();
     // The pools finish what they hold and refuse more; a request whose record
     // is still being appended then gets a "busy" answer.
+    p.workers->stop();
     p.handlers->stop();
     // A GET that was being set up while the streams were closed has attached
     // its stream by now; close it too.
@@ -197,6 +219,12 @@ std::optional<http_response> mcp_server::impl::check_origin_and_host(const http_
 }
 
 void mcp_server::impl::on_http(http_request req, std::shared_ptr<responder> res) {
+    if (req.path == "/workers" || req.path.starts_with("/workers/")) {
+        if (auto denied = check_origin_and_host(req)) return res->respond(std::move(*denied));
+        // The worker API writes the store synchronously: off the I/O thread.
+        auto shared_req = std::make_shared<http_request>(std::move(req));
+        return on_pool(res, [this, shared_req, res] { handle_workers(std::move(*shared_req), res); });
+    }
     if (req.path != cfg.mcp.endpoint) {
         res->respond(error_response(404, nullptr, rpc_code::invalid_request, "no endpoint at " + req.path));
         return;

@@ -10,6 +10,7 @@
 #include "server/stream_feeder.h"
 #include "server/tool_schema.h"
 #include "server/work_pool.h"
+#include "server/worker_hub.h"
 #include "store/store.h"
 #include "transport/http_server.h"
 
@@ -39,9 +40,12 @@ struct call {
     // in the topic; after close_stream() (or SEP-1699 polling) the client
     // reads the rest through GET + Last-Event-ID.
     std::atomic<bool> stream_open{false};
+    // Handed to a worker: its answer completes the call later, from the
+    // worker hub (the request no longer counts as in flight here).
+    bool deferred = false;
 };
 
-class mcp_server::impl {
+class mcp_server::impl : public call_sink {
 public:
     explicit impl(server_config c);
 
@@ -71,6 +75,14 @@ public:
     // runs done (on the store's appender thread).
     void accept_client_answer(const std::shared_ptr<session_state>& s, json msg, std::function<void()> done);
     void accept_notification(const std::shared_ptr<session_state>& s, const json& msg);
+
+    // ---- the worker API and the hub's way back to sessions (worker_api.cpp) ----
+    void handle_workers(transport::http_request req, std::shared_ptr<transport::responder> res);
+    // Hands a call to the worker that serves it; its result comes later.
+    rpc_result defer_to_worker(const std::shared_ptr<call>& c, const std::string& worker);
+    void notify(const call_ticket& t, json notification, std::optional<log_level> level) override;
+    void finish(const call_ticket& t, std::optional<json> response) override;
+    void restored(const call_ticket& t) override;
 
     // ---- JSON-RPC methods (mcp_methods.cpp) ----
     // Runs a request to completion and returns its response message (or
@@ -103,6 +115,8 @@ public:
     std::unique_ptr<session_table> sessions;
     std::unique_ptr<work_pool> handlers;
     std::unique_ptr<work_pool> delivery;
+    std::unique_ptr<worker_hub> workers;
+    std::map<std::string, std::shared_ptr<const json_schema>> api_schemas;  // schemas/*.json by name
     std::unique_ptr<transport::http_server> http;
     std::atomic<bool> stopping{false};
     std::atomic<std::uint64_t> in_flight{0};  // requests between arrival and response

@@ -136,6 +136,38 @@ void registry::on_resource_updated(update_listener l) {
     update_listeners_.push_back(std::move(l));
 }
 
+void registry::replace_served(const std::string& owner, std::vector<tool> tools, std::vector<resource> resources,
+                              std::vector<prompt> prompts) {
+    bool tools_changed = false, resources_changed = false, prompts_changed = false;
+    auto drop = [&](auto& map, bool& flag) {
+        flag |= std::erase_if(map, [&](auto& kv) { return kv.second->served_by == owner; }) > 0;
+    };
+    {
+        std::unique_lock lock(mu_);
+        drop(tools_, tools_changed);
+        drop(resources_, resources_changed);
+        drop(prompts_, prompts_changed);
+        for (auto& t : tools) {
+            tools_changed = true;
+            auto name = t.definition.at("name").get<std::string>();
+            tools_[name] = std::make_shared<const tool>(std::move(t));
+        }
+        for (auto& r : resources) {
+            resources_changed = true;
+            auto uri = r.definition.at("uri").get<std::string>();
+            resources_[uri] = std::make_shared<const resource>(std::move(r));
+        }
+        for (auto& p : prompts) {
+            prompts_changed = true;
+            auto name = p.definition.at("name").get<std::string>();
+            prompts_[name] = std::make_shared<const prompt>(std::move(p));
+        }
+    }
+    if (tools_changed) changed(list_kind::tools);
+    if (resources_changed) changed(list_kind::resources);
+    if (prompts_changed) changed(list_kind::prompts);
+}
+
 void registry::changed(list_kind k) {
     std::vector<change_listener> ls;
     {

@@ -84,11 +84,13 @@ struct tool {
     // happens before the call.
     std::function<rpc_result(const json& arguments, request_context&)> call;
     execution runs_on = execution::pool;  // Default: pool
+    std::string served_by{};  // the worker that serves it; empty for an in-process tool
 };
 
 struct resource {
     json definition;  // an MCP Resource: uri, name, mimeType, ...
     std::function<rpc_result(const std::string& uri, request_context&)> read;  // ReadResourceResult
+    std::string served_by{};  // the worker that serves it; empty in process
 };
 
 struct resource_template {
@@ -103,6 +105,7 @@ struct resource_template {
 struct prompt {
     json definition;  // an MCP Prompt: name, description, arguments
     std::function<rpc_result(const json& arguments, request_context&)> get;  // GetPromptResult
+    std::string served_by{};  // the worker that serves it; empty in process
 };
 
 // completion/complete: params as sent; returns a CompleteResult.
@@ -121,6 +124,10 @@ public:
     void add_resource_template(resource_template t);
     void add_prompt(prompt p);
     void set_completion(completion_handler h);
+    // Replaces everything served by a worker (served_by == owner) with these;
+    // empty lists remove it. One change notification per list that changed.
+    void replace_served(const std::string& owner, std::vector<tool> tools, std::vector<resource> resources,
+                        std::vector<prompt> prompts);
     // Tells subscribed sessions that a resource changed (notifications/resources/updated).
     void resource_updated(const std::string& uri);
 

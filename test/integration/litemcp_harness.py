@@ -147,3 +147,75 @@ def wait_until(pred, timeout=15.0, every=0.1):
             return True
         time.sleep(every)
     return pred()
+
+
+# ---- the worker API ----
+
+class Worker:
+    """A worker registered through the worker API, for tests and benchmarks."""
+
+    def __init__(self, srv, name, tools, **options):
+        self.srv = srv
+        self.name = name
+        body = dict({"name": name, "tools": tools}, **options)
+        status, _, text = srv.request("POST", body, path="/workers")
+        if status != 201:
+            raise RuntimeError("register %s: %d %s" % (name, status, text))
+        reply = json.loads(text)
+        self.credential = reply["credential"]
+        self.worker_id = reply["workerId"]
+
+    def auth(self, extra=None):
+        h = {"Authorization": "Bearer " + self.credential}
+        h.update(extra or {})
+        return h
+
+    def describe(self):
+        status, _, text = self.srv.request("GET", headers=self.auth(), path="/workers/" + self.name)
+        assert status == 200, (status, text)
+        return json.loads(text)
+
+    def post(self, call_id, action, body):
+        status, _, text = self.srv.request("POST", body, self.auth(),
+                                           path="/workers/%s/calls/%s/%s" % (self.name, call_id, action))
+        return status, json.loads(text) if text else None
+
+    def connect(self, instance=None, timeout=15):
+        return Instance(self, instance, timeout)
+
+
+class Instance:
+    """One instance's SSE stream of calls. close() drops the connection, as a
+    killed worker process would."""
+
+    def __init__(self, worker, name, timeout):
+        self.worker = worker
+        h = worker.auth({"Accept": "text/event-stream"})
+        if name:
+            h["Worker-Instance"] = name
+        self.conn = worker.srv.conn(timeout=timeout)
+        self.conn.request("GET", "/workers/%s/calls" % worker.name, headers=h)
+        self.response = self.conn.getresponse()
+        if self.response.status != 200:
+            raise RuntimeError("attach: %d %s" % (self.response.status, self.response.read()))
+        self.events = events(self.response)
+        hello = self.next_event()
+        assert hello["type"] == "attached", hello
+        self.id = hello["instance"]
+
+    def next_event(self):
+        """The next event's JSON; raises socket.timeout when none comes in time."""
+        while True:
+            ev = next(self.events)
+            if ev.get("data"):
+                return json.loads(ev["data"])
+
+    def settimeout(self, seconds):
+        self.conn.sock.settimeout(seconds)
+
+    def close(self):
+        try:
+            self.conn.sock.shutdown(2)
+        except OSError:
+            pass
+        self.conn.close()
