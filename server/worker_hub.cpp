@@ -328,6 +328,7 @@ void worker_hub::on_timer(const timer& t, effects& fx) {
         case timer::kind::deadline: {
             auto w = workers_.find(c.worker);
             const auto limit = w != workers_.end() ? w->second->call_timeout.count() : 0;
+            send_cancel(c, "the call timed out");
             fail_call(c, "timed out: worker '" + c.worker + "' did not answer within " + std::to_string(limit) + " ms", fx);
             return;
         }
@@ -419,6 +420,14 @@ void worker_hub::deliver(worker& w, open_call& c, instance& to, effects&) {
     if (c.attempts > 1) w.redelivered++;
     schedule(c.invisible_until, {timer::kind::invisibility, w.name, c.id, c.generation});
     spdlog::debug("workers: {}: call {} delivered to {} (attempt {})", w.name, c.id, to.id, c.attempts);
+}
+
+void worker_hub::send_cancel(const open_call& c, const std::string& reason) {
+    if (c.state != open_call::phase::delivered) return;
+    if (auto w = workers_.find(c.worker); w != workers_.end())
+        for (auto& i : w->second->instances)
+            if (i->id == c.instance)
+                i->sse->send({}, json{{"type", "cancel"}, {"callId", c.id}, {"reason", reason}}.dump());
 }
 
 void worker_hub::release_slot(open_call& c) {
@@ -957,11 +966,7 @@ void worker_hub::cancel(const std::string& session_id, const json& request_id) {
         auto it = calls_.find(k->second);
         if (it == calls_.end()) return;
         auto& c = *it->second;
-        if (c.state == open_call::phase::delivered)
-            if (auto w = workers_.find(c.worker); w != workers_.end())
-                for (auto& i : w->second->instances)
-                    if (i->id == c.instance)
-                        i->sse->send({}, json{{"type", "cancel"}, {"callId", c.id}, {"reason", "the client cancelled the request"}}.dump());
+        send_cancel(c, "the client cancelled the request");
         complete(c, std::nullopt, fx);
     }
     for (auto& f : fx) f();

@@ -140,6 +140,8 @@ private:
     void complete(open_call& c, std::optional<json> response, effects& fx);
     void fail_call(open_call& c, const std::string& message, effects& fx);
     void release_slot(open_call& c);
+    // Tells the instance holding a delivered call to stop working on it.
+    void send_cancel(const open_call& c, const std::string& reason);
     void set_online(worker& w, bool online, effects& fx);
     void publish(worker& w, effects& fx);
     void save_cursor(worker& w);

@@ -11,6 +11,9 @@ Sections:
   sessions    100,000 sessions created and left idle: RSS per session
   resume      first byte of a Last-Event-ID replay in a session holding
               100,000 events: p50/p99
+  worker      tools/call through the example C++ worker at 32 connections:
+              req/s, p50/p99; and the wake latency from a worker's result
+              POST to the client's stream delivering it
 Needs wrk and taskset (Debian: wrk, util-linux) and node for the reference."""
 
 import argparse
@@ -75,8 +78,8 @@ def initialize(port, conn=None):
     return sid
 
 
-def wrk(port, sid, seconds, connections=32, script="tools_call.lua"):
-    env = dict(os.environ, MCP_SESSION=sid)
+def wrk(port, sid, seconds, connections=32, script="tools_call.lua", env_extra=None):
+    env = dict(os.environ, MCP_SESSION=sid, **(env_extra or {}))
     out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "--latency",
                           "-s", os.path.join(here, script), "http://127.0.0.1:%d/mcp" % port],
                          capture_output=True, text=True, env=env, timeout=seconds + 60).stdout
@@ -255,6 +258,77 @@ def section_resume(args, binary):
         srv.cleanup()
 
 
+def section_worker(args, binary):
+    """tools/call through a worker: the C++ example worker on the same
+    machine, results back on the client's stream."""
+    seconds = 5 if args.quick else 15
+    print("# worker: tools/call of the example C++ worker's `fibonacci`, 32 connections, %d s; litemcp and the "
+          "worker on core 0, wrk on core 1" % seconds)
+    worker_bin = os.path.join(args.build, "examples", "worker", "cpp", "litemcp-example-worker")
+    srv = Server(binary, ["--threads", "1", "--log-level", "warn"]).start()
+    state = tempfile.mkdtemp(prefix="litemcp-bench-worker-")
+    subprocess.run(["taskset", "-p", "-c", "0", str(srv.proc.pid)], check=True, capture_output=True)
+    worker = subprocess.Popen(["taskset", "-c", "0", worker_bin, "--port", str(srv.port), "--concurrency", "64",
+                               "--state", os.path.join(state, "cred")], stdout=subprocess.PIPE, text=True)
+    out = {}
+    try:
+        worker.stdout.readline()
+        worker.stdout.readline()  # registered, attached
+        sid = initialize(srv.port)
+        rps, p50, p99, bad, errors = wrk(srv.port, sid, seconds,
+                                         env_extra={"TOOL": "fibonacci", "ARGUMENTS": '{"n":20}'})
+        print("worker round trip: %.0f req/s, p50 %.2f ms, p99 %.2f ms (bad responses %d, socket errors %s)"
+              % (rps, p50, p99, bad, errors))
+        out.update(rps=rps, p99_call=p99)
+        worker.kill()
+        worker.wait()
+        out["wake"] = worker_wake_latency(srv, 300 if args.quick else 2000)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        worker.stdout.close()
+        srv.cleanup()
+        shutil.rmtree(state, ignore_errors=True)
+    return out
+
+
+def worker_wake_latency(srv, n):
+    """From the moment a worker posts a result to the moment the client's
+    stream delivers it: one call at a time, client and worker in this process."""
+    from litemcp_harness import Worker, events as sse_events
+    w = Worker(srv, "wake", [{"name": "wake", "inputSchema": {"type": "object"}}])
+    inst = w.connect()
+    sid = initialize(srv.port)
+    post = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+    auth = {"Authorization": "Bearer " + w.credential, "Content-Type": "application/json"}
+    client = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+    h = dict(HEADERS, **{"Mcp-Session-Id": sid, "MCP-Protocol-Version": "2025-11-25"})
+    result = json.dumps({"result": {"content": [{"type": "text", "text": "ok"}]}})
+    samples = []
+    for i in range(n):
+        client.request("POST", "/mcp", json.dumps({"jsonrpc": "2.0", "id": i, "method": "tools/call",
+                                                   "params": {"name": "wake", "arguments": {}}}), h)
+        resp = client.getresponse()
+        stream = sse_events(resp)
+        next(stream)  # priming: the client's stream is attached
+        call_id = inst.next_event()["callId"]
+        t0 = time.perf_counter()
+        post.request("POST", "/workers/wake/calls/%s/result" % call_id, result, auth)
+        for ev in stream:
+            if ev.get("data"):
+                samples.append(time.perf_counter() - t0)
+                break
+        post.getresponse().read()
+        resp.read()
+    inst.close()
+    samples.sort()
+    p50, p99 = samples[len(samples) // 2] * 1000, samples[int(len(samples) * 0.99)] * 1000
+    print("worker wake latency, result posted -> client has it (%d calls, one at a time): p50 %.2f ms, "
+          "p99 %.2f ms, max %.2f ms" % (n, p50, p99, samples[-1] * 1000))
+    return p99
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(root, "build"))
@@ -273,6 +347,8 @@ def main():
         r["sessions"] = section_sessions(args, binary)
     if args.only in (None, "resume"):
         r["resume"] = section_resume(args, binary)
+    if args.only in (None, "worker"):
+        r["worker"] = section_worker(args, binary)
     print("\n# summary%s" % (" (--quick: reduced sizes, not comparable with the targets)" if args.quick else ""))
 
     def line(what, value, met):
@@ -290,6 +366,8 @@ def main():
              r["sessions"]["per_session"] <= 2048)
     if "resume" in r:
         line("resume first byte p99 <= 5 ms", "%.2f ms" % r["resume"]["p99"], r["resume"]["p99"] <= 5)
+    if "worker" in r:
+        line("worker wake latency p99 <= 2 ms", "%.2f ms" % r["worker"]["wake"], r["worker"]["wake"] <= 2)
 
 
 if __name__ == "__main__":

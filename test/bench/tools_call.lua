@@ -1,12 +1,15 @@
 -- wrk script: tools/call of `echo` on one MCP session, a fresh request id per
--- request. The session id comes from the environment (MCP_SESSION).
+-- request. The session id comes from the environment (MCP_SESSION); TOOL and
+-- ARGUMENTS (JSON) pick another tool.
 local session = os.getenv("MCP_SESSION")
+local tool = os.getenv("TOOL") or "echo"
+local arguments = os.getenv("ARGUMENTS") or '{"text":"hello"}'
 local counter = 0
 
 request = function()
   counter = counter + 1
   local body = '{"jsonrpc":"2.0","id":' .. counter ..
-      ',"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}'
+      ',"method":"tools/call","params":{"name":"' .. tool .. '","arguments":' .. arguments .. '}}'
   return wrk.format("POST", "/mcp", {
     ["Content-Type"] = "application/json",
     ["Accept"] = "application/json, text/event-stream",

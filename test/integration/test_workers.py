@@ -269,6 +269,47 @@ class Calls(WorkerTest):
         status, reply = w.post(ev["callId"], "result", text_result("late"))
         self.assertEqual((status, reply["status"]), (200, "already finished"))
 
+    def test_a_worker_serves_resources_and_prompts_too(self):
+        w = Worker(self.srv, "docs", [], resources=[{"uri": "docs://readme", "name": "readme", "mimeType": "text/plain"}],
+                   prompts=[{"name": "summarize", "arguments": [{"name": "topic"}]}])
+        inst = w.connect()
+        h = {"Mcp-Session-Id": self.sid}
+
+        def rpc(id, method, params):
+            return self.srv.open("POST", {"jsonrpc": "2.0", "id": id, "method": method, "params": params}, h)
+
+        listed = messages(rpc(1, "resources/list", {}))[-1]["result"]["resources"]
+        self.assertIn("docs://readme", [r["uri"] for r in listed])
+        resp = rpc(2, "resources/read", {"uri": "docs://readme"})
+        ev = inst.next_event()
+        self.assertEqual((ev["method"], ev["params"]), ("resources/read", {"uri": "docs://readme"}))
+        contents = {"contents": [{"uri": "docs://readme", "mimeType": "text/plain", "text": "hello"}]}
+        self.assertEqual(w.post(ev["callId"], "result", {"result": contents})[0], 200)
+        self.assertEqual(messages(resp)[-1]["result"], contents)
+
+        listed = messages(rpc(3, "prompts/list", {}))[-1]["result"]["prompts"]
+        self.assertIn("summarize", [p["name"] for p in listed])
+        resp = rpc(4, "prompts/get", {"name": "summarize", "arguments": {"topic": "lite topics"}})
+        ev = inst.next_event()
+        self.assertEqual(ev["method"], "prompts/get")
+        self.assertEqual(ev["params"]["arguments"], {"topic": "lite topics"})
+        prompt = {"messages": [{"role": "user", "content": {"type": "text", "text": "Summarize lite topics"}}]}
+        w.post(ev["callId"], "result", {"result": prompt})
+        self.assertEqual(messages(resp)[-1]["result"], prompt)
+
+    def test_a_call_past_its_deadline_fails_and_its_instance_is_told(self):
+        w = Worker(self.srv, "calc", [ADD], callTimeoutMs=500)
+        inst = w.connect()
+        t0 = time.time()
+        resp = self.start_call(1)
+        ev = inst.next_event()
+        cancel = inst.next_event()
+        self.assertEqual((cancel["type"], cancel["callId"], cancel["reason"]), ("cancel", ev["callId"], "the call timed out"))
+        result = messages(resp)[-1]["result"]
+        self.assertGreaterEqual(time.time() - t0, 0.45)
+        self.assertTrue(result["isError"])
+        self.assertIn("did not answer within 500 ms", result["content"][0]["text"])
+
     def test_deregistration_fails_open_calls_and_removes_the_tools(self):
         w = Worker(self.srv, "calc", [ADD])
         inst = w.connect()
