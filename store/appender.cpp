@@ -330,6 +330,14 @@ void store::impl::commit(std::vector<pending>& batch) {
         appends_ += ok_count;
         bytes_ += buf_.size();
         ready_.notify(touched);
+        std::shared_ptr<const append_observer> observer;
+        {
+            std::lock_guard lock(observer_mu_);
+            observer = observer_;
+        }
+        if (observer)
+            for (auto& p : batch)
+                if (!p.failed) (*observer)(p.topic(), p.offset, p.flags, p.payload());
     }
     for (auto& p : batch) {
         result<append_ack> r = p.failed ? result<append_ack>(std::unexpected(p.err))

@@ -351,6 +351,26 @@ result<void> store::checkpoint() {
     return impl_->checkpoint_now();
 }
 
+std::vector<parent_info> store::parents() const {
+    std::vector<parent_info> out;
+    {
+        std::shared_lock lock(impl_->parents_mu_);
+        for (auto& [name, policy] : impl_->parents_) out.push_back({name, policy, 0});
+    }
+    using counts_t = std::map<std::string, std::int64_t, std::less<>>;
+    auto counts = impl_->on_appender([this]() -> result<counts_t> { return impl_->parent_counts_; });
+    if (!counts) return out;  // closing: no counts
+    for (auto& p : out)
+        if (auto it = counts->find(p.name); it != counts->end() && it->second > 0)
+            p.lite_topics = static_cast<std::uint64_t>(it->second);
+    return out;
+}
+
+void store::observe_appends(append_observer observer) {
+    std::lock_guard lock(impl_->observer_mu_);
+    impl_->observer_ = observer ? std::make_shared<const append_observer>(std::move(observer)) : nullptr;
+}
+
 result<std::size_t> store::reclaim() {
     return impl_->on_appender([this] { return impl_->reclaim_pass(); });
 }

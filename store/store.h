@@ -98,6 +98,12 @@ struct store_stats {
     std::uint64_t truncated_bytes = 0;     // torn tail cut at the last open
 };
 
+struct parent_info {
+    std::string name;
+    topic_policy policy;
+    std::uint64_t lite_topics = 0;  // lite topics it holds now
+};
+
 class store {
 public:
     using append_callback = std::function<void(result<append_ack>)>;
@@ -154,6 +160,16 @@ public:
     result<void> checkpoint();
     // Runs one reclaim pass now; returns how many lite topics it reclaimed.
     result<std::size_t> reclaim();
+
+    // Every parent topic, with its policy and how many lite topics it holds.
+    std::vector<parent_info> parents() const;
+    // Called on the appender thread for every record of every committed
+    // batch, after the ready set was told; it must not block or append. One
+    // observer at a time (nullptr removes it). For live views such as the
+    // admin API's tail; costs nothing while unset.
+    using append_observer = std::function<void(std::string_view topic, std::uint64_t offset, std::uint32_t flags,
+                                               std::string_view payload)>;
+    void observe_appends(append_observer observer);
 
     store_stats stats() const;
     const store_options& options() const;

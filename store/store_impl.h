@@ -151,6 +151,8 @@ public:
     topic_cache topics_;
     std::uint64_t next_topic_id_ = 1;
     std::map<std::string, std::int64_t, std::less<>> parent_counts_;
+    std::mutex observer_mu_;
+    std::shared_ptr<const append_observer> observer_;  // read by the appender per batch
     std::map<std::uint64_t, std::int64_t> segment_counts_;  // live records per segment
     std::map<std::uint64_t, std::int64_t> segment_deltas_;  // pending in the batch
     std::map<std::string, std::int64_t, std::less<>> parent_deltas_;
