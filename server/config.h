@@ -44,6 +44,10 @@ struct mcp_options {
     std::string server_name = "litemcp";
     std::string server_version = "0.1.0";
     std::string instructions;  // returned by initialize when set. Default: none
+    // Lets clients other than loopback ones use /admin/ with
+    // "Authorization: Bearer <token>". A secret: prefer LITEMCP_ADMIN_TOKEN.
+    // Default: none (the admin API answers loopback clients only).
+    std::string admin_token;
 };
 
 struct server_config {

@@ -376,6 +376,8 @@ void mcp_server::impl::finish_request(const std::shared_ptr<call>& c, std::optio
                              r.body = *body;
                              c->res->respond(std::move(r));
                          }
+                         stats.observe("litemcp_mcp_request_duration_seconds", {{"method", mcp_method_label(c->method)}},
+                                       std::chrono::duration<double>(std::chrono::steady_clock::now() - c->arrived).count());
                          if (!c->deferred) in_flight--;
                      });
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <set>
 
 #include "schemas/schemas.h"
 #include "server/mcp_server_impl.h"
@@ -100,6 +101,7 @@ std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
         if (!compiled) return std::unexpected("schema " + std::string(name) + " does not compile: " + compiled.error());
         p->api_schemas[name] = *compiled;
     }
+    p->tails = std::make_unique<admin_tails>();
     p->workers = std::make_unique<worker_hub>(*p->st, p->reg, *p, cfg.workers);
     if (auto r = p->workers->start(); !r) return std::unexpected("cannot load the workers: " + r.error().message);
 
@@ -218,7 +220,27 @@ std::optional<http_response> mcp_server::impl::check_origin_and_host(const http_
     return std::nullopt;
 }
 
-void mcp_server::impl::on_http(http_request req, std::shared_ptr<responder> res) {
+namespace {
+
+// The label of a POST body for /metrics.
+std::string method_label(const json& body) {
+    if (body.is_array()) return "batch";
+    if (!body.is_object()) return "invalid";
+    if (!body.contains("method")) return body.contains("id") ? "response" : "invalid";
+    if (!body["method"].is_string()) return "invalid";
+    return mcp_method_label(body["method"].get_ref<const std::string&>());
+}
+
+}  // namespace
+
+void mcp_server::impl::on_http(http_request req, std::shared_ptr<responder> raw_res) {
+    auto mcp_method = std::make_shared<std::string>();
+    auto res = observe(req, std::move(raw_res), mcp_method);
+    if (handle_ops(req, res)) return;
+    if (req.path.starts_with("/admin/")) {
+        auto shared_req = std::make_shared<http_request>(std::move(req));
+        return on_pool(res, [this, shared_req, res] { handle_admin(std::move(*shared_req), res); });
+    }
     if (req.path == "/workers" || req.path.starts_with("/workers/")) {
         if (auto denied = check_origin_and_host(req)) return res->respond(std::move(*denied));
         // The worker API writes the store synchronously: off the I/O thread.
@@ -237,7 +259,7 @@ void mcp_server::impl::on_http(http_request req, std::shared_ptr<responder> res)
     }
     // A POST is classified here, on the I/O thread; what blocks goes to the
     // handler pool from there. GET and DELETE read the store synchronously.
-    if (req.method == "POST") return handle_post(std::move(req), std::move(res));
+    if (req.method == "POST") return handle_post(std::move(req), std::move(res), mcp_method);
     auto shared_req = std::make_shared<http_request>(std::move(req));
     const bool queued = handlers->post([this, shared_req, res] {
         if (shared_req->method == "GET") handle_get(*shared_req, res);
@@ -278,7 +300,8 @@ std::expected<std::shared_ptr<session_state>, http_error> mcp_server::impl::sess
     return s;
 }
 
-void mcp_server::impl::handle_post(http_request req, std::shared_ptr<responder> res) {
+void mcp_server::impl::handle_post(http_request req, std::shared_ptr<responder> res,
+                                   const std::shared_ptr<std::string>& mcp_method) {
     if (!accepts(req, "application/json") || !accepts(req, "text/event-stream"))
         return res->respond(error_response(406, nullptr, rpc_code::invalid_request,
                                            "Not Acceptable: Accept must list application/json and text/event-stream"));
@@ -288,6 +311,7 @@ void mcp_server::impl::handle_post(http_request req, std::shared_ptr<responder> 
     json body = json::parse(req.body, nullptr, false);
     if (body.is_discarded())
         return res->respond(error_response(400, nullptr, rpc_code::parse_error, "Parse error: the body is not JSON"));
+    *mcp_method = method_label(body);
 
     if (body.is_array()) {
         if (body.empty())

@@ -4,7 +4,9 @@
 #include <atomic>
 #include <thread>
 
+#include "server/admin_tails.h"
 #include "server/mcp_server.h"
+#include "server/metrics.h"
 #include "server/session.h"
 #include "server/session_log.h"
 #include "server/stream_feeder.h"
@@ -43,6 +45,7 @@ struct call {
     // Handed to a worker: its answer completes the call later, from the
     // worker hub (the request no longer counts as in flight here).
     bool deferred = false;
+    std::chrono::steady_clock::time_point arrived = std::chrono::steady_clock::now();
 };
 
 class mcp_server::impl : public call_sink {
@@ -52,7 +55,8 @@ public:
     // ---- HTTP endpoint (mcp_server.cpp) ----
     void on_http(transport::http_request req, std::shared_ptr<transport::responder> res);
     std::optional<transport::http_response> check_origin_and_host(const transport::http_request& req) const;
-    void handle_post(transport::http_request req, std::shared_ptr<transport::responder> res);
+    void handle_post(transport::http_request req, std::shared_ptr<transport::responder> res,
+                     const std::shared_ptr<std::string>& mcp_method);
     void handle_get(const transport::http_request& req, std::shared_ptr<transport::responder> res);
     void handle_delete(const transport::http_request& req, std::shared_ptr<transport::responder> res);
     // Looks up the session named by Mcp-Session-Id and checks MCP-Protocol-Version.
@@ -75,6 +79,19 @@ public:
     // runs done (on the store's appender thread).
     void accept_client_answer(const std::shared_ptr<session_state>& s, json msg, std::function<void()> done);
     void accept_notification(const std::shared_ptr<session_state>& s, const json& msg);
+
+    // ---- /healthz, /readyz, /metrics (ops_api.cpp) ----
+    // Wraps a responder so the exchange is counted when it is answered;
+    // mcp_method is filled in once the body is parsed.
+    std::shared_ptr<transport::responder> observe(const transport::http_request& req,
+                                                  std::shared_ptr<transport::responder> res,
+                                                  std::shared_ptr<std::string> mcp_method);
+    bool handle_ops(const transport::http_request& req, const std::shared_ptr<transport::responder>& res);
+    std::string render_metrics() const;
+
+    // ---- the admin API (admin_api.cpp) ----
+    bool admin_allowed(const transport::http_request& req) const;
+    void handle_admin(transport::http_request req, std::shared_ptr<transport::responder> res);
 
     // ---- the worker API and the hub's way back to sessions (worker_api.cpp) ----
     void handle_workers(transport::http_request req, std::shared_ptr<transport::responder> res);
@@ -116,6 +133,8 @@ public:
     std::unique_ptr<work_pool> handlers;
     std::unique_ptr<work_pool> delivery;
     std::unique_ptr<worker_hub> workers;
+    metrics stats;
+    std::unique_ptr<admin_tails> tails;
     std::map<std::string, std::shared_ptr<const json_schema>> api_schemas;  // schemas/*.json by name
     std::unique_ptr<transport::http_server> http;
     std::atomic<bool> stopping{false};

@@ -196,6 +196,62 @@ void session_table::trim_memory(std::chrono::seconds idle) {
     });
 }
 
+json session_table::describe(session_state& s) {
+    std::lock_guard lock(s.mu);
+    json streams = json::array();
+    for (auto offset : s.live_streams) streams.push_back(std::to_string(offset));
+    json subs = json::array();
+    for (auto& u : s.subscriptions) subs.push_back(u);
+    return json{{"id", s.id},
+                {"version", s.version},
+                {"clientInfo", s.client_info},
+                {"clientCapabilities", s.client_capabilities},
+                {"createdMs", s.created_ms},
+                {"logLevel", to_string(s.level)},
+                {"subscriptions", subs},
+                {"runningRequests", s.running.size()},
+                {"liveStreams", streams},
+                {"getStreamOpen", s.get_stream != nullptr},
+                {"waitingForClient", s.waiting.size()}};
+}
+
+session_table::page session_table::list(const std::string& after, std::size_t limit, const std::string& state) {
+    page out;
+    std::string cursor = after.empty() ? "" : std::string(record_prefix) + after;
+    while (out.sessions.size() < limit) {
+        auto batch = store_.kv_scan(record_prefix, cursor, std::max<std::size_t>(limit, 100));
+        if (!batch || batch->empty()) return out;
+        for (auto& [key, value] : *batch) {
+            cursor = key;
+            const std::string id = key.substr(record_prefix.size());
+            std::shared_ptr<session_state> loaded;
+            {
+                std::lock_guard lock(mu_);
+                if (auto it = sessions_.find(id); it != sessions_.end()) loaded = it->second;
+            }
+            bool active = false;
+            if (loaded) {
+                std::lock_guard l(loaded->mu);
+                active = !loaded->live_streams.empty() || loaded->get_stream || !loaded->running.empty();
+            }
+            if ((state == "active" && !active) || (state == "idle" && active)) continue;
+            auto j = json::parse(value, nullptr, false);
+            if (j.is_discarded()) continue;
+            out.sessions.push_back(json{{"id", id},
+                                        {"version", j.value("version", "")},
+                                        {"clientInfo", j.value("clientInfo", json::object())},
+                                        {"createdMs", j.value("created", std::uint64_t{0})},
+                                        {"active", active}});
+            if (out.sessions.size() == limit) {
+                out.next = id;
+                return out;
+            }
+        }
+        if (batch->size() < std::max<std::size_t>(limit, 100)) return out;
+    }
+    return out;
+}
+
 std::size_t session_table::loaded() const {
     std::lock_guard lock(mu_);
     return sessions_.size();

@@ -97,6 +97,16 @@ public:
     // Forgets in-memory states idle for longer than idle (their records stay).
     void trim_memory(std::chrono::seconds idle);
 
+    // A page of session records for the admin API, in id order after `after`.
+    // state: "" (all), "active" (a stream open or a request running here) or "idle".
+    struct page {
+        std::vector<json> sessions;
+        std::string next;  // pass as `after` for the next page; empty at the end
+    };
+    page list(const std::string& after, std::size_t limit, const std::string& state);
+    // One session for the admin API: its record and what runs in it now.
+    json describe(session_state& s);
+
     std::uint64_t count() const { return count_.load(); }
     std::size_t loaded() const;
 

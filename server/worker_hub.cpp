@@ -869,6 +869,25 @@ api_answer worker_hub::answer(const std::string& name, std::optional<std::string
     return out;
 }
 
+std::optional<json> worker_hub::inspect(const std::string& name) const {
+    std::lock_guard lock(mu_);
+    auto it = workers_.find(name);
+    if (it == workers_.end()) return std::nullopt;
+    return describe(*it->second);
+}
+
+std::vector<worker_stats> worker_hub::stats() const {
+    std::lock_guard lock(mu_);
+    std::vector<worker_stats> out;
+    for (auto& [name, w] : workers_) {
+        worker_stats s{name, w->online, w->instances.size(), w->open, 0, w->delivered, w->redelivered, w->answered,
+                       w->dead_lettered};
+        for (auto& i : w->instances) s.in_flight += i->busy;
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
 // ---- the MCP side --------------------------------------------------------------
 
 std::optional<std::string> worker_hub::owner(list_kind kind, const std::string& key) const {

@@ -82,6 +82,14 @@ public:
     virtual void restored(const call_ticket& t) = 0;
 };
 
+// A worker's figures, for /metrics.
+struct worker_stats {
+    std::string name;
+    bool online = false;
+    std::size_t instances = 0, open_calls = 0, in_flight = 0;
+    std::uint64_t delivered = 0, redelivered = 0, answered = 0, dead_lettered = 0;
+};
+
 // An answer for the worker API: HTTP status and JSON body.
 struct api_answer {
     unsigned status = 200;
@@ -113,6 +121,10 @@ public:
     // checked against schemas/worker-<action>.json).
     api_answer answer(const std::string& name, std::optional<std::string> credential, const std::string& call_id,
                       const std::string& action, const json& body);
+
+    std::vector<worker_stats> stats() const;
+    // describe() for the admin API, without the worker's credential.
+    std::optional<json> inspect(const std::string& name) const;
 
     // ---- the MCP side ----
     // The worker that serves this tool / resource / prompt, if any.

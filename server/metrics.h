@@ -1,0 +1,56 @@
+// Counters, gauges and histograms with labels, exposed in the Prometheus
+// text format (version 0.0.4) at /metrics. Values that the store, the HTTP
+// server and the worker hub already count are read from them at scrape time
+// (see mcp_server::impl::render_metrics); this class holds the ones counted
+// on the request path.
+//
+// Threading: thread-safe (one mutex; a request takes it twice). Lifetime:
+// owned by the server.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace litemcp::server {
+
+// Label values are escaped when rendered; names are the caller's constants.
+using labels = std::vector<std::pair<std::string, std::string>>;
+
+class metrics {
+public:
+    // Latency buckets, in seconds: 0.5 ms to 10 s.
+    static constexpr std::array<double, 14> buckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                       0.1,    0.25,  0.5,    1,     2.5,  5,    10};
+
+    void add(const std::string& name, const labels& l, double by = 1);
+    void observe(const std::string& name, const labels& l, double seconds);
+
+    // Appends the HELP/TYPE lines and the samples of everything counted here.
+    void render(std::string& out) const;
+
+    // Helpers for the values read at scrape time.
+    static void family(std::string& out, const std::string& name, const std::string& type, const std::string& help);
+    static void sample(std::string& out, const std::string& name, const labels& l, double value);
+
+private:
+    struct histogram {
+        std::array<std::uint64_t, buckets.size()> counts{};
+        std::uint64_t count = 0;
+        double sum = 0;
+    };
+    mutable std::mutex mu_;
+    std::map<std::string, std::map<labels, double>> counters_;
+    std::map<std::string, std::map<labels, histogram>> histograms_;
+};
+
+// A JSON-RPC method as a label value: the MCP methods by name, any other
+// notification as "notification", anything else a client makes up as
+// "other", so a client cannot grow the label space.
+std::string mcp_method_label(std::string_view method);
+
+}  // namespace litemcp::server

@@ -1,0 +1,258 @@
+"""Integration tests of what an operator uses: the configuration file and
+environment, /healthz, /readyz, /metrics and the admin API (with its tail
+stream), against the real litemcp binary.
+
+usage: test_ops.py /path/to/litemcp [unittest args]"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from litemcp_harness import Server, Worker, call, events, messages  # noqa: E402
+
+BINARY = None
+
+
+def parse_metrics(text):
+    """Prometheus text format -> {(name, frozenset(labels)): value}; checks every line parses."""
+    samples = {}
+    types = {}
+    for line in text.splitlines():
+        if not line:
+            continue
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            types[name] = kind
+            continue
+        if line.startswith("#"):
+            continue
+        m = re.fullmatch(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)', line)
+        assert m, "not a sample line: %r" % line
+        labels = frozenset(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(3) or ""))
+        samples[(m.group(1), labels)] = float(m.group(4))
+    return samples, types
+
+
+class Configuration(unittest.TestCase):
+    def run_litemcp(self, args, env=None):
+        return subprocess.run([BINARY] + args, capture_output=True, text=True, timeout=30,
+                              env=dict(os.environ, **(env or {})))
+
+    def test_a_bad_file_stops_the_start_naming_the_field(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            f.write('{"port": 70000, "data": "/tmp/x"}')
+        try:
+            r = self.run_litemcp(["--config", f.name])
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("port", r.stderr)
+            with open(f.name, "w") as g:
+                g.write('{"colour": "blue"}')
+            r = self.run_litemcp([], {"LITEMCP_CONFIG": f.name})
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("colour", r.stderr)
+        finally:
+            os.unlink(f.name)
+        self.assertEqual(self.run_litemcp(["--fsync", "sometimes"]).returncode, 2)
+        self.assertEqual(self.run_litemcp([], {"LITEMCP_PORT": "many"}).returncode, 2)
+
+    def test_help_lists_every_setting_with_its_default(self):
+        r = self.run_litemcp(["--help"])
+        self.assertEqual(r.returncode, 0)
+        schema = json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "schemas", "config.json")))
+        for key in schema["properties"]:
+            if key != "$schema":
+                self.assertIn("--" + key, r.stdout)
+
+    def test_the_file_configures_a_running_server_and_the_command_line_wins(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump({"max-sessions": 1, "instructions": "from the file"}, f)
+        srv = Server(BINARY, ["--config", f.name, "--instructions", "from the command line"]).start()
+        try:
+            sid, init = srv.initialize()
+            self.assertEqual(init["result"]["instructions"], "from the command line")
+            status, _, text = srv.request("POST", {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "x", "version": "1"}}})
+            self.assertEqual(status, 503)  # max-sessions 1, from the file
+        finally:
+            srv.cleanup()
+            os.unlink(f.name)
+
+
+class Observability(unittest.TestCase):
+    def setUp(self):
+        self.srv = Server(BINARY).start()
+
+    def tearDown(self):
+        self.srv.cleanup()
+
+    def test_health_and_readiness(self):
+        self.assertEqual(self.srv.request("GET", path="/healthz")[0], 200)
+        status, _, text = self.srv.request("GET", path="/readyz")
+        self.assertEqual((status, json.loads(text)["status"]), (200, "ready"))
+        self.assertEqual(self.srv.request("POST", {}, path="/readyz")[0], 405)
+
+    def test_metrics_expose_the_named_series(self):
+        sid, _ = self.srv.initialize()
+        for i in range(3):
+            messages(self.srv.open("POST", *call(sid, i + 1, "echo", {"text": "x"})))
+        self.srv.request("POST", {"jsonrpc": "2.0", "id": 9, "method": "made/up"}, {"Mcp-Session-Id": sid})
+        self.srv.request("POST", raw="{", headers={"Mcp-Session-Id": sid})
+        w = Worker(self.srv, "calc", [{"name": "add", "inputSchema": {"type": "object"}}])
+        instance = w.connect()  # kept: dropping it would close the stream
+        status, r, text = self.srv.request("GET", path="/metrics")
+        self.assertEqual(status, 200)
+        self.assertTrue(r.getheader("Content-Type").startswith("text/plain; version=0.0.4"))
+        samples, types = parse_metrics(text)
+
+        def value(name, **labels):
+            return samples.get((name, frozenset(labels.items())))
+
+        self.assertEqual(value("litemcp_mcp_requests_total", method="tools/call", era="legacy", status="200"), 3)
+        self.assertEqual(value("litemcp_mcp_requests_total", method="other", era="legacy", status="200"), 1)
+        self.assertEqual(value("litemcp_http_requests_total", endpoint="mcp", method="POST", status="400"), 1)
+        self.assertEqual(value("litemcp_mcp_request_duration_seconds_count", method="tools/call"), 3)
+        self.assertEqual(value("litemcp_mcp_request_duration_seconds_bucket", method="tools/call", le="+Inf"), 3)
+        self.assertEqual(types["litemcp_mcp_request_duration_seconds"], "histogram")
+        self.assertGreaterEqual(value("litemcp_sessions"), 1)
+        self.assertGreater(value("litemcp_store_appends_total"), 0)
+        self.assertGreater(value("litemcp_store_append_bytes_total"), 0)
+        self.assertIsNotNone(value("litemcp_store_fsync_seconds_count"))
+        self.assertIsNotNone(value("litemcp_store_wakes_total"))
+        self.assertIsNotNone(value("litemcp_store_reclaimed_topics_total"))
+        self.assertIsNotNone(value("litemcp_sse_streams"))
+        self.assertEqual(value("litemcp_worker_online", worker="calc"), 1)
+        self.assertEqual(value("litemcp_worker_instances", worker="calc"), 1)
+        self.assertEqual(value("litemcp_worker_queue_depth", worker="calc"), 0)
+        for name in ("litemcp_worker_redeliveries_total", "litemcp_worker_dead_letters_total"):
+            self.assertEqual(value(name, worker="calc"), 0)
+        instance.close()
+
+
+class Admin(unittest.TestCase):
+    def setUp(self):
+        self.srv = Server(BINARY, ["--admin-token", "t0k3n-for-the-admin-api"]).start()
+
+    def tearDown(self):
+        self.srv.cleanup()
+
+    def get(self, path):
+        status, _, text = self.srv.request("GET", path=path)
+        return status, json.loads(text)
+
+    def test_sessions_list_in_pages_and_inspect_one(self):
+        sids = sorted(self.srv.initialize()[0] for _ in range(5))
+        seen, after = [], ""
+        while True:
+            status, page = self.get("/admin/sessions?limit=2" + ("&after=" + after if after else ""))
+            self.assertEqual(status, 200)
+            self.assertLessEqual(len(page["sessions"]), 2)
+            seen += [s["id"] for s in page["sessions"]]
+            if "next" not in page:
+                break
+            after = page["next"]
+        self.assertEqual(seen, sids)
+        self.assertEqual(page["total"], 5)
+
+        sid = sids[0]
+        messages(self.srv.open("POST", *call(sid, 1, "echo", {"text": "hi"})))
+        status, s = self.get("/admin/sessions/" + sid)
+        self.assertEqual((status, s["version"]), (200, "2025-11-25"))
+        self.assertEqual(s["topic"]["name"], "mcp.session/" + sid)
+        self.assertEqual(s["topic"]["endOffset"], 4)  # initialize + response, tools/call + response
+        status, ev = self.get("/admin/sessions/%s/events?from=2&limit=10" % sid)
+        self.assertEqual([e["kind"] for e in ev["events"]], ["client request", "response"])
+        self.assertEqual(ev["events"][0]["message"]["method"], "tools/call")
+        self.assertEqual(ev["events"][1]["message"]["result"]["content"][0]["text"], "hi")
+        self.assertEqual(ev["next"], 4)
+        self.assertEqual(self.get("/admin/sessions?state=active")[1]["sessions"], [])
+        self.assertEqual(self.get("/admin/sessions?state=bogus")[0], 400)
+        self.assertEqual(self.get("/admin/sessions/%s/events?from=x" % sid)[0], 400)
+
+        status, _, _ = self.srv.request("DELETE", path="/admin/sessions/" + sid)
+        self.assertEqual(status, 200)
+        self.assertEqual(self.srv.request("POST", {"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                                          {"Mcp-Session-Id": sid})[0], 404)
+        self.assertEqual(self.get("/admin/sessions/" + sid)[0], 404)
+
+    def test_topics_workers_and_the_store(self):
+        sid, _ = self.srv.initialize()
+        status, t = self.get("/admin/topics")
+        parents = {p["name"]: p for p in t["parents"]}
+        self.assertEqual(parents["mcp.session"]["liteTopics"], 1)
+        self.assertIn("maxRecords", parents["mcp.worker"]["policy"])
+        status, one = self.get("/admin/topics/mcp.session/" + sid)
+        self.assertEqual((status, one["endOffset"], one["firstOffset"]), (200, 2, 0))
+        self.assertEqual(self.get("/admin/topics/mcp.session/nope")[0], 404)
+
+        w = Worker(self.srv, "calc", [{"name": "add", "inputSchema": {"type": "object"}}], maxAttempts=1)
+        inst = w.connect()
+        resp = self.srv.open("POST", *call(sid, 1, "add", {}))
+        ev = inst.next_event()
+        w.post(ev["callId"], "failure", {"error": "boom"})
+        messages(resp)
+        status, ws = self.get("/admin/workers")
+        self.assertEqual(ws["workers"][0]["name"], "calc")
+        self.assertEqual(ws["workers"][0]["deadLettered"], 1)
+        status, one = self.get("/admin/workers/calc")
+        self.assertEqual((status, one["instances"][0]["id"]), (200, inst.id))
+        status, dl = self.get("/admin/workers/calc/dead-letters")
+        self.assertEqual(dl["deadLetters"][0]["record"]["error"], "boom")
+        self.assertEqual(dl["deadLetters"][0]["record"]["callId"], ev["callId"])
+
+        status, s = self.get("/admin/store")
+        self.assertEqual(s["durability"], "interval:100")
+        for key in ("logBytes", "logSegments", "indexDiskBytes", "checkpoint"):
+            self.assertIn(key, s)
+        self.assertEqual(self.get("/admin/nothing")[0], 404)
+        self.assertEqual(self.srv.request("POST", {}, path="/admin/store")[0], 405)
+
+    def test_tail_streams_new_records_of_matching_topics(self):
+        sid, _ = self.srv.initialize()
+        tail = self.srv.open("GET", headers={"Accept": "text/event-stream"},
+                             path="/admin/tail?topics=mcp.session/" + sid[:8] + "*")
+        stream = events(tail)
+        self.assertEqual(json.loads(next(stream)["data"]), {"tailing": "mcp.session/" + sid[:8] + "*"})
+        other, _ = self.srv.initialize()  # not matching (almost surely a different prefix)
+        messages(self.srv.open("POST", *call(sid, 5, "echo", {"text": "seen"})))
+        got = [json.loads(next(stream)["data"]) for _ in range(2)]
+        self.assertEqual([g["kind"] for g in got], ["client request", "response"])
+        self.assertEqual(got[1]["message"]["result"]["content"][0]["text"], "seen")
+        self.assertTrue(all(g["topic"] == "mcp.session/" + sid for g in got))
+        tail._conn.close()
+
+    def test_only_loopback_or_the_admin_token(self):
+        # A peer that is not loopback: this machine's own non-loopback address.
+        addresses = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
+        address = next((a for a in addresses if "." in a and not a.startswith("127.")), None)
+        if not address:
+            self.skipTest("this machine has no non-loopback IPv4 address")
+        srv = Server(BINARY, ["--host", "0.0.0.0", "--allowed-hosts", "*",
+                              "--admin-token", "t0k3n-for-the-admin-api"]).start()
+        try:
+            import http.client
+            def get(headers):
+                c = http.client.HTTPConnection(address, srv.port, timeout=10)
+                c.request("GET", "/admin/store", headers=headers)
+                r = c.getresponse()
+                body = r.read()
+                c.close()
+                return r.status, r.getheader("WWW-Authenticate"), body
+            status, challenge, _ = get({})
+            self.assertEqual(status, 401)
+            self.assertIn("Bearer", challenge)
+            self.assertEqual(get({"Authorization": "Bearer wrong-token-for-the-api"})[0], 401)
+            self.assertEqual(get({"Authorization": "Bearer t0k3n-for-the-admin-api"})[0], 200)
+            self.assertEqual(srv.request("GET", path="/admin/store")[0], 200)  # loopback
+        finally:
+            srv.cleanup()
+
+
+if __name__ == "__main__":
+    BINARY = sys.argv.pop(1)
+    unittest.main(verbosity=2)
