@@ -161,6 +161,8 @@ bool mcp_server::impl::admin_allowed(const http_request& req) const {
             CRYPTO_memcmp(token.data(), cfg.mcp.admin_token.data(), token.size()) == 0)
             return true;
     }
+    if (auth->enabled() && auth->check(req.headers.get("Authorization"), scope::admin).outcome == auth_outcome::ok)
+        return true;
     return loopback_peer(req.peer);
 }
 

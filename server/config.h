@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "server/auth.h"
 #include "server/worker_hub.h"
 #include "store/options.h"
 #include "transport/http_server.h"
@@ -48,6 +49,12 @@ struct mcp_options {
     // "Authorization: Bearer <token>". A secret: prefer LITEMCP_ADMIN_TOKEN.
     // Default: none (the admin API answers loopback clients only).
     std::string admin_token;
+    // Sessions one authenticated principal may hold at once (429 on initialize
+    // beyond). 0: no bound. Default: 1,000.
+    std::uint64_t max_sessions_per_principal = 1'000;
+    // initialize requests one authenticated principal may make per minute
+    // (429 with Retry-After beyond). 0: no bound. Default: 600.
+    std::uint64_t initialize_per_minute = 600;
 };
 
 struct server_config {
@@ -55,6 +62,7 @@ struct server_config {
     store::store_options store;
     mcp_options mcp;
     worker_options workers;
+    auth_options auth;
     std::string log_level = "info";  // spdlog level. Default: info
 };
 

@@ -200,18 +200,27 @@ json mcp_server::impl::server_capabilities(const std::string& version) const {
 
 // ---- requests --------------------------------------------------------------
 
-void mcp_server::impl::serve_initialize(json msg, std::shared_ptr<responder> res) {
+void mcp_server::impl::serve_initialize(json msg, std::string principal, std::shared_ptr<responder> res) {
     const json id = msg["id"];
     const json params = msg.value("params", json::object());
     if (!params.contains("protocolVersion") || !params["protocolVersion"].is_string())
         return res->respond(error_response(400, id, rpc_code::invalid_params, "initialize needs params.protocolVersion"));
     const std::string version = negotiate(params["protocolVersion"].get<std::string>());
+    if (std::chrono::seconds wait{}; !initialize_allowed(principal, wait)) {
+        auto r = error_response(429, id, rpc_code::invalid_request,
+                                "Too Many Requests: '" + principal + "' may initialize " +
+                                    std::to_string(cfg.mcp.initialize_per_minute) + " sessions a minute");
+        r.headers.set("Retry-After", std::to_string(std::max<long long>(1, wait.count())));
+        return res->respond(std::move(r));
+    }
     auto created = sessions->create(version, params.value("capabilities", json::object()),
-                                    params.value("clientInfo", json::object()));
-    if (!created)
-        return res->respond(error_response(503, id, rpc_code::internal_error,
-                                           "Service Unavailable: the session limit (" +
-                                               std::to_string(cfg.mcp.max_sessions) + ") is reached"));
+                                    params.value("clientInfo", json::object()), std::move(principal));
+    if (!created) {
+        const auto& why = created.error();
+        const unsigned status = why.why == create_refusal::reason::principal_full ? 429 : 503;
+        return res->respond(error_response(status, id, rpc_code::internal_error,
+                                           (status == 429 ? "Too Many Requests: " : "Service Unavailable: ") + why.message));
+    }
     auto s = *created;
     json result{{"protocolVersion", version},
                 {"capabilities", server_capabilities(version)},

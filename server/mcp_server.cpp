@@ -86,10 +86,13 @@ std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
     cfg.store.on_reclaimed = [raw](std::string_view topic) {
         if (raw->sessions && !raw->stopping) raw->sessions->expired(topic);
     };
+    auto auth = authenticator::load(cfg.auth);
+    if (!auth) return std::unexpected(auth.error());
+    p->auth = std::move(*auth);
     auto st = store::store::open(cfg.store);
     if (!st) return std::unexpected("cannot open the store in " + cfg.store.dir + ": " + st.error().message);
     p->st = std::move(*st);
-    p->sessions = std::make_unique<session_table>(*p->st, cfg.mcp.max_sessions);
+    p->sessions = std::make_unique<session_table>(*p->st, cfg.mcp.max_sessions, cfg.mcp.max_sessions_per_principal);
     p->handlers = std::make_unique<work_pool>("handlers", cfg.mcp.handler_threads, cfg.mcp.handler_queue);
     p->delivery = std::make_unique<work_pool>("delivery", 2, 1'000'000);
     p->reg.on_list_changed([raw](list_kind k) { raw->broadcast_list_changed(k); });
@@ -237,6 +240,12 @@ void mcp_server::impl::on_http(http_request req, std::shared_ptr<responder> raw_
     auto mcp_method = std::make_shared<std::string>();
     auto res = observe(req, std::move(raw_res), mcp_method);
     if (handle_ops(req, res)) return;
+    // RFC 9728: the protected-resource metadata, at the root and path-suffixed.
+    if (req.path == "/.well-known/oauth-protected-resource" ||
+        req.path == "/.well-known/oauth-protected-resource" + cfg.mcp.endpoint) {
+        if (!auth->enabled()) return res->respond(json_response(404, json{{"error", "authentication is off"}}));
+        return res->respond(json_response(200, auth->protected_resource_metadata()));
+    }
     if (req.path.starts_with("/admin/")) {
         auto shared_req = std::make_shared<http_request>(std::move(req));
         return on_pool(res, [this, shared_req, res] { handle_admin(std::move(*shared_req), res); });
@@ -252,6 +261,7 @@ void mcp_server::impl::on_http(http_request req, std::shared_ptr<responder> raw_
         return;
     }
     if (auto denied = check_origin_and_host(req)) return res->respond(std::move(*denied));
+    if (!authenticate(req, res, scope::mcp)) return;
     if (req.method != "POST" && req.method != "GET" && req.method != "DELETE") {
         auto r = error_response(405, nullptr, rpc_code::invalid_request, "method " + req.method + " is not allowed");
         r.headers.set("Allow", "GET, POST, DELETE");
@@ -268,6 +278,36 @@ void mcp_server::impl::on_http(http_request req, std::shared_ptr<responder> raw_
     if (!queued) res->respond(error_response(503, nullptr, rpc_code::internal_error, "the server is busy; retry later"));
 }
 
+bool mcp_server::impl::authenticate(http_request& req, const std::shared_ptr<responder>& res, std::string_view needed) {
+    if (!auth->enabled()) return true;
+    auto r = auth->check(req.headers.get("Authorization"), needed);
+    if (r.outcome == auth_outcome::ok) {
+        req.principal = r.principal;
+        return true;
+    }
+    const bool forbidden = r.outcome == auth_outcome::insufficient_scope;
+    auto answer = error_response(forbidden ? 403 : 401, nullptr, rpc_code::invalid_request,
+                                 forbidden ? "Forbidden: " + r.why : "Unauthorized: " + r.why);
+    answer.headers.set("WWW-Authenticate", auth->challenge(r, needed));
+    spdlog::debug("auth: {} {} refused: {}", req.method, req.path, r.why);
+    res->respond(std::move(answer));
+    return false;
+}
+
+bool mcp_server::impl::initialize_allowed(const std::string& principal, std::chrono::seconds& retry_after) {
+    if (principal.empty() || cfg.mcp.initialize_per_minute == 0) return true;
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(rate_mu);
+    auto& times = initializations[principal];
+    while (!times.empty() && now - times.front() >= std::chrono::minutes(1)) times.pop_front();
+    if (times.size() >= cfg.mcp.initialize_per_minute) {
+        retry_after = std::chrono::ceil<std::chrono::seconds>(times.front() + std::chrono::minutes(1) - now);
+        return false;
+    }
+    times.push_back(now);
+    return true;
+}
+
 void mcp_server::impl::on_pool(std::shared_ptr<responder> res, std::function<void()> work) {
     if (!handlers->post(std::move(work)))
         res->respond(error_response(503, nullptr, rpc_code::internal_error, "the server is busy; retry later"));
@@ -280,6 +320,8 @@ std::expected<std::shared_ptr<session_state>, http_error> mcp_server::impl::sess
         return std::unexpected(http_error{400, make_error(id, rpc_code::invalid_request,
                                                           "Bad Request: Mcp-Session-Id header is required")});
     auto s = sessions->find(std::string(*sid));
+    // Another principal's session is as unknown as one that never existed.
+    if (s && auth->enabled() && s->principal != req.principal) s = nullptr;
     if (!s)
         return std::unexpected(http_error{404, make_error(id, rpc_code::invalid_request,
                                                           "Session not found: it ended, expired or never existed; "
@@ -333,7 +375,9 @@ void mcp_server::impl::handle_post(http_request req, std::shared_ptr<responder> 
         if (auto sid = req.headers.get("Mcp-Session-Id"); sid && sessions->find(std::string(*sid)))
             return res->respond(error_response(400, id, rpc_code::invalid_request,
                                                "Invalid Request: the session is already initialized"));
-        return on_pool(res, [this, body = std::move(body), res]() mutable { serve_initialize(std::move(body), res); });
+        return on_pool(res, [this, body = std::move(body), principal = req.principal, res]() mutable {
+            serve_initialize(std::move(body), std::move(principal), res);
+        });
     }
     auto s = session_for(req, id);
     if (!s) return res->respond(json_response(s.error().status, s.error().body));

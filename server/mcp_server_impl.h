@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <thread>
 
 #include "server/admin_tails.h"
@@ -72,7 +73,13 @@ public:
     void finish_request(const std::shared_ptr<call>& c, std::optional<json> response);
     execution placement(const call& c) const;
     void serve_batch(std::shared_ptr<session_state> s, json batch, std::shared_ptr<transport::responder> res);
-    void serve_initialize(json msg, std::shared_ptr<transport::responder> res);
+    void serve_initialize(json msg, std::string principal, std::shared_ptr<transport::responder> res);
+    // Authentication of /mcp, the worker API's registration and the admin API:
+    // fills req.principal, or answers 401/403 and returns false.
+    bool authenticate(transport::http_request& req, const std::shared_ptr<transport::responder>& res,
+                      std::string_view scope);
+    // initialize requests of one principal in the last minute (rate limit).
+    bool initialize_allowed(const std::string& principal, std::chrono::seconds& retry_after);
     // Runs work on the handler pool, or answers 503 when its queue is full.
     void on_pool(std::shared_ptr<transport::responder> res, std::function<void()> work);
     // Records a client's answer to a server request, wakes its waiter, then
@@ -135,6 +142,9 @@ public:
     std::unique_ptr<worker_hub> workers;
     metrics stats;
     std::unique_ptr<admin_tails> tails;
+    std::unique_ptr<authenticator> auth;
+    std::mutex rate_mu;
+    std::map<std::string, std::deque<std::chrono::steady_clock::time_point>> initializations;  // by principal
     std::map<std::string, std::shared_ptr<const json_schema>> api_schemas;  // schemas/*.json by name
     std::unique_ptr<transport::http_server> http;
     std::atomic<bool> stopping{false};

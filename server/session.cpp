@@ -32,17 +32,30 @@ std::string random_id() {
     return out;
 }
 
-session_table::session_table(store::store& s, std::uint64_t max_sessions) : store_(s), max_(max_sessions) {
-    // Count the records once at start; afterwards the count moves with create/end/expire.
+session_table::session_table(store::store& s, std::uint64_t max_sessions, std::uint64_t max_per_principal)
+    : store_(s), max_(max_sessions), max_per_principal_(max_per_principal) {
+    // Count the records once at start; afterwards the counts move with create/end/expire.
     std::string after;
     std::uint64_t n = 0;
     for (;;) {
         auto page = store_.kv_scan(record_prefix, after, 10'000);
         if (!page || page->empty()) break;
         n += page->size();
+        for (auto& [key, value] : *page)
+            if (value.find("\"principal\"") != std::string::npos) {
+                auto j = json::parse(value, nullptr, false);
+                if (j.is_object() && j.value("principal", "") != "") per_principal_[j["principal"].get<std::string>()]++;
+            }
         after = page->back().first;
     }
     count_ = n;
+}
+
+void session_table::uncount(const std::string& principal) {
+    count_--;
+    if (principal.empty()) return;
+    std::lock_guard lock(mu_);
+    if (auto it = per_principal_.find(principal); it != per_principal_.end() && --it->second == 0) per_principal_.erase(it);
 }
 
 std::string session_table::record_of(const session_state& s) const {
@@ -53,15 +66,30 @@ std::string session_table::record_of(const session_state& s) const {
                 {"clientInfo", s.client_info},
                 {"created", s.created_ms},
                 {"level", to_string(s.level)},
-                {"subscriptions", subs}}
+                {"subscriptions", subs},
+                {"principal", s.principal}}
         .dump();
 }
 
-std::optional<std::shared_ptr<session_state>> session_table::create(std::string version, json capabilities,
-                                                                    json client_info) {
+std::expected<std::shared_ptr<session_state>, create_refusal> session_table::create(std::string version,
+                                                                                    json capabilities,
+                                                                                    json client_info,
+                                                                                    std::string principal) {
     if (count_.fetch_add(1) >= max_) {
         count_--;
-        return std::nullopt;
+        return std::unexpected(create_refusal{create_refusal::reason::server_full,
+                                              "the session limit (" + std::to_string(max_) + ") is reached"});
+    }
+    if (!principal.empty()) {
+        std::lock_guard lock(mu_);
+        auto& mine = per_principal_[principal];
+        if (max_per_principal_ && mine >= max_per_principal_) {
+            count_--;
+            return std::unexpected(create_refusal{create_refusal::reason::principal_full,
+                                                  "'" + principal + "' has " + std::to_string(mine) +
+                                                      " sessions open, the limit per principal; end one (DELETE) first"});
+        }
+        ++mine;
     }
     auto s = std::make_shared<session_state>();
     s->id = random_id();
@@ -70,10 +98,11 @@ std::optional<std::shared_ptr<session_state>> session_table::create(std::string 
     s->client_capabilities = std::move(capabilities);
     s->client_info = std::move(client_info);
     s->created_ms = now_ms();
+    s->principal = std::move(principal);
     if (auto r = store_.kv_put(std::string(record_prefix) + s->id, record_of(*s)); !r) {
         spdlog::error("session {}: cannot persist: {}", s->id, r.error().message);
-        count_--;
-        return std::nullopt;
+        uncount(s->principal);
+        return std::unexpected(create_refusal{create_refusal::reason::store_error, "cannot record the session: " + r.error().message});
     }
     std::lock_guard lock(mu_);
     sessions_[s->id] = s;
@@ -103,6 +132,7 @@ std::shared_ptr<session_state> session_table::find(const std::string& id) {
     s->client_capabilities = j.value("capabilities", json::object());
     s->client_info = j.value("clientInfo", json::object());
     s->created_ms = j.value("created", std::uint64_t{0});
+    s->principal = j.value("principal", "");
     s->level = parse_log_level(j.value("level", "info")).value_or(log_level::info);
     for (auto& u : j.value("subscriptions", json::array())) s->subscriptions.insert(u.get<std::string>());
     s->initialized = true;  // it was, before the restart
@@ -140,7 +170,7 @@ void session_table::end(const std::shared_ptr<session_state>& s) {
         spdlog::error("session {}: cannot delete its record: {}", s->id, r.error().message);
     if (auto r = store_.remove_topic(s->topic); !r && r.error().code != store::errc::not_found)
         spdlog::error("session {}: cannot delete its topic: {}", s->id, r.error().message);
-    count_--;
+    uncount(s->principal);
     spdlog::info("session {}: ended", s->id);
 }
 
@@ -160,7 +190,13 @@ void session_table::expired(std::string_view topic) {
         std::lock_guard lock(s->mu);
         s->ended = true;
     }
-    if (store_.kv_delete(std::string(record_prefix) + id)) count_--;
+    std::string principal = s ? s->principal : "";
+    if (!s)
+        if (auto rec = store_.kv_get(std::string(record_prefix) + id); rec && *rec) {
+            auto j = json::parse(**rec, nullptr, false);
+            if (j.is_object()) principal = j.value("principal", "");
+        }
+    if (store_.kv_delete(std::string(record_prefix) + id)) uncount(principal);
     spdlog::info("session {}: expired", id);
 }
 

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <expected>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,6 +54,7 @@ struct session_state {
     json client_capabilities = json::object();
     json client_info = json::object();
     std::uint64_t created_ms = 0;
+    std::string principal;  // who created it (authentication on); empty otherwise
 
     std::mutex mu;
     log_level level = log_level::info;
@@ -74,12 +76,21 @@ struct session_state {
 
 enum class lookup_outcome { found, unknown };
 
+// Why create() made no session.
+struct create_refusal {
+    enum class reason { server_full, principal_full, store_error } why;
+    std::string message;
+};
+
 class session_table {
 public:
-    session_table(store::store& s, std::uint64_t max_sessions);
+    // max_per_principal bounds the sessions of each authenticated principal
+    // (0: no bound); sessions without a principal count only toward max_sessions.
+    session_table(store::store& s, std::uint64_t max_sessions, std::uint64_t max_per_principal = 0);
 
-    // Creates and persists a session. nullopt when max_sessions is reached.
-    std::optional<std::shared_ptr<session_state>> create(std::string version, json capabilities, json client_info);
+    // Creates and persists a session owned by principal (empty: nobody).
+    std::expected<std::shared_ptr<session_state>, create_refusal> create(std::string version, json capabilities,
+                                                                         json client_info, std::string principal = {});
     // The session, loaded from the store when not in memory; nullptr when it
     // does not exist (never created, ended, or expired).
     std::shared_ptr<session_state> find(const std::string& id);
@@ -114,8 +125,10 @@ public:
 
 private:
     std::string record_of(const session_state& s) const;
+    void uncount(const std::string& principal);
     store::store& store_;
-    std::uint64_t max_;
+    std::uint64_t max_, max_per_principal_;
+    std::map<std::string, std::uint64_t> per_principal_;  // guarded by mu_
     mutable std::mutex mu_;
     std::unordered_map<std::string, std::shared_ptr<session_state>> sessions_;
     std::atomic<std::uint64_t> count_{0};

@@ -87,6 +87,14 @@ std::vector<setting> settings_for(program_options& o) {
     f.push_back({"allowed-origins", "comma-separated Origins allowed besides loopback ('*' = any)", [&m](const std::string& v) { m.allowed_origins = split(v); return true; }, "none"});
     f.push_back({"allowed-hosts", "comma-separated Host names allowed besides loopback ('*' = any)", [&m](const std::string& v) { m.allowed_hosts = split(v); return true; }, "none"});
     f.push_back({"admin-token", "bearer token for /admin/ from non-loopback clients (a secret: prefer LITEMCP_ADMIN_TOKEN)", str(m.admin_token), "none: loopback only"});
+    auto& a = c.auth;
+    f.push_back({"tokens-file", "JSON file of bearer tokens, each with a principal and scopes (turns authentication on)", str(a.tokens_file), "none"});
+    f.push_back({"jwks-file", "JWKS file with the issuer's RS256/ES256 keys for OAuth access tokens (turns authentication on)", str(a.jwks_file), "none"});
+    f.push_back({"oauth-issuer", "the iss of valid access tokens", str(a.issuer), "none"});
+    f.push_back({"resource-uri", "this server's canonical URI: the audience of valid tokens, the resource of its metadata", str(a.resource), "none"});
+    f.push_back({"authorization-servers", "comma-separated authorization servers for the protected-resource metadata", [&a](const std::string& v) { a.authorization_servers = split(v); return true; }, "the issuer"});
+    f.push_back({"max-sessions-per-principal", "sessions one authenticated principal may hold (0 = no bound)", num(m.max_sessions_per_principal), std::to_string(m.max_sessions_per_principal)});
+    f.push_back({"initialize-per-minute", "initialize requests per authenticated principal per minute (0 = no bound)", num(m.initialize_per_minute), std::to_string(m.initialize_per_minute)});
     f.push_back({"instructions", "instructions returned by initialize", str(m.instructions), "none"});
     auto& w = c.workers;
     f.push_back({"worker-invisibility-ms", "a delivered worker call not answered within this is delivered again (a worker may choose its own)", ms(w.invisibility), std::to_string(w.invisibility.count())});

@@ -88,9 +88,13 @@ void mcp_server::impl::handle_workers(http_request req, std::shared_ptr<responde
 
     if (parts.size() == 1) {
         if (req.method != "POST") return not_allowed("POST");
+        // With authentication on, registering needs a token with the
+        // mcp:workers scope, and its principal owns the worker.
+        if (!authenticate(req, res, scope::workers)) return;
         auto body = body_of("worker-register");
         if (!body) return;
-        return res->respond(answer_of(workers->register_worker(*body, bearer(req))));
+        auto credential = auth->enabled() ? std::nullopt : bearer(req);
+        return res->respond(answer_of(workers->register_worker(*body, credential, req.principal)));
     }
     const std::string& name = parts[1];
     if (parts.size() == 2) {

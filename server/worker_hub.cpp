@@ -1,12 +1,12 @@
 #include "server/worker_hub.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <deque>
 
+#include "server/auth.h"
 #include "server/json_schema.h"
 #include "server/session.h"
 
@@ -32,19 +32,6 @@ std::string request_key(const std::string& session, const json& request_id) {
 
 }  // namespace
 
-std::string credential_digest(std::string_view credential) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_Digest(credential.data(), credential.size(), md, &n, EVP_sha256(), nullptr);
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < n; ++i) {
-        out.push_back(hex[md[i] >> 4]);
-        out.push_back(hex[md[i] & 15]);
-    }
-    return out;
-}
-
 // ---- state -------------------------------------------------------------------
 
 struct worker_hub::instance {
@@ -55,6 +42,7 @@ struct worker_hub::instance {
 
 struct worker_hub::worker {
     std::string name, id, digest;
+    std::string owner;  // the principal that registered it (authentication on)
     json definition;  // the registration body
     std::uint64_t created_ms = 0;
     unsigned concurrency = 1;
@@ -128,6 +116,7 @@ std::expected<std::unique_ptr<worker_hub::worker>, std::string> worker_hub::load
         w->id = record.at("id").get<std::string>();
         w->digest = record.at("digest").get<std::string>();
         w->created_ms = record.value("createdMs", std::uint64_t{0});
+        w->owner = record.value("owner", "");
         w->definition = record.at("definition");
     } catch (const std::exception& e) {
         return std::unexpected(std::string("bad worker record: ") + e.what());
@@ -562,7 +551,7 @@ worker_hub::worker* worker_hub::authorized(const std::string& name, const std::o
         denied = error(401, "this needs the worker's credential: Authorization: Bearer <credential>");
         return nullptr;
     }
-    const auto d = credential_digest(*credential);
+    const auto d = sha256_hex(*credential);
     auto& w = *it->second;
     if (d.size() != w.digest.size() || CRYPTO_memcmp(d.data(), w.digest.data(), d.size()) != 0) {
         denied = error(403, "the credential is not the one of worker '" + name + "'");
@@ -571,7 +560,7 @@ worker_hub::worker* worker_hub::authorized(const std::string& name, const std::o
     return &w;
 }
 
-api_answer worker_hub::register_worker(const json& body, std::optional<std::string> credential) {
+api_answer worker_hub::register_worker(const json& body, std::optional<std::string> credential, const std::string& owner) {
     const auto name = body.at("name").get<std::string>();
     // Every tool's schemas must compile: a bad one is the worker's error, now.
     std::set<std::string> names;
@@ -592,7 +581,8 @@ api_answer worker_hub::register_worker(const json& body, std::optional<std::stri
         auto existing = workers_.find(name);
         if (existing != workers_.end()) {
             api_answer denied;
-            if (!authorized(name, credential, denied))
+            const bool same_owner = !owner.empty() && existing->second->owner == owner;
+            if (!same_owner && !authorized(name, credential, denied))
                 return error(409, "a worker named '" + name +
                                       "' is registered; registering it again needs its credential "
                                       "(Authorization: Bearer <credential>)");
@@ -628,10 +618,10 @@ api_answer worker_hub::register_worker(const json& body, std::optional<std::stri
         json record;
         if (existing != workers_.end()) {
             auto& w = *existing->second;
-            record = json{{"name", name}, {"id", w.id}, {"digest", w.digest}, {"createdMs", w.created_ms}};
+            record = json{{"name", name}, {"id", w.id}, {"digest", w.digest}, {"createdMs", w.created_ms}, {"owner", w.owner}};
         } else {
             secret = random_id() + random_id();
-            record = json{{"name", name}, {"id", random_id()}, {"digest", credential_digest(secret)}, {"createdMs", wall_ms()}};
+            record = json{{"name", name}, {"id", random_id()}, {"digest", sha256_hex(secret)}, {"createdMs", wall_ms()}, {"owner", owner}};
         }
         record["definition"] = body;
         auto loaded = load_worker(record);

@@ -110,7 +110,9 @@ public:
     void stop();
 
     // ---- the worker API (credential: the bearer token, if any) ----
-    api_answer register_worker(const json& body, std::optional<std::string> credential);
+    // owner: the authenticated principal registering (empty without
+    // authentication); it may register its worker again without the credential.
+    api_answer register_worker(const json& body, std::optional<std::string> credential, const std::string& owner = {});
     api_answer deregister(const std::string& name, std::optional<std::string> credential);
     api_answer describe(const std::string& name, std::optional<std::string> credential);
     // Binds an instance's SSE stream; the answer is an error, or nullopt
@@ -185,8 +187,5 @@ private:
     bool stopping_ = false;
     std::thread thread_;
 };
-
-// SHA-256 of a credential, hex: what the store keeps instead of the secret.
-std::string credential_digest(std::string_view credential);
 
 }  // namespace litemcp::server

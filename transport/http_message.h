@@ -34,6 +34,7 @@ struct http_request {
     header_list headers;
     std::string body;
     std::string peer;    // remote address
+    std::string principal;  // set by the application's authentication; empty without
     bool secure = false; // arrived over TLS
 };
 
