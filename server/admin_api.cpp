@@ -2,7 +2,7 @@
 // to loopback peers or to a request bearing the admin token.
 //
 //   GET    /admin/store                         log, segments, index, checkpoint, durability
-//   GET    /admin/sessions?after=&limit=&state= sessions on record, a page at a time
+//   GET    /admin/sessions?after=&limit=&state=&principal=   sessions on record, a page at a time
 //   GET    /admin/sessions/<id>                 one session: record, streams, cursor, topic
 //   GET    /admin/sessions/<id>/events?from=&limit=   its topic, decoded
 //   DELETE /admin/sessions/<id>                 ends it
@@ -10,7 +10,9 @@
 //   GET    /admin/topics/<parent>/<lite>        one lite topic: offsets, size, consumers
 //   GET    /admin/workers                       every worker's figures
 //   GET    /admin/workers/<name>                one worker (no credential needed here)
-//   GET    /admin/workers/<name>/dead-letters?from=&limit=
+//   GET    /admin/workers/<name>/dead-letters?from=&limit=   with what became of each
+//   POST   /admin/workers/<name>/dead-letters/<offset>/requeue   deliver it again (no client waits)
+//   DELETE /admin/workers/<name>/dead-letters/<offset>           drop it
 //   GET    /admin/tail?topics=<pattern>         SSE: new records of matching lite topics
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
@@ -225,7 +227,8 @@ void mcp_server::impl::handle_admin(http_request req, std::shared_ptr<responder>
             const auto state = query(req, "state").value_or("");
             if (!state.empty() && state != "active" && state != "idle")
                 return res->respond(problem(400, "state must be 'active' (a stream open or a request running) or 'idle'"));
-            auto page = sessions->list(query(req, "after").value_or(""), std::min<std::uint64_t>(*limit, 1000), state);
+            auto page = sessions->list(query(req, "after").value_or(""), std::min<std::uint64_t>(*limit, 1000), state,
+                                       query(req, "principal").value_or(""));
             json items = json::array();
             for (auto& s : page.sessions) items.push_back(s);
             json out{{"sessions", items}, {"total", sessions->count()}};
@@ -300,7 +303,7 @@ void mcp_server::impl::handle_admin(http_request req, std::shared_ptr<responder>
     }
 
     if (n >= 2 && parts[1] == "workers") {
-        if (!only("GET")) return;
+        if (n <= 4 && !only("GET")) return;
         if (n == 2) {
             json list = json::array();
             for (auto& w : workers->stats())
@@ -315,21 +318,55 @@ void mcp_server::impl::handle_admin(http_request req, std::shared_ptr<responder>
                                 {"deadLettered", w.dead_lettered}});
             return res->respond(answer(200, json{{"workers", list}}));
         }
-        auto w = workers->inspect(parts[2]);
-        if (!w) return res->respond(problem(404, "no worker named '" + parts[2] + "' is registered"));
+        const std::string& name = parts[2];
+        auto w = workers->inspect(name);
+        if (!w) return res->respond(problem(404, "no worker named '" + name + "' is registered"));
         if (n == 3) return res->respond(answer(200, *w));
-        if (n == 4 && parts[3] == "dead-letters") {
+        if (parts[3] != "dead-letters") return res->respond(problem(404, "no admin endpoint at " + req.path));
+        const std::string dlq = "mcp.dlq/" + name;
+        // What became of a dead letter: kept under dlq/<worker>/<offset>.
+        auto fate_key = [&](std::uint64_t offset) { return "dlq/" + name + "/" + std::to_string(offset); };
+        if (n == 4) {
             auto from = number(req, "from", 0);
             if (!from) return bad_number("from");
             auto limit = number(req, "limit", 100);
             if (!limit) return bad_number("limit");
-            auto r = st->read("mcp.dlq/" + parts[2], *from,
-                              {static_cast<std::size_t>(std::min<std::uint64_t>(*limit, 1000)), 4u << 20});
+            auto r = st->read(dlq, *from, {static_cast<std::size_t>(std::min<std::uint64_t>(*limit, 1000)), 4u << 20});
             json letters = json::array();
             if (r)
-                for (auto& rec : r->records) letters.push_back(decode(rec.topic, rec.offset, rec.timestamp_ms, rec.flags, rec.payload));
+                for (auto& rec : r->records) {
+                    auto item = decode(rec.topic, rec.offset, rec.timestamp_ms, rec.flags, rec.payload);
+                    auto fate = st->kv_get(fate_key(rec.offset));
+                    item["status"] = fate && *fate ? json::parse(**fate, nullptr, false) : json("dead");
+                    letters.push_back(std::move(item));
+                }
             return res->respond(answer(200, json{{"deadLetters", letters}, {"next", r ? r->next_offset : *from}}));
         }
+        std::uint64_t offset = 0;
+        if (auto [p, ec] = std::from_chars(parts[4].data(), parts[4].data() + parts[4].size(), offset);
+            ec != std::errc() || p != parts[4].data() + parts[4].size())
+            return res->respond(problem(400, "'" + parts[4] + "' is not a dead letter's offset"));
+        auto r = st->read(dlq, offset, {1, 4u << 20});
+        if (!r || r->records.empty() || r->records[0].offset != offset)
+            return res->respond(problem(404, "no dead letter at offset " + parts[4] + " of " + dlq));
+        if (auto fate = st->kv_get(fate_key(offset)); fate && *fate)
+            return res->respond(problem(409, "dead letter " + parts[4] + " was already handled: " + **fate));
+        if (n == 5) {
+            if (!only("DELETE")) return;
+            (void)st->kv_put(fate_key(offset), json{{"dropped", true}}.dump());
+            spdlog::info("admin: {} dead letter {} dropped by {}", name, offset, req.peer);
+            return res->respond(answer(200, json{{"offset", offset}, {"dropped", true}}));
+        }
+        if (n == 6 && parts[5] == "requeue") {
+            if (!only("POST")) return;
+            auto letter = json::parse(r->records[0].payload, nullptr, false);
+            auto queued = workers->requeue(name, letter);
+            if (!queued) return res->respond(problem(409, "cannot requeue: " + queued.error()));
+            (void)st->kv_put(fate_key(offset), json{{"requeuedAs", *queued}}.dump());
+            spdlog::info("admin: {} dead letter {} requeued as call {} by {}", name, offset, *queued, req.peer);
+            return res->respond(answer(200, json{{"offset", offset}, {"requeuedAs", *queued}}));
+        }
+        return res->respond(problem(404, "no admin endpoint at " + req.path));
     }
 
     if (n == 2 && parts[1] == "tail") {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "server/auth.h"
+#include "server/logging.h"
 #include "server/worker_hub.h"
 #include "store/options.h"
 #include "transport/http_server.h"
@@ -63,7 +64,7 @@ struct server_config {
     mcp_options mcp;
     worker_options workers;
     auth_options auth;
-    std::string log_level = "info";  // spdlog level. Default: info
+    log_options log;
 };
 
 }  // namespace litemcp::server

@@ -1,7 +1,6 @@
 // litemcp: the server program. Settings come from a JSON file, the
 // environment and the command line (server/settings.h); --help lists them.
 #include <signal.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -28,8 +27,10 @@ int main(int argc, char** argv) {
     auto& cfg = o.config;
     const bool examples = o.examples;
     // Logs go to stderr; stdout carries only the "listening on" line.
-    spdlog::set_default_logger(spdlog::stderr_color_mt("litemcp"));
-    spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+    if (auto r = server::setup_logging(cfg.log); !r) {
+        std::fprintf(stderr, "litemcp: %s\n", r.error().c_str());
+        return 2;
+    }
 
     // Signals are taken synchronously by this thread; every other thread
     // inherits the blocked mask.

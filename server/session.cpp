@@ -251,7 +251,8 @@ json session_table::describe(session_state& s) {
                 {"waitingForClient", s.waiting.size()}};
 }
 
-session_table::page session_table::list(const std::string& after, std::size_t limit, const std::string& state) {
+session_table::page session_table::list(const std::string& after, std::size_t limit, const std::string& state,
+                                        const std::string& principal) {
     page out;
     std::string cursor = after.empty() ? "" : std::string(record_prefix) + after;
     while (out.sessions.size() < limit) {
@@ -273,7 +274,9 @@ session_table::page session_table::list(const std::string& after, std::size_t li
             if ((state == "active" && !active) || (state == "idle" && active)) continue;
             auto j = json::parse(value, nullptr, false);
             if (j.is_discarded()) continue;
+            if (!principal.empty() && j.value("principal", "") != principal) continue;
             out.sessions.push_back(json{{"id", id},
+                                        {"principal", j.value("principal", "")},
                                         {"version", j.value("version", "")},
                                         {"clientInfo", j.value("clientInfo", json::object())},
                                         {"createdMs", j.value("created", std::uint64_t{0})},

@@ -109,12 +109,13 @@ public:
     void trim_memory(std::chrono::seconds idle);
 
     // A page of session records for the admin API, in id order after `after`.
-    // state: "" (all), "active" (a stream open or a request running here) or "idle".
+    // state: "" (all), "active" (a stream open or a request running here) or "idle";
+    // principal: only that principal's sessions (empty: everyone's).
     struct page {
         std::vector<json> sessions;
         std::string next;  // pass as `after` for the next page; empty at the end
     };
-    page list(const std::string& after, std::size_t limit, const std::string& state);
+    page list(const std::string& after, std::size_t limit, const std::string& state, const std::string& principal = {});
     // One session for the admin API: its record and what runs in it now.
     json describe(session_state& s);
 

@@ -105,7 +105,10 @@ std::vector<setting> settings_for(program_options& o) {
     f.push_back({"max-workers", "registered workers", num(w.max_workers), std::to_string(w.max_workers)});
     f.push_back({"worker-max-instances", "instances connected per worker", num(w.max_instances), std::to_string(w.max_instances)});
     f.push_back({"worker-max-open-calls", "queued and delivered calls per worker (beyond: a tool error)", num(w.max_open_calls), std::to_string(w.max_open_calls)});
-    f.push_back({"log-level", "trace | debug | info | warn | error", str(c.log_level), c.log_level});
+    f.push_back({"log-level", "trace | debug | info | warn | error | critical | off", str(c.log.level), c.log.level});
+    f.push_back({"log-format", "text | json (one JSON object per line)", str(c.log.format), c.log.format});
+    f.push_back({"log-modules", "levels per module, e.g. store=debug,workers=warn (modules: store, transport, session, workers, auth, admin, access, litemcp)", str(c.log.modules), "none"});
+    f.push_back({"access-log", "log one 'access:' line per HTTP exchange", on(c.log.access_log, true), "off", false});
     f.push_back({"examples", "serve the example tools, resources and prompts (the conformance fixtures)", on(examples, true), "off", false});
     return f;
 }

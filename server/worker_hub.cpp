@@ -859,6 +859,15 @@ api_answer worker_hub::answer(const std::string& name, std::optional<std::string
     return out;
 }
 
+std::expected<std::string, std::string> worker_hub::requeue(const std::string& worker, const json& letter) {
+    if (!letter.is_object() || !letter.contains("callId") || !letter.contains("params") || !letter.contains("method"))
+        return std::unexpected("the record is not a dead letter");
+    call_ticket t;
+    t.request_id = "requeued-" + letter["callId"].get<std::string>() + "-" + random_id().substr(0, 8);
+    t.method = letter.value("method", "tools/call");
+    return submit(worker, std::move(t), letter["params"]);
+}
+
 std::optional<json> worker_hub::inspect(const std::string& name) const {
     std::lock_guard lock(mu_);
     auto it = workers_.find(name);

@@ -125,6 +125,10 @@ public:
                       const std::string& action, const json& body);
 
     std::vector<worker_stats> stats() const;
+    // Queues a dead-lettered call (a record of mcp.dlq/<name>) again, detached
+    // from any client -- the client got the failure when it was dead-lettered:
+    // for a worker that has been fixed. Returns the new call's id.
+    std::expected<std::string, std::string> requeue(const std::string& worker, const json& letter);
     // describe() for the admin API, without the worker's credential.
     std::optional<json> inspect(const std::string& name) const;
 

@@ -84,6 +84,32 @@ class Configuration(unittest.TestCase):
             os.unlink(f.name)
 
 
+class Logging(unittest.TestCase):
+    def test_json_lines_module_levels_and_the_access_log(self):
+        data = tempfile.mkdtemp(prefix="litemcp-log-")
+        proc = subprocess.Popen([BINARY, "--port", "0", "--data", data, "--log-format", "json", "--access-log",
+                                 "--log-modules", "session=warn,litemcp=info"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            port = int(re.search(r":(\d+)/", proc.stdout.readline()).group(1))
+            srv = Server(BINARY)
+            srv.port = port
+            srv.initialize()  # logs "session <id>: initialized" at info: filtered out
+            self.assertEqual(srv.request("GET", path="/healthz")[0], 200)
+        finally:
+            proc.terminate()
+            _, err = proc.communicate(timeout=20)
+            proc.stdout.close()
+            subprocess.run(["rm", "-rf", data])
+        lines = [json.loads(line) for line in err.splitlines() if line.strip()]  # every line is JSON
+        self.assertTrue(all({"time", "level", "module", "msg"} <= set(l) for l in lines))
+        access = [l["msg"] for l in lines if l["module"] == "access"]
+        self.assertTrue(any(" POST /mcp 200 " in m and "mcp=initialize" in m for m in access), access)
+        self.assertTrue(any(" GET /healthz 200 " in m for m in access), access)
+        self.assertFalse([l for l in lines if l["module"] == "session"])
+        self.assertTrue([l for l in lines if l["module"] == "litemcp"])
+
+
 class Observability(unittest.TestCase):
     def setUp(self):
         self.srv = Server(BINARY).start()
@@ -158,6 +184,7 @@ class Admin(unittest.TestCase):
             after = page["next"]
         self.assertEqual(seen, sids)
         self.assertEqual(page["total"], 5)
+        self.assertEqual(len(self.get("/admin/sessions?principal=nobody")[1]["sessions"]), 0)
 
         sid = sids[0]
         messages(self.srv.open("POST", *call(sid, 1, "echo", {"text": "hi"})))
@@ -204,6 +231,26 @@ class Admin(unittest.TestCase):
         status, dl = self.get("/admin/workers/calc/dead-letters")
         self.assertEqual(dl["deadLetters"][0]["record"]["error"], "boom")
         self.assertEqual(dl["deadLetters"][0]["record"]["callId"], ev["callId"])
+        self.assertEqual(dl["deadLetters"][0]["status"], "dead")
+        offset = dl["deadLetters"][0]["offset"]
+        # Requeued: the worker gets the call again; nobody waits for its answer.
+        status, _, text = self.srv.request("POST", path="/admin/workers/calc/dead-letters/%d/requeue" % offset)
+        self.assertEqual(status, 200, text)
+        again = inst.next_event()
+        self.assertEqual((again["tool"], again["attempt"]), ("add", 1))
+        self.assertEqual(json.loads(text)["requeuedAs"], again["callId"])
+        self.assertEqual(w.post(again["callId"], "result", {"result": {"content": []}})[0], 200)
+        self.assertEqual(self.srv.request("POST", path="/admin/workers/calc/dead-letters/%d/requeue" % offset)[0], 409)
+        self.assertEqual(self.get("/admin/workers/calc/dead-letters")[1]["deadLetters"][0]["status"],
+                         {"requeuedAs": again["callId"]})
+        # A second dead letter, dropped.
+        resp = self.srv.open("POST", *call(sid, 2, "add", {}))
+        w.post(inst.next_event()["callId"], "failure", {"error": "boom again"})
+        messages(resp)
+        self.assertEqual(self.srv.request("DELETE", path="/admin/workers/calc/dead-letters/%d" % (offset + 1))[0], 200)
+        self.assertEqual(self.get("/admin/workers/calc/dead-letters")[1]["deadLetters"][1]["status"], {"dropped": True})
+        self.assertEqual(self.srv.request("DELETE", path="/admin/workers/calc/dead-letters/99")[0], 404)
+        self.assertEqual(self.srv.request("DELETE", path="/admin/workers/calc/dead-letters/x")[0], 400)
 
         status, s = self.get("/admin/store")
         self.assertEqual(s["durability"], "interval:100")
