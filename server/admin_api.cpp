@@ -378,8 +378,10 @@ void mcp_server::impl::handle_admin(http_request req, std::shared_ptr<responder>
         t->sse = res->start_sse({});
         t->sse->send({}, json{{"tailing", pattern}}.dump());
         auto* raw = t.get();
-        t->sse->on_closed([this, raw] { tails->remove(*st, raw); });
+        auto sse = t->sse;
         tails->add(*st, std::move(t));
+        // After add: a stream that already ended calls this at once.
+        sse->on_closed([this, raw] { tails->remove(*st, raw); });
         spdlog::info("admin: tail of '{}' opened by {}", pattern, req.peer);
         return;
     }

@@ -8,6 +8,7 @@
 #include <openssl/param_build.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -85,6 +86,17 @@ pkey_ptr make_key(const char* type, const std::function<bool(OSSL_PARAM_BLD*)>& 
     return out;
 }
 
+// A string member, or "" when it is missing or of another type (a token's
+// JSON is the sender's: never let a type mismatch throw).
+std::string text(const json& j, const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+bool is_hex64(const std::string& s) {
+    return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+}
+
 std::set<std::string> scopes_of(const json& claims) {
     std::set<std::string> out;
     if (claims.contains("scope") && claims["scope"].is_string()) {
@@ -126,8 +138,10 @@ std::expected<std::unique_ptr<authenticator>, std::string> authenticator::load(c
             std::string digest;
             if (t.contains("token") && t["token"].is_string() && t["token"].get<std::string>().size() >= 16)
                 digest = sha256_hex(t["token"].get<std::string>());
-            else if (t.contains("sha256") && t["sha256"].is_string() && t["sha256"].get<std::string>().size() == 64)
+            else if (t.contains("sha256") && t["sha256"].is_string() && is_hex64(t["sha256"].get<std::string>())) {
                 digest = t["sha256"].get<std::string>();
+                for (auto& c : digest) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            }
             else
                 return std::unexpected(where + ": needs \"token\" (16 characters or more) or \"sha256\" (64 hex digits)");
             token_entry e{t["principal"].get<std::string>(), {}};
@@ -192,7 +206,13 @@ auth_result authenticator::check(std::optional<std::string_view> authorization, 
             return {auth_outcome::insufficient_scope, it->second.principal, "the token lacks the scope " + std::string(required)};
         return {auth_outcome::ok, it->second.principal, {}};
     }
-    if (!keys_.empty() && std::count(token.begin(), token.end(), '.') == 2) return check_jwt(token, required);
+    if (!keys_.empty() && std::count(token.begin(), token.end(), '.') == 2) {
+        try {
+            return check_jwt(token, required);
+        } catch (const std::exception& e) {  // a token that trips the JSON library is just invalid
+            return {auth_outcome::invalid, {}, "the token cannot be read"};
+        }
+    }
     return {auth_outcome::invalid, {}, "unknown token"};
 }
 
@@ -206,16 +226,16 @@ auth_result authenticator::check_jwt(std::string_view token, std::string_view re
     auto header = json::parse(*header_raw, nullptr, false);
     auto claims = json::parse(*claims_raw, nullptr, false);
     if (!header.is_object() || !claims.is_object()) return bad("the token's header or claims are not JSON objects");
-    const auto alg = header.value("alg", "");
+    const auto alg = text(header, "alg");
     if (alg != "RS256" && alg != "ES256") return bad("alg '" + alg + "' is not accepted (RS256, ES256)");
-    const auto kid = header.value("kid", "");
-    const key* k = nullptr;
+    const auto kid = text(header, "kid");
+    // The key named by kid; without a kid every key of the algorithm's type
+    // is tried (key rotation). A key's type always matches alg: an RSA key
+    // never verifies an ES256 token, nor the other way round.
+    std::vector<const key*> candidates;
     for (auto& candidate : keys_)
-        if (candidate->alg == alg && (kid.empty() || candidate->kid == kid)) {
-            k = candidate.get();
-            break;
-        }
-    if (!k) return bad("no key for kid '" + kid + "' and alg " + alg);
+        if (candidate->alg == alg && (kid.empty() || candidate->kid == kid)) candidates.push_back(candidate.get());
+    if (candidates.empty()) return bad("no key for kid '" + kid + "' and alg " + alg);
 
     // ES256 signatures are r || s; OpenSSL verifies DER.
     std::string der = *sig;
@@ -232,15 +252,18 @@ auth_result authenticator::check_jwt(std::string_view token, std::string_view re
         ECDSA_SIG_free(es);
     }
     const auto signed_part = token.substr(0, d2);
-    EVP_MD_CTX* md = EVP_MD_CTX_new();
-    const bool verified = md && EVP_DigestVerifyInit(md, nullptr, EVP_sha256(), nullptr, k->pkey.get()) == 1 &&
-                          EVP_DigestVerify(md, reinterpret_cast<const unsigned char*>(der.data()), der.size(),
-                                           reinterpret_cast<const unsigned char*>(signed_part.data()),
-                                           signed_part.size()) == 1;
-    EVP_MD_CTX_free(md);
+    bool verified = false;
+    for (const key* k : candidates) {
+        EVP_MD_CTX* md = EVP_MD_CTX_new();
+        verified = md && EVP_DigestVerifyInit(md, nullptr, EVP_sha256(), nullptr, k->pkey.get()) == 1 &&
+                   EVP_DigestVerify(md, reinterpret_cast<const unsigned char*>(der.data()), der.size(),
+                                    reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size()) == 1;
+        EVP_MD_CTX_free(md);
+        if (verified) break;
+    }
     if (!verified) return bad("the signature does not verify");
 
-    if (claims.value("iss", "") != o_.issuer) return bad("the issuer is not " + o_.issuer);
+    if (text(claims, "iss") != o_.issuer) return bad("the issuer is not " + o_.issuer);
     bool audience = false;
     if (claims.contains("aud")) {
         if (claims["aud"].is_string()) audience = claims["aud"] == o_.resource;
@@ -256,9 +279,8 @@ auth_result authenticator::check_jwt(std::string_view token, std::string_view re
     if (claims.contains("nbf") && claims["nbf"].is_number() &&
         claims["nbf"].get<double>() - static_cast<double>(o_.leeway.count()) > static_cast<double>(now))
         return bad("the token is not valid yet");
-    if (!claims.contains("sub") || !claims["sub"].is_string() || claims["sub"].get<std::string>().empty())
-        return bad("the token has no subject");
-    const auto principal = claims["sub"].get<std::string>();
+    const auto principal = text(claims, "sub");
+    if (principal.empty()) return bad("the token has no subject");
     if (!scopes_of(claims).contains(std::string(required)))
         return {auth_outcome::insufficient_scope, principal, "the token lacks the scope " + std::string(required)};
     return {auth_outcome::ok, principal, {}};

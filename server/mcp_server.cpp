@@ -115,7 +115,12 @@ std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
     };
     cfg.http.shutdown_retry = cfg.mcp.retry;
     auto http = transport::http_server::start(cfg.http, [raw](http_request req, std::shared_ptr<responder> res) {
-        raw->on_http(std::move(req), std::move(res));
+        try {
+            raw->on_http(std::move(req), res);
+        } catch (const std::exception& e) {  // never let a request take the I/O thread down
+            spdlog::error("litemcp: a request failed: {}", e.what());
+            res->respond(raw->error_response(500, nullptr, rpc_code::internal_error, "internal error"));
+        }
     });
     if (!http) return std::unexpected(http.error().message);
     p->http = std::move(*http);

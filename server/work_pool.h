@@ -7,6 +7,8 @@
 // refused.
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -62,7 +64,12 @@ private:
                 task = std::move(queue_.front());
                 queue_.pop_front();
             }
-            task();
+            try {
+                task();
+            } catch (const std::exception& e) {
+                // A task must not take the process down with it.
+                spdlog::error("{}: a task failed: {}", name_, e.what());
+            }
         }
     }
 

@@ -74,7 +74,7 @@ struct worker_hub::open_call {
     unsigned attempts = 0;          // deliveries so far
     std::optional<std::uint64_t> offset;  // its record on the worker's topic, once read
     phase state = phase::queued;
-    std::string instance;           // delivered to
+    std::weak_ptr<instance> holder;  // delivered to
     std::uint64_t generation = 0;   // bumps at each change of phase: stale timers do nothing
     clock::time_point invisible_until;
     std::string last_error;
@@ -357,15 +357,15 @@ void worker_hub::pump(worker& w, effects& fx) {
     }
     if (now >= w.suspended_until) {
         while (!w.ready.empty()) {
-            instance* best = nullptr;
+            std::shared_ptr<instance> best;
             for (auto& i : w.instances)
-                if (i->busy < w.concurrency && i->sse->is_open() && (!best || i->busy < best->busy)) best = i.get();
+                if (i->busy < w.concurrency && i->sse->is_open() && (!best || i->busy < best->busy)) best = i;
             if (!best) break;
             auto id = w.ready.front();
             w.ready.pop_front();
             auto it = calls_.find(id);
             if (it == calls_.end() || it->second->state != open_call::phase::ready) continue;
-            deliver(w, *it->second, *best, fx);
+            deliver(w, *it->second, best, fx);
         }
     }
     save_cursor(w);
@@ -375,56 +375,56 @@ json worker_hub::event_for(const open_call& c, std::uint64_t) {
     json e{{"type", "call"},
            {"callId", c.id},
            {"method", c.ticket.method},
-           {"params", c.params},
            {"deadline", c.deadline_ms},
            {"attempt", c.attempts}};
-    if (c.ticket.method == "tools/call") {
+    if (c.ticket.method == "tools/call") {  // tool and arguments; the params are not repeated
         e["tool"] = c.params.value("name", "");
         e["arguments"] = c.params.value("arguments", json::object());
+        if (c.params.contains("_meta")) e["meta"] = c.params["_meta"];
+    } else {
+        e["params"] = c.params;
     }
     if (c.ticket.progress_token) e["progressToken"] = *c.ticket.progress_token;
     return e;
 }
 
-void worker_hub::deliver(worker& w, open_call& c, instance& to, effects&) {
+void worker_hub::deliver(worker& w, open_call& c, const std::shared_ptr<instance>& to, effects& fx) {
     c.attempts++;
     c.generation++;
     c.state = open_call::phase::delivered;
-    c.instance = to.id;
+    c.holder = to;
     c.invisible_until = clock::now() + w.invisibility;
-    to.busy++;
+    to->busy++;
     // The attempt count is durable before the worker sees the call, so a
     // restart cannot grant a call more deliveries than maxAttempts.
     if (auto r = store_.kv_put(std::string(call_prefix) + c.id, c.record().dump()); !r)
         spdlog::error("workers: {}: cannot record delivery {} of call {}: {}", w.name, c.attempts, c.id, r.error().message);
-    if (!to.sse->send(std::to_string(c.offset.value_or(0)), event_for(c, c.offset.value_or(0)).dump())) {
-        // The instance is gone: the call goes back to the front of the queue.
-        c.attempts--;
-        c.state = open_call::phase::ready;
-        to.busy--;
-        w.ready.push_front(c.id);
+    if (!to->sse->send(std::to_string(c.offset.value_or(0)), event_for(c, c.offset.value_or(0)).dump())) {
+        // The stream ended, or the event does not fit its bound (the stream
+        // is then dropped): the instance is gone for the hub, and the
+        // delivery counts as a failed attempt -- a call that can never be
+        // written ends in the dead-letter topic instead of looping.
+        std::erase(w.instances, to);
+        retry_or_dead_letter(c, "the call could not be written to instance " + to->id +
+                                    " (its stream ended, or the call is larger than a stream may queue)",
+                             std::chrono::milliseconds(0), fx);
         return;
     }
     w.delivered++;
     if (c.attempts > 1) w.redelivered++;
     schedule(c.invisible_until, {timer::kind::invisibility, w.name, c.id, c.generation});
-    spdlog::debug("workers: {}: call {} delivered to {} (attempt {})", w.name, c.id, to.id, c.attempts);
+    spdlog::debug("workers: {}: call {} delivered to {} (attempt {})", w.name, c.id, to->id, c.attempts);
 }
 
 void worker_hub::send_cancel(const open_call& c, const std::string& reason) {
     if (c.state != open_call::phase::delivered) return;
-    if (auto w = workers_.find(c.worker); w != workers_.end())
-        for (auto& i : w->second->instances)
-            if (i->id == c.instance)
-                i->sse->send({}, json{{"type", "cancel"}, {"callId", c.id}, {"reason", reason}}.dump());
+    if (auto i = c.holder.lock()) i->sse->send({}, json{{"type", "cancel"}, {"callId", c.id}, {"reason", reason}}.dump());
 }
 
 void worker_hub::release_slot(open_call& c) {
     if (c.state != open_call::phase::delivered) return;
-    if (auto w = workers_.find(c.worker); w != workers_.end())
-        for (auto& i : w->second->instances)
-            if (i->id == c.instance && i->busy > 0) i->busy--;
-    c.instance.clear();
+    if (auto i = c.holder.lock(); i && i->busy > 0) i->busy--;
+    c.holder.reset();
 }
 
 void worker_hub::retry_or_dead_letter(open_call& c, const std::string& why,
@@ -603,15 +603,25 @@ api_answer worker_hub::register_worker(const json& body, std::optional<std::stri
                         if (wt->definition.value("name", "") == tn)
                             return error(409, "tool '" + tn + "' is already served by worker '" + other + "'");
         }
+        // Offline workers are not in the registry: ask them too.
+        auto served_by_other = [&](const char* field, const char* key, const std::string& value) -> std::string {
+            for (auto& [other, w] : workers_)
+                if (other != name)
+                    for (auto& x : w->definition.value(field, json::array()))
+                        if (x.value(key, "") == value) return other;
+            return {};
+        };
         for (auto& r : body.value("resources", json::array())) {
             const auto uri = r.at("uri").get<std::string>();
-            if (auto holder = registry_.find_resource(uri); holder && holder->served_by != name)
-                return error(409, "resource '" + uri + "' is already served elsewhere");
+            auto other = served_by_other("resources", "uri", uri);
+            if (auto holder = registry_.find_resource(uri); holder && holder->served_by != name) other = holder->served_by.empty() ? "this server" : holder->served_by;
+            if (!other.empty()) return error(409, "resource '" + uri + "' is already served by " + other);
         }
         for (auto& p : body.value("prompts", json::array())) {
             const auto pn = p.at("name").get<std::string>();
-            if (auto holder = registry_.find_prompt(pn); holder && holder->served_by != name)
-                return error(409, "prompt '" + pn + "' is already served elsewhere");
+            auto other = served_by_other("prompts", "name", pn);
+            if (auto holder = registry_.find_prompt(pn); holder && holder->served_by != name) other = holder->served_by.empty() ? "this server" : holder->served_by;
+            if (!other.empty()) return error(409, "prompt '" + pn + "' is already served by " + other);
         }
 
         std::string secret;
@@ -626,9 +636,19 @@ api_answer worker_hub::register_worker(const json& body, std::optional<std::stri
         record["definition"] = body;
         auto loaded = load_worker(record);
         if (!loaded) return error(500, loaded.error());
-        if (auto r = store_.kv_put(std::string(worker_prefix) + name, record.dump()); !r)
-            return error(503, "cannot record the registration: " + r.error().message);
         auto& w = **loaded;
+        const bool fresh = existing == workers_.end();
+        // A new worker's consumer first: a registration is recorded only
+        // once it can receive calls.
+        if (fresh) {
+            std::string n = name;
+            if (auto r = store_.add_consumer(w.consumer, [this, n] { wake(n); }); !r)
+                return error(500, "cannot bind the worker's queue: " + r.error().message);
+        }
+        if (auto r = store_.kv_put(std::string(worker_prefix) + name, record.dump()); !r) {
+            if (fresh) store_.remove_consumer(w.consumer);
+            return error(503, "cannot record the registration: " + r.error().message);
+        }
         if (existing != workers_.end()) {
             // The queue, its cursor, the instances and the counters carry over.
             auto& old = *existing->second;
@@ -651,9 +671,6 @@ api_answer worker_hub::register_worker(const json& body, std::optional<std::stri
         } else {
             auto cur = store_.cursor(w.consumer, w.topic);  // a topic left by an earlier registration
             w.next = w.saved_cursor = cur && *cur ? **cur : 0;
-            std::string n = name;
-            if (auto r = store_.add_consumer(w.consumer, [this, n] { wake(n); }); !r)
-                return error(500, "cannot bind the worker's queue: " + r.error().message);
             (void)store_.bind(w.consumer, w.topic);
             schedule(clock::now() + opts_.offline_grace, {timer::kind::offline, name, {}, w.presence});
             workers_[name] = std::move(*loaded);
@@ -746,6 +763,7 @@ std::optional<api_answer> worker_hub::check_attach(const std::string& name, std:
 
 void worker_hub::attach(const std::string& name, std::string instance_id, std::shared_ptr<transport::sse_stream> sse) {
     effects fx;
+    std::weak_ptr<instance> mine;
     {
         std::lock_guard lock(mu_);
         auto it = workers_.find(name);
@@ -757,7 +775,13 @@ void worker_hub::attach(const std::string& name, std::string instance_id, std::s
         auto i = std::make_shared<instance>();
         i->id = instance_id;
         i->sse = sse;
+        // An instance reconnecting under its id takes over from its old
+        // stream, which may not have noticed it is gone (like a GET takeover).
+        for (auto& old : w.instances)
+            if (old->id == instance_id) old->sse->abort();
+        std::erase_if(w.instances, [&](auto& old) { return old->id == instance_id; });
         w.instances.push_back(i);
+        mine = i;
         w.presence++;
         sse->send({}, json{{"type", "attached"}, {"worker", name}, {"instance", instance_id}}.dump());
         set_online(w, true, fx);
@@ -765,12 +789,14 @@ void worker_hub::attach(const std::string& name, std::string instance_id, std::s
     }
     // Runs on an I/O thread when the stream ends for any reason. Calls the
     // instance held stay delivered until their invisibility timeout.
-    sse->on_closed([this, name, instance_id] {
+    sse->on_closed([this, name, instance_id, mine] {
         std::lock_guard lock(mu_);
         auto it = workers_.find(name);
         if (it == workers_.end()) return;
         auto& w = *it->second;
-        std::erase_if(w.instances, [&](auto& i) { return i->id == instance_id; });
+        auto me = mine.lock();
+        if (!me || std::find(w.instances.begin(), w.instances.end(), me) == w.instances.end()) return;  // replaced
+        std::erase(w.instances, me);
         spdlog::info("workers: {}: instance {} left ({} now)", name, instance_id, w.instances.size());
         if (w.instances.empty()) schedule(clock::now() + opts_.offline_grace, {timer::kind::offline, name, {}, w.presence});
     });
@@ -944,7 +970,10 @@ std::expected<std::string, std::string> worker_hub::submit(const std::string& wo
     }
     auto forget = [&](std::string why) -> std::expected<std::string, std::string> {
         std::lock_guard lock(mu_);
-        if (auto it = calls_.find(id); it != calls_.end()) {
+        auto it = calls_.find(id);
+        // Finished meanwhile (cancelled, worker gone): its answer was given.
+        if (it == calls_.end()) return id;
+        {
             by_request_.erase(request_key(it->second->ticket.session_id, it->second->ticket.request_id));
             if (auto w = workers_.find(worker_name); w != workers_.end()) {
                 if (it->second->offset) w->second->pinned.erase(*it->second->offset);

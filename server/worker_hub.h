@@ -152,7 +152,7 @@ private:
 
     void run();
     void pump(worker& w, effects& after);
-    void deliver(worker& w, open_call& c, instance& to, effects& after);
+    void deliver(worker& w, open_call& c, const std::shared_ptr<instance>& to, effects& after);
     void retry_or_dead_letter(open_call& c, const std::string& why, std::optional<std::chrono::milliseconds> after_ms,
                               effects& fx);
     void complete(open_call& c, std::optional<json> response, effects& fx);

@@ -133,6 +133,11 @@ class AuthTest(unittest.TestCase):
             (self.keys.jwt(tamper=True), 401, "signature"),
             (self.keys.jwt("ES256", tamper=True), 401, "signature"),
             (self.keys.jwt(scope="mcp:admin"), 403, "insufficient_scope"),
+            ("eyJhbGciOjF9.e30.AA", 401, "invalid_token"),  # {"alg":1}: a number where a name belongs
+            (b64url(json.dumps({"alg": "RS256", "kid": ["rsa-1"]}).encode()) + ".e30.AA", 401, "invalid_token"),
+            (b64url(json.dumps({"alg": "none"}).encode()) + "." + b64url(json.dumps(
+                {"iss": ISSUER, "sub": "x", "aud": RESOURCE, "exp": 2**40, "scope": "mcp"}).encode()) + ".", 401,
+             "not accepted"),
             ("reader-token-0123456789", 403, "insufficient_scope"),
         ]
         for token, status, needle in cases:

@@ -243,6 +243,18 @@ class Calls(WorkerTest):
         w.post(again["callId"], "result", text_result("5"))
         self.assertEqual(messages(resp)[-1]["result"]["content"][0]["text"], "5")
 
+    def test_an_instance_reconnecting_under_its_id_takes_over(self):
+        w = Worker(self.srv, "calc", [ADD])
+        old = w.connect("same")
+        new = w.connect("same")
+        self.assertEqual([i["id"] for i in w.describe()["instances"]], ["same"])
+        old.settimeout(5)
+        self.assertEqual(list(old.events), [])  # the old stream was closed
+        resp = self.start_call(1)
+        ev = new.next_event()
+        w.post(ev["callId"], "result", text_result("5"))
+        self.assertEqual(messages(resp)[-1]["result"]["content"][0]["text"], "5")
+
     def test_extend_keeps_a_call_from_being_delivered_again(self):
         w = Worker(self.srv, "calc", [ADD], invisibilityMs=600)
         inst = w.connect()
@@ -322,6 +334,20 @@ class Calls(WorkerTest):
         self.assertIn("deregistered", result["content"][0]["text"])
         self.assertNotIn("add", tool_names(self.srv, self.sid))
         self.assertEqual(self.srv.request("GET", headers=w.auth(), path="/workers/calc")[0], 404)
+
+
+class Oversized(WorkerTest):
+    args = ("--sse-queue-bytes", "8192")
+
+    def test_a_call_too_large_for_a_stream_is_dead_lettered_not_looped(self):
+        w = Worker(self.srv, "calc", [SLOW], maxAttempts=2)
+        a, b = w.connect("a"), w.connect("b")
+        resp = self.start_call(1, name="slow", arguments={"blob": "x" * 20000})
+        result = messages(resp)[-1]["result"]
+        self.assertTrue(result["isError"])
+        self.assertIn("larger than a stream may queue", result["content"][0]["text"])
+        d = w.describe()
+        self.assertEqual((d["deadLettered"], d["instances"]), (1, []))
 
 
 class Liveness(WorkerTest):
