@@ -46,6 +46,9 @@ struct mcp_options {
     std::string server_name = "litemcp";
     std::string server_version = "0.1.0";
     std::string instructions;  // returned by initialize when set. Default: none
+    // ttlMs of 2026-07-28 list, read and discover results: how long a client
+    // may cache them. Default: 60 s.
+    std::chrono::milliseconds cache_ttl{60'000};
     // Lets clients other than loopback ones use /admin/ with
     // "Authorization: Bearer <token>". A secret: prefer LITEMCP_ADMIN_TOKEN.
     // Default: none (the admin API answers loopback clients only).

@@ -23,6 +23,9 @@ inline constexpr int internal_error = -32603;
 inline constexpr int resource_not_found = -32002;        // legacy revisions
 inline constexpr int url_elicitation_required = -32042;  // 2025-11-25
 inline constexpr int request_cancelled = -32800;         // used internally, never sent for a cancelled request
+inline constexpr int header_mismatch = -32020;           // 2026-07-28: a header disagrees with the body
+inline constexpr int missing_capability = -32021;        // 2026-07-28: a needed client capability is undeclared
+inline constexpr int unsupported_protocol_version = -32022;  // 2026-07-28
 }  // namespace rpc_code
 
 enum class message_kind {

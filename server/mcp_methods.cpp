@@ -65,6 +65,7 @@ public:
     }
 
     void log(log_level level, json data, std::optional<std::string> logger) override {
+        if (c_->quiet) return;
         {
             std::lock_guard lock(c_->session->mu);
             if (level < c_->session->level) return;
@@ -90,6 +91,11 @@ public:
             return fail(rpc_code::internal_error, "server-to-client requests need an SSE response stream");
         if (c_->runs_on == execution::io)
             return fail(rpc_code::internal_error, "a tool running on the I/O thread cannot wait for the client");
+        if (c_->ephemeral)
+            return fail(rpc_code::internal_error, "this tool needs input from the client, which a " +
+                                                      std::string(modern_version) +
+                                                      " request gets through input_required results; litemcp does not "
+                                                      "serve those yet");
         const json id = "litemcp-" + std::to_string(s.next_request_id++);
         auto waiter = std::make_shared<pending_reply>();
         {
@@ -140,6 +146,10 @@ store::result<store::append_ack> mcp_server::impl::emit(session_state& s, std::s
 }
 
 void mcp_server::impl::emit_on_stream(const std::shared_ptr<call>& c, const json& msg) {
+    if (c->ephemeral) {  // nothing stored, nothing to resume: straight to the response
+        if (c->stream_open) c->sse->send({}, msg.dump());
+        return;
+    }
     if (c->session->ended) return;  // its topic is gone; appending would bring it back
     auto body = std::make_shared<std::string>(msg.dump());
     // The appender completes appends in queue order, so the stream sees the
@@ -190,6 +200,14 @@ std::string mcp_server::impl::negotiate(const std::string& requested) const {
 }
 
 json mcp_server::impl::server_capabilities(const std::string& version) const {
+    // 2026-07-28 clients learn of changes through subscriptions/listen, which
+    // is not served yet: promise no listChanged and no subscribe there.
+    if (version == modern_version)
+        return json{{"tools", json::object()},
+                    {"resources", json::object()},
+                    {"prompts", json::object()},
+                    {"logging", json::object()},
+                    {"completions", json::object()}};
     json caps{{"tools", {{"listChanged", true}}},
               {"resources", {{"subscribe", true}, {"listChanged", true}}},
               {"prompts", {{"listChanged", true}}},
@@ -308,7 +326,7 @@ void mcp_server::impl::serve_request(std::shared_ptr<session_state> s, json msg,
 void mcp_server::impl::open_stream(const std::shared_ptr<call>& c) {
     if (!c->streaming) return;
     auto sse = c->res->start_sse({});
-    const bool modern_sse = c->session->version >= "2025-11-25";
+    const bool modern_sse = c->session->version >= "2025-11-25" && !c->ephemeral;  // priming: for resumable streams
     const std::string first_id = c->tag + "-" + c->tag;
     if (modern_sse && cfg.mcp.priming) sse->send_priming(first_id, cfg.mcp.retry);
     c->sse = sse;
@@ -332,6 +350,23 @@ void mcp_server::impl::run_request(const std::shared_ptr<call>& c) {
 }
 
 void mcp_server::impl::finish_request(const std::shared_ptr<call>& c, std::optional<json> response) {
+    if (c->ephemeral) {
+        response = modernize(*c, std::move(response));
+        if (c->streaming) {
+            if (c->stream_open.exchange(false)) {
+                if (response) c->sse->send({}, response->dump());
+                c->sse->close();
+            }
+        } else if (!response) {
+            c->res->respond(http_response{202, {}, {}});
+        } else {
+            c->res->respond(json_response(200, *response));
+        }
+        stats.observe("litemcp_mcp_request_duration_seconds", {{"method", mcp_method_label(c->method)}},
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - c->arrived).count());
+        if (!c->deferred) in_flight--;
+        return;
+    }
     auto& s = *c->session;
     // The id is free again before the client can see the response (it may
     // reuse it at once); the stream stays live until its final record is in

@@ -242,8 +242,8 @@ std::string method_label(const json& body) {
 }  // namespace
 
 void mcp_server::impl::on_http(http_request req, std::shared_ptr<responder> raw_res) {
-    auto mcp_method = std::make_shared<std::string>();
-    auto res = observe(req, std::move(raw_res), mcp_method);
+    auto labels = std::make_shared<exchange_labels>();
+    auto res = observe(req, std::move(raw_res), labels);
     if (handle_ops(req, res)) return;
     // RFC 9728: the protected-resource metadata, at the root and path-suffixed.
     if (req.path == "/.well-known/oauth-protected-resource" ||
@@ -274,7 +274,7 @@ void mcp_server::impl::on_http(http_request req, std::shared_ptr<responder> raw_
     }
     // A POST is classified here, on the I/O thread; what blocks goes to the
     // handler pool from there. GET and DELETE read the store synchronously.
-    if (req.method == "POST") return handle_post(std::move(req), std::move(res), mcp_method);
+    if (req.method == "POST") return handle_post(std::move(req), std::move(res), labels);
     auto shared_req = std::make_shared<http_request>(std::move(req));
     const bool queued = handlers->post([this, shared_req, res] {
         if (shared_req->method == "GET") handle_get(*shared_req, res);
@@ -348,7 +348,7 @@ std::expected<std::shared_ptr<session_state>, http_error> mcp_server::impl::sess
 }
 
 void mcp_server::impl::handle_post(http_request req, std::shared_ptr<responder> res,
-                                   const std::shared_ptr<std::string>& mcp_method) {
+                                   const std::shared_ptr<exchange_labels>& labels) {
     if (!accepts(req, "application/json") || !accepts(req, "text/event-stream"))
         return res->respond(error_response(406, nullptr, rpc_code::invalid_request,
                                            "Not Acceptable: Accept must list application/json and text/event-stream"));
@@ -358,7 +358,13 @@ void mcp_server::impl::handle_post(http_request req, std::shared_ptr<responder> 
     json body = json::parse(req.body, nullptr, false);
     if (body.is_discarded())
         return res->respond(error_response(400, nullptr, rpc_code::parse_error, "Parse error: the body is not JSON"));
-    *mcp_method = method_label(body);
+    labels->method = method_label(body);
+    // 2026-07-28: a _meta envelope (or a modern header without a session)
+    // is served statelessly, and a malformed one never falls back to legacy.
+    if (is_modern(body, req)) {
+        labels->era = "modern";
+        return serve_modern(std::move(body), req, std::move(res));
+    }
 
     if (body.is_array()) {
         if (body.empty())

@@ -19,6 +19,15 @@
 
 namespace litemcp::server {
 
+// The stateless revision served beside the legacy ones (modern_api.cpp).
+inline constexpr std::string_view modern_version = "2026-07-28";
+
+// Labels of one HTTP exchange for /metrics, filled in as it is understood.
+struct exchange_labels {
+    std::string method;  // the JSON-RPC method label (mcp_method_label), if any
+    std::string era = "legacy";
+};
+
 // The HTTP outcome of handling one JSON-RPC message.
 struct http_error {
     unsigned status;
@@ -47,6 +56,10 @@ struct call {
     // worker hub (the request no longer counts as in flight here).
     bool deferred = false;
     std::chrono::steady_clock::time_point arrived = std::chrono::steady_clock::now();
+    // A 2026-07-28 request: no session topic; messages go straight to its
+    // response, nothing is stored.
+    bool ephemeral = false;
+    bool quiet = false;  // no notifications/message (the request sent no logLevel)
 };
 
 class mcp_server::impl : public call_sink {
@@ -57,7 +70,7 @@ public:
     void on_http(transport::http_request req, std::shared_ptr<transport::responder> res);
     std::optional<transport::http_response> check_origin_and_host(const transport::http_request& req) const;
     void handle_post(transport::http_request req, std::shared_ptr<transport::responder> res,
-                     const std::shared_ptr<std::string>& mcp_method);
+                     const std::shared_ptr<exchange_labels>& labels);
     void handle_get(const transport::http_request& req, std::shared_ptr<transport::responder> res);
     void handle_delete(const transport::http_request& req, std::shared_ptr<transport::responder> res);
     // Looks up the session named by Mcp-Session-Id and checks MCP-Protocol-Version.
@@ -92,9 +105,17 @@ public:
     // mcp_method is filled in once the body is parsed.
     std::shared_ptr<transport::responder> observe(const transport::http_request& req,
                                                   std::shared_ptr<transport::responder> res,
-                                                  std::shared_ptr<std::string> mcp_method);
+                                                  std::shared_ptr<exchange_labels> labels);
     bool handle_ops(const transport::http_request& req, const std::shared_ptr<transport::responder>& res);
     std::string render_metrics() const;
+
+    // ---- the modern era, 2026-07-28 (modern_api.cpp) ----
+    bool is_modern(const json& body, const transport::http_request& req) const;
+    void serve_modern(json body, const transport::http_request& req, std::shared_ptr<transport::responder> res);
+    json discover() const;
+    // resultType, serverInfo and, for lists and reads, ttlMs and cacheScope.
+    json decorate_modern(std::string_view method, json result) const;
+    std::optional<json> modernize(const call& c, std::optional<json> response) const;
 
     // ---- the admin API (admin_api.cpp) ----
     bool admin_allowed(const transport::http_request& req) const;

@@ -19,7 +19,7 @@ namespace {
 class observed_responder : public responder {
 public:
     observed_responder(std::shared_ptr<responder> inner, metrics& m, std::string endpoint, std::string method,
-                       std::shared_ptr<std::string> mcp_method, bool access_log, std::string peer, std::string target)
+                       std::shared_ptr<exchange_labels> mcp_method, bool access_log, std::string peer, std::string target)
         : inner_(std::move(inner)), m_(m), endpoint_(std::move(endpoint)), method_(std::move(method)),
           mcp_method_(std::move(mcp_method)), access_log_(access_log), peer_(std::move(peer)), target_(std::move(target)) {}
 
@@ -38,17 +38,19 @@ private:
         if (counted_.exchange(true)) return;
         const auto s = std::to_string(status);
         m_.add("litemcp_http_requests_total", {{"endpoint", endpoint_}, {"method", method_}, {"status", s}});
-        if (mcp_method_ && !mcp_method_->empty())
-            m_.add("litemcp_mcp_requests_total", {{"method", *mcp_method_}, {"era", "legacy"}, {"status", s}});
+        const bool mcp = mcp_method_ && !mcp_method_->method.empty();
+        if (mcp)
+            m_.add("litemcp_mcp_requests_total",
+                   {{"method", mcp_method_->method}, {"era", mcp_method_->era}, {"status", s}});
         if (access_log_)
             spdlog::info("access: {} {} {} {} {:.2f} ms{}{}", peer_, method_, target_, status,
                          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - arrived_).count(),
-                         mcp_method_ && !mcp_method_->empty() ? " mcp=" : "", mcp_method_ ? *mcp_method_ : "");
+                         mcp ? " mcp=" + mcp_method_->method + " era=" : "", mcp ? mcp_method_->era : "");
     }
     std::shared_ptr<responder> inner_;
     metrics& m_;
     std::string endpoint_, method_;
-    std::shared_ptr<std::string> mcp_method_;
+    std::shared_ptr<exchange_labels> mcp_method_;
     bool access_log_;
     std::string peer_, target_;
     std::chrono::steady_clock::time_point arrived_ = std::chrono::steady_clock::now();
@@ -66,7 +68,7 @@ std::string endpoint_of(const std::string& path, const std::string& mcp) {
 }  // namespace
 
 std::shared_ptr<responder> mcp_server::impl::observe(const http_request& req, std::shared_ptr<responder> res,
-                                                     std::shared_ptr<std::string> mcp_method) {
+                                                     std::shared_ptr<exchange_labels> mcp_method) {
     return std::make_shared<observed_responder>(std::move(res), stats, endpoint_of(req.path, cfg.mcp.endpoint),
                                                 req.method, std::move(mcp_method), cfg.log.access_log, req.peer,
                                                 req.target);

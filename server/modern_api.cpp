@@ -1,0 +1,218 @@
+// The modern era (MCP 2026-07-28) on the same /mcp endpoint: stateless
+// requests that carry a _meta envelope (protocol version, client
+// capabilities, optional log level), validated one by one -- headers against
+// the body, versions, methods -- and answered through the same handlers as
+// legacy requests. No session, no topic: a modern request leaves nothing in
+// the store (durability in this era comes from the Tasks extension).
+//
+// Built so far: request validation (-32602, -32020, -32022, 404/-32601),
+// server/discover, the list, read, get, call and complete methods with
+// resultType, serverInfo and cache hints, per-request logLevel, progress on
+// an SSE response. Not yet: input_required (MRTR), subscriptions/listen,
+// Tasks, x-mcp-header parameters.
+#include <spdlog/spdlog.h>
+
+#include "server/auth.h"
+#include "server/mcp_server_impl.h"
+
+namespace litemcp::server {
+
+using transport::http_request;
+using transport::http_response;
+using transport::responder;
+
+namespace {
+
+constexpr std::string_view key_version = "io.modelcontextprotocol/protocolVersion";
+constexpr std::string_view key_capabilities = "io.modelcontextprotocol/clientCapabilities";
+constexpr std::string_view key_log_level = "io.modelcontextprotocol/logLevel";
+constexpr std::string_view key_server_info = "io.modelcontextprotocol/serverInfo";
+
+const std::vector<std::string> modern_versions = {std::string(modern_version)};
+
+// Mcp-Name and Mcp-Param-* values may be "=?base64?<b64 of UTF-8>?=".
+std::optional<std::string> header_value(std::string_view raw) {
+    while (!raw.empty() && (raw.front() == ' ' || raw.front() == '\t')) raw.remove_prefix(1);
+    while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t')) raw.remove_suffix(1);
+    constexpr std::string_view open = "=?base64?", close = "?=";
+    if (!raw.starts_with(open) || !raw.ends_with(close) || raw.size() < open.size() + close.size())
+        return std::string(raw);
+    auto b64 = raw.substr(open.size(), raw.size() - open.size() - close.size());
+    if (b64.size() % 4 != 0) return std::nullopt;  // standard base64, padded
+    std::string out;
+    unsigned buf = 0;
+    int bits = 0;
+    std::size_t pad = 0;
+    for (char c : b64) {
+        int v;
+        if (c >= 'A' && c <= 'Z') v = c - 'A';
+        else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+        else if (c >= '0' && c <= '9') v = c - '0' + 52;
+        else if (c == '+') v = 62;
+        else if (c == '/') v = 63;
+        else if (c == '=') {
+            ++pad;
+            continue;
+        } else {
+            return std::nullopt;
+        }
+        if (pad) return std::nullopt;  // data after padding
+        buf = (buf << 6) | static_cast<unsigned>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out.push_back(static_cast<char>((buf >> bits) & 0xFF));
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+bool mcp_server::impl::is_modern(const json& body, const http_request& req) const {
+    if (!body.is_object()) return false;
+    if (body.contains("params") && body["params"].is_object() && body["params"].contains("_meta") &&
+        body["params"]["_meta"].is_object() && body["params"]["_meta"].contains(key_version))
+        return true;
+    // No envelope, but a modern header and no session: a malformed modern
+    // request, which must be told so -- never served as legacy.
+    auto v = req.headers.get("MCP-Protocol-Version");
+    return v && *v == modern_version && !req.headers.get("Mcp-Session-Id") && body.value("method", "") != "initialize";
+}
+
+void mcp_server::impl::serve_modern(json body, const http_request& req, std::shared_ptr<responder> res) {
+    const json id = body.contains("id") && valid_id(body["id"]) ? body["id"] : json(nullptr);
+    auto refuse = [&](unsigned status, int code, std::string message, std::optional<json> data = std::nullopt) {
+        res->respond(error_response(status, id, code, message, std::move(data)));
+    };
+    auto kind = classify(body);
+    if (kind.kind == message_kind::invalid) return refuse(400, rpc_code::invalid_request, "Invalid Request: " + kind.why);
+    if (kind.kind == message_kind::response)
+        return refuse(400, rpc_code::invalid_request, "Invalid Request: a 2026-07-28 client sends no responses");
+
+    // The order the specification's checks imply: the version header, the
+    // envelope, header against body, then the version itself.
+    auto header = req.headers.get("MCP-Protocol-Version");
+    if (!header) return refuse(400, rpc_code::header_mismatch, "Header mismatch: MCP-Protocol-Version is required");
+    const json params = body.value("params", json::object());
+    const json meta = params.is_object() ? params.value("_meta", json::object()) : json();
+    if (!params.is_object() || !meta.is_object() || !meta.contains(key_version) || !meta[key_version].is_string() ||
+        !meta.contains(key_capabilities) || !meta[key_capabilities].is_object())
+        return refuse(400, rpc_code::invalid_params,
+                      "Invalid params: params._meta needs \"" + std::string(key_version) + "\" (a string) and \"" +
+                          std::string(key_capabilities) + "\" (an object)");
+    const auto version = meta[key_version].get<std::string>();
+    if (*header != version)
+        return refuse(400, rpc_code::header_mismatch,
+                      "Header mismatch: MCP-Protocol-Version '" + std::string(*header) +
+                          "' is not the body's protocol version '" + version + "'");
+    if (version != modern_version) {
+        json supported = json::array();
+        for (auto& v : modern_versions) supported.push_back(v);
+        for (auto& v : cfg.mcp.versions) supported.push_back(v);
+        return refuse(400, rpc_code::unsupported_protocol_version,
+                      "Unsupported protocol version '" + version + "'",
+                      json{{"supported", supported}, {"requested", version}});
+    }
+    if (kind.kind == message_kind::notification) return res->respond(http_response{202, {}, {}});
+
+    const auto& method = body["method"].get_ref<const std::string&>();
+    auto mcp_method = req.headers.get("Mcp-Method");
+    if (!mcp_method || *mcp_method != method)
+        return refuse(400, rpc_code::header_mismatch,
+                      "Header mismatch: Mcp-Method must be the request's method '" + method + "'");
+    const char* named = method == "tools/call" || method == "prompts/get" ? "name"
+                        : method == "resources/read"                      ? "uri"
+                                                                          : nullptr;
+    if (named && params.contains(named) && params[named].is_string()) {
+        auto raw = req.headers.get("Mcp-Name");
+        auto value = raw ? header_value(*raw) : std::nullopt;
+        if (!value || *value != params[named].get<std::string>())
+            return refuse(400, rpc_code::header_mismatch,
+                          std::string("Header mismatch: Mcp-Name must be params.") + named +
+                              " (literal, or =?base64?...?= encoded)");
+    }
+    std::optional<log_level> level;
+    if (meta.contains(key_log_level)) {
+        level = meta[key_log_level].is_string() ? parse_log_level(meta[key_log_level].get<std::string>()) : std::nullopt;
+        if (!level)
+            return refuse(400, rpc_code::invalid_params,
+                          "Invalid params: " + std::string(key_log_level) +
+                              " must be one of debug, info, notice, warning, error, critical, alert, emergency");
+    }
+
+    static const std::set<std::string> served = {"server/discover", "tools/list",   "tools/call",
+                                                 "resources/list",  "resources/templates/list",
+                                                 "resources/read",  "prompts/list", "prompts/get",
+                                                 "completion/complete"};
+    if (!served.contains(method))
+        return refuse(404, rpc_code::method_not_found, "Method not found: " + method + " (in protocol version " +
+                                                            std::string(modern_version) + ")");
+    if (method == "server/discover") return res->respond(json_response(200, make_result(id, discover())));
+
+    // A request of its own: a session-shaped context that lives for this
+    // request only and is never stored.
+    auto s = std::make_shared<session_state>();
+    s->version = std::string(modern_version);
+    s->client_capabilities = meta[key_capabilities];
+    s->principal = req.principal;
+    if (level) s->level = *level;
+    auto c = std::make_shared<call>();
+    c->session = s;
+    c->ephemeral = true;
+    c->quiet = !level;  // without a logLevel, no notifications/message at all
+    c->id = id;
+    c->method = method;
+    c->params = params;
+    if (meta.contains("progressToken")) c->progress_token = meta["progressToken"];
+    c->res = std::move(res);
+    // SSE only when something may precede the response; JSON otherwise.
+    auto accept = req.headers.get("Accept");
+    const bool sse_ok = accept && accept->find("text/event-stream") != std::string_view::npos;
+    c->streaming = sse_ok && (c->progress_token || level);
+    c->runs_on = placement(*c);
+    in_flight++;
+    auto run = [this, c] { run_request(c); };
+    if (c->runs_on == execution::io) return run();
+    if (!handlers->post(run)) {
+        in_flight--;
+        c->res->respond(error_response(503, id, rpc_code::internal_error, "the server is busy; retry later"));
+    }
+}
+
+json mcp_server::impl::discover() const {
+    json supported = json::array();
+    for (auto& v : modern_versions) supported.push_back(v);
+    for (auto& v : cfg.mcp.versions) supported.push_back(v);
+    json result{{"supportedVersions", supported}, {"capabilities", server_capabilities(std::string(modern_version))}};
+    if (!cfg.mcp.instructions.empty()) result["instructions"] = cfg.mcp.instructions;
+    return decorate_modern("server/discover", std::move(result));
+}
+
+json mcp_server::impl::decorate_modern(std::string_view method, json result) const {
+    if (!result.is_object()) return result;
+    result["resultType"] = "complete";
+    result["_meta"][std::string(key_server_info)] = {{"name", cfg.mcp.server_name}, {"version", cfg.mcp.server_version}};
+    static const std::set<std::string_view> cacheable = {"server/discover", "tools/list", "prompts/list",
+                                                         "resources/list", "resources/templates/list",
+                                                         "resources/read"};
+    if (cacheable.contains(method)) {
+        result["ttlMs"] = cfg.mcp.cache_ttl.count();
+        // What a principal may see can differ: with authentication, private.
+        result["cacheScope"] = auth && auth->enabled() ? "private" : "public";
+    }
+    return result;
+}
+
+// The legacy response of a handler, turned into its 2026-07-28 form.
+std::optional<json> mcp_server::impl::modernize(const call& c, std::optional<json> response) const {
+    if (!response) return response;
+    auto& r = *response;
+    if (r.contains("result")) r["result"] = decorate_modern(c.method, std::move(r["result"]));
+    // -32002 is gone: a resource that is not there is invalid params now.
+    if (r.contains("error") && r["error"].value("code", 0) == rpc_code::resource_not_found)
+        r["error"]["code"] = rpc_code::invalid_params;
+    return response;
+}
+
+}  // namespace litemcp::server
