@@ -1,5 +1,7 @@
 #include "server/auth.h"
 
+#include "server/base64.h"
+
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -28,28 +30,7 @@ std::string sha256_hex(std::string_view data) {
     return out;
 }
 
-std::optional<std::string> base64url_decode(std::string_view in) {
-    std::string out;
-    unsigned buf = 0;
-    int bits = 0;
-    for (char c : in) {
-        int v;
-        if (c >= 'A' && c <= 'Z') v = c - 'A';
-        else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-        else if (c >= '0' && c <= '9') v = c - '0' + 52;
-        else if (c == '-') v = 62;
-        else if (c == '_') v = 63;
-        else if (c == '=') break;
-        else return std::nullopt;
-        buf = (buf << 6) | static_cast<unsigned>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out.push_back(static_cast<char>((buf >> bits) & 0xFF));
-        }
-    }
-    return out;
-}
+std::optional<std::string> base64url_decode(std::string_view in) { return base64_decode(in, base64_alphabet::url); }
 
 namespace {
 

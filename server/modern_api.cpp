@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "server/auth.h"
+#include "server/base64.h"
 #include "server/mcp_server_impl.h"
 
 namespace litemcp::server {
@@ -37,34 +38,7 @@ std::optional<std::string> header_value(std::string_view raw) {
     constexpr std::string_view open = "=?base64?", close = "?=";
     if (!raw.starts_with(open) || !raw.ends_with(close) || raw.size() < open.size() + close.size())
         return std::string(raw);
-    auto b64 = raw.substr(open.size(), raw.size() - open.size() - close.size());
-    if (b64.size() % 4 != 0) return std::nullopt;  // standard base64, padded
-    std::string out;
-    unsigned buf = 0;
-    int bits = 0;
-    std::size_t pad = 0;
-    for (char c : b64) {
-        int v;
-        if (c >= 'A' && c <= 'Z') v = c - 'A';
-        else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-        else if (c >= '0' && c <= '9') v = c - '0' + 52;
-        else if (c == '+') v = 62;
-        else if (c == '/') v = 63;
-        else if (c == '=') {
-            ++pad;
-            continue;
-        } else {
-            return std::nullopt;
-        }
-        if (pad) return std::nullopt;  // data after padding
-        buf = (buf << 6) | static_cast<unsigned>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out.push_back(static_cast<char>((buf >> bits) & 0xFF));
-        }
-    }
-    return out;
+    return base64_decode(raw.substr(open.size(), raw.size() - open.size() - close.size()), base64_alphabet::standard);
 }
 
 }  // namespace

@@ -1,0 +1,36 @@
+#include "server/base64.h"
+
+namespace litemcp::server {
+
+std::optional<std::string> base64_decode(std::string_view in, base64_alphabet alphabet) {
+    const bool url = alphabet == base64_alphabet::url;
+    if (!url && in.size() % 4 != 0) return std::nullopt;
+    std::string out;
+    unsigned buf = 0;
+    int bits = 0;
+    std::size_t pad = 0;
+    for (char c : in) {
+        int v;
+        if (c >= 'A' && c <= 'Z') v = c - 'A';
+        else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+        else if (c >= '0' && c <= '9') v = c - '0' + 52;
+        else if (c == (url ? '-' : '+')) v = 62;
+        else if (c == (url ? '_' : '/')) v = 63;
+        else if (c == '=') {
+            if (++pad > 2) return std::nullopt;
+            continue;
+        } else {
+            return std::nullopt;
+        }
+        if (pad) return std::nullopt;  // data after padding
+        buf = (buf << 6) | static_cast<unsigned>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out.push_back(static_cast<char>((buf >> bits) & 0xFF));
+        }
+    }
+    return out;
+}
+
+}  // namespace litemcp::server
