@@ -49,6 +49,8 @@ struct mcp_options {
     // ttlMs of 2026-07-28 list, read and discover results: how long a client
     // may cache them. Default: 60 s.
     std::chrono::milliseconds cache_ttl{60'000};
+    // Open 2026-07-28 subscriptions/listen streams (503 beyond). Default: 1,024.
+    std::size_t max_listen_streams = 1'024;
     // Lets clients other than loopback ones use /admin/ with
     // "Authorization: Bearer <token>". A secret: prefer LITEMCP_ADMIN_TOKEN.
     // Default: none (the admin API answers loopback clients only).

@@ -200,12 +200,12 @@ std::string mcp_server::impl::negotiate(const std::string& requested) const {
 }
 
 json mcp_server::impl::server_capabilities(const std::string& version) const {
-    // 2026-07-28 clients learn of changes through subscriptions/listen, which
-    // is not served yet: promise no listChanged and no subscribe there.
+    // 2026-07-28 clients learn of list changes through subscriptions/listen;
+    // per-resource subscriptions are not served there yet.
     if (version == modern_version)
-        return json{{"tools", json::object()},
-                    {"resources", json::object()},
-                    {"prompts", json::object()},
+        return json{{"tools", {{"listChanged", true}}},
+                    {"resources", {{"listChanged", true}}},
+                    {"prompts", {{"listChanged", true}}},
                     {"logging", json::object()},
                     {"completions", json::object()}};
     json caps{{"tools", {{"listChanged", true}}},

@@ -156,6 +156,14 @@ void mcp_server::stop() {
     // resume later). Running requests get a few seconds to finish and record
     // their results; then the rest are cancelled, so nothing waits minutes for
     // a client's answer.
+    {
+        // Listen streams end with their final result, before the transport
+        // closes every stream with a bare retry: hint.
+        std::lock_guard lock(p.listens_mu);
+        for (auto& w : p.listens)
+            if (auto l = w.lock()) l->finish();
+        p.listens.clear();
+    }
     p.http->stop_accepting();
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (p.in_flight > 0 && std::chrono::steady_clock::now() < until)

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "server/admin_tails.h"
+#include "server/listen_stream.h"
 #include "server/mcp_server.h"
 #include "server/metrics.h"
 #include "server/session.h"
@@ -112,6 +113,8 @@ public:
     // ---- the modern era, 2026-07-28 (modern_api.cpp) ----
     bool is_modern(const json& body, const transport::http_request& req) const;
     void serve_modern(json body, const transport::http_request& req, std::shared_ptr<transport::responder> res);
+    void serve_listen(const json& id, const json& params, const transport::http_request& req,
+                      std::shared_ptr<transport::responder> res);
     json discover() const;
     // resultType, serverInfo and, for lists and reads, ttlMs and cacheScope.
     json decorate_modern(std::string_view method, json result) const;
@@ -164,6 +167,8 @@ public:
     metrics stats;
     std::unique_ptr<admin_tails> tails;
     std::unique_ptr<authenticator> auth;
+    std::mutex listens_mu;
+    std::vector<std::weak_ptr<listen_stream>> listens;  // open subscriptions/listen streams
     std::mutex rate_mu;
     std::map<std::string, std::deque<std::chrono::steady_clock::time_point>> initializations;  // by principal
     std::map<std::string, std::shared_ptr<const json_schema>> api_schemas;  // schemas/*.json by name

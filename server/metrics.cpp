@@ -46,7 +46,7 @@ std::string mcp_method_label(std::string_view m) {
     static constexpr std::string_view known[] = {
         "initialize",    "ping",           "tools/list",          "tools/call",           "resources/list",
         "resources/templates/list",        "resources/read",      "resources/subscribe",  "resources/unsubscribe",
-        "prompts/list",  "prompts/get",    "completion/complete", "logging/setLevel", "server/discover"};
+        "prompts/list",  "prompts/get",    "completion/complete", "logging/setLevel", "server/discover", "subscriptions/listen"};
     for (auto k : known)
         if (k == m) return std::string(m);
     if (m.starts_with("notifications/")) return "notification";

@@ -6,10 +6,10 @@
 // the store (durability in this era comes from the Tasks extension).
 //
 // Built so far: request validation (-32602, -32020, -32022, 404/-32601),
-// server/discover, the list, read, get, call and complete methods with
-// resultType, serverInfo and cache hints, per-request logLevel, progress on
-// an SSE response. Not yet: input_required (MRTR), subscriptions/listen,
-// Tasks, x-mcp-header parameters.
+// server/discover, subscriptions/listen for list changes, the list, read,
+// get, call and complete methods with resultType, serverInfo and cache
+// hints, per-request logLevel, progress on an SSE response. Not yet:
+// input_required (MRTR), per-resource subscriptions, Tasks, x-mcp-header.
 #include <spdlog/spdlog.h>
 
 #include "server/auth.h"
@@ -118,11 +118,12 @@ void mcp_server::impl::serve_modern(json body, const http_request& req, std::sha
     static const std::set<std::string> served = {"server/discover", "tools/list",   "tools/call",
                                                  "resources/list",  "resources/templates/list",
                                                  "resources/read",  "prompts/list", "prompts/get",
-                                                 "completion/complete"};
+                                                 "completion/complete", "subscriptions/listen"};
     if (!served.contains(method))
         return refuse(404, rpc_code::method_not_found, "Method not found: " + method + " (in protocol version " +
                                                             std::string(modern_version) + ")");
     if (method == "server/discover") return res->respond(json_response(200, make_result(id, discover())));
+    if (method == "subscriptions/listen") return serve_listen(id, params, req, std::move(res));
 
     // A request of its own: a session-shaped context that lives for this
     // request only and is never stored.
@@ -151,6 +152,44 @@ void mcp_server::impl::serve_modern(json body, const http_request& req, std::sha
     if (!handlers->post(run)) {
         in_flight--;
         c->res->respond(error_response(503, id, rpc_code::internal_error, "the server is busy; retry later"));
+    }
+}
+
+void mcp_server::impl::serve_listen(const json& id, const json& params, const http_request& req,
+                                    std::shared_ptr<responder> res) {
+    auto accept = req.headers.get("Accept");
+    if (!accept || accept->find("text/event-stream") == std::string_view::npos)
+        return res->respond(error_response(406, id, rpc_code::invalid_request,
+                                           "Not Acceptable: subscriptions/listen answers with text/event-stream"));
+    if (!params.contains("notifications") || !params["notifications"].is_object())
+        return res->respond(error_response(400, id, rpc_code::invalid_params,
+                                           "Invalid params: subscriptions/listen needs params.notifications (an object)"));
+    const auto& wanted = params["notifications"];
+    // What litemcp honours: the list changes. Per-resource subscriptions are
+    // left out of the acknowledgement, so the client knows.
+    static const std::pair<const char*, const char*> kinds[] = {
+        {"toolsListChanged", "notifications/tools/list_changed"},
+        {"promptsListChanged", "notifications/prompts/list_changed"},
+        {"resourcesListChanged", "notifications/resources/list_changed"}};
+    json honoured = json::object();
+    std::set<std::string> methods;
+    for (auto [flag, notification] : kinds)
+        if (wanted.contains(flag) && wanted[flag].is_boolean() && wanted[flag].get<bool>()) {
+            honoured[flag] = true;
+            methods.insert(notification);
+        }
+    {
+        std::lock_guard lock(listens_mu);
+        std::erase_if(listens, [](auto& w) {
+            auto l = w.lock();
+            return !l || !l->open();
+        });
+        if (listens.size() >= cfg.mcp.max_listen_streams)
+            return res->respond(error_response(503, id, rpc_code::internal_error,
+                                               "Service Unavailable: " + std::to_string(listens.size()) +
+                                                   " listen streams are open, the limit"));
+        auto l = listen_stream::start(*st, *delivery, res->start_sse({}), id, std::move(methods), std::move(honoured));
+        listens.push_back(l);
     }
 }
 

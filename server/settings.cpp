@@ -95,6 +95,7 @@ std::vector<setting> settings_for(program_options& o) {
     f.push_back({"authorization-servers", "comma-separated authorization servers for the protected-resource metadata", [&a](const std::string& v) { a.authorization_servers = split(v); return true; }, "the issuer"});
     f.push_back({"max-sessions-per-principal", "sessions one authenticated principal may hold (0 = no bound)", num(m.max_sessions_per_principal), std::to_string(m.max_sessions_per_principal)});
     f.push_back({"initialize-per-minute", "initialize requests per authenticated principal per minute (0 = no bound)", num(m.initialize_per_minute), std::to_string(m.initialize_per_minute)});
+    f.push_back({"max-listen-streams", "open subscriptions/listen streams (503 beyond)", num(m.max_listen_streams), std::to_string(m.max_listen_streams)});
     f.push_back({"cache-ttl-ms", "ttlMs of 2026-07-28 list, read and discover results", ms(m.cache_ttl), std::to_string(m.cache_ttl.count())});
     f.push_back({"instructions", "instructions returned by initialize", str(m.instructions), "none"});
     auto& w = c.workers;

@@ -61,7 +61,8 @@ class Modern(unittest.TestCase):
         self.assertIn(res["cacheScope"], ("public", "private"))
         self.assertEqual(res["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "litemcp")
         self.assertIn("tools", res["capabilities"])
-        self.assertNotIn("listChanged", res["capabilities"]["tools"])  # no subscriptions/listen yet
+        self.assertTrue(res["capabilities"]["tools"]["listChanged"])  # through subscriptions/listen
+        self.assertNotIn("subscribe", res["capabilities"]["resources"])  # per-resource: not yet
 
     def test_envelope_and_version_checks_in_order(self):
         def err(body, h):
@@ -166,6 +167,79 @@ class Modern(unittest.TestCase):
         self.assertEqual(body["result"]["resultType"], "complete")
         status, _, text = self.srv.request("GET", path="/metrics")
         self.assertIn('litemcp_mcp_requests_total{method="tools/list",era="modern",status="200"}', text)
+
+
+def listen(srv, id, notifications, timeout=10):
+    c = srv.conn(timeout=timeout)
+    body = request(id, "subscriptions/listen", {"notifications": notifications})
+    h = dict(headers("subscriptions/listen"), **{"Content-Type": "application/json"})
+    c.request("POST", "/mcp", json.dumps(body), h)
+    r = c.getresponse()
+    assert r.status == 200, (r.status, r.read())
+    r._conn = c
+    return r, events(r)
+
+
+def frame(stream):
+    return json.loads(next(ev for ev in stream if ev.get("data"))["data"])
+
+
+class Listen(unittest.TestCase):
+    def setUp(self):
+        self.srv = Server(BINARY, ["--max-listen-streams", "25"]).start()
+
+    def tearDown(self):
+        self.srv.cleanup()
+
+    def trigger_tool_change(self, id):
+        body = request(id, "tools/call", {"name": "test_trigger_tool_change", "arguments": {}})
+        status, _, _ = self.srv.request("POST", body, headers("tools/call", "test_trigger_tool_change"))
+        self.assertEqual(status, 200)
+
+    def test_acknowledgement_first_then_only_the_opted_in_changes(self):
+        tools, tools_stream = listen(self.srv, "L1", {"toolsListChanged": True, "resourceSubscriptions": ["test://x"]})
+        ack = frame(tools_stream)
+        self.assertEqual(ack["method"], "notifications/subscriptions/acknowledged")
+        self.assertEqual(ack["params"]["notifications"], {"toolsListChanged": True})  # resources: not honoured
+        self.assertEqual(ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], "L1")
+        prompts, prompts_stream = listen(self.srv, 7, {"promptsListChanged": True})
+        self.assertEqual(frame(prompts_stream)["params"]["notifications"], {"promptsListChanged": True})
+        self.trigger_tool_change(2)
+        change = frame(tools_stream)
+        self.assertEqual(change["method"], "notifications/tools/list_changed")
+        self.assertEqual(change["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], "L1")
+        prompts._conn.sock.settimeout(0.5)
+        with self.assertRaises(OSError):  # socket.timeout: nothing for the prompts listener
+            frame(prompts_stream)
+        tools._conn.close()
+        prompts._conn.close()
+
+    def test_one_change_fans_out_to_every_listener(self):
+        streams = [listen(self.srv, "F%d" % i, {"toolsListChanged": True}) for i in range(20)]
+        for _, s in streams:
+            frame(s)  # acknowledged
+        self.trigger_tool_change(3)
+        for i, (r, s) in enumerate(streams):
+            f = frame(s)
+            self.assertEqual((f["method"], f["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"]),
+                             ("notifications/tools/list_changed", "F%d" % i))
+            r._conn.close()
+
+    def test_a_cap_on_open_streams_and_a_clean_end_at_shutdown(self):
+        streams = [listen(self.srv, i, {"toolsListChanged": True}) for i in range(25)]
+        body = request(99, "subscriptions/listen", {"notifications": {"toolsListChanged": True}})
+        status, _, text = self.srv.request("POST", body, headers("subscriptions/listen"))
+        self.assertEqual(status, 503)
+        self.assertEqual(json.loads(text)["id"], 99)
+        status, _, text = self.srv.request("POST", request(98, "subscriptions/listen", {}), headers("subscriptions/listen"))
+        self.assertEqual((status, json.loads(text)["error"]["code"]), (400, -32602))
+        r, s = streams[0]
+        frame(s)
+        self.assertEqual(self.srv.stop(), 0)
+        final = frame(s)
+        self.assertEqual(final["id"], 0)
+        self.assertEqual(final["result"], {"resultType": "complete",
+                                           "_meta": {"io.modelcontextprotocol/subscriptionId": 0}})
 
 
 if __name__ == "__main__":

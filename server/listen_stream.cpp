@@ -1,0 +1,102 @@
+#include "server/listen_stream.h"
+
+#include <spdlog/spdlog.h>
+
+#include "server/session.h"
+#include "server/stream_feeder.h"
+
+namespace litemcp::server {
+
+namespace {
+constexpr std::string_view key_subscription = "io.modelcontextprotocol/subscriptionId";
+}
+
+listen_stream::listen_stream(store::store& st, work_pool& pool, std::shared_ptr<transport::sse_stream> sse, json id,
+                             std::set<std::string> methods)
+    : store_(st), pool_(pool), sse_(std::move(sse)), id_(std::move(id)), methods_(std::move(methods)),
+      consumer_("l." + random_id()) {}
+
+std::shared_ptr<listen_stream> listen_stream::start(store::store& st, work_pool& pool,
+                                                    std::shared_ptr<transport::sse_stream> sse, json request_id,
+                                                    std::set<std::string> methods, json honoured) {
+    std::shared_ptr<listen_stream> l(new listen_stream(st, pool, std::move(sse), std::move(request_id), std::move(methods)));
+    // Changes from now on: a listen is live, not a replay.
+    auto top = st.topic(changes_topic);
+    l->pos_ = top ? top->end_offset : 0;
+    // The acknowledgement goes out at once: clients wait for it before they
+    // expect anything else.
+    l->sse_->send({}, l->tagged(make_notification("notifications/subscriptions/acknowledged",
+                                                  json{{"notifications", std::move(honoured)}}))
+                          .dump());
+    std::weak_ptr<listen_stream> weak = l;
+    (void)st.add_consumer(l->consumer_, [weak] {
+        if (auto self = weak.lock()) self->wake();
+    });
+    // The stream owns its listener until it ends (the cycle is cut when the
+    // stream drops its close callback).
+    l->sse_->on_closed([l] { l->stop(); });
+    (void)st.bind(l->consumer_, changes_topic);
+    return l;
+}
+
+json listen_stream::tagged(json message) const {
+    message["params"]["_meta"][std::string(key_subscription)] = id_;
+    return message;
+}
+
+void listen_stream::wake() {
+    auto self = shared_from_this();
+    if (!pool_.post([self] { self->deliver(); }))
+        spdlog::warn("listen: delivery queue full; a listen stream waits for the next change");
+}
+
+void listen_stream::deliver() {
+    std::lock_guard lock(mu_);
+    if (done_) return;
+    store_.take_ready(consumer_);
+    for (;;) {
+        auto r = store_.read(changes_topic, pos_, {256, 1u << 20});
+        if (!r) return;
+        if (r->outcome == store::read_outcome::truncated) {
+            pos_ = r->first_offset;
+            continue;
+        }
+        for (auto& rec : r->records) {
+            pos_ = rec.offset + 1;
+            auto msg = json::parse(rec.payload, nullptr, false);
+            if (!msg.is_object() || !msg.contains("method") || !methods_.contains(msg["method"].get<std::string>()))
+                continue;
+            if (!sse_->send({}, tagged(std::move(msg)).dump())) return;
+        }
+        if (r->records.size() < 256) return;
+    }
+}
+
+bool listen_stream::open() const {
+    std::lock_guard lock(mu_);
+    return !done_ && sse_->is_open();
+}
+
+void listen_stream::finish() {
+    {
+        std::lock_guard lock(mu_);
+        if (done_) return;
+        done_ = true;
+    }
+    store_.remove_consumer(consumer_);
+    sse_->send({}, make_result(id_, json{{"resultType", "complete"},
+                                         {"_meta", {{std::string(key_subscription), id_}}}})
+                       .dump());
+    sse_->close();
+}
+
+void listen_stream::stop() {
+    {
+        std::lock_guard lock(mu_);
+        if (done_) return;
+        done_ = true;
+    }
+    store_.remove_consumer(consumer_);
+}
+
+}  // namespace litemcp::server

@@ -1,0 +1,58 @@
+// One 2026-07-28 subscriptions/listen stream: an SSE response that carries
+// the change notifications the client opted into, read from the shared
+// change log mcp.changes/all -- the same log that feeds legacy GET streams --
+// and woken by the store's ready set, never by polling.
+//
+// Frames: first notifications/subscriptions/acknowledged with the honoured
+// filter, then each matching notification; every frame carries
+// _meta["io.modelcontextprotocol/subscriptionId"] = the listen request's id.
+// A server-side end sends the final result (resultType "complete" with the
+// subscription id) and closes.
+//
+// Threading: wake-ups come from the store's appender thread and only post to
+// the delivery pool; delivery runs there, one at a time. Lifetime: owned by
+// its SSE stream's close callback and by the server's list of open listens.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "server/json_rpc.h"
+#include "server/work_pool.h"
+#include "store/store.h"
+#include "transport/sse_stream.h"
+
+namespace litemcp::server {
+
+class listen_stream : public std::enable_shared_from_this<listen_stream> {
+public:
+    // methods: the notification methods the client opted into.
+    static std::shared_ptr<listen_stream> start(store::store& st, work_pool& pool,
+                                                std::shared_ptr<transport::sse_stream> sse, json request_id,
+                                                std::set<std::string> methods, json honoured);
+    // Ends the stream from the server's side: the final result, then close.
+    void finish();
+    bool open() const;
+
+private:
+    listen_stream(store::store& st, work_pool& pool, std::shared_ptr<transport::sse_stream> sse, json id,
+                  std::set<std::string> methods);
+    void wake();
+    void deliver();
+    json tagged(json message) const;
+    void stop();
+
+    store::store& store_;
+    work_pool& pool_;
+    std::shared_ptr<transport::sse_stream> sse_;
+    json id_;
+    std::set<std::string> methods_;
+    std::string consumer_;
+    mutable std::mutex mu_;
+    std::uint64_t pos_ = 0;  // next offset of the change log
+    bool done_ = false;
+};
+
+}  // namespace litemcp::server
