@@ -54,6 +54,14 @@ void register_tools(server::registry& r) {
             }
             return text_result("countdown of " + std::to_string(steps) + " finished");
         });
+    // 2026-07-28: arguments a client must mirror in Mcp-Param-* headers.
+    add(r, "test_header_params", "Echoes arguments that travel as Mcp-Param-Region and Mcp-Param-Count headers too",
+        json{{"type", "object"},
+             {"properties",
+              {{"region", {{"type", "string"}, {"x-mcp-header", "Region"}}},
+               {"count", {{"type", "integer"}, {"x-mcp-header", "Count"}}},
+               {"text", {{"type", "string"}}}}}},
+        [](const json& a, request_context&) -> rpc_result { return text_result(a.dump()); }, server::execution::io);
     add(r, "test_simple_text", "Returns a simple text", empty_schema(),
         [](const json&, request_context&) -> rpc_result {
             return text_result("This is a simple text response for testing.");

@@ -9,8 +9,11 @@
 // server/discover, subscriptions/listen for list changes, the list, read,
 // get, call and complete methods with resultType, serverInfo and cache
 // hints, per-request logLevel, progress on an SSE response. Not yet:
-// input_required (MRTR), per-resource subscriptions, Tasks, x-mcp-header.
+// input_required (MRTR), per-resource subscriptions, Tasks. Mcp-Param-*
+// headers (x-mcp-header) are checked against the arguments they mirror.
 #include <spdlog/spdlog.h>
+
+#include <charconv>
 
 #include "server/auth.h"
 #include "server/base64.h"
@@ -39,6 +42,45 @@ std::optional<std::string> header_value(std::string_view raw) {
     if (!raw.starts_with(open) || !raw.ends_with(close) || raw.size() < open.size() + close.size())
         return std::string(raw);
     return base64_decode(raw.substr(open.size(), raw.size() - open.size() - close.size()), base64_alphabet::standard);
+}
+
+// Tool parameters marked "x-mcp-header": <Name> in the inputSchema, through
+// a chain of "properties", with the argument's path.
+void header_params(const json& schema, const json& args, std::vector<std::pair<std::string, const json*>>& out) {
+    if (!schema.is_object() || !schema.contains("properties") || !schema["properties"].is_object()) return;
+    for (auto& [prop, sub] : schema["properties"].items()) {
+        if (!sub.is_object()) continue;
+        const json* value = args.is_object() && args.contains(prop) ? &args[prop] : nullptr;
+        if (sub.contains("x-mcp-header") && sub["x-mcp-header"].is_string())
+            out.emplace_back(sub["x-mcp-header"].get<std::string>(), value);
+        if (value) header_params(sub, *value, out);
+    }
+}
+
+// Mcp-Param-* headers must mirror the arguments they name.
+std::optional<std::string> check_header_params(const json& input_schema, const json& args, const http_request& req) {
+    std::vector<std::pair<std::string, const json*>> params;
+    header_params(input_schema, args, params);
+    for (auto& [name, value] : params) {
+        if (!value || value->is_null()) continue;  // absent or null: no header expected
+        const std::string header = "Mcp-Param-" + name;
+        auto raw = req.headers.get(header);
+        if (!raw) return header + " is required: the argument it mirrors is present";
+        auto decoded = header_value(*raw);
+        if (!decoded) return header + " is not valid base64 inside =?base64?...?=";
+        bool same = false;
+        if (value->is_string()) {
+            same = *decoded == value->get<std::string>();
+        } else if (value->is_boolean()) {
+            same = *decoded == (value->get<bool>() ? "true" : "false");
+        } else if (value->is_number_integer()) {
+            long long n = 0;  // compared as numbers: "007" is 7
+            auto [p, ec] = std::from_chars(decoded->data(), decoded->data() + decoded->size(), n);
+            same = ec == std::errc() && p == decoded->data() + decoded->size() && n == value->get<long long>();
+        }
+        if (!same) return header + " does not match the argument it mirrors";
+    }
+    return std::nullopt;
 }
 
 }  // namespace
@@ -105,6 +147,14 @@ void mcp_server::impl::serve_modern(json body, const http_request& req, std::sha
             return refuse(400, rpc_code::header_mismatch,
                           std::string("Header mismatch: Mcp-Name must be params.") + named +
                               " (literal, or =?base64?...?= encoded)");
+    }
+    if (method == "tools/call" && params.contains("name") && params["name"].is_string()) {
+        auto t = reg.find_tool(params["name"].get<std::string>());
+        if (!t) t = workers->worker_tool(params["name"].get<std::string>());
+        if (t)
+            if (auto problem = check_header_params(t->definition.value("inputSchema", json::object()),
+                                                   params.value("arguments", json::object()), req))
+                return refuse(400, rpc_code::header_mismatch, "Header mismatch: " + *problem);
     }
     std::optional<log_level> level;
     if (meta.contains(key_log_level)) {

@@ -105,6 +105,27 @@ class Modern(unittest.TestCase):
             else:
                 self.assertEqual((status, body["error"]["code"]), (400, -32020), h)
 
+    def test_header_parameters_mirror_their_arguments(self):
+        def call(args, extra):
+            body = request(60, "tools/call", {"name": "test_header_params", "arguments": args})
+            h = dict(headers("tools/call", "test_header_params"), **extra)
+            status, _, b = self.post(body, h)
+            return status, b
+        ok = [({"region": "eu-west", "count": 7}, {"Mcp-Param-Region": "eu-west", "Mcp-Param-Count": "7"}),
+              ({"region": "eu-west", "count": 7}, {"Mcp-Param-Region": "=?base64?ZXUtd2VzdA==?=", "Mcp-Param-Count": "007"}),
+              ({"text": "no header needed"}, {}),
+              ({"region": None}, {})]
+        for args, extra in ok:
+            status, b = call(args, extra)
+            self.assertEqual(status, 200, (args, extra, b))
+        bad = [({"region": "eu-west"}, {}),
+               ({"region": "eu-west"}, {"Mcp-Param-Region": "us-east"}),
+               ({"count": 7}, {"Mcp-Param-Count": "8"}),
+               ({"region": "eu-west"}, {"Mcp-Param-Region": "=?base64?ZXUtd2VzdA?="})]
+        for args, extra in bad:
+            status, b = call(args, extra)
+            self.assertEqual((status, b["error"]["code"]), (400, -32020), (args, extra))
+
     def test_methods_of_the_legacy_era_are_not_found(self):
         for i, method in enumerate(["initialize", "ping", "logging/setLevel", "resources/subscribe",
                                     "resources/unsubscribe", "unknown/method"]):
