@@ -176,10 +176,20 @@ void mcp_server::impl::broadcast_list_changed(list_kind k) {
 }
 
 void mcp_server::impl::resource_updated(const std::string& uri) {
+    const auto msg = make_notification("notifications/resources/updated", json{{"uri", uri}});
+    // 2026-07-28 listeners read it from the change log, each for its URIs.
+    bool listening;
+    {
+        std::lock_guard lock(listens_mu);
+        listening = !listens.empty();
+    }
+    if (listening)
+        if (auto r = st->append(changes_topic, msg.dump(), changes_flag_resource_update); !r)
+            spdlog::error("cannot record the update of {}: {}", uri, r.error().message);
+    // Legacy sessions subscribed with resources/subscribe get it on their GET stream.
     const std::string prefix = "sub/" + uri + "\n";
     auto subs = st->kv_scan(prefix, {}, 100'000);
     if (!subs) return;
-    const auto msg = make_notification("notifications/resources/updated", json{{"uri", uri}});
     for (auto& [key, value] : *subs) {
         auto s = sessions->find(key.substr(prefix.size()));
         if (!s) {
@@ -200,11 +210,10 @@ std::string mcp_server::impl::negotiate(const std::string& requested) const {
 }
 
 json mcp_server::impl::server_capabilities(const std::string& version) const {
-    // 2026-07-28 clients learn of list changes through subscriptions/listen;
-    // per-resource subscriptions are not served there yet.
+    // 2026-07-28 clients learn of changes through subscriptions/listen.
     if (version == modern_version)
         return json{{"tools", {{"listChanged", true}}},
-                    {"resources", {{"listChanged", true}}},
+                    {"resources", {{"subscribe", true}, {"listChanged", true}}},
                     {"prompts", {{"listChanged", true}}},
                     {"logging", json::object()},
                     {"completions", json::object()}};

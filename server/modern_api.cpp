@@ -6,10 +6,10 @@
 // the store (durability in this era comes from the Tasks extension).
 //
 // Built so far: request validation (-32602, -32020, -32022, 404/-32601),
-// server/discover, subscriptions/listen for list changes, the list, read,
+// server/discover, subscriptions/listen (list changes, resource updates), the list, read,
 // get, call and complete methods with resultType, serverInfo and cache
 // hints, per-request logLevel, progress on an SSE response. Not yet:
-// input_required (MRTR), per-resource subscriptions, Tasks. Mcp-Param-*
+// input_required (MRTR), Tasks. Mcp-Param-*
 // headers (x-mcp-header) are checked against the arguments they mirror.
 #include <spdlog/spdlog.h>
 
@@ -215,8 +215,7 @@ void mcp_server::impl::serve_listen(const json& id, const json& params, const ht
         return res->respond(error_response(400, id, rpc_code::invalid_params,
                                            "Invalid params: subscriptions/listen needs params.notifications (an object)"));
     const auto& wanted = params["notifications"];
-    // What litemcp honours: the list changes. Per-resource subscriptions are
-    // left out of the acknowledgement, so the client knows.
+    // What litemcp honours: the list changes and resource updates.
     static const std::pair<const char*, const char*> kinds[] = {
         {"toolsListChanged", "notifications/tools/list_changed"},
         {"promptsListChanged", "notifications/prompts/list_changed"},
@@ -228,6 +227,16 @@ void mcp_server::impl::serve_listen(const json& id, const json& params, const ht
             honoured[flag] = true;
             methods.insert(notification);
         }
+    std::set<std::string> uris;
+    if (wanted.contains("resourceSubscriptions")) {
+        if (!wanted["resourceSubscriptions"].is_array())
+            return res->respond(error_response(400, id, rpc_code::invalid_params,
+                                               "Invalid params: notifications.resourceSubscriptions must be an array of URIs"));
+        json list = json::array();
+        for (auto& u : wanted["resourceSubscriptions"])
+            if (u.is_string() && uris.insert(u.get<std::string>()).second) list.push_back(u);
+        if (!list.empty()) honoured["resourceSubscriptions"] = list;
+    }
     {
         std::lock_guard lock(listens_mu);
         std::erase_if(listens, [](auto& w) {
@@ -238,7 +247,8 @@ void mcp_server::impl::serve_listen(const json& id, const json& params, const ht
             return res->respond(error_response(503, id, rpc_code::internal_error,
                                                "Service Unavailable: " + std::to_string(listens.size()) +
                                                    " listen streams are open, the limit"));
-        auto l = listen_stream::start(*st, *delivery, res->start_sse({}), id, std::move(methods), std::move(honoured));
+        auto l = listen_stream::start(*st, *delivery, res->start_sse({}), id, std::move(methods), std::move(uris),
+                                      std::move(honoured));
         listens.push_back(l);
     }
 }

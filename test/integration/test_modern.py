@@ -62,7 +62,7 @@ class Modern(unittest.TestCase):
         self.assertEqual(res["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "litemcp")
         self.assertIn("tools", res["capabilities"])
         self.assertTrue(res["capabilities"]["tools"]["listChanged"])  # through subscriptions/listen
-        self.assertNotIn("subscribe", res["capabilities"]["resources"])  # per-resource: not yet
+        self.assertTrue(res["capabilities"]["resources"]["subscribe"])
 
     def test_envelope_and_version_checks_in_order(self):
         def err(body, h):
@@ -218,10 +218,10 @@ class Listen(unittest.TestCase):
         self.assertEqual(status, 200)
 
     def test_acknowledgement_first_then_only_the_opted_in_changes(self):
-        tools, tools_stream = listen(self.srv, "L1", {"toolsListChanged": True, "resourceSubscriptions": ["test://x"]})
+        tools, tools_stream = listen(self.srv, "L1", {"toolsListChanged": True})
         ack = frame(tools_stream)
         self.assertEqual(ack["method"], "notifications/subscriptions/acknowledged")
-        self.assertEqual(ack["params"]["notifications"], {"toolsListChanged": True})  # resources: not honoured
+        self.assertEqual(ack["params"]["notifications"], {"toolsListChanged": True})
         self.assertEqual(ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], "L1")
         prompts, prompts_stream = listen(self.srv, 7, {"promptsListChanged": True})
         self.assertEqual(frame(prompts_stream)["params"]["notifications"], {"promptsListChanged": True})
@@ -234,6 +234,30 @@ class Listen(unittest.TestCase):
             frame(prompts_stream)
         tools._conn.close()
         prompts._conn.close()
+
+    def test_resource_updates_reach_only_their_subscribers(self):
+        watched, w_stream = listen(self.srv, "R1", {"resourceSubscriptions": ["test://watched-resource"]})
+        self.assertEqual(frame(w_stream)["params"]["notifications"],
+                         {"resourceSubscriptions": ["test://watched-resource"]})
+        other, o_stream = listen(self.srv, "R2", {"resourceSubscriptions": ["test://elsewhere"], "toolsListChanged": True})
+        frame(o_stream)
+        # A legacy session with a GET stream and no subscription must not get it either.
+        sid, _ = self.srv.initialize()
+        g = self.srv.open("GET", headers={"Mcp-Session-Id": sid, "Accept": "text/event-stream"})
+        g_stream = events(g)
+        next(g_stream)  # priming
+        body = request(4, "tools/call", {"name": "test_trigger_resource_update", "arguments": {"uri": "test://watched-resource"}})
+        self.assertEqual(self.srv.request("POST", body, headers("tools/call", "test_trigger_resource_update"))[0], 200)
+        update = frame(w_stream)
+        self.assertEqual((update["method"], update["params"]["uri"]),
+                         ("notifications/resources/updated", "test://watched-resource"))
+        self.assertEqual(update["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], "R1")
+        for r, s in ((other, o_stream), (g, g_stream)):
+            r._conn.sock.settimeout(0.5)
+            with self.assertRaises(OSError):
+                frame(s)
+        for r in (watched, other, g):
+            r._conn.close()
 
     def test_one_change_fans_out_to_every_listener(self):
         streams = [listen(self.srv, "F%d" % i, {"toolsListChanged": True}) for i in range(20)]
