@@ -577,8 +577,11 @@ rpc_result mcp_server::impl::dispatch(const std::shared_ptr<call>& cp) {
     if (m == "resources/read") {
         if (!p.contains("uri") || !p["uri"].is_string()) return fail(rpc_code::invalid_params, "resources/read needs a uri");
         const auto uri = p["uri"].get<std::string>();
+        // The registry first: only a URI it does not know may be an offline worker's.
+        auto r = reg.find_resource(uri);
+        if (r && !r->served_by.empty()) return defer_to_worker(cp, r->served_by);
+        if (r) return r->read(uri, ctx);
         if (auto w = workers->owner(list_kind::resources, uri)) return defer_to_worker(cp, *w);
-        if (auto r = reg.find_resource(uri)) return r->read(uri, ctx);
         auto [t, vars] = reg.match_template(uri);
         if (t) return t->read(uri, vars, ctx);
         return fail(rpc_code::resource_not_found, "Resource not found", json{{"uri", uri}});
@@ -601,8 +604,10 @@ rpc_result mcp_server::impl::dispatch(const std::shared_ptr<call>& cp) {
     if (m == "prompts/list") return page(reg.prompts(), p, "prompts", [](const prompt& x) { return x.definition["name"].get<std::string>(); });
     if (m == "prompts/get") {
         if (!p.contains("name") || !p["name"].is_string()) return fail(rpc_code::invalid_params, "prompts/get needs a name");
-        if (auto w = workers->owner(list_kind::prompts, p["name"].get<std::string>())) return defer_to_worker(cp, *w);
         auto x = reg.find_prompt(p["name"].get<std::string>());
+        if (x && !x->served_by.empty()) return defer_to_worker(cp, x->served_by);
+        if (!x)
+            if (auto w = workers->owner(list_kind::prompts, p["name"].get<std::string>())) return defer_to_worker(cp, *w);
         if (!x) return fail(rpc_code::invalid_params, "Unknown prompt: " + p["name"].get<std::string>());
         return x->get(p.value("arguments", json::object()), ctx);
     }

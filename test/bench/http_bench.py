@@ -78,10 +78,10 @@ def initialize(port, conn=None):
     return sid
 
 
-def wrk(port, sid, seconds, connections=32, script="tools_call.lua", env_extra=None):
+def wrk(port, sid, seconds, connections=32, env_extra=None):
     env = dict(os.environ, MCP_SESSION=sid, **(env_extra or {}))
     out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "--latency",
-                          "-s", os.path.join(here, script), "http://127.0.0.1:%d/mcp" % port],
+                          "-s", os.path.join(here, "tools_call.lua"), "http://127.0.0.1:%d/mcp" % port],
                          capture_output=True, text=True, env=env, timeout=seconds + 60).stdout
 
     def ms(label):
@@ -129,7 +129,7 @@ def section_throughput(args, binary, npm_dir):
                 warm(port, sid)
                 results[name] = wrk(port, sid, seconds)
                 if name == "litemcp":
-                    ceiling = wrk(port, sid, seconds, script="not_found.lua")
+                    ceiling = wrk(port, sid, seconds, env_extra={"REQUEST": "not_found"})
             finally:
                 proc.terminate()
                 proc.wait()
