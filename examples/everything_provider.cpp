@@ -221,14 +221,24 @@ void register_tools(server::registry& r) {
                 [](const json&, request_context&) -> rpc_result { return text_result("dynamic"); });
             return text_result("added test_dynamic_tool");
         });
-    add(r, "json_schema_2020_12_tool", "A tool whose schema uses JSON Schema 2020-12",
+    add(r, "json_schema_2020_12_tool", "Tool with JSON Schema 2020-12 features",
         json{{"$schema", "https://json-schema.org/draft/2020-12/schema"},
              {"type", "object"},
              {"$defs",
               {{"address",
-                {{"type", "object"},
+                {{"$anchor", "addressDef"},
+                 {"type", "object"},
                  {"properties", {{"street", {{"type", "string"}}}, {"city", {{"type", "string"}}}}}}}}},
-             {"properties", {{"name", {{"type", "string"}}}, {"address", {{"$ref", "#/$defs/address"}}}}},
+             {"properties",
+              {{"name", {{"type", "string"}}},
+               {"address", {{"$ref", "#/$defs/address"}}},
+               {"contactMethod", {{"type", "string"}, {"enum", {"phone", "email"}}}},
+               {"phone", {{"type", "string"}}},
+               {"email", {{"type", "string"}}}}},
+             {"allOf", json::array({{{"anyOf", json::array({{{"required", {"phone"}}}, {{"required", {"email"}}}})}}})},
+             {"if", {{"properties", {{"contactMethod", {{"const", "phone"}}}}}, {"required", {"contactMethod"}}}},
+             {"then", {{"required", {"phone"}}}},
+             {"else", {{"required", {"email"}}}},
              {"additionalProperties", false}},
         [](const json& a, request_context&) -> rpc_result {
             return text_result("JSON Schema 2020-12 tool called with: " + a.dump());
@@ -325,6 +335,7 @@ void register_everything(server::registry& r) {
     register_tools(r);
     register_resources(r);
     register_prompts(r);
+    register_2026_fixtures(r);
 }
 
 }  // namespace litemcp::examples

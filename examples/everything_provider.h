@@ -8,5 +8,8 @@
 namespace litemcp::examples {
 
 void register_everything(server::registry& r);
+// The 2026-07-28 fixtures (input_required, tasks, diagnostics); part of
+// register_everything (task_fixtures.cpp).
+void register_2026_fixtures(server::registry& r);
 
 }  // namespace litemcp::examples

@@ -33,4 +33,26 @@ std::optional<std::string> base64_decode(std::string_view in, base64_alphabet al
     return out;
 }
 
+std::string base64_encode(std::string_view in, base64_alphabet alphabet) {
+    const bool url = alphabet == base64_alphabet::url;
+    const char* digits = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                             : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((in.size() + 2) / 3 * 4);
+    unsigned buf = 0;
+    int bits = 0;
+    for (unsigned char c : in) {
+        buf = (buf << 8) | c;
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out.push_back(digits[(buf >> bits) & 0x3F]);
+        }
+    }
+    if (bits > 0) out.push_back(digits[(buf << (6 - bits)) & 0x3F]);
+    if (!url)
+        while (out.size() % 4) out.push_back('=');
+    return out;
+}
+
 }  // namespace litemcp::server

@@ -9,6 +9,7 @@
 
 #include "server/auth.h"
 #include "server/logging.h"
+#include "server/request_state.h"
 #include "server/worker_hub.h"
 #include "store/options.h"
 #include "transport/http_server.h"
@@ -61,6 +62,22 @@ struct mcp_options {
     // initialize requests one authenticated principal may make per minute
     // (429 with Retry-After beyond). 0: no bound. Default: 600.
     std::uint64_t initialize_per_minute = 600;
+    // Sealing of 2026-07-28 requestState (key, lifetime). Default: a key
+    // generated into the data folder, states valid for 10 min.
+    request_state_options request_state;
+    // Tasks (the 2026-07-28 Tasks extension and 2025-11-25 tasks).
+    // The lifetime of a task when the request names none. Default: 1 h.
+    std::chrono::milliseconds task_ttl{std::chrono::hours(1)};
+    // The longest lifetime a request may ask for (longer ones are cut to it). Default: 24 h.
+    std::chrono::milliseconds task_max_ttl{std::chrono::hours(24)};
+    // A 2026-07-28 call of a tool that may run as a task (taskSupport
+    // "optional"), from a client that declared the Tasks extension, becomes
+    // a task when it has not finished within this. Default: 250 ms.
+    std::chrono::milliseconds task_promote{250};
+    // pollIntervalMs suggested to clients. Default: 500 ms.
+    std::chrono::milliseconds task_poll_interval{500};
+    // Tasks that are not terminal at once (beyond: the request runs without a task). Default: 10,000.
+    std::uint64_t max_active_tasks = 10'000;
 };
 
 struct server_config {

@@ -77,25 +77,52 @@ public:
 
     void notify(std::string method, json params) override { emit(make_notification(method, std::move(params))); }
 
+    std::expected<input_answers, rpc_failure> ask(std::vector<input_request> inputs) override {
+        if (!c_->rounds) {  // a legacy session: real requests, answered on this stream
+            input_answers out;
+            for (auto& in : inputs) {
+                auto r = request(in.method, std::move(in.params), std::chrono::seconds(60));
+                if (!r) return std::unexpected(r.error());
+                out[in.key] = std::move(*r);
+            }
+            return out;
+        }
+        if (c_->method != "tools/call" && c_->method != "prompts/get" && c_->method != "resources/read")
+            return fail(rpc_code::internal_error, "input can be asked for only in tools/call, prompts/get and resources/read");
+        json required = json::object();
+        for (auto& in : inputs)
+            if (auto cap = capability_for(in.method); cap && !c_->session->client_capabilities.contains(*cap))
+                required[*cap] = json::object();
+        if (!required.empty())
+            return fail(rpc_code::missing_capability,
+                        "Missing client capability: the server needs " + required.dump() + " for this request",
+                        json{{"requiredCapabilities", required}});
+        input_answers out;
+        json missing = json::object();
+        for (auto& in : inputs) {
+            if (c_->answers.contains(in.key)) out[in.key] = c_->answers[in.key];
+            else missing[in.key] = {{"method", in.method}, {"params", std::move(in.params)}};
+        }
+        if (missing.empty()) return out;
+        c_->input_requests = std::move(missing);
+        return fail(rpc_code::input_pending, "the client's input is needed");
+    }
+
     rpc_result request(std::string method, json params, std::chrono::milliseconds timeout) override {
+        if (c_->rounds) {
+            std::string key = method + "#" + std::to_string(c_->requests_made++);
+            std::vector<input_request> one{{key, std::move(method), std::move(params)}};
+            auto r = ask(std::move(one));
+            if (!r) return std::unexpected(r.error());
+            return std::move(r->begin()->second);
+        }
         auto& s = *c_->session;
-        const auto& caps = s.client_capabilities;
-        const char* needed = method == "sampling/createMessage" ? "sampling"
-                             : method == "elicitation/create"   ? "elicitation"
-                             : method == "roots/list"           ? "roots"
-                                                                : nullptr;
-        if (needed && !caps.contains(needed))
-            return fail(rpc_code::method_not_found,
-                        std::string("the client did not declare the '") + needed + "' capability");
+        if (auto needed = capability_for(method); needed && !s.client_capabilities.contains(*needed))
+            return fail(rpc_code::method_not_found, "the client did not declare the '" + *needed + "' capability");
         if (!c_->streaming)
             return fail(rpc_code::internal_error, "server-to-client requests need an SSE response stream");
         if (c_->runs_on == execution::io)
             return fail(rpc_code::internal_error, "a tool running on the I/O thread cannot wait for the client");
-        if (c_->ephemeral)
-            return fail(rpc_code::internal_error, "this tool needs input from the client, which a " +
-                                                      std::string(modern_version) +
-                                                      " request gets through input_required results; litemcp does not "
-                                                      "serve those yet");
         const json id = "litemcp-" + std::to_string(s.next_request_id++);
         auto waiter = std::make_shared<pending_reply>();
         {
@@ -132,6 +159,12 @@ public:
     }
 
 private:
+    static std::optional<std::string> capability_for(std::string_view method) {
+        if (method == "sampling/createMessage") return "sampling";
+        if (method == "elicitation/create") return "elicitation";
+        if (method == "roots/list") return "roots";
+        return std::nullopt;
+    }
     void emit(const json& msg) { srv_.emit_on_stream(c_, msg); }
     mcp_server::impl& srv_;
     std::shared_ptr<call> c_;
@@ -147,6 +180,12 @@ store::result<store::append_ack> mcp_server::impl::emit(session_state& s, std::s
 
 void mcp_server::impl::emit_on_stream(const std::shared_ptr<call>& c, const json& msg) {
     if (c->ephemeral) {  // nothing stored, nothing to resume: straight to the response
+        std::shared_ptr<task> owner;
+        {
+            std::lock_guard lock(c->promotion_mu);
+            owner = c->task;
+        }
+        if (owner) return tasks->note(*owner, msg);  // a task's messages are in its topic
         if (c->stream_open) c->sse->send({}, msg.dump());
         return;
     }
@@ -216,12 +255,16 @@ json mcp_server::impl::server_capabilities(const std::string& version) const {
                     {"resources", {{"subscribe", true}, {"listChanged", true}}},
                     {"prompts", {{"listChanged", true}}},
                     {"logging", json::object()},
-                    {"completions", json::object()}};
+                    {"completions", json::object()},
+                    {"extensions", {{"io.modelcontextprotocol/tasks", json::object()}}}};
     json caps{{"tools", {{"listChanged", true}}},
               {"resources", {{"subscribe", true}, {"listChanged", true}}},
               {"prompts", {{"listChanged", true}}},
               {"logging", json::object()}};
     if (version >= "2025-03-26") caps["completions"] = json::object();
+    if (version >= "2025-11-25")
+        caps["tasks"] = {{"list", json::object()}, {"cancel", json::object()},
+                         {"requests", {{"tools", {{"call", json::object()}}}}}};
     return caps;
 }
 
@@ -345,6 +388,19 @@ void mcp_server::impl::open_stream(const std::shared_ptr<call>& c) {
         sse->close();
     } else {
         c->stream_open = true;
+        // 2026-07-28: a client that closes the response stream cancels the
+        // request (there is no notifications/cancelled over HTTP).
+        if (c->ephemeral)
+            sse->on_closed([this, weak = std::weak_ptr<call>(c)] {
+                auto c = weak.lock();
+                if (!c || !c->stream_open.exchange(false)) return;  // closed by the server after the answer
+                c->cancelled->store(true);
+                {
+                    std::lock_guard lock(c->session->mu);
+                    for (auto& [id, w] : c->session->waiting) w->wake();
+                }
+                if (c->deferred) workers->cancel(c->session->id, c->id);
+            });
     }
 }
 
@@ -360,6 +416,23 @@ void mcp_server::impl::run_request(const std::shared_ptr<call>& c) {
 
 void mcp_server::impl::finish_request(const std::shared_ptr<call>& c, std::optional<json> response) {
     if (c->ephemeral) {
+        {
+            std::unique_lock lock(c->promotion_mu);
+            const auto state = c->promotion_state;
+            if (state == call::promotion::armed) c->promotion_state = call::promotion::answered;
+            if (c->task && state == call::promotion::none) {  // a task's run, finished by a worker
+                lock.unlock();
+                return settle_task(c->task, c.get(), std::move(response));
+            }
+            if (state == call::promotion::promoted || state == call::promotion::answered) {
+                // The client has its answer (a CreateTaskResult, or an error).
+                auto owner = c->task;
+                lock.unlock();
+                if (owner) settle_task(owner, c.get(), std::move(response));
+                if (!c->deferred) in_flight--;
+                return;
+            }
+        }
         response = modernize(*c, std::move(response));
         if (c->streaming) {
             if (c->stream_open.exchange(false)) {
@@ -369,7 +442,10 @@ void mcp_server::impl::finish_request(const std::shared_ptr<call>& c, std::optio
         } else if (!response) {
             c->res->respond(http_response{202, {}, {}});
         } else {
-            c->res->respond(json_response(200, *response));
+            // A missing capability is a 400 in 2026-07-28; other errors ride a 200.
+            const bool refused = response->contains("error") &&
+                                 (*response)["error"].value("code", 0) == rpc_code::missing_capability;
+            c->res->respond(json_response(refused ? 400 : 200, *response));
         }
         stats.observe("litemcp_mcp_request_duration_seconds", {{"method", mcp_method_label(c->method)}},
                       std::chrono::duration<double>(std::chrono::steady_clock::now() - c->arrived).count());
@@ -549,6 +625,7 @@ rpc_result mcp_server::impl::dispatch(const std::shared_ptr<call>& cp) {
     auto& s = *c.session;
 
     if (m == "ping") return json::object();
+    if (m.starts_with("tasks/") && (c.ephemeral || s.version >= "2025-11-25")) return serve_task_method(cp);
 
     if (m == "tools/list") return page(reg.tools(), p, "tools", [](const tool& t) { return t.definition["name"].get<std::string>(); });
     if (m == "tools/call") {
@@ -565,6 +642,7 @@ rpc_result mcp_server::impl::dispatch(const std::shared_ptr<call>& cp) {
         if (!args.is_object()) return fail(rpc_code::invalid_params, "arguments must be an object");
         if (auto problem = schemas.validate(t, args))
             return json{{"content", json::array({{{"type", "text"}, {"text", *problem}}})}, {"isError", true}};
+        if (auto gate = task_gate(cp, *t)) return std::move(*gate);
         if (worker) return defer_to_worker(cp, *worker);
         return t->call(args, ctx);
     }

@@ -70,7 +70,15 @@ std::vector<store::parent_topic> builtin_parents(const mcp_options& o) {
     dlq.max_records = 10'000;
     dlq.max_bytes = 64u << 20;
     dlq.max_record_size = 4u << 20;
-    return {{"mcp.session", session}, {"mcp.changes", changes}, {"mcp.worker", worker}, {"mcp.dlq", dlq}};
+    // A task lives its ttlMs (the server removes it then); the idle TTL is
+    // only a backstop for a task whose deadline key was lost.
+    store::topic_policy task;
+    task.idle_ttl = o.task_max_ttl + std::chrono::hours(1);
+    task.max_records = 10'000;
+    task.max_bytes = 64u << 20;
+    task.max_record_size = 4u << 20;
+    return {{"mcp.session", session}, {"mcp.changes", changes}, {"mcp.worker", worker}, {"mcp.dlq", dlq},
+            {"mcp.task", task}};
 }
 
 mcp_server::impl::impl(server_config c) : cfg(std::move(c)) {}
@@ -84,11 +92,19 @@ std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
     // `raw` outlives the store, which impl owns.
     auto* raw = p.get();
     cfg.store.on_reclaimed = [raw](std::string_view topic) {
-        if (raw->sessions && !raw->stopping) raw->sessions->expired(topic);
+        if (raw->stopping) return;
+        if (topic.starts_with("mcp.task/")) {
+            if (raw->tasks) raw->tasks->reclaimed(topic);
+        } else if (raw->sessions) {
+            raw->sessions->expired(topic);
+        }
     };
     auto auth = authenticator::load(cfg.auth);
     if (!auth) return std::unexpected(auth.error());
     p->auth = std::move(*auth);
+    auto states = request_state_codec::load(cfg.mcp.request_state, cfg.store.dir);
+    if (!states) return std::unexpected("request state: " + states.error());
+    p->states = std::make_unique<request_state_codec>(std::move(*states));
     auto st = store::store::open(cfg.store);
     if (!st) return std::unexpected("cannot open the store in " + cfg.store.dir + ": " + st.error().message);
     p->st = std::move(*st);
@@ -105,8 +121,11 @@ std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
         p->api_schemas[name] = *compiled;
     }
     p->tails = std::make_unique<admin_tails>();
+    p->timers = std::make_unique<timer_queue>();
+    p->tasks = std::make_unique<task_table>(*p->st, task_table_options{cfg.mcp.max_active_tasks});
     p->workers = std::make_unique<worker_hub>(*p->st, p->reg, *p, cfg.workers);
     if (auto r = p->workers->start(); !r) return std::unexpected("cannot load the workers: " + r.error().message);
+    p->resume_tasks();
 
     cfg.http.errors = [raw](unsigned status, std::string message) {
         return raw->error_response(status, nullptr, status == 413 || status == 431 ? rpc_code::invalid_request
@@ -169,6 +188,7 @@ void mcp_server::stop() {
     while (p.in_flight > 0 && std::chrono::steady_clock::now() < until)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     p.sessions->cancel_all();
+    p.tasks->interrupt_all();  // they stay working on record and run again after a restart
     p.sessions->close_streams();
     // The pools finish what they hold and refuse more; a request whose record
     // is still being appended then gets a "busy" answer.
@@ -190,10 +210,15 @@ void mcp_server::stop() {
 
 void mcp_server::impl::maintenance_loop() {
     std::unique_lock lock(maint_mu);
+    auto last_trim = std::chrono::steady_clock::now();
     while (!stopping) {
-        maint_cv.wait_for(lock, std::chrono::seconds(30));
+        maint_cv.wait_for(lock, std::chrono::seconds(1));
         if (stopping) break;
-        sessions->trim_memory(std::chrono::seconds(60));
+        tasks->expire_due();
+        if (std::chrono::steady_clock::now() - last_trim >= std::chrono::seconds(30)) {
+            sessions->trim_memory(std::chrono::seconds(60));
+            last_trim = std::chrono::steady_clock::now();
+        }
     }
 }
 

@@ -9,9 +9,12 @@
 #include "server/listen_stream.h"
 #include "server/mcp_server.h"
 #include "server/metrics.h"
+#include "server/request_state.h"
 #include "server/session.h"
 #include "server/session_log.h"
 #include "server/stream_feeder.h"
+#include "server/task_table.h"
+#include "server/timer_queue.h"
 #include "server/tool_schema.h"
 #include "server/work_pool.h"
 #include "server/worker_hub.h"
@@ -61,6 +64,18 @@ struct call {
     // response, nothing is stored.
     bool ephemeral = false;
     bool quiet = false;  // no notifications/message (the request sent no logLevel)
+    // Input of a 2026-07-28 multi round-trip request or of a task: the
+    // answers the client gave so far (key -> result), and what the handler's
+    // last ask() found missing (key -> {method, params}).
+    json answers = json::object();
+    json input_requests = json::object();
+    int requests_made = 0;  // request() calls so far, which name their keys
+    bool rounds = false;     // answers come in rounds (modern or task), not as server requests
+    // The task this call runs for: from the start (run_task), or since it
+    // was promoted (a 2026-07-28 call that outlived task_promote).
+    std::shared_ptr<struct task> task;
+    std::mutex promotion_mu;
+    enum class promotion { none, armed, answered, promoted } promotion_state = promotion::none;
 };
 
 class mcp_server::impl : public call_sink {
@@ -119,6 +134,26 @@ public:
     // resultType, serverInfo and, for lists and reads, ttlMs and cacheScope.
     json decorate_modern(std::string_view method, json result) const;
     std::optional<json> modernize(const call& c, std::optional<json> response) const;
+    // Reads inputResponses and requestState of a retried request into c.answers;
+    // an error message when they are malformed, tampered or expired.
+    std::optional<std::string> take_answers(call& c) const;
+
+    // ---- tasks, both eras (task_api.cpp) ----
+    // Decides whether a tools/call runs as a task: nullopt to run it as a
+    // request, else the call's answer (a CreateTaskResult or an error).
+    std::optional<rpc_result> task_gate(const std::shared_ptr<call>& c, const tool& t);
+    // Creates the task for c (durable) and starts it; its CreateTaskResult.
+    rpc_result start_task(const std::shared_ptr<call>& c);
+    // Runs (or runs again) a task's handler on the handler pool.
+    void run_task(const std::shared_ptr<task>& t);
+    // Applies a handler's outcome (its JSON-RPC response) to the task.
+    void settle_task(const std::shared_ptr<task>& t, const call* c, std::optional<json> response);
+    // A 2026-07-28 call still running when task_promote ends becomes a task.
+    void promote(const std::shared_ptr<call>& c);
+    rpc_result serve_task_method(const std::shared_ptr<call>& c);
+    json task_view(const task_record& r, bool modern) const;
+    bool task_visible(const task_record& r, const call& c) const;
+    void resume_tasks();
 
     // ---- the admin API (admin_api.cpp) ----
     bool admin_allowed(const transport::http_request& req) const;
@@ -167,6 +202,9 @@ public:
     metrics stats;
     std::unique_ptr<admin_tails> tails;
     std::unique_ptr<authenticator> auth;
+    std::unique_ptr<request_state_codec> states;
+    std::unique_ptr<task_table> tasks;
+    std::unique_ptr<timer_queue> timers;
     std::mutex listens_mu;
     std::vector<std::weak_ptr<listen_stream>> listens;  // open subscriptions/listen streams
     std::mutex rate_mu;

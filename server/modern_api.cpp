@@ -137,9 +137,10 @@ void mcp_server::impl::serve_modern(json body, const http_request& req, std::sha
     if (!mcp_method || *mcp_method != method)
         return refuse(400, rpc_code::header_mismatch,
                       "Header mismatch: Mcp-Method must be the request's method '" + method + "'");
-    const char* named = method == "tools/call" || method == "prompts/get" ? "name"
-                        : method == "resources/read"                      ? "uri"
-                                                                          : nullptr;
+    const char* named = method == "tools/call" || method == "prompts/get"                        ? "name"
+                        : method == "resources/read"                                             ? "uri"
+                        : method == "tasks/get" || method == "tasks/update" || method == "tasks/cancel" ? "taskId"
+                                                                                                 : nullptr;
     if (named && params.contains(named) && params[named].is_string()) {
         auto raw = req.headers.get("Mcp-Name");
         auto value = raw ? header_value(*raw) : std::nullopt;
@@ -168,7 +169,8 @@ void mcp_server::impl::serve_modern(json body, const http_request& req, std::sha
     static const std::set<std::string> served = {"server/discover", "tools/list",   "tools/call",
                                                  "resources/list",  "resources/templates/list",
                                                  "resources/read",  "prompts/list", "prompts/get",
-                                                 "completion/complete", "subscriptions/listen"};
+                                                 "completion/complete", "subscriptions/listen",
+                                                 "tasks/get",       "tasks/update", "tasks/cancel"};
     if (!served.contains(method))
         return refuse(404, rpc_code::method_not_found, "Method not found: " + method + " (in protocol version " +
                                                             std::string(modern_version) + ")");
@@ -177,7 +179,9 @@ void mcp_server::impl::serve_modern(json body, const http_request& req, std::sha
 
     // A request of its own: a session-shaped context that lives for this
     // request only and is never stored.
+    static std::atomic<std::uint64_t> requests{0};
     auto s = std::make_shared<session_state>();
+    s->id = "req/" + std::to_string(++requests);  // names the call to the worker hub
     s->version = std::string(modern_version);
     s->client_capabilities = meta[key_capabilities];
     s->principal = req.principal;
@@ -190,6 +194,8 @@ void mcp_server::impl::serve_modern(json body, const http_request& req, std::sha
     c->method = method;
     c->params = params;
     if (meta.contains("progressToken")) c->progress_token = meta["progressToken"];
+    c->rounds = true;
+    if (auto problem = take_answers(*c)) return refuse(400, rpc_code::invalid_params, "Invalid params: " + *problem);
     c->res = std::move(res);
     // SSE only when something may precede the response; JSON otherwise.
     auto accept = req.headers.get("Accept");
@@ -253,6 +259,27 @@ void mcp_server::impl::serve_listen(const json& id, const json& params, const ht
     }
 }
 
+std::optional<std::string> mcp_server::impl::take_answers(call& c) const {
+    const bool rounds = c.method == "tools/call" || c.method == "prompts/get" || c.method == "resources/read";
+    if (!rounds) return std::nullopt;  // unknown parameters of other methods are ignored
+    const json& p = c.params;
+    if (p.contains("requestState")) {
+        if (!p["requestState"].is_string()) return "requestState must be a string";
+        auto answers = states->open(p["requestState"].get<std::string>(),
+                                    {c.method, request_state_codec::params_digest(p), c.session->principal});
+        if (!answers) return answers.error();
+        c.answers = std::move(*answers);
+    }
+    if (p.contains("inputResponses")) {
+        if (!p["inputResponses"].is_object()) return "inputResponses must be an object of results keyed like inputRequests";
+        for (auto& [key, value] : p["inputResponses"].items()) {
+            if (!value.is_object()) return "inputResponses." + key + " must be an object (the result of the input request)";
+            c.answers[key] = value;
+        }
+    }
+    return std::nullopt;
+}
+
 json mcp_server::impl::discover() const {
     json supported = json::array();
     for (auto& v : modern_versions) supported.push_back(v);
@@ -264,7 +291,7 @@ json mcp_server::impl::discover() const {
 
 json mcp_server::impl::decorate_modern(std::string_view method, json result) const {
     if (!result.is_object()) return result;
-    result["resultType"] = "complete";
+    if (!result.contains("resultType")) result["resultType"] = "complete";  // a CreateTaskResult keeps "task"
     result["_meta"][std::string(key_server_info)] = {{"name", cfg.mcp.server_name}, {"version", cfg.mcp.server_version}};
     static const std::set<std::string_view> cacheable = {"server/discover", "tools/list", "prompts/list",
                                                          "resources/list", "resources/templates/list",
@@ -281,6 +308,19 @@ json mcp_server::impl::decorate_modern(std::string_view method, json result) con
 std::optional<json> mcp_server::impl::modernize(const call& c, std::optional<json> response) const {
     if (!response) return response;
     auto& r = *response;
+    if (r.contains("error") && r["error"].value("code", 0) == rpc_code::input_pending) {
+        // The handler stopped for input: ask the client, and seal what it
+        // already answered into the state it sends back with the next round.
+        json result{{"inputRequests", c.input_requests},
+                    {"requestState", states->seal({c.method, request_state_codec::params_digest(c.params),
+                                                   c.session->principal},
+                                                  c.answers)}};
+        result = decorate_modern(c.method, std::move(result));
+        result["resultType"] = "input_required";
+        result.erase("ttlMs");
+        result.erase("cacheScope");
+        return make_result(r["id"], std::move(result));
+    }
     if (r.contains("result")) r["result"] = decorate_modern(c.method, std::move(r["result"]));
     // -32002 is gone: a resource that is not there is invalid params now.
     if (r.contains("error") && r["error"].value("code", 0) == rpc_code::resource_not_found)

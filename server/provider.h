@@ -41,6 +41,14 @@ enum class log_level { debug, info, notice, warning, error, critical, alert, eme
 std::optional<log_level> parse_log_level(std::string_view s);
 std::string_view to_string(log_level l);
 
+// One piece of input a handler needs from the client.
+struct input_request {
+    std::string key;     // unique within the request (and a task's life)
+    std::string method;  // elicitation/create, sampling/createMessage or roots/list
+    json params;
+};
+using input_answers = std::map<std::string, json>;  // key -> the client's result
+
 class request_context {
 public:
     virtual ~request_context() = default;
@@ -57,9 +65,26 @@ public:
     virtual void notify(std::string method, json params) = 0;
     // A server-to-client request (sampling/createMessage, elicitation/create,
     // roots/list) on this request's stream; blocks for the client's answer.
-    // Fails with -32601 when the client did not declare the capability.
+    // Fails with -32601 when the client did not declare the capability. In
+    // a 2026-07-28 request or a task it is ask() with a key made of the
+    // method and the request's place in the handler's sequence.
     virtual rpc_result request(std::string method, json params,
                                std::chrono::milliseconds timeout = std::chrono::seconds(60)) = 0;
+    // Asks the client for every input at once; returns the answers, keyed.
+    // One API for both eras:
+    //  * a legacy session: each input is a real server-to-client request on
+    //    the request's stream, and ask() blocks for the answers;
+    //  * a 2026-07-28 request or a task: answers the client already gave (in
+    //    inputResponses, in the sealed requestState of earlier rounds, or
+    //    through tasks/update) are returned; when any is missing, ask()
+    //    fails with rpc_code::input_pending, the handler returns that
+    //    failure, and the client gets an input_required result (or the task
+    //    waits in input_required). The handler runs again from the start
+    //    once the answers are in, so it must ask in a deterministic order
+    //    and do nothing irreversible before its last ask().
+    // Fails with -32021 (missing_capability) when the client did not declare
+    // what a method needs (legacy: -32601).
+    virtual std::expected<input_answers, rpc_failure> ask(std::vector<input_request> inputs) = 0;
     // True once the client cancelled the request or the session ended.
     virtual bool cancelled() const = 0;
     // Ends the request's SSE stream now (after a retry: hint) while the

@@ -98,6 +98,13 @@ std::vector<setting> settings_for(program_options& o) {
     f.push_back({"max-listen-streams", "open subscriptions/listen streams (503 beyond)", num(m.max_listen_streams), std::to_string(m.max_listen_streams)});
     f.push_back({"cache-ttl-ms", "ttlMs of 2026-07-28 list, read and discover results", ms(m.cache_ttl), std::to_string(m.cache_ttl.count())});
     f.push_back({"instructions", "instructions returned by initialize", str(m.instructions), "none"});
+    f.push_back({"request-state-key", "HMAC key sealing 2026-07-28 requestState; share it across nodes (a secret: prefer LITEMCP_REQUEST_STATE_KEY)", str(m.request_state.key), "generated into <data>/request-state.key"});
+    f.push_back({"request-state-ttl-ms", "how long a requestState stays valid", ms(m.request_state.ttl), std::to_string(m.request_state.ttl.count())});
+    f.push_back({"task-ttl-ms", "lifetime of a task when the request names none", ms(m.task_ttl), std::to_string(m.task_ttl.count())});
+    f.push_back({"task-max-ttl-ms", "longest task lifetime a request may ask for", ms(m.task_max_ttl), std::to_string(m.task_max_ttl.count())});
+    f.push_back({"task-promote-ms", "a 2026-07-28 call of an optional-task tool still running after this becomes a task", ms(m.task_promote), std::to_string(m.task_promote.count())});
+    f.push_back({"task-poll-interval-ms", "pollIntervalMs suggested to clients polling a task", ms(m.task_poll_interval), std::to_string(m.task_poll_interval.count())});
+    f.push_back({"max-active-tasks", "tasks running or waiting for input at once (beyond: calls run without a task)", num(m.max_active_tasks), std::to_string(m.max_active_tasks)});
     auto& w = c.workers;
     f.push_back({"worker-invisibility-ms", "a delivered worker call not answered within this is delivered again (a worker may choose its own)", ms(w.invisibility), std::to_string(w.invisibility.count())});
     f.push_back({"worker-max-attempts", "deliveries of a worker call before it is dead-lettered (a worker may choose its own)", num(w.max_attempts), std::to_string(w.max_attempts)});

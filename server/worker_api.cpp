@@ -129,7 +129,7 @@ void mcp_server::impl::handle_workers(http_request req, std::shared_ptr<responde
 }
 
 rpc_result mcp_server::impl::defer_to_worker(const std::shared_ptr<call>& c, const std::string& worker) {
-    if (!c->res)
+    if (!c->res && !c->task)
         return fail(rpc_code::invalid_request, "'" + c->params.value("name", c->method) +
                                                    "' is served by a worker, which cannot answer inside a batch");
     call_ticket t{c->session->id, c->tag, c->id, c->progress_token, c->method, c};
@@ -145,6 +145,17 @@ rpc_result mcp_server::impl::defer_to_worker(const std::shared_ptr<call>& c, con
 // ---- call_sink: the hub's way back to the calling session --------------------
 
 void mcp_server::impl::notify(const call_ticket& t, json notification, std::optional<log_level> level) {
+    if (t.live) {
+        std::shared_ptr<task> owner;
+        {
+            std::lock_guard lock(t.live->promotion_mu);
+            owner = t.live->task;
+        }
+        if (owner) return tasks->note(*owner, std::move(notification));
+    } else if (t.session_id.starts_with("task/")) {
+        if (auto owner = tasks->find(t.session_id.substr(5))) tasks->note(*owner, std::move(notification));
+        return;
+    }
     auto s = t.live ? t.live->session : sessions->find(t.session_id);
     if (!s || s->ended) return;
     if (level) {
@@ -159,6 +170,10 @@ void mcp_server::impl::notify(const call_ticket& t, json notification, std::opti
 
 void mcp_server::impl::finish(const call_ticket& t, std::optional<json> response) {
     if (t.live) return finish_request(t.live, std::move(response));
+    if (t.session_id.starts_with("task/")) {  // restored after a restart: the task waits for it
+        if (auto owner = tasks->find(t.session_id.substr(5))) settle_task(owner, nullptr, std::move(response));
+        return;
+    }
     auto s = sessions->find(t.session_id);
     if (!s) return;  // the session ended or expired meanwhile
     const auto flags = session_log::flag_final | (response ? 0 : session_log::flag_silent);
@@ -172,6 +187,7 @@ void mcp_server::impl::finish(const call_ticket& t, std::optional<json> response
 }
 
 void mcp_server::impl::restored(const call_ticket& t) {
+    if (t.session_id.starts_with("task/")) return;  // the task record says it is the worker's
     auto s = sessions->find(t.session_id);
     if (!s) return;
     std::lock_guard lock(s->mu);

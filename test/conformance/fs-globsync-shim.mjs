@@ -1,4 +1,4 @@
-// The conformance suite 0.1.16 imports `globSync` from "fs", which Node has
+// The conformance suites (0.1.16, 0.2.0-alpha.12) import `globSync` from "fs", which Node has
 // only from version 22 on. Preloaded with `node --import`, this registers a
 // resolve hook that hands the suite (and only the suite) a module re-exporting
 // node:fs plus a small globSync (patterns with **, * and ?), the one call the
@@ -47,7 +47,8 @@ export function globSync(pattern, options = {}) {
   const hooks = `
 export async function resolve(specifier, context, next) {
   if ((specifier === "fs" || specifier === "node:fs") && context.parentURL &&
-      context.parentURL.includes("@modelcontextprotocol/conformance"))
+      (context.parentURL.includes("/@modelcontextprotocol/conformance/") ||
+       context.parentURL.includes("/conformance-0.1.16/")))
     return { url: ${JSON.stringify(target)}, shortCircuit: true };
   return next(specifier, context);
 }`;

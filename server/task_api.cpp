@@ -1,0 +1,414 @@
+// Tasks on the /mcp endpoint: when a tools/call becomes a task, how a task's
+// handler runs and settles, and the tasks/* methods of both eras -- the
+// 2026-07-28 Tasks extension (io.modelcontextprotocol/tasks: flat
+// CreateTaskResult, tasks/get, tasks/update, tasks/cancel) and the
+// experimental tasks of 2025-11-25 (params.task, nested CreateTaskResult,
+// tasks/get, tasks/result, tasks/list, tasks/cancel). The state lives in
+// task_table (one lite topic per task); see task_table.h.
+//
+// When a call becomes a task:
+//  * 2025-11-25: the client asks (params.task) for a tool whose
+//    execution.taskSupport is "optional" or "required";
+//  * 2026-07-28: the server decides, for clients that declared the
+//    extension: a "required" tool is a task from the start; an "optional"
+//    one runs as a plain request and becomes a task if it is still running
+//    after task_promote (so quick calls, and input asked for at once, stay
+//    synchronous).
+// A task's handler may ask for input: the task waits in input_required,
+// tasks/update brings the answers, and the handler runs again from the
+// start with them (request_context::ask). After a restart, tasks that were
+// working run again (at-least-once); a worker's task is finished by the
+// worker hub, which keeps its calls.
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+
+#include "server/mcp_server_impl.h"
+
+namespace litemcp::server {
+
+namespace {
+
+constexpr std::string_view tasks_extension = "io.modelcontextprotocol/tasks";
+constexpr std::string_view related_task = "io.modelcontextprotocol/related-task";
+
+std::string iso8601(std::int64_t ms) {
+    std::time_t secs = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[40];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    char out[48];
+    std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
+    return out;
+}
+
+std::string task_support(const tool& t) {
+    const auto& d = t.definition;
+    if (d.contains("execution") && d["execution"].is_object() && d["execution"].contains("taskSupport") &&
+        d["execution"]["taskSupport"].is_string())
+        return d["execution"]["taskSupport"].get<std::string>();
+    return "forbidden";
+}
+
+bool declares_extension(const json& caps) {
+    return caps.is_object() && caps.contains("extensions") && caps["extensions"].is_object() &&
+           caps["extensions"].contains(tasks_extension);
+}
+
+json missing_extension() {
+    return json{{"requiredCapabilities", {{"extensions", {{std::string(tasks_extension), json::object()}}}}}};
+}
+
+}  // namespace
+
+json mcp_server::impl::task_view(const task_record& r, bool modern) const {
+    json t{{"taskId", r.id},
+           {"status", to_string(r.status)},
+           {"createdAt", iso8601(r.created_ms)},
+           {"lastUpdatedAt", iso8601(r.updated_ms)}};
+    if (!r.status_message.empty()) t["statusMessage"] = r.status_message;
+    if (modern) {
+        t["ttlMs"] = r.ttl_ms;
+        t["pollIntervalMs"] = r.poll_interval_ms;
+    } else {
+        t["ttl"] = r.ttl_ms;
+        t["pollInterval"] = r.poll_interval_ms;
+    }
+    return t;
+}
+
+bool mcp_server::impl::task_visible(const task_record& r, const call& c) const {
+    const bool modern = c.ephemeral;
+    if (modern != r.session.empty()) return false;  // one era's tasks are not the other's
+    if (auth && auth->enabled()) return r.principal == c.session->principal;
+    // Without authentication a legacy task belongs to its session; a
+    // 2026-07-28 task to whoever holds its unguessable id.
+    return modern || r.session == c.session->id;
+}
+
+std::optional<rpc_result> mcp_server::impl::task_gate(const std::shared_ptr<call>& c, const tool& t) {
+    if (c->task) return std::nullopt;  // already running as one
+    const auto support = task_support(t);
+    const auto& caps = c->session->client_capabilities;
+    if (c->ephemeral) {
+        const bool ext = declares_extension(caps);
+        if (support == "required" && !ext)
+            return fail(rpc_code::missing_capability,
+                        "Missing client capability: tool '" + c->params.value("name", "") +
+                            "' runs only as a task; declare the " + std::string(tasks_extension) + " extension",
+                        missing_extension());
+        if (!ext || support == "forbidden") return std::nullopt;
+        if (support == "required") return start_task(c);
+        {
+            std::lock_guard lock(c->promotion_mu);
+            c->promotion_state = call::promotion::armed;
+        }
+        timers->at(timer_queue::clock::now() + cfg.mcp.task_promote, [this, c] { promote(c); });
+        return std::nullopt;
+    }
+    const bool wants = c->session->version >= "2025-11-25" && c->params.contains("task") && c->params["task"].is_object();
+    if (support == "required" && !wants)
+        return fail(rpc_code::method_not_found,
+                    "tool '" + c->params.value("name", "") + "' must be called as a task (params.task)");
+    if (wants && support == "forbidden")
+        return fail(rpc_code::method_not_found,
+                    "tool '" + c->params.value("name", "") + "' does not run as a task (execution.taskSupport)");
+    if (!wants) return std::nullopt;
+    return start_task(c);
+}
+
+rpc_result mcp_server::impl::start_task(const std::shared_ptr<call>& c) {
+    task_record r;
+    r.status = task_status::working;
+    r.ttl_ms = cfg.mcp.task_ttl.count();
+    if (!c->ephemeral && c->params["task"].contains("ttl") && c->params["task"]["ttl"].is_number_integer())
+        r.ttl_ms = std::clamp<std::int64_t>(c->params["task"]["ttl"].get<std::int64_t>(), 1000,
+                                            cfg.mcp.task_max_ttl.count());
+    r.poll_interval_ms = cfg.mcp.task_poll_interval.count();
+    r.principal = c->session->principal;
+    if (!c->ephemeral) r.session = c->session->id;
+    r.version = c->session->version;
+    r.client_capabilities = c->session->client_capabilities;
+    r.params = json{{"name", c->params.value("name", "")}, {"arguments", c->params.value("arguments", json::object())}};
+    if (c->params.contains("_meta") && c->params["_meta"].contains("progressToken"))
+        r.params["_meta"] = {{"progressToken", c->params["_meta"]["progressToken"]}};
+    r.answers = c->answers;
+    auto t = tasks->create(std::move(r));
+    if (!t) return fail(rpc_code::internal_error, "cannot create the task: " + t.error());
+    json view;
+    {
+        std::lock_guard lock((*t)->mu);
+        view = task_view((*t)->rec, c->ephemeral);
+    }
+    spdlog::info("task {}: created for tool {}", view["taskId"].get<std::string>(), c->params.value("name", ""));
+    run_task(*t);
+    if (c->ephemeral) {
+        view["resultType"] = "task";
+        return view;
+    }
+    return json{{"task", std::move(view)}};
+}
+
+void mcp_server::impl::promote(const std::shared_ptr<call>& c) {
+    std::lock_guard lock(c->promotion_mu);
+    if (c->promotion_state != call::promotion::armed) return;  // answered meanwhile
+    auto created = [&]() -> rpc_result {
+        task_record r;
+        r.status = task_status::working;
+        r.ttl_ms = cfg.mcp.task_ttl.count();
+        r.poll_interval_ms = cfg.mcp.task_poll_interval.count();
+        r.principal = c->session->principal;
+        r.version = c->session->version;
+        r.client_capabilities = c->session->client_capabilities;
+        r.params = json{{"name", c->params.value("name", "")},
+                        {"arguments", c->params.value("arguments", json::object())}};
+        r.answers = c->answers;
+        auto t = tasks->create(std::move(r));
+        if (!t) return fail(rpc_code::internal_error, "cannot create the task: " + t.error());
+        std::lock_guard tl((*t)->mu);
+        (*t)->running = c;
+        c->task = *t;
+        json view = task_view((*t)->rec, true);
+        view["resultType"] = "task";
+        return view;
+    }();
+    if (!created) {  // answer with the error; the handler's own answer is dropped
+        c->promotion_state = call::promotion::answered;
+        c->cancelled->store(true);
+        spdlog::error("cannot promote a call to a task: {}", created.error().message);
+        auto msg = make_error(c->id, created.error().code, created.error().message);
+        if (c->streaming) {
+            if (c->stream_open.exchange(false)) {
+                c->sse->send({}, msg.dump());
+                c->sse->close();
+            }
+        } else {
+            c->res->respond(json_response(200, msg));
+        }
+        return;
+    }
+    c->promotion_state = call::promotion::promoted;
+    spdlog::info("task {}: a call of {} became a task", (*created)["taskId"].get<std::string>(),
+                 c->params.value("name", ""));
+    auto msg = make_result(c->id, decorate_modern("tools/call", std::move(*created)));
+    if (c->streaming) {
+        if (c->stream_open.exchange(false)) {
+            c->sse->send({}, msg.dump());
+            c->sse->close();
+        }
+    } else {
+        c->res->respond(json_response(200, msg));
+    }
+}
+
+void mcp_server::impl::run_task(const std::shared_ptr<task>& t) {
+    auto c = std::make_shared<call>();
+    auto s = std::make_shared<session_state>();
+    {
+        std::lock_guard lock(t->mu);
+        const auto& r = t->rec;
+        s->id = "task/" + r.id;
+        s->version = r.version;
+        s->client_capabilities = r.client_capabilities;
+        s->principal = r.principal;
+        c->id = r.id;
+        c->params = r.params;
+        c->answers = r.answers;
+        c->ephemeral = true;  // nothing goes to a session topic; messages go to the task's
+        c->quiet = true;
+        c->streaming = false;
+        c->rounds = true;
+        c->task = t;
+        if (r.params.contains("_meta") && r.params["_meta"].contains("progressToken"))
+            c->progress_token = r.params["_meta"]["progressToken"];
+        t->running = c;
+        if (t->cancel_requested) c->cancelled->store(true);
+    }
+    c->session = s;
+    c->method = "tools/call";
+    c->runs_on = execution::pool;
+    auto work = [this, c, t] {
+        auto response = execute(c);
+        if (c->deferred) {  // a worker's tool: the hub settles it (finish())
+            std::lock_guard lock(t->mu);
+            auto name = c->params.value("name", "");
+            if (auto w = workers->owner(list_kind::tools, name)) t->rec.worker = *w;
+            (void)tasks->save(*t, "handed to worker", json{{"worker", t->rec.worker}});
+            return;
+        }
+        settle_task(t, c.get(), std::move(response));
+    };
+    if (!handlers->post(work)) settle_task(t, c.get(), make_error(c->id, rpc_code::internal_error, "the server is busy"));
+}
+
+void mcp_server::impl::settle_task(const std::shared_ptr<task>& t, const call* c, std::optional<json> response) {
+    if (stopping) return;  // it stays working and runs again after the restart
+    std::lock_guard lock(t->mu);
+    if (c && t->running.get() == c) t->running = nullptr;
+    auto& r = t->rec;
+    if (terminal(r.status)) return;  // cancelled meanwhile: the late outcome is dropped
+    const char* event;
+    if (!response || t->cancel_requested) {
+        r.status = task_status::cancelled;
+        r.status_message = "cancelled";
+        event = "cancelled";
+    } else if (response->contains("error") && (*response)["error"].value("code", 0) == rpc_code::input_pending && c) {
+        r.status = task_status::input_required;
+        r.status_message = "waiting for input";
+        r.input_requests = c->input_requests;
+        event = "input required";
+    } else if (response->contains("error")) {
+        r.status = task_status::failed;
+        auto& e = (*response)["error"];
+        r.error = json{{"code", e.value("code", rpc_code::internal_error)}, {"message", e.value("message", "error")}};
+        if (e.contains("data")) (*r.error)["data"] = e["data"];
+        r.status_message = (*r.error)["message"];
+        event = "failed";
+    } else {
+        r.status = task_status::completed;
+        r.result = response->value("result", json::object());
+        r.status_message.clear();
+        event = "completed";
+    }
+    if (auto saved = tasks->save(*t, event); !saved)
+        spdlog::error("task {}: cannot record its {}: {}", r.id, event, saved.error().message);
+    else
+        spdlog::debug("task {}: {}", r.id, event);
+}
+
+rpc_result mcp_server::impl::serve_task_method(const std::shared_ptr<call>& c) {
+    const auto& m = c->method;
+    const json& p = c->params;
+    const bool modern = c->ephemeral;
+    if (modern) {
+        // Gate first: without the extension there are no tasks to talk about.
+        if (!declares_extension(c->session->client_capabilities))
+            return fail(rpc_code::missing_capability,
+                        "Missing client capability: " + m + " needs the " + std::string(tasks_extension) + " extension",
+                        missing_extension());
+    } else if (m == "tasks/list") {
+        std::string after;
+        if (p.contains("cursor")) {
+            if (!p["cursor"].is_string()) return fail(rpc_code::invalid_params, "cursor must be a string");
+            after = p["cursor"].get<std::string>();
+        }
+        constexpr std::size_t page = 100;
+        auto recs = tasks->list([&](const task_record& r) { return task_visible(r, *c); }, after, page + 1);
+        json list = json::array();
+        for (std::size_t i = 0; i < recs.size() && i < page; ++i) list.push_back(task_view(recs[i], false));
+        json out{{"tasks", std::move(list)}};
+        if (recs.size() > page) out["nextCursor"] = recs[page - 1].id;
+        return out;
+    }
+    if (!p.contains("taskId") || !p["taskId"].is_string()) return fail(rpc_code::invalid_params, m + " needs params.taskId");
+    const auto id = p["taskId"].get<std::string>();
+    auto t = tasks->find(id);
+    bool visible = false;
+    if (t) {
+        std::lock_guard lock(t->mu);
+        visible = task_visible(t->rec, *c);
+    }
+    if (!visible) return fail(rpc_code::invalid_params, "Unknown task: " + id);
+
+    if (m == "tasks/get") {
+        std::lock_guard lock(t->mu);
+        json view = task_view(t->rec, modern);
+        if (!modern) return view;
+        if (t->rec.status == task_status::input_required) view["inputRequests"] = t->rec.input_requests;
+        if (t->rec.status == task_status::completed && t->rec.result) view["result"] = *t->rec.result;
+        if (t->rec.status == task_status::failed && t->rec.error) view["error"] = *t->rec.error;
+        return view;
+    }
+    if (m == "tasks/update" && modern) {
+        if (!p.contains("inputResponses") || !p["inputResponses"].is_object())
+            return fail(rpc_code::invalid_params, "tasks/update needs params.inputResponses (an object)");
+        bool ready = false;
+        {
+            std::lock_guard lock(t->mu);
+            auto& r = t->rec;
+            if (r.status != task_status::input_required) return json::object();
+            bool changed = false;
+            for (auto& [key, value] : p["inputResponses"].items()) {
+                if (!r.input_requests.contains(key) || !value.is_object()) continue;  // unknown or answered
+                r.answers[key] = value;
+                r.input_requests.erase(key);
+                changed = true;
+            }
+            if (!changed) return json::object();
+            ready = r.input_requests.empty();
+            if (ready) {
+                r.status = task_status::working;
+                r.status_message.clear();
+            }
+            if (auto saved = tasks->save(*t, ready ? "input complete" : "input received"); !saved)
+                return fail(rpc_code::internal_error, "cannot record the input: " + saved.error().message);
+        }
+        if (ready) run_task(t);
+        return json::object();
+    }
+    if (m == "tasks/cancel") {
+        std::shared_ptr<call> running;
+        std::string worker;
+        {
+            std::lock_guard lock(t->mu);
+            auto& r = t->rec;
+            if (terminal(r.status)) {
+                if (modern) return json::object();
+                return fail(rpc_code::invalid_params, "task " + id + " is already " + std::string(to_string(r.status)));
+            }
+            t->cancel_requested = true;
+            r.status = task_status::cancelled;
+            r.status_message = "cancelled by the client";
+            if (auto saved = tasks->save(*t, "cancelled"); !saved)
+                return fail(rpc_code::internal_error, "cannot record the cancellation: " + saved.error().message);
+            running = t->running;
+            worker = r.worker;
+        }
+        if (running) {
+            if (running->deferred) workers->cancel(running->session->id, running->id);
+            running->cancelled->store(true);
+            std::lock_guard lock(running->session->mu);
+            for (auto& [rid, w] : running->session->waiting) w->wake();
+        }
+        workers->cancel("task/" + id, json(id));
+        if (modern) return json::object();
+        std::lock_guard lock(t->mu);
+        return task_view(t->rec, false);
+    }
+    if (m == "tasks/result" && !modern) {
+        std::unique_lock lock(t->mu);
+        t->changed.wait_for(lock, cfg.mcp.request_timeout, [&] { return terminal(t->rec.status) || c->cancelled->load(); });
+        const auto& r = t->rec;
+        if (!terminal(r.status)) return fail(rpc_code::internal_error, "task " + id + " is still " + std::string(to_string(r.status)));
+        const json meta{{std::string(related_task), {{"taskId", id}}}};
+        if (r.status == task_status::failed && r.error)
+            return fail(r.error->value("code", rpc_code::internal_error), r.error->value("message", "failed"),
+                        r.error->contains("data") ? std::optional<json>((*r.error)["data"]) : std::nullopt);
+        if (r.status == task_status::cancelled) return fail(rpc_code::invalid_params, "task " + id + " was cancelled");
+        json out = r.result.value_or(json::object());
+        out["_meta"][std::string(related_task)] = {{"taskId", id}};
+        return out;
+    }
+    return fail(rpc_code::method_not_found, "Method not found: " + m);
+}
+
+void mcp_server::impl::resume_tasks() {
+    auto unfinished = tasks->load_unfinished();
+    std::size_t rerun = 0;
+    for (auto& t : unfinished) {
+        bool again;
+        {
+            std::lock_guard lock(t->mu);
+            again = t->rec.status == task_status::working && t->rec.worker.empty();
+        }
+        if (again) {
+            run_task(t);
+            ++rerun;
+        }
+    }
+    if (!unfinished.empty())
+        spdlog::info("tasks: {} unfinished on record, {} running again", unfinished.size(), rerun);
+}
+
+}  // namespace litemcp::server
