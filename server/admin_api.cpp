@@ -272,6 +272,72 @@ void mcp_server::impl::handle_admin(http_request req, std::shared_ptr<responder>
         }
     }
 
+    if (n >= 2 && parts[1] == "tasks") {
+        if (!only("GET")) return;
+        if (n == 2) {
+            auto limit = number(req, "limit", 100);
+            if (!limit) return bad_number("limit");
+            const auto status = query(req, "status").value_or("");
+            if (!status.empty() && !parse_task_status(status))
+                return res->respond(problem(400, "status must be working, input_required, completed, failed or cancelled"));
+            const auto principal = query(req, "principal");
+            const auto session = query(req, "session");
+            const auto n_max = static_cast<std::size_t>(std::min<std::uint64_t>(*limit, 1000));
+            auto page = tasks->list(
+                [&](const task_record& r) {
+                    return (status.empty() || to_string(r.status) == status) && (!principal || r.principal == *principal) &&
+                           (!session || r.session == *session);
+                },
+                query(req, "after").value_or(""), n_max + 1);
+            json items = json::array();
+            for (std::size_t i = 0; i < page.size() && i < n_max; ++i) {
+                const auto& r = page[i];
+                items.push_back({{"taskId", r.id},
+                                 {"status", to_string(r.status)},
+                                 {"tool", r.params.value("name", "")},
+                                 {"era", r.session.empty() ? "modern" : "legacy"},
+                                 {"session", r.session},
+                                 {"principal", r.principal},
+                                 {"createdMs", r.created_ms},
+                                 {"updatedMs", r.updated_ms},
+                                 {"expiresMs", r.created_ms + r.ttl_ms}});
+            }
+            json out{{"tasks", items}, {"active", tasks->active()}};
+            if (page.size() > n_max) out["next"] = page[n_max - 1].id;
+            return res->respond(answer(200, out));
+        }
+        auto t = tasks->find(parts[2]);
+        if (!t) return res->respond(problem(404, "no task " + parts[2]));
+        const std::string topic = std::string(task_table::parent) + "/" + parts[2];
+        if (n == 3) {
+            json out;
+            {
+                std::lock_guard lock(t->mu);
+                out = t->rec.to_json();
+                out["running"] = t->running != nullptr;
+            }
+            out["expiresMs"] = out["createdMs"].get<std::int64_t>() + out["ttlMs"].get<std::int64_t>();
+            if (auto info = st->topic(topic))
+                out["topic"] = json{{"name", info->name},
+                                    {"firstOffset", info->first_offset},
+                                    {"endOffset", info->end_offset},
+                                    {"retainedBytes", info->retained_bytes},
+                                    {"lastWriteMs", info->last_write_ms}};
+            return res->respond(answer(200, out));
+        }
+        if (n == 4 && parts[3] == "events") {
+            auto from = number(req, "from", 0);
+            if (!from) return bad_number("from");
+            auto limit = number(req, "limit", 100);
+            if (!limit) return bad_number("limit");
+            auto r = st->read(topic, *from, {static_cast<std::size_t>(std::min<std::uint64_t>(*limit, 1000)), 4u << 20});
+            if (!r) return res->respond(answer(200, json{{"events", json::array()}, {"next", *from}}));
+            json events = json::array();
+            for (auto& rec : r->records) events.push_back(decode(rec.topic, rec.offset, rec.timestamp_ms, rec.flags, rec.payload));
+            return res->respond(answer(200, json{{"events", events}, {"next", r->next_offset}, {"endOffset", r->end_offset}}));
+        }
+    }
+
     if (n >= 2 && parts[1] == "topics") {
         if (!only("GET")) return;
         if (n == 2) {

@@ -1,7 +1,8 @@
 """Integration tests of the stateless 2026-07-28 revision on /mcp, beside the
 legacy one: request validation, server/discover, results, progress and
-logging on the response stream. (input_required, subscriptions/listen and
-Tasks are not built yet.)
+logging on the response stream, subscriptions/listen. (input_required and
+tasks: test_tasks.py.)
+
 
 usage: test_modern.py /path/to/litemcp [unittest args]"""
 

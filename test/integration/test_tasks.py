@@ -1,0 +1,354 @@
+"""Integration tests of multi round-trip requests (input_required with a
+sealed requestState) and of durable tasks, in both eras: the 2026-07-28 Tasks
+extension and the 2025-11-25 experimental tasks, tasks served by a worker,
+expiry, isolation, and a task surviving kill -9 of litemcp.
+
+usage: test_tasks.py /path/to/litemcp [unittest args]"""
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from litemcp_harness import Server, Worker, call, events, wait_until  # noqa: E402
+
+BINARY = None
+V = "2026-07-28"
+EXT = "io.modelcontextprotocol/tasks"
+CAPS = {"elicitation": {}, "sampling": {}, "roots": {}}
+TASK_CAPS = dict(CAPS, extensions={EXT: {}})
+
+
+def request(id, method, params=None, caps=None):
+    p = dict(params or {})
+    p["_meta"] = {"io.modelcontextprotocol/protocolVersion": V,
+                  "io.modelcontextprotocol/clientCapabilities": CAPS if caps is None else caps}
+    return {"jsonrpc": "2.0", "id": id, "method": method, "params": p}
+
+
+def headers(method, name=None):
+    h = {"MCP-Protocol-Version": V, "Mcp-Method": method, "Accept": "application/json, text/event-stream"}
+    if name is not None:
+        h["Mcp-Name"] = name
+    return h
+
+
+def post(srv, body):
+    """A 2026-07-28 request with the headers its body implies; (status, message)."""
+    p = body["params"]
+    name = p.get("name", p.get("uri", p.get("taskId")))
+    status, r, text = srv.request("POST", body, headers(body["method"], name))
+    if r.getheader("Content-Type", "").startswith("text/event-stream"):
+        return status, [json.loads(l[6:]) for l in text.splitlines() if l.startswith("data: ")][-1]
+    return status, json.loads(text)
+
+
+def tool(srv, id, name, arguments=None, caps=None, **extra):
+    return post(srv, request(id, "tools/call", dict({"name": name, "arguments": arguments or {}}, **extra), caps))
+
+
+def task_call(srv, id, method, task_id, caps=TASK_CAPS, **params):
+    return post(srv, request(id, method, dict({"taskId": task_id}, **params), caps))
+
+
+def poll(srv, task_id, until, timeout=15):
+    seen = {}
+
+    def check():
+        _, m = task_call(srv, 99, "tasks/get", task_id)
+        seen["last"] = m
+        return m.get("result", {}).get("status") in until
+    wait_until(check, timeout=timeout, every=0.1)
+    return seen["last"]["result"]
+
+
+ACCEPT_ALICE = {"action": "accept", "content": {"name": "Alice"}}
+
+
+class InputRequired(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server(BINARY, ["--request-state-ttl-ms", "1500"]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.cleanup()
+
+    def round1(self, name="test_input_required_result_request_state"):
+        status, m = tool(self.srv, 1, name)
+        self.assertEqual(status, 200)
+        res = m["result"]
+        self.assertEqual(res["resultType"], "input_required")
+        return res
+
+    def test_two_rounds_carry_the_answers_in_the_sealed_state(self):
+        r1 = self.round1("test_input_required_result_multi_round")
+        self.assertEqual(list(r1["inputRequests"]), ["step1"])
+        self.assertEqual(r1["inputRequests"]["step1"]["method"], "elicitation/create")
+        _, m = tool(self.srv, 2, "test_input_required_result_multi_round", requestState=r1["requestState"],
+                    inputResponses={"step1": ACCEPT_ALICE})
+        r2 = m["result"]
+        self.assertEqual((r2["resultType"], list(r2["inputRequests"])), ("input_required", ["step2"]))
+        self.assertNotEqual(r2["requestState"], r1["requestState"])
+        # the third round sends only step2's answer: step1's is in the state
+        _, m = tool(self.srv, 3, "test_input_required_result_multi_round", requestState=r2["requestState"],
+                    inputResponses={"step2": {"action": "accept", "content": {"color": "blue"}}})
+        self.assertEqual(m["result"]["resultType"], "complete")
+        self.assertEqual(m["result"]["content"][0]["text"], "Alice likes blue")
+
+    def test_a_tampered_state_is_refused(self):
+        state = self.round1()["requestState"]
+        answers = {"confirm": {"action": "accept", "content": {"ok": True}}}
+        body, mac = state.rsplit(".", 1)
+        flipped = body[:-1] + ("A" if body[-1] != "A" else "B")
+        for bad in (state + "-TAMPERED", flipped + "." + mac, "not-a-state", body + ".AAAA"):
+            status, m = tool(self.srv, 2, "test_input_required_result_request_state", requestState=bad,
+                             inputResponses=answers)
+            self.assertEqual((status, m["error"]["code"]), (400, -32602), bad)
+            self.assertIn("requestState", m["error"]["message"])
+        status, m = tool(self.srv, 3, "test_input_required_result_request_state", requestState=state,
+                         inputResponses=answers)
+        self.assertEqual(m["result"]["content"][0]["text"], "state-ok: confirmed=true")
+
+    def test_a_state_is_bound_to_its_method_and_arguments(self):
+        state = self.round1("test_input_required_result_elicitation")["requestState"]
+        status, m = tool(self.srv, 2, "test_input_required_result_elicitation", {"unexpected": 1},
+                         requestState=state, inputResponses={"user_name": ACCEPT_ALICE})
+        self.assertEqual((status, m["error"]["code"]), (400, -32602))
+        self.assertIn("another request", m["error"]["message"])
+
+    def test_an_expired_state_is_refused(self):
+        state = self.round1()["requestState"]
+        time.sleep(1.7)  # --request-state-ttl-ms 1500
+        status, m = tool(self.srv, 2, "test_input_required_result_request_state", requestState=state,
+                         inputResponses={"confirm": {"action": "accept", "content": {"ok": True}}})
+        self.assertEqual((status, m["error"]["code"]), (400, -32602))
+        self.assertIn("expired", m["error"]["message"])
+
+    def test_malformed_input_responses_are_invalid_params(self):
+        for bad in (None, [], {"user_name": 12345}):
+            status, m = tool(self.srv, 2, "test_input_required_result_elicitation", inputResponses=bad)
+            self.assertEqual((status, m["error"]["code"]), (400, -32602), bad)
+
+    def test_only_declared_capabilities_are_asked_for_and_missing_ones_are_32021(self):
+        _, m = tool(self.srv, 1, "test_input_required_result_capabilities", caps={"sampling": {}})
+        self.assertEqual([r["method"] for r in m["result"]["inputRequests"].values()], ["sampling/createMessage"])
+        status, m = tool(self.srv, 2, "test_missing_capability", caps={})
+        self.assertEqual((status, m["error"]["code"]), (400, -32021))
+        self.assertEqual(m["error"]["data"], {"requiredCapabilities": {"sampling": {}}})
+
+    def test_the_same_handler_sends_real_requests_on_a_legacy_session(self):
+        sid, _ = self.srv.initialize(capabilities={"elicitation": {}})
+        body, h = call(sid, 5, "test_input_required_result_elicitation")
+        r = self.srv.open("POST", body, h)
+        it = (json.loads(e["data"]) for e in events(r) if e.get("data"))
+        asked = next(it)
+        self.assertEqual((asked["method"], asked["params"]["message"]), ("elicitation/create", "What is your name?"))
+        status, _, _ = self.srv.request("POST", {"jsonrpc": "2.0", "id": asked["id"], "result": ACCEPT_ALICE},
+                                        {"Mcp-Session-Id": sid, "MCP-Protocol-Version": "2025-11-25"})
+        self.assertEqual(status, 202)
+        final = next(it)
+        self.assertEqual(final["result"]["content"][0]["text"], "Hello, Alice!")
+
+
+class SharedKey(unittest.TestCase):
+    def test_nodes_sharing_a_key_continue_each_other_s_requests_and_others_refuse(self):
+        key = ["--request-state-key", "a-shared-secret-of-the-deployment"]
+        a, b, c = Server(BINARY, key).start(), Server(BINARY, key).start(), Server(BINARY).start()
+        try:
+            _, m = tool(a, 1, "test_input_required_result_request_state")
+            state = m["result"]["requestState"]
+            answers = {"confirm": {"action": "accept", "content": {"ok": True}}}
+            _, m = tool(b, 2, "test_input_required_result_request_state", requestState=state, inputResponses=answers)
+            self.assertEqual(m["result"]["resultType"], "complete")
+            status, m = tool(c, 3, "test_input_required_result_request_state", requestState=state,
+                             inputResponses=answers)
+            self.assertEqual((status, m["error"]["code"]), (400, -32602))
+            # without a configured key each node made one in its data folder
+            self.assertTrue(os.path.exists(os.path.join(c.data, "request-state.key")))
+        finally:
+            for s in (a, b, c):
+                s.cleanup()
+
+
+class ModernTasks(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server(BINARY, ["--task-ttl-ms", "4000"]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.cleanup()
+
+    def create(self, name="slow_compute", arguments=None):
+        status, m = tool(self.srv, 1, name, arguments if arguments is not None else {"seconds": 1}, caps=TASK_CAPS)
+        self.assertEqual(status, 200, m)
+        res = m["result"]
+        self.assertEqual(res["resultType"], "task", res)
+        return res
+
+    def test_a_slow_call_becomes_a_task_that_completes(self):
+        res = self.create()
+        self.assertEqual(res["status"], "working")
+        self.assertEqual(res["ttlMs"], 4000)
+        for gone in ("task", "result", "requestState", "ttl", "pollInterval"):
+            self.assertNotIn(gone, res)
+        _, m = task_call(self.srv, 2, "tasks/get", res["taskId"])  # durable before the handle was returned
+        self.assertEqual(m["result"]["taskId"], res["taskId"])
+        done = poll(self.srv, res["taskId"], ("completed",))
+        self.assertEqual(done["resultType"], "complete")
+        self.assertIn("computed", done["result"]["content"][0]["text"])
+
+    def test_quick_calls_and_clients_without_the_extension_stay_synchronous(self):
+        _, m = tool(self.srv, 1, "slow_compute", {"seconds": 0}, caps=TASK_CAPS)
+        self.assertEqual(m["result"]["resultType"], "complete")
+        _, m = tool(self.srv, 2, "slow_compute", {"seconds": 0.5}, caps=CAPS)
+        self.assertEqual(m["result"]["resultType"], "complete")
+        status, m = tool(self.srv, 3, "failing_job", caps=CAPS)  # taskSupport required
+        self.assertEqual((status, m["error"]["code"]), (400, -32021))
+        self.assertEqual(m["error"]["data"]["requiredCapabilities"], {"extensions": {EXT: {}}})
+        for method in ("tasks/get", "tasks/cancel"):
+            status, m = task_call(self.srv, 4, method, "whatever", caps=CAPS)
+            self.assertEqual((status, m["error"]["code"]), (400, -32021))
+
+    def test_input_through_tasks_update_partial_then_complete(self):
+        res = self.create("multi_input", {})
+        waiting = poll(self.srv, res["taskId"], ("input_required",))
+        self.assertEqual(sorted(waiting["inputRequests"]), ["first", "second"])
+        _, m = task_call(self.srv, 2, "tasks/update", res["taskId"],
+                         inputResponses={"first": {"action": "accept", "content": {"name": "one"}}, "stray": {}})
+        self.assertEqual(m["result"], {"resultType": "complete", "_meta": m["result"]["_meta"]})
+        _, m = task_call(self.srv, 3, "tasks/get", res["taskId"])
+        self.assertEqual((m["result"]["status"], list(m["result"]["inputRequests"])), ("input_required", ["second"]))
+        task_call(self.srv, 4, "tasks/update", res["taskId"],
+                  inputResponses={"second": {"action": "accept", "content": {"name": "two"}}})
+        done = poll(self.srv, res["taskId"], ("completed",))
+        self.assertEqual(done["result"]["content"][0]["text"], 'answers: {"name":"one"}, {"name":"two"}')
+
+    def test_cancel_stops_the_work_and_is_idempotent(self):
+        res = self.create("slow_compute", {"seconds": 60})
+        started = time.time()
+        _, m = task_call(self.srv, 2, "tasks/cancel", res["taskId"])
+        self.assertNotIn("status", m["result"])
+        self.assertEqual(poll(self.srv, res["taskId"], ("cancelled",))["status"], "cancelled")
+        self.assertLess(time.time() - started, 5)
+        _, m = task_call(self.srv, 3, "tasks/cancel", res["taskId"])
+        self.assertEqual(m["result"]["resultType"], "complete")
+        time.sleep(0.3)
+        self.assertEqual(poll(self.srv, res["taskId"], ("cancelled",))["status"], "cancelled")  # not overwritten
+
+    def test_failures_and_unknown_ids(self):
+        res = self.create("protocol_error_job", {})
+        failed = poll(self.srv, res["taskId"], ("failed",))
+        self.assertEqual(failed["error"]["code"], -32603)
+        self.assertNotIn("result", failed)
+        res = self.create("failing_job", {})
+        done = poll(self.srv, res["taskId"], ("completed",))
+        self.assertTrue(done["result"]["isError"])
+        status, m = task_call(self.srv, 5, "tasks/get", "0123456789abcdef0123456789abcdef")
+        self.assertEqual(m["error"]["code"], -32602)
+        status, m = post(self.srv, request(6, "tasks/result", {"taskId": res["taskId"]}, TASK_CAPS))
+        self.assertEqual((status, m["error"]["code"]), (404, -32601))
+
+    def test_a_task_is_removed_when_its_ttl_ends(self):
+        res = self.create("slow_compute", {"seconds": 0.5})
+        poll(self.srv, res["taskId"], ("completed",))
+        status, _, text = self.srv.request("GET", path="/admin/tasks/" + res["taskId"])
+        self.assertEqual(status, 200, text)
+        wait_until(lambda: task_call(self.srv, 2, "tasks/get", res["taskId"])[1].get("error", {}).get("code") == -32602,
+                   timeout=10)
+        # the sweep removes its topic and record too
+        wait_until(lambda: self.srv.request("GET", path="/admin/topics/mcp.task/" + res["taskId"])[0] == 404, timeout=5)
+        self.assertEqual(self.srv.request("GET", path="/admin/tasks/" + res["taskId"])[0], 404)
+
+    def test_a_worker_s_tool_runs_as_a_task(self):
+        w = Worker(self.srv, "slowpoke", [{"name": "slow_report", "inputSchema": {"type": "object"},
+                                           "execution": {"taskSupport": "optional"}}])
+        res = self.create("slow_report", {})  # no instance yet: it outlives the promotion window
+        inst = w.connect()
+        ev = inst.next_event()
+        self.assertEqual(ev["type"], "call")
+        self.assertEqual(poll(self.srv, res["taskId"], ("working",))["status"], "working")
+        status, _ = w.post(ev["callId"], "result", {"result": {"content": [{"type": "text", "text": "report ready"}]}})
+        self.assertEqual(status, 200)
+        done = poll(self.srv, res["taskId"], ("completed",))
+        self.assertEqual(done["result"]["content"][0]["text"], "report ready")
+        inst.close()
+
+
+class LegacyTasks(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server(BINARY).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.cleanup()
+
+    def rpc(self, sid, id, method, params):
+        status, r, text = self.srv.request("POST", {"jsonrpc": "2.0", "id": id, "method": method, "params": params},
+                                           {"Mcp-Session-Id": sid, "MCP-Protocol-Version": "2025-11-25"})
+        return [m for m in (json.loads(l[6:]) for l in text.splitlines() if l.startswith("data: ") and len(l) > 6)
+                if m.get("id") == id][0]
+
+    def test_the_2025_11_25_flow(self):
+        sid, init = self.srv.initialize()
+        self.assertIn("tasks", init["result"]["capabilities"])
+        m = self.rpc(sid, 1, "tools/call", {"name": "slow_compute", "arguments": {"seconds": 0.3}, "task": {"ttl": 60000}})
+        task = m["result"]["task"]
+        self.assertEqual((task["status"], task["ttl"]), ("working", 60000))
+        self.assertEqual(self.rpc(sid, 2, "tasks/get", {"taskId": task["taskId"]})["result"]["taskId"], task["taskId"])
+        result = self.rpc(sid, 3, "tasks/result", {"taskId": task["taskId"]})["result"]  # blocks until done
+        self.assertIn("computed", result["content"][0]["text"])
+        self.assertEqual(result["_meta"]["io.modelcontextprotocol/related-task"], {"taskId": task["taskId"]})
+        listed = self.rpc(sid, 4, "tasks/list", {})["result"]["tasks"]
+        self.assertEqual([t["taskId"] for t in listed], [task["taskId"]])
+        m = self.rpc(sid, 5, "tasks/cancel", {"taskId": task["taskId"]})
+        self.assertEqual(m["error"]["code"], -32602)  # already terminal
+        # tool-level negotiation
+        self.assertEqual(self.rpc(sid, 6, "tools/call", {"name": "greet", "arguments": {"name": "x"}, "task": {}})
+                         ["error"]["code"], -32601)
+        self.assertEqual(self.rpc(sid, 7, "tools/call", {"name": "failing_job", "arguments": {}})["error"]["code"], -32601)
+        # another session does not see it
+        other, _ = self.srv.initialize()
+        self.assertEqual(self.rpc(other, 8, "tasks/get", {"taskId": task["taskId"]})["error"]["code"], -32602)
+        self.assertEqual(self.rpc(other, 9, "tasks/list", {})["result"]["tasks"], [])
+
+    def test_cancelling_a_running_task(self):
+        sid, _ = self.srv.initialize()
+        task = self.rpc(sid, 1, "tools/call", {"name": "slow_compute", "arguments": {"seconds": 60}, "task": {}})["result"]["task"]
+        m = self.rpc(sid, 2, "tasks/cancel", {"taskId": task["taskId"]})
+        self.assertEqual(m["result"]["status"], "cancelled")
+
+
+class Durability(unittest.TestCase):
+    def test_tasks_survive_kill_9_and_finish_after_the_restart(self):
+        data = tempfile.mkdtemp(prefix="litemcp-tasks-")
+        srv = Server(BINARY, ["--fsync", "always"], data=data).start()
+        try:
+            _, m = tool(srv, 1, "slow_compute", {"seconds": 2, "label": "survivor"}, caps=TASK_CAPS)
+            working = m["result"]["taskId"]
+            _, m = tool(srv, 2, "confirm_delete", {"filename": "a.txt"}, caps=TASK_CAPS)
+            waiting = m["result"]["taskId"]
+            poll(srv, waiting, ("input_required",))
+            srv.kill9()
+            srv = Server(BINARY, ["--fsync", "always"], data=data).start()
+            # the working one runs again; the waiting one still waits for its input
+            self.assertEqual(poll(srv, waiting, ("input_required",))["status"], "input_required")
+            done = poll(srv, working, ("completed",))
+            self.assertIn("survivor", done["result"]["content"][0]["text"])
+            key = list(poll(srv, waiting, ("input_required",))["inputRequests"])[0]
+            task_call(srv, 3, "tasks/update", waiting, inputResponses={key: {"action": "accept", "content": {"confirm": True}}})
+            self.assertEqual(poll(srv, waiting, ("completed",))["result"]["content"][0]["text"], "deleted a.txt")
+        finally:
+            srv.cleanup()
+            shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    BINARY = sys.argv.pop(1)
+    unittest.main(verbosity=2)
