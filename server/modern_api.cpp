@@ -5,12 +5,14 @@
 // legacy requests. No session, no topic: a modern request leaves nothing in
 // the store (durability in this era comes from the Tasks extension).
 //
-// Built so far: request validation (-32602, -32020, -32022, 404/-32601),
-// server/discover, subscriptions/listen (list changes, resource updates), the list, read,
-// get, call and complete methods with resultType, serverInfo and cache
-// hints, per-request logLevel, progress on an SSE response. Not yet:
-// input_required (MRTR), Tasks. Mcp-Param-*
-// headers (x-mcp-header) are checked against the arguments they mirror.
+// Served: request validation (-32602, -32020, -32022, 404/-32601),
+// server/discover, subscriptions/listen (list changes, resource updates), the
+// list, read, get, call and complete methods with resultType, serverInfo and
+// cache hints, per-request logLevel, progress on an SSE response, Mcp-Param-*
+// headers checked against the arguments they mirror (x-mcp-header),
+// input_required rounds (requestState sealed by request_state_codec) and the
+// Tasks extension (task_api.cpp). Closing the response stream cancels the
+// request.
 #include <spdlog/spdlog.h>
 
 #include <charconv>

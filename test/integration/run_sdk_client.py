@@ -1,9 +1,12 @@
-"""Runs examples/client/resume_client.mjs -- a client on the official
-TypeScript SDK (npm @modelcontextprotocol/sdk 1.32.2) that connects, calls
-tools, loses its connection mid-stream and resumes -- against the real
-litemcp binary.
+"""Runs an example client on an official TypeScript SDK against the real
+litemcp binary:
+  resume_client.mjs  the v1 SDK (@modelcontextprotocol/sdk 1.32.2), legacy
+                     era: connects, calls tools, loses its connection
+                     mid-stream and resumes;
+  modern_client.mjs  the v2 client (@modelcontextprotocol/client 2.4.0),
+                     2026-07-28: discover, input_required rounds, listen.
 
-usage: run_sdk_client.py LITEMCP_BINARY WORK_DIR"""
+usage: run_sdk_client.py LITEMCP_BINARY WORK_DIR [SCRIPT]  (default resume_client.mjs)"""
 
 import os
 import shutil
@@ -17,10 +20,11 @@ from litemcp_harness import Server  # noqa: E402
 
 def main():
     binary, work = sys.argv[1], os.path.abspath(sys.argv[2])
+    name = sys.argv[3] if len(sys.argv) > 3 else "resume_client.mjs"
     subprocess.check_output([os.path.join(here, "..", "npm", "install.sh"), work], text=True)
     # ESM resolves packages from the script's folder upwards: run it from the install.
-    script = os.path.join(work, "resume_client.mjs")
-    shutil.copy(os.path.join(here, "..", "..", "examples", "client", "resume_client.mjs"), script)
+    script = os.path.join(work, name)
+    shutil.copy(os.path.join(here, "..", "..", "examples", "client", name), script)
     srv = Server(binary).start()
     try:
         run = subprocess.run(["node", script, "http://127.0.0.1:%d/mcp" % srv.port], capture_output=True,
