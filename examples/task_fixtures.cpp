@@ -204,6 +204,9 @@ void register_tasks(server::registry& r) {
             return text_result("answers: " + (a ? a->dump() : "none") + ", " + (b ? b->dump() : "none"));
         },
         "optional");
+    add(r, "echo_task", "Echoes its text argument, always as a task (for benchmarks)",
+        json{{"type", "object"}, {"properties", {{"text", {{"type", "string"}}}}}},
+        [](const json& a, request_context&) -> rpc_result { return text_result(a.value("text", "")); }, "required");
     add(r, "test_tool_with_task", "Asks for a name at once, then works long enough to become a task", no_arguments(),
         [](const json&, request_context& ctx) -> rpc_result {
             auto in = ctx.ask({elicit("user_name", "What is your name?", "name")});

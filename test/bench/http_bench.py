@@ -11,6 +11,11 @@ Sections:
   sessions    100,000 sessions created and left idle: RSS per session
   resume      first byte of a Last-Event-ID replay in a session holding
               100,000 events: p50/p99
+  modern      2026-07-28 tools/call of `echo` (stateless: envelope and headers on
+              every POST), 32 connections, against a reference on the official
+              TypeScript SDK v2 (@modelcontextprotocol/server 2.4.0); tasks
+              created per second (durable: recorded before the handle is
+              returned) and tasks/get latency
   worker      tools/call through the example C++ worker at 32 connections:
               req/s, p50/p99; and the wake latency from a worker's result
               POST to the client's stream delivering it
@@ -79,7 +84,7 @@ def initialize(port, conn=None):
 
 
 def wrk(port, sid, seconds, connections=32, env_extra=None):
-    env = dict(os.environ, MCP_SESSION=sid, **(env_extra or {}))
+    env = dict(os.environ, MCP_SESSION=sid or "", **(env_extra or {}))
     out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "--latency",
                           "-s", os.path.join(here, "tools_call.lua"), "http://127.0.0.1:%d/mcp" % port],
                          capture_output=True, text=True, env=env, timeout=seconds + 60).stdout
@@ -146,6 +151,71 @@ def section_throughput(args, binary, npm_dir):
           "%.0f req/s, p50 %.2f ms, p99 %.2f ms = %.1fx the reference" % (ceiling[0], ceiling[1], ceiling[2],
                                                                          ceiling[0] / results["reference"][0]))
     return {"ratio": ratio, "p99": results["litemcp"][2]}
+
+
+MODERN = {"ERA": "modern"}
+TASKS = dict(MODERN, TOOL="echo_task", CAPABILITIES='{"extensions":{"io.modelcontextprotocol/tasks":{}}}')
+
+
+def modern_call(port, method, params, capabilities=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    params = dict(params, _meta={"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                                 "io.modelcontextprotocol/clientCapabilities": capabilities or {}})
+    h = dict(HEADERS, **{"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": method,
+                         "Mcp-Name": params.get("name", params.get("taskId", ""))})
+    c.request("POST", "/mcp", json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}), h)
+    r = c.getresponse()
+    body = json.loads(r.read())
+    c.close()
+    return body
+
+
+def section_modern(args, binary, npm_dir):
+    seconds = 5 if args.quick else 15
+    print("# modern: 2026-07-28 tools/call echo, stateless, 32 connections, %d s, servers on core 0, wrk on core 1"
+          % seconds)
+    data = tempfile.mkdtemp(prefix="litemcp-bench-")
+    script = os.path.join(npm_dir, "reference_server_v2.mjs")
+    shutil.copy(os.path.join(here, "reference_server_v2.mjs"), script)
+    servers = {
+        "litemcp": lambda port: [binary, "--port", str(port), "--data", data, "--examples", "--threads", "1",
+                                 "--log-level", "warn", "--fsync", "interval:100"],
+        "reference": lambda port: ["node", script, str(port)],
+    }
+    results, tasks = {}, {}
+    try:
+        for name, command in servers.items():
+            port = free_port()
+            proc = subprocess.Popen(["taskset", "-c", "0"] + command(port), stdout=subprocess.PIPE, text=True)
+            proc.stdout.readline()  # "... listening on ..."
+            try:
+                for _ in range(300):
+                    modern_call(port, "tools/call", {"name": "echo", "arguments": {"text": "w"}})
+                results[name] = wrk(port, None, seconds, env_extra=MODERN)
+                if name == "litemcp":
+                    tasks["create"] = wrk(port, None, seconds, env_extra=TASKS)
+                    created = modern_call(port, "tools/call", {"name": "echo_task", "arguments": {"text": "x"}},
+                                          {"extensions": {"io.modelcontextprotocol/tasks": {}}})["result"]
+                    tasks["get"] = wrk(port, None, seconds, env_extra=dict(TASKS, METHOD="tasks/get",
+                                                                            TASK_ID=created["taskId"]))
+            finally:
+                proc.terminate()
+                proc.wait()
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+    for name, (rps, p50, p99, bad, errors) in results.items():
+        label = "litemcp" if name == "litemcp" else "TypeScript SDK v2 (server 2.4.0) reference"
+        print("modern %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms (bad responses %d, socket errors %s)"
+              % (label, rps, p50, p99, bad, errors))
+    ratio = results["litemcp"][0] / results["reference"][0]
+    print("modern ratio litemcp / reference: %.1fx" % ratio)
+    rps, p50, p99, bad, errors = tasks["create"]
+    print("tasks created (CreateTaskResult after the task's topic record and index record are written, "
+          "fsync interval:100): %.0f tasks/s, p50 %.2f ms, p99 %.2f ms (bad %d)" % (rps, p50, p99, bad))
+    rps, p50, p99, bad, errors = tasks["get"]
+    print("tasks/get of one task, 32 connections: %.0f req/s, p50 %.2f ms, p99 %.2f ms (bad %d)" % (rps, p50, p99, bad))
+    return {"ratio": ratio, "p99": results["litemcp"][2], "tasks_per_s": tasks["create"][0],
+            "get_p99": tasks["get"][2]}
 
 
 def open_get_stream(port, sid):
@@ -341,6 +411,8 @@ def main():
     r = {}
     if args.only in (None, "throughput"):
         r["throughput"] = section_throughput(args, binary, npm_dir)
+    if args.only in (None, "modern"):
+        r["modern"] = section_modern(args, binary, npm_dir)
     if args.only in (None, "streams"):
         r["streams"] = section_streams(args, binary)
     if args.only in (None, "sessions"):
@@ -357,6 +429,11 @@ def main():
         t = r["throughput"]
         line(">= 10x the reference's req/s", "%.1fx" % t["ratio"], t["ratio"] >= 10)
         line("p99 <= 2 ms", "%.2f ms" % t["p99"], t["p99"] <= 2)
+    if "modern" in r:
+        m = r["modern"]
+        line("2026-07-28: >= 10x the v2 reference's req/s", "%.1fx" % m["ratio"], m["ratio"] >= 10)
+        print("  %-52s %-28s" % ("tasks created per second (durable)", "%.0f/s" % m["tasks_per_s"]))
+        print("  %-52s %-28s" % ("tasks/get p99", "%.2f ms" % m["get_p99"]))
     if "streams" in r:
         line("<= 16 KiB per idle GET stream", "%.1f KiB" % (r["streams"]["per_stream"] / 1024),
              r["streams"]["per_stream"] <= 16384)

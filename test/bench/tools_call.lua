@@ -1,12 +1,20 @@
--- wrk script: tools/call of `echo` on one MCP session, a fresh request id per
--- request. The session id comes from the environment (MCP_SESSION); TOOL and
--- ARGUMENTS (JSON) pick another tool. REQUEST=not_found sends GETs of a path
--- litemcp does not serve instead: a 404 from the I/O thread, without
--- JSON-RPC or the store -- the transport's ceiling.
+-- wrk script: one MCP request per call, a fresh request id each time.
+--   legacy (default): tools/call on the session MCP_SESSION (2025-11-25).
+--   ERA=modern: a 2026-07-28 request with its _meta envelope and the
+--     MCP-Protocol-Version, Mcp-Method and Mcp-Name headers; METHOD picks
+--     tools/call (default) or tasks/get (of TASK_ID); CAPABILITIES (JSON) are
+--     the client capabilities sent (default {}).
+-- TOOL and ARGUMENTS (JSON) pick another tool than echo. REQUEST=not_found
+-- sends GETs of a path litemcp does not serve instead: a 404 from the I/O
+-- thread, without JSON-RPC or the store -- the transport's ceiling.
 local session = os.getenv("MCP_SESSION")
 local tool = os.getenv("TOOL") or "echo"
 local arguments = os.getenv("ARGUMENTS") or '{"text":"hello"}'
 local not_found = os.getenv("REQUEST") == "not_found"
+local modern = os.getenv("ERA") == "modern"
+local method = os.getenv("METHOD") or "tools/call"
+local task_id = os.getenv("TASK_ID") or ""
+local capabilities = os.getenv("CAPABILITIES") or "{}"
 local counter = 0
 
 request = function()
@@ -14,6 +22,23 @@ request = function()
     return wrk.format("GET", "/not-an-endpoint", {}, "")
   end
   counter = counter + 1
+  if modern then
+    local meta = '"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",' ..
+        '"io.modelcontextprotocol/clientCapabilities":' .. capabilities .. '}'
+    local params, name
+    if method == "tasks/get" then
+      params, name = '{"taskId":"' .. task_id .. '",' .. meta .. '}', task_id
+    else
+      params, name = '{"name":"' .. tool .. '","arguments":' .. arguments .. ',' .. meta .. '}', tool
+    end
+    return wrk.format("POST", "/mcp", {
+      ["Content-Type"] = "application/json",
+      ["Accept"] = "application/json, text/event-stream",
+      ["MCP-Protocol-Version"] = "2026-07-28",
+      ["Mcp-Method"] = method,
+      ["Mcp-Name"] = name,
+    }, '{"jsonrpc":"2.0","id":' .. counter .. ',"method":"' .. method .. '","params":' .. params .. '}')
+  end
   local body = '{"jsonrpc":"2.0","id":' .. counter ..
       ',"method":"tools/call","params":{"name":"' .. tool .. '","arguments":' .. arguments .. '}}'
   return wrk.format("POST", "/mcp", {
