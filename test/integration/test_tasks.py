@@ -265,6 +265,32 @@ class ModernTasks(unittest.TestCase):
         wait_until(lambda: self.srv.request("GET", path="/admin/topics/mcp.task/" + res["taskId"])[0] == 404, timeout=5)
         self.assertEqual(self.srv.request("GET", path="/admin/tasks/" + res["taskId"])[0], 404)
 
+    def test_the_admin_api_lists_filters_and_pages_tasks(self):
+        ids = [self.create("echo_task", {"text": str(i)})["taskId"] for i in range(3)]
+        for i in ids:
+            poll(self.srv, i, ("completed",))
+        seen, after = [], ""
+        while True:
+            status, _, text = self.srv.request("GET", path="/admin/tasks?status=completed&limit=2" +
+                                               ("&after=" + after if after else ""))
+            self.assertEqual(status, 200, text)
+            page = json.loads(text)
+            self.assertLessEqual(len(page["tasks"]), 2)
+            seen += [t["taskId"] for t in page["tasks"] if t["tool"] == "echo_task"]
+            if "next" not in page:
+                break
+            after = page["next"]
+        self.assertEqual(sorted(set(ids) & set(seen)), sorted(ids))
+        status, _, text = self.srv.request("GET", path="/admin/tasks?status=working")
+        self.assertNotIn(ids[0], text)
+        status, _, text = self.srv.request("GET", path="/admin/tasks?status=bogus")
+        self.assertEqual(status, 400)
+        status, _, text = self.srv.request("GET", path="/admin/tasks/%s/events" % ids[0])
+        events = [e["record"]["event"] for e in json.loads(text)["events"]]
+        self.assertEqual((events[0], events[-1]), ("created", "completed"))
+        record = json.loads(self.srv.request("GET", path="/admin/tasks/" + ids[0])[2])
+        self.assertEqual((record["status"], record["result"]["content"][0]["text"]), ("completed", "0"))
+
     def test_a_worker_s_tool_runs_as_a_task(self):
         w = Worker(self.srv, "slowpoke", [{"name": "slow_report", "inputSchema": {"type": "object"},
                                            "execution": {"taskSupport": "optional"}}])
