@@ -188,12 +188,16 @@ void mcp_server::stop() {
     while (p.in_flight > 0 && std::chrono::steady_clock::now() < until)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     p.sessions->cancel_all();
-    p.tasks->interrupt_all();  // they stay working on record and run again after a restart
+    // Tasks still running stay working on record and run again after a
+    // restart; outcomes that arrive from now on are not recorded.
+    p.tasks_interrupted = true;
+    p.tasks->interrupt_all();
     p.sessions->close_streams();
     // The pools finish what they hold and refuse more; a request whose record
     // is still being appended then gets a "busy" answer.
     p.workers->stop();
     p.handlers->stop();
+    p.timers.reset();  // no promotion fires once the store may be going
     // A GET that was being set up while the streams were closed has attached
     // its stream by now; close it too.
     p.sessions->close_streams();

@@ -212,6 +212,7 @@ public:
     std::map<std::string, std::shared_ptr<const json_schema>> api_schemas;  // schemas/*.json by name
     std::unique_ptr<transport::http_server> http;
     std::atomic<bool> stopping{false};
+    std::atomic<bool> tasks_interrupted{false};  // shutdown: task outcomes are no longer recorded
     std::atomic<std::uint64_t> in_flight{0};  // requests between arrival and response
     std::mutex maint_mu;
     std::condition_variable maint_cv;

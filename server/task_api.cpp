@@ -152,7 +152,7 @@ rpc_result mcp_server::impl::start_task(const std::shared_ptr<call>& c) {
 
 void mcp_server::impl::promote(const std::shared_ptr<call>& c) {
     std::lock_guard lock(c->promotion_mu);
-    if (c->promotion_state != call::promotion::armed) return;  // answered meanwhile
+    if (c->promotion_state != call::promotion::armed || stopping) return;  // answered meanwhile, or shutting down
     auto created = [&]() -> rpc_result {
         task_record r;
         r.status = task_status::working;
@@ -173,33 +173,22 @@ void mcp_server::impl::promote(const std::shared_ptr<call>& c) {
         view["resultType"] = "task";
         return view;
     }();
+    auto answer = [&](const json& msg) {  // the call's one answer, on its stream or as its body
+        if (!c->streaming) return c->res->respond(json_response(200, msg));
+        if (!c->stream_open.exchange(false)) return;
+        c->sse->send({}, msg.dump());
+        c->sse->close();
+    };
     if (!created) {  // answer with the error; the handler's own answer is dropped
         c->promotion_state = call::promotion::answered;
         c->cancelled->store(true);
         spdlog::error("cannot promote a call to a task: {}", created.error().message);
-        auto msg = make_error(c->id, created.error().code, created.error().message);
-        if (c->streaming) {
-            if (c->stream_open.exchange(false)) {
-                c->sse->send({}, msg.dump());
-                c->sse->close();
-            }
-        } else {
-            c->res->respond(json_response(200, msg));
-        }
-        return;
+        return answer(make_error(c->id, created.error().code, created.error().message));
     }
     c->promotion_state = call::promotion::promoted;
     spdlog::info("task {}: a call of {} became a task", (*created)["taskId"].get<std::string>(),
                  c->params.value("name", ""));
-    auto msg = make_result(c->id, decorate_modern("tools/call", std::move(*created)));
-    if (c->streaming) {
-        if (c->stream_open.exchange(false)) {
-            c->sse->send({}, msg.dump());
-            c->sse->close();
-        }
-    } else {
-        c->res->respond(json_response(200, msg));
-    }
+    answer(make_result(c->id, decorate_modern("tools/call", std::move(*created))));
 }
 
 void mcp_server::impl::run_task(const std::shared_ptr<task>& t) {
@@ -243,7 +232,7 @@ void mcp_server::impl::run_task(const std::shared_ptr<task>& t) {
 }
 
 void mcp_server::impl::settle_task(const std::shared_ptr<task>& t, const call* c, std::optional<json> response) {
-    if (stopping) return;  // it stays working and runs again after the restart
+    if (tasks_interrupted) return;  // it stays working and runs again after the restart
     std::lock_guard lock(t->mu);
     if (c && t->running.get() == c) t->running = nullptr;
     auto& r = t->rec;

@@ -56,8 +56,11 @@ private:
                 cv_.wait(lock);
                 continue;
             }
-            if (heap_.top().when > clock::now()) {
-                cv_.wait_until(lock, heap_.top().when);
+            // A copy: wait_until holds its argument by reference while the
+            // lock is released, and a push may move the heap's storage.
+            const auto next = heap_.top().when;
+            if (next > clock::now()) {
+                cv_.wait_until(lock, next);
                 continue;
             }
             auto f = std::move(const_cast<entry&>(heap_.top()).f);

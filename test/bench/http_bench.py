@@ -112,12 +112,13 @@ def warm(port, sid, n=300):
     c.close()
 
 
-def section_throughput(args, binary, npm_dir):
-    seconds = 5 if args.quick else 15
-    print("# throughput: tools/call echo, one session, 32 connections, %d s, servers on core 0, wrk on core 1" % seconds)
+def side_by_side(binary, npm_dir, reference_script, measure):
+    """Runs litemcp (one I/O thread, durable log, fsync interval:100) and the
+    reference server in turn, each pinned to core 0, and returns
+    {"litemcp": measure("litemcp", port), "reference": measure("reference", port)}."""
     data = tempfile.mkdtemp(prefix="litemcp-bench-")
-    script = os.path.join(npm_dir, "reference_server.mjs")
-    shutil.copy(os.path.join(here, "reference_server.mjs"), script)
+    script = os.path.join(npm_dir, reference_script)
+    shutil.copy(os.path.join(here, reference_script), script)
     servers = {
         "litemcp": lambda port: [binary, "--port", str(port), "--data", data, "--examples", "--threads", "1",
                                  "--log-level", "warn", "--fsync", "interval:100"],
@@ -130,17 +131,29 @@ def section_throughput(args, binary, npm_dir):
             proc = subprocess.Popen(["taskset", "-c", "0"] + command(port), stdout=subprocess.PIPE, text=True)
             proc.stdout.readline()  # "... listening on ..."
             try:
-                sid = initialize(port)
-                warm(port, sid)
-                results[name] = wrk(port, sid, seconds)
-                if name == "litemcp":
-                    ceiling = wrk(port, sid, seconds, env_extra={"REQUEST": "not_found"})
+                results[name] = measure(name, port)
             finally:
                 proc.terminate()
                 proc.wait()
     finally:
         shutil.rmtree(data, ignore_errors=True)
+    return results
 
+
+def section_throughput(args, binary, npm_dir):
+    seconds = 5 if args.quick else 15
+    print("# throughput: tools/call echo, one session, 32 connections, %d s, servers on core 0, wrk on core 1" % seconds)
+    ceiling = None
+
+    def measure(name, port):
+        nonlocal ceiling
+        sid = initialize(port)
+        warm(port, sid)
+        result = wrk(port, sid, seconds)
+        if name == "litemcp":
+            ceiling = wrk(port, sid, seconds, env_extra={"REQUEST": "not_found"})
+        return result
+    results = side_by_side(binary, npm_dir, "reference_server.mjs", measure)
     for name, (rps, p50, p99, bad, errors) in results.items():
         label = "litemcp (durable log, fsync interval:100)" if name == "litemcp" else "TypeScript SDK 1.32.2 reference"
         print("throughput %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms (bad responses %d, socket errors %s)"
@@ -174,35 +187,19 @@ def section_modern(args, binary, npm_dir):
     seconds = 5 if args.quick else 15
     print("# modern: 2026-07-28 tools/call echo, stateless, 32 connections, %d s, servers on core 0, wrk on core 1"
           % seconds)
-    data = tempfile.mkdtemp(prefix="litemcp-bench-")
-    script = os.path.join(npm_dir, "reference_server_v2.mjs")
-    shutil.copy(os.path.join(here, "reference_server_v2.mjs"), script)
-    servers = {
-        "litemcp": lambda port: [binary, "--port", str(port), "--data", data, "--examples", "--threads", "1",
-                                 "--log-level", "warn", "--fsync", "interval:100"],
-        "reference": lambda port: ["node", script, str(port)],
-    }
-    results, tasks = {}, {}
-    try:
-        for name, command in servers.items():
-            port = free_port()
-            proc = subprocess.Popen(["taskset", "-c", "0"] + command(port), stdout=subprocess.PIPE, text=True)
-            proc.stdout.readline()  # "... listening on ..."
-            try:
-                for _ in range(300):
-                    modern_call(port, "tools/call", {"name": "echo", "arguments": {"text": "w"}})
-                results[name] = wrk(port, None, seconds, env_extra=MODERN)
-                if name == "litemcp":
-                    tasks["create"] = wrk(port, None, seconds, env_extra=TASKS)
-                    created = modern_call(port, "tools/call", {"name": "echo_task", "arguments": {"text": "x"}},
-                                          {"extensions": {"io.modelcontextprotocol/tasks": {}}})["result"]
-                    tasks["get"] = wrk(port, None, seconds, env_extra=dict(TASKS, METHOD="tasks/get",
-                                                                            TASK_ID=created["taskId"]))
-            finally:
-                proc.terminate()
-                proc.wait()
-    finally:
-        shutil.rmtree(data, ignore_errors=True)
+    tasks = {}
+
+    def measure(name, port):
+        for _ in range(300):
+            modern_call(port, "tools/call", {"name": "echo", "arguments": {"text": "w"}})
+        result = wrk(port, None, seconds, env_extra=MODERN)
+        if name == "litemcp":
+            tasks["create"] = wrk(port, None, seconds, env_extra=TASKS)
+            created = modern_call(port, "tools/call", {"name": "echo_task", "arguments": {"text": "x"}},
+                                  {"extensions": {"io.modelcontextprotocol/tasks": {}}})["result"]
+            tasks["get"] = wrk(port, None, seconds, env_extra=dict(TASKS, METHOD="tasks/get", TASK_ID=created["taskId"]))
+        return result
+    results = side_by_side(binary, npm_dir, "reference_server_v2.mjs", measure)
     for name, (rps, p50, p99, bad, errors) in results.items():
         label = "litemcp" if name == "litemcp" else "TypeScript SDK v2 (server 2.4.0) reference"
         print("modern %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms (bad responses %d, socket errors %s)"

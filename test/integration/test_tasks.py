@@ -306,6 +306,27 @@ class ModernTasks(unittest.TestCase):
         inst.close()
 
 
+class StreamClose(unittest.TestCase):
+    def test_closing_a_2026_response_stream_cancels_the_request_and_tells_the_worker(self):
+        srv = Server(BINARY).start()
+        try:
+            w = Worker(srv, "patient", [{"name": "patient_tool", "inputSchema": {"type": "object"}}])
+            inst = w.connect()
+            body = request(7, "tools/call", {"name": "patient_tool", "arguments": {}})
+            body["params"]["_meta"]["progressToken"] = "p7"  # an SSE response
+            resp = srv.open("POST", body, headers("tools/call", "patient_tool"))
+            self.assertEqual(resp.status, 200)
+            ev = inst.next_event()
+            self.assertEqual(ev["type"], "call")
+            resp._conn.sock.shutdown(2)  # the client goes away
+            resp._conn.close()
+            cancel = inst.next_event()
+            self.assertEqual((cancel["type"], cancel["callId"]), ("cancel", ev["callId"]))
+            inst.close()
+        finally:
+            srv.cleanup()
+
+
 class LegacyTasks(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
