@@ -12,16 +12,17 @@ constexpr std::string_view key_subscription = "io.modelcontextprotocol/subscript
 }
 
 listen_stream::listen_stream(store::store& st, work_pool& pool, std::shared_ptr<transport::sse_stream> sse, json id,
-                             std::set<std::string> methods, std::set<std::string> uris)
+                             std::set<std::string> methods, std::set<std::string> uris,
+                             std::set<std::string> tasks)
     : store_(st), pool_(pool), sse_(std::move(sse)), id_(std::move(id)), methods_(std::move(methods)),
-      uris_(std::move(uris)), consumer_("l." + random_id()) {}
+      uris_(std::move(uris)), tasks_(std::move(tasks)), consumer_("l." + random_id()) {}
 
 std::shared_ptr<listen_stream> listen_stream::start(store::store& st, work_pool& pool,
                                                     std::shared_ptr<transport::sse_stream> sse, json request_id,
                                                     std::set<std::string> methods, std::set<std::string> uris,
-                                                    json honoured) {
+                                                    std::set<std::string> tasks, json honoured) {
     std::shared_ptr<listen_stream> l(new listen_stream(st, pool, std::move(sse), std::move(request_id),
-                                                       std::move(methods), std::move(uris)));
+                                                       std::move(methods), std::move(uris), std::move(tasks)));
     // Changes from now on: a listen is live, not a replay.
     auto top = st.topic(changes_topic);
     l->pos_ = top ? top->end_offset : 0;
@@ -68,9 +69,9 @@ void listen_stream::deliver() {
             auto msg = json::parse(rec.payload, nullptr, false);
             if (!msg.is_object() || !msg.contains("method") || !msg["method"].is_string()) continue;
             const auto& method = msg["method"].get_ref<const std::string&>();
-            const bool wanted = method == "notifications/resources/updated"
-                                    ? uris_.contains(msg["params"].value("uri", ""))
-                                    : methods_.contains(method);
+            const bool wanted = method == "notifications/resources/updated" ? uris_.contains(msg["params"].value("uri", ""))
+                                : method == "notifications/tasks" ? tasks_.contains(msg["params"].value("taskId", ""))
+                                                                  : methods_.contains(method);
             if (!wanted) continue;
             if (!sse_->send({}, tagged(std::move(msg)).dump())) return;
         }

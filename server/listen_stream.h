@@ -29,18 +29,19 @@ namespace litemcp::server {
 class listen_stream : public std::enable_shared_from_this<listen_stream> {
 public:
     // methods: the list-changed notifications the client opted into;
-    // uris: the resources whose notifications/resources/updated it wants.
+    // uris: the resources whose notifications/resources/updated it wants;
+    // tasks: the tasks whose notifications/tasks it wants.
     static std::shared_ptr<listen_stream> start(store::store& st, work_pool& pool,
                                                 std::shared_ptr<transport::sse_stream> sse, json request_id,
                                                 std::set<std::string> methods, std::set<std::string> uris,
-                                                json honoured);
+                                                std::set<std::string> tasks, json honoured);
     // Ends the stream from the server's side: the final result, then close.
     void finish();
     bool open() const;
 
 private:
     listen_stream(store::store& st, work_pool& pool, std::shared_ptr<transport::sse_stream> sse, json id,
-                  std::set<std::string> methods, std::set<std::string> uris);
+                  std::set<std::string> methods, std::set<std::string> uris, std::set<std::string> tasks);
     void wake();
     void deliver();
     json tagged(json message) const;
@@ -52,6 +53,7 @@ private:
     json id_;
     std::set<std::string> methods_;
     std::set<std::string> uris_;
+    std::set<std::string> tasks_;
     std::string consumer_;
     mutable std::mutex mu_;
     std::uint64_t pos_ = 0;  // next offset of the change log

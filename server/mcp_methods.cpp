@@ -223,7 +223,7 @@ void mcp_server::impl::resource_updated(const std::string& uri) {
         listening = !listens.empty();
     }
     if (listening)
-        if (auto r = st->append(changes_topic, msg.dump(), changes_flag_resource_update); !r)
+        if (auto r = st->append(changes_topic, msg.dump(), changes_flag_listen_only); !r)
             spdlog::error("cannot record the update of {}: {}", uri, r.error().message);
     // Legacy sessions subscribed with resources/subscribe get it on their GET stream.
     const std::string prefix = "sub/" + uri + "\n";

@@ -123,6 +123,7 @@ std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
     p->tails = std::make_unique<admin_tails>();
     p->timers = std::make_unique<timer_queue>();
     p->tasks = std::make_unique<task_table>(*p->st, task_table_options{cfg.mcp.max_active_tasks});
+    p->tasks->on_saved([raw](const task_record& r) { raw->task_changed(r); });
     p->workers = std::make_unique<worker_hub>(*p->st, p->reg, *p, cfg.workers);
     if (auto r = p->workers->start(); !r) return std::unexpected("cannot load the workers: " + r.error().message);
     p->resume_tasks();

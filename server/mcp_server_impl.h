@@ -152,6 +152,11 @@ public:
     void promote(const std::shared_ptr<call>& c);
     rpc_result serve_task_method(const std::shared_ptr<call>& c);
     json task_view(const task_record& r, bool modern) const;
+    // The 2026-07-28 tasks/get result of a task (without resultType).
+    json task_detail(const task_record& r) const;
+    // A task changed: notifications/tasks/status to its legacy session's GET
+    // stream, or notifications/tasks to the listen streams that asked.
+    void task_changed(const task_record& r);
     bool task_visible(const task_record& r, const call& c) const;
     void resume_tasks();
 

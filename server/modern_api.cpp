@@ -245,6 +245,31 @@ void mcp_server::impl::serve_listen(const json& id, const json& params, const ht
             if (u.is_string() && uris.insert(u.get<std::string>()).second) list.push_back(u);
         if (!list.empty()) honoured["resourceSubscriptions"] = list;
     }
+    // The Tasks extension's status notifications (notifications/tasks) for
+    // the tasks named, to a client that declared the extension.
+    std::set<std::string> task_ids;
+    if (wanted.contains("taskIds")) {
+        if (!wanted["taskIds"].is_array())
+            return res->respond(error_response(400, id, rpc_code::invalid_params,
+                                               "Invalid params: notifications.taskIds must be an array of task ids"));
+        const json& caps = params["_meta"].value("io.modelcontextprotocol/clientCapabilities", json::object());
+        if (caps.contains("extensions") && caps["extensions"].contains("io.modelcontextprotocol/tasks")) {
+            json list = json::array();
+            for (auto& t : wanted["taskIds"]) {
+                if (!t.is_string()) continue;
+                // Only tasks this client may see (another principal's are left out, as unknown ones).
+                auto task = tasks->find(t.get<std::string>());
+                if (!task) continue;
+                {
+                    std::lock_guard lock(task->mu);
+                    if (!task->rec.session.empty() || (auth && auth->enabled() && task->rec.principal != req.principal))
+                        continue;
+                }
+                if (task_ids.insert(t.get<std::string>()).second) list.push_back(t);
+            }
+            if (!list.empty()) honoured["taskIds"] = list;
+        }
+    }
     {
         std::lock_guard lock(listens_mu);
         std::erase_if(listens, [](auto& w) {
@@ -256,7 +281,7 @@ void mcp_server::impl::serve_listen(const json& id, const json& params, const ht
                                                "Service Unavailable: " + std::to_string(listens.size()) +
                                                    " listen streams are open, the limit"));
         auto l = listen_stream::start(*st, *delivery, res->start_sse({}), id, std::move(methods), std::move(uris),
-                                      std::move(honoured));
+                                      std::move(task_ids), std::move(honoured));
         listens.push_back(l);
     }
 }

@@ -82,7 +82,7 @@ bool stream_feeder::drain_changes() {
         }
         for (auto& rec : r->records) {
             changes_pos_ = rec.offset + 1;
-            if (rec.flags & changes_flag_resource_update) continue;
+            if (rec.flags & changes_flag_listen_only) continue;
             if (!sse_->send(event_id(pos_), rec.payload)) return false;
         }
         if (r->records.size() < 256) return true;

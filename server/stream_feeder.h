@@ -29,8 +29,9 @@ namespace litemcp::server {
 
 inline constexpr std::string_view changes_topic = "mcp.changes/all";
 // A change-log record for listen streams only (notifications/resources/updated
-// of a URI): legacy GET streams get those through their session's own topic.
-inline constexpr std::uint32_t changes_flag_resource_update = 1;
+// of a URI, a task's status): legacy GET streams get those through their
+// session's own topic.
+inline constexpr std::uint32_t changes_flag_listen_only = 1;
 
 class stream_feeder : public std::enable_shared_from_this<stream_feeder> {
 public:

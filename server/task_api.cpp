@@ -78,6 +78,30 @@ json mcp_server::impl::task_view(const task_record& r, bool modern) const {
     return t;
 }
 
+json mcp_server::impl::task_detail(const task_record& r) const {
+    json view = task_view(r, true);
+    if (r.status == task_status::input_required) view["inputRequests"] = r.input_requests;
+    if (r.status == task_status::completed && r.result) view["result"] = *r.result;
+    if (r.status == task_status::failed && r.error) view["error"] = *r.error;
+    return view;
+}
+
+void mcp_server::impl::task_changed(const task_record& r) {
+    if (!r.session.empty()) {
+        auto s = sessions->find(r.session);
+        if (!s || s->ended) return;
+        const auto msg = make_notification("notifications/tasks/status", task_view(r, false));
+        st->append_async(s->topic, session_log::encode(session_log::get_stream, msg.dump()), 0, nullptr);
+        return;
+    }
+    {
+        std::lock_guard lock(listens_mu);
+        if (listens.empty()) return;  // nobody can be listening for it
+    }
+    const auto msg = make_notification("notifications/tasks", task_detail(r));
+    st->append_async(changes_topic, msg.dump(), changes_flag_listen_only, nullptr);
+}
+
 bool mcp_server::impl::task_visible(const task_record& r, const call& c) const {
     const bool modern = c.ephemeral;
     if (modern != r.session.empty()) return false;  // one era's tasks are not the other's
@@ -302,12 +326,7 @@ rpc_result mcp_server::impl::serve_task_method(const std::shared_ptr<call>& c) {
 
     if (m == "tasks/get") {
         std::lock_guard lock(t->mu);
-        json view = task_view(t->rec, modern);
-        if (!modern) return view;
-        if (t->rec.status == task_status::input_required) view["inputRequests"] = t->rec.input_requests;
-        if (t->rec.status == task_status::completed && t->rec.result) view["result"] = *t->rec.result;
-        if (t->rec.status == task_status::failed && t->rec.error) view["error"] = *t->rec.error;
-        return view;
+        return modern ? task_detail(t->rec) : task_view(t->rec, false);
     }
     if (m == "tasks/update" && modern) {
         if (!p.contains("inputResponses") || !p["inputResponses"].is_object())

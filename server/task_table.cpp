@@ -148,6 +148,7 @@ store::result<void> task_table::save(task& t, std::string_view event, json detai
         live_.erase(r.id);
     }
     t.changed.notify_all();
+    if (on_saved_) on_saved_(r);
     return {};
 }
 

@@ -104,6 +104,10 @@ public:
     // The store reclaimed mcp.task/<id> (idle beyond the parent's TTL).
     void reclaimed(std::string_view topic);
     std::size_t active() const;
+    // Called after every saved transition, with the task's mutex held: it
+    // must not block (status notifications are appended asynchronously).
+    // Set once, before the table is used.
+    void on_saved(std::function<void(const task_record&)> f) { on_saved_ = std::move(f); }
     // Cancels every running handler without recording it (shutdown: the
     // tasks stay working and run again at the next start).
     void interrupt_all();
@@ -116,6 +120,7 @@ private:
     task_table_options options_;
     mutable std::mutex mu_;
     std::map<std::string, std::shared_ptr<task>> live_;  // unfinished tasks
+    std::function<void(const task_record&)> on_saved_;
 };
 
 }  // namespace litemcp::server

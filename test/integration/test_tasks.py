@@ -291,6 +291,26 @@ class ModernTasks(unittest.TestCase):
         record = json.loads(self.srv.request("GET", path="/admin/tasks/" + ids[0])[2])
         self.assertEqual((record["status"], record["result"]["content"][0]["text"]), ("completed", "0"))
 
+    def test_status_notifications_reach_a_listen_stream_that_named_the_task(self):
+        res = self.create("slow_compute", {"seconds": 1})
+        c = self.srv.conn(timeout=10)
+        body = request(50, "subscriptions/listen", {"notifications": {"taskIds": [res["taskId"], "not-a-task"]}},
+                       TASK_CAPS)
+        c.request("POST", "/mcp", json.dumps(body), dict(headers("subscriptions/listen"), **{"Content-Type": "application/json"}))
+        stream = events(c.getresponse())
+        frames = (json.loads(ev["data"]) for ev in stream if ev.get("data"))
+        ack = next(frames)
+        self.assertEqual(ack["params"]["notifications"], {"taskIds": [res["taskId"]]})  # unknown ids are left out
+        while True:
+            f = next(frames)
+            self.assertEqual(f["method"], "notifications/tasks")
+            self.assertEqual(f["params"]["taskId"], res["taskId"])
+            self.assertEqual(f["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], 50)
+            if f["params"]["status"] == "completed":
+                self.assertIn("computed", f["params"]["result"]["content"][0]["text"])
+                break
+        c.close()
+
     def test_a_worker_s_tool_runs_as_a_task(self):
         w = Worker(self.srv, "slowpoke", [{"name": "slow_report", "inputSchema": {"type": "object"},
                                            "execution": {"taskSupport": "optional"}}])
@@ -364,6 +384,20 @@ class LegacyTasks(unittest.TestCase):
         other, _ = self.srv.initialize()
         self.assertEqual(self.rpc(other, 8, "tasks/get", {"taskId": task["taskId"]})["error"]["code"], -32602)
         self.assertEqual(self.rpc(other, 9, "tasks/list", {})["result"]["tasks"], [])
+
+    def test_status_notifications_on_the_session_s_get_stream(self):
+        sid, _ = self.srv.initialize()
+        get = self.srv.open("GET", headers={"Mcp-Session-Id": sid, "MCP-Protocol-Version": "2025-11-25",
+                                            "Accept": "text/event-stream"})
+        frames = (json.loads(ev["data"]) for ev in events(get) if ev.get("data"))
+        task = self.rpc(sid, 1, "tools/call", {"name": "slow_compute", "arguments": {"seconds": 0.3}, "task": {}})["result"]["task"]
+        seen = []
+        while not seen or seen[-1] != "completed":
+            f = next(frames)
+            self.assertEqual((f["method"], f["params"]["taskId"]), ("notifications/tasks/status", task["taskId"]))
+            seen.append(f["params"]["status"])
+        self.assertEqual((seen[0], seen[-1]), ("working", "completed"))
+        get._conn.close()
 
     def test_cancelling_a_running_task(self):
         sid, _ = self.srv.initialize()
