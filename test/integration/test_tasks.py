@@ -347,6 +347,44 @@ class StreamClose(unittest.TestCase):
             srv.cleanup()
 
 
+class Isolation(unittest.TestCase):
+    def test_a_task_belongs_to_the_principal_that_created_it(self):
+        folder = tempfile.mkdtemp(prefix="litemcp-tasks-auth-")
+        tokens = os.path.join(folder, "tokens.json")
+        with open(tokens, "w") as f:
+            json.dump([{"token": "alice-token-0123456789", "principal": "alice", "scopes": ["mcp"]},
+                       {"token": "bob-token-0123456789", "principal": "bob", "scopes": ["mcp"]}], f)
+        srv = Server(BINARY, ["--tokens-file", tokens, "--resource-uri", "http://127.0.0.1/mcp"]).start()
+        try:
+            def as_(who, body):
+                p = body["params"]
+                name = p.get("name", p.get("taskId"))
+                h = dict(headers(body["method"], name), Authorization="Bearer %s-token-0123456789" % who)
+                status, _, text = srv.request("POST", body, h)
+                return status, json.loads(text)
+            _, m = as_("alice", request(1, "tools/call", {"name": "slow_compute", "arguments": {"seconds": 1}}, TASK_CAPS))
+            task_id = m["result"]["taskId"]
+            _, m = as_("alice", request(2, "tasks/get", {"taskId": task_id}, TASK_CAPS))
+            self.assertEqual(m["result"]["taskId"], task_id)
+            for method, extra in (("tasks/get", {}), ("tasks/cancel", {}),
+                                  ("tasks/update", {"inputResponses": {}})):
+                _, m = as_("bob", request(3, method, dict({"taskId": task_id}, **extra), TASK_CAPS))
+                self.assertEqual(m["error"]["code"], -32602, method)  # as if it did not exist
+            _, m = as_("alice", request(4, "tasks/get", {"taskId": task_id}, TASK_CAPS))
+            self.assertNotEqual(m["result"]["status"], "cancelled")  # bob's cancel did nothing
+            # a requestState is bound to its principal too
+            _, m = as_("alice", request(5, "tools/call", {"name": "test_input_required_result_request_state",
+                                                          "arguments": {}}, CAPS))
+            state = m["result"]["requestState"]
+            status, m = as_("bob", request(6, "tools/call", {"name": "test_input_required_result_request_state",
+                                                             "arguments": {}, "requestState": state,
+                                                             "inputResponses": {"confirm": {"action": "accept", "content": {"ok": True}}}}, CAPS))
+            self.assertEqual((status, m["error"]["code"]), (400, -32602))
+        finally:
+            srv.cleanup()
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 class LegacyTasks(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
