@@ -134,6 +134,15 @@ std::string mcp_server::impl::render_metrics() const {
     gauge("litemcp_store_checkpoint_position", "log position the index is durable up to", static_cast<double>(s.checkpoint));
     gauge("litemcp_store_consumers", "consumers in the ready set", static_cast<double>(s.consumers));
 
+    gauge("litemcp_tasks_active", "tasks working or waiting for input", static_cast<double>(tasks->active()));
+    const auto tc = tasks->totals();
+    counter("litemcp_tasks_created_total", "tasks created", static_cast<double>(tc.created));
+    metrics::family(out, "litemcp_tasks_finished_total", "counter", "tasks that ended, by final status");
+    metrics::sample(out, "litemcp_tasks_finished_total", {{"status", "completed"}}, static_cast<double>(tc.completed));
+    metrics::sample(out, "litemcp_tasks_finished_total", {{"status", "failed"}}, static_cast<double>(tc.failed));
+    metrics::sample(out, "litemcp_tasks_finished_total", {{"status", "cancelled"}}, static_cast<double>(tc.cancelled));
+    counter("litemcp_tasks_expired_total", "tasks removed at the end of their ttl", static_cast<double>(tc.expired));
+
     const auto ws = workers->stats();
     auto per_worker = [&](const std::string& name, const std::string& type, const std::string& help, auto field) {
         metrics::family(out, name, type, help);

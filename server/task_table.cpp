@@ -143,9 +143,12 @@ store::result<void> task_table::save(task& t, std::string_view event, json detai
     if (r.error) entry["error"] = *r.error;
     if (auto a = st_.append(topic_of(r.id), entry.dump()); !a) return std::unexpected(a.error());
     if (auto k = st_.kv_put(std::string(record_prefix) + r.id, r.to_json().dump()); !k) return k;
+    if (event == "created") created_++;
     if (terminal(r.status)) {
         std::lock_guard lock(mu_);
-        live_.erase(r.id);
+        // Counted once: a terminal task is never saved again.
+        if (live_.erase(r.id))
+            (r.status == task_status::completed ? completed_ : r.status == task_status::failed ? failed_ : cancelled_)++;
     }
     t.changed.notify_all();
     if (on_saved_) on_saved_(r);
@@ -205,6 +208,7 @@ std::size_t task_table::expire_due() {
             (void)st_.remove_topic(topic_of(id));
             forget(id, ms);
             ++n;
+            expired_++;
             more = true;
         }
         if (!more || due->size() < 1000) break;
@@ -258,6 +262,11 @@ void task_table::interrupt_all() {
         t->changed.notify_all();
         if (t->running) t->running->cancelled->store(true);
     }
+}
+
+
+task_table::counts task_table::totals() const {
+    return {created_.load(), completed_.load(), failed_.load(), cancelled_.load(), expired_.load()};
 }
 
 }  // namespace litemcp::server

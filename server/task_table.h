@@ -18,6 +18,7 @@
 // index on demand.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <expected>
@@ -104,6 +105,11 @@ public:
     // The store reclaimed mcp.task/<id> (idle beyond the parent's TTL).
     void reclaimed(std::string_view topic);
     std::size_t active() const;
+    // Tasks created since start, and tasks that ended, by final status.
+    struct counts {
+        std::uint64_t created = 0, completed = 0, failed = 0, cancelled = 0, expired = 0;
+    };
+    counts totals() const;
     // Called after every saved transition, with the task's mutex held: it
     // must not block (status notifications are appended asynchronously).
     // Set once, before the table is used.
@@ -121,6 +127,7 @@ private:
     mutable std::mutex mu_;
     std::map<std::string, std::shared_ptr<task>> live_;  // unfinished tasks
     std::function<void(const task_record&)> on_saved_;
+    std::atomic<std::uint64_t> created_{0}, completed_{0}, failed_{0}, cancelled_{0}, expired_{0};
 };
 
 }  // namespace litemcp::server

@@ -326,6 +326,26 @@ class ModernTasks(unittest.TestCase):
         inst.close()
 
 
+class Metrics(unittest.TestCase):
+    def test_task_series_count_creations_and_outcomes(self):
+        srv = Server(BINARY).start()
+        try:
+            ids = [tool(srv, i, "echo_task", {"text": "m"}, caps=TASK_CAPS)[1]["result"]["taskId"] for i in range(2)]
+            slow = tool(srv, 3, "slow_compute", {"seconds": 60}, caps=TASK_CAPS)[1]["result"]["taskId"]
+            for i in ids:
+                poll(srv, i, ("completed",))
+            task_call(srv, 4, "tasks/cancel", slow)
+            text = srv.request("GET", path="/metrics")[2]
+            samples = dict(l.rsplit(" ", 1) for l in text.splitlines() if l and not l.startswith("#"))
+            self.assertEqual(float(samples["litemcp_tasks_created_total"]), 3)
+            self.assertEqual(float(samples['litemcp_tasks_finished_total{status="completed"}']), 2)
+            self.assertEqual(float(samples['litemcp_tasks_finished_total{status="cancelled"}']), 1)
+            self.assertEqual(float(samples["litemcp_tasks_active"]), 0)
+            self.assertEqual(float(samples["litemcp_tasks_expired_total"]), 0)
+        finally:
+            srv.cleanup()
+
+
 class StreamClose(unittest.TestCase):
     def test_closing_a_2026_response_stream_cancels_the_request_and_tells_the_worker(self):
         srv = Server(BINARY).start()
