@@ -625,7 +625,7 @@ rpc_result mcp_server::impl::dispatch(const std::shared_ptr<call>& cp) {
     auto& s = *c.session;
 
     if (m == "ping") return json::object();
-    if (m.starts_with("tasks/") && (c.ephemeral || s.version >= "2025-11-25")) return serve_task_method(cp);
+    if (m.starts_with("tasks/") && (c.ephemeral || s.version >= "2025-11-25")) return serve_task_method(cp, ctx);
 
     if (m == "tools/list") return page(reg.tools(), p, "tools", [](const tool& t) { return t.definition["name"].get<std::string>(); });
     if (m == "tools/call") {

@@ -150,7 +150,9 @@ public:
     void settle_task(const std::shared_ptr<task>& t, const call* c, std::optional<json> response);
     // A 2026-07-28 call still running when task_promote ends becomes a task.
     void promote(const std::shared_ptr<call>& c);
-    rpc_result serve_task_method(const std::shared_ptr<call>& c);
+    // ctx: the request's own context (tasks/result of 2025-11-25 asks the
+    // client, on its stream, for the input a task waits for).
+    rpc_result serve_task_method(const std::shared_ptr<call>& c, request_context& ctx);
     json task_view(const task_record& r, bool modern) const;
     // The 2026-07-28 tasks/get result of a task (without resultType).
     json task_detail(const task_record& r) const;

@@ -290,7 +290,7 @@ void mcp_server::impl::settle_task(const std::shared_ptr<task>& t, const call* c
         spdlog::debug("task {}: {}", r.id, event);
 }
 
-rpc_result mcp_server::impl::serve_task_method(const std::shared_ptr<call>& c) {
+rpc_result mcp_server::impl::serve_task_method(const std::shared_ptr<call>& c, request_context& ctx) {
     const auto& m = c->method;
     const json& p = c->params;
     const bool modern = c->ephemeral;
@@ -385,8 +385,44 @@ rpc_result mcp_server::impl::serve_task_method(const std::shared_ptr<call>& c) {
         return task_view(t->rec, false);
     }
     if (m == "tasks/result" && !modern) {
+        // Waits for the end; meanwhile a task waiting for input gets it
+        // through this request's stream: each pending input becomes a real
+        // server request (tagged with the task), the answers are recorded in
+        // the task, and its handler runs again with them.
+        const auto deadline = std::chrono::steady_clock::now() + cfg.mcp.request_timeout;
         std::unique_lock lock(t->mu);
-        t->changed.wait_for(lock, cfg.mcp.request_timeout, [&] { return terminal(t->rec.status) || c->cancelled->load(); });
+        for (;;) {
+            t->changed.wait_until(lock, deadline, [&] {
+                return terminal(t->rec.status) || t->rec.status == task_status::input_required || c->cancelled->load();
+            });
+            if (t->rec.status != task_status::input_required || c->cancelled->load()) break;
+            const json pending = t->rec.input_requests;
+            lock.unlock();
+            json answers = json::object();
+            for (auto& [key, in] : pending.items()) {
+                json params = in.value("params", json::object());
+                params["_meta"][std::string(related_task)] = {{"taskId", id}};
+                auto answer = ctx.request(in.value("method", ""), std::move(params), cfg.mcp.request_timeout);
+                if (!answer) return std::unexpected(answer.error());
+                answers[key] = std::move(*answer);
+            }
+            lock.lock();
+            auto& r = t->rec;
+            if (r.status != task_status::input_required) continue;  // cancelled or expired meanwhile
+            for (auto& [key, value] : answers.items()) {
+                if (!r.input_requests.contains(key)) continue;
+                r.answers[key] = value;
+                r.input_requests.erase(key);
+            }
+            if (!r.input_requests.empty()) continue;
+            r.status = task_status::working;
+            r.status_message.clear();
+            if (auto saved = tasks->save(*t, "input complete"); !saved)
+                return fail(rpc_code::internal_error, "cannot record the input: " + saved.error().message);
+            lock.unlock();
+            run_task(t);
+            lock.lock();
+        }
         const auto& r = t->rec;
         if (!terminal(r.status)) return fail(rpc_code::internal_error, "task " + id + " is still " + std::string(to_string(r.status)));
         const json meta{{std::string(related_task), {{"taskId", id}}}};

@@ -457,6 +457,24 @@ class LegacyTasks(unittest.TestCase):
         self.assertEqual((seen[0], seen[-1]), ("working", "completed"))
         get._conn.close()
 
+    def test_a_task_waiting_for_input_gets_it_through_tasks_result(self):
+        sid, _ = self.srv.initialize(capabilities={"elicitation": {}})
+        task = self.rpc(sid, 1, "tools/call", {"name": "confirm_delete", "arguments": {"filename": "b.txt"},
+                                               "task": {}})["result"]["task"]
+        wait_until(lambda: self.rpc(sid, 2, "tasks/get", {"taskId": task["taskId"]})["result"]["status"] == "input_required")
+        h = {"Mcp-Session-Id": sid, "MCP-Protocol-Version": "2025-11-25"}
+        r = self.srv.open("POST", {"jsonrpc": "2.0", "id": 3, "method": "tasks/result",
+                                   "params": {"taskId": task["taskId"]}}, h)
+        frames = (json.loads(ev["data"]) for ev in events(r) if ev.get("data"))
+        asked = next(frames)
+        self.assertEqual(asked["method"], "elicitation/create")
+        self.assertEqual(asked["params"]["_meta"]["io.modelcontextprotocol/related-task"], {"taskId": task["taskId"]})
+        status, _, _ = self.srv.request("POST", {"jsonrpc": "2.0", "id": asked["id"],
+                                                 "result": {"action": "accept", "content": {"confirm": True}}}, h)
+        self.assertEqual(status, 202)
+        final = next(f for f in frames if f.get("id") == 3)
+        self.assertEqual(final["result"]["content"][0]["text"], "deleted b.txt")
+
     def test_cancelling_a_running_task(self):
         sid, _ = self.srv.initialize()
         task = self.rpc(sid, 1, "tools/call", {"name": "slow_compute", "arguments": {"seconds": 60}, "task": {}})["result"]["task"]
