@@ -40,6 +40,20 @@ void store::impl::enqueue(pending p) {
     if (was_empty) q_cv_.notify_one();
 }
 
+void store::impl::enqueue_group(std::vector<pending> group) {
+    std::unique_lock lock(q_mu_);
+    space_cv_.wait(lock, [&] { return stopping_ || queue_.size() < opts_.max_pending_appends; });
+    if (stopping_) {
+        lock.unlock();
+        if (group.back().done) group.back().done(make_error(errc::closed, "the store is closing"));
+        return;
+    }
+    const bool was_empty = queue_.empty();
+    for (auto& p : group) queue_.push_back(std::move(p));
+    lock.unlock();
+    if (was_empty) q_cv_.notify_one();
+}
+
 result<append_ack> store::append(std::string_view topic, std::string_view payload, std::uint32_t flags) {
     if (auto r = impl_->check_append(topic, payload); !r) return std::unexpected(r.error());
     auto slot = std::make_shared<impl::sync_slot>();
@@ -68,6 +82,30 @@ void store::append_async(std::string_view topic, std::string_view payload, std::
     impl_->enqueue(std::move(p));
 }
 
+void store::append_group_async(std::string_view topic, std::span<const record_spec> records, append_callback done) {
+    if (records.empty()) {
+        if (done) done(make_error(errc::invalid_argument, "an append group needs at least one record"));
+        return;
+    }
+    for (auto& r : records)
+        if (auto ok = impl_->check_append(topic, r.payload); !ok) {
+            if (done) done(std::unexpected(ok.error()));
+            return;
+        }
+    std::vector<impl::pending> group(records.size());
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        auto& p = group[i];
+        p.owned.reserve(topic.size() + records[i].payload.size());
+        p.owned.append(topic).append(records[i].payload);
+        p.topic_len = topic.size();
+        p.is_owned = true;
+        p.flags = records[i].flags;
+        p.group_continues = i + 1 < records.size();
+    }
+    group.back().done = std::move(done);
+    impl_->enqueue_group(std::move(group));
+}
+
 void store::impl::run_appender() {
     // SCHED_BATCH: a woken appender does not preempt the thread that queued
     // the append. On a busy core the producers go on queueing until they
@@ -84,7 +122,8 @@ void store::impl::run_appender() {
             q_cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !jobs_.empty(); });
             if (queue_.empty() && jobs_.empty() && stopping_) return;
             std::uint64_t bytes = 0;
-            while (!queue_.empty() && (batch.empty() || bytes < opts_.max_batch_bytes)) {
+            while (!queue_.empty() &&
+                   (batch.empty() || bytes < opts_.max_batch_bytes || batch.back().group_continues)) {
                 bytes += queue_.front().payload().size() + queue_.front().topic().size();
                 batch.push_back(std::move(queue_.front()));
                 queue_.pop_front();
@@ -146,23 +185,43 @@ void store::impl::index_record(index::batch& b, topic_meta& m, const topic_polic
     m.retained_bytes += size;
     m.last_write_ms = ts;
     m.last_pos = pos;
-    // Retention: trim the oldest records, always keeping the newest one.
-    while (m.retained_start + 1 < m.next_offset &&
-           (m.next_offset - m.retained_start > policy.max_records || m.retained_bytes > policy.max_bytes)) {
-        std::optional<offset_entry> e;
-        if (auto in_batch = batch_entries_.find({m.id, m.retained_start}); in_batch != batch_entries_.end()) {
-            e = in_batch->second;
-        } else if (auto stored = index_->entry(m.id, m.retained_start); stored) {
-            e = *stored;
-        }
-        if (e) {
-            const std::uint64_t s = log_->segment_of(e->pos);
-            segment_deltas_[s] -= 1;
-            segment_counts_[s] -= 1;
-            m.retained_bytes -= std::min<std::uint64_t>(m.retained_bytes, e->size);
-        }
-        b.delete_entry(m.id, m.retained_start);
-        ++m.retained_start;
+    // Retention: trim the oldest records, always keeping the newest one. A
+    // topic over a bound is trimmed a little below it (1/64 of the bound),
+    // so a full topic pays for one index scan per 1/64 of its records rather
+    // than a point lookup per append. The same steps run in recovery, so the
+    // trimmed prefix is the same.
+    auto over = [&](std::uint64_t records_max, std::uint64_t bytes_max) {
+        return m.retained_start + 1 < m.next_offset &&
+               (m.next_offset - m.retained_start > records_max || m.retained_bytes > bytes_max);
+    };
+    if (over(policy.max_records, policy.max_bytes)) {
+        const std::uint64_t records_max = policy.max_records - policy.max_records / 64;
+        const std::uint64_t bytes_max = policy.max_bytes - policy.max_bytes / 64;
+        auto trim = [&](std::optional<offset_entry> e) {
+            if (e) {
+                const std::uint64_t s = log_->segment_of(e->pos);
+                segment_deltas_[s] -= 1;
+                segment_counts_[s] -= 1;
+                m.retained_bytes -= std::min<std::uint64_t>(m.retained_bytes, e->size);
+            }
+            b.delete_entry(m.id, m.retained_start);
+            ++m.retained_start;
+        };
+        // Entries of this batch are not in the index yet: they are looked up
+        // in batch_entries_ as the scan reaches them.
+        auto trim_unindexed_before = [&](std::uint64_t offset) {
+            while (m.retained_start < offset && over(records_max, bytes_max)) {
+                auto in_batch = batch_entries_.find({m.id, m.retained_start});
+                trim(in_batch == batch_entries_.end() ? std::nullopt : std::optional<offset_entry>(in_batch->second));
+            }
+        };
+        (void)index_->entries(m.id, m.retained_start, [&](std::uint64_t offset, offset_entry e) {
+            trim_unindexed_before(offset);
+            if (!over(records_max, bytes_max)) return false;
+            if (offset == m.retained_start) trim(e);
+            return over(records_max, bytes_max);
+        });
+        trim_unindexed_before(m.next_offset);
     }
     // Expiry is filed coarsely: a new key only when the deadline moved enough;
     // the reclaimer checks the real deadline before it reclaims.
@@ -198,13 +257,22 @@ void store::impl::commit(std::vector<pending>& batch) {
     std::vector<std::pair<std::string_view, topic_policy>> policies;
     buf_.clear();
 
+    // A group's records share one topic, so a topic-level failure hits its
+    // first record; the rest of the group fails with it.
+    std::optional<error> group_error;
     auto fail = [&](pending& p, error e) {
         p.failed = true;
         p.err = std::move(e);
+        if (p.group_continues) group_error = p.err;
     };
 
     std::size_t ok_count = 0;
     for (auto& p : batch) {
+        if (group_error) {
+            auto e = *std::exchange(group_error, std::nullopt);
+            fail(p, std::move(e));
+            continue;
+        }
         auto parent = parse_topic_name(p.topic());
         auto policy = parent ? policy_of(*parent) : std::nullopt;
         if (!policy) {

@@ -121,9 +121,12 @@ result<void> store::impl::sync_log() {
     if (opts_.fsync.mode == fsync_mode::never || !log_) return {};
     const auto t0 = std::chrono::steady_clock::now();
     auto r = log_->sync();
-    fsync_us_ += static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                                std::chrono::steady_clock::now() - t0)
-                                                .count());
+    const auto us = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
+    fsync_us_ += us;
+    std::size_t b = 0;
+    while (b < fsync_bucket_micros.size() && us > fsync_bucket_micros[b]) ++b;
+    ++fsync_buckets_[b];
     ++fsyncs_;
     return r;
 }
@@ -384,6 +387,7 @@ store_stats store::stats() const {
     s.append_errors = p.errors_;
     s.fsyncs = p.fsyncs_;
     s.fsync_micros = p.fsync_us_;
+    for (std::size_t i = 0; i < s.fsync_buckets.size(); ++i) s.fsync_buckets[i] = p.fsync_buckets_[i];
     s.reclaimed_topics = p.reclaimed_;
     s.deleted_segments = p.deleted_segments_;
     s.log_bytes = p.log_->bytes_on_disk();

@@ -20,11 +20,13 @@
 // checkpoints the index and joins the threads. One process per folder.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,6 +79,11 @@ struct topic_info {
     std::vector<std::string> consumers;  // bound consumer ids
 };
 
+// Upper bounds (µs) of the fsync latency buckets in store_stats; the last
+// bucket counts everything slower.
+inline constexpr std::array<std::uint64_t, 12> fsync_bucket_micros = {50,    100,   250,    500,    1'000,  2'500,
+                                                                      5'000, 10'000, 25'000, 50'000, 100'000, 1'000'000};
+
 struct store_stats {
     std::uint64_t appends = 0;           // records acknowledged
     std::uint64_t append_batches = 0;    // group commits
@@ -84,6 +91,8 @@ struct store_stats {
     std::uint64_t append_errors = 0;     // records failed
     std::uint64_t fsyncs = 0;
     std::uint64_t fsync_micros = 0;      // total time spent in fdatasync
+    // fdatasync calls per latency bucket (fsync_bucket_micros), not cumulative.
+    std::array<std::uint64_t, fsync_bucket_micros.size() + 1> fsync_buckets{};
     std::uint64_t reclaimed_topics = 0;
     std::uint64_t deleted_segments = 0;
     std::uint64_t log_bytes = 0;         // on disk
@@ -125,6 +134,15 @@ public:
     // caller's thread when the request is rejected before queueing).
     void append_async(std::string_view topic, std::string_view payload, std::uint32_t flags,
                       append_callback done);
+    // Appends several records to one lite topic as consecutive offsets, in one
+    // group commit: no other record comes between them and they land (or
+    // fail) together. done gets the ack of the last one (the first has offset
+    // ack.offset - records.size() + 1); it runs as append_async's does.
+    struct record_spec {
+        std::string_view payload;
+        std::uint32_t flags = 0;
+    };
+    void append_group_async(std::string_view topic, std::span<const record_spec> records, append_callback done);
 
     // Reads records from offset `from` on. not_found when the topic does not exist.
     result<read_batch> read(std::string_view topic, std::uint64_t from, read_limits limits = {}) const;

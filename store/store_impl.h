@@ -86,6 +86,9 @@ public:
             return is_owned ? std::string_view(owned).substr(topic_len) : ext_payload;
         }
         std::uint32_t flags = 0;
+        // More records of the same group follow it in the queue: the batch
+        // is not cut after this one.
+        bool group_continues = false;
         append_callback done;
         std::shared_ptr<sync_slot> slot;
         // filled by the appender
@@ -96,6 +99,7 @@ public:
         error err;
     };
     void enqueue(pending p);
+    void enqueue_group(std::vector<pending> group);
     result<void> check_append(std::string_view topic, std::string_view payload) const;
     std::optional<topic_policy> policy_of(std::string_view parent) const;
 
@@ -174,6 +178,7 @@ public:
     std::atomic<bool> log_dirty_{false};
 
     // stats
+    std::array<std::atomic<std::uint64_t>, fsync_bucket_micros.size() + 1> fsync_buckets_{};
     std::atomic<std::uint64_t> appends_{0}, batches_{0}, bytes_{0}, errors_{0}, fsyncs_{0},
         fsync_us_{0}, reclaimed_{0}, deleted_segments_{0};
     std::uint64_t recovered_records_ = 0, truncated_bytes_ = 0;
