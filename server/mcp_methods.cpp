@@ -189,6 +189,7 @@ void mcp_server::impl::emit_on_stream(const std::shared_ptr<call>& c, const json
         if (c->stream_open) c->sse->send({}, msg.dump());
         return;
     }
+    if (c->held) return c->held->push_back(msg.dump());  // recorded with the response
     if (c->session->ended) return;  // its topic is gone; appending would bring it back
     auto body = std::make_shared<std::string>(msg.dump());
     // The appender completes appends in queue order, so the stream sees the
@@ -211,7 +212,7 @@ void mcp_server::impl::broadcast_list_changed(list_kind k) {
     if (!st) return;  // providers registering before the store opens
     // One append; every GET stream reads it from the shared change log.
     if (auto r = st->append(changes_topic, make_notification(method, nullptr).dump()); !r)
-        spdlog::error("cannot record {}: {}", method, r.error().message);
+        spdlog::error("litemcp: cannot record {}: {}", method, r.error().message);
 }
 
 void mcp_server::impl::resource_updated(const std::string& uri) {
@@ -224,7 +225,7 @@ void mcp_server::impl::resource_updated(const std::string& uri) {
     }
     if (listening)
         if (auto r = st->append(changes_topic, msg.dump(), changes_flag_listen_only); !r)
-            spdlog::error("cannot record the update of {}: {}", uri, r.error().message);
+            spdlog::error("litemcp: cannot record the update of {}: {}", uri, r.error().message);
     // Legacy sessions subscribed with resources/subscribe get it on their GET stream.
     const std::string prefix = "sub/" + uri + "\n";
     auto subs = st->kv_scan(prefix, {}, 100'000);
@@ -343,6 +344,7 @@ void mcp_server::impl::serve_request(std::shared_ptr<session_state> s, json msg,
     }
     in_flight++;
     if (raw.empty()) raw = msg.dump();
+    if (c->runs_on == execution::io) return serve_at_once(c, std::move(raw));
     st->append_async(s->topic, session_log::encode("", raw), session_log::flag_client_request,
                      [this, c, key](store::result<store::append_ack> rec) {
                          auto& s = *c->session;
@@ -375,8 +377,102 @@ void mcp_server::impl::serve_request(std::shared_ptr<session_state> s, json msg,
                      });
 }
 
+void mcp_server::impl::cancel_when_gone(const std::shared_ptr<call>& c) {
+    auto cancel = [this, weak = std::weak_ptr<call>(c)] {
+        auto c = weak.lock();
+        if (!c) return;
+        if (c->streaming && !c->stream_open.exchange(false)) return;  // closed by the server after the answer
+        c->cancelled->store(true);
+        {
+            std::lock_guard lock(c->session->mu);
+            for (auto& [id, w] : c->session->waiting) w->wake();
+        }
+        if (c->deferred) workers->cancel(c->session->id, c->id);
+    };
+    if (c->streaming) c->sse->on_closed(std::move(cancel));
+    else if (c->res && c->runs_on != execution::io) c->res->on_disconnect(std::move(cancel));  // io: answered at once
+}
+
+void mcp_server::impl::serve_at_once(const std::shared_ptr<call>& c, std::string raw) {
+    auto& s = *c->session;
+    c->held = std::make_unique<std::vector<std::string>>();
+    auto response = execute(c);  // never waits: an I/O-thread handler
+    {
+        std::lock_guard lock(s.mu);
+        s.running.erase(c->id.dump());
+    }
+    auto done = [this, c] {
+        stats.observe("litemcp_mcp_request_duration_seconds", {{"method", mcp_method_label(c->method)}},
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - c->arrived).count());
+        in_flight--;
+    };
+    if (s.ended) {  // DELETEd meanwhile: its topic is gone and stays gone
+        c->res->respond(error_response(404, c->id, rpc_code::invalid_request,
+                                       "Session not found: it ended while the request ran"));
+        return done();
+    }
+    // The request, each message (tag ^k: the request k records back) and the
+    // response, at consecutive offsets.
+    const bool silent = !response;
+    auto messages = std::move(c->held);
+    auto body = std::make_shared<std::string>(response ? response->dump() : "{}");
+    std::vector<std::string> payloads;
+    payloads.reserve(messages->size() + 2);
+    payloads.push_back(session_log::encode("", raw));
+    for (auto& m : *messages) payloads.push_back(session_log::encode(session_log::relative_tag(payloads.size()), m));
+    payloads.push_back(session_log::encode(session_log::relative_tag(payloads.size()), *body));
+    std::vector<store::store::record_spec> records;
+    records.reserve(payloads.size());
+    for (auto& p : payloads) records.push_back({p, 0});
+    records.front().flags = session_log::flag_client_request;
+    records.back().flags = session_log::flag_final | (silent ? session_log::flag_silent : 0);
+    const std::size_t n = records.size();
+    std::shared_ptr<std::vector<std::string>> held(std::move(messages));
+    st->append_group_async(s.topic, records, [this, c, body, silent, n, held, done](store::result<store::append_ack> ack) {
+        if (!ack) {
+            spdlog::error("session {}: cannot record the request {}: {}", c->session->id, c->id.dump(),
+                          ack.error().message);
+            c->res->respond(error_response(503, c->id, rpc_code::internal_error,
+                                           "Service Unavailable: cannot record the request: " + ack.error().message));
+            return done();
+        }
+        const std::uint64_t first = ack->offset + 1 - n;
+        c->tag = std::to_string(first);
+        // On the connection's strand: the header, the events and the end go
+        // out in one write.
+        c->res->post([this, c, body, silent, first, held, done] {
+            if (!c->streaming) {
+                if (silent) c->res->respond(http_response{202, {}, {}});
+                else {
+                    http_response r;
+                    r.status = 200;
+                    r.headers.set("Content-Type", "application/json");
+                    r.body = std::move(*body);
+                    c->res->respond(std::move(r));
+                }
+                return done();
+            }
+            open_stream(c);
+            if (c->stream_open.exchange(false)) {  // not SEP-1699's early close
+                std::uint64_t offset = first;
+                for (auto& m : *held) c->sse->send(c->tag + "-" + std::to_string(++offset), m);
+                ++offset;
+                if (!silent) c->sse->send(c->tag + "-" + std::to_string(offset), *body);
+                c->sse->close();
+            }
+            done();
+        });
+    });
+}
+
 void mcp_server::impl::open_stream(const std::shared_ptr<call>& c) {
-    if (!c->streaming) return;
+    // 2026-07-28: a client that closes the response stream (or, for a JSON
+    // answer, the connection) cancels the request; there is no
+    // notifications/cancelled over HTTP.
+    if (!c->streaming) {
+        if (c->ephemeral) cancel_when_gone(c);
+        return;
+    }
     auto sse = c->res->start_sse({});
     const bool modern_sse = c->session->version >= "2025-11-25" && !c->ephemeral;  // priming: for resumable streams
     const std::string first_id = c->tag + "-" + c->tag;
@@ -388,19 +484,7 @@ void mcp_server::impl::open_stream(const std::shared_ptr<call>& c) {
         sse->close();
     } else {
         c->stream_open = true;
-        // 2026-07-28: a client that closes the response stream cancels the
-        // request (there is no notifications/cancelled over HTTP).
-        if (c->ephemeral)
-            sse->on_closed([this, weak = std::weak_ptr<call>(c)] {
-                auto c = weak.lock();
-                if (!c || !c->stream_open.exchange(false)) return;  // closed by the server after the answer
-                c->cancelled->store(true);
-                {
-                    std::lock_guard lock(c->session->mu);
-                    for (auto& [id, w] : c->session->waiting) w->wake();
-                }
-                if (c->deferred) workers->cancel(c->session->id, c->id);
-            });
+        if (c->ephemeral) cancel_when_gone(c);
     }
 }
 

@@ -63,6 +63,10 @@ struct call {
     // A 2026-07-28 request: no session topic; messages go straight to its
     // response, nothing is stored.
     bool ephemeral = false;
+    // A legacy request answered at once on the I/O thread: the messages its
+    // handler emits wait here, to be recorded in one group with the request
+    // and the response (serve_at_once).
+    std::unique_ptr<std::vector<std::string>> held;
     bool quiet = false;  // no notifications/message (the request sent no logLevel)
     // Input of a 2026-07-28 multi round-trip request or of a task: the
     // answers the client gave so far (key -> result), and what the handler's
@@ -98,7 +102,14 @@ public:
     void serve_request(std::shared_ptr<session_state> s, json msg, std::string raw,
                        std::shared_ptr<transport::responder> res);
     void run_request(const std::shared_ptr<call>& c);
+    // An execution::io request: runs its handler first, then records the
+    // request, its messages and its response as one group (one append),
+    // then writes them.
+    void serve_at_once(const std::shared_ptr<call>& c, std::string raw);
     void open_stream(const std::shared_ptr<call>& c);
+    // A 2026-07-28 request is cancelled when its client closes the response
+    // stream or, for a JSON answer, the connection.
+    void cancel_when_gone(const std::shared_ptr<call>& c);
     void finish_request(const std::shared_ptr<call>& c, std::optional<json> response);
     execution placement(const call& c) const;
     void serve_batch(std::shared_ptr<session_state> s, json batch, std::shared_ptr<transport::responder> res);
@@ -150,6 +161,9 @@ public:
     void settle_task(const std::shared_ptr<task>& t, const call* c, std::optional<json> response);
     // A 2026-07-28 call still running when task_promote ends becomes a task.
     void promote(const std::shared_ptr<call>& c);
+    // The worker call of c now belongs to task t (a promoted call): filed
+    // under the task, and the task record names its worker.
+    void hand_to_worker(const std::shared_ptr<task>& t, const call& c);
     // ctx: the request's own context (tasks/result of 2025-11-25 asks the
     // client, on its stream, for the input a task waits for).
     rpc_result serve_task_method(const std::shared_ptr<call>& c, request_context& ctx);
@@ -163,7 +177,9 @@ public:
     void resume_tasks();
 
     // ---- the admin API (admin_api.cpp) ----
-    bool admin_allowed(const transport::http_request& req) const;
+    // Why /admin/ refuses req (401, or 403 for a token without mcp:admin), or
+    // nullopt when it may go on.
+    std::optional<transport::http_response> admin_refusal(const transport::http_request& req) const;
     void handle_admin(transport::http_request req, std::shared_ptr<transport::responder> res);
 
     // ---- the worker API and the hub's way back to sessions (worker_api.cpp) ----

@@ -114,6 +114,10 @@ void mcp_server::impl::serve_modern(json body, const http_request& req, std::sha
     if (!header) return refuse(400, rpc_code::header_mismatch, "Header mismatch: MCP-Protocol-Version is required");
     const json params = body.value("params", json::object());
     const json meta = params.is_object() ? params.value("_meta", json::object()) : json();
+    // A notification without an envelope is judged by its header alone (the
+    // ladder's last step): accepted and dropped, as core defines none.
+    if (kind.kind == message_kind::notification && !(meta.is_object() && meta.contains(key_version)))
+        return res->respond(http_response{202, {}, {}});
     if (!params.is_object() || !meta.is_object() || !meta.contains(key_version) || !meta[key_version].is_string() ||
         !meta.contains(key_capabilities) || !meta[key_capabilities].is_object())
         return refuse(400, rpc_code::invalid_params,

@@ -32,6 +32,7 @@ public:
         return inner_->start_sse(std::move(extra));
     }
     void post(std::function<void()> f) override { inner_->post(std::move(f)); }
+    void on_disconnect(std::function<void()> f) override { inner_->on_disconnect(std::move(f)); }
 
 private:
     void count(unsigned status) {
@@ -122,7 +123,17 @@ std::string mcp_server::impl::render_metrics() const {
     counter("litemcp_store_append_bytes_total", "encoded bytes appended to the commit log", static_cast<double>(s.append_bytes));
     counter("litemcp_store_append_batches_total", "group commits", static_cast<double>(s.append_batches));
     counter("litemcp_store_append_errors_total", "records that failed to append", static_cast<double>(s.append_errors));
-    metrics::family(out, "litemcp_store_fsync_seconds", "summary", "fdatasync calls of the commit log and their time");
+    metrics::family(out, "litemcp_store_fsync_seconds", "histogram", "fdatasync calls of the commit log and their time");
+    {
+        std::uint64_t cumulative = 0;
+        char le[32];
+        for (std::size_t i = 0; i < store::fsync_bucket_micros.size(); ++i) {
+            cumulative += s.fsync_buckets[i];
+            std::snprintf(le, sizeof le, "%g", static_cast<double>(store::fsync_bucket_micros[i]) / 1e6);
+            metrics::sample(out, "litemcp_store_fsync_seconds_bucket", {{"le", le}}, static_cast<double>(cumulative));
+        }
+        metrics::sample(out, "litemcp_store_fsync_seconds_bucket", {{"le", "+Inf"}}, static_cast<double>(s.fsyncs));
+    }
     metrics::sample(out, "litemcp_store_fsync_seconds_sum", {}, static_cast<double>(s.fsync_micros) / 1e6);
     metrics::sample(out, "litemcp_store_fsync_seconds_count", {}, static_cast<double>(s.fsyncs));
     counter("litemcp_store_wakes_total", "ready-set wake-ups of consumers", static_cast<double>(s.wakes));

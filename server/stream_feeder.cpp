@@ -60,7 +60,7 @@ bool stream_feeder::drain_session(bool& final_seen) {
             pos_ = rec.offset + 1;
             if (rec.flags & (session_log::flag_client_request | session_log::flag_client_answer)) continue;
             auto e = session_log::decode(rec.payload);
-            if (e.tag != o_.tag) continue;
+            if (!session_log::on_stream(e.tag, rec.offset, o_.tag)) continue;
             if (rec.flags & session_log::flag_final) {
                 if (!(rec.flags & session_log::flag_silent) && !sse_->send(event_id(rec.offset), e.body)) return false;
                 final_seen = true;

@@ -206,13 +206,23 @@ void mcp_server::impl::promote(const std::shared_ptr<call>& c) {
     if (!created) {  // answer with the error; the handler's own answer is dropped
         c->promotion_state = call::promotion::answered;
         c->cancelled->store(true);
-        spdlog::error("cannot promote a call to a task: {}", created.error().message);
+        spdlog::error("tasks: cannot promote a call to a task: {}", created.error().message);
         return answer(make_error(c->id, created.error().code, created.error().message));
     }
     c->promotion_state = call::promotion::promoted;
+    if (c->deferred) hand_to_worker(c->task, *c);
     spdlog::info("task {}: a call of {} became a task", (*created)["taskId"].get<std::string>(),
                  c->params.value("name", ""));
     answer(make_result(c->id, decorate_modern("tools/call", std::move(*created))));
+}
+
+void mcp_server::impl::hand_to_worker(const std::shared_ptr<task>& t, const call& c) {
+    std::lock_guard lock(t->mu);
+    auto w = workers->adopt(c.session->id, c.id, "task/" + t->rec.id, json(t->rec.id));
+    if (!w) return;  // not queued yet (its submit adopts it), or answered already
+    t->rec.worker = *w;
+    if (auto saved = tasks->save(*t, "handed to worker", json{{"worker", *w}}); !saved)
+        spdlog::error("task {}: cannot record its worker: {}", t->rec.id, saved.error().message);
 }
 
 void mcp_server::impl::run_task(const std::shared_ptr<task>& t) {

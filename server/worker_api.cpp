@@ -129,14 +129,32 @@ void mcp_server::impl::handle_workers(http_request req, std::shared_ptr<responde
 }
 
 rpc_result mcp_server::impl::defer_to_worker(const std::shared_ptr<call>& c, const std::string& worker) {
+    if (c->held)  // an I/O-thread handler answers at once; worker tools run on the pool
+        return fail(rpc_code::internal_error, "'" + c->params.value("name", c->method) +
+                                                  "' is served by a worker and cannot run on the I/O thread");
     if (!c->res && !c->task)
         return fail(rpc_code::invalid_request, "'" + c->params.value("name", c->method) +
                                                    "' is served by a worker, which cannot answer inside a batch");
     call_ticket t{c->session->id, c->tag, c->id, c->progress_token, c->method, c};
-    c->deferred = true;
+    {
+        std::lock_guard lock(c->promotion_mu);  // promote() reads it
+        c->deferred = true;
+    }
     auto queued = workers->submit(worker, std::move(t), c->params);
-    if (queued) return json::object();  // ignored: the worker's answer completes the call
-    c->deferred = false;
+    if (queued) {
+        // Promoted to a task while it was being queued: the task takes it over.
+        std::shared_ptr<task> owner;
+        {
+            std::lock_guard lock(c->promotion_mu);
+            if (c->promotion_state == call::promotion::promoted) owner = c->task;
+        }
+        if (owner) hand_to_worker(owner, *c);
+        return json::object();  // ignored: the worker's answer completes the call
+    }
+    {
+        std::lock_guard lock(c->promotion_mu);
+        c->deferred = false;
+    }
     if (c->method == "tools/call")
         return json{{"content", json::array({{{"type", "text"}, {"text", queued.error()}}})}, {"isError", true}};
     return fail(rpc_code::internal_error, queued.error());

@@ -529,7 +529,7 @@ void worker_hub::publish(worker& w, effects& fx) {
 void worker_hub::set_online(worker& w, bool online, effects& fx) {
     if (w.online == online) return;
     w.online = online;
-    spdlog::info("workers: {} is {}", w.name, online ? "online" : "offline");
+    spdlog::info("workers: {}: {}", w.name, online ? "online" : "offline");
     publish(w, fx);
     if (online || w.queue_while_offline) return;
     std::vector<open_call*> mine;
@@ -667,7 +667,7 @@ api_answer worker_hub::register_worker(const json& body, std::optional<std::stri
             w.answered = old.answered;
             existing->second = std::move(*loaded);
             out = {200, json{{"workerId", w.id}, {"name", name}, {"topic", w.topic}, {"registered", "again"}}};
-            spdlog::info("workers: {} registered again ({} tools)", name, w.tools.size());
+            spdlog::info("workers: {}: registered again ({} tools)", name, w.tools.size());
         } else {
             auto cur = store_.cursor(w.consumer, w.topic);  // a topic left by an earlier registration
             w.next = w.saved_cursor = cur && *cur ? **cur : 0;
@@ -675,7 +675,7 @@ api_answer worker_hub::register_worker(const json& body, std::optional<std::stri
             schedule(clock::now() + opts_.offline_grace, {timer::kind::offline, name, {}, w.presence});
             workers_[name] = std::move(*loaded);
             out = {201, json{{"workerId", w.id}, {"name", name}, {"credential", secret}, {"topic", w.topic}}};
-            spdlog::info("workers: {} registered ({} tools)", name, w.tools.size());
+            spdlog::info("workers: {}: registered ({} tools)", name, w.tools.size());
         }
         publish(*workers_[name], fx);
     }
@@ -709,7 +709,7 @@ api_answer worker_hub::deregister(const std::string& name, std::optional<std::st
     if (auto r = store_.remove_topic(topic); !r && r.error().code != store::errc::not_found)
         spdlog::error("workers: {}: cannot remove the queue: {}", name, r.error().message);
     for (auto& i : instances) i->sse->close();
-    spdlog::info("workers: {} deregistered", name);
+    spdlog::info("workers: {}: deregistered", name);
     return {200, json{{"name", name}, {"deregistered", true}}};
 }
 
@@ -1002,6 +1002,27 @@ std::expected<std::string, std::string> worker_hub::submit(const std::string& wo
         }
     }
     return id;
+}
+
+std::optional<std::string> worker_hub::adopt(const std::string& session_id, const json& request_id,
+                                             const std::string& new_session_id, const json& new_request_id) {
+    std::lock_guard lock(mu_);
+    auto k = by_request_.find(request_key(session_id, request_id));
+    if (k == by_request_.end()) return std::nullopt;
+    const std::string id = k->second;
+    auto it = calls_.find(id);
+    if (it == calls_.end()) return std::nullopt;
+    auto& c = *it->second;
+    by_request_.erase(k);
+    c.ticket.session_id = new_session_id;
+    c.ticket.request_id = new_request_id;
+    by_request_[request_key(new_session_id, new_request_id)] = id;
+    // Not counted yet: submit() has not written its state; it will write this one.
+    if (c.counted)
+        if (auto r = store_.kv_put(std::string(call_prefix) + id, c.record().dump()); !r)
+            spdlog::error("workers: {}: call {} now serves {}, but its state could not be saved: {}", c.worker, id,
+                          new_session_id, r.error().message);
+    return c.worker;
 }
 
 void worker_hub::cancel(const std::string& session_id, const json& request_id) {

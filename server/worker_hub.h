@@ -141,6 +141,13 @@ public:
     std::expected<std::string, std::string> submit(const std::string& worker, call_ticket t, json params);
     // notifications/cancelled: the worker gets a cancel event, the client no response.
     void cancel(const std::string& session_id, const json& request_id);
+    // Files an open call again under another owner (a 2026-07-28 call that
+    // became a task: session "task/<id>", request id the task id), in memory
+    // and in its durable state, so that after a restart its answer settles
+    // the task. Returns the worker serving it, or nullopt when the call is
+    // no longer open.
+    std::optional<std::string> adopt(const std::string& session_id, const json& request_id,
+                                     const std::string& new_session_id, const json& new_request_id);
 
 private:
     struct instance;

@@ -1,14 +1,22 @@
 #include "transport/http_message.h"
 
 #include <algorithm>
-#include <cctype>
 
 namespace litemcp::transport {
 
+namespace {
+
+// Header names are ASCII tokens: folding A-Z is enough, and cheaper than the
+// locale-aware std::tolower on every byte of every lookup.
+constexpr char fold(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
+
+}  // namespace
+
 bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (a[i] != b[i] && fold(a[i]) != fold(b[i])) return false;
+    return true;
 }
 
 std::optional<std::string_view> header_list::get(std::string_view name) const {

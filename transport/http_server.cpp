@@ -166,8 +166,38 @@ public:
         http::async_write(derived().stream(), *res,
                           [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
                               if (ec || !res->keep_alive()) return self->do_close();
+                              if (self->close_watch_) {  // its read completes, then reading goes on
+                                  self->close_cb_ = nullptr;
+                                  self->read_after_watch_ = true;
+                                  beast::get_lowest_layer(self->derived().stream()).socket().cancel();
+                                  return;
+                              }
                               self->do_read();
                           });
+    }
+
+    // responder::on_disconnect, on the strand: a read pending while the
+    // request is handled tells whether the client left.
+    void watch_close(std::function<void()> f) {
+        if constexpr (Derived::secure) return;  // TLS connections end with their stream
+        else {
+            if (state_ != state::handling || close_watch_) return;
+            close_cb_ = std::move(f);
+            close_watch_ = true;
+            derived().stream().async_read_some(
+                net::buffer(close_probe_), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                    self->close_watch_ = false;
+                    if (!ec && n > 0) {  // the start of the next request: keep it for the parser
+                        auto& buf = self->buffer_;
+                        buf.commit(net::buffer_copy(buf.prepare(n), net::buffer(self->close_probe_, n)));
+                    }
+                    auto cb = std::move(self->close_cb_);
+                    self->close_cb_ = nullptr;
+                    if (std::exchange(self->read_after_watch_, false)) return self->do_read();
+                    if (ec && ec != net::error::operation_aborted && self->state_ == state::handling && cb)
+                        cb();  // eof or reset before the answer: the client is gone
+                });
+        }
     }
 
     void do_close() {
@@ -385,6 +415,9 @@ public:
             net::post(conn_->executor(), [c = conn_, r = std::move(r)]() mutable { c->write_response(std::move(r)); });
         }
         void post(std::function<void()> f) override { net::post(conn_->executor(), std::move(f)); }
+        void on_disconnect(std::function<void()> f) override {
+            net::post(conn_->executor(), [c = conn_, f = std::move(f)]() mutable { c->watch_close(std::move(f)); });
+        }
         std::shared_ptr<sse_stream> start_sse(header_list extra) override {
             auto s = std::make_shared<sse_impl>(conn_);
             if (used_.exchange(true)) {
@@ -413,6 +446,10 @@ protected:
     bool keep_alive_ = false;
     state state_ = state::reading;
     std::shared_ptr<sse_impl> sse_;
+    // responder::on_disconnect: a read pending while a request is handled.
+    bool close_watch_ = false, read_after_watch_ = false;
+    std::function<void()> close_cb_;
+    char close_probe_[1];
 };
 
 class plain_connection : public connection<plain_connection> {

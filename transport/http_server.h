@@ -35,6 +35,11 @@ public:
     // called on: for a request that continues there once some other thread
     // (the store's appender) has done its part. f must not block.
     virtual void post(std::function<void()> f) = 0;
+    // For a request that will be answered with respond(): calls f once, on
+    // the connection's strand, if the client closes the connection before the
+    // answer is written (a pending read watches the socket; not over TLS). An
+    // SSE stream has its own: sse_stream::on_closed.
+    virtual void on_disconnect(std::function<void()> f) = 0;
 };
 
 using request_handler = std::function<void(http_request, std::shared_ptr<responder>)>;

@@ -178,6 +178,15 @@ class Modern(unittest.TestCase):
         body = {"jsonrpc": "2.0", "method": "notifications/whatever", "params": {"_meta": META}}
         status, _, _ = self.srv.request("POST", body, headers("notifications/whatever"))
         self.assertEqual(status, 202)
+        # Without an envelope the modern header decides: accepted and dropped,
+        # never a legacy "session required" answer.
+        bare = {"jsonrpc": "2.0", "method": "notifications/whatever"}
+        status, _, text = self.srv.request("POST", bare, headers("notifications/whatever"))
+        self.assertEqual((status, text), (202, ""))
+        # A request without an envelope is still refused (-32602).
+        status, _, text = self.srv.request("POST", {"jsonrpc": "2.0", "id": 9, "method": "tools/list"},
+                                           headers("tools/list"))
+        self.assertEqual((status, json.loads(text)["error"]["code"]), (400, -32602))
 
     def test_both_eras_on_one_endpoint(self):
         sid, _ = self.srv.initialize()

@@ -366,6 +366,36 @@ class StreamClose(unittest.TestCase):
         finally:
             srv.cleanup()
 
+    def test_closing_the_connection_of_a_json_answer_cancels_the_request_too(self):
+        srv = Server(BINARY).start()
+        try:
+            w = Worker(srv, "patient", [{"name": "patient_tool", "inputSchema": {"type": "object"}}])
+            inst = w.connect()
+            c = srv.conn()
+            h = headers("tools/call", "patient_tool")
+            h["Content-Type"] = "application/json"
+            c.request("POST", "/mcp", body=json.dumps(request(8, "tools/call", {"name": "patient_tool", "arguments": {}})),
+                      headers=h)  # no progressToken, no logLevel: a JSON answer
+            ev = inst.next_event()
+            self.assertEqual(ev["type"], "call")
+            c.sock.shutdown(2)  # the client goes away before the answer
+            c.close()
+            cancel = inst.next_event()
+            self.assertEqual((cancel["type"], cancel["callId"]), ("cancel", ev["callId"]))
+            # The watch ends with the answer: calls that run on the handler
+            # pool follow one another on one kept-alive connection.
+            c = srv.conn()
+            for i in range(3):
+                body = request(10 + i, "tools/call", {"name": "slow_compute", "arguments": {"seconds": 0, "label": "k%d" % i}})
+                c.request("POST", "/mcp", body=json.dumps(body), headers=h | {"Mcp-Name": "slow_compute"})
+                r = c.getresponse()
+                self.assertEqual(r.status, 200)
+                self.assertIn("k%d" % i, r.read().decode())
+            c.close()
+            inst.close()
+        finally:
+            srv.cleanup()
+
 
 class Isolation(unittest.TestCase):
     def test_a_task_belongs_to_the_principal_that_created_it(self):
@@ -501,6 +531,40 @@ class Durability(unittest.TestCase):
             key = list(poll(srv, waiting, ("input_required",))["inputRequests"])[0]
             task_call(srv, 3, "tasks/update", waiting, inputResponses={key: {"action": "accept", "content": {"confirm": True}}})
             self.assertEqual(poll(srv, waiting, ("completed",))["result"]["content"][0]["text"], "deleted a.txt")
+        finally:
+            srv.cleanup()
+            shutil.rmtree(data, ignore_errors=True)
+
+    def test_a_promoted_worker_call_survives_kill_9_and_runs_once(self):
+        # A 2026-07-28 call of a worker's tool that became a task: after a
+        # crash the worker's answer to the original call completes the task,
+        # and the task is not handed to the worker a second time.
+        data = tempfile.mkdtemp(prefix="litemcp-tasks-")
+        srv = Server(BINARY, ["--fsync", "always", "--task-promote-ms", "200"], data=data).start()
+        try:
+            w = Worker(srv, "keeper", [{"name": "slow_report", "inputSchema": {"type": "object"},
+                                        "execution": {"taskSupport": "optional"}}])
+            inst = w.connect()
+            _, m = tool(srv, 1, "slow_report", {}, caps=TASK_CAPS)
+            task_id = m["result"]["taskId"]
+            first = inst.next_event()
+            self.assertEqual(first["type"], "call")
+            self.assertEqual(poll(srv, task_id, ("working",))["status"], "working")
+            inst.close()
+            srv.kill9()
+            srv = Server(BINARY, ["--fsync", "always"], data=data).start()
+            w.srv = srv
+            inst = w.connect()
+            again = inst.next_event()
+            self.assertEqual((again["type"], again["callId"]), ("call", first["callId"]))  # redelivered, not re-run
+            inst.settimeout(1.5)
+            with self.assertRaises(OSError):  # socket.timeout: no second call for the same task
+                extra = inst.next_event()
+                self.fail("a second call reached the worker: %r" % extra)
+            status, _ = w.post(first["callId"], "result", {"result": {"content": [{"type": "text", "text": "kept"}]}})
+            self.assertEqual(status, 200)
+            self.assertEqual(poll(srv, task_id, ("completed",))["result"]["content"][0]["text"], "kept")
+            inst.close()
         finally:
             srv.cleanup()
             shutil.rmtree(data, ignore_errors=True)
