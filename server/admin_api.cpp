@@ -13,6 +13,9 @@
 //   GET    /admin/workers/<name>/dead-letters?from=&limit=   with what became of each
 //   POST   /admin/workers/<name>/dead-letters/<offset>/requeue   deliver it again (no client waits)
 //   DELETE /admin/workers/<name>/dead-letters/<offset>           drop it
+//   GET    /admin/tasks?status=&principal=&session=&limit=&after=   tasks of both eras
+//   GET    /admin/tasks/<id>                    one task: record, worker, topic
+//   GET    /admin/tasks/<id>/events?from=&limit=   its topic, decoded
 //   GET    /admin/tail?topics=<pattern>         SSE: new records of matching lite topics
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
@@ -115,7 +118,7 @@ json decode(std::string_view topic, std::uint64_t offset, std::uint64_t ts, std:
     if (ts) out["timestampMs"] = ts;
     if (topic.starts_with("mcp.session/")) {
         auto e = session_log::decode(payload);
-        out["stream"] = e.tag.empty() ? "(client)" : std::string(e.tag);
+        out["stream"] = e.tag.empty() ? "(client)" : session_log::stream_of(e.tag, offset);
         out["kind"] = flags & session_log::flag_client_request  ? "client request"
                       : flags & session_log::flag_client_answer ? "client answer"
                       : flags & session_log::flag_final         ? (flags & session_log::flag_silent ? "end (cancelled)" : "response")
@@ -155,27 +158,34 @@ void admin_tails::fan_out(std::string_view topic, std::uint64_t offset, std::uin
     }
 }
 
-bool mcp_server::impl::admin_allowed(const http_request& req) const {
+std::optional<http_response> mcp_server::impl::admin_refusal(const http_request& req) const {
     if (auto h = req.headers.get("Authorization"); h && !cfg.mcp.admin_token.empty() && h->size() > 7 &&
                                                    transport::iequals(h->substr(0, 7), "Bearer ")) {
         auto token = h->substr(7);
         if (token.size() == cfg.mcp.admin_token.size() &&
             CRYPTO_memcmp(token.data(), cfg.mcp.admin_token.data(), token.size()) == 0)
-            return true;
+            return std::nullopt;
     }
-    if (auth->enabled() && auth->check(req.headers.get("Authorization"), scope::admin).outcome == auth_outcome::ok)
-        return true;
-    return loopback_peer(req.peer);
+    if (!cfg.mcp.admin_credential_on_loopback && loopback_peer(req.peer)) return std::nullopt;
+    if (auth->enabled()) {
+        auto r = auth->check(req.headers.get("Authorization"), scope::admin);
+        if (r.outcome == auth_outcome::ok) return std::nullopt;
+        if (r.outcome == auth_outcome::insufficient_scope) {  // a good token without mcp:admin
+            auto refusal = problem(403, "Forbidden: " + r.why);
+            refusal.headers.set("WWW-Authenticate", auth->challenge(r, scope::admin));
+            return refusal;
+        }
+    }
+    auto refusal = problem(401, cfg.mcp.admin_token.empty() && !auth->enabled()
+                                   ? "the admin API answers loopback clients only (set --admin-token to allow others)"
+                                   : "the admin API needs Authorization: Bearer <admin token, or an access token "
+                                     "with the mcp:admin scope> from this address");
+    refusal.headers.set("WWW-Authenticate", "Bearer realm=\"litemcp-admin\"");
+    return refusal;
 }
 
 void mcp_server::impl::handle_admin(http_request req, std::shared_ptr<responder> res) {
-    if (!admin_allowed(req)) {
-        auto r = problem(401, cfg.mcp.admin_token.empty()
-                                  ? "the admin API answers loopback clients only (set --admin-token to allow others)"
-                                  : "the admin API needs Authorization: Bearer <admin token> from this address");
-        r.headers.set("WWW-Authenticate", "Bearer realm=\"litemcp-admin\"");
-        return res->respond(std::move(r));
-    }
+    if (auto refused = admin_refusal(req)) return res->respond(std::move(*refused));
     std::vector<std::string> parts;  // "admin", ...
     for (std::size_t start = 1; start <= req.path.size();) {
         auto slash = req.path.find('/', start);
@@ -227,7 +237,7 @@ void mcp_server::impl::handle_admin(http_request req, std::shared_ptr<responder>
             const auto state = query(req, "state").value_or("");
             if (!state.empty() && state != "active" && state != "idle")
                 return res->respond(problem(400, "state must be 'active' (a stream open or a request running) or 'idle'"));
-            auto page = sessions->list(query(req, "after").value_or(""), std::min<std::uint64_t>(*limit, 1000), state,
+            auto page = sessions->list(query(req, "after").value_or(""), std::clamp<std::uint64_t>(*limit, 1, 1000), state,
                                        query(req, "principal").value_or(""));
             json items = json::array();
             for (auto& s : page.sessions) items.push_back(s);

@@ -56,6 +56,10 @@ struct mcp_options {
     // "Authorization: Bearer <token>". A secret: prefer LITEMCP_ADMIN_TOKEN.
     // Default: none (the admin API answers loopback clients only).
     std::string admin_token;
+    // Loopback clients need a credential for /admin/ too (the admin token, or
+    // an access token with the mcp:admin scope), e.g. on a shared host.
+    // Default: false (loopback clients are trusted).
+    bool admin_credential_on_loopback = false;
     // Sessions one authenticated principal may hold at once (429 on initialize
     // beyond). 0: no bound. Default: 1,000.
     std::uint64_t max_sessions_per_principal = 1'000;

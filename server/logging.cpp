@@ -13,11 +13,32 @@ namespace litemcp::server {
 
 namespace {
 
+// A line starts with its module ("store: ...", "workers: ..."), or with the
+// thing it concerns ("session <id>: ...", "task <id>: ...", in the modules
+// session and tasks).
 std::string_view module_of(std::string_view msg) {
     std::size_t i = 0;
     while (i < msg.size() && msg[i] >= 'a' && msg[i] <= 'z') ++i;
     if (i == 0 || i >= msg.size() || (msg[i] != ':' && msg[i] != ' ')) return {};
-    return msg.substr(0, i);
+    auto m = msg.substr(0, i);
+    return m == "task" ? std::string_view("tasks") : m;
+}
+
+// The session, task or worker a line concerns, as a JSON field name and the
+// id: "session <id>: ...", "task <id>: ...", "workers: <name>: ...".
+std::pair<std::string_view, std::string_view> subject_of(std::string_view msg) {
+    auto id_before_colon = [&](std::size_t from) -> std::string_view {
+        auto end = msg.find(':', from);
+        if (end == std::string_view::npos || end == from) return {};
+        auto id = msg.substr(from, end - from);
+        for (char c : id)
+            if (c == ' ' || c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) return {};
+        return id;
+    };
+    if (msg.starts_with("session ")) return {"session", id_before_colon(8)};
+    if (msg.starts_with("task ")) return {"task", id_before_colon(5)};
+    if (msg.starts_with("workers: ")) return {"worker", id_before_colon(9)};
+    return {};
 }
 
 // Drops the lines below their module's level, passes the rest on.
@@ -76,6 +97,21 @@ public:
     std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<module_name>(); }
 };
 
+// %#: ,"session":"<id>" (or "task", "worker") when the line names one.
+class subject_field : public spdlog::custom_flag_formatter {
+public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+        auto [field, id] = subject_of(std::string_view(msg.payload.data(), msg.payload.size()));
+        if (id.empty()) return;
+        dest.append(std::string_view(",\""));
+        dest.append(field);
+        dest.append(std::string_view("\":\""));
+        dest.append(id);
+        dest.push_back('"');
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<subject_field>(); }
+};
+
 std::optional<spdlog::level::level_enum> level_of(const std::string& name) {
     auto l = spdlog::level::from_str(name);
     // from_str answers "off" for anything it does not know.
@@ -109,9 +145,9 @@ std::expected<void, std::string> setup_logging(const log_options& o) {
     if (o.format != "text" && o.format != "json") return std::unexpected("log-format must be text or json");
     auto inner = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
     auto formatter = std::make_unique<spdlog::pattern_formatter>();
-    formatter->add_flag<json_message>('*').add_flag<module_name>('&');
+    formatter->add_flag<json_message>('*').add_flag<module_name>('&').add_flag<subject_field>('#');
     if (o.format == "json")
-        formatter->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%f%z","level":"%l","module":"%&","msg":"%*"})");
+        formatter->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%f%z","level":"%l","module":"%&"%#,"msg":"%*"})");
     else
         formatter->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v");
     inner->set_formatter(std::move(formatter));

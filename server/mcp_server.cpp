@@ -290,6 +290,9 @@ void mcp_server::impl::on_http(http_request req, std::shared_ptr<responder> raw_
         return res->respond(json_response(200, auth->protected_resource_metadata()));
     }
     if (req.path.starts_with("/admin/")) {
+        // Loopback callers need no token here, so a page a browser loads from
+        // a rebound name must not reach the admin API through that browser.
+        if (auto denied = check_origin_and_host(req)) return res->respond(std::move(*denied));
         auto shared_req = std::make_shared<http_request>(std::move(req));
         return on_pool(res, [this, shared_req, res] { handle_admin(std::move(*shared_req), res); });
     }

@@ -239,6 +239,7 @@ json session_table::describe(session_state& s) {
     json subs = json::array();
     for (auto& u : s.subscriptions) subs.push_back(u);
     return json{{"id", s.id},
+                {"principal", s.principal},
                 {"version", s.version},
                 {"clientInfo", s.client_info},
                 {"clientCapabilities", s.client_capabilities},
@@ -255,7 +256,9 @@ session_table::page session_table::list(const std::string& after, std::size_t li
                                         const std::string& principal) {
     page out;
     std::string cursor = after.empty() ? "" : std::string(record_prefix) + after;
-    while (out.sessions.size() < limit) {
+    // One match past the page tells whether there is a next page, so a full
+    // last page carries no cursor to an empty one.
+    while (out.sessions.size() <= limit) {
         auto batch = store_.kv_scan(record_prefix, cursor, std::max<std::size_t>(limit, 100));
         if (!batch || batch->empty()) return out;
         for (auto& [key, value] : *batch) {
@@ -275,16 +278,16 @@ session_table::page session_table::list(const std::string& after, std::size_t li
             auto j = json::parse(value, nullptr, false);
             if (j.is_discarded()) continue;
             if (!principal.empty() && j.value("principal", "") != principal) continue;
+            if (out.sessions.size() == limit) {
+                out.next = out.sessions.back()["id"].get<std::string>();
+                return out;
+            }
             out.sessions.push_back(json{{"id", id},
                                         {"principal", j.value("principal", "")},
                                         {"version", j.value("version", "")},
                                         {"clientInfo", j.value("clientInfo", json::object())},
                                         {"createdMs", j.value("created", std::uint64_t{0})},
                                         {"active", active}});
-            if (out.sessions.size() == limit) {
-                out.next = id;
-                return out;
-            }
         }
         if (batch->size() < std::max<std::size_t>(limit, 100)) return out;
     }

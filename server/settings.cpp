@@ -41,6 +41,12 @@ std::vector<std::string> split(const std::string& v) {
 
 }  // namespace
 
+int switch_value(std::string_view v) {
+    if (v == "1" || v == "true" || v == "yes" || v == "on") return 1;
+    if (v == "0" || v == "false" || v == "no" || v == "off") return 0;
+    return -1;
+}
+
 std::vector<setting> settings_for(program_options& o) {
     auto& c = o.config;
     bool& examples = o.examples;
@@ -51,7 +57,16 @@ std::vector<setting> settings_for(program_options& o) {
     auto num = [](auto& field) { return [&field](const std::string& v) { return parse_number(v, field); }; };
     auto ms = [](auto& field) { return [&field](const std::string& v) { return parse_ms(v, field); }; };
     auto str = [](std::string& field) { return [&field](const std::string& v) { field = v; return true; }; };
-    auto on = [](bool& field, bool value) { return [&field, value](const std::string&) { field = value; return true; }; };
+    // A switch is on when given bare or as true/1/yes/on, off as false/0/no/off,
+    // so the command line can turn off what the file or the environment set.
+    auto on = [](bool& field, bool value) {
+        return [&field, value](const std::string& v) {
+            if (v.empty() || switch_value(v) == 1) field = value;
+            else if (switch_value(v) == 0) field = !value;
+            else return false;
+            return true;
+        };
+    };
     f.push_back({"host", "address to listen on", str(h.host), h.host});
     f.push_back({"port", "TCP port (0 picks a free one)", num(h.port), std::to_string(h.port)});
     f.push_back({"threads", "I/O threads (0 = one per core)", num(h.threads), "0"});
@@ -87,6 +102,7 @@ std::vector<setting> settings_for(program_options& o) {
     f.push_back({"allowed-origins", "comma-separated Origins allowed besides loopback ('*' = any)", [&m](const std::string& v) { m.allowed_origins = split(v); return true; }, "none"});
     f.push_back({"allowed-hosts", "comma-separated Host names allowed besides loopback ('*' = any)", [&m](const std::string& v) { m.allowed_hosts = split(v); return true; }, "none"});
     f.push_back({"admin-token", "bearer token for /admin/ from non-loopback clients (a secret: prefer LITEMCP_ADMIN_TOKEN)", str(m.admin_token), "none: loopback only"});
+    f.push_back({"admin-credential-on-loopback", "loopback clients of /admin/ need the admin token or the mcp:admin scope too", on(m.admin_credential_on_loopback, true), "off: loopback is trusted", false});
     auto& a = c.auth;
     f.push_back({"tokens-file", "JSON file of bearer tokens, each with a principal and scopes (turns authentication on)", str(a.tokens_file), "none"});
     f.push_back({"jwks-file", "JWKS file with the issuer's RS256/ES256 keys for OAuth access tokens (turns authentication on)", str(a.jwks_file), "none"});
@@ -104,7 +120,7 @@ std::vector<setting> settings_for(program_options& o) {
     f.push_back({"task-max-ttl-ms", "longest task lifetime a request may ask for", ms(m.task_max_ttl), std::to_string(m.task_max_ttl.count())});
     f.push_back({"task-promote-ms", "a 2026-07-28 call of an optional-task tool still running after this becomes a task", ms(m.task_promote), std::to_string(m.task_promote.count())});
     f.push_back({"task-poll-interval-ms", "pollIntervalMs suggested to clients polling a task", ms(m.task_poll_interval), std::to_string(m.task_poll_interval.count())});
-    f.push_back({"max-active-tasks", "tasks running or waiting for input at once (beyond: calls run without a task)", num(m.max_active_tasks), std::to_string(m.max_active_tasks)});
+    f.push_back({"max-active-tasks", "tasks running or waiting for input at once (beyond: a call that would start one fails with an error)", num(m.max_active_tasks), std::to_string(m.max_active_tasks)});
     auto& w = c.workers;
     f.push_back({"worker-invisibility-ms", "a delivered worker call not answered within this is delivered again (a worker may choose its own)", ms(w.invisibility), std::to_string(w.invisibility.count())});
     f.push_back({"worker-max-attempts", "deliveries of a worker call before it is dead-lettered (a worker may choose its own)", num(w.max_attempts), std::to_string(w.max_attempts)});
@@ -116,7 +132,7 @@ std::vector<setting> settings_for(program_options& o) {
     f.push_back({"worker-max-open-calls", "queued and delivered calls per worker (beyond: a tool error)", num(w.max_open_calls), std::to_string(w.max_open_calls)});
     f.push_back({"log-level", "trace | debug | info | warn | error | critical | off", str(c.log.level), c.log.level});
     f.push_back({"log-format", "text | json (one JSON object per line)", str(c.log.format), c.log.format});
-    f.push_back({"log-modules", "levels per module, e.g. store=debug,workers=warn (modules: store, transport, session, workers, auth, admin, access, litemcp)", str(c.log.modules), "none"});
+    f.push_back({"log-modules", "levels per module, e.g. store=debug,workers=warn (modules: store, transport, session, tasks, listen, workers, auth, admin, access, litemcp)", str(c.log.modules), "none"});
     f.push_back({"access-log", "log one 'access:' line per HTTP exchange", on(c.log.access_log, true), "off", false});
     f.push_back({"examples", "serve the example tools, resources and prompts (the conformance fixtures)", on(examples, true), "off", false});
     return f;
@@ -127,7 +143,7 @@ std::string usage(const std::vector<setting>& table) {
         "usage: litemcp [--config FILE] [--flag value | --flag=value | --switch]...\n\n"
         "Each setting is also a key of the JSON configuration file (schemas/config.json) and an\n"
         "environment variable LITEMCP_<NAME>; the command line wins over the environment, which\n"
-        "wins over the file.\n\n";
+        "wins over the file. A switch (no V below) is turned off again with --switch=false.\n\n";
     char line[512];
     std::snprintf(line, sizeof line, "  --%-30s %s\n", "config FILE", "a JSON configuration file (or LITEMCP_CONFIG)");
     out += line;
@@ -153,8 +169,6 @@ const setting* find(const std::vector<setting>& table, std::string_view name) {
     return nullptr;
 }
 
-bool truthy(std::string_view v) { return v == "1" || v == "true" || v == "yes" || v == "on"; }
-
 parsed invalid(std::string message) { return {parse_outcome::invalid, std::move(message)}; }
 
 parsed apply_file(const std::string& path, const std::vector<setting>& table) {
@@ -173,8 +187,7 @@ parsed apply_file(const std::string& path, const std::vector<setting>& table) {
         if (!s) return invalid(path + ": " + key + ": not a setting of litemcp");
         std::string v;
         if (value.is_boolean()) {
-            if (s->takes_value) v = value.get<bool>() ? "true" : "false";
-            else if (!value.get<bool>()) continue;  // a switch left off
+            v = value.get<bool>() ? "true" : "false";
         } else if (value.is_string()) {
             v = value.get<std::string>();
         } else if (value.is_array()) {
@@ -212,10 +225,6 @@ parsed parse_settings(int argc, const char* const* argv, const char* const* env,
     for (auto& s : table) {
         auto v = getenv_(env_name(s.name));
         if (!v) continue;
-        if (!s.takes_value) {
-            if (truthy(v)) s.set("");
-            continue;
-        }
         if (!s.set(v)) return invalid(env_name(s.name) + ": invalid value '" + v + "'");
     }
     for (int i = 1; i < argc; ++i) {

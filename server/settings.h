@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "server/config.h"
@@ -41,6 +42,8 @@ struct parsed {
 
 // Fills o from every source; env is an environ-style array (may be null).
 parsed parse_settings(int argc, const char* const* argv, const char* const* env, program_options& o);
+// A switch's value: 1 for true/1/yes/on, 0 for false/0/no/off, -1 otherwise.
+int switch_value(std::string_view v);
 // The --help text: every setting with its default.
 std::string usage(const std::vector<setting>& table);
 

@@ -228,6 +228,24 @@ class AuthTest(unittest.TestCase):
                                         headers={"Authorization": "Bearer reader-token-0123456789"})
         self.assertEqual(status, 200)
 
+    def test_the_admin_api_takes_the_admin_scope_when_loopback_is_not_trusted(self):
+        self.srv.cleanup()
+        self.srv = Server(BINARY, ["--jwks-file", self.jwks, "--tokens-file", self.tokens, "--oauth-issuer", ISSUER,
+                                   "--resource-uri", RESOURCE, "--admin-credential-on-loopback"]).start()
+        def admin(token):
+            return self.srv.request("GET", path="/admin/store",
+                                    headers={"Authorization": "Bearer " + token} if token else {})
+        status, r, _ = admin(None)
+        self.assertEqual(status, 401)
+        self.assertIn("Bearer", r.getheader("WWW-Authenticate") or "")
+        self.assertEqual(admin("not-a-token-of-this-server")[0], 401)
+        status, r, _ = admin(self.keys.jwt())  # a good token with the scope mcp only
+        self.assertEqual(status, 403)
+        self.assertIn("insufficient_scope", r.getheader("WWW-Authenticate") or "")
+        self.assertEqual(admin("service-token-0123456789")[0], 403)  # mcp:workers, not mcp:admin
+        self.assertEqual(admin("reader-token-0123456789")[0], 200)
+        self.assertEqual(admin(self.keys.jwt(scope="mcp mcp:admin"))[0], 200)
+
 
 class Misconfiguration(unittest.TestCase):
     def test_authentication_needs_its_settings(self):

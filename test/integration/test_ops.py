@@ -109,6 +109,26 @@ class Logging(unittest.TestCase):
         self.assertFalse([l for l in lines if l["module"] == "session"])
         self.assertTrue([l for l in lines if l["module"] == "litemcp"])
 
+    def test_json_lines_name_the_session_they_concern(self):
+        data = tempfile.mkdtemp(prefix="litemcp-log-")
+        proc = subprocess.Popen([BINARY, "--port", "0", "--data", data, "--log-format", "json"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            port = int(re.search(r":(\d+)/", proc.stdout.readline()).group(1))
+            srv = Server(BINARY)
+            srv.port = port
+            sid, _ = srv.initialize()
+        finally:
+            proc.terminate()
+            _, err = proc.communicate(timeout=20)
+            proc.stdout.close()
+            subprocess.run(["rm", "-rf", data])
+        lines = [json.loads(line) for line in err.splitlines() if line.strip()]
+        mine = [l for l in lines if l.get("session") == sid]
+        self.assertTrue(mine, lines)
+        self.assertTrue(all(l["module"] == "session" and sid in l["msg"] for l in mine))
+        self.assertFalse([l for l in lines if "session" in l and l["module"] != "session"])
+
 
 class Observability(unittest.TestCase):
     def setUp(self):
@@ -148,7 +168,14 @@ class Observability(unittest.TestCase):
         self.assertGreaterEqual(value("litemcp_sessions"), 1)
         self.assertGreater(value("litemcp_store_appends_total"), 0)
         self.assertGreater(value("litemcp_store_append_bytes_total"), 0)
-        self.assertIsNotNone(value("litemcp_store_fsync_seconds_count"))
+        fsyncs = value("litemcp_store_fsync_seconds_count")
+        self.assertIsNotNone(fsyncs)
+        self.assertEqual(types["litemcp_store_fsync_seconds"], "histogram")
+        self.assertEqual(value("litemcp_store_fsync_seconds_bucket", le="+Inf"), fsyncs)
+        buckets = sorted((float(dict(labels)["le"]), v) for (name, labels), v in samples.items()
+                         if name == "litemcp_store_fsync_seconds_bucket" and dict(labels)["le"] != "+Inf")
+        self.assertEqual(len(buckets), 12)
+        self.assertEqual([v for _, v in buckets], sorted(v for _, v in buckets))  # cumulative
         self.assertIsNotNone(value("litemcp_store_wakes_total"))
         self.assertIsNotNone(value("litemcp_store_reclaimed_topics_total"))
         self.assertIsNotNone(value("litemcp_sse_streams"))
@@ -274,31 +301,30 @@ class Admin(unittest.TestCase):
         tail._conn.close()
 
     def test_only_loopback_or_the_admin_token(self):
-        # A peer that is not loopback: this machine's own non-loopback address.
-        addresses = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
-        address = next((a for a in addresses if "." in a and not a.startswith("127.")), None)
-        if not address:
-            self.skipTest("this machine has no non-loopback IPv4 address")
-        srv = Server(BINARY, ["--host", "0.0.0.0", "--allowed-hosts", "*",
-                              "--admin-token", "t0k3n-for-the-admin-api"]).start()
+        # A client that is not trusted as loopback: the same refusal a remote
+        # peer gets (tests send traffic to loopback only).
+        srv = Server(BINARY, ["--admin-token", "t0k3n-for-the-admin-api", "--admin-credential-on-loopback"]).start()
         try:
-            import http.client
-            def get(headers):
-                c = http.client.HTTPConnection(address, srv.port, timeout=10)
-                c.request("GET", "/admin/store", headers=headers)
-                r = c.getresponse()
-                body = r.read()
-                c.close()
-                return r.status, r.getheader("WWW-Authenticate"), body
-            status, challenge, _ = get({})
+            status, r, _ = srv.request("GET", path="/admin/store")
             self.assertEqual(status, 401)
-            self.assertIn("Bearer", challenge)
-            self.assertEqual(get({"Authorization": "Bearer wrong-token-for-the-api"})[0], 401)
-            self.assertEqual(get({"Authorization": "Bearer t0k3n-for-the-admin-api"})[0], 200)
-            self.assertEqual(srv.request("GET", path="/admin/store")[0], 200)  # loopback
+            self.assertIn("Bearer", r.getheader("WWW-Authenticate"))
+            self.assertEqual(srv.request("GET", path="/admin/store",
+                                         headers={"Authorization": "Bearer wrong-token-for-the-api"})[0], 401)
+            self.assertEqual(srv.request("GET", path="/admin/store",
+                                         headers={"Authorization": "Bearer t0k3n-for-the-admin-api"})[0], 200)
         finally:
             srv.cleanup()
+        self.assertEqual(self.srv.request("GET", path="/admin/store")[0], 200)  # loopback, trusted by default
 
+    def test_a_foreign_host_or_origin_is_refused(self):
+        # DNS rebinding: a page served from evil.example that resolves to
+        # 127.0.0.1 must not reach the tokenless loopback admin API.
+        for headers in ({"Host": "evil.example"}, {"Origin": "http://evil.example"}):
+            status, _, text = self.srv.request("GET", path="/admin/sessions", headers=headers)
+            self.assertEqual(status, 403, headers)
+            self.assertIn("not allowed", text)
+        self.assertEqual(self.srv.request("GET", path="/admin/sessions", headers={"Origin": "http://localhost:3000"})[0],
+                         200)
 
 if __name__ == "__main__":
     BINARY = sys.argv.pop(1)

@@ -92,3 +92,24 @@ TEST_CASE("bad flags and environment values are refused by name") {
     CHECK(parse({"--help"}, {}, o).outcome == parse_outcome::help);
     CHECK(parse({"--help"}, {}, o).message.find("--worker-max-attempts") != std::string::npos);
 }
+
+TEST_CASE("a switch the file turns on can be turned off from the environment or the command line") {
+    litemcp::test::temp_dir d;
+    auto file = write(d, R"({"json-response": true, "access-log": true, "no-priming": false})");
+    program_options o;
+    auto r = parse({"--config", file.c_str(), "--json-response=false"}, {"LITEMCP_ACCESS_LOG=0"}, o);
+    REQUIRE(r.outcome == parse_outcome::run);
+    CHECK_FALSE(o.config.mcp.json_response);
+    CHECK_FALSE(o.config.log.access_log);
+    CHECK(o.config.mcp.priming);  // "no-priming": false leaves priming on
+
+    program_options on;
+    REQUIRE(parse({"--config", file.c_str(), "--no-priming"}, {}, on).outcome == parse_outcome::run);
+    CHECK(on.config.mcp.json_response);
+    CHECK(on.config.log.access_log);
+    CHECK_FALSE(on.config.mcp.priming);
+
+    program_options bad;
+    CHECK(parse({"--access-log=maybe"}, {}, bad).message.find("--access-log") != std::string::npos);
+    CHECK(parse({}, {"LITEMCP_EXAMPLES=perhaps"}, bad).message.find("LITEMCP_EXAMPLES") != std::string::npos);
+}
