@@ -212,6 +212,9 @@ class Admin(unittest.TestCase):
         self.assertEqual(seen, sids)
         self.assertEqual(page["total"], 5)
         self.assertEqual(len(self.get("/admin/sessions?principal=nobody")[1]["sessions"]), 0)
+        full = self.get("/admin/sessions?limit=5")[1]  # a full last page has no cursor to an empty one
+        self.assertEqual((len(full["sessions"]), "next" in full), (5, False))
+        self.assertEqual(self.get("/admin/sessions?limit=0")[1]["sessions"][0]["id"], sids[0])  # at least one
 
         sid = sids[0]
         messages(self.srv.open("POST", *call(sid, 1, "echo", {"text": "hi"})))
@@ -224,7 +227,15 @@ class Admin(unittest.TestCase):
         self.assertEqual(ev["events"][0]["message"]["method"], "tools/call")
         self.assertEqual(ev["events"][1]["message"]["result"]["content"][0]["text"], "hi")
         self.assertEqual(ev["next"], 4)
+        self.assertEqual([e["stream"] for e in ev["events"]], ["(client)", "2"])  # the response's stream: request 2
         self.assertEqual(self.get("/admin/sessions?state=active")[1]["sessions"], [])
+        stream = self.srv.open("GET", headers={"Mcp-Session-Id": sid, "Accept": "text/event-stream"})
+        self.assertEqual(stream.status, 200)
+        active = [x["id"] for x in self.get("/admin/sessions?state=active")[1]["sessions"]]
+        self.assertEqual(active, [sid])
+        self.assertNotIn(sid, [x["id"] for x in self.get("/admin/sessions?state=idle")[1]["sessions"]])
+        self.assertEqual(self.get("/admin/sessions/" + sid)[1]["getStreamOpen"], True)
+        stream._conn.close()
         self.assertEqual(self.get("/admin/sessions?state=bogus")[0], 400)
         self.assertEqual(self.get("/admin/sessions/%s/events?from=x" % sid)[0], 400)
 
