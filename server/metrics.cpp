@@ -53,14 +53,18 @@ std::string mcp_method_label(std::string_view m) {
     return "other";
 }
 
-void metrics::add(const std::string& name, const labels& l, double by) {
+void metrics::add(std::string_view name, const labels& l, double by) {
     std::lock_guard lock(mu_);
-    counters_[name][l] += by;
+    auto it = counters_.find(name);
+    if (it == counters_.end()) it = counters_.emplace(std::string(name), std::map<labels, double>{}).first;
+    it->second[l] += by;
 }
 
-void metrics::observe(const std::string& name, const labels& l, double seconds) {
+void metrics::observe(std::string_view name, const labels& l, double seconds) {
     std::lock_guard lock(mu_);
-    auto& h = histograms_[name][l];
+    auto it = histograms_.find(name);
+    if (it == histograms_.end()) it = histograms_.emplace(std::string(name), std::map<labels, histogram>{}).first;
+    auto& h = it->second[l];
     for (std::size_t i = 0; i < buckets.size(); ++i)
         if (seconds <= buckets[i]) h.counts[i]++;
     h.count++;

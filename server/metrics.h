@@ -27,8 +27,9 @@ public:
     static constexpr std::array<double, 14> buckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                        0.1,    0.25,  0.5,    1,     2.5,  5,    10};
 
-    void add(const std::string& name, const labels& l, double by = 1);
-    void observe(const std::string& name, const labels& l, double seconds);
+    // name: a constant; looked up without copying it (these run per request).
+    void add(std::string_view name, const labels& l, double by = 1);
+    void observe(std::string_view name, const labels& l, double seconds);
 
     // Appends the HELP/TYPE lines and the samples of everything counted here.
     void render(std::string& out) const;
@@ -44,8 +45,8 @@ private:
         double sum = 0;
     };
     mutable std::mutex mu_;
-    std::map<std::string, std::map<labels, double>> counters_;
-    std::map<std::string, std::map<labels, histogram>> histograms_;
+    std::map<std::string, std::map<labels, double>, std::less<>> counters_;
+    std::map<std::string, std::map<labels, histogram>, std::less<>> histograms_;
 };
 
 // A JSON-RPC method as a label value: the MCP methods by name, any other
