@@ -414,12 +414,12 @@ void mcp_server::impl::serve_at_once(const std::shared_ptr<call>& c, std::string
     // The request, each message (tag ^k: the request k records back) and the
     // response, at consecutive offsets.
     const bool silent = !response;
-    auto messages = std::move(c->held);
+    std::shared_ptr<std::vector<std::string>> held(std::move(c->held));
     auto body = std::make_shared<std::string>(response ? response->dump() : "{}");
     std::vector<std::string> payloads;
-    payloads.reserve(messages->size() + 2);
+    payloads.reserve(held->size() + 2);
     payloads.push_back(session_log::encode("", raw));
-    for (auto& m : *messages) payloads.push_back(session_log::encode(session_log::relative_tag(payloads.size()), m));
+    for (auto& m : *held) payloads.push_back(session_log::encode(session_log::relative_tag(payloads.size()), m));
     payloads.push_back(session_log::encode(session_log::relative_tag(payloads.size()), *body));
     std::vector<store::store::record_spec> records;
     records.reserve(payloads.size());
@@ -427,7 +427,6 @@ void mcp_server::impl::serve_at_once(const std::shared_ptr<call>& c, std::string
     records.front().flags = session_log::flag_client_request;
     records.back().flags = session_log::flag_final | (silent ? session_log::flag_silent : 0);
     const std::size_t n = records.size();
-    std::shared_ptr<std::vector<std::string>> held(std::move(messages));
     st->append_group_async(s.topic, records, [this, c, body, silent, n, held, done](store::result<store::append_ack> ack) {
         if (!ack) {
             spdlog::error("session {}: cannot record the request {}: {}", c->session->id, c->id.dump(),
