@@ -451,6 +451,27 @@ void mcp_server::impl::handle_get(const http_request& req, std::shared_ptr<respo
     auto found = session_for(req, nullptr);
     if (!found) return res->respond(json_response(found.error().status, found.error().body));
     auto s = *found;
+    // A newer GET takes over the standalone stream (a proxy may have killed
+    // the old one without either side noticing). Order them by arrival: two
+    // GETs' handlers may run on two threads and finish in either order.
+    std::uint64_t arrival;
+    {
+        std::lock_guard lock(s->mu);
+        arrival = ++s->get_arrivals;
+    }
+    auto take_over = [&](const std::shared_ptr<stream_feeder>& feeder) {
+        std::shared_ptr<stream_feeder> loser;
+        {
+            std::lock_guard lock(s->mu);
+            if (arrival > s->get_installed) {
+                s->get_installed = arrival;
+                loser = std::exchange(s->get_stream, feeder);
+            } else {
+                loser = feeder;  // a newer GET got there first
+            }
+        }
+        if (loser) loser->stop(true);
+    };
     auto top = st->topic(s->topic);
     const std::uint64_t end = top ? top->end_offset : 0;
     const std::uint64_t first = top ? top->first_offset : 0;
@@ -505,14 +526,7 @@ void mcp_server::impl::handle_get(const http_request& req, std::shared_ptr<respo
         auto sse = res->start_sse({});
         if (priming) sse->send_priming(v, cfg.mcp.retry);
         auto feeder = stream_feeder::start(*st, *delivery, sse, std::move(o));
-        if (feeder->get_stream()) {
-            std::shared_ptr<stream_feeder> old;
-            {
-                std::lock_guard lock(s->mu);
-                old = std::exchange(s->get_stream, feeder);
-            }
-            if (old) old->stop(true);
-        }
+        if (feeder->get_stream()) take_over(feeder);
         return;
     }
 
@@ -534,15 +548,7 @@ void mcp_server::impl::handle_get(const http_request& req, std::shared_ptr<respo
     o.persist_cursor = true;
     auto sse = res->start_sse({});
     if (priming) sse->send_priming("g-" + std::to_string(o.from) + "-" + std::to_string(o.changes_from), cfg.mcp.retry);
-    auto feeder = stream_feeder::start(*st, *delivery, sse, std::move(o));
-    std::shared_ptr<stream_feeder> old;
-    {
-        std::lock_guard lock(s->mu);
-        old = std::exchange(s->get_stream, feeder);
-    }
-    // A newer GET takes over the standalone stream (a proxy may have killed
-    // the old one without either side noticing).
-    if (old) old->stop(true);
+    take_over(stream_feeder::start(*st, *delivery, sse, std::move(o)));
 }
 
 void mcp_server::impl::handle_delete(const http_request& req, std::shared_ptr<responder> res) {

@@ -65,6 +65,9 @@ struct session_state {
     std::map<std::string, std::shared_ptr<std::atomic<bool>>> running;  // request id (dumped) -> cancelled flag
     std::map<std::string, std::shared_ptr<pending_reply>> waiting;      // server request id (dumped)
     std::shared_ptr<stream_feeder> get_stream;               // the standalone GET stream, if attached
+    // GETs of the standalone stream in arrival order: the newest one is the
+    // stream, even when an older GET's handler installs its feeder later.
+    std::uint64_t get_arrivals = 0, get_installed = 0;
     std::atomic<std::uint64_t> next_request_id{1};           // for server-to-client requests
     std::chrono::steady_clock::time_point last_used = std::chrono::steady_clock::now();
 
