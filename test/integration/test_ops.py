@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -231,7 +232,14 @@ class Admin(unittest.TestCase):
         self.assertEqual(self.get("/admin/sessions?state=active")[1]["sessions"], [])
         stream = self.srv.open("GET", headers={"Mcp-Session-Id": sid, "Accept": "text/event-stream"})
         self.assertEqual(stream.status, 200)
-        active = [x["id"] for x in self.get("/admin/sessions?state=active")[1]["sessions"]]
+        # The stream's headers may reach the client just before its feeder is
+        # attached to the session: wait for it briefly.
+        deadline = time.time() + 10
+        while True:
+            active = [x["id"] for x in self.get("/admin/sessions?state=active")[1]["sessions"]]
+            if active or time.time() > deadline:
+                break
+            time.sleep(0.05)
         self.assertEqual(active, [sid])
         self.assertNotIn(sid, [x["id"] for x in self.get("/admin/sessions?state=idle")[1]["sessions"]])
         self.assertEqual(self.get("/admin/sessions/" + sid)[1]["getStreamOpen"], True)
