@@ -271,6 +271,11 @@ json mcp_server::impl::server_capabilities(const std::string& version) const {
 
 // ---- requests --------------------------------------------------------------
 
+void mcp_server::impl::observe_duration(const call& c) {
+    stats.observe("litemcp_mcp_request_duration_seconds", {{"method", mcp_method_label(c.method)}},
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - c.arrived).count());
+}
+
 void mcp_server::impl::serve_initialize(json msg, std::string principal, std::shared_ptr<responder> res) {
     const json id = msg["id"];
     const json params = msg.value("params", json::object());
@@ -402,8 +407,7 @@ void mcp_server::impl::serve_at_once(const std::shared_ptr<call>& c, std::string
         s.running.erase(c->id.dump());
     }
     auto done = [this, c] {
-        stats.observe("litemcp_mcp_request_duration_seconds", {{"method", mcp_method_label(c->method)}},
-                      std::chrono::duration<double>(std::chrono::steady_clock::now() - c->arrived).count());
+        observe_duration(*c);
         in_flight--;
     };
     if (s.ended) {  // DELETEd meanwhile: its topic is gone and stays gone
@@ -530,8 +534,7 @@ void mcp_server::impl::finish_request(const std::shared_ptr<call>& c, std::optio
                                  (*response)["error"].value("code", 0) == rpc_code::missing_capability;
             c->res->respond(json_response(refused ? 400 : 200, *response));
         }
-        stats.observe("litemcp_mcp_request_duration_seconds", {{"method", mcp_method_label(c->method)}},
-                      std::chrono::duration<double>(std::chrono::steady_clock::now() - c->arrived).count());
+        observe_duration(*c);
         if (!c->deferred) in_flight--;
         return;
     }
@@ -588,8 +591,7 @@ void mcp_server::impl::finish_request(const std::shared_ptr<call>& c, std::optio
                              r.body = *body;
                              c->res->respond(std::move(r));
                          }
-                         stats.observe("litemcp_mcp_request_duration_seconds", {{"method", mcp_method_label(c->method)}},
-                                       std::chrono::duration<double>(std::chrono::steady_clock::now() - c->arrived).count());
+                         observe_duration(*c);
                          if (!c->deferred) in_flight--;
                      });
 }

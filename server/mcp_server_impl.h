@@ -111,6 +111,8 @@ public:
     // stream or, for a JSON answer, the connection.
     void cancel_when_gone(const std::shared_ptr<call>& c);
     void finish_request(const std::shared_ptr<call>& c, std::optional<json> response);
+    // litemcp_mcp_request_duration_seconds: from the request's arrival to now.
+    void observe_duration(const call& c);
     execution placement(const call& c) const;
     void serve_batch(std::shared_ptr<session_state> s, json batch, std::shared_ptr<transport::responder> res);
     void serve_initialize(json msg, std::string principal, std::shared_ptr<transport::responder> res);
