@@ -7,6 +7,7 @@
 #include <rocksdb/table.h>
 
 #include <cstring>
+#include <limits>
 
 namespace litemcp::store {
 namespace {
@@ -74,6 +75,8 @@ std::optional<topic_meta> decode_meta(std::string_view v) {
     return m;
 }
 
+constexpr std::size_t entry_bytes = 12;
+
 std::string encode_entry(offset_entry e) {
     std::string v;
     put_le64(v, e.pos);
@@ -120,6 +123,18 @@ public:
 private:
     std::function<void()> f_;
 };
+
+bool is_entry_key(const rocksdb::Slice& k, std::uint64_t id) {
+    return k.size() == 17 && k[0] == k_offset && get_be64(k.data() + 1) == id;
+}
+
+// Puts it on the run of topic id that holds offset `from`, or else on the
+// first run after it.
+void seek_run(rocksdb::Iterator& it, std::uint64_t id, std::uint64_t from) {
+    const std::string target = key2(k_offset, id, from);
+    it.SeekForPrev(target);
+    if (!it.Valid() || !is_entry_key(it.key(), id)) it.Seek(target);
+}
 
 std::unexpected<error> db_error(const rocksdb::Status& s, std::string_view what) {
     return make_error(s.IsIOError() || s.IsNoSpace() ? errc::io_error : errc::index_error,
@@ -174,12 +189,38 @@ void index::batch::put_name(std::string_view name, std::uint64_t id) {
     wb_.Put(key_str(k_name, name), v);
 }
 void index::batch::put_entry(std::uint64_t id, std::uint64_t offset, offset_entry e) {
-    wb_.Put(key2(k_offset, id, offset), encode_entry(e));
+    auto open = open_runs_.find(id);
+    if (open == open_runs_.end() || runs_[open->second].first + runs_[open->second].count != offset) {
+        runs_.push_back(run{id, offset, 0, {}});
+        open = open_runs_.insert_or_assign(id, runs_.size() - 1).first;
+    }
+    auto& r = runs_[open->second];
+    r.value += encode_entry(e);
+    ++r.count;
 }
 void index::batch::delete_entry(std::uint64_t id, std::uint64_t offset) {
-    wb_.Delete(key2(k_offset, id, offset));
+    auto [t, fresh] = trims_.try_emplace(id, trim{offset, offset + 1});
+    if (!fresh) {
+        t->second.from = std::min(t->second.from, offset);
+        t->second.end = std::max(t->second.end, offset + 1);
+    }
+}
+void index::batch::put_runs() {
+    for (auto& r : runs_) {
+        auto t = trims_.find(r.id);
+        if (t != trims_.end() && t->second.end > r.first) {  // trimmed in the batch that indexes it
+            const std::uint64_t cut = std::min(r.count, t->second.end - r.first);
+            r.first += cut;
+            r.count -= cut;
+            r.value.erase(0, cut * entry_bytes);
+        }
+        if (r.count > 0) wb_.Put(key2(k_offset, r.id, r.first), r.value);
+    }
+    runs_.clear();
+    open_runs_.clear();
 }
 void index::batch::delete_topic(const topic_meta& m) {
+    put_runs();  // before the range deletion, which must cover them
     wb_.Delete(key_str(k_name, m.name));
     wb_.Delete(key1(k_topic, m.id));
     wb_.DeleteRange(key1(k_offset, m.id), key1(k_offset, m.id + 1));
@@ -210,7 +251,35 @@ void index::batch::put_next_topic_id(std::uint64_t id) {
     wb_.Put(next_id_key, v);
 }
 
+// The run keys of a topic whose entries all lie in [from, end): the run that
+// holds `from` (it may start before it) and the runs after it, up to end.
+result<void> index::runs_within(std::uint64_t id, std::uint64_t from, std::uint64_t end,
+                                const std::function<void(std::string_view key)>& visit) const {
+    rocksdb::ReadOptions ro;
+    const std::string upper = key2(k_offset, id, end);
+    rocksdb::Slice upper_slice(upper);
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+    seek_run(*it, id, from);
+    for (; it->Valid(); it->Next()) {
+        auto k = it->key();
+        if (!is_entry_key(k, id)) continue;
+        const std::uint64_t first = get_be64(k.data() + 9);
+        if (first + it->value().size() / entry_bytes <= end) visit(std::string_view(k.data(), k.size()));
+    }
+    if (!it->status().ok()) return db_error(it->status(), "index scan");
+    return {};
+}
+
 result<void> index::commit(batch& b, wal mode) {
+    // Trimmed runs first: a batch's trims only reach runs committed before it
+    // (put_runs cuts its own).
+    for (auto& [id, t] : b.trims_) {
+        auto r = runs_within(id, t.from, t.end, [&](std::string_view key) { b.wb_.Delete(key); });
+        if (!r) return r;
+    }
+    b.put_runs();
+    b.trims_.clear();
     rocksdb::WriteOptions wo;
     wo.disableWAL = mode == wal::off;
     wo.sync = mode == wal::on && sync_wal_;
@@ -255,9 +324,21 @@ result<std::optional<topic_meta>> index::meta(std::uint64_t id) const {
     return m;
 }
 
+result<std::size_t> index::entry_runs(std::uint64_t id) const {
+    std::size_t n = 0;
+    auto r = runs_within(id, 0, std::numeric_limits<std::uint64_t>::max(), [&](std::string_view) { ++n; });
+    if (!r) return std::unexpected(r.error());
+    return n;
+}
+
 result<std::optional<offset_entry>> index::entry(std::uint64_t id, std::uint64_t offset) const {
-    return get_value<offset_entry>(db_.get(), key2(k_offset, id, offset),
-                                   [](const std::string& v) { return decode_entry(v); });
+    std::optional<offset_entry> found;
+    auto r = entries(id, offset, [&](std::uint64_t off, offset_entry e) {
+        if (off == offset) found = e;
+        return false;
+    });
+    if (!r) return std::unexpected(r.error());
+    return found;
 }
 
 result<void> index::entries(std::uint64_t id, std::uint64_t from,
@@ -267,11 +348,16 @@ result<void> index::entries(std::uint64_t id, std::uint64_t from,
     rocksdb::Slice upper_slice(upper);
     ro.iterate_upper_bound = &upper_slice;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
-    for (it->Seek(key2(k_offset, id, from)); it->Valid(); it->Next()) {
+    for (seek_run(*it, id, from); it->Valid(); it->Next()) {
         auto k = it->key();
-        if (k.size() != 17) continue;
-        if (!visit(get_be64(k.data() + 9), decode_entry(std::string_view(it->value().data(), it->value().size()))))
-            break;
+        if (!is_entry_key(k, id)) continue;
+        const std::uint64_t first = get_be64(k.data() + 9);
+        const std::string_view v(it->value().data(), it->value().size());
+        for (std::size_t i = 0; i + entry_bytes <= v.size(); i += entry_bytes) {
+            const std::uint64_t off = first + i / entry_bytes;
+            if (off < from) continue;
+            if (!visit(off, decode_entry(v.substr(i, entry_bytes)))) return {};
+        }
     }
     if (!it->status().ok()) return db_error(it->status(), "index scan");
     return {};

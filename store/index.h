@@ -67,7 +67,15 @@ public:
     public:
         void put_meta(const topic_meta& m);
         void put_name(std::string_view name, std::uint64_t id);
+        // Entries are stored in runs: one key per run of consecutive offsets
+        // of a topic that one batch indexes (a group commit's records of a
+        // topic), so a batch costs RocksDB one write per topic, not one per
+        // record. A key written by an older version is a run of one.
         void put_entry(std::uint64_t id, std::uint64_t offset, offset_entry e);
+        // Removes the entry at offset. Entries leave a topic from its front
+        // only (retention), in order; a run's key goes once all its entries
+        // are gone (commit() looks them up), and readers never ask for an
+        // offset below the topic's retained start.
         void delete_entry(std::uint64_t id, std::uint64_t offset);
         // Removes the topic's name, metadata, entries, cursors and expiry key.
         void delete_topic(const topic_meta& m);
@@ -78,12 +86,29 @@ public:
         void delete_segment_count(std::uint64_t segment_base);
         void put_checkpoint(std::uint64_t log_pos);
         void put_next_topic_id(std::uint64_t id);
-        bool empty() const { return wb_.Count() == 0; }
-        void clear() { wb_.Clear(); }
+        bool empty() const { return wb_.Count() == 0 && runs_.empty() && trims_.empty(); }
+        void clear() {
+            wb_.Clear();
+            runs_.clear();
+            open_runs_.clear();
+            trims_.clear();
+        }
 
     private:
         friend class index;
+        struct run {
+            std::uint64_t id = 0, first = 0, count = 0;
+            std::string value;  // count entries of 12 bytes
+        };
+        struct trim {
+            std::uint64_t from = 0, end = 0;  // entries [from, end) are gone
+        };
+        // Writes the pending runs (less their trimmed entries) into wb_.
+        void put_runs();
         rocksdb::WriteBatch wb_;
+        std::vector<run> runs_;
+        std::map<std::uint64_t, std::size_t> open_runs_;  // topic id -> its last run in runs_
+        std::map<std::uint64_t, trim> trims_;             // topic id -> trimmed range
     };
 
     enum class wal { off, on };
@@ -96,6 +121,8 @@ public:
     result<std::optional<std::uint64_t>> topic_id(std::string_view name) const;
     result<std::optional<topic_meta>> meta(std::uint64_t id) const;
     result<std::optional<offset_entry>> entry(std::uint64_t id, std::uint64_t offset) const;
+    // How many run keys topic id has (each holds one or more entries).
+    result<std::size_t> entry_runs(std::uint64_t id) const;
     // Visits entries of topic id from offset on, in order, until visit returns false.
     result<void> entries(std::uint64_t id, std::uint64_t from,
                          const std::function<bool(std::uint64_t, offset_entry)>& visit) const;
@@ -127,6 +154,8 @@ public:
 
 private:
     index() = default;
+    result<void> runs_within(std::uint64_t id, std::uint64_t from, std::uint64_t end,
+                             const std::function<void(std::string_view key)>& visit) const;
     std::unique_ptr<rocksdb::DB> db_;
     std::shared_ptr<rocksdb::EventListener> listener_;
     bool sync_wal_ = false;
