@@ -18,7 +18,17 @@ constexpr const char* wav = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF
 
 json empty_schema() { return json{{"type", "object"}, {"properties", json::object()}}; }
 
-json text_result(const std::string& t) { return json{{"content", json::array({{{"type", "text"}, {"text", t}}})}}; }
+// Member by member: an initializer list would build each pair as an array first.
+json text_result(std::string t) {
+    json item(json::value_t::object);
+    item["type"] = "text";
+    item["text"] = std::move(t);
+    json content(json::value_t::array);
+    content.push_back(std::move(item));
+    json out(json::value_t::object);
+    out["content"] = std::move(content);
+    return out;
+}
 
 // Tools that only compute their answer run on the I/O thread (no hand-off);
 // the ones that sleep or wait for the client keep the default, the pool.

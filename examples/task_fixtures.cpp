@@ -18,7 +18,17 @@ using server::rpc_result;
 
 namespace {
 
-json text_result(const std::string& t) { return json{{"content", json::array({{{"type", "text"}, {"text", t}}})}}; }
+// Member by member: an initializer list would build each pair as an array first.
+json text_result(std::string t) {
+    json item(json::value_t::object);
+    item["type"] = "text";
+    item["text"] = std::move(t);
+    json content(json::value_t::array);
+    content.push_back(std::move(item));
+    json out(json::value_t::object);
+    out["content"] = std::move(content);
+    return out;
+}
 json no_arguments() { return json{{"type", "object"}, {"properties", json::object()}}; }
 
 void add(server::registry& r, std::string name, std::string description, json schema,

@@ -333,7 +333,9 @@ void mcp_server::impl::serve_request(std::shared_ptr<session_state> s, json msg,
     c->session = s;
     c->id = msg["id"];
     c->method = msg["method"].get<std::string>();
-    c->params = msg.value("params", json::object());
+    if (raw.empty()) raw = msg.dump();
+    if (auto p = msg.find("params"); p != msg.end()) c->params = std::move(*p);  // msg is not used after
+    else c->params = json::object();
     if (c->params.contains("_meta") && c->params["_meta"].contains("progressToken"))
         c->progress_token = c->params["_meta"]["progressToken"];
     c->streaming = !cfg.mcp.json_response;
@@ -348,7 +350,6 @@ void mcp_server::impl::serve_request(std::shared_ptr<session_state> s, json msg,
         s->running[key] = c->cancelled;
     }
     in_flight++;
-    if (raw.empty()) raw = msg.dump();
     if (c->runs_on == execution::io) return serve_at_once(c, std::move(raw));
     st->append_async(s->topic, session_log::encode("", raw), session_log::flag_client_request,
                      [this, c, key](store::result<store::append_ack> rec) {
