@@ -220,7 +220,7 @@ public:
 
     class sse_impl : public sse_stream, public std::enable_shared_from_this<sse_impl> {
     public:
-        explicit sse_impl(std::shared_ptr<Derived> c) : conn_(std::move(c)), timer_(conn_->executor()) {}
+        explicit sse_impl(std::shared_ptr<Derived> c) : conn_(std::move(c)) {}
 
         bool send(std::string_view id, std::string_view data) override { return enqueue(frame_event(id, data)); }
         bool send_priming(std::string_view id, std::chrono::milliseconds retry) override {
@@ -349,8 +349,10 @@ public:
         void arm_keepalive() {
             const auto every = conn_->srv_->opts.sse_keepalive;
             if (every.count() <= 0) return;
-            timer_.expires_after(every);
-            timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+            // Made on first use: most POST streams end before they need one.
+            if (!timer_) timer_.emplace(conn_->executor());
+            timer_->expires_after(every);
+            timer_->async_wait([self = this->shared_from_this()](beast::error_code ec) {
                 if (ec || self->ended_) return;
                 if (self->queue_.empty() && !self->writing_) {
                     self->queue_.push_back(":\n\n");
@@ -367,7 +369,7 @@ public:
             if (ended_) return;
             ended_ = true;
             ended_flag_ = true;
-            timer_.cancel();
+            if (timer_) timer_->cancel();
             if (counted_) conn_->srv_->streams--;
             conn_->sse_.reset();
             std::function<void()> cb;
@@ -387,8 +389,8 @@ public:
         }
 
         std::shared_ptr<Derived> conn_;
-        net::steady_timer timer_;
-        std::deque<std::string> queue_;
+        std::optional<net::steady_timer> timer_;
+        std::vector<std::string> queue_;  // an empty deque would cost two allocations per stream
         std::atomic<std::size_t> queued_{0};
         bool writing_ = false, closing_ = false, ended_ = false, watching_ = false, reuse_ = false, counted_ = false,
              begun_ = false, watched_ = false;
