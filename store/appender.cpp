@@ -4,6 +4,8 @@
 #include <sched.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "store/store_impl.h"
 
 namespace litemcp::store {
@@ -87,11 +89,13 @@ void store::append_group_async(std::string_view topic, std::span<const record_sp
         if (done) done(make_error(errc::invalid_argument, "an append group needs at least one record"));
         return;
     }
-    for (auto& r : records)
-        if (auto ok = impl_->check_append(topic, r.payload); !ok) {
-            if (done) done(std::unexpected(ok.error()));
-            return;
-        }
+    // One topic: checking its largest record checks them all.
+    auto largest = std::max_element(records.begin(), records.end(),
+                                    [](auto& a, auto& b) { return a.payload.size() < b.payload.size(); });
+    if (auto ok = impl_->check_append(topic, largest->payload); !ok) {
+        if (done) done(std::unexpected(ok.error()));
+        return;
+    }
     std::vector<impl::pending> group(records.size());
     for (std::size_t i = 0; i < records.size(); ++i) {
         auto& p = group[i];
@@ -254,7 +258,18 @@ void store::impl::commit(std::vector<pending>& batch) {
     // Topic states are edited on copies and written back only on success, so a
     // failed batch leaves no trace in memory either.
     string_map<topic_meta> staged;
+    // Policies of the parents in this batch, looked up once each (policy_of
+    // locks and searches the parents' map).
     std::vector<std::pair<std::string_view, topic_policy>> policies;
+    auto policy_for = [&](std::string_view topic) -> std::optional<topic_policy> {
+        auto parent = parse_topic_name(topic);
+        if (!parent) return std::nullopt;
+        for (auto& [name, policy] : policies)
+            if (name == *parent) return policy;
+        auto policy = policy_of(*parent);
+        if (policy) policies.emplace_back(*parent, *policy);  // a view into the batch's own topic
+        return policy;
+    };
     buf_.clear();
 
     // A group's records share one topic, so a topic-level failure hits its
@@ -274,7 +289,7 @@ void store::impl::commit(std::vector<pending>& batch) {
             continue;
         }
         auto parent = parse_topic_name(p.topic());
-        auto policy = parent ? policy_of(*parent) : std::nullopt;
+        auto policy = policy_for(p.topic());
         if (!policy) {
             fail(p, error{errc::unknown_parent, "parent topic of '" + std::string(p.topic()) + "' is not defined"});
             continue;
@@ -353,8 +368,7 @@ void store::impl::commit(std::vector<pending>& batch) {
         if (written) {
             index::batch b;
             for (auto* p : live) {
-                auto policy = policy_of(*parse_topic_name(p->topic()));
-                index_record(b, *p->state, *policy, p->offset, p->pos, p->size, p->timestamp_ms);
+                index_record(b, *p->state, *policy_for(p->topic()), p->offset, p->pos, p->size, p->timestamp_ms);
             }
             for (auto& [name, m] : staged) b.put_meta(m);
             if (next_topic_id_ != saved_next_id) b.put_next_topic_id(next_topic_id_);
