@@ -76,6 +76,7 @@ public:
     net::io_context ioc;
     tcp::acceptor acceptor{ioc};
     std::vector<std::thread> threads;
+    unsigned io_threads = 1;
 
     void do_accept();
     void on_accept(beast::error_code ec, tcp::socket socket);
@@ -500,7 +501,11 @@ private:
 };
 
 void http_server::impl::do_accept() {
-    acceptor.async_accept(net::make_strand(ioc), beast::bind_front_handler(&impl::on_accept, this));
+    // A connection's handlers run one at a time on its strand. With a single
+    // I/O thread they cannot do otherwise, and the io_context's own executor
+    // saves the strand's locking and queueing on every handler.
+    auto executor = io_threads == 1 ? net::any_io_executor(ioc.get_executor()) : net::any_io_executor(net::make_strand(ioc));
+    acceptor.async_accept(executor, beast::bind_front_handler(&impl::on_accept, this));
 }
 
 void http_server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
@@ -577,8 +582,9 @@ result<std::unique_ptr<http_server>> http_server::start(server_options options, 
     if (ec)
         return make_error(errc::bind_failed,
                           "cannot listen on " + p->opts.host + ":" + std::to_string(p->opts.port) + ": " + ec.message());
+    const unsigned n = p->opts.threads ? p->opts.threads : std::max(1u, std::thread::hardware_concurrency());
+    p->io_threads = n;
     p->do_accept();
-    unsigned n = p->opts.threads ? p->opts.threads : std::max(1u, std::thread::hardware_concurrency());
     auto* raw = p.get();
     for (unsigned i = 0; i < n; ++i) p->threads.emplace_back([raw] { raw->ioc.run(); });
     return std::unique_ptr<http_server>(new http_server(std::move(p)));

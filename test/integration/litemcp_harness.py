@@ -27,6 +27,11 @@ class Server:
 
     def start(self):
         cmd = [self.binary, "--port", "0", "--data", self.data, "--examples", "--log-level", "warn"] + self.args
+        # The test command runs some suites on one I/O thread (connections
+        # without strands) and the rest on the default, one per core.
+        threads = os.environ.get("LITEMCP_TEST_THREADS")
+        if threads and "--threads" not in self.args:
+            cmd += ["--threads", threads]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=None, text=True)
         line = self.proc.stdout.readline()
         m = re.search(r":(\d+)/", line)
