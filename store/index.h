@@ -124,6 +124,8 @@ public:
     // How many run keys topic id has (each holds one or more entries).
     result<std::size_t> entry_runs(std::uint64_t id) const;
     // Visits entries of topic id from offset on, in order, until visit returns false.
+    // Like entry(), it may still find an entry below the topic's retained start
+    // (in a run that is only partly trimmed): callers start at the retained start.
     result<void> entries(std::uint64_t id, std::uint64_t from,
                          const std::function<bool(std::uint64_t, offset_entry)>& visit) const;
     // Expiry keys with deadline <= now_ms, oldest first, at most limit.
