@@ -10,25 +10,26 @@ using server::log_level;
 using server::request_context;
 using server::rpc_result;
 
-namespace {
-
-// A 1x1 PNG and a tiny WAV, base64.
-constexpr const char* png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
-constexpr const char* wav = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA=";
-
-json empty_schema() { return json{{"type", "object"}, {"properties", json::object()}}; }
-
-// Member by member: an initializer list would build each pair as an array first.
-json text_result(std::string t) {
+// Member by member: an initializer list would build each pair as an array
+// first, and echo answers every benchmark call with this.
+json text_result(std::string text) {
     json item(json::value_t::object);
     item["type"] = "text";
-    item["text"] = std::move(t);
+    item["text"] = std::move(text);
     json content(json::value_t::array);
     content.push_back(std::move(item));
     json out(json::value_t::object);
     out["content"] = std::move(content);
     return out;
 }
+
+json empty_schema() { return json{{"type", "object"}, {"properties", json::object()}}; }
+
+namespace {
+
+// A 1x1 PNG and a tiny WAV, base64.
+constexpr const char* png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
+constexpr const char* wav = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA=";
 
 // Tools that only compute their answer run on the I/O thread (no hand-off);
 // the ones that sleep or wait for the client keep the default, the pool.

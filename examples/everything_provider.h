@@ -12,4 +12,9 @@ void register_everything(server::registry& r);
 // register_everything (task_fixtures.cpp).
 void register_2026_fixtures(server::registry& r);
 
+// Helpers both fixture files use: a tool result of one text item, and the
+// input schema of a tool without arguments.
+server::json text_result(std::string text);
+server::json empty_schema();
+
 }  // namespace litemcp::examples

@@ -18,18 +18,6 @@ using server::rpc_result;
 
 namespace {
 
-// Member by member: an initializer list would build each pair as an array first.
-json text_result(std::string t) {
-    json item(json::value_t::object);
-    item["type"] = "text";
-    item["text"] = std::move(t);
-    json content(json::value_t::array);
-    content.push_back(std::move(item));
-    json out(json::value_t::object);
-    out["content"] = std::move(content);
-    return out;
-}
-json no_arguments() { return json{{"type", "object"}, {"properties", json::object()}}; }
 
 void add(server::registry& r, std::string name, std::string description, json schema,
          std::function<rpc_result(const json&, request_context&)> f, const char* task_support = nullptr) {
@@ -85,7 +73,7 @@ rpc_result declined(const std::string& what) {
 }
 
 void register_input_required(server::registry& r) {
-    add(r, "test_input_required_result_elicitation", "Asks the client for a name, then greets it", no_arguments(),
+    add(r, "test_input_required_result_elicitation", "Asks the client for a name, then greets it", empty_schema(),
         [](const json&, request_context& ctx) -> rpc_result {
             auto in = ctx.ask({elicit("user_name", "What is your name?", "name")});
             if (!in) return std::unexpected(in.error());
@@ -93,13 +81,13 @@ void register_input_required(server::registry& r) {
             if (!content || !(*content).contains("name") || !(*content)["name"].is_string()) return declined("the name");
             return text_result("Hello, " + (*content)["name"].get<std::string>() + "!");
         });
-    add(r, "test_input_required_result_sampling", "Asks the client's model a question", no_arguments(),
+    add(r, "test_input_required_result_sampling", "Asks the client's model a question", empty_schema(),
         [](const json&, request_context& ctx) -> rpc_result {
             auto in = ctx.ask({sample("capital_question", "What is the capital of France?", 100)});
             if (!in) return std::unexpected(in.error());
             return text_result("The model answered: " + sampled_text((*in)["capital_question"]));
         });
-    add(r, "test_input_required_result_list_roots", "Lists the client's roots", no_arguments(),
+    add(r, "test_input_required_result_list_roots", "Lists the client's roots", empty_schema(),
         [](const json&, request_context& ctx) -> rpc_result {
             auto in = ctx.ask({roots("client_roots")});
             if (!in) return std::unexpected(in.error());
@@ -113,11 +101,11 @@ void register_input_required(server::registry& r) {
         return text_result(std::string("state-ok: confirmed=") + (content->value("ok", false) ? "true" : "false"));
     };
     add(r, "test_input_required_result_request_state", "Asks for a confirmation; the answer travels with requestState",
-        no_arguments(), confirm);
+        empty_schema(), confirm);
     add(r, "test_input_required_result_tampered_state", "Asks for a confirmation (send back an altered requestState)",
-        no_arguments(), confirm);
+        empty_schema(), confirm);
     add(r, "test_input_required_result_multiple_inputs", "Asks for a name, a model's greeting and the roots at once",
-        no_arguments(), [](const json&, request_context& ctx) -> rpc_result {
+        empty_schema(), [](const json&, request_context& ctx) -> rpc_result {
             auto in = ctx.ask({elicit("user_name", "What is your name?", "name"), sample("greeting", "Generate a greeting", 50),
                                roots("client_roots")});
             if (!in) return std::unexpected(in.error());
@@ -127,7 +115,7 @@ void register_input_required(server::registry& r) {
                                ", roots=" + root_list((*in)["client_roots"]));
         });
     add(r, "test_input_required_result_multi_round", "Asks for a name, then (in a second round) a colour",
-        no_arguments(), [](const json&, request_context& ctx) -> rpc_result {
+        empty_schema(), [](const json&, request_context& ctx) -> rpc_result {
             auto first = ctx.ask({elicit("step1", "Step 1: What is your name?", "name")});
             if (!first) return std::unexpected(first.error());
             auto second = ctx.ask({elicit("step2", "Step 2: What is your favorite color?", "color")});
@@ -137,7 +125,7 @@ void register_input_required(server::registry& r) {
             return text_result(name->value("name", std::string("?")) + " likes " + color->value("color", std::string("?")));
         });
     add(r, "test_input_required_result_capabilities", "Asks only for what the client declared it can give",
-        no_arguments(), [](const json&, request_context& ctx) -> rpc_result {
+        empty_schema(), [](const json&, request_context& ctx) -> rpc_result {
             const auto& caps = ctx.client_capabilities();
             std::vector<input_request> wanted;
             if (caps.contains("elicitation")) wanted.push_back(elicit("user_name", "What is your name?", "name"));
@@ -179,13 +167,13 @@ void register_tasks(server::registry& r) {
                                std::to_string(seconds) + " s");
         },
         "optional");
-    add(r, "failing_job", "Runs only as a task; after a second it reports a tool error", no_arguments(),
+    add(r, "failing_job", "Runs only as a task; after a second it reports a tool error", empty_schema(),
         [](const json&, request_context& ctx) -> rpc_result {
             work_for(ctx, 1000);
             return json{{"content", json::array({{{"type", "text"}, {"text", "the job failed"}}})}, {"isError", true}};
         },
         "required");
-    add(r, "protocol_error_job", "Runs only as a task; ends with a JSON-RPC error", no_arguments(),
+    add(r, "protocol_error_job", "Runs only as a task; ends with a JSON-RPC error", empty_schema(),
         [](const json&, request_context& ctx) -> rpc_result {
             work_for(ctx, 300);
             return server::fail(server::rpc_code::internal_error, "the job hit a protocol error");
@@ -205,7 +193,7 @@ void register_tasks(server::registry& r) {
             return text_result("deleted " + file);
         },
         "optional");
-    add(r, "multi_input", "Asks two questions at once", no_arguments(),
+    add(r, "multi_input", "Asks two questions at once", empty_schema(),
         [](const json&, request_context& ctx) -> rpc_result {
             work_for(ctx, 400);
             auto in = ctx.ask({elicit("first", "First answer?", "name"), elicit("second", "Second answer?", "name")});
@@ -217,7 +205,7 @@ void register_tasks(server::registry& r) {
     add(r, "echo_task", "Echoes its text argument, always as a task (for benchmarks)",
         json{{"type", "object"}, {"properties", {{"text", {{"type", "string"}}}}}},
         [](const json& a, request_context&) -> rpc_result { return text_result(a.value("text", "")); }, "required");
-    add(r, "test_tool_with_task", "Asks for a name at once, then works long enough to become a task", no_arguments(),
+    add(r, "test_tool_with_task", "Asks for a name at once, then works long enough to become a task", empty_schema(),
         [](const json&, request_context& ctx) -> rpc_result {
             auto in = ctx.ask({elicit("user_name", "What is your name?", "name")});
             if (!in) return std::unexpected(in.error());
@@ -230,24 +218,24 @@ void register_tasks(server::registry& r) {
 }
 
 void register_diagnostics(server::registry& r) {
-    add(r, "test_missing_capability", "Needs the client's sampling capability", no_arguments(),
+    add(r, "test_missing_capability", "Needs the client's sampling capability", empty_schema(),
         [](const json&, request_context& ctx) -> rpc_result {
             auto in = ctx.ask({sample("question", "Say something", 20)});
             if (!in) return std::unexpected(in.error());
             return text_result("sampled: " + sampled_text((*in)["question"]));
         });
     add(r, "test_streaming_elicitation", "Needs an elicitation (never sent as a request on a 2026-07-28 stream)",
-        no_arguments(), [](const json&, request_context& ctx) -> rpc_result {
+        empty_schema(), [](const json&, request_context& ctx) -> rpc_result {
             auto in = ctx.ask({elicit("user_name", "What is your name?", "name")});
             if (!in) return std::unexpected(in.error());
             return text_result("thanks");
         });
-    add(r, "test_logging_tool", "Logs a message (seen only by clients that asked for a log level)", no_arguments(),
+    add(r, "test_logging_tool", "Logs a message (seen only by clients that asked for a log level)", empty_schema(),
         [](const json&, request_context& ctx) -> rpc_result {
             ctx.log(server::log_level::info, "test_logging_tool ran", "examples");
             return text_result("logged");
         });
-    add(r, "test_trigger_prompt_change", "Adds a prompt (prompts/list_changed)", no_arguments(),
+    add(r, "test_trigger_prompt_change", "Adds a prompt (prompts/list_changed)", empty_schema(),
         [&r](const json&, request_context&) -> rpc_result {
             static std::atomic<int> n{0};
             const auto name = "generated_prompt_" + std::to_string(++n);

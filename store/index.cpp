@@ -77,11 +77,10 @@ std::optional<topic_meta> decode_meta(std::string_view v) {
 
 constexpr std::size_t entry_bytes = 12;
 
-std::string encode_entry(offset_entry e) {
-    std::string v;
-    put_le64(v, e.pos);
-    v.append(reinterpret_cast<const char*>(&e.size), 4);
-    return v;
+// Appends one entry to a run's value.
+void append_entry(std::string& run, offset_entry e) {
+    put_le64(run, e.pos);
+    run.append(reinterpret_cast<const char*>(&e.size), 4);
 }
 offset_entry decode_entry(std::string_view v) {
     offset_entry e;
@@ -195,7 +194,7 @@ void index::batch::put_entry(std::uint64_t id, std::uint64_t offset, offset_entr
         open = open_runs_.insert_or_assign(id, runs_.size() - 1).first;
     }
     auto& r = runs_[open->second];
-    r.value += encode_entry(e);
+    append_entry(r.value, e);
     ++r.count;
 }
 void index::batch::delete_entry(std::uint64_t id, std::uint64_t offset) {

@@ -42,6 +42,13 @@ std::vector<std::uint64_t> range(std::uint64_t from, std::uint64_t end) {
     return v;
 }
 
+// Commits one batch that indexes offsets [from, end) of topic id.
+void index_offsets(store_index& ix, std::uint64_t id, std::uint64_t from, std::uint64_t end) {
+    store_index::batch b;
+    for (auto o = from; o < end; ++o) b.put_entry(id, o, entry_of(id, o));
+    REQUIRE(ix.commit(b, store_index::wal::off));
+}
+
 std::size_t runs(const store_index& ix, std::uint64_t id) {
     auto n = ix.entry_runs(id);
     REQUIRE(n);
@@ -73,11 +80,7 @@ TEST_CASE("a batch stores a topic's consecutive entries under one key, however t
     CHECK_FALSE(*missing);
 
     // One entry per batch: runs of one, the layout of older versions.
-    for (std::uint64_t o = 50; o < 55; ++o) {
-        store_index::batch one;
-        one.put_entry(7, o, entry_of(7, o));
-        REQUIRE(ix->commit(one, store_index::wal::off));
-    }
+    for (std::uint64_t o = 50; o < 55; ++o) index_offsets(*ix, 7, o, o + 1);
     CHECK(runs(*ix, 7) == 6);
     CHECK(offsets_from(*ix, 7, 10) == range(10, 55));
     CHECK(offsets_from(*ix, 7, 52) == range(52, 55));
@@ -88,12 +91,8 @@ TEST_CASE("trimming removes a run's key once all its entries are gone, also with
     temp_dir d;
     {
         auto ix = open_index(d.path());
-        store_index::batch b;
-        for (std::uint64_t o = 0; o < 50; ++o) b.put_entry(7, o, entry_of(7, o));
-        REQUIRE(ix->commit(b, store_index::wal::off));
-        store_index::batch b2;
-        for (std::uint64_t o = 50; o < 100; ++o) b2.put_entry(7, o, entry_of(7, o));
-        REQUIRE(ix->commit(b2, store_index::wal::off));
+        index_offsets(*ix, 7, 0, 50);
+        index_offsets(*ix, 7, 50, 100);
         REQUIRE(runs(*ix, 7) == 2);
 
         // Trim [0, 60): the first run goes, the second keeps its key.
@@ -120,9 +119,7 @@ TEST_CASE("trimming removes a run's key once all its entries are gone, also with
         REQUIRE(ix->commit(gone, store_index::wal::off));
         CHECK(runs(*ix, 7) == 0);
         CHECK(offsets_from(*ix, 7, 115).empty());
-        store_index::batch more;
-        for (std::uint64_t o = 115; o < 120; ++o) more.put_entry(7, o, entry_of(7, o));
-        REQUIRE(ix->commit(more, store_index::wal::off));
+        index_offsets(*ix, 7, 115, 120);
         REQUIRE(ix->flush());
     }
     auto ix = open_index(d.path());
@@ -130,13 +127,15 @@ TEST_CASE("trimming removes a run's key once all its entries are gone, also with
     CHECK(offsets_from(*ix, 7, 115) == range(115, 120));
 }
 
-TEST_CASE("a failed commit can be retried with the same batch") {
+TEST_CASE("a batch committed again (the appender's retry after try_resume) writes the same state") {
     temp_dir d;
     auto ix = open_index(d.path());
+    index_offsets(*ix, 3, 0, 10);
     store_index::batch b;
-    for (std::uint64_t o = 0; o < 10; ++o) b.put_entry(3, o, entry_of(3, o));
+    for (std::uint64_t o = 10; o < 20; ++o) b.put_entry(3, o, entry_of(3, o));
+    for (std::uint64_t o = 0; o < 12; ++o) b.delete_entry(3, o);
     REQUIRE(ix->commit(b, store_index::wal::off));
-    REQUIRE(ix->commit(b, store_index::wal::off));  // what the appender does after try_resume()
-    CHECK(runs(*ix, 3) == 1);
-    CHECK(offsets_from(*ix, 3, 0) == range(0, 10));
+    REQUIRE(ix->commit(b, store_index::wal::off));
+    CHECK(runs(*ix, 3) == 1);  // 0..9 gone, 12..19 written once
+    CHECK(offsets_from(*ix, 3, 12) == range(12, 20));
 }
