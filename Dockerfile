@@ -23,7 +23,8 @@ FROM debian:12-slim
 # health check.
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      librocksdb7.8 libspdlog1.10 libfmt9 libssl3 libgflags2.2 libsnappy1v5 liblz4-1 libzstd1 curl \
+      librocksdb7.8 libspdlog1.10 libfmt9 libssl3 libgflags2.2 libsnappy1v5 liblz4-1 libzstd1 \
+      libtcmalloc-minimal4 curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /var/lib/litemcp --shell /usr/sbin/nologin litemcp \
  && mkdir -p /var/lib/litemcp && chown litemcp:litemcp /var/lib/litemcp

@@ -16,6 +16,7 @@ packages=(
   libspdlog-dev                       # logs
   libboost1.81-dev libssl-dev         # HTTP/TLS (transport/http_server.cpp, Boost.Beast)
   nlohmann-json3-dev libvalijson-dev  # JSON and tool-argument validation (server/)
+  libgoogle-perftools-dev             # tcmalloc, the server's allocator (meson option 'allocator')
   doctest-dev python3 openssl         # unit and integration tests (openssl makes the TLS test's certificate)
   wrk                                 # the HTTP benchmark (test/bench/http_bench.py)
 )

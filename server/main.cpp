@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
     std::printf("litemcp listening on %s://%s:%u%s (data: %s)\n", cfg.http.tls_cert_file.empty() ? "http" : "https",
                 cfg.http.host.c_str(), (*server)->port(), cfg.mcp.endpoint.c_str(), cfg.store.dir.c_str());
     std::fflush(stdout);
+    spdlog::info("litemcp: allocator {}", LITEMCP_ALLOCATOR);  // meson option 'allocator'
     int sig = 0;
     sigwait(&sigs, &sig);
     spdlog::info("litemcp: {} received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
