@@ -456,14 +456,21 @@ void mcp_server::impl::serve_at_once(const std::shared_ptr<call>& c, std::string
                 }
                 return done();
             }
-            open_stream(c);
-            if (c->stream_open.exchange(false)) {  // not SEP-1699's early close
+            // The whole stream is known (a session's call, never ephemeral):
+            // written at once, the bytes open_stream and the sends would write.
+            std::vector<transport::sse_event> events;
+            events.reserve(held->size() + 2);
+            const bool modern_sse = c->session->version >= "2025-11-25";
+            const std::string first_id = c->tag + "-" + c->tag;
+            if (modern_sse && (cfg.mcp.priming || cfg.mcp.close_post_streams))
+                events.push_back({first_id, {}, cfg.mcp.retry, true});
+            if (!(modern_sse && cfg.mcp.close_post_streams)) {  // SEP-1699: the client polls with GET
                 std::uint64_t offset = first;
-                for (auto& m : *held) c->sse->send(c->tag + "-" + std::to_string(++offset), m);
+                for (auto& m : *held) events.push_back({c->tag + "-" + std::to_string(++offset), std::move(m)});
                 ++offset;
-                if (!silent) c->sse->send(c->tag + "-" + std::to_string(offset), *body);
-                c->sse->close();
+                if (!silent) events.push_back({c->tag + "-" + std::to_string(offset), std::move(*body)});
             }
+            c->res->respond_events({}, std::move(events));
             done();
         });
     });

@@ -31,6 +31,10 @@ public:
         count(200);
         return inner_->start_sse(std::move(extra));
     }
+    void respond_events(transport::header_list extra, std::vector<transport::sse_event> events) override {
+        count(200);
+        inner_->respond_events(std::move(extra), std::move(events));
+    }
     void post(std::function<void()> f) override { inner_->post(std::move(f)); }
     void on_disconnect(std::function<void()> f) override { inner_->on_disconnect(std::move(f)); }
 

@@ -37,9 +37,7 @@ http_response default_error(unsigned status, std::string message) {
 
 // SSE framing: a data line per line of the payload (JSON has none, but an
 // event must never be split or injected by a newline in the data).
-std::string frame_event(std::string_view id, std::string_view data) {
-    std::string out;
-    out.reserve(id.size() + data.size() + 16);
+void append_event(std::string& out, std::string_view id, std::string_view data) {
     if (!id.empty()) out.append("id: ").append(id).append("\n");
     std::size_t start = 0;
     for (;;) {
@@ -49,7 +47,46 @@ std::string frame_event(std::string_view id, std::string_view data) {
         start = nl + 1;
     }
     out.append("\n");
+}
+
+std::string frame_event(std::string_view id, std::string_view data) {
+    std::string out;
+    out.reserve(id.size() + data.size() + 16);
+    append_event(out, id, data);
     return out;
+}
+
+std::string frame_priming(std::string_view id, std::chrono::milliseconds retry) {
+    return "id: " + std::string(id) + "\nretry: " + std::to_string(retry.count()) + "\ndata: \n\n";
+}
+
+// A header line; a CR or LF in a value (never meant, but a value may quote a
+// client) becomes a space rather than end the line.
+void append_header(std::string& out, std::string_view name, std::string_view value) {
+    out.append(name).append(": ");
+    const auto from = out.size();
+    out.append(value);
+    for (auto i = from; i < out.size(); ++i)
+        if (out[i] == '\r' || out[i] == '\n') out[i] = ' ';
+    out.append("\r\n");
+}
+
+// The header of an SSE response (start_sse and respond_events).
+std::string sse_head(const header_list& extra, bool keep_alive) {
+    std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                       "Cache-Control: no-cache, no-transform\r\nX-Accel-Buffering: no\r\n";
+    for (auto& [n, v] : extra.all()) append_header(head, n, v);
+    if (!keep_alive) head.append("Connection: close\r\n");
+    head.append("Transfer-Encoding: chunked\r\n\r\n");
+    return head;
+}
+
+// Appends a chunk of the given bytes (none when empty).
+void append_chunk(std::string& out, std::string_view data) {
+    if (data.empty()) return;
+    char size[24];
+    const int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+    out.append(size, static_cast<std::size_t>(n)).append(data).append("\r\n");
 }
 
 }  // namespace
@@ -102,23 +139,53 @@ public:
     Derived& derived() { return static_cast<Derived&>(*this); }
     auto executor() { return beast::get_lowest_layer(derived().stream()).get_executor(); }
 
+    // A request is read with plain reads into buffer_ and parsed there: one
+    // read for a request that arrives whole, no composed operations and no
+    // second read for the body. Bytes already in buffer_ (the start of the
+    // next request, kept by a probe read) are parsed first.
     void do_read() {
         if (srv_->stopping) return do_close();
         state_ = state::reading;
         parser_.emplace();
+        parser_->eager(true);  // the body too, in the same put()
         parser_->body_limit(srv_->opts.max_body_bytes);
         parser_->header_limit(static_cast<std::uint32_t>(srv_->opts.max_header_bytes));
+        // The deadline holds for every read until the header is in (a client
+        // trickling bytes cannot extend it), then the body has its own.
         beast::get_lowest_layer(derived().stream()).expires_after(srv_->opts.idle_timeout);
-        http::async_read_header(derived().stream(), buffer_, *parser_,
-                                beast::bind_front_handler(&connection::on_header, this->shared_from_this()));
+        parse_buffered();
     }
 
-    void on_header(beast::error_code ec, std::size_t) {
+    void parse_buffered() {
+        while (buffer_.size() > 0 && !parser_->is_done()) {
+            beast::error_code ec;
+            const bool header_was_done = parser_->is_header_done();
+            const auto used = parser_->put(buffer_.data(), ec);
+            buffer_.consume(used);
+            if (ec && ec != http::error::need_more) return on_read(ec, 0);
+            if (!header_was_done && parser_->is_header_done()) {
+                state_ = state::receiving;
+                if (!parser_->is_done())
+                    beast::get_lowest_layer(derived().stream()).expires_after(srv_->opts.request_timeout);
+            }
+            if (ec == http::error::need_more || used == 0) break;
+        }
+        if (parser_->is_done()) return on_read({}, 0);
+        // The parser's header and body limits stop a request long before
+        // buffer_ could reach its (unbounded) maximum, so read_size is never 0.
+        derived().stream().async_read_some(buffer_.prepare(beast::read_size(buffer_, 65536)),
+                                           beast::bind_front_handler(&connection::on_bytes, this->shared_from_this()));
+    }
+
+    void on_bytes(beast::error_code ec, std::size_t n) {
+        if (ec == net::error::eof || ec == ssl::error::stream_truncated) {
+            // Nothing of a request yet: the client is done with the connection.
+            if (!parser_->got_some() && buffer_.size() == 0) return do_close();
+            return on_read(http::error::partial_message, 0);
+        }
         if (ec) return on_read(ec, 0);
-        state_ = state::receiving;
-        beast::get_lowest_layer(derived().stream()).expires_after(srv_->opts.request_timeout);
-        http::async_read(derived().stream(), buffer_, *parser_,
-                         beast::bind_front_handler(&connection::on_read, this->shared_from_this()));
+        buffer_.commit(n);
+        parse_buffered();
     }
 
     void on_read(beast::error_code ec, std::size_t) {
@@ -156,25 +223,55 @@ public:
         write_response(srv_->error(status, std::move(message)));
     }
 
+    // The status line, the headers and the body in one buffer: one write,
+    // and none of Beast's per-field allocations.
     void write_response(http_response r) {
-        auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), 11);
-        for (auto& [n, v] : r.headers.all()) res->set(n, v);
-        res->body() = std::move(r.body);
-        res->keep_alive(keep_alive_ && !srv_->stopping);
-        res->prepare_payload();
+        const bool keep = keep_alive_ && !srv_->stopping;
+        std::string out;
+        out.reserve(128 + r.body.size());
+        const auto reason = http::obsolete_reason(static_cast<http::status>(r.status));
+        out.append("HTTP/1.1 ").append(std::to_string(r.status)).append(" ").append(reason.data(), reason.size());
+        out.append("\r\n");
+        for (auto& [n, v] : r.headers.all()) append_header(out, n, v);
+        if (!keep) out.append("Connection: close\r\n");
+        // No body and no length for 1xx, 204 and 304 (RFC 9110 8.6).
+        const bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
+        if (!bodiless) out.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n");
+        out.append("\r\n");
+        if (!bodiless) out.append(r.body);
+        write_bytes(std::move(out), keep);
+    }
+
+    // respond_events: the SSE header, the events and the last chunk.
+    void write_events(const header_list& extra, const std::vector<sse_event>& events) {
+        const bool keep = keep_alive_ && !srv_->stopping;
+        std::string data;
+        for (auto& e : events) {
+            if (e.priming) data.append(frame_priming(e.id, e.retry));
+            else append_event(data, e.id, e.data);
+        }
+        std::string out = sse_head(extra, keep);
+        append_chunk(out, data);
+        out.append("0\r\n\r\n");
+        write_bytes(std::move(out), keep);
+    }
+
+    // Writes a whole response; then reads the next request, or closes.
+    void write_bytes(std::string bytes, bool keep) {
+        auto out = std::make_shared<std::string>(std::move(bytes));
         state_ = state::writing;
         beast::get_lowest_layer(derived().stream()).expires_after(srv_->opts.request_timeout);
-        http::async_write(derived().stream(), *res,
-                          [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
-                              if (ec || !res->keep_alive()) return self->do_close();
-                              if (self->close_watch_) {  // its read completes, then reading goes on
-                                  self->close_cb_ = nullptr;
-                                  self->read_after_watch_ = true;
-                                  beast::get_lowest_layer(self->derived().stream()).socket().cancel();
-                                  return;
-                              }
-                              self->do_read();
-                          });
+        net::async_write(derived().stream(), net::buffer(*out),
+                         [self = this->shared_from_this(), out, keep](beast::error_code ec, std::size_t) {
+                             if (ec || !keep) return self->do_close();
+                             if (self->close_watch_) {  // its read completes, then reading goes on
+                                 self->close_cb_ = nullptr;
+                                 self->read_after_watch_ = true;
+                                 beast::get_lowest_layer(self->derived().stream()).socket().cancel();
+                                 return;
+                             }
+                             self->do_read();
+                         });
     }
 
     // responder::on_disconnect, on the strand: a read pending while the
@@ -225,7 +322,7 @@ public:
 
         bool send(std::string_view id, std::string_view data) override { return enqueue(frame_event(id, data)); }
         bool send_priming(std::string_view id, std::chrono::milliseconds retry) override {
-            return enqueue("id: " + std::string(id) + "\nretry: " + std::to_string(retry.count()) + "\ndata: \n\n");
+            return enqueue(frame_priming(id, retry));
         }
         bool send_retry(std::chrono::milliseconds delay) override {
             return enqueue("retry: " + std::to_string(delay.count()) + "\n\n");
@@ -255,11 +352,7 @@ public:
         // for a stream that is complete by then, its last chunk): a short
         // POST stream costs one write.
         void begin(header_list extra) {
-            head_ = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                    "Cache-Control: no-cache, no-transform\r\nX-Accel-Buffering: no\r\n";
-            for (auto& [n, v] : extra.all()) head_.append(n).append(": ").append(v).append("\r\n");
-            if (!conn_->keep_alive_) head_.append("Connection: close\r\n");
-            head_.append("Transfer-Encoding: chunked\r\n\r\n");
+            head_ = sse_head(extra, conn_->keep_alive_);
             begun_ = true;
             conn_->state_ = state::streaming;
             conn_->srv_->streams++;
@@ -413,9 +506,18 @@ public:
                 });
             }
         }
+        // dispatch: called on the connection's strand (the handler, or a
+        // continuation it posted), the answer is written at once.
         void respond(http_response r) override {
             if (used_.exchange(true)) return;
-            net::post(conn_->executor(), [c = conn_, r = std::move(r)]() mutable { c->write_response(std::move(r)); });
+            net::dispatch(conn_->executor(),
+                          [c = conn_, r = std::move(r)]() mutable { c->write_response(std::move(r)); });
+        }
+        void respond_events(header_list extra, std::vector<sse_event> events) override {
+            if (used_.exchange(true)) return;
+            net::dispatch(conn_->executor(), [c = conn_, extra = std::move(extra), events = std::move(events)] {
+                c->write_events(extra, events);
+            });
         }
         void post(std::function<void()> f) override { net::post(conn_->executor(), std::move(f)); }
         void on_disconnect(std::function<void()> f) override {

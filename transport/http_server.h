@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "transport/errc.h"
 #include "transport/http_message.h"
@@ -23,7 +24,18 @@
 
 namespace litemcp::transport {
 
-// Answers one request: exactly one of respond() or start_sse(), once.
+// One event of an SSE answer that is complete when it starts
+// (responder::respond_events).
+struct sse_event {
+    std::string id;    // the "id:" line; none when empty
+    std::string data;  // the "data:" lines
+    // A priming event (SEP-1699): the id, this retry hint and empty data.
+    std::chrono::milliseconds retry{0};
+    bool priming = false;
+};
+
+// Answers one request: exactly one of respond(), respond_events() or
+// start_sse(), once.
 class responder {
 public:
     virtual ~responder() = default;
@@ -31,6 +43,11 @@ public:
     // Sends a 200 text/event-stream header (with the no-buffering headers and
     // any extra ones) and returns the stream to write events into.
     virtual std::shared_ptr<sse_stream> start_sse(header_list extra_headers) = 0;
+    // A whole SSE stream at once: the header start_sse() sends, the events and
+    // the stream's end, in one write -- the same bytes as start_sse(), the
+    // sends and close(), without a stream object. For an answer known in full
+    // when it starts (a tools/call answered on the I/O thread).
+    virtual void respond_events(header_list extra_headers, std::vector<sse_event> events) = 0;
     // Runs f later on the connection's strand, the thread the handler was
     // called on: for a request that continues there once some other thread
     // (the store's appender) has done its part. f must not block.

@@ -6,6 +6,7 @@ usage: test_legacy_http.py /path/to/litemcp [unittest args]"""
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -164,6 +165,112 @@ class Limits(ServerTest):
         s, _, _ = self.srv.request("POST", raw=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping",
                                                             "params": {"pad": "x" * 5000}}))
         self.assertEqual(s, 413)
+
+
+class RawHttp(ServerTest):
+    """The transport's request reading, byte by byte on a raw socket: requests
+    split across reads, pipelined, over a limit, malformed or too slow."""
+    args = ("--max-header-bytes", "4096", "--request-timeout-ms", "600", "--idle-timeout-ms", "1500")
+
+    def connect(self):
+        s = socket.create_connection(("127.0.0.1", self.srv.port), timeout=10)
+        self.addCleanup(s.close)
+        return s
+
+    def ping_bytes(self, sid, id):
+        body = json.dumps({"jsonrpc": "2.0", "id": id, "method": "ping"}).encode()
+        return (b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                b"Accept: application/json, text/event-stream\r\nMcp-Session-Id: " + sid.encode() +
+                b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+    def read_until(self, s, marker, count=1):
+        data = b""
+        while data.count(marker) < count:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    def closed_within(self, s, seconds):
+        s.settimeout(seconds)
+        try:
+            while True:
+                if not s.recv(65536):
+                    return True
+        except socket.timeout:
+            return False
+        except ConnectionResetError:
+            return True
+
+    def test_a_request_split_across_many_writes_is_answered(self):
+        sid, _ = self.srv.initialize()
+        s = self.connect()
+        raw = self.ping_bytes(sid, 41)
+        for i in range(0, len(raw), 7):  # the header and the body in pieces
+            s.sendall(raw[i:i + 7])
+            time.sleep(0.002)
+        data = self.read_until(s, b"0\r\n\r\n")
+        self.assertTrue(data.startswith(b"HTTP/1.1 200 OK\r\n"), data[:80])
+        self.assertIn(b'"id":41', data)
+
+    def test_pipelined_requests_are_answered_in_order(self):
+        sid, _ = self.srv.initialize()
+        s = self.connect()
+        s.sendall(self.ping_bytes(sid, 1) + self.ping_bytes(sid, 2) + self.ping_bytes(sid, 3))
+        data = self.read_until(s, b"0\r\n\r\n", 3)
+        self.assertEqual(data.count(b"HTTP/1.1 200 OK"), 3)
+        self.assertLess(data.index(b'"id":1'), data.index(b'"id":2'))
+        self.assertLess(data.index(b'"id":2'), data.index(b'"id":3'))
+
+    def test_an_oversized_header_gets_431_and_a_malformed_request_400(self):
+        s = self.connect()
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + b"x" * 5000 + b"\r\n\r\n")
+        self.assertTrue(self.read_until(s, b"\r\n").startswith(b"HTTP/1.1 431 "))
+        s = self.connect()
+        s.sendall(b"GARBAGE\x01 / HTTP/9\r\n\r\n")
+        self.assertTrue(self.read_until(s, b"\r\n").startswith(b"HTTP/1.1 400 "))
+        # The server goes on serving.
+        s = self.connect()
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        self.assertTrue(self.read_until(s, b"}").startswith(b"HTTP/1.1 200 OK"))
+
+    def test_a_body_that_stops_coming_is_dropped_at_the_request_timeout(self):
+        sid, _ = self.srv.initialize()
+        s = self.connect()
+        raw = self.ping_bytes(sid, 5)
+        s.sendall(raw[:-5])  # the header and part of the body
+        t0 = time.time()
+        self.assertTrue(self.closed_within(s, 5))
+        self.assertLess(time.time() - t0, 3)  # the request timeout (0.6 s), not the idle one
+
+    def test_a_header_trickled_byte_by_byte_cannot_outlive_the_idle_timeout(self):
+        s = self.connect()
+        t0 = time.time()
+        s.settimeout(0.3)
+        closed = False
+        for b in b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"y" * 40:
+            try:
+                s.send(bytes([b]))
+                if s.recv(1) == b"":
+                    closed = True
+                    break
+            except socket.timeout:
+                continue
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+        self.assertTrue(closed or self.closed_within(s, 5))
+        self.assertLess(time.time() - t0, 5)
+
+    def test_a_connection_closed_mid_request_leaves_the_server_serving(self):
+        sid, _ = self.srv.initialize()
+        s = self.connect()
+        s.sendall(self.ping_bytes(sid, 6)[:30])
+        s.close()
+        s = self.connect()
+        s.sendall(self.ping_bytes(sid, 7))
+        self.assertIn(b'"id":7', self.read_until(s, b"0\r\n\r\n"))
 
 
 class Features(ServerTest):
