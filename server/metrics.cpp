@@ -1,5 +1,6 @@
 #include "server/metrics.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -53,18 +54,40 @@ std::string mcp_method_label(std::string_view m) {
     return "other";
 }
 
-void metrics::add(std::string_view name, const labels& l, double by) {
-    std::lock_guard lock(mu_);
-    auto it = counters_.find(name);
-    if (it == counters_.end()) it = counters_.emplace(std::string(name), std::map<labels, double>{}).first;
-    it->second[l] += by;
+template <class T>
+T& metrics::find(families<T>& f, std::string_view name, label_views l) {
+    auto fam = f.find(name);
+    if (fam == f.end()) fam = f.emplace(std::string(name), typename families<T>::mapped_type{}).first;
+    // Names and values, each after its length: distinct label sets get
+    // distinct keys, whatever bytes a value holds.
+    thread_local std::string key;
+    key.clear();
+    auto put = [](std::string_view part) {
+        char len[24];
+        auto end = std::to_chars(len, len + sizeof len, part.size()).ptr;
+        key.append(len, end).append(":").append(part);
+    };
+    for (auto& [n, v] : l) {
+        put(n);
+        put(v);
+    }
+    auto it = fam->second.find(std::string_view(key));
+    if (it == fam->second.end()) {
+        series<T> s;
+        for (auto& [n, v] : l) s.l.emplace_back(std::string(n), std::string(v));
+        it = fam->second.emplace(key, std::move(s)).first;
+    }
+    return it->second.value;
 }
 
-void metrics::observe(std::string_view name, const labels& l, double seconds) {
+void metrics::add(std::string_view name, label_views l, double by) {
     std::lock_guard lock(mu_);
-    auto it = histograms_.find(name);
-    if (it == histograms_.end()) it = histograms_.emplace(std::string(name), std::map<labels, histogram>{}).first;
-    auto& h = it->second[l];
+    find(counters_, name, l) += by;
+}
+
+void metrics::observe(std::string_view name, label_views l, double seconds) {
+    std::lock_guard lock(mu_);
+    auto& h = find(histograms_, name, l);
     for (std::size_t i = 0; i < buckets.size(); ++i)
         if (seconds <= buckets[i]) h.counts[i]++;
     h.count++;
@@ -91,12 +114,14 @@ void metrics::render(std::string& out) const {
     for (auto& [name, series] : counters_) {
         auto d = described().find(name);
         family(out, name, "counter", d != described().end() ? d->second.second : name);
-        for (auto& [l, v] : series) sample(out, name, l, v);
+        for (auto& [key, s] : series) sample(out, name, s.l, s.value);
     }
     for (auto& [name, series] : histograms_) {
         auto d = described().find(name);
         family(out, name, "histogram", d != described().end() ? d->second.second : name);
-        for (auto& [l, h] : series) {
+        for (auto& [key, s] : series) {
+            auto& l = s.l;
+            auto& h = s.value;
             for (std::size_t i = 0; i < buckets.size(); ++i) {
                 auto with_le = l;
                 with_le.emplace_back("le", number(buckets[i]));

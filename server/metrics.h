@@ -9,6 +9,7 @@
 #pragma once
 
 #include <array>
+#include <initializer_list>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -20,6 +21,9 @@ namespace litemcp::server {
 
 // Label values are escaped when rendered; names are the caller's constants.
 using labels = std::vector<std::pair<std::string, std::string>>;
+// Labels as the request path passes them: views, nothing copied unless the
+// series is new.
+using label_views = std::initializer_list<std::pair<std::string_view, std::string_view>>;
 
 class metrics {
 public:
@@ -27,9 +31,10 @@ public:
     static constexpr std::array<double, 14> buckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                        0.1,    0.25,  0.5,    1,     2.5,  5,    10};
 
-    // name: a constant; looked up without copying it (these run per request).
-    void add(std::string_view name, const labels& l, double by = 1);
-    void observe(std::string_view name, const labels& l, double seconds);
+    // These run per request: a series is found by its name and its labels
+    // joined into one key (in a reused buffer), without allocating.
+    void add(std::string_view name, label_views l, double by = 1);
+    void observe(std::string_view name, label_views l, double seconds);
 
     // Appends the HELP/TYPE lines and the samples of everything counted here.
     void render(std::string& out) const;
@@ -44,9 +49,20 @@ private:
         std::uint64_t count = 0;
         double sum = 0;
     };
+    template <class T>
+    struct series {
+        labels l;  // as given, for render()
+        T value{};
+    };
+    // Family name -> series key (see key()) -> series.
+    template <class T>
+    using families = std::map<std::string, std::map<std::string, series<T>, std::less<>>, std::less<>>;
+    template <class T>
+    static T& find(families<T>& f, std::string_view name, label_views l);
+
     mutable std::mutex mu_;
-    std::map<std::string, std::map<labels, double>, std::less<>> counters_;
-    std::map<std::string, std::map<labels, histogram>, std::less<>> histograms_;
+    families<double> counters_;
+    families<histogram> histograms_;
 };
 
 // A JSON-RPC method as a label value: the MCP methods by name, any other
