@@ -58,7 +58,9 @@ private:
     std::shared_ptr<exchange_labels> mcp_method_;
     bool access_log_;
     std::string peer_, target_;
-    std::chrono::steady_clock::time_point arrived_ = std::chrono::steady_clock::now();
+    // Read only for the access log.
+    std::chrono::steady_clock::time_point arrived_ =
+        access_log_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     std::atomic<bool> counted_{false};
 };
 

@@ -261,15 +261,20 @@ void store::impl::commit(std::vector<pending>& batch) {
     // Policies of the parents in this batch, looked up once each (policy_of
     // locks and searches the parents' map).
     std::vector<std::pair<std::string_view, topic_policy>> policies;
-    auto policy_for = [&](std::string_view topic) -> std::optional<topic_policy> {
-        auto parent = parse_topic_name(topic);
-        if (!parent) return std::nullopt;
-        for (auto& [name, policy] : policies)
-            if (name == *parent) return policy;
-        auto policy = policy_of(*parent);
-        if (policy) policies.emplace_back(*parent, *policy);  // a view into the batch's own topic
-        return policy;
+    // Returns the policy's index in policies (kept in pending::policy for
+    // index_record), or nullopt for an unknown parent.
+    auto policy_for = [&](std::string_view parent) -> std::optional<std::size_t> {
+        for (std::size_t i = 0; i < policies.size(); ++i)
+            if (policies[i].first == parent) return i;
+        auto policy = policy_of(parent);
+        if (!policy) return std::nullopt;
+        policies.emplace_back(parent, *policy);  // a view into the batch's own topic
+        return policies.size() - 1;
     };
+    // A topic name is parsed once for a run of records on it (a group's
+    // records share their topic).
+    std::string_view parsed_topic;
+    result<std::string_view> parsed_parent = std::string_view();
     buf_.clear();
 
     // A group's records share one topic, so a topic-level failure hits its
@@ -288,8 +293,12 @@ void store::impl::commit(std::vector<pending>& batch) {
             fail(p, std::move(e));
             continue;
         }
-        auto parent = parse_topic_name(p.topic());
-        auto policy = policy_for(p.topic());
+        if (parsed_topic.empty() || p.topic() != parsed_topic) {
+            parsed_topic = p.topic();
+            parsed_parent = parse_topic_name(parsed_topic);
+        }
+        const auto& parent = parsed_parent;
+        auto policy = parent ? policy_for(*parent) : std::nullopt;
         if (!policy) {
             fail(p, error{errc::unknown_parent, "parent topic of '" + std::string(p.topic()) + "' is not defined"});
             continue;
@@ -315,6 +324,7 @@ void store::impl::commit(std::vector<pending>& batch) {
             }
             it = staged.emplace(std::string(p.topic()), std::move(m)).first;
         }
+        p.policy = *policy;
         p.state = &it->second;
         // Reserve the offset now; index_record sets next_offset for real.
         p.offset = it->second.next_offset++;
@@ -368,7 +378,7 @@ void store::impl::commit(std::vector<pending>& batch) {
         if (written) {
             index::batch b;
             for (auto* p : live) {
-                index_record(b, *p->state, *policy_for(p->topic()), p->offset, p->pos, p->size, p->timestamp_ms);
+                index_record(b, *p->state, policies[p->policy].second, p->offset, p->pos, p->size, p->timestamp_ms);
             }
             for (auto& [name, m] : staged) b.put_meta(m);
             if (next_topic_id_ != saved_next_id) b.put_next_topic_id(next_topic_id_);

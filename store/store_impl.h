@@ -95,6 +95,7 @@ public:
         std::uint64_t offset = 0, timestamp_ms = 0, pos = 0;
         std::uint32_t size = 0;
         topic_meta* state = nullptr;
+        std::size_t policy = 0;  // its parent's, in the batch's list of policies
         bool failed = false;
         error err;
     };

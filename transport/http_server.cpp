@@ -110,10 +110,13 @@ public:
     std::mutex conns_mu;
     std::uint64_t next_conn_id = 0;
     std::unordered_map<std::uint64_t, std::weak_ptr<connection_base>> conns;
+    // The concurrency hint is the number of threads that run it: with one,
+    // Asio queues what that thread posts privately, without its lock.
+    explicit impl(unsigned threads) : ioc(static_cast<int>(threads)), io_threads(threads) {}
     net::io_context ioc;
     tcp::acceptor acceptor{ioc};
     std::vector<std::thread> threads;
-    unsigned io_threads = 1;
+    unsigned io_threads;
 
     void do_accept();
     void on_accept(beast::error_code ec, tcp::socket socket);
@@ -658,7 +661,8 @@ void http_server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
 }
 
 result<std::unique_ptr<http_server>> http_server::start(server_options options, request_handler handler) {
-    auto p = std::make_unique<impl>();
+    const unsigned n = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+    auto p = std::make_unique<impl>(n);
     p->opts = std::move(options);
     p->handler = std::move(handler);
     if (!p->opts.tls_cert_file.empty() || !p->opts.tls_key_file.empty()) {
@@ -684,8 +688,6 @@ result<std::unique_ptr<http_server>> http_server::start(server_options options, 
     if (ec)
         return make_error(errc::bind_failed,
                           "cannot listen on " + p->opts.host + ":" + std::to_string(p->opts.port) + ": " + ec.message());
-    const unsigned n = p->opts.threads ? p->opts.threads : std::max(1u, std::thread::hardware_concurrency());
-    p->io_threads = n;
     p->do_accept();
     auto* raw = p.get();
     for (unsigned i = 0; i < n; ++i) p->threads.emplace_back([raw] { raw->ioc.run(); });
