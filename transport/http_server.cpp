@@ -261,20 +261,44 @@ public:
 
     // Writes a whole response; then reads the next request, or closes.
     void write_bytes(std::string bytes, bool keep) {
-        auto out = std::make_shared<std::string>(std::move(bytes));
         state_ = state::writing;
+        std::size_t sent = 0;
+        if constexpr (!Derived::secure) {
+            // Most answers fit in the socket's send buffer: written here (the
+            // socket is non-blocking), without an asynchronous operation, its
+            // deadline and its completion handler.
+            beast::error_code ec;
+            sent = derived().stream().socket().write_some(net::buffer(bytes), ec);
+            if (ec == net::error::would_block || ec == net::error::try_again) {
+                ec = {};
+                sent = 0;
+            }
+            if (ec) return do_close();
+            if (sent == bytes.size()) return after_write(keep);
+        }
+        // The rest as the client reads it, within the request timeout.
+        auto out = std::make_shared<std::string>(std::move(bytes));
         beast::get_lowest_layer(derived().stream()).expires_after(srv_->opts.request_timeout);
-        net::async_write(derived().stream(), net::buffer(*out),
+        net::async_write(derived().stream(), net::buffer(*out) + sent,
                          [self = this->shared_from_this(), out, keep](beast::error_code ec, std::size_t) {
-                             if (ec || !keep) return self->do_close();
-                             if (self->close_watch_) {  // its read completes, then reading goes on
-                                 self->close_cb_ = nullptr;
-                                 self->read_after_watch_ = true;
-                                 beast::get_lowest_layer(self->derived().stream()).socket().cancel();
-                                 return;
-                             }
-                             self->do_read();
+                             if (ec) return self->do_close();
+                             self->after_write(keep);
                          });
+    }
+
+    void after_write(bool keep) {
+        if (!keep) return do_close();
+        if (close_watch_) {  // its read completes, then reading goes on
+            close_cb_ = nullptr;
+            read_after_watch_ = true;
+            beast::get_lowest_layer(derived().stream()).socket().cancel();
+            return;
+        }
+        // From a handler of its own: not on top of this one's stack (with a
+        // pipelined request in the buffer), and after the handlers queued
+        // meanwhile, so the client's next request has had time to arrive and
+        // the first read finds it instead of waiting for the reactor.
+        net::post(executor(), [self = this->shared_from_this()] { self->do_read(); });
     }
 
     // responder::on_disconnect, on the strand: a read pending while the
@@ -564,7 +588,10 @@ class plain_connection : public connection<plain_connection> {
 public:
     static constexpr bool secure = false;
     plain_connection(http_server::impl* srv, std::uint64_t id, std::string peer, tcp::socket s)
-        : connection(srv, id, std::move(peer)), stream_(std::move(s)) {}
+        : connection(srv, id, std::move(peer)), stream_(std::move(s)) {
+        beast::error_code ignore;
+        stream_.socket().non_blocking(true, ignore);  // write_bytes writes synchronously
+    }
     beast::tcp_stream& stream() { return stream_; }
     void run() {
         net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });

@@ -184,13 +184,16 @@ class RawHttp(ServerTest):
                 b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
 
     def read_until(self, s, marker, count=1):
-        data = b""
-        while data.count(marker) < count:
+        data = bytearray()
+        seen = 0
+        while seen < count:
             chunk = s.recv(65536)
             if not chunk:
                 break
+            start = max(0, len(data) - len(marker) + 1)  # only the new bytes are searched
             data += chunk
-        return data
+            seen += data.count(marker, start)
+        return bytes(data)
 
     def closed_within(self, s, seconds):
         s.settimeout(seconds)
@@ -271,6 +274,57 @@ class RawHttp(ServerTest):
         s = self.connect()
         s.sendall(self.ping_bytes(sid, 7))
         self.assertIn(b'"id":7', self.read_until(s, b"0\r\n\r\n"))
+
+
+class SlowReader(ServerTest):
+    """An answer larger than the socket's buffers: the server writes what fits
+    at once and the rest as the client reads (default timeouts)."""
+    connect = RawHttp.connect
+    ping_bytes = RawHttp.ping_bytes
+    read_until = RawHttp.read_until
+
+    def test_answers_larger_than_the_socket_buffer_reach_a_slow_reader_whole(self):
+        # Two pipelined calls of 3 MB answers each while the client does not
+        # read: the first answer fills the socket's buffers, so the second is
+        # written partly at once and the rest as the client reads.
+        sid, _ = self.srv.initialize()
+        s = self.connect()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        texts = {8: "".join(chr(97 + i % 26) for i in range(3_000_000)), 9: "z" * 3_000_001}
+        raw = b""
+        for id, text in texts.items():
+            body = json.dumps({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                               "params": {"name": "echo", "arguments": {"text": text}}}).encode()
+            raw += (b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    b"Accept: application/json, text/event-stream\r\nMcp-Session-Id: " + sid.encode() +
+                    b"\r\nMCP-Protocol-Version: " + LEGACY.encode() +
+                    b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        s.sendall(raw)
+        time.sleep(0.5)  # the server's writes fill the buffers and wait
+        t0 = time.time()
+        rest = self.read_until(s, b"0\r\n\r\n", 2)
+        self.assertLess(time.time() - t0, 20)
+        for id, text in texts.items():
+            # Exactly one response: its header, chunks that add up, the last chunk.
+            head, _, rest = rest.partition(b"\r\n\r\n")
+            self.assertTrue(head.startswith(b"HTTP/1.1 200 OK"), head[:100])
+            stream = b""
+            while True:
+                size_line, _, rest = rest.partition(b"\r\n")
+                size = int(size_line, 16)
+                if size == 0:
+                    break
+                stream += rest[:size]
+                self.assertEqual(rest[size:size + 2], b"\r\n")
+                rest = rest[size + 2:]
+            self.assertTrue(rest.startswith(b"\r\n"))
+            rest = rest[2:]
+            answers = [json.loads(line[6:]) for line in stream.decode().split("\n") if line.startswith("data: {")]
+            self.assertEqual([a["id"] for a in answers], [id])
+            self.assertEqual(answers[0]["result"]["content"][0]["text"], text)
+        self.assertEqual(rest, b"")  # nothing after the second stream's end
+        s.sendall(self.ping_bytes(sid, 10))
+        self.assertIn(b'"id":10', self.read_until(s, b"0\r\n\r\n"))
 
 
 class Features(ServerTest):
