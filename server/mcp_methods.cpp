@@ -460,11 +460,9 @@ void mcp_server::impl::serve_at_once(const std::shared_ptr<call>& c, std::string
             // written at once, the bytes open_stream and the sends would write.
             std::vector<transport::sse_event> events;
             events.reserve(held->size() + 2);
-            const bool modern_sse = c->session->version >= "2025-11-25";
-            const std::string first_id = c->tag + "-" + c->tag;
-            if (modern_sse && (cfg.mcp.priming || cfg.mcp.close_post_streams))
-                events.push_back({first_id, {}, cfg.mcp.retry, true});
-            if (!(modern_sse && cfg.mcp.close_post_streams)) {  // SEP-1699: the client polls with GET
+            const auto start = stream_start_of(*c);
+            if (start.priming) events.push_back({c->tag + "-" + c->tag, {}, cfg.mcp.retry, true});
+            if (!start.closes_at_once) {
                 std::uint64_t offset = first;
                 for (auto& m : *held) events.push_back({c->tag + "-" + std::to_string(++offset), std::move(m)});
                 ++offset;
@@ -476,6 +474,15 @@ void mcp_server::impl::serve_at_once(const std::shared_ptr<call>& c, std::string
     });
 }
 
+mcp_server::impl::stream_start mcp_server::impl::stream_start_of(const call& c) const {
+    // Priming is for resumable streams (2025-11-25 sessions). SEP-1699: a
+    // stream closed at once (the client polls with GET + Last-Event-ID) is
+    // primed even when priming is off, so the client has an id to resume from.
+    const bool resumable = c.session->version >= "2025-11-25" && !c.ephemeral;
+    const bool closes = resumable && cfg.mcp.close_post_streams;
+    return {resumable && (cfg.mcp.priming || closes), closes};
+}
+
 void mcp_server::impl::open_stream(const std::shared_ptr<call>& c) {
     // 2026-07-28: a client that closes the response stream (or, for a JSON
     // answer, the connection) cancels the request; there is no
@@ -485,13 +492,10 @@ void mcp_server::impl::open_stream(const std::shared_ptr<call>& c) {
         return;
     }
     auto sse = c->res->start_sse({});
-    const bool modern_sse = c->session->version >= "2025-11-25" && !c->ephemeral;  // priming: for resumable streams
-    const std::string first_id = c->tag + "-" + c->tag;
-    if (modern_sse && cfg.mcp.priming) sse->send_priming(first_id, cfg.mcp.retry);
+    const auto start = stream_start_of(*c);
+    if (start.priming) sse->send_priming(c->tag + "-" + c->tag, cfg.mcp.retry);
     c->sse = sse;
-    if (modern_sse && cfg.mcp.close_post_streams) {
-        // SEP-1699: the client polls with GET + Last-Event-ID.
-        if (!cfg.mcp.priming) sse->send_priming(first_id, cfg.mcp.retry);
+    if (start.closes_at_once) {
         sse->close();
     } else {
         c->stream_open = true;

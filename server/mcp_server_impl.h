@@ -106,6 +106,14 @@ public:
     // request, its messages and its response as one group (one append),
     // then writes them.
     void serve_at_once(const std::shared_ptr<call>& c, std::string raw);
+    // How a request's POST stream starts: with a priming event, and closed
+    // right after it (SEP-1699). Shared by open_stream and serve_at_once's
+    // stream written in one go.
+    struct stream_start {
+        bool priming = false;
+        bool closes_at_once = false;
+    };
+    stream_start stream_start_of(const call& c) const;
     void open_stream(const std::shared_ptr<call>& c);
     // A 2026-07-28 request is cancelled when its client closes the response
     // stream or, for a JSON answer, the connection.

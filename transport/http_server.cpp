@@ -56,8 +56,14 @@ std::string frame_event(std::string_view id, std::string_view data) {
     return out;
 }
 
+void append_priming(std::string& out, std::string_view id, std::chrono::milliseconds retry) {
+    out.append("id: ").append(id).append("\nretry: ").append(std::to_string(retry.count())).append("\ndata: \n\n");
+}
+
 std::string frame_priming(std::string_view id, std::chrono::milliseconds retry) {
-    return "id: " + std::string(id) + "\nretry: " + std::to_string(retry.count()) + "\ndata: \n\n";
+    std::string out;
+    append_priming(out, id, retry);
+    return out;
 }
 
 // A header line; a CR or LF in a value (never meant, but a value may quote a
@@ -165,7 +171,7 @@ public:
             const bool header_was_done = parser_->is_header_done();
             const auto used = parser_->put(buffer_.data(), ec);
             buffer_.consume(used);
-            if (ec && ec != http::error::need_more) return on_read(ec, 0);
+            if (ec && ec != http::error::need_more) return on_read(ec);
             if (!header_was_done && parser_->is_header_done()) {
                 state_ = state::receiving;
                 if (!parser_->is_done())
@@ -173,7 +179,7 @@ public:
             }
             if (ec == http::error::need_more || used == 0) break;
         }
-        if (parser_->is_done()) return on_read({}, 0);
+        if (parser_->is_done()) return on_read({});
         // The parser's header and body limits stop a request long before
         // buffer_ could reach its (unbounded) maximum, so read_size is never 0.
         derived().stream().async_read_some(buffer_.prepare(beast::read_size(buffer_, 65536)),
@@ -184,20 +190,19 @@ public:
         if (ec == net::error::eof || ec == ssl::error::stream_truncated) {
             // Nothing of a request yet: the client is done with the connection.
             if (!parser_->got_some() && buffer_.size() == 0) return do_close();
-            return on_read(http::error::partial_message, 0);
+            return on_read(http::error::partial_message);
         }
-        if (ec) return on_read(ec, 0);
+        if (ec) return on_read(ec);
         buffer_.commit(n);
         parse_buffered();
     }
 
-    void on_read(beast::error_code ec, std::size_t) {
+    void on_read(beast::error_code ec) {
         if (ec == http::error::body_limit)
             return fail_request(413, "request body exceeds " + std::to_string(srv_->opts.max_body_bytes) + " bytes");
         if (ec == http::error::header_limit)
             return fail_request(431, "request headers exceed " + std::to_string(srv_->opts.max_header_bytes) + " bytes");
-        if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == beast::error::timeout)
-            return do_close();
+        if (ec == net::error::operation_aborted || ec == beast::error::timeout) return do_close();
         if (ec) {
             if (ec.category() == http::make_error_code(http::error::bad_version).category())
                 return fail_request(400, "malformed HTTP request: " + ec.message());
@@ -250,7 +255,7 @@ public:
         const bool keep = keep_alive_ && !srv_->stopping;
         std::string data;
         for (auto& e : events) {
-            if (e.priming) data.append(frame_priming(e.id, e.retry));
+            if (e.priming) append_priming(data, e.id, e.retry);
             else append_event(data, e.id, e.data);
         }
         std::string out = sse_head(extra, keep);

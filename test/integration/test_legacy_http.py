@@ -177,11 +177,15 @@ class RawHttp(ServerTest):
         self.addCleanup(s.close)
         return s
 
-    def ping_bytes(self, sid, id):
-        body = json.dumps({"jsonrpc": "2.0", "id": id, "method": "ping"}).encode()
+    def post_bytes(self, sid, message):
+        body = json.dumps(message).encode()
         return (b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 b"Accept: application/json, text/event-stream\r\nMcp-Session-Id: " + sid.encode() +
+                b"\r\nMCP-Protocol-Version: " + LEGACY.encode() +
                 b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+    def ping_bytes(self, sid, id):
+        return self.post_bytes(sid, {"jsonrpc": "2.0", "id": id, "method": "ping"})
 
     def read_until(self, s, marker, count=1):
         data = bytearray()
@@ -280,6 +284,7 @@ class SlowReader(ServerTest):
     """An answer larger than the socket's buffers: the server writes what fits
     at once and the rest as the client reads (default timeouts)."""
     connect = RawHttp.connect
+    post_bytes = RawHttp.post_bytes
     ping_bytes = RawHttp.ping_bytes
     read_until = RawHttp.read_until
 
@@ -291,15 +296,9 @@ class SlowReader(ServerTest):
         s = self.connect()
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         texts = {8: "".join(chr(97 + i % 26) for i in range(3_000_000)), 9: "z" * 3_000_001}
-        raw = b""
-        for id, text in texts.items():
-            body = json.dumps({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-                               "params": {"name": "echo", "arguments": {"text": text}}}).encode()
-            raw += (b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                    b"Accept: application/json, text/event-stream\r\nMcp-Session-Id: " + sid.encode() +
-                    b"\r\nMCP-Protocol-Version: " + LEGACY.encode() +
-                    b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-        s.sendall(raw)
+        s.sendall(b"".join(self.post_bytes(sid, {"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                                                  "params": {"name": "echo", "arguments": {"text": text}}})
+                           for id, text in texts.items()))
         time.sleep(0.5)  # the server's writes fill the buffers and wait
         t0 = time.time()
         rest = self.read_until(s, b"0\r\n\r\n", 2)
@@ -544,18 +543,31 @@ class Streams(ServerTest):
         g2._conn.close()
 
     def test_sep_1699_polling(self):
+        # A stream closed at once is primed even with priming off: the
+        # client needs the id to resume from.
+        for args in (["--close-post-streams"], ["--close-post-streams", "--no-priming"]):
+            self.srv.cleanup()
+            self.srv = Server(BINARY, args).start()
+            sid, _ = self.srv.initialize()
+            body, headers = call(sid, 8, "test_simple_text")
+            evs = list(events(self.srv.open("POST", body, headers)))
+            self.assertEqual(len(evs), 1, args)
+            self.assertEqual(evs[0]["data"], "")
+            self.assertIn("retry", evs[0])
+            g = self.srv.open("GET", headers={"Mcp-Session-Id": sid, "Last-Event-ID": evs[0]["id"],
+                                              "Accept": "text/event-stream"})
+            got = [json.loads(e["data"]) for e in events(g) if e.get("data")]
+            self.assertEqual(got[-1]["id"], 8)
+
+    def test_no_priming_leaves_only_the_answer(self):
         self.srv.cleanup()
-        self.srv = Server(BINARY, ["--close-post-streams"]).start()
+        self.srv = Server(BINARY, ["--no-priming"]).start()
         sid, _ = self.srv.initialize()
-        body, headers = call(sid, 8, "test_simple_text")
+        body, headers = call(sid, 3, "test_simple_text")
         evs = list(events(self.srv.open("POST", body, headers)))
         self.assertEqual(len(evs), 1)
-        self.assertEqual(evs[0]["data"], "")
-        self.assertIn("retry", evs[0])
-        g = self.srv.open("GET", headers={"Mcp-Session-Id": sid, "Last-Event-ID": evs[0]["id"],
-                                          "Accept": "text/event-stream"})
-        got = [json.loads(e["data"]) for e in events(g) if e.get("data")]
-        self.assertEqual(got[-1]["id"], 8)
+        self.assertEqual(json.loads(evs[0]["data"])["id"], 3)
+        self.assertNotIn("retry", evs[0])
 
     def test_reconnection_tool(self):
         sid, _ = self.srv.initialize()
