@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <charconv>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -87,13 +88,54 @@ std::string sse_head(const header_list& extra, bool keep_alive) {
     return head;
 }
 
+// A chunk's size line.
+void append_chunk_size(std::string& out, std::size_t n) {
+    char size[24];
+    auto end = std::to_chars(size, size + sizeof size, n, 16).ptr;
+    out.append(size, end).append("\r\n");
+}
+
 // Appends a chunk of the given bytes (none when empty).
 void append_chunk(std::string& out, std::string_view data) {
     if (data.empty()) return;
-    char size[24];
-    const int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-    out.append(size, static_cast<std::size_t>(n)).append(data).append("\r\n");
+    append_chunk_size(out, data.size());
+    out.append(data).append("\r\n");
 }
+
+// Beast's request parser, writing straight into an http_request: no Beast
+// message, fields container or copies of them. Beast still does all of the
+// parsing (chunked bodies, the header and body limits, errors).
+class request_reader final : public http::basic_parser<true> {
+public:
+    http_request req;
+
+private:
+    void on_request_impl(http::verb, beast::string_view method, beast::string_view target, int,
+                         beast::error_code&) override {
+        req.method.assign(method.data(), method.size());
+        req.target.assign(target.data(), target.size());
+    }
+    void on_response_impl(int, beast::string_view, int, beast::error_code& ec) override {
+        ec = http::error::bad_version;  // never called: this parses requests
+    }
+    void on_field_impl(http::field, beast::string_view name, beast::string_view value, beast::error_code&) override {
+        req.headers.add(std::string(name.data(), name.size()), std::string(value.data(), value.size()));
+    }
+    void on_header_impl(beast::error_code&) override {}
+    void on_body_init_impl(const boost::optional<std::uint64_t>& length, beast::error_code&) override {
+        if (length) req.body.reserve(static_cast<std::size_t>(*length));  // within body_limit, checked before
+    }
+    std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
+        req.body.append(body.data(), body.size());
+        return body.size();
+    }
+    void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override {
+        req.body.append(body.data(), body.size());
+        return body.size();
+    }
+    void on_finish_impl(beast::error_code&) override {}
+};
 
 }  // namespace
 
@@ -208,18 +250,13 @@ public:
                 return fail_request(400, "malformed HTTP request: " + ec.message());
             return do_close();
         }
-        auto msg = parser_->release();
-        http_request req;
-        req.method = std::string(msg.method_string());
-        req.target = std::string(msg.target());
+        http_request req = std::move(parser_->req);
         auto q = req.target.find('?');
         req.path = req.target.substr(0, q);
         if (q != std::string::npos) req.query = req.target.substr(q + 1);
-        for (auto& f : msg) req.headers.add(std::string(f.name_string()), std::string(f.value()));
-        req.body = std::move(msg.body());
         req.peer = peer_;
         req.secure = Derived::secure;
-        keep_alive_ = msg.keep_alive();
+        keep_alive_ = parser_->keep_alive();
         state_ = state::handling;
         srv_->requests++;
         beast::get_lowest_layer(derived().stream()).expires_never();
@@ -419,9 +456,7 @@ public:
             std::size_t data = 0;
             for (auto& f : queue_) data += f.size();
             if (data > 0) {
-                char size[24];
-                const int n = std::snprintf(size, sizeof size, "%zx\r\n", data);
-                out->append(size, static_cast<std::size_t>(n));
+                append_chunk_size(*out, data);
                 for (auto& f : queue_) out->append(f);
                 out->append("\r\n");
                 queue_.clear();
@@ -579,7 +614,7 @@ protected:
     std::uint64_t id_;
     std::string peer_;
     beast::flat_buffer buffer_;
-    std::optional<http::request_parser<http::string_body>> parser_;
+    std::optional<request_reader> parser_;
     bool keep_alive_ = false;
     state state_ = state::reading;
     std::shared_ptr<sse_impl> sse_;

@@ -170,7 +170,8 @@ class Limits(ServerTest):
 class RawHttp(ServerTest):
     """The transport's request reading, byte by byte on a raw socket: requests
     split across reads, pipelined, over a limit, malformed or too slow."""
-    args = ("--max-header-bytes", "4096", "--request-timeout-ms", "600", "--idle-timeout-ms", "1500")
+    args = ("--max-header-bytes", "4096", "--max-body-bytes", "3000", "--request-timeout-ms", "600",
+            "--idle-timeout-ms", "1500")
 
     def connect(self):
         s = socket.create_connection(("127.0.0.1", self.srv.port), timeout=10)
@@ -269,6 +270,49 @@ class RawHttp(ServerTest):
                 break
         self.assertTrue(closed or self.closed_within(s, 5))
         self.assertLess(time.time() - t0, 5)
+
+    def chunked_bytes(self, sid, body, piece):
+        """A POST whose body comes in chunks of `piece` bytes (with a chunk
+        extension on the first) and a trailer field."""
+        head = (b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                b"Accept: application/json, text/event-stream\r\nMcp-Session-Id: " + sid.encode() +
+                b"\r\nMCP-Protocol-Version: " + LEGACY.encode() + b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+        chunks = b""
+        for i in range(0, len(body), piece):
+            part = body[i:i + piece]
+            chunks += b"%x%s\r\n" % (len(part), b";ext=1" if i == 0 else b"") + part + b"\r\n"
+        return head + chunks + b"0\r\nX-Trailer: t\r\n\r\n"
+
+    def test_a_chunked_body_is_assembled_and_answered(self):
+        sid, _ = self.srv.initialize()
+        s = self.connect()
+        body = json.dumps({"jsonrpc": "2.0", "id": 42, "method": "tools/call",
+                           "params": {"name": "echo", "arguments": {"text": "in chunks"}}}).encode()
+        raw = self.chunked_bytes(sid, body, 9)
+        for i in range(0, len(raw), 50):  # chunk boundaries and reads do not line up
+            s.sendall(raw[i:i + 50])
+            time.sleep(0.002)
+        data = self.read_until(s, b"0\r\n\r\n")
+        self.assertTrue(data.startswith(b"HTTP/1.1 200 OK\r\n"), data[:80])
+        self.assertIn(b'"id":42', data)
+        self.assertIn(b"in chunks", data)
+        # The connection is kept for the next request.
+        s.sendall(self.ping_bytes(sid, 43))
+        self.assertIn(b'"id":43', self.read_until(s, b"0\r\n\r\n"))
+
+    def test_a_chunked_body_over_the_limit_gets_413(self):
+        sid, _ = self.srv.initialize()
+        s = self.connect()
+        body = json.dumps({"jsonrpc": "2.0", "id": 44, "method": "ping", "params": {"pad": "x" * 4000}}).encode()
+        s.sendall(self.chunked_bytes(sid, body, 1000))
+        self.assertTrue(self.read_until(s, b"\r\n").startswith(b"HTTP/1.1 413 "))
+
+    def test_an_http_1_0_request_is_answered_and_the_connection_closed(self):
+        s = self.connect()
+        s.sendall(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        data = self.read_until(s, b"\0")  # everything until the server closes
+        self.assertTrue(data.startswith(b"HTTP/1.1 200 OK\r\n"), data[:80])
+        self.assertIn(b"Connection: close\r\n", data)
 
     def test_a_connection_closed_mid_request_leaves_the_server_serving(self):
         sid, _ = self.srv.initialize()
