@@ -188,7 +188,7 @@ public:
     }
 
     Derived& derived() { return static_cast<Derived&>(*this); }
-    auto executor() { return beast::get_lowest_layer(derived().stream()).get_executor(); }
+    auto executor() { return derived().socket().get_executor(); }
 
     // A request is read with plain reads into buffer_ and parsed there: one
     // read for a request that arrives whole, no composed operations and no
@@ -203,7 +203,7 @@ public:
         parser_->header_limit(static_cast<std::uint32_t>(srv_->opts.max_header_bytes));
         // The deadline holds for every read until the header is in (a client
         // trickling bytes cannot extend it), then the body has its own.
-        beast::get_lowest_layer(derived().stream()).expires_after(srv_->opts.idle_timeout);
+        derived().expire_after(srv_->opts.idle_timeout);
         parse_buffered();
     }
 
@@ -217,7 +217,7 @@ public:
             if (!header_was_done && parser_->is_header_done()) {
                 state_ = state::receiving;
                 if (!parser_->is_done())
-                    beast::get_lowest_layer(derived().stream()).expires_after(srv_->opts.request_timeout);
+                    derived().expire_after(srv_->opts.request_timeout);
             }
             if (ec == http::error::need_more || used == 0) break;
         }
@@ -259,7 +259,7 @@ public:
         keep_alive_ = parser_->keep_alive();
         state_ = state::handling;
         srv_->requests++;
-        beast::get_lowest_layer(derived().stream()).expires_never();
+        derived().expire_never();
         srv_->handler(std::move(req), std::make_shared<responder_impl>(this->shared_from_this()));
     }
 
@@ -310,7 +310,7 @@ public:
             // socket is non-blocking), without an asynchronous operation, its
             // deadline and its completion handler.
             beast::error_code ec;
-            sent = derived().stream().socket().write_some(net::buffer(bytes), ec);
+            sent = derived().socket().write_some(net::buffer(bytes), ec);
             if (ec == net::error::would_block || ec == net::error::try_again) {
                 ec = {};
                 sent = 0;
@@ -320,7 +320,7 @@ public:
         }
         // The rest as the client reads it, within the request timeout.
         auto out = std::make_shared<std::string>(std::move(bytes));
-        beast::get_lowest_layer(derived().stream()).expires_after(srv_->opts.request_timeout);
+        derived().expire_after(srv_->opts.request_timeout);
         net::async_write(derived().stream(), net::buffer(*out) + sent,
                          [self = this->shared_from_this(), out, keep](beast::error_code ec, std::size_t) {
                              if (ec) return self->do_close();
@@ -333,7 +333,7 @@ public:
         if (close_watch_) {  // its read completes, then reading goes on
             close_cb_ = nullptr;
             read_after_watch_ = true;
-            beast::get_lowest_layer(derived().stream()).socket().cancel();
+            derived().socket().cancel();
             return;
         }
         // From a handler of its own: not on top of this one's stack (with a
@@ -543,7 +543,7 @@ public:
             if (!keep) return conn_->do_close();
             if (watching_) {
                 reuse_ = true;
-                beast::get_lowest_layer(conn_->derived().stream()).socket().cancel();
+                conn_->derived().socket().cancel();
             } else {
                 conn_->do_read();
             }
@@ -624,26 +624,58 @@ protected:
     char close_probe_[1];
 };
 
+// A plain connection's deadline is a time, not a timer armed per read or
+// write (as Beast's tcp_stream does): its timer is armed once and, when it
+// fires before the current deadline, armed again for it. Past the deadline
+// the socket is closed and the pending operation ends with operation_aborted.
 class plain_connection : public connection<plain_connection> {
 public:
     static constexpr bool secure = false;
+    using clock = std::chrono::steady_clock;
     plain_connection(http_server::impl* srv, std::uint64_t id, std::string peer, tcp::socket s)
-        : connection(srv, id, std::move(peer)), stream_(std::move(s)) {
+        : connection(srv, id, std::move(peer)), socket_(std::move(s)), timer_(socket_.get_executor()) {
         beast::error_code ignore;
-        stream_.socket().non_blocking(true, ignore);  // write_bytes writes synchronously
+        socket_.non_blocking(true, ignore);  // write_bytes writes synchronously
     }
-    beast::tcp_stream& stream() { return stream_; }
+    tcp::socket& stream() { return socket_; }
+    tcp::socket& socket() { return socket_; }
     void run() {
-        net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+        net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->do_read(); });
     }
+    void expire_after(clock::duration d) {
+        deadline_ = clock::now() + d;
+        if (!armed_ || deadline_ < armed_at_) arm(deadline_);
+    }
+    void expire_never() { deadline_ = clock::time_point::max(); }
     void close_transport() {
         beast::error_code ec;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-        stream_.socket().close(ec);
+        socket_.shutdown(tcp::socket::shutdown_send, ec);
+        socket_.close(ec);
+        timer_.cancel();
+        armed_ = false;
     }
 
 private:
-    beast::tcp_stream stream_;
+    void arm(clock::time_point at) {
+        armed_ = true;
+        armed_at_ = at;
+        timer_.expires_at(at);  // a wait armed earlier ends with operation_aborted
+        // A weak pointer: a pending wait never keeps a closed connection alive.
+        timer_.async_wait([weak = weak_from_this(), at](beast::error_code ec) {
+            auto self = weak.lock();
+            if (!self || ec || self->armed_at_ != at || !self->armed_) return;
+            self->armed_ = false;
+            if (self->deadline_ == clock::time_point::max()) return;
+            if (clock::now() < self->deadline_) return self->arm(self->deadline_);
+            beast::error_code ignore;
+            self->socket_.close(ignore);  // the pending read or write fails and closes the connection
+        });
+    }
+
+    tcp::socket socket_;
+    net::steady_timer timer_;
+    clock::time_point deadline_ = clock::time_point::max(), armed_at_{};
+    bool armed_ = false;
 };
 
 class tls_connection : public connection<tls_connection> {
@@ -653,6 +685,9 @@ public:
                    ssl::context& ctx)
         : connection(srv, id, std::move(peer)), stream_(std::move(s), ctx) {}
     beast::ssl_stream<beast::tcp_stream>& stream() { return stream_; }
+    tcp::socket& socket() { return beast::get_lowest_layer(stream_).socket(); }
+    void expire_after(std::chrono::steady_clock::duration d) { beast::get_lowest_layer(stream_).expires_after(d); }
+    void expire_never() { beast::get_lowest_layer(stream_).expires_never(); }
     void run() {
         net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
             beast::get_lowest_layer(self->stream_).expires_after(self->srv_->opts.request_timeout);

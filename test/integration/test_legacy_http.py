@@ -250,7 +250,7 @@ class RawHttp(ServerTest):
         s.sendall(raw[:-5])  # the header and part of the body
         t0 = time.time()
         self.assertTrue(self.closed_within(s, 5))
-        self.assertLess(time.time() - t0, 3)  # the request timeout (0.6 s), not the idle one
+        self.assertLess(time.time() - t0, 1.3)  # the request timeout (0.6 s), not the idle one (1.5 s)
 
     def test_a_header_trickled_byte_by_byte_cannot_outlive_the_idle_timeout(self):
         s = self.connect()
@@ -313,6 +313,33 @@ class RawHttp(ServerTest):
         data = self.read_until(s, b"\0")  # everything until the server closes
         self.assertTrue(data.startswith(b"HTTP/1.1 200 OK\r\n"), data[:80])
         self.assertIn(b"Connection: close\r\n", data)
+
+    def test_a_connection_in_use_outlives_the_idle_timeout_then_idles_out(self):
+        # Each request moves the deadline on: requests every 0.4 s for more
+        # than twice the idle timeout (1.5 s) on one connection all get their
+        # answer; then, idle, the connection is closed after the idle timeout.
+        sid, _ = self.srv.initialize()
+        s = self.connect()
+        t0 = time.time()
+        for id in range(9):
+            s.sendall(self.ping_bytes(sid, 100 + id))
+            self.assertIn(b'"id":%d' % (100 + id), self.read_until(s, b"0\r\n\r\n"))
+            time.sleep(0.4)
+        self.assertGreater(time.time() - t0, 3.2)
+        idle_from = time.time()
+        self.assertTrue(self.closed_within(s, 6))
+        self.assertGreater(time.time() - idle_from, 0.9)  # not before its idle timeout (less the last sleep)
+
+    def test_a_request_running_past_the_idle_timeout_keeps_its_connection(self):
+        sid, _ = self.srv.initialize()
+        s = self.connect()
+        s.sendall(self.post_bytes(sid, {"jsonrpc": "2.0", "id": 120, "method": "tools/call",
+                                        "params": {"name": "countdown", "arguments": {"steps": 20}}}))
+        data = self.read_until(s, b"0\r\n\r\n")  # 2 s of work, past the 1.5 s idle timeout
+        self.assertIn(b'"id":120', data)
+        self.assertIn(b'"result"', data)
+        s.sendall(self.ping_bytes(sid, 121))
+        self.assertIn(b'"id":121', self.read_until(s, b"0\r\n\r\n"))
 
     def test_a_connection_closed_mid_request_leaves_the_server_serving(self):
         sid, _ = self.srv.initialize()
