@@ -21,7 +21,12 @@ public:
     observed_responder(std::shared_ptr<responder> inner, metrics& m, std::string endpoint, std::string method,
                        std::shared_ptr<exchange_labels> mcp_method, bool access_log, std::string peer, std::string target)
         : inner_(std::move(inner)), m_(m), endpoint_(std::move(endpoint)), method_(std::move(method)),
-          mcp_method_(std::move(mcp_method)), access_log_(access_log), peer_(std::move(peer)), target_(std::move(target)) {}
+          mcp_method_(std::move(mcp_method)), access_log_(access_log) {
+        if (access_log_) {  // kept only for the access log line
+            peer_ = std::move(peer);
+            target_ = std::move(target);
+        }
+    }
 
     void respond(http_response r) override {
         count(r.status);
@@ -76,9 +81,10 @@ std::string endpoint_of(const std::string& path, const std::string& mcp) {
 
 std::shared_ptr<responder> mcp_server::impl::observe(const http_request& req, std::shared_ptr<responder> res,
                                                      std::shared_ptr<exchange_labels> mcp_method) {
+    const bool log = cfg.log.access_log;
     return std::make_shared<observed_responder>(std::move(res), stats, endpoint_of(req.path, cfg.mcp.endpoint),
-                                                req.method, std::move(mcp_method), cfg.log.access_log, req.peer,
-                                                req.target);
+                                                req.method, std::move(mcp_method), log, log ? req.peer : std::string(),
+                                                log ? req.target : std::string());
 }
 
 bool mcp_server::impl::handle_ops(const http_request& req, const std::shared_ptr<responder>& res) {
