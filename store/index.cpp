@@ -147,6 +147,11 @@ index::~index() {
 }
 
 result<std::unique_ptr<index>> index::open(const index_options& o) {
+    if (o.low_priority_background) {
+        auto* env = rocksdb::Env::Default();
+        env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::HIGH, rocksdb::CpuPriority::kLow);
+        env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW, rocksdb::CpuPriority::kLow);
+    }
     rocksdb::Options opts;
     opts.create_if_missing = true;
     opts.merge_operator = std::make_shared<add_operator>();

@@ -55,6 +55,11 @@ struct index_options {
     std::uint64_t write_buffer_bytes = 32ull << 20;
     bool sync_wal = false;                // fsync the WAL on cursor / kv / reclaim writes
     std::function<void()> before_flush;   // makes the commit log durable
+    // RocksDB's flush and compaction threads run at the lowest CPU priority
+    // (nice 19), so that a flush does not take the core from the threads
+    // that serve requests. Process-wide: the pools are RocksDB's default
+    // environment's. Default: on.
+    bool low_priority_background = true;
 };
 
 class index {

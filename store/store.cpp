@@ -92,6 +92,7 @@ result<void> store::impl::start() {
 
     appender_ = std::thread([this] { run_appender(); });
     maintenance_ = std::thread([this] { run_maintenance(); });
+    if (opts_.fsync.mode == fsync_mode::interval) syncer_ = std::thread([this] { run_syncer(); });
     return {};
 }
 
@@ -110,6 +111,7 @@ void store::impl::stop() {
     }
     m_cv_.notify_all();
     if (maintenance_.joinable()) maintenance_.join();
+    if (syncer_.joinable()) syncer_.join();
     if (index_ && log_) {
         if (auto r = checkpoint_now(); !r) spdlog::warn("store: final checkpoint failed: {}", r.error().message);
     }
@@ -148,28 +150,38 @@ result<void> store::impl::checkpoint_now() {
     return {};
 }
 
-void store::impl::run_maintenance() {
+// The interval fsync has a thread of its own: a checkpoint waits for
+// RocksDB's flush, which runs at a low CPU priority and may take long on a
+// busy core, and must not hold the log's fsync back meanwhile.
+void store::impl::run_syncer() {
     using clock = std::chrono::steady_clock;
     auto next_sync = clock::now() + opts_.fsync.interval;
+    std::unique_lock lock(m_mu_);
+    while (!m_stopping_) {
+        m_cv_.wait_until(lock, next_sync, [&] { return m_stopping_; });
+        if (m_stopping_) break;
+        lock.unlock();
+        if (log_dirty_.exchange(false)) {
+            if (auto r = sync_log(); !r) {
+                spdlog::error("store: log fsync failed: {}", r.error().message);
+                log_dirty_ = true;
+            }
+        }
+        next_sync = clock::now() + opts_.fsync.interval;
+        lock.lock();
+    }
+}
+
+void store::impl::run_maintenance() {
+    using clock = std::chrono::steady_clock;
     auto next_checkpoint = clock::now() + opts_.checkpoint_interval;
     auto next_reclaim = clock::now() + opts_.reclaim_interval;
     std::unique_lock lock(m_mu_);
     while (!m_stopping_) {
-        auto wake = std::min(next_checkpoint, next_reclaim);
-        if (opts_.fsync.mode == fsync_mode::interval) wake = std::min(wake, next_sync);
-        m_cv_.wait_until(lock, wake, [&] { return m_stopping_; });
+        m_cv_.wait_until(lock, std::min(next_checkpoint, next_reclaim), [&] { return m_stopping_; });
         if (m_stopping_) break;
         lock.unlock();
         const auto now = clock::now();
-        if (opts_.fsync.mode == fsync_mode::interval && now >= next_sync) {
-            if (log_dirty_.exchange(false)) {
-                if (auto r = sync_log(); !r) {
-                    spdlog::error("store: log fsync failed: {}", r.error().message);
-                    log_dirty_ = true;
-                }
-            }
-            next_sync = now + opts_.fsync.interval;
-        }
         if (now >= next_checkpoint) {
             if (auto r = checkpoint_now(); !r) spdlog::error("store: checkpoint failed: {}", r.error().message);
             next_checkpoint = now + opts_.checkpoint_interval;

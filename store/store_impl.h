@@ -129,6 +129,7 @@ public:
 
     // --- maintenance ---
     void run_maintenance();
+    void run_syncer();
     result<void> checkpoint_now();
     result<void> sync_log();
 
@@ -175,7 +176,8 @@ public:
     std::mutex m_mu_;
     std::condition_variable m_cv_;
     bool m_stopping_ = false;
-    std::thread maintenance_;
+    std::thread maintenance_;  // checkpoints and reclaim passes
+    std::thread syncer_;       // the interval fsync (fsync_mode::interval only)
     std::atomic<bool> log_dirty_{false};
 
     // stats

@@ -2,6 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "test_util.h"
@@ -55,6 +59,29 @@ std::size_t runs(const store_index& ix, std::uint64_t id) {
     return *n;
 }
 }  // namespace
+
+TEST_CASE("RocksDB's flush thread runs at the lowest CPU priority") {
+    temp_dir d;
+    auto ix = open_index(d.path());  // low_priority_background is on by default
+    REQUIRE(ix->kv_put("k", "v"));
+    REQUIRE(ix->flush());  // the flush pool's thread has run a job (it lowers its priority then)
+    int found = 0;
+    for (const auto& t : std::filesystem::directory_iterator("/proc/self/task")) {
+        std::ifstream comm(t.path() / "comm");
+        std::string name;
+        std::getline(comm, name);
+        if (name != "rocksdb:high") continue;
+        std::ifstream stat(t.path() / "stat");
+        std::string line;
+        std::getline(stat, line);
+        std::istringstream fields(line.substr(line.rfind(')') + 2));
+        std::string f;
+        for (int i = 3; i <= 19; ++i) fields >> f;  // field 19 is the nice value
+        CHECK(f == "19");
+        ++found;
+    }
+    CHECK(found >= 1);
+}
 
 TEST_CASE("a batch stores a topic's consecutive entries under one key, however topics interleave") {
     temp_dir d;

@@ -366,6 +366,21 @@ TEST_CASE("durability modes parse, and bad ones are rejected") {
     CHECK_FALSE(durability::parse("sometimes"));
 }
 
+TEST_CASE("the interval mode fsyncs a written log on its interval") {
+    temp_dir d;
+    auto o = small_options(d.path());
+    o.fsync = durability{fsync_mode::interval, std::chrono::milliseconds(20)};
+    o.checkpoint_interval = std::chrono::hours(1);  // no checkpoint syncs the log meanwhile
+    auto s = open_store(o);
+    const auto before = s->stats().fsyncs;
+    // Appends over 600 ms: the log is dirty on most 20 ms ticks.
+    for (int i = 0; i < 60; ++i) {
+        REQUIRE(s->append("t/a", "x" + std::to_string(i)));
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(s->stats().fsyncs - before >= 5);
+}
+
 TEST_CASE("the always mode fsyncs each batch before acknowledging") {
     temp_dir d;
     auto o = small_options(d.path());
