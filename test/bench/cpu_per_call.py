@@ -7,7 +7,8 @@ Each binary runs alone as in the throughput section of http_bench.py: pinned to
 core 0 (--threads 1, durable log, fsync interval:100), one session, wrk -c32 on
 core 1 with tools_call.lua. Over S seconds of load (after 2 s of warm-up) it
 reads the server's CPU time from /proc/<pid>/task/*/schedstat (every thread,
-nanosecond resolution) and prints req/s and microseconds of CPU per call;
+nanosecond resolution) and prints req/s, microseconds of CPU per call and the
+latency's tail as wrk saw it (p99, p99.9 and the maximum over the whole run);
 then the median of each binary over the rounds. The binaries alternate, so a
 slow moment of the machine hits all of them; CPU per call moves less with the
 machine's speed than req/s does, which makes small changes visible. With
@@ -16,6 +17,7 @@ machine's speed than req/s does, which makes small changes visible. With
 import argparse
 import collections
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -59,7 +61,11 @@ def measure(binary, seconds, request):
         b, t1 = cpu_ns(proc.pid), time.time()
         out = wrk.communicate()[0]
         rps = float(next(l for l in out.splitlines() if "Requests/sec" in l).split()[1])
-        return rps, (b - a) / 1e3 / (rps * (t1 - t0))
+
+        def tail(label):
+            m = re.search(r"^wrk: %s ([\d.]+) ms$" % re.escape(label), out, re.M)
+            return float(m.group(1)) if m else float("nan")
+        return rps, (b - a) / 1e3 / (rps * (t1 - t0)), tail("p99"), tail("p99.9"), tail("max")
     finally:
         proc.terminate()
         proc.wait()
@@ -74,14 +80,14 @@ def main():
     ap.add_argument("--request", choices=["not_found"], help="GETs answered 404 instead of tools/call")
     args = ap.parse_args()
     results = collections.defaultdict(list)
+    line = "%s: %.0f req/s, %.2f us of CPU per call, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms"
     for _ in range(args.rounds):
         for b in args.binaries:
-            rps, us = measure(os.path.abspath(b), args.seconds, args.request)
-            results[b].append((rps, us))
-            print("%s: %.0f req/s, %.2f us of CPU per call" % (b, rps, us), flush=True)
+            r = measure(os.path.abspath(b), args.seconds, args.request)
+            results[b].append(r)
+            print(line % ((b,) + r), flush=True)
     for b in args.binaries:
-        print("median %s: %.0f req/s, %.2f us of CPU per call" % (
-            b, statistics.median(r for r, _ in results[b]), statistics.median(u for _, u in results[b])))
+        print(line % (("median " + b,) + tuple(statistics.median(r[i] for r in results[b]) for i in range(5))))
 
 
 if __name__ == "__main__":

@@ -70,4 +70,9 @@ done = function(summary, latency, requests)
     total = total + t:get("bad")
   end
   io.write(string.format("wrk: bad responses %d\n", total))
+  -- The tail beyond wrk's --latency table, for cpu_per_call.py.
+  for _, p in ipairs({99, 99.9}) do
+    io.write(string.format("wrk: p%s %.3f ms\n", p, latency:percentile(p) / 1000))
+  end
+  io.write(string.format("wrk: max %.3f ms\n", latency.max / 1000))
 end

@@ -368,9 +368,10 @@ class Liveness(WorkerTest):
         self.assertLess(time.time() - t0, 2)
         self.assertTrue(result["isError"])
         self.assertIn("offline", result["content"][0]["text"])
-        # Back: listed again.
+        # Back: listed again. The instance hears "attached" as the worker goes
+        # online; its tools reach the registry just after.
         w.connect()
-        self.assertIn("add", tool_names(self.srv, self.sid))
+        self.assertTrue(wait_until(lambda: "add" in tool_names(self.srv, self.sid), timeout=5))
         g._conn.close()
 
     def test_a_worker_that_queues_while_offline_gets_its_calls_when_it_returns(self):
