@@ -13,7 +13,6 @@
 
 #include <atomic>
 #include <charconv>
-#include <deque>
 #include <mutex>
 #include <thread>
 #include <unordered_map>

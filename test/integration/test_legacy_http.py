@@ -188,6 +188,11 @@ class RawHttp(ServerTest):
     def ping_bytes(self, sid, id):
         return self.post_bytes(sid, {"jsonrpc": "2.0", "id": id, "method": "ping"})
 
+    def assert_ping_answered(self, s, sid, id):
+        """A ping on connection s gets its answer (the connection still serves)."""
+        s.sendall(self.ping_bytes(sid, id))
+        self.assertIn(b'"id":%d' % id, self.read_until(s, b"0\r\n\r\n"))
+
     def read_until(self, s, marker, count=1):
         data = bytearray()
         seen = 0
@@ -297,8 +302,7 @@ class RawHttp(ServerTest):
         self.assertIn(b'"id":42', data)
         self.assertIn(b"in chunks", data)
         # The connection is kept for the next request.
-        s.sendall(self.ping_bytes(sid, 43))
-        self.assertIn(b'"id":43', self.read_until(s, b"0\r\n\r\n"))
+        self.assert_ping_answered(s, sid, 43)
 
     def test_a_chunked_body_over_the_limit_gets_413(self):
         sid, _ = self.srv.initialize()
@@ -322,8 +326,7 @@ class RawHttp(ServerTest):
         s = self.connect()
         t0 = time.time()
         for id in range(9):
-            s.sendall(self.ping_bytes(sid, 100 + id))
-            self.assertIn(b'"id":%d' % (100 + id), self.read_until(s, b"0\r\n\r\n"))
+            self.assert_ping_answered(s, sid, 100 + id)
             time.sleep(0.4)
         self.assertGreater(time.time() - t0, 3.2)
         idle_from = time.time()
@@ -338,8 +341,7 @@ class RawHttp(ServerTest):
         data = self.read_until(s, b"0\r\n\r\n")  # 2 s of work, past the 1.5 s idle timeout
         self.assertIn(b'"id":120', data)
         self.assertIn(b'"result"', data)
-        s.sendall(self.ping_bytes(sid, 121))
-        self.assertIn(b'"id":121', self.read_until(s, b"0\r\n\r\n"))
+        self.assert_ping_answered(s, sid, 121)
 
     def test_a_connection_closed_mid_request_leaves_the_server_serving(self):
         sid, _ = self.srv.initialize()
@@ -347,8 +349,7 @@ class RawHttp(ServerTest):
         s.sendall(self.ping_bytes(sid, 6)[:30])
         s.close()
         s = self.connect()
-        s.sendall(self.ping_bytes(sid, 7))
-        self.assertIn(b'"id":7', self.read_until(s, b"0\r\n\r\n"))
+        self.assert_ping_answered(s, sid, 7)
 
 
 class SlowReader(ServerTest):
@@ -358,6 +359,7 @@ class SlowReader(ServerTest):
     post_bytes = RawHttp.post_bytes
     ping_bytes = RawHttp.ping_bytes
     read_until = RawHttp.read_until
+    assert_ping_answered = RawHttp.assert_ping_answered
 
     def test_answers_larger_than_the_socket_buffer_reach_a_slow_reader_whole(self):
         # Two pipelined calls of 3 MB answers each while the client does not
@@ -393,8 +395,7 @@ class SlowReader(ServerTest):
             self.assertEqual([a["id"] for a in answers], [id])
             self.assertEqual(answers[0]["result"]["content"][0]["text"], text)
         self.assertEqual(rest, b"")  # nothing after the second stream's end
-        s.sendall(self.ping_bytes(sid, 10))
-        self.assertIn(b'"id":10', self.read_until(s, b"0\r\n\r\n"))
+        self.assert_ping_answered(s, sid, 10)
 
 
 class Features(ServerTest):
