@@ -10,6 +10,14 @@
 
 namespace litemcp::store {
 
+namespace {
+
+// A topic past a retention bound is trimmed to 1/trim_step below it: a topic
+// bounded at 10,000 records keeps 9,375 to 10,000.
+constexpr std::uint64_t trim_step = 16;
+
+}  // namespace
+
 result<void> store::impl::check_append(std::string_view topic, std::string_view payload) const {
     auto parent = parse_topic_name(topic);
     if (!parent) return std::unexpected(parent.error());
@@ -190,17 +198,17 @@ void store::impl::index_record(index::batch& b, topic_meta& m, const topic_polic
     m.last_write_ms = ts;
     m.last_pos = pos;
     // Retention: trim the oldest records, always keeping the newest one. A
-    // topic over a bound is trimmed a little below it (1/64 of the bound),
-    // so a full topic pays for one index scan per 1/64 of its records rather
-    // than a point lookup per append. The same steps run in recovery, so the
-    // trimmed prefix is the same.
+    // topic over a bound is trimmed below it by 1/trim_step of the bound, so
+    // a full topic pays for one index scan (two iterators, about 70 us under
+    // load) per 1/trim_step of its records rather than a lookup per append.
+    // The same steps run in recovery, so the trimmed prefix is the same.
     auto over = [&](std::uint64_t records_max, std::uint64_t bytes_max) {
         return m.retained_start + 1 < m.next_offset &&
                (m.next_offset - m.retained_start > records_max || m.retained_bytes > bytes_max);
     };
     if (over(policy.max_records, policy.max_bytes)) {
-        const std::uint64_t records_max = policy.max_records - policy.max_records / 64;
-        const std::uint64_t bytes_max = policy.max_bytes - policy.max_bytes / 64;
+        const std::uint64_t records_max = policy.max_records - policy.max_records / trim_step;
+        const std::uint64_t bytes_max = policy.max_bytes - policy.max_bytes / trim_step;
         auto trim = [&](std::optional<offset_entry> e) {
             if (e) {
                 const std::uint64_t s = log_->segment_of(e->pos);
