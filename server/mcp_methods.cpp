@@ -432,7 +432,7 @@ void mcp_server::impl::serve_at_once(const std::shared_ptr<call>& c, std::string
     records.front().flags = session_log::flag_client_request;
     records.back().flags = session_log::flag_final | (silent ? session_log::flag_silent : 0);
     const std::size_t n = records.size();
-    st->append_group_async(s.topic, records, [this, c, body, silent, n, held, done](store::result<store::append_ack> ack) {
+    st->append_group_async(s.topic, records, [this, c, body, silent, n, held, done](store::result<store::append_ack> ack) mutable {
         if (!ack) {
             spdlog::error("session {}: cannot record the request {}: {}", c->session->id, c->id.dump(),
                           ack.error().message);
@@ -443,8 +443,10 @@ void mcp_server::impl::serve_at_once(const std::shared_ptr<call>& c, std::string
         const std::uint64_t first = ack->offset + 1 - n;
         c->tag = std::to_string(first);
         // On the connection's strand: the header, the events and the end go
-        // out in one write.
-        c->res->post([this, c, body, silent, first, held, done] {
+        // out in one write. (This callback runs once: its captures move on.)
+        auto& res = *c->res;
+        res.post([this, c = std::move(c), body = std::move(body), silent, first, held = std::move(held),
+                  done = std::move(done)] {
             if (!c->streaming) {
                 if (silent) c->res->respond(http_response{202, {}, {}});
                 else {

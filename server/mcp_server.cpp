@@ -284,8 +284,10 @@ void mcp_server::impl::on_http(http_request req, std::shared_ptr<responder> raw_
     auto res = observe(req, std::move(raw_res), labels);
     if (handle_ops(req, res)) return;
     // RFC 9728: the protected-resource metadata, at the root and path-suffixed.
-    if (req.path == "/.well-known/oauth-protected-resource" ||
-        req.path == "/.well-known/oauth-protected-resource" + cfg.mcp.endpoint) {
+    constexpr std::string_view metadata_path = "/.well-known/oauth-protected-resource";
+    if (req.path.starts_with(metadata_path) &&
+        (req.path.size() == metadata_path.size() ||
+         std::string_view(req.path).substr(metadata_path.size()) == cfg.mcp.endpoint)) {
         if (!auth->enabled()) return res->respond(json_response(404, json{{"error", "authentication is off"}}));
         return res->respond(json_response(200, auth->protected_resource_metadata()));
     }
