@@ -38,6 +38,7 @@ struct worker_hub::instance {
     std::string id;
     std::shared_ptr<transport::sse_stream> sse;
     unsigned busy = 0;
+    bool attached = false;  // told so: calls are delivered to it from then on
 };
 
 struct worker_hub::worker {
@@ -359,7 +360,8 @@ void worker_hub::pump(worker& w, effects& fx) {
         while (!w.ready.empty()) {
             std::shared_ptr<instance> best;
             for (auto& i : w.instances)
-                if (i->busy < w.concurrency && i->sse->is_open() && (!best || i->busy < best->busy)) best = i;
+                if (i->attached && i->busy < w.concurrency && i->sse->is_open() && (!best || i->busy < best->busy))
+                    best = i;
             if (!best) break;
             auto id = w.ready.front();
             w.ready.pop_front();
@@ -503,27 +505,38 @@ void worker_hub::save_cursor(worker& w) {
 }
 
 void worker_hub::publish(worker& w, effects& fx) {
+    fx.push_back([this, name = w.name] { republish(name); });
+}
+
+void worker_hub::republish(const std::string& name) {
+    // Effects run after mu_ is released, so two of them may run in either
+    // order. Each reads the worker as it is when it runs, one at a time: the
+    // last to run lists the newest state, whichever change it was queued by.
+    std::lock_guard order(publish_mu_);
     std::vector<tool> tools;
     std::vector<resource> resources;
     std::vector<prompt> prompts;
-    if (w.online) {
-        for (auto& t : w.tools) tools.push_back(*t);
-        for (auto& r : w.definition.value("resources", json::array())) {
-            resource x;
-            x.definition = r;
-            x.served_by = w.name;
-            resources.push_back(std::move(x));
-        }
-        for (auto& p : w.definition.value("prompts", json::array())) {
-            prompt x;
-            x.definition = p;
-            x.served_by = w.name;
-            prompts.push_back(std::move(x));
+    {
+        std::lock_guard lock(mu_);
+        auto it = workers_.find(name);
+        if (it != workers_.end() && it->second->online) {
+            const auto& w = *it->second;
+            for (auto& t : w.tools) tools.push_back(*t);
+            for (auto& r : w.definition.value("resources", json::array())) {
+                resource x;
+                x.definition = r;
+                x.served_by = w.name;
+                resources.push_back(std::move(x));
+            }
+            for (auto& p : w.definition.value("prompts", json::array())) {
+                prompt x;
+                x.definition = p;
+                x.served_by = w.name;
+                prompts.push_back(std::move(x));
+            }
         }
     }
-    fx.push_back([this, name = w.name, t = std::move(tools), r = std::move(resources), p = std::move(prompts)]() mutable {
-        registry_.replace_served(name, std::move(t), std::move(r), std::move(p));
-    });
+    registry_.replace_served(name, std::move(tools), std::move(resources), std::move(prompts));
 }
 
 void worker_hub::set_online(worker& w, bool online, effects& fx) {
@@ -763,7 +776,9 @@ std::optional<api_answer> worker_hub::check_attach(const std::string& name, std:
 
 void worker_hub::attach(const std::string& name, std::string instance_id, std::shared_ptr<transport::sse_stream> sse) {
     effects fx;
-    std::weak_ptr<instance> mine;
+    auto mine = std::make_shared<instance>();
+    mine->id = instance_id;
+    mine->sse = sse;
     {
         std::lock_guard lock(mu_);
         auto it = workers_.find(name);
@@ -772,35 +787,42 @@ void worker_hub::attach(const std::string& name, std::string instance_id, std::s
             return;
         }
         auto& w = *it->second;
-        auto i = std::make_shared<instance>();
-        i->id = instance_id;
-        i->sse = sse;
         // An instance reconnecting under its id takes over from its old
         // stream, which may not have noticed it is gone (like a GET takeover).
         for (auto& old : w.instances)
             if (old->id == instance_id) old->sse->abort();
         std::erase_if(w.instances, [&](auto& old) { return old->id == instance_id; });
-        w.instances.push_back(i);
-        mine = i;
+        w.instances.push_back(mine);
         w.presence++;
-        sse->send({}, json{{"type", "attached"}, {"worker", name}, {"instance", instance_id}}.dump());
         set_online(w, true, fx);
+    }
+    // A worker coming back online is listed again before its instance hears
+    // "attached", so a client the worker tells at once finds its tools; and
+    // the instance gets no call before that event.
+    for (auto& f : fx) f();
+    {
+        std::lock_guard lock(mu_);
+        auto it = workers_.find(name);
+        if (it == workers_.end()) return;  // deregistered meanwhile: its instances were closed
+        auto& w = *it->second;
+        if (std::find(w.instances.begin(), w.instances.end(), mine) == w.instances.end()) return;  // replaced
+        sse->send({}, json{{"type", "attached"}, {"worker", name}, {"instance", instance_id}}.dump());
+        mine->attached = true;
         spdlog::info("workers: {}: instance {} attached ({} now)", name, instance_id, w.instances.size());
     }
     // Runs on an I/O thread when the stream ends for any reason. Calls the
     // instance held stay delivered until their invisibility timeout.
-    sse->on_closed([this, name, instance_id, mine] {
+    sse->on_closed([this, name, instance_id, weak = std::weak_ptr<instance>(mine)] {
         std::lock_guard lock(mu_);
         auto it = workers_.find(name);
         if (it == workers_.end()) return;
         auto& w = *it->second;
-        auto me = mine.lock();
+        auto me = weak.lock();
         if (!me || std::find(w.instances.begin(), w.instances.end(), me) == w.instances.end()) return;  // replaced
         std::erase(w.instances, me);
         spdlog::info("workers: {}: instance {} left ({} now)", name, instance_id, w.instances.size());
         if (w.instances.empty()) schedule(clock::now() + opts_.offline_grace, {timer::kind::offline, name, {}, w.presence});
     });
-    for (auto& f : fx) f();
     wake(name);
 }
 

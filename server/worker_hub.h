@@ -168,7 +168,8 @@ private:
     // Tells the instance holding a delivered call to stop working on it.
     void send_cancel(const open_call& c, const std::string& reason);
     void set_online(worker& w, bool online, effects& fx);
-    void publish(worker& w, effects& fx);
+    void publish(worker& w, effects& fx);   // queues a republish of w
+    void republish(const std::string& name);  // lists the worker's current tools in the registry
     void save_cursor(worker& w);
     void schedule(clock::time_point at, timer t);
     void on_timer(const timer& t, effects& fx);
@@ -184,6 +185,7 @@ private:
     worker_options opts_;
 
     mutable std::mutex mu_;
+    std::mutex publish_mu_;  // orders republish(); taken before mu_, never while holding it
     std::map<std::string, std::unique_ptr<worker>> workers_;
     std::map<std::string, std::unique_ptr<open_call>> calls_;
     std::map<std::string, std::string> by_request_;  // session + '\n' + request id -> call id

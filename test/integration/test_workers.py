@@ -368,10 +368,11 @@ class Liveness(WorkerTest):
         self.assertLess(time.time() - t0, 2)
         self.assertTrue(result["isError"])
         self.assertIn("offline", result["content"][0]["text"])
-        # Back: listed again. The instance hears "attached" as the worker goes
-        # online; its tools reach the registry just after.
+        # Back: listed again before the instance hears "attached" (connect()
+        # returns with that event), so a listing right after finds the tool.
         w.connect()
-        self.assertTrue(wait_until(lambda: "add" in tool_names(self.srv, self.sid), timeout=5))
+        self.assertIn("add", tool_names(self.srv, self.sid))
+        self.assertEqual(json.loads(next(stream)["data"])["method"], "notifications/tools/list_changed")
         g._conn.close()
 
     def test_a_worker_that_queues_while_offline_gets_its_calls_when_it_returns(self):

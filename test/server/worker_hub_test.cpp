@@ -1,0 +1,142 @@
+// worker_hub and the registry: what MCP clients can list while workers come
+// and go. The integration tests (test/integration/test_workers.py) cover the
+// worker API over HTTP; these check orderings that HTTP round trips are too
+// slow to catch.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/mcp_server.h"
+#include "server/worker_hub.h"
+#include "test_util.h"
+
+using namespace litemcp;
+using namespace litemcp::server;
+using namespace std::chrono_literals;
+
+namespace {
+
+class null_sink : public call_sink {
+public:
+    void notify(const call_ticket&, json, std::optional<log_level>) override {}
+    void finish(const call_ticket&, std::optional<json>) override {}
+    void restored(const call_ticket&) override {}
+};
+
+// An instance's stream: hands every event to a probe as it is sent.
+class probe_stream : public transport::sse_stream {
+public:
+    explicit probe_stream(std::function<void(const json&)> probe) : probe_(std::move(probe)) {}
+    bool send(std::string_view, std::string_view data) override {
+        probe_(json::parse(data));
+        return true;
+    }
+    bool send_priming(std::string_view, std::chrono::milliseconds) override { return true; }
+    bool send_retry(std::chrono::milliseconds) override { return true; }
+    void close() override { end(); }
+    void abort() override { end(); }
+    bool is_open() const override { return !ended_; }
+    void on_closed(std::function<void()> f) override {
+        std::unique_lock lock(mu_);
+        if (ended_) {
+            lock.unlock();
+            f();
+            return;
+        }
+        on_closed_ = std::move(f);
+    }
+
+private:
+    void end() {
+        std::function<void()> f;
+        {
+            std::lock_guard lock(mu_);
+            if (ended_.exchange(true)) return;
+            f = std::move(on_closed_);
+        }
+        if (f) f();
+    }
+    std::function<void(const json&)> probe_;
+    std::mutex mu_;
+    std::atomic<bool> ended_{false};
+    std::function<void()> on_closed_;
+};
+
+struct hub_fixture {
+    test::temp_dir dir;
+    std::unique_ptr<store::store> st;
+    registry reg;
+    null_sink sink;
+    std::unique_ptr<worker_hub> hub;
+
+    explicit hub_fixture(std::chrono::milliseconds offline_grace) {
+        store::store_options so;
+        so.dir = dir.path();
+        so.parents = builtin_parents(mcp_options{});
+        auto opened = store::store::open(so);
+        REQUIRE(opened);
+        st = std::move(*opened);
+        worker_options wo;
+        wo.offline_grace = offline_grace;
+        hub = std::make_unique<worker_hub>(*st, reg, sink, wo);
+        REQUIRE(hub->start());
+    }
+    ~hub_fixture() { hub->stop(); }
+
+    void register_calc() {
+        const json tool{{"name", "add"}, {"inputSchema", {{"type", "object"}}}};
+        auto answer = hub->register_worker(json{{"name", "calc"}, {"tools", json::array({tool})}}, std::nullopt);
+        REQUIRE(answer.status == 201);
+    }
+    bool wait_listed(bool listed) {
+        for (auto until = std::chrono::steady_clock::now() + 5s; std::chrono::steady_clock::now() < until;) {
+            if ((reg.find_tool("add") != nullptr) == listed) return true;
+            std::this_thread::sleep_for(5ms);
+        }
+        return false;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a worker back online is listed again before its instance hears 'attached'") {
+    hub_fixture f(100ms);
+    f.register_calc();
+    REQUIRE(f.wait_listed(true));   // online for the grace period after registering
+    REQUIRE(f.wait_listed(false));  // no instance came: offline, unlisted
+    std::vector<std::pair<std::string, bool>> heard;  // event type, "add" listed as it was sent
+    auto sse = std::make_shared<probe_stream>([&](const json& ev) {
+        heard.emplace_back(ev.value("type", ""), f.reg.find_tool("add") != nullptr);
+    });
+    f.hub->attach("calc", "one", sse);
+    REQUIRE(heard.size() == 1);
+    CHECK(heard[0].first == "attached");
+    CHECK(heard[0].second);
+    CHECK(f.reg.find_tool("add"));
+    sse->close();
+}
+
+TEST_CASE("instances coming and going leave the worker listed exactly when it is online") {
+    // Going offline (on the hub's timer thread) and coming back (an attach)
+    // each publish the worker's lists after releasing the hub's lock, so the
+    // two can land in either order; the registry must still end as the worker
+    // is. (The window is microseconds wide: this churns through it, it does
+    // not force it.)
+    hub_fixture f(1ms);
+    f.register_calc();
+    for (int round = 0; round < 100; ++round) {
+        auto sse = std::make_shared<probe_stream>([](const json&) {});
+        f.hub->attach("calc", "one", sse);
+        std::this_thread::sleep_for(2ms);  // past the grace: any offline effect has landed
+        CHECK(f.reg.find_tool("add"));
+        sse->close();
+        std::this_thread::sleep_for(std::chrono::microseconds(500 + round % 10 * 100));
+    }
+    CHECK(f.wait_listed(false));  // offline for good now
+}
