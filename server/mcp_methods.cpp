@@ -192,8 +192,8 @@ void mcp_server::impl::emit_on_stream(const std::shared_ptr<call>& c, const json
     if (c->held) return c->held->push_back(msg.dump());  // recorded with the response
     if (c->session->ended) return;  // its topic is gone; appending would bring it back
     auto body = std::make_shared<std::string>(msg.dump());
-    // The appender completes appends in queue order, so the stream sees the
-    // messages in offset order.
+    // The store completes appends in queue order (one batch at a time), so
+    // the stream sees the messages in offset order.
     st->append_async(c->session->topic, session_log::encode(c->tag, *body), 0,
                      [c, body](store::result<store::append_ack> ack) {
                          if (!ack) {
@@ -370,9 +370,10 @@ void mcp_server::impl::serve_request(std::shared_ptr<session_state> s, json msg,
                              std::lock_guard lock(s.mu);
                              s.live_streams.insert(rec->offset);
                          }
-                         // This runs on the store's appender thread, which
-                         // must never wait for itself: the request goes on
-                         // elsewhere.
+                         // This runs on the thread committing the store's
+                         // batch (the appender, or an I/O thread in
+                         // commit_queued), which must never wait for the
+                         // store: the request goes on elsewhere.
                          if (c->runs_on == execution::io) return c->res->post([this, c] { run_request(c); });
                          if (!handlers->post([this, c] { run_request(c); }))
                              c->res->post([this, c] {
@@ -432,7 +433,7 @@ void mcp_server::impl::serve_at_once(const std::shared_ptr<call>& c, std::string
     records.front().flags = session_log::flag_client_request;
     records.back().flags = session_log::flag_final | (silent ? session_log::flag_silent : 0);
     const std::size_t n = records.size();
-    st->append_group_async(s.topic, records, [this, c, body, silent, n, held, done](store::result<store::append_ack> ack) mutable {
+    st->append_group_deferred(s.topic, records, [this, c, body, silent, n, held, done](store::result<store::append_ack> ack) mutable {
         if (!ack) {
             spdlog::error("session {}: cannot record the request {}: {}", c->session->id, c->id.dump(),
                           ack.error().message);
@@ -474,6 +475,13 @@ void mcp_server::impl::serve_at_once(const std::shared_ptr<call>& c, std::string
             done();
         });
     });
+    // The commit runs after the handlers already queued on this I/O thread:
+    // the requests that arrived with this one commit in the same batch.
+    if (!commit_posted.exchange(true))
+        c->res->post([this] {
+            commit_posted = false;
+            st->commit_queued();
+        });
 }
 
 mcp_server::impl::stream_start mcp_server::impl::stream_start_of(const call& c) const {

@@ -247,6 +247,9 @@ public:
     std::atomic<bool> stopping{false};
     std::atomic<bool> tasks_interrupted{false};  // shutdown: task outcomes are no longer recorded
     std::atomic<std::uint64_t> in_flight{0};  // requests between arrival and response
+    // An I/O-thread call's records are committed by a handler posted once
+    // per burst (store::commit_queued), not by the appender thread.
+    std::atomic<bool> commit_posted{false};
     std::mutex maint_mu;
     std::condition_variable maint_cv;
     std::thread maintenance;

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "store/store_impl.h"
 
@@ -31,9 +32,17 @@ result<void> store::impl::check_append(std::string_view topic, std::string_view 
     return {};
 }
 
+void store::impl::wait_for_room(std::unique_lock<std::mutex>& lock) {
+    if (stopping_ || queue_.size() < opts_.max_pending_appends) return;
+    // Full: the appender must run, even if the queue holds only deferred appends.
+    wanted_ = true;
+    q_cv_.notify_one();
+    space_cv_.wait(lock, [&] { return stopping_ || queue_.size() < opts_.max_pending_appends; });
+}
+
 void store::impl::enqueue(pending p) {
     std::unique_lock lock(q_mu_);
-    space_cv_.wait(lock, [&] { return stopping_ || queue_.size() < opts_.max_pending_appends; });
+    wait_for_room(lock);
     if (stopping_) {
         lock.unlock();
         auto err = make_error(errc::closed, "the store is closing");
@@ -44,24 +53,24 @@ void store::impl::enqueue(pending p) {
         }
         return;
     }
-    const bool was_empty = queue_.empty();
     queue_.push_back(std::move(p));
+    const bool notify = !std::exchange(wanted_, true);
     lock.unlock();
-    if (was_empty) q_cv_.notify_one();
+    if (notify) q_cv_.notify_one();
 }
 
-void store::impl::enqueue_group(std::vector<pending> group) {
+void store::impl::enqueue_group(std::vector<pending> group, bool wake) {
     std::unique_lock lock(q_mu_);
-    space_cv_.wait(lock, [&] { return stopping_ || queue_.size() < opts_.max_pending_appends; });
+    wait_for_room(lock);
     if (stopping_) {
         lock.unlock();
         if (group.back().done) group.back().done(make_error(errc::closed, "the store is closing"));
         return;
     }
-    const bool was_empty = queue_.empty();
     for (auto& p : group) queue_.push_back(std::move(p));
+    const bool notify = wake && !std::exchange(wanted_, true);
     lock.unlock();
-    if (was_empty) q_cv_.notify_one();
+    if (notify) q_cv_.notify_one();
 }
 
 result<append_ack> store::append(std::string_view topic, std::string_view payload, std::uint32_t flags) {
@@ -93,6 +102,21 @@ void store::append_async(std::string_view topic, std::string_view payload, std::
 }
 
 void store::append_group_async(std::string_view topic, std::span<const record_spec> records, append_callback done) {
+    append_group(topic, records, std::move(done), true);
+}
+
+void store::append_group_deferred(std::string_view topic, std::span<const record_spec> records,
+                                  append_callback done) {
+    append_group(topic, records, std::move(done), false);
+}
+
+void store::commit_queued() {
+    while (impl_->drain(false)) {
+    }
+}
+
+void store::append_group(std::string_view topic, std::span<const record_spec> records, append_callback done,
+                         bool wake) {
     if (records.empty()) {
         if (done) done(make_error(errc::invalid_argument, "an append group needs at least one record"));
         return;
@@ -115,7 +139,7 @@ void store::append_group_async(std::string_view topic, std::span<const record_sp
         p.group_continues = i + 1 < records.size();
     }
     group.back().done = std::move(done);
-    impl_->enqueue_group(std::move(group));
+    impl_->enqueue_group(std::move(group), wake);
 }
 
 void store::impl::run_appender() {
@@ -126,31 +150,49 @@ void store::impl::run_appender() {
     sched_param sp{};
     if (pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp) != 0)
         spdlog::debug("store: the appender runs without SCHED_BATCH");
-    std::vector<pending> batch;
-    std::vector<std::function<void()>> jobs;
     for (;;) {
         {
+            // Woken for appends and jobs (wanted_), and every
+            // deferred_commit_wait: deferred appends whose commit_queued()
+            // is late are committed then.
             std::unique_lock lock(q_mu_);
-            q_cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !jobs_.empty(); });
-            if (queue_.empty() && jobs_.empty() && stopping_) return;
-            std::uint64_t bytes = 0;
-            while (!queue_.empty() &&
-                   (batch.empty() || bytes < opts_.max_batch_bytes || batch.back().group_continues)) {
-                bytes += queue_.front().payload().size() + queue_.front().topic().size();
-                batch.push_back(std::move(queue_.front()));
-                queue_.pop_front();
-            }
-            while (!jobs_.empty()) {
-                jobs.push_back(std::move(jobs_.front()));
-                jobs_.pop_front();
+            q_cv_.wait_for(lock, opts_.deferred_commit_wait, [&] { return stopping_ || wanted_; });
+            wanted_ = false;
+            if (queue_.empty() && jobs_.empty()) {
+                if (stopping_) return;
+                continue;
             }
         }
-        space_cv_.notify_all();
-        if (!batch.empty()) commit(batch);
-        batch.clear();
-        for (auto& job : jobs) job();
-        jobs.clear();
+        while (drain(true)) {
+        }
     }
+}
+
+bool store::impl::drain(bool run_jobs) {
+    std::lock_guard commit_lock(commit_mu_);
+    auto& batch = drain_batch_;
+    auto& jobs = drain_jobs_;
+    bool more = false;
+    {
+        std::lock_guard lock(q_mu_);
+        std::uint64_t bytes = 0;
+        while (!queue_.empty() && (batch.empty() || bytes < opts_.max_batch_bytes || batch.back().group_continues)) {
+            bytes += queue_.front().payload().size() + queue_.front().topic().size();
+            batch.push_back(std::move(queue_.front()));
+            queue_.pop_front();
+        }
+        while (run_jobs && !jobs_.empty()) {
+            jobs.push_back(std::move(jobs_.front()));
+            jobs_.pop_front();
+        }
+        more = !queue_.empty();
+    }
+    space_cv_.notify_all();
+    if (!batch.empty()) commit(batch);
+    batch.clear();
+    for (auto& job : jobs) job();
+    jobs.clear();
+    return more;
 }
 
 result<topic_meta*> store::impl::load_topic(std::string_view name) {

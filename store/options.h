@@ -64,6 +64,10 @@ struct store_options {
     std::uint64_t max_batch_bytes = 4ull << 20;
     // Appends waiting for the appender before new ones block the caller. Default: 65,536.
     std::uint64_t max_pending_appends = 65'536;
+    // Longest a deferred append (store::append_group_deferred) waits for its
+    // caller's commit_queued() before the appender thread commits it anyway.
+    // Default: 50 ms.
+    std::chrono::milliseconds deferred_commit_wait{50};
     // Lite-topic states the appender keeps in memory (the rest is read from the
     // index on demand). Default: 65,536.
     std::uint64_t topic_cache_entries = 65'536;

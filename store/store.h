@@ -8,10 +8,11 @@
 // records arrive; their positions (cursors) are held by the store.
 //
 // Threading: every method is thread-safe. Appends from all threads are
-// queued to one appender thread, which writes them as one batch (group
-// commit): one log write, one fsync in `always` mode, one RocksDB WriteBatch.
-// append() blocks until its batch is committed; append_async() calls its
-// callback on the appender thread. Reads run on the caller's thread and never
+// queued and written as one batch (group commit): one log write, one fsync in
+// `always` mode, one RocksDB WriteBatch. The appender thread commits them,
+// or the caller that queued deferred appends, in commit_queued(); one batch
+// at a time, in queue order. append() blocks until its batch is committed;
+// append_async() calls its callback on the committing thread. Reads run on the caller's thread and never
 // wait for the appender. A maintenance thread syncs the log (interval mode),
 // checkpoints the index and asks the appender to reclaim expired topics.
 //
@@ -130,7 +131,7 @@ public:
     // its first append. Blocks until the record is written (and fsynced in
     // `always` mode).
     result<append_ack> append(std::string_view topic, std::string_view payload, std::uint32_t flags = 0);
-    // The same without waiting; done runs on the appender thread (or on the
+    // The same without waiting; done runs on the committing thread (or on the
     // caller's thread when the request is rejected before queueing).
     void append_async(std::string_view topic, std::string_view payload, std::uint32_t flags,
                       append_callback done);
@@ -143,6 +144,14 @@ public:
         std::uint32_t flags = 0;
     };
     void append_group_async(std::string_view topic, std::span<const record_spec> records, append_callback done);
+    // The same, committed by the caller: the records wait in the queue,
+    // without waking the appender thread, until commit_queued() runs on any
+    // thread (or the appender wakes for other work, or the store closes).
+    // An I/O thread queues a burst of requests this way and commits them
+    // once, on its own thread; done then runs there, inside commit_queued().
+    void append_group_deferred(std::string_view topic, std::span<const record_spec> records, append_callback done);
+    // Commits everything queued (one group commit) on the calling thread.
+    void commit_queued();
 
     // Reads records from offset `from` on. not_found when the topic does not exist.
     result<read_batch> read(std::string_view topic, std::uint64_t from, read_limits limits = {}) const;
@@ -196,6 +205,7 @@ public:
 
 private:
     explicit store(std::unique_ptr<impl> p);
+    void append_group(std::string_view topic, std::span<const record_spec> records, append_callback done, bool wake);
     std::unique_ptr<impl> impl_;
 };
 

@@ -100,12 +100,19 @@ public:
         error err;
     };
     void enqueue(pending p);
-    void enqueue_group(std::vector<pending> group);
+    // With q_mu_ held: waits while the queue is full (max_pending_appends).
+    void wait_for_room(std::unique_lock<std::mutex>& lock);
+    void enqueue_group(std::vector<pending> group, bool wake);
     result<void> check_append(std::string_view topic, std::string_view payload) const;
     std::optional<topic_policy> policy_of(std::string_view parent) const;
 
     // --- appender thread ---
     void run_appender();
+    // Takes what is queued and commits it as one batch, one caller at a
+    // time: the appender thread, which then runs the queued jobs, or a
+    // caller's (commit_queued), which leaves the jobs to the appender.
+    // Returns whether more appends are queued (a batch stops at max_batch_bytes).
+    bool drain(bool run_jobs);
     void commit(std::vector<pending>& batch);
     // Adds index writes for one record already in the log: entry, metadata,
     // segment and parent counts, retention trim, expiry key. Shared by append
@@ -151,7 +158,13 @@ public:
     std::deque<pending> queue_;
     std::deque<std::function<void()>> jobs_;
     bool stopping_ = false;
+    bool wanted_ = false;  // the appender has work it was not told to wait for
     std::thread appender_;
+    // Held while a batch is taken from the queue and committed, so batches
+    // commit in queue order whichever thread commits them.
+    std::mutex commit_mu_;
+    std::vector<pending> drain_batch_;             // guarded by commit_mu_
+    std::vector<std::function<void()>> drain_jobs_;  // guarded by commit_mu_
 
     // appender-owned
     topic_cache topics_;
@@ -202,6 +215,7 @@ auto store::impl::on_appender(F f) -> decltype(f()) {
             out.emplace(std::move(r));
             cv.notify_one();
         });
+        wanted_ = true;
     }
     q_cv_.notify_one();
     std::unique_lock lock(mu);

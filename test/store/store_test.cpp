@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <set>
 #include <thread>
 
@@ -247,6 +248,113 @@ TEST_CASE("a group of records lands at consecutive offsets, whatever else is app
         called = true;
     });
     CHECK(called);  // refused before queueing: an unknown parent
+}
+
+namespace {
+
+// Waits up to two seconds for a counter to reach n.
+bool reaches(const std::atomic<int>& counter, int n) {
+    for (int i = 0; i < 2000 && counter < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return counter >= n;
+}
+
+}  // namespace
+
+TEST_CASE("deferred appends are committed by commit_queued, on the caller's thread, in order") {
+    temp_dir d;
+    auto o = small_options(d.path());
+    o.deferred_commit_wait = std::chrono::seconds(30);  // the appender's safety net stays out of the way
+    auto s = open_store(o);
+    std::vector<std::uint64_t> lasts;
+    std::vector<std::thread::id> on;
+    for (int g = 0; g < 3; ++g) {
+        const std::string a = "d" + std::to_string(g) + ".0", b = "d" + std::to_string(g) + ".1";
+        const store::record_spec recs[] = {{a, 0}, {b, 0}};
+        s->append_group_deferred("t/d", recs, [&](result<append_ack> r) {
+            REQUIRE(r);
+            lasts.push_back(r->offset);
+            on.push_back(std::this_thread::get_id());
+        });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK(lasts.empty());  // nothing woke the appender
+    s->commit_queued();
+    REQUIRE(lasts.size() == 3);  // done ran inside commit_queued
+    CHECK(lasts == std::vector<std::uint64_t>{1, 3, 5});
+    for (auto id : on) CHECK(id == std::this_thread::get_id());
+    auto r = s->read("t/d", 0, {10, 1u << 20});
+    REQUIRE(r);
+    REQUIRE(r->records.size() == 6);
+    CHECK(r->records[0].payload == "d0.0");
+    CHECK(r->records[5].payload == "d2.1");
+    CHECK(s->stats().append_batches == 1);
+}
+
+TEST_CASE("deferred appends whose caller never commits are committed by the appender") {
+    temp_dir d;
+    auto o = small_options(d.path());
+    o.deferred_commit_wait = std::chrono::milliseconds(20);
+    auto s = open_store(o);
+    std::atomic<int> done{0};
+    std::thread::id on;
+    const store::record_spec recs[] = {{"late", 0}};
+    s->append_group_deferred("t/late", recs, [&](result<append_ack> r) {
+        CHECK(r);
+        on = std::this_thread::get_id();
+        ++done;
+    });
+    REQUIRE(reaches(done, 1));
+    CHECK(on != std::this_thread::get_id());
+}
+
+TEST_CASE("an ordinary append wakes the appender for the deferred appends queued before it") {
+    temp_dir d;
+    auto o = small_options(d.path());
+    o.deferred_commit_wait = std::chrono::seconds(30);
+    auto s = open_store(o);
+    std::atomic<int> done{0};
+    std::uint64_t deferred_offset = 0, async_offset = 0;
+    const store::record_spec recs[] = {{"first", 0}};
+    s->append_group_deferred("t/mix", recs, [&](result<append_ack> r) {
+        REQUIRE(r);
+        deferred_offset = r->offset;
+        ++done;
+    });
+    s->append_async("t/mix", "second", 0, [&](result<append_ack> r) {
+        REQUIRE(r);
+        async_offset = r->offset;
+        ++done;
+    });
+    REQUIRE(reaches(done, 2));
+    CHECK(deferred_offset == 0);
+    CHECK(async_offset == 1);
+}
+
+TEST_CASE("a queue full of deferred appends wakes the appender instead of blocking for good") {
+    temp_dir d;
+    auto o = small_options(d.path());
+    o.deferred_commit_wait = std::chrono::seconds(30);
+    o.max_pending_appends = 4;
+    auto s = open_store(o);
+    std::atomic<int> done{0};
+    for (int i = 0; i < 12; ++i) {
+        const std::string payload = "p" + std::to_string(i);
+        const store::record_spec recs[] = {{payload, 0}};
+        s->append_group_deferred("t/full", recs, [&](result<append_ack> r) {
+            CHECK(r);
+            ++done;
+        });
+    }
+    // The appender ran only to make room: the last four still wait for a commit.
+    REQUIRE(reaches(done, 8));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK(done == 8);
+    s->commit_queued();
+    CHECK(done == 12);
+    auto r = s->read("t/full", 0, {20, 1u << 20});
+    REQUIRE(r);
+    REQUIRE(r->records.size() == 12);
+    for (int i = 0; i < 12; ++i) CHECK(r->records[static_cast<std::size_t>(i)].payload == "p" + std::to_string(i));
 }
 
 TEST_CASE("concurrent appenders get dense, unique offsets per topic") {
