@@ -475,13 +475,26 @@ void mcp_server::impl::serve_at_once(const std::shared_ptr<call>& c, std::string
             done();
         });
     });
-    // The commit runs after the handlers already queued on this I/O thread:
-    // the requests that arrived with this one commit in the same batch.
+    const std::uint64_t seen = ++deferred_calls;
     if (!commit_posted.exchange(true))
-        c->res->post([this] {
-            commit_posted = false;
-            st->commit_queued();
-        });
+        c->res->post([this, via = c->res, seen] { commit_burst(via, seen, 0); });
+}
+
+void mcp_server::impl::commit_burst(std::shared_ptr<transport::responder> via, std::uint64_t seen, unsigned round) {
+    // A posted handler runs after the handlers already queued on the I/O
+    // thread, and after the reactor's next poll has queued the sockets that
+    // became readable meanwhile. While requests keep arriving, the commit
+    // moves behind them, up to commit_burst_rounds times: a burst of the
+    // whole connection set commits as one batch (one log write, one RocksDB
+    // write) without making a lone request wait.
+    constexpr unsigned commit_burst_rounds = 3;
+    const std::uint64_t now = deferred_calls;
+    if (now != seen && round < commit_burst_rounds) {
+        via->post([this, via, now, round] { commit_burst(via, now, round + 1); });
+        return;
+    }
+    commit_posted = false;
+    st->commit_queued();
 }
 
 mcp_server::impl::stream_start mcp_server::impl::stream_start_of(const call& c) const {

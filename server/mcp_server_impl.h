@@ -106,6 +106,8 @@ public:
     // request, its messages and its response as one group (one append),
     // then writes them.
     void serve_at_once(const std::shared_ptr<call>& c, std::string raw);
+    // The posted commit of serve_at_once's records; see there.
+    void commit_burst(std::shared_ptr<transport::responder> via, std::uint64_t seen, unsigned round);
     // How a request's POST stream starts: with a priming event, and closed
     // right after it (SEP-1699). Shared by open_stream and serve_at_once's
     // stream written in one go.
@@ -250,6 +252,7 @@ public:
     // An I/O-thread call's records are committed by a handler posted once
     // per burst (store::commit_queued), not by the appender thread.
     std::atomic<bool> commit_posted{false};
+    std::atomic<std::uint64_t> deferred_calls{0};  // calls queued that way, ever
     std::mutex maint_mu;
     std::condition_variable maint_cv;
     std::thread maintenance;
