@@ -83,11 +83,33 @@ def initialize(port, conn=None):
     return sid
 
 
-def wrk(port, sid, seconds, connections=32, env_extra=None):
+def process_cpu_seconds(pid):
+    """User and system CPU time of a process (all its threads), in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def wrk(port, sid, seconds, connections=32, env_extra=None, server_pid=None):
+    """Returns (req/s, p50 ms, p99 ms, bad responses, socket errors, cpu).
+    With server_pid, cpu is (the server's, wrk's) CPU time over the run as a
+    share of one core, in per cent: which of the two bounds the figure (each
+    has a core of its own); else None."""
     env = dict(os.environ, MCP_SESSION=sid or "", **(env_extra or {}))
+    if server_pid:
+        server0, wrk0, t0 = process_cpu_seconds(server_pid), children_cpu_seconds(), time.monotonic()
     out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "--latency",
                           "-s", os.path.join(here, "tools_call.lua"), "http://127.0.0.1:%d/mcp" % port],
                          capture_output=True, text=True, env=env, timeout=seconds + 60).stdout
+    cpu = None
+    if server_pid:
+        wall = time.monotonic() - t0
+        cpu = (100 * (process_cpu_seconds(server_pid) - server0) / wall, 100 * (children_cpu_seconds() - wrk0) / wall)
 
     def ms(label):
         m = re.search(r"^\s+%s\s+([\d.]+)(us|ms|s)\s*$" % label, out, re.M)
@@ -99,7 +121,7 @@ def wrk(port, sid, seconds, connections=32, env_extra=None):
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     bad = int(re.search(r"wrk: bad responses (\d+)", out).group(1))
     errors = re.search(r"Socket errors: (.*)", out)
-    return rps, ms("50%"), ms("99%"), bad, errors.group(1) if errors else "none"
+    return rps, ms("50%"), ms("99%"), bad, errors.group(1) if errors else "none", cpu
 
 
 def warm(port, sid, n=300):
@@ -115,7 +137,7 @@ def warm(port, sid, n=300):
 def side_by_side(binary, npm_dir, reference_script, measure):
     """Runs litemcp (one I/O thread, durable log, fsync interval:100) and the
     reference server in turn, each pinned to core 0, and returns
-    {"litemcp": measure("litemcp", port), "reference": measure("reference", port)}."""
+    {"litemcp": measure("litemcp", port, pid), "reference": measure("reference", port, pid)}."""
     data = tempfile.mkdtemp(prefix="litemcp-bench-")
     script = os.path.join(npm_dir, reference_script)
     shutil.copy(os.path.join(here, reference_script), script)
@@ -131,13 +153,20 @@ def side_by_side(binary, npm_dir, reference_script, measure):
             proc = subprocess.Popen(["taskset", "-c", "0"] + command(port), stdout=subprocess.PIPE, text=True)
             proc.stdout.readline()  # "... listening on ..."
             try:
-                results[name] = measure(name, port)
+                results[name] = measure(name, port, proc.pid)
             finally:
                 proc.terminate()
                 proc.wait()
     finally:
         shutil.rmtree(data, ignore_errors=True)
     return results
+
+
+def cpu_note(result):
+    """The note ', server 99% of core 0, wrk 78% of core 1' for a wrk() result that measured the two
+    shares, else ''."""
+    cpu = result[5]
+    return ", server %.0f%% of core 0, wrk %.0f%% of core 1" % cpu if cpu else ""
 
 
 def median_rounds(args, binary, npm_dir, reference_script, measure, prefix):
@@ -148,9 +177,10 @@ def median_rounds(args, binary, npm_dir, reference_script, measure, prefix):
     for i in range(args.rounds):
         results = side_by_side(binary, npm_dir, reference_script, measure)
         if args.rounds > 1:
-            print("%s round %d: litemcp %.0f req/s (p99 %.2f ms), reference %.0f req/s (p99 %.2f ms), %.1fx"
-                  % (prefix, i + 1, results["litemcp"][0], results["litemcp"][2], results["reference"][0],
-                     results["reference"][2], results["litemcp"][0] / results["reference"][0]))
+            print("%s round %d: litemcp %.0f req/s (p99 %.2f ms%s), reference %.0f req/s (p99 %.2f ms%s), %.1fx"
+                  % (prefix, i + 1, results["litemcp"][0], results["litemcp"][2], cpu_note(results["litemcp"]),
+                     results["reference"][0], results["reference"][2], cpu_note(results["reference"]),
+                     results["litemcp"][0] / results["reference"][0]))
         rounds.append(results)
     return {name: sorted((r[name] for r in rounds), key=lambda x: x[0])[len(rounds) // 2] for name in rounds[0]}
 
@@ -161,24 +191,25 @@ def section_throughput(args, binary, npm_dir):
           "median of %d rounds" % (seconds, args.rounds))
     ceilings = []
 
-    def measure(name, port):
+    def measure(name, port, pid):
         sid = initialize(port)
         warm(port, sid)
-        result = wrk(port, sid, seconds)
+        result = wrk(port, sid, seconds, server_pid=pid)
         if name == "litemcp":
-            ceilings.append(wrk(port, sid, seconds, env_extra={"REQUEST": "not_found"}))
+            ceilings.append(wrk(port, sid, seconds, env_extra={"REQUEST": "not_found"}, server_pid=pid))
         return result
     results = median_rounds(args, binary, npm_dir, "reference_server.mjs", measure, "throughput")
     ceiling = sorted(ceilings, key=lambda x: x[0])[len(ceilings) // 2]
-    for name, (rps, p50, p99, bad, errors) in results.items():
+    for name, result in results.items():
+        rps, p50, p99, bad, errors, _ = result
         label = "litemcp (durable log, fsync interval:100)" if name == "litemcp" else "TypeScript SDK 1.32.2 reference"
-        print("throughput %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms (bad responses %d, socket errors %s)"
-              % (label, rps, p50, p99, bad, errors))
+        print("throughput %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms (bad responses %d, socket errors %s%s)"
+              % (label, rps, p50, p99, bad, errors, cpu_note(result)))
     ratio = results["litemcp"][0] / results["reference"][0]
     print("throughput ratio litemcp / reference: %.1fx" % ratio)
     print("throughput ceiling: litemcp answering 404 to a GET on its I/O thread (no JSON-RPC, no store): "
-          "%.0f req/s, p50 %.2f ms, p99 %.2f ms = %.1fx the reference" % (ceiling[0], ceiling[1], ceiling[2],
-                                                                         ceiling[0] / results["reference"][0]))
+          "%.0f req/s, p50 %.2f ms, p99 %.2f ms%s = %.1fx the reference"
+          % (ceiling[0], ceiling[1], ceiling[2], cpu_note(ceiling), ceiling[0] / results["reference"][0]))
     return {"ratio": ratio, "p99": results["litemcp"][2]}
 
 
@@ -205,10 +236,10 @@ def section_modern(args, binary, npm_dir):
           "median of %d rounds" % (seconds, args.rounds))
     tasks = {}
 
-    def measure(name, port):
+    def measure(name, port, pid):
         for _ in range(300):
             modern_call(port, "tools/call", {"name": "echo", "arguments": {"text": "w"}})
-        result = wrk(port, None, seconds, env_extra=MODERN)
+        result = wrk(port, None, seconds, env_extra=MODERN, server_pid=pid)
         if name == "litemcp":
             tasks.setdefault("create", []).append(wrk(port, None, seconds, env_extra=TASKS))
             created = modern_call(port, "tools/call", {"name": "echo_task", "arguments": {"text": "x"}},
@@ -217,18 +248,19 @@ def section_modern(args, binary, npm_dir):
                 wrk(port, None, seconds, env_extra=dict(TASKS, METHOD="tasks/get", TASK_ID=created["taskId"])))
         return result
     results = median_rounds(args, binary, npm_dir, "reference_server_v2.mjs", measure, "modern")
-    for name, (rps, p50, p99, bad, errors) in results.items():
+    for name, result in results.items():
+        rps, p50, p99, bad, errors, _ = result
         label = "litemcp" if name == "litemcp" else "TypeScript SDK v2 (server 2.4.0) reference"
-        print("modern %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms (bad responses %d, socket errors %s)"
-              % (label, rps, p50, p99, bad, errors))
+        print("modern %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms (bad responses %d, socket errors %s%s)"
+              % (label, rps, p50, p99, bad, errors, cpu_note(result)))
     ratio = results["litemcp"][0] / results["reference"][0]
     print("modern ratio litemcp / reference: %.1fx" % ratio)
     for k in tasks:  # the median round of each
         tasks[k] = sorted(tasks[k], key=lambda x: x[0])[len(tasks[k]) // 2]
-    rps, p50, p99, bad, errors = tasks["create"]
+    rps, p50, p99, bad, errors, _ = tasks["create"]
     print("tasks created (CreateTaskResult after the task's topic record and index record are written, "
           "fsync interval:100): %.0f tasks/s, p50 %.2f ms, p99 %.2f ms (bad %d)" % (rps, p50, p99, bad))
-    rps, p50, p99, bad, errors = tasks["get"]
+    rps, p50, p99, bad, errors, _ = tasks["get"]
     print("tasks/get of one task, 32 connections: %.0f req/s, p50 %.2f ms, p99 %.2f ms (bad %d)" % (rps, p50, p99, bad))
     return {"ratio": ratio, "p99": results["litemcp"][2], "tasks_per_s": tasks["create"][0],
             "get_p99": tasks["get"][2]}
@@ -361,7 +393,7 @@ def section_worker(args, binary):
         worker.stdout.readline()
         worker.stdout.readline()  # registered, attached
         sid = initialize(srv.port)
-        rps, p50, p99, bad, errors = wrk(srv.port, sid, seconds,
+        rps, p50, p99, bad, errors, _ = wrk(srv.port, sid, seconds,
                                          env_extra={"TOOL": "fibonacci", "ARGUMENTS": '{"n":20}'})
         print("worker round trip: %.0f req/s, p50 %.2f ms, p99 %.2f ms (bad responses %d, socket errors %s)"
               % (rps, p50, p99, bad, errors))
