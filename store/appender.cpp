@@ -40,34 +40,19 @@ void store::impl::wait_for_room(std::unique_lock<std::mutex>& lock) {
     space_cv_.wait(lock, [&] { return stopping_ || queue_.size() < opts_.max_pending_appends; });
 }
 
-void store::impl::enqueue(pending p) {
+void store::impl::enqueue(std::span<pending> records, bool wake) {
     std::unique_lock lock(q_mu_);
     wait_for_room(lock);
     if (stopping_) {
         lock.unlock();
+        // The last record carries the group's result (one record: its own).
+        auto& last = records.back();
         auto err = make_error(errc::closed, "the store is closing");
-        if (p.slot) {
-            p.slot->complete(err);
-        } else if (p.done) {
-            p.done(err);
-        }
+        if (last.slot) last.slot->complete(err);
+        else if (last.done) last.done(err);
         return;
     }
-    queue_.push_back(std::move(p));
-    const bool notify = !std::exchange(wanted_, true);
-    lock.unlock();
-    if (notify) q_cv_.notify_one();
-}
-
-void store::impl::enqueue_group(std::vector<pending> group, bool wake) {
-    std::unique_lock lock(q_mu_);
-    wait_for_room(lock);
-    if (stopping_) {
-        lock.unlock();
-        if (group.back().done) group.back().done(make_error(errc::closed, "the store is closing"));
-        return;
-    }
-    for (auto& p : group) queue_.push_back(std::move(p));
+    for (auto& p : records) queue_.push_back(std::move(p));
     const bool notify = wake && !std::exchange(wanted_, true);
     lock.unlock();
     if (notify) q_cv_.notify_one();
@@ -81,7 +66,7 @@ result<append_ack> store::append(std::string_view topic, std::string_view payloa
     p.ext_payload = payload;
     p.flags = flags;
     p.slot = slot;
-    impl_->enqueue(std::move(p));
+    impl_->enqueue({&p, 1}, true);
     return slot->wait();
 }
 
@@ -98,7 +83,7 @@ void store::append_async(std::string_view topic, std::string_view payload, std::
     p.is_owned = true;
     p.flags = flags;
     p.done = std::move(done);
-    impl_->enqueue(std::move(p));
+    impl_->enqueue({&p, 1}, true);
 }
 
 void store::append_group_async(std::string_view topic, std::span<const record_spec> records, append_callback done) {
@@ -139,7 +124,7 @@ void store::append_group(std::string_view topic, std::span<const record_spec> re
         p.group_continues = i + 1 < records.size();
     }
     group.back().done = std::move(done);
-    impl_->enqueue_group(std::move(group), wake);
+    impl_->enqueue(group, wake);
 }
 
 void store::impl::run_appender() {

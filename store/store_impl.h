@@ -99,10 +99,13 @@ public:
         bool failed = false;
         error err;
     };
-    void enqueue(pending p);
+    // Queues one append, or a group (consecutive in the queue, so committed
+    // in one batch), moving from records; fails it when the store is closing.
+    // wake: let the appender commit it (an ordinary append), or leave it for
+    // commit_queued() (append_group_deferred).
+    void enqueue(std::span<pending> records, bool wake);
     // With q_mu_ held: waits while the queue is full (max_pending_appends).
     void wait_for_room(std::unique_lock<std::mutex>& lock);
-    void enqueue_group(std::vector<pending> group, bool wake);
     result<void> check_append(std::string_view topic, std::string_view payload) const;
     std::optional<topic_policy> policy_of(std::string_view parent) const;
 
