@@ -30,17 +30,6 @@ sys.path.insert(0, here)
 import http_bench  # noqa: E402
 
 
-def cpu_ns(pid):
-    total = 0
-    for tid in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                total += int(f.read().split()[0])
-        except FileNotFoundError:  # a thread that ended meanwhile
-            pass
-    return total
-
-
 def measure(binary, seconds, request):
     data = tempfile.mkdtemp(prefix="litemcp-cpu-")
     port = http_bench.free_port()
@@ -56,9 +45,9 @@ def measure(binary, seconds, request):
                                 os.path.join(here, "tools_call.lua"), "http://127.0.0.1:%d/mcp" % port],
                                env=env, stdout=subprocess.PIPE, text=True)
         time.sleep(2)
-        a, t0 = cpu_ns(proc.pid), time.time()
+        a, t0 = http_bench.cpu_ns(proc.pid), time.time()
         time.sleep(seconds)
-        b, t1 = cpu_ns(proc.pid), time.time()
+        b, t1 = http_bench.cpu_ns(proc.pid), time.time()
         out = wrk.communicate()[0]
         rps = float(next(l for l in out.splitlines() if "Requests/sec" in l).split()[1])
 

@@ -83,11 +83,16 @@ def initialize(port, conn=None):
     return sid
 
 
-def process_cpu_seconds(pid):
-    """User and system CPU time of a process (all its threads), in seconds."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_ns(pid):
+    """CPU time of a process, every thread, in nanoseconds (schedstat)."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        except FileNotFoundError:  # a thread that ended meanwhile
+            pass
+    return total
 
 
 def children_cpu_seconds():
@@ -102,14 +107,14 @@ def wrk(port, sid, seconds, connections=32, env_extra=None, server_pid=None):
     has a core of its own); else None."""
     env = dict(os.environ, MCP_SESSION=sid or "", **(env_extra or {}))
     if server_pid:
-        server0, wrk0, t0 = process_cpu_seconds(server_pid), children_cpu_seconds(), time.monotonic()
+        server0, wrk0, t0 = cpu_ns(server_pid), children_cpu_seconds(), time.monotonic()
     out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "--latency",
                           "-s", os.path.join(here, "tools_call.lua"), "http://127.0.0.1:%d/mcp" % port],
                          capture_output=True, text=True, env=env, timeout=seconds + 60).stdout
     cpu = None
     if server_pid:
         wall = time.monotonic() - t0
-        cpu = (100 * (process_cpu_seconds(server_pid) - server0) / wall, 100 * (children_cpu_seconds() - wrk0) / wall)
+        cpu = (100 * (cpu_ns(server_pid) - server0) / 1e9 / wall, 100 * (children_cpu_seconds() - wrk0) / wall)
 
     def ms(label):
         m = re.search(r"^\s+%s\s+([\d.]+)(us|ms|s)\s*$" % label, out, re.M)
@@ -394,7 +399,7 @@ def section_worker(args, binary):
         worker.stdout.readline()  # registered, attached
         sid = initialize(srv.port)
         rps, p50, p99, bad, errors, _ = wrk(srv.port, sid, seconds,
-                                         env_extra={"TOOL": "fibonacci", "ARGUMENTS": '{"n":20}'})
+                                            env_extra={"TOOL": "fibonacci", "ARGUMENTS": '{"n":20}'})
         print("worker round trip: %.0f req/s, p50 %.2f ms, p99 %.2f ms (bad responses %d, socket errors %s)"
               % (rps, p50, p99, bad, errors))
         out.update(rps=rps, p99_call=p99)
