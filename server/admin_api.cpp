@@ -22,6 +22,7 @@
 
 #include <charconv>
 
+#include "server/json_text.h"
 #include "server/mcp_server_impl.h"
 
 namespace litemcp::server {
@@ -36,7 +37,7 @@ http_response answer(unsigned status, const json& body) {
     http_response r;
     r.status = status;
     r.headers.set("Content-Type", "application/json");
-    r.body = body.dump(2) + "\n";
+    r.body = to_json(body, 2) + "\n";
     return r;
 }
 
@@ -123,12 +124,12 @@ json decode(std::string_view topic, std::uint64_t offset, std::uint64_t ts, std:
                       : flags & session_log::flag_client_answer ? "client answer"
                       : flags & session_log::flag_final         ? (flags & session_log::flag_silent ? "end (cancelled)" : "response")
                                                                 : "server message";
-        auto m = json::parse(e.body, nullptr, false);
-        out["message"] = m.is_discarded() ? json(std::string(e.body)) : m;
+        auto m = parse_json(e.body);
+        out["message"] = m ? std::move(*m) : json(std::string(e.body));
         return out;
     }
-    auto m = json::parse(payload, nullptr, false);
-    out["record"] = m.is_discarded() ? json(std::string(payload)) : m;
+    auto m = parse_json(payload);
+    out["record"] = m ? std::move(*m) : json(std::string(payload));
     return out;
 }
 
@@ -153,7 +154,7 @@ void admin_tails::fan_out(std::string_view topic, std::uint64_t offset, std::uin
     std::optional<std::string> text;
     for (auto& t : tails) {
         if (!glob(t->pattern, topic)) continue;
-        if (!text) text = decode(topic, offset, 0, flags, payload).dump();
+        if (!text) text = to_json(decode(topic, offset, 0, flags, payload));
         t->sse->send(std::string(topic) + "@" + std::to_string(offset), *text);
     }
 }
@@ -413,7 +414,7 @@ void mcp_server::impl::handle_admin(http_request req, std::shared_ptr<responder>
                 for (auto& rec : r->records) {
                     auto item = decode(rec.topic, rec.offset, rec.timestamp_ms, rec.flags, rec.payload);
                     auto fate = st->kv_get(fate_key(rec.offset));
-                    item["status"] = fate && *fate ? json::parse(**fate, nullptr, false) : json("dead");
+                    item["status"] = fate && *fate ? parse_json(**fate).value_or(json(**fate)) : json("dead");
                     letters.push_back(std::move(item));
                 }
             return res->respond(answer(200, json{{"deadLetters", letters}, {"next", r ? r->next_offset : *from}}));
@@ -429,16 +430,16 @@ void mcp_server::impl::handle_admin(http_request req, std::shared_ptr<responder>
             return res->respond(problem(409, "dead letter " + parts[4] + " was already handled: " + **fate));
         if (n == 5) {
             if (!only("DELETE")) return;
-            (void)st->kv_put(fate_key(offset), json{{"dropped", true}}.dump());
+            (void)st->kv_put(fate_key(offset), to_json(json{{"dropped", true}}));
             spdlog::info("admin: {} dead letter {} dropped by {}", name, offset, req.peer);
             return res->respond(answer(200, json{{"offset", offset}, {"dropped", true}}));
         }
         if (n == 6 && parts[5] == "requeue") {
             if (!only("POST")) return;
-            auto letter = json::parse(r->records[0].payload, nullptr, false);
+            auto letter = parse_json(r->records[0].payload).value_or(json());
             auto queued = workers->requeue(name, letter);
             if (!queued) return res->respond(problem(409, "cannot requeue: " + queued.error()));
-            (void)st->kv_put(fate_key(offset), json{{"requeuedAs", *queued}}.dump());
+            (void)st->kv_put(fate_key(offset), to_json(json{{"requeuedAs", *queued}}));
             spdlog::info("admin: {} dead letter {} requeued as call {} by {}", name, offset, *queued, req.peer);
             return res->respond(answer(200, json{{"offset", offset}, {"requeuedAs", *queued}}));
         }
@@ -452,7 +453,7 @@ void mcp_server::impl::handle_admin(http_request req, std::shared_ptr<responder>
         auto t = std::make_shared<admin_tails::tail>();
         t->pattern = pattern;
         t->sse = res->start_sse({});
-        t->sse->send({}, json{{"tailing", pattern}}.dump());
+        t->sse->send({}, to_json(json{{"tailing", pattern}}));
         auto* raw = t.get();
         auto sse = t->sse;
         tails->add(*st, std::move(t));

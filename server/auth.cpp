@@ -1,6 +1,7 @@
 #include "server/auth.h"
 
 #include "server/base64.h"
+#include "server/json_text.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -39,9 +40,9 @@ std::optional<json> read_json(const std::string& path) {
     if (!in) return std::nullopt;
     std::stringstream s;
     s << in.rdbuf();
-    auto j = json::parse(s.str(), nullptr, false);
-    if (j.is_discarded()) return std::nullopt;
-    return j;
+    auto j = parse_json(s.str());
+    if (!j) return std::nullopt;
+    return std::move(*j);
 }
 
 struct pkey_deleter {
@@ -204,8 +205,8 @@ auth_result authenticator::check_jwt(std::string_view token, std::string_view re
     auto claims_raw = base64url_decode(token.substr(d1 + 1, d2 - d1 - 1));
     auto sig = base64url_decode(token.substr(d2 + 1));
     if (!header_raw || !claims_raw || !sig) return bad("the token is not base64url");
-    auto header = json::parse(*header_raw, nullptr, false);
-    auto claims = json::parse(*claims_raw, nullptr, false);
+    auto header = parse_json(*header_raw).value_or(json());
+    auto claims = parse_json(*claims_raw).value_or(json());
     if (!header.is_object() || !claims.is_object()) return bad("the token's header or claims are not JSON objects");
     const auto alg = text(header, "alg");
     if (alg != "RS256" && alg != "ES256") return bad("alg '" + alg + "' is not accepted (RS256, ES256)");

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "server/json_text.h"
 #include "server/session.h"
 #include "server/stream_feeder.h"
 
@@ -28,9 +29,8 @@ std::shared_ptr<listen_stream> listen_stream::start(store::store& st, work_pool&
     l->pos_ = top ? top->end_offset : 0;
     // The acknowledgement goes out at once: clients wait for it before they
     // expect anything else.
-    l->sse_->send({}, l->tagged(make_notification("notifications/subscriptions/acknowledged",
-                                                  json{{"notifications", std::move(honoured)}}))
-                          .dump());
+    l->sse_->send({}, to_json(l->tagged(make_notification("notifications/subscriptions/acknowledged",
+                                                          json{{"notifications", std::move(honoured)}}))));
     std::weak_ptr<listen_stream> weak = l;
     (void)st.add_consumer(l->consumer_, [weak] {
         if (auto self = weak.lock()) self->wake();
@@ -66,14 +66,14 @@ void listen_stream::deliver() {
         }
         for (auto& rec : r->records) {
             pos_ = rec.offset + 1;
-            auto msg = json::parse(rec.payload, nullptr, false);
+            auto msg = parse_json(rec.payload).value_or(json());
             if (!msg.is_object() || !msg.contains("method") || !msg["method"].is_string()) continue;
             const auto& method = msg["method"].get_ref<const std::string&>();
             const bool wanted = method == "notifications/resources/updated" ? uris_.contains(msg["params"].value("uri", ""))
                                 : method == "notifications/tasks" ? tasks_.contains(msg["params"].value("taskId", ""))
                                                                   : methods_.contains(method);
             if (!wanted) continue;
-            if (!sse_->send({}, tagged(std::move(msg)).dump())) return;
+            if (!sse_->send({}, to_json(tagged(std::move(msg))))) return;
         }
         if (r->records.size() < 256) return;
     }
@@ -91,9 +91,8 @@ void listen_stream::finish() {
         done_ = true;
     }
     store_.remove_consumer(consumer_);
-    sse_->send({}, make_result(id_, json{{"resultType", "complete"},
-                                         {"_meta", {{std::string(key_subscription), id_}}}})
-                       .dump());
+    sse_->send({}, to_json(make_result(id_, json{{"resultType", "complete"},
+                                                 {"_meta", {{std::string(key_subscription), id_}}}})));
     sse_->close();
 }
 

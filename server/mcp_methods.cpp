@@ -3,6 +3,7 @@
 // session's topic, on the request's stream, before any socket sees it.
 #include <spdlog/spdlog.h>
 
+#include "server/json_text.h"
 #include "server/mcp_server_impl.h"
 
 namespace litemcp::server {
@@ -95,7 +96,7 @@ public:
                 required[*cap] = json::object();
         if (!required.empty())
             return fail(rpc_code::missing_capability,
-                        "Missing client capability: the server needs " + required.dump() + " for this request",
+                        "Missing client capability: the server needs " + to_json(required) + " for this request",
                         json{{"requiredCapabilities", required}});
         input_answers out;
         json missing = json::object();
@@ -127,7 +128,7 @@ public:
         auto waiter = std::make_shared<pending_reply>();
         {
             std::lock_guard lock(s.mu);
-            s.waiting[id.dump()] = waiter;
+            s.waiting[to_json(id)] = waiter;
         }
         emit(make_request(id, method, std::move(params)));
         std::unique_lock lock(waiter->mu);
@@ -138,7 +139,7 @@ public:
         lock.unlock();  // lock order is session then waiter (see pending_reply::wake)
         {
             std::lock_guard l(s.mu);
-            s.waiting.erase(id.dump());
+            s.waiting.erase(to_json(id));
         }
         if (!answered || !answer) return fail(rpc_code::internal_error, "no answer from the client to " + method);
         auto& a = *answer;
@@ -175,7 +176,7 @@ private:
 
 store::result<store::append_ack> mcp_server::impl::emit(session_state& s, std::string_view tag, const json& msg,
                                                         std::uint32_t flags) {
-    return st->append(s.topic, session_log::encode(tag, msg.dump()), flags);
+    return st->append(s.topic, session_log::encode(tag, to_json(msg)), flags);
 }
 
 void mcp_server::impl::emit_on_stream(const std::shared_ptr<call>& c, const json& msg) {
@@ -186,12 +187,12 @@ void mcp_server::impl::emit_on_stream(const std::shared_ptr<call>& c, const json
             owner = c->task;
         }
         if (owner) return tasks->note(*owner, msg);  // a task's messages are in its topic
-        if (c->stream_open) c->sse->send({}, msg.dump());
+        if (c->stream_open) c->sse->send({}, to_json(msg));
         return;
     }
-    if (c->held) return c->held->push_back(msg.dump());  // recorded with the response
+    if (c->held) return c->held->push_back(to_json(msg));  // recorded with the response
     if (c->session->ended) return;  // its topic is gone; appending would bring it back
-    auto body = std::make_shared<std::string>(msg.dump());
+    auto body = std::make_shared<std::string>(to_json(msg));
     // The store completes appends in queue order (one batch at a time), so
     // the stream sees the messages in offset order.
     st->append_async(c->session->topic, session_log::encode(c->tag, *body), 0,
@@ -211,7 +212,7 @@ void mcp_server::impl::broadcast_list_changed(list_kind k) {
                                                      : "notifications/prompts/list_changed";
     if (!st) return;  // providers registering before the store opens
     // One append; every GET stream reads it from the shared change log.
-    if (auto r = st->append(changes_topic, make_notification(method, nullptr).dump()); !r)
+    if (auto r = st->append(changes_topic, to_json(make_notification(method, nullptr))); !r)
         spdlog::error("litemcp: cannot record {}: {}", method, r.error().message);
 }
 
@@ -224,7 +225,7 @@ void mcp_server::impl::resource_updated(const std::string& uri) {
         listening = !listens.empty();
     }
     if (listening)
-        if (auto r = st->append(changes_topic, msg.dump(), changes_flag_listen_only); !r)
+        if (auto r = st->append(changes_topic, to_json(msg), changes_flag_listen_only); !r)
             spdlog::error("litemcp: cannot record the update of {}: {}", uri, r.error().message);
     // Legacy sessions subscribed with resources/subscribe get it on their GET stream.
     const std::string prefix = "sub/" + uri + "\n";
@@ -333,7 +334,7 @@ void mcp_server::impl::serve_request(std::shared_ptr<session_state> s, json msg,
     c->session = s;
     c->id = msg["id"];
     c->method = msg["method"].get<std::string>();
-    if (raw.empty()) raw = msg.dump();
+    if (raw.empty()) raw = to_json(msg);
     if (auto p = msg.find("params"); p != msg.end()) c->params = std::move(*p);  // msg is not used after
     else c->params = json::object();
     if (c->params.contains("_meta") && c->params["_meta"].contains("progressToken"))
@@ -341,7 +342,7 @@ void mcp_server::impl::serve_request(std::shared_ptr<session_state> s, json msg,
     c->streaming = !cfg.mcp.json_response;
     c->runs_on = placement(*c);
     c->res = std::move(res);
-    const std::string key = c->id.dump();
+    const std::string key = to_json(c->id);
     {
         std::lock_guard lock(s->mu);
         if (s->running.contains(key))
@@ -406,7 +407,7 @@ void mcp_server::impl::serve_at_once(const std::shared_ptr<call>& c, std::string
     auto response = execute(c);  // never waits: an I/O-thread handler
     {
         std::lock_guard lock(s.mu);
-        s.running.erase(c->id.dump());
+        s.running.erase(to_json(c->id));
     }
     auto done = [this, c] {
         observe_duration(*c);
@@ -421,7 +422,7 @@ void mcp_server::impl::serve_at_once(const std::shared_ptr<call>& c, std::string
     // response, at consecutive offsets.
     const bool silent = !response;
     std::shared_ptr<std::vector<std::string>> held(std::move(c->held));
-    auto body = std::make_shared<std::string>(response ? response->dump() : "{}");
+    auto body = std::make_shared<std::string>(response ? to_json(*response) : "{}");
     std::vector<std::string> payloads;
     payloads.reserve(held->size() + 2);
     payloads.push_back(session_log::encode("", raw));
@@ -435,7 +436,7 @@ void mcp_server::impl::serve_at_once(const std::shared_ptr<call>& c, std::string
     const std::size_t n = records.size();
     st->append_group_deferred(s.topic, records, [this, c, body, silent, n, held, done](store::result<store::append_ack> ack) mutable {
         if (!ack) {
-            spdlog::error("session {}: cannot record the request {}: {}", c->session->id, c->id.dump(),
+            spdlog::error("session {}: cannot record the request {}: {}", c->session->id, to_json(c->id),
                           ack.error().message);
             c->res->respond(error_response(503, c->id, rpc_code::internal_error,
                                            "Service Unavailable: cannot record the request: " + ack.error().message));
@@ -558,7 +559,7 @@ void mcp_server::impl::finish_request(const std::shared_ptr<call>& c, std::optio
         response = modernize(*c, std::move(response));
         if (c->streaming) {
             if (c->stream_open.exchange(false)) {
-                if (response) c->sse->send({}, response->dump());
+                if (response) c->sse->send({}, to_json(*response));
                 c->sse->close();
             }
         } else if (!response) {
@@ -579,7 +580,7 @@ void mcp_server::impl::finish_request(const std::shared_ptr<call>& c, std::optio
     // the topic, so a resuming reader that sees "not live" finds it.
     {
         std::lock_guard lock(s.mu);
-        s.running.erase(c->id.dump());
+        s.running.erase(to_json(c->id));
     }
     if (s.ended) {  // DELETEd meanwhile: its topic is gone and stays gone
         {
@@ -592,13 +593,13 @@ void mcp_server::impl::finish_request(const std::shared_ptr<call>& c, std::optio
         return;
     }
     const bool silent = !response;  // cancelled: no response is sent
-    auto body = std::make_shared<std::string>(response ? response->dump() : "{}");
+    auto body = std::make_shared<std::string>(response ? to_json(*response) : "{}");
     const auto flags = session_log::flag_final | (silent ? session_log::flag_silent : 0);
     st->append_async(s.topic, session_log::encode(c->tag, *body), flags,
                      [this, c, body, silent](store::result<store::append_ack> ack) {
                          auto& s = *c->session;
                          if (!ack)
-                             spdlog::error("session {}: cannot record the response to {}: {}", s.id, c->id.dump(),
+                             spdlog::error("session {}: cannot record the response to {}: {}", s.id, to_json(c->id),
                                            ack.error().message);
                          {
                              std::lock_guard lock(s.mu);
@@ -607,9 +608,8 @@ void mcp_server::impl::finish_request(const std::shared_ptr<call>& c, std::optio
                          if (c->streaming) {
                              if (c->stream_open.exchange(false)) {
                                  if (!ack)  // not resumable, but the client is not left waiting
-                                     c->sse->send({}, make_error(c->id, rpc_code::internal_error,
-                                                                 "the response could not be recorded")
-                                                          .dump());
+                                     c->sse->send({}, to_json(make_error(c->id, rpc_code::internal_error,
+                                                                         "the response could not be recorded")));
                                  else if (!silent)
                                      c->sse->send(c->tag + "-" + std::to_string(ack->offset), *body);
                                  c->sse->close();
@@ -685,7 +685,7 @@ void mcp_server::impl::accept_notification(const std::shared_ptr<session_state>&
         if (!params.contains("requestId")) return;
         {
             std::lock_guard lock(s->mu);
-            if (auto it = s->running.find(params["requestId"].dump()); it != s->running.end()) {
+            if (auto it = s->running.find(to_json(params["requestId"])); it != s->running.end()) {
                 *it->second = true;
                 for (auto& [id, w] : s->waiting) w->wake();
             }
@@ -700,15 +700,15 @@ void mcp_server::impl::accept_client_answer(const std::shared_ptr<session_state>
     // Recorded first, so the answer is part of the session's history wherever
     // the waiting handler runs; then the handler wakes.
     auto m = std::make_shared<json>(std::move(msg));
-    st->append_async(s->topic, session_log::encode("", m->dump()), session_log::flag_client_answer,
+    st->append_async(s->topic, session_log::encode("", to_json(*m)), session_log::flag_client_answer,
                      [s, m, done = std::move(done)](store::result<store::append_ack> ack) {
                          if (!ack)
                              spdlog::error("session {}: cannot record the client's answer {}: {}", s->id,
-                                           (*m)["id"].dump(), ack.error().message);
+                                           to_json((*m)["id"]), ack.error().message);
                          std::shared_ptr<pending_reply> w;
                          {
                              std::lock_guard lock(s->mu);
-                             if (auto it = s->waiting.find((*m)["id"].dump()); it != s->waiting.end()) w = it->second;
+                             if (auto it = s->waiting.find(to_json((*m)["id"])); it != s->waiting.end()) w = it->second;
                          }
                          if (w) {
                              {
@@ -717,7 +717,7 @@ void mcp_server::impl::accept_client_answer(const std::shared_ptr<session_state>
                              }
                              w->cv.notify_all();
                          } else {
-                             spdlog::debug("session {}: answer {} matches no waiting request", s->id, (*m)["id"].dump());
+                             spdlog::debug("session {}: answer {} matches no waiting request", s->id, to_json((*m)["id"]));
                          }
                          if (done) done();
                      });

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "schemas/schemas.h"
+#include "server/json_text.h"
 #include "server/mcp_server_impl.h"
 
 namespace litemcp::server {
@@ -116,7 +117,9 @@ std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
     if (providers) providers(p->reg);
     for (auto name : {"worker-register", "worker-progress", "worker-log", "worker-result", "worker-failure",
                       "worker-suspend", "worker-extend"}) {
-        auto compiled = json_schema::compile(json::parse(schemas::find(name).value()));
+        auto doc = parse_json(schemas::find(name).value());
+        if (!doc) return std::unexpected("schema " + std::string(name) + " is not JSON: " + doc.error().message);
+        auto compiled = json_schema::compile(*doc);
         if (!compiled) return std::unexpected("schema " + std::string(name) + " does not compile: " + compiled.error());
         p->api_schemas[name] = *compiled;
     }
@@ -233,7 +236,7 @@ http_response mcp_server::impl::json_response(unsigned status, const json& body)
     http_response r;
     r.status = status;
     r.headers.set("Content-Type", "application/json");
-    r.body = body.dump();
+    r.body = to_json(body);
     return r;
 }
 
@@ -398,9 +401,11 @@ void mcp_server::impl::handle_post(http_request req, std::shared_ptr<responder> 
     if (!is_json_content(req))
         return res->respond(error_response(415, nullptr, rpc_code::invalid_request,
                                            "Unsupported Media Type: Content-Type must be application/json"));
-    json body = json::parse(req.body, nullptr, false);
-    if (body.is_discarded())
-        return res->respond(error_response(400, nullptr, rpc_code::parse_error, "Parse error: the body is not JSON"));
+    auto parsed = parse_json(req.body);
+    if (!parsed)
+        return res->respond(error_response(400, nullptr, rpc_code::parse_error,
+                                           "Parse error: the body is not JSON: " + to_string(parsed.error())));
+    json body = std::move(*parsed);
     labels->method = method_label(body);
     // 2026-07-28: a _meta envelope (or a modern header without a session)
     // is served statelessly, and a malformed one never falls back to legacy.

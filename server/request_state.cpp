@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "server/base64.h"
+#include "server/json_text.h"
 
 namespace litemcp::server {
 
@@ -84,7 +85,7 @@ std::string request_state_codec::seal(const request_binding& binding, const json
                        {"p", binding.principal},
                        {"e", now_ms() + ttl_.count()},
                        {"a", answers}};
-    const auto body = base64_encode(payload.dump(), base64_alphabet::url);
+    const auto body = base64_encode(to_json(payload), base64_alphabet::url);
     return body + "." + mac(body);
 }
 
@@ -99,7 +100,7 @@ std::expected<json, std::string> request_state_codec::open(std::string_view stat
         return std::unexpected("requestState failed verification (altered, or sealed by another key)");
     auto text = base64_decode(body, base64_alphabet::url);
     if (!text) return std::unexpected("requestState is not one litemcp issued");
-    auto payload = json::parse(*text, nullptr, false);
+    auto payload = parse_json(*text).value_or(json());
     if (!payload.is_object() || payload.value("v", 0) != 1 || !payload.contains("a") || !payload["a"].is_object())
         return std::unexpected("requestState is not one litemcp issued");
     if (payload.value("e", std::int64_t{0}) < now_ms()) return std::unexpected("requestState expired; start the request again");
@@ -114,7 +115,7 @@ std::string request_state_codec::params_digest(const json& params) {
     p.erase("_meta");
     p.erase("inputResponses");
     p.erase("requestState");
-    const auto text = p.dump();  // object keys are sorted: a canonical form
+    const auto text = to_json(p);  // object keys are sorted: a canonical form
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/random.h>
 
+#include "server/json_text.h"
 #include "server/stream_feeder.h"
 
 namespace litemcp::server {
@@ -43,7 +44,7 @@ session_table::session_table(store::store& s, std::uint64_t max_sessions, std::u
         n += page->size();
         for (auto& [key, value] : *page)
             if (value.find("\"principal\"") != std::string::npos) {
-                auto j = json::parse(value, nullptr, false);
+                auto j = parse_json(value).value_or(json());
                 if (j.is_object() && j.value("principal", "") != "") per_principal_[j["principal"].get<std::string>()]++;
             }
         after = page->back().first;
@@ -61,14 +62,13 @@ void session_table::uncount(const std::string& principal) {
 std::string session_table::record_of(const session_state& s) const {
     json subs = json::array();
     for (auto& u : s.subscriptions) subs.push_back(u);
-    return json{{"version", s.version},
-                {"capabilities", s.client_capabilities},
-                {"clientInfo", s.client_info},
-                {"created", s.created_ms},
-                {"level", to_string(s.level)},
-                {"subscriptions", subs},
-                {"principal", s.principal}}
-        .dump();
+    return to_json(json{{"version", s.version},
+                        {"capabilities", s.client_capabilities},
+                        {"clientInfo", s.client_info},
+                        {"created", s.created_ms},
+                        {"level", to_string(s.level)},
+                        {"subscriptions", subs},
+                        {"principal", s.principal}});
 }
 
 std::expected<std::shared_ptr<session_state>, create_refusal> session_table::create(std::string version,
@@ -120,11 +120,12 @@ std::shared_ptr<session_state> session_table::find(const std::string& id) {
     if (id.size() != 32) return nullptr;
     auto rec = store_.kv_get(std::string(record_prefix) + id);
     if (!rec || !*rec) return nullptr;
-    auto j = json::parse(**rec, nullptr, false);
-    if (j.is_discarded()) {
-        spdlog::error("session {}: stored record is not JSON", id);
+    auto parsed = parse_json(**rec);
+    if (!parsed) {
+        spdlog::error("session {}: stored record is not JSON: {}", id, parsed.error().message);
         return nullptr;
     }
+    const auto& j = *parsed;
     auto s = std::make_shared<session_state>();
     s->id = id;
     s->topic = topic_of(id);
@@ -193,7 +194,7 @@ void session_table::expired(std::string_view topic) {
     std::string principal = s ? s->principal : "";
     if (!s)
         if (auto rec = store_.kv_get(std::string(record_prefix) + id); rec && *rec) {
-            auto j = json::parse(**rec, nullptr, false);
+            auto j = parse_json(**rec).value_or(json());
             if (j.is_object()) principal = j.value("principal", "");
         }
     if (store_.kv_delete(std::string(record_prefix) + id)) uncount(principal);
@@ -275,8 +276,9 @@ session_table::page session_table::list(const std::string& after, std::size_t li
                 active = !loaded->live_streams.empty() || loaded->get_stream || !loaded->running.empty();
             }
             if ((state == "active" && !active) || (state == "idle" && active)) continue;
-            auto j = json::parse(value, nullptr, false);
-            if (j.is_discarded()) continue;
+            auto parsed = parse_json(value);
+            if (!parsed) continue;
+            const auto& j = *parsed;
             if (!principal.empty() && j.value("principal", "") != principal) continue;
             if (out.sessions.size() == limit) {
                 out.next = out.sessions.back()["id"].get<std::string>();

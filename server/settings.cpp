@@ -7,6 +7,7 @@
 
 #include "schemas/schemas.h"
 #include "server/json_schema.h"
+#include "server/json_text.h"
 #include "store/options.h"
 
 namespace litemcp::server {
@@ -176,9 +177,12 @@ parsed apply_file(const std::string& path, const std::vector<setting>& table) {
     if (!in) return invalid("cannot read the configuration file " + path);
     std::stringstream text;
     text << in.rdbuf();
-    json doc = json::parse(text.str(), nullptr, false, true);  // comments allowed
-    if (doc.is_discarded()) return invalid(path + ": not JSON");
-    auto schema = json_schema::compile(json::parse(schemas::find("config").value()));
+    auto parsed = parse_json(text.str(), {.comments = true});
+    if (!parsed) return invalid(path + ": not JSON: " + to_string(parsed.error()));
+    const json& doc = *parsed;
+    auto schema_doc = parse_json(schemas::find("config").value());
+    if (!schema_doc) return invalid("the configuration schema is not JSON: " + schema_doc.error().message);
+    auto schema = json_schema::compile(*schema_doc);
     if (!schema) return invalid("the configuration schema does not compile: " + schema.error());
     if (auto problem = (*schema)->validate(doc)) return invalid(path + ": " + *problem);
     for (auto& [key, value] : doc.items()) {
@@ -193,9 +197,9 @@ parsed apply_file(const std::string& path, const std::vector<setting>& table) {
         } else if (value.is_array()) {
             for (auto& item : value) v += (v.empty() ? "" : ",") + item.get<std::string>();
         } else {
-            v = value.dump();
+            v = to_json(value);
         }
-        if (!s->set(v)) return invalid(path + ": " + key + ": invalid value " + value.dump());
+        if (!s->set(v)) return invalid(path + ": " + key + ": invalid value " + to_json(value));
     }
     return {};
 }

@@ -23,6 +23,7 @@
 
 #include <ctime>
 
+#include "server/json_text.h"
 #include "server/mcp_server_impl.h"
 
 namespace litemcp::server {
@@ -91,7 +92,7 @@ void mcp_server::impl::task_changed(const task_record& r) {
         auto s = sessions->find(r.session);
         if (!s || s->ended) return;
         const auto msg = make_notification("notifications/tasks/status", task_view(r, false));
-        st->append_async(s->topic, session_log::encode(session_log::get_stream, msg.dump()), 0, nullptr);
+        st->append_async(s->topic, session_log::encode(session_log::get_stream, to_json(msg)), 0, nullptr);
         return;
     }
     {
@@ -99,7 +100,7 @@ void mcp_server::impl::task_changed(const task_record& r) {
         if (listens.empty()) return;  // nobody can be listening for it
     }
     const auto msg = make_notification("notifications/tasks", task_detail(r));
-    st->append_async(changes_topic, msg.dump(), changes_flag_listen_only, nullptr);
+    st->append_async(changes_topic, to_json(msg), changes_flag_listen_only, nullptr);
 }
 
 bool mcp_server::impl::task_visible(const task_record& r, const call& c) const {
@@ -200,7 +201,7 @@ void mcp_server::impl::promote(const std::shared_ptr<call>& c) {
     auto answer = [&](const json& msg) {  // the call's one answer, on its stream or as its body
         if (!c->streaming) return c->res->respond(json_response(200, msg));
         if (!c->stream_open.exchange(false)) return;
-        c->sse->send({}, msg.dump());
+        c->sse->send({}, to_json(msg));
         c->sse->close();
     };
     if (!created) {  // answer with the error; the handler's own answer is dropped

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "server/json_text.h"
 #include "server/mcp_server_impl.h"
 #include "server/session.h"
 
@@ -120,7 +121,7 @@ std::shared_ptr<task> task_table::find(const std::string& id) {
     }
     auto raw = st_.kv_get(std::string(record_prefix) + id);
     if (!raw || !*raw) return nullptr;
-    auto rec = task_record::from_json(json::parse(**raw, nullptr, false));
+    auto rec = task_record::from_json(parse_json(**raw).value_or(json()));
     if (!rec || rec->created_ms + rec->ttl_ms < now_ms()) return nullptr;
     auto t = std::make_shared<task>();
     t->rec = std::move(*rec);
@@ -141,8 +142,8 @@ store::result<void> task_table::save(task& t, std::string_view event, json detai
     if (r.status == task_status::input_required) entry["inputRequests"] = r.input_requests;
     if (r.result) entry["result"] = *r.result;
     if (r.error) entry["error"] = *r.error;
-    if (auto a = st_.append(topic_of(r.id), entry.dump()); !a) return std::unexpected(a.error());
-    if (auto k = st_.kv_put(std::string(record_prefix) + r.id, r.to_json().dump()); !k) return k;
+    if (auto a = st_.append(topic_of(r.id), to_json(entry)); !a) return std::unexpected(a.error());
+    if (auto k = st_.kv_put(std::string(record_prefix) + r.id, to_json(r.to_json())); !k) return k;
     if (event == "created") created_++;
     if (terminal(r.status)) {
         std::lock_guard lock(mu_);
@@ -156,7 +157,7 @@ store::result<void> task_table::save(task& t, std::string_view event, json detai
 }
 
 void task_table::note(const task& t, json message) {
-    st_.append_async(topic_of(t.rec.id), json{{"event", "message"}, {"message", std::move(message)}}.dump(), 0,
+    st_.append_async(topic_of(t.rec.id), to_json(json{{"event", "message"}, {"message", std::move(message)}}), 0,
                      nullptr);
 }
 
@@ -170,7 +171,7 @@ std::vector<task_record> task_table::list(const std::function<bool(const task_re
         if (!batch || batch->empty()) break;
         for (auto& [key, value] : *batch) {
             from = key;
-            auto rec = task_record::from_json(json::parse(value, nullptr, false));
+            auto rec = task_record::from_json(parse_json(value).value_or(json()));
             if (!rec || rec->created_ms + rec->ttl_ms < now || !keep(*rec)) continue;
             out.push_back(std::move(*rec));
             if (out.size() == limit) break;
@@ -240,7 +241,7 @@ void task_table::reclaimed(std::string_view topic) {
     auto raw = st_.kv_get(std::string(record_prefix) + id);
     std::int64_t deadline = 0;
     if (raw && *raw)
-        if (auto rec = task_record::from_json(json::parse(**raw, nullptr, false)))
+        if (auto rec = task_record::from_json(parse_json(**raw).value_or(json())))
             deadline = rec->created_ms + rec->ttl_ms;
     forget(id, deadline);
 }

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "schemas/schemas.h"
+#include "server/json_text.h"
 #include "server/mcp_server_impl.h"
 
 namespace litemcp::server {
@@ -27,7 +28,7 @@ http_response answer_of(const api_answer& a) {
     http_response r;
     r.status = a.status;
     r.headers.set("Content-Type", "application/json");
-    r.body = a.body.dump();
+    r.body = to_json(a.body);
     return r;
 }
 
@@ -74,16 +75,16 @@ void mcp_server::impl::handle_workers(http_request req, std::shared_ptr<responde
             res->respond(api_error(415, "Content-Type must be application/json"));
             return std::nullopt;
         }
-        json body = json::parse(req.body, nullptr, false);
-        if (body.is_discarded()) {
-            res->respond(api_error(400, "the body is not JSON"));
+        auto body = parse_json(req.body);
+        if (!body) {
+            res->respond(api_error(400, "the body is not JSON: " + to_string(body.error())));
             return std::nullopt;
         }
-        if (auto problem = api_schemas.at(std::string(schema))->validate(body)) {
+        if (auto problem = api_schemas.at(std::string(schema))->validate(*body)) {
             res->respond(api_error(400, "invalid " + std::string(schema) + " request: " + *problem));
             return std::nullopt;
         }
-        return body;
+        return std::move(*body);
     };
 
     if (parts.size() == 1) {
@@ -183,7 +184,7 @@ void mcp_server::impl::notify(const call_ticket& t, json notification, std::opti
     if (t.live) return emit_on_stream(t.live, notification);
     // Restored after a restart: no request object here; the client reads the
     // stream back with GET + Last-Event-ID.
-    st->append_async(s->topic, session_log::encode(t.stream, notification.dump()), 0, nullptr);
+    st->append_async(s->topic, session_log::encode(t.stream, to_json(notification)), 0, nullptr);
 }
 
 void mcp_server::impl::finish(const call_ticket& t, std::optional<json> response) {
@@ -196,7 +197,7 @@ void mcp_server::impl::finish(const call_ticket& t, std::optional<json> response
     if (!s) return;  // the session ended or expired meanwhile
     const auto flags = session_log::flag_final | (response ? 0 : session_log::flag_silent);
     const std::uint64_t stream = std::stoull(t.stream);
-    st->append_async(s->topic, session_log::encode(t.stream, response ? response->dump() : "{}"), flags,
+    st->append_async(s->topic, session_log::encode(t.stream, response ? to_json(*response) : "{}"), flags,
                      [s, stream](store::result<store::append_ack> ack) {
                          if (!ack) spdlog::error("session {}: cannot record a worker's answer: {}", s->id, ack.error().message);
                          std::lock_guard lock(s->mu);

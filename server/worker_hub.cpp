@@ -8,6 +8,7 @@
 
 #include "server/auth.h"
 #include "server/json_schema.h"
+#include "server/json_text.h"
 #include "server/session.h"
 
 namespace litemcp::server {
@@ -27,7 +28,7 @@ std::uint64_t wall_ms() {
 api_answer error(unsigned status, std::string message) { return {status, json{{"error", std::move(message)}}}; }
 
 std::string request_key(const std::string& session, const json& request_id) {
-    return session + "\n" + request_id.dump();
+    return session + "\n" + to_json(request_id);
 }
 
 }  // namespace
@@ -151,7 +152,7 @@ store::result<void> worker_hub::start() {
             if (!page) return std::unexpected(page.error());
             for (auto& [key, value] : *page) {
                 after = key;
-                auto w = load_worker(json::parse(value, nullptr, false));
+                auto w = load_worker(parse_json(value).value_or(json()));
                 if (!w) {
                     spdlog::error("workers: skipping {}: {}", key, w.error());
                     continue;
@@ -171,7 +172,7 @@ store::result<void> worker_hub::start() {
             if (!page) return std::unexpected(page.error());
             for (auto& [key, value] : *page) {
                 after = key;
-                auto r = json::parse(value, nullptr, false);
+                auto r = parse_json(value).value_or(json());
                 auto c = std::make_unique<open_call>();
                 try {
                     c->id = r.at("id").get<std::string>();
@@ -342,7 +343,7 @@ void worker_hub::pump(worker& w, effects& fx) {
         }
         for (auto& rec : r->records) {
             w.next = rec.offset + 1;
-            auto j = json::parse(rec.payload, nullptr, false);
+            auto j = parse_json(rec.payload).value_or(json());
             if (!j.is_object() || !j.contains("callId") || !j["callId"].is_string()) continue;
             auto it = calls_.find(j["callId"].get<std::string>());
             if (it == calls_.end() || it->second->offset) continue;  // finished since, or seen
@@ -399,9 +400,9 @@ void worker_hub::deliver(worker& w, open_call& c, const std::shared_ptr<instance
     to->busy++;
     // The attempt count is durable before the worker sees the call, so a
     // restart cannot grant a call more deliveries than maxAttempts.
-    if (auto r = store_.kv_put(std::string(call_prefix) + c.id, c.record().dump()); !r)
+    if (auto r = store_.kv_put(std::string(call_prefix) + c.id, to_json(c.record())); !r)
         spdlog::error("workers: {}: cannot record delivery {} of call {}: {}", w.name, c.attempts, c.id, r.error().message);
-    if (!to->sse->send(std::to_string(c.offset.value_or(0)), event_for(c, c.offset.value_or(0)).dump())) {
+    if (!to->sse->send(std::to_string(c.offset.value_or(0)), to_json(event_for(c, c.offset.value_or(0))))) {
         // The stream ended, or the event does not fit its bound (the stream
         // is then dropped): the instance is gone for the hub, and the
         // delivery counts as a failed attempt -- a call that can never be
@@ -420,7 +421,7 @@ void worker_hub::deliver(worker& w, open_call& c, const std::shared_ptr<instance
 
 void worker_hub::send_cancel(const open_call& c, const std::string& reason) {
     if (c.state != open_call::phase::delivered) return;
-    if (auto i = c.holder.lock()) i->sse->send({}, json{{"type", "cancel"}, {"callId", c.id}, {"reason", reason}}.dump());
+    if (auto i = c.holder.lock()) i->sse->send({}, to_json(json{{"type", "cancel"}, {"callId", c.id}, {"reason", reason}}));
 }
 
 void worker_hub::release_slot(open_call& c) {
@@ -446,7 +447,7 @@ void worker_hub::retry_or_dead_letter(open_call& c, const std::string& why,
                     {"error", why},
                     {"session", c.ticket.session_id},
                     {"failedAtMs", wall_ms()}};
-        store_.append_async(w.dlq, letter.dump(), 0, [name = w.name, id = c.id](store::result<store::append_ack> r) {
+        store_.append_async(w.dlq, to_json(letter), 0, [name = w.name, id = c.id](store::result<store::append_ack> r) {
             if (!r) spdlog::error("workers: {}: cannot dead-letter call {}: {}", name, id, r.error().message);
         });
         w.dead_lettered++;
@@ -658,7 +659,7 @@ api_answer worker_hub::register_worker(const json& body, std::optional<std::stri
             if (auto r = store_.add_consumer(w.consumer, [this, n] { wake(n); }); !r)
                 return error(500, "cannot bind the worker's queue: " + r.error().message);
         }
-        if (auto r = store_.kv_put(std::string(worker_prefix) + name, record.dump()); !r) {
+        if (auto r = store_.kv_put(std::string(worker_prefix) + name, to_json(record)); !r) {
             if (fresh) store_.remove_consumer(w.consumer);
             return error(503, "cannot record the registration: " + r.error().message);
         }
@@ -806,7 +807,7 @@ void worker_hub::attach(const std::string& name, std::string instance_id, std::s
         if (it == workers_.end()) return;  // deregistered meanwhile: its instances were closed
         auto& w = *it->second;
         if (std::find(w.instances.begin(), w.instances.end(), mine) == w.instances.end()) return;  // replaced
-        sse->send({}, json{{"type", "attached"}, {"worker", name}, {"instance", instance_id}}.dump());
+        sse->send({}, to_json(json{{"type", "attached"}, {"worker", name}, {"instance", instance_id}}));
         mine->attached = true;
         spdlog::info("workers: {}: instance {} attached ({} now)", name, instance_id, w.instances.size());
     }
@@ -1008,7 +1009,7 @@ std::expected<std::string, std::string> worker_hub::submit(const std::string& wo
     // commit point. A crash between the two leaves a record that names no
     // open call, which the hub skips -- the request was still in flight.
     json queued{{"callId", id}, {"method", record["method"]}, {"params", record["params"]}, {"deadlineMs", record["deadlineMs"]}};
-    if (auto r = store_.append(topic, queued.dump()); !r) return forget(r.error().message);
+    if (auto r = store_.append(topic, to_json(queued)); !r) return forget(r.error().message);
     {
         // The state as it is now: the hub may have delivered the call (or
         // even finished it, and then there is nothing to record) meanwhile.
@@ -1016,7 +1017,7 @@ std::expected<std::string, std::string> worker_hub::submit(const std::string& wo
         auto it = calls_.find(id);
         auto w = workers_.find(worker_name);
         if (it != calls_.end() && w != workers_.end()) {
-            if (auto r = store_.kv_put(std::string(call_prefix) + id, it->second->record().dump()); !r)
+            if (auto r = store_.kv_put(std::string(call_prefix) + id, to_json(it->second->record())); !r)
                 spdlog::error("workers: {}: call {} is queued but will not survive a restart: {}", worker_name, id,
                               r.error().message);
             w->second->open++;  // counted once it is queued for good (describe() shows it)
@@ -1041,7 +1042,7 @@ std::optional<std::string> worker_hub::adopt(const std::string& session_id, cons
     by_request_[request_key(new_session_id, new_request_id)] = id;
     // Not counted yet: submit() has not written its state; it will write this one.
     if (c.counted)
-        if (auto r = store_.kv_put(std::string(call_prefix) + id, c.record().dump()); !r)
+        if (auto r = store_.kv_put(std::string(call_prefix) + id, to_json(c.record())); !r)
             spdlog::error("workers: {}: call {} now serves {}, but its state could not be saved: {}", c.worker, id,
                           new_session_id, r.error().message);
     return c.worker;

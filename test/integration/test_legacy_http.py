@@ -103,6 +103,11 @@ class HeaderRules(ServerTest):
     def test_bad_bodies(self):
         s, b = self.status(raw="{not json", headers={"Mcp-Session-Id": self.sid})
         self.assertEqual((s, b["error"]["code"]), (400, -32700))
+        self.assertIn("expected a string as an object key at byte 1", b["error"]["message"])
+        deep = "[" * 600 + "]" * 600  # nesting is bounded (512 levels)
+        s, b = self.status(raw=deep, headers={"Mcp-Session-Id": self.sid})
+        self.assertEqual((s, b["error"]["code"]), (400, -32700))
+        self.assertIn("nested deeper than 512", b["error"]["message"])
         s, b = self.status({"jsonrpc": "2.0", "id": 3}, {"Mcp-Session-Id": self.sid})
         self.assertEqual((s, b["error"]["code"], b["id"]), (400, -32600, 3))
         s, b = self.status({"jsonrpc": "2.0", "id": None, "method": "ping"}, {"Mcp-Session-Id": self.sid})

@@ -57,6 +57,11 @@ class Configuration(unittest.TestCase):
             r = self.run_litemcp([], {"LITEMCP_CONFIG": f.name})
             self.assertEqual(r.returncode, 2)
             self.assertIn("colour", r.stderr)
+            with open(f.name, "w") as g:
+                g.write('{"port": 8080,\n "data" "/tmp/x"}')  # no colon
+            r = self.run_litemcp(["--config", f.name])
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("not JSON: expected ':' after an object key at byte 23", r.stderr)
         finally:
             os.unlink(f.name)
         self.assertEqual(self.run_litemcp(["--fsync", "sometimes"]).returncode, 2)
@@ -72,7 +77,8 @@ class Configuration(unittest.TestCase):
 
     def test_the_file_configures_a_running_server_and_the_command_line_wins(self):
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-            json.dump({"max-sessions": 1, "instructions": "from the file"}, f)
+            # Comments are allowed in the file.
+            f.write('// one session at most\n{"max-sessions": 1, /* shown at initialize */ "instructions": "from the file"}')
         srv = Server(BINARY, ["--config", f.name, "--instructions", "from the command line"]).start()
         try:
             sid, init = srv.initialize()
