@@ -59,8 +59,11 @@ std::string path_of(const std::vector<std::string>& context) {
 
 std::optional<std::string> json_schema::validate(const json& document) const {
     valijson::Validator validator;
-    valijson::ValidationResults results;
     valijson::adapters::NlohmannJsonAdapter target(document);
+    // Without a results object valijson stops at the first failure and
+    // builds no error list: the common case, a valid document, costs less.
+    if (validator.validate(c_->schema, target, nullptr)) return std::nullopt;
+    valijson::ValidationResults results;  // a second pass, for the messages
     if (validator.validate(c_->schema, target, &results)) return std::nullopt;
     // valijson reports the outer failure ("failed to validate against
     // properties") after the inner one that says what is wrong: keep the

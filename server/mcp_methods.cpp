@@ -758,7 +758,9 @@ rpc_result mcp_server::impl::dispatch(const std::shared_ptr<call>& cp) {
         else if (!t) worker = workers->owner(list_kind::tools, name);
         if (worker && !t) t = workers->worker_tool(name);
         if (!t) return fail(rpc_code::invalid_params, "Unknown tool: " + name);
-        json args = p.value("arguments", json::object());
+        static const json no_arguments = json::object();
+        const auto given = p.find("arguments");
+        const json& args = given != p.end() ? *given : no_arguments;  // not copied
         if (!args.is_object()) return fail(rpc_code::invalid_params, "arguments must be an object");
         if (auto problem = schemas.validate(t, args))
             return json{{"content", json::array({{{"type", "text"}, {"text", *problem}}})}, {"isError", true}};

@@ -55,39 +55,43 @@ std::string mcp_method_label(std::string_view m) {
 }
 
 template <class T>
-T& metrics::find(families<T>& f, std::string_view name, label_views l) {
-    auto fam = f.find(name);
-    if (fam == f.end()) fam = f.emplace(std::string(name), typename families<T>::mapped_type{}).first;
-    // Names and values, each after its length: distinct label sets get
-    // distinct keys, whatever bytes a value holds.
-    thread_local std::string key;
+T& metrics::find(families<T>& f, index<T>& idx, std::string& key, std::string_view name, label_views l) {
+    // The series key: label names and values, each after its length (four
+    // raw bytes), so distinct label sets get distinct keys whatever bytes a
+    // value holds. The index key is the same after the family name.
     key.clear();
-    auto put = [](std::string_view part) {
-        char len[24];
-        auto end = std::to_chars(len, len + sizeof len, part.size()).ptr;
-        key.append(len, end).append(":").append(part);
+    auto put = [&](std::string_view part) {
+        const auto n = static_cast<std::uint32_t>(part.size());
+        key.append(reinterpret_cast<const char*>(&n), sizeof n).append(part);
     };
+    put(name);
+    const auto series_start = key.size();
     for (auto& [n, v] : l) {
         put(n);
         put(v);
     }
-    auto it = fam->second.find(std::string_view(key));
+    if (auto hit = idx.find(std::string_view(key)); hit != idx.end()) return *hit->second;
+    auto fam = f.find(name);
+    if (fam == f.end()) fam = f.emplace(std::string(name), typename families<T>::mapped_type{}).first;
+    const auto series_key = std::string_view(key).substr(series_start);
+    auto it = fam->second.find(series_key);
     if (it == fam->second.end()) {
         series<T> s;
         for (auto& [n, v] : l) s.l.emplace_back(std::string(n), std::string(v));
-        it = fam->second.emplace(key, std::move(s)).first;
+        it = fam->second.emplace(std::string(series_key), std::move(s)).first;
     }
+    idx.emplace(key, &it->second.value);
     return it->second.value;
 }
 
 void metrics::add(std::string_view name, label_views l, double by) {
     std::lock_guard lock(mu_);
-    find(counters_, name, l) += by;
+    find(counters_, counter_index_, key_, name, l) += by;
 }
 
 void metrics::observe(std::string_view name, label_views l, double seconds) {
     std::lock_guard lock(mu_);
-    auto& h = find(histograms_, name, l);
+    auto& h = find(histograms_, histogram_index_, key_, name, l);
     for (std::size_t i = 0; i < buckets.size(); ++i)
         if (seconds <= buckets[i]) h.counts[i]++;
     h.count++;

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace litemcp::server {
@@ -54,15 +55,27 @@ private:
         labels l;  // as given, for render()
         T value{};
     };
-    // Family name -> series key (see key()) -> series.
+    // Family name -> series key (the labels, see find()) -> series, in the
+    // order render() writes them.
     template <class T>
     using families = std::map<std::string, std::map<std::string, series<T>, std::less<>>, std::less<>>;
+    // The family name and the series key in one string -> the value in
+    // families (map nodes never move): one hash lookup per count.
+    struct key_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
     template <class T>
-    static T& find(families<T>& f, std::string_view name, label_views l);
+    using index = std::unordered_map<std::string, T*, key_hash, std::equal_to<>>;
+    template <class T>
+    static T& find(families<T>& f, index<T>& idx, std::string& key, std::string_view name, label_views l);
 
     mutable std::mutex mu_;
     families<double> counters_;
     families<histogram> histograms_;
+    index<double> counter_index_;
+    index<histogram> histogram_index_;
+    std::string key_;  // find()'s buffer, reused
 };
 
 // A JSON-RPC method as a label value: the MCP methods by name, any other

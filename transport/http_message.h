@@ -18,6 +18,7 @@ public:
     std::vector<std::string_view> get_all(std::string_view name) const;
     void add(std::string name, std::string value);
     void set(std::string name, std::string value);  // replaces every earlier value
+    void reserve(std::size_t n) { items_.reserve(n); }
     const std::vector<std::pair<std::string, std::string>>& all() const { return items_; }
 
 private:

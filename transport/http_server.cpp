@@ -78,13 +78,12 @@ void append_header(std::string& out, std::string_view name, std::string_view val
 }
 
 // The header of an SSE response (start_sse and respond_events).
-std::string sse_head(const header_list& extra, bool keep_alive) {
-    std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                       "Cache-Control: no-cache, no-transform\r\nX-Accel-Buffering: no\r\n";
-    for (auto& [n, v] : extra.all()) append_header(head, n, v);
-    if (!keep_alive) head.append("Connection: close\r\n");
-    head.append("Transfer-Encoding: chunked\r\n\r\n");
-    return head;
+void append_sse_head(std::string& out, const header_list& extra, bool keep_alive) {
+    out.append("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+               "Cache-Control: no-cache, no-transform\r\nX-Accel-Buffering: no\r\n");
+    for (auto& [n, v] : extra.all()) append_header(out, n, v);
+    if (!keep_alive) out.append("Connection: close\r\n");
+    out.append("Transfer-Encoding: chunked\r\n\r\n");
 }
 
 // A chunk's size line.
@@ -113,6 +112,7 @@ private:
                          beast::error_code&) override {
         req.method.assign(method.data(), method.size());
         req.target.assign(target.data(), target.size());
+        req.headers.reserve(16);  // an MCP client's usual dozen, without regrowing
     }
     void on_response_impl(int, beast::string_view, int, beast::error_code& ec) override {
         ec = http::error::bad_version;  // never called: this parses requests
@@ -289,12 +289,20 @@ public:
     // respond_events: the SSE header, the events and the last chunk.
     void write_events(const header_list& extra, const std::vector<sse_event>& events) {
         const bool keep = keep_alive_ && !srv_->stopping;
+        // Sized up front: no string grows while it is written.
+        std::size_t framed = 0;
+        for (auto& e : events) framed += e.id.size() + e.data.size() + 32;
         std::string data;
+        data.reserve(framed);
         for (auto& e : events) {
             if (e.priming) append_priming(data, e.id, e.retry);
             else append_event(data, e.id, e.data);
         }
-        std::string out = sse_head(extra, keep);
+        std::size_t head = 160;
+        for (auto& [n, v] : extra.all()) head += n.size() + v.size() + 4;
+        std::string out;
+        out.reserve(head + data.size() + 32);
+        append_sse_head(out, extra, keep);
         append_chunk(out, data);
         out.append("0\r\n\r\n");
         write_bytes(std::move(out), keep);
@@ -420,7 +428,8 @@ public:
         // for a stream that is complete by then, its last chunk): a short
         // POST stream costs one write.
         void begin(header_list extra) {
-            head_ = sse_head(extra, conn_->keep_alive_);
+            head_.clear();
+            append_sse_head(head_, extra, conn_->keep_alive_);
             begun_ = true;
             conn_->state_ = state::streaming;
             conn_->srv_->streams++;
