@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 namespace litemcp::server {
@@ -65,8 +66,8 @@ public:
         std::vector<json*> open;  // the arrays and objects being filled, innermost last
         for (;;) {
             if (!value(*slot, open)) return fail();
-            if (!filled_) {  // value() opened a container: fill its first slot
-                slot = next_;
+            if (next_) {  // value() opened a container: fill its first slot
+                slot = std::exchange(next_, nullptr);
                 continue;
             }
             // A value is complete: close the containers it completes, then
@@ -100,9 +101,8 @@ public:
 
 private:
     // Parses a value into slot. A non-empty array or object is opened: it is
-    // pushed on open, next_ points at its first slot and filled_ is false.
+    // pushed on open and next_ points at its first slot.
     bool value(json& slot, std::vector<json*>& open) {
-        filled_ = true;
         skip_space();
         if (p_ == end_) return error("unexpected end of the text: expected a value");
         switch (*p_) {
@@ -119,7 +119,6 @@ private:
                 return true;
             }
             open.push_back(&slot);
-            filled_ = false;
             if (array) next_ = &slot.get_ref<json::array_t&>().emplace_back();
             else if (!(next_ = member(slot))) return false;
             return true;
@@ -319,8 +318,7 @@ private:
     const unsigned char* p_;
     const unsigned char* end_;
     const bool comments_;
-    json* next_ = nullptr;  // an opened container's first slot
-    bool filled_ = true;    // false: value() opened a container
+    json* next_ = nullptr;  // an opened container's first slot, until parse() takes it
     json_syntax_error error_;
 };
 

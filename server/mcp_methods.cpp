@@ -342,7 +342,8 @@ void mcp_server::impl::serve_request(std::shared_ptr<session_state> s, json msg,
     c->streaming = !cfg.mcp.json_response;
     c->runs_on = placement(*c);
     c->res = std::move(res);
-    const std::string key = to_json(c->id);
+    c->id_key = to_json(c->id);
+    const std::string& key = c->id_key;
     {
         std::lock_guard lock(s->mu);
         if (s->running.contains(key))
@@ -353,12 +354,12 @@ void mcp_server::impl::serve_request(std::shared_ptr<session_state> s, json msg,
     in_flight++;
     if (c->runs_on == execution::io) return serve_at_once(c, std::move(raw));
     st->append_async(s->topic, session_log::encode("", raw), session_log::flag_client_request,
-                     [this, c, key](store::result<store::append_ack> rec) {
+                     [this, c](store::result<store::append_ack> rec) {
                          auto& s = *c->session;
                          if (!rec) {
                              {
                                  std::lock_guard lock(s.mu);
-                                 s.running.erase(key);
+                                 s.running.erase(c->id_key);
                              }
                              c->res->respond(error_response(503, c->id, rpc_code::internal_error,
                                                             "Service Unavailable: cannot record the request: " +
@@ -407,7 +408,7 @@ void mcp_server::impl::serve_at_once(const std::shared_ptr<call>& c, std::string
     auto response = execute(c);  // never waits: an I/O-thread handler
     {
         std::lock_guard lock(s.mu);
-        s.running.erase(to_json(c->id));
+        s.running.erase(c->id_key);
     }
     auto done = [this, c] {
         observe_duration(*c);
@@ -580,7 +581,7 @@ void mcp_server::impl::finish_request(const std::shared_ptr<call>& c, std::optio
     // the topic, so a resuming reader that sees "not live" finds it.
     {
         std::lock_guard lock(s.mu);
-        s.running.erase(to_json(c->id));
+        s.running.erase(c->id_key);
     }
     if (s.ended) {  // DELETEd meanwhile: its topic is gone and stays gone
         {

@@ -43,6 +43,7 @@ struct http_error {
 struct call {
     std::shared_ptr<session_state> session;
     json id;
+    std::string id_key;           // the id's JSON text: its key in session_state::running (set there)
     std::string method;
     json params;
     std::string tag;              // its stream's tag (the request record's offset)
