@@ -318,13 +318,18 @@ void mcp_server::impl::serve_initialize(json msg, std::string principal, std::sh
     res->respond(std::move(r));
 }
 
-execution mcp_server::impl::placement(const call& c) const {
-    const auto& m = c.method;
+execution mcp_server::impl::placement(call& c) const {
+    const std::string_view m = c.method;  // compared without strlen
     if (m == "ping" || m == "tools/list" || m == "resources/list" || m == "resources/templates/list" ||
         m == "prompts/list")
         return execution::io;
-    if (m == "tools/call" && c.params.contains("name") && c.params["name"].is_string())
-        if (auto t = reg.find_tool(c.params["name"].get<std::string>())) return t->runs_on;
+    if (m == "tools/call") {
+        const auto name = c.params.find("name");
+        if (name == c.params.end() || !name->is_string()) return execution::pool;
+        c.placed_tool = reg.find_tool(name->get_ref<const std::string&>());
+        c.tool_placed = true;
+        if (c.placed_tool) return c.placed_tool->runs_on;
+    }
     return execution::pool;
 }
 
@@ -332,13 +337,14 @@ void mcp_server::impl::serve_request(std::shared_ptr<session_state> s, json msg,
                                      std::shared_ptr<responder> res) {
     auto c = std::make_shared<call>();
     c->session = s;
-    c->id = msg["id"];
-    c->method = msg["method"].get<std::string>();
     if (raw.empty()) raw = to_json(msg);
-    if (auto p = msg.find("params"); p != msg.end()) c->params = std::move(*p);  // msg is not used after
+    // msg is not used after: its members move into the call.
+    c->id = std::move(*msg.find("id"));
+    c->method = std::move(msg.find("method")->get_ref<std::string&>());
+    if (auto p = msg.find("params"); p != msg.end()) c->params = std::move(*p);
     else c->params = json::object();
-    if (c->params.contains("_meta") && c->params["_meta"].contains("progressToken"))
-        c->progress_token = c->params["_meta"]["progressToken"];
+    if (const auto meta = c->params.find("_meta"); meta != c->params.end() && meta->is_object())
+        if (const auto token = meta->find("progressToken"); token != meta->end()) c->progress_token = *token;
     c->streaming = !cfg.mcp.json_response;
     c->runs_on = placement(*c);
     c->res = std::move(res);
@@ -741,18 +747,21 @@ std::optional<json> mcp_server::impl::execute(const std::shared_ptr<call>& cp) {
 rpc_result mcp_server::impl::dispatch(const std::shared_ptr<call>& cp) {
     auto& c = *cp;
     call_context ctx(*this, cp);
-    const auto& m = c.method;
+    const std::string_view m = c.method;  // compared without strlen
     const json& p = c.params;
     auto& s = *c.session;
 
     if (m == "ping") return json::object();
-    if (m.starts_with("tasks/") && (c.ephemeral || s.version >= "2025-11-25")) return serve_task_method(cp, ctx);
+    if (m.starts_with("tasks/") && (c.ephemeral || std::string_view(s.version) >= "2025-11-25"))
+        return serve_task_method(cp, ctx);
 
     if (m == "tools/list") return page(reg.tools(), p, "tools", [](const tool& t) { return t.definition["name"].get<std::string>(); });
     if (m == "tools/call") {
-        if (!p.contains("name") || !p["name"].is_string()) return fail(rpc_code::invalid_params, "tools/call needs a tool name");
-        const auto name = p["name"].get<std::string>();
-        auto t = reg.find_tool(name);
+        const auto given_name = p.find("name");
+        if (given_name == p.end() || !given_name->is_string())
+            return fail(rpc_code::invalid_params, "tools/call needs a tool name");
+        const auto& name = given_name->get_ref<const std::string&>();
+        auto t = c.tool_placed ? c.placed_tool : reg.find_tool(name);
         // A worker's tool (online, or offline and known to the hub).
         std::optional<std::string> worker;
         if (t && !t->served_by.empty()) worker = t->served_by;
@@ -788,7 +797,7 @@ rpc_result mcp_server::impl::dispatch(const std::shared_ptr<call>& cp) {
         return fail(rpc_code::resource_not_found, "Resource not found", json{{"uri", uri}});
     }
     if (m == "resources/subscribe" || m == "resources/unsubscribe") {
-        if (!p.contains("uri") || !p["uri"].is_string()) return fail(rpc_code::invalid_params, m + " needs a uri");
+        if (!p.contains("uri") || !p["uri"].is_string()) return fail(rpc_code::invalid_params, std::string(m) + " needs a uri");
         const auto uri = p["uri"].get<std::string>();
         const std::string key = "sub/" + uri + "\n" + s.id;
         {
@@ -830,7 +839,7 @@ rpc_result mcp_server::impl::dispatch(const std::shared_ptr<call>& cp) {
         return json::object();
     }
 
-    return fail(rpc_code::method_not_found, "Method not found: " + m);
+    return fail(rpc_code::method_not_found, "Method not found: " + std::string(m));
 }
 
 }  // namespace litemcp::server

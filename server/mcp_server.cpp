@@ -137,7 +137,7 @@ std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
                                    message);
     };
     cfg.http.shutdown_retry = cfg.mcp.retry;
-    auto http = transport::http_server::start(cfg.http, [raw](http_request req, std::shared_ptr<responder> res) {
+    auto http = transport::http_server::start(cfg.http, [raw](http_request&& req, std::shared_ptr<responder> res) {
         try {
             raw->on_http(std::move(req), res);
         } catch (const std::exception& e) {  // never let a request take the I/O thread down
@@ -282,7 +282,7 @@ std::string method_label(const json& body) {
 
 }  // namespace
 
-void mcp_server::impl::on_http(http_request req, std::shared_ptr<responder> raw_res) {
+void mcp_server::impl::on_http(http_request&& req, std::shared_ptr<responder> raw_res) {
     auto labels = std::make_shared<exchange_labels>();
     auto res = observe(req, std::move(raw_res), labels);
     if (handle_ops(req, res)) return;
@@ -313,14 +313,15 @@ void mcp_server::impl::on_http(http_request req, std::shared_ptr<responder> raw_
     }
     if (auto denied = check_origin_and_host(req)) return res->respond(std::move(*denied));
     if (!authenticate(req, res, scope::mcp)) return;
-    if (req.method != "POST" && req.method != "GET" && req.method != "DELETE") {
+    const std::string_view method = req.method;  // compared without strlen
+    if (method != "POST" && method != "GET" && method != "DELETE") {
         auto r = error_response(405, nullptr, rpc_code::invalid_request, "method " + req.method + " is not allowed");
         r.headers.set("Allow", "GET, POST, DELETE");
         return res->respond(std::move(r));
     }
     // A POST is classified here, on the I/O thread; what blocks goes to the
     // handler pool from there. GET and DELETE read the store synchronously.
-    if (req.method == "POST") return handle_post(std::move(req), std::move(res), labels);
+    if (method == "POST") return handle_post(std::move(req), std::move(res), labels);
     auto shared_req = std::make_shared<http_request>(std::move(req));
     const bool queued = handlers->post([this, shared_req, res] {
         if (shared_req->method == "GET") handle_get(*shared_req, res);
@@ -393,7 +394,7 @@ std::expected<std::shared_ptr<session_state>, http_error> mcp_server::impl::sess
     return s;
 }
 
-void mcp_server::impl::handle_post(http_request req, std::shared_ptr<responder> res,
+void mcp_server::impl::handle_post(http_request&& req, std::shared_ptr<responder> res,
                                    const std::shared_ptr<exchange_labels>& labels) {
     if (!accepts(req, "application/json") || !accepts(req, "text/event-stream"))
         return res->respond(error_response(406, nullptr, rpc_code::invalid_request,
@@ -426,11 +427,12 @@ void mcp_server::impl::handle_post(http_request req, std::shared_ptr<responder> 
     }
 
     auto kind = classify(body);
-    const json id = body.is_object() && body.contains("id") && valid_id(body["id"]) ? body["id"] : json(nullptr);
+    const auto given_id = body.is_object() ? body.find("id") : body.end();
+    const json id = given_id != body.end() && valid_id(*given_id) ? *given_id : json(nullptr);
     if (kind.kind == message_kind::invalid)
         return res->respond(error_response(400, id, rpc_code::invalid_request, "Invalid Request: " + kind.why));
 
-    if (kind.kind == message_kind::request && body["method"] == "initialize") {
+    if (kind.kind == message_kind::request && std::string_view(body["method"].get_ref<const std::string&>()) == "initialize") {
         if (auto sid = req.headers.get("Mcp-Session-Id"); sid && sessions->find(std::string(*sid)))
             return res->respond(error_response(400, id, rpc_code::invalid_request,
                                                "Invalid Request: the session is already initialized"));

@@ -50,6 +50,10 @@ struct call {
     std::optional<json> progress_token;
     std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
     execution runs_on = execution::pool;
+    // tools/call: the registry's tool, looked up once by placement() (null:
+    // not registered in-process, maybe a worker's).
+    std::shared_ptr<const tool> placed_tool;
+    bool tool_placed = false;  // placement() looked it up
     bool streaming = true;        // false in JSON-response mode: no server requests possible
     std::shared_ptr<transport::responder> res;   // null inside a batch
     std::shared_ptr<transport::sse_stream> sse;  // the POST's response stream, if any
@@ -88,9 +92,9 @@ public:
     explicit impl(server_config c);
 
     // ---- HTTP endpoint (mcp_server.cpp) ----
-    void on_http(transport::http_request req, std::shared_ptr<transport::responder> res);
+    void on_http(transport::http_request&& req, std::shared_ptr<transport::responder> res);
     std::optional<transport::http_response> check_origin_and_host(const transport::http_request& req) const;
-    void handle_post(transport::http_request req, std::shared_ptr<transport::responder> res,
+    void handle_post(transport::http_request&& req, std::shared_ptr<transport::responder> res,
                      const std::shared_ptr<exchange_labels>& labels);
     void handle_get(const transport::http_request& req, std::shared_ptr<transport::responder> res);
     void handle_delete(const transport::http_request& req, std::shared_ptr<transport::responder> res);
@@ -99,7 +103,8 @@ public:
                                                                          const json& id);
     // A request runs in three steps: its record is appended (async), its
     // handler runs (on the I/O thread or the handler pool, see execution),
-    // its response is appended (async) and then written.
+    // its response is appended (async) and then written. msg is one that
+    // classify() found a request (an id, a string method).
     void serve_request(std::shared_ptr<session_state> s, json msg, std::string raw,
                        std::shared_ptr<transport::responder> res);
     void run_request(const std::shared_ptr<call>& c);
@@ -124,7 +129,7 @@ public:
     void finish_request(const std::shared_ptr<call>& c, std::optional<json> response);
     // litemcp_mcp_request_duration_seconds: from the request's arrival to now.
     void observe_duration(const call& c);
-    execution placement(const call& c) const;
+    execution placement(call& c) const;  // also looks up a tools/call's tool (call::placed_tool)
     void serve_batch(std::shared_ptr<session_state> s, json batch, std::shared_ptr<transport::responder> res);
     void serve_initialize(json msg, std::string principal, std::shared_ptr<transport::responder> res);
     // Authentication of /mcp, the worker API's registration and the admin API:

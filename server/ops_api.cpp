@@ -88,16 +88,17 @@ std::shared_ptr<responder> mcp_server::impl::observe(const http_request& req, st
 }
 
 bool mcp_server::impl::handle_ops(const http_request& req, const std::shared_ptr<responder>& res) {
-    if (req.path != "/healthz" && req.path != "/readyz" && req.path != "/metrics") return false;
-    if (req.method != "GET") {
+    const std::string_view path = req.path;  // compared without strlen
+    if (path != "/healthz" && path != "/readyz" && path != "/metrics") return false;
+    if (std::string_view(req.method) != "GET") {
         auto r = json_response(405, json{{"error", "method " + req.method + " is not allowed on " + req.path}});
         r.headers.set("Allow", "GET");
         res->respond(std::move(r));
         return true;
     }
-    if (req.path == "/healthz") {
+    if (path == "/healthz") {
         res->respond(json_response(200, json{{"status", "ok"}}));
-    } else if (req.path == "/readyz") {
+    } else if (path == "/readyz") {
         // Recovery finished before the listener opened; not ready again once
         // a shutdown begins, so a balancer stops sending new sessions.
         if (stopping) res->respond(json_response(503, json{{"status", "stopping"}}));

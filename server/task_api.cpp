@@ -44,12 +44,14 @@ std::string iso8601(std::int64_t ms) {
     return out;
 }
 
-std::string task_support(const tool& t) {
+// A view into the tool's definition (it lives as long as the tool).
+std::string_view task_support(const tool& t) {
     const auto& d = t.definition;
-    if (d.contains("execution") && d["execution"].is_object() && d["execution"].contains("taskSupport") &&
-        d["execution"]["taskSupport"].is_string())
-        return d["execution"]["taskSupport"].get<std::string>();
-    return "forbidden";
+    const auto e = d.find("execution");
+    if (e == d.end() || !e->is_object()) return "forbidden";
+    const auto s = e->find("taskSupport");
+    if (s == e->end() || !s->is_string()) return "forbidden";
+    return s->get_ref<const std::string&>();
 }
 
 bool declares_extension(const json& caps) {
@@ -132,7 +134,8 @@ std::optional<rpc_result> mcp_server::impl::task_gate(const std::shared_ptr<call
         timers->at(timer_queue::clock::now() + cfg.mcp.task_promote, [this, c] { promote(c); });
         return std::nullopt;
     }
-    const bool wants = c->session->version >= "2025-11-25" && c->params.contains("task") && c->params["task"].is_object();
+    const auto task = c->params.find("task");
+    const bool wants = std::string_view(c->session->version) >= "2025-11-25" && task != c->params.end() && task->is_object();
     if (support == "required" && !wants)
         return fail(rpc_code::method_not_found,
                     "tool '" + c->params.value("name", "") + "' must be called as a task (params.task)");

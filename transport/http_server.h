@@ -59,7 +59,8 @@ public:
     virtual void on_disconnect(std::function<void()> f) = 0;
 };
 
-using request_handler = std::function<void(http_request, std::shared_ptr<responder>)>;
+// The request is the handler's to move from (it is not copied on the way).
+using request_handler = std::function<void(http_request&&, std::shared_ptr<responder>)>;
 // Builds the body of an error the transport answers by itself (413, 431, 400, 503).
 using error_builder = std::function<http_response(unsigned status, std::string message)>;
 
