@@ -1,5 +1,7 @@
 #include "server/json_schema.h"
 
+#include "server/simple_schema.h"
+
 // valijson compiles patterns with std::regex, whose GCC 12 implementation
 // trips -Wmaybe-uninitialized false positives once sanitizers change inlining.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -21,6 +23,7 @@ namespace litemcp::server {
 
 struct json_schema::compiled {
     valijson::Schema schema;
+    std::optional<simple_schema> simple;  // the quick yes, when the schema is in its subset
 };
 
 json_schema::json_schema() : c_(std::make_unique<compiled>()) {}
@@ -35,6 +38,7 @@ std::expected<std::shared_ptr<const json_schema>, std::string> json_schema::comp
     } catch (const std::exception& e) {
         return std::unexpected(std::string(e.what()));
     }
+    s->c_->simple = simple_schema::compile(schema);
     return s;
 }
 
@@ -58,6 +62,7 @@ std::string path_of(const std::vector<std::string>& context) {
 }  // namespace
 
 std::optional<std::string> json_schema::validate(const json& document) const {
+    if (c_->simple && c_->simple->accepts(document)) return std::nullopt;
     valijson::Validator validator;
     valijson::adapters::NlohmannJsonAdapter target(document);
     // Without a results object valijson stops at the first failure and
