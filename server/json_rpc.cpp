@@ -1,5 +1,7 @@
 #include "server/json_rpc.h"
 
+#include "server/json_text.h"
+
 namespace litemcp::server {
 
 bool valid_id(const json& id) { return id.is_string() || id.is_number_integer(); }
@@ -47,6 +49,14 @@ json make_result(const json& id, json result) {
     json out = envelope();
     put(out, "id", id);
     put(out, "result", std::move(result));
+    return out;
+}
+
+std::string result_text(std::string_view id_text, const json& result) {
+    std::string out;
+    out.append(R"({"id":)").append(id_text).append(R"(,"jsonrpc":"2.0","result":)");
+    append_json(out, result);
+    out.push_back('}');
     return out;
 }
 

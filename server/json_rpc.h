@@ -51,6 +51,9 @@ classified classify(const json& msg);
 bool valid_id(const json& id);
 
 json make_result(const json& id, json result);
+// The text of make_result(id, result) (to_json's bytes: members in key
+// order), written without building the message. id_text is to_json(id).
+std::string result_text(std::string_view id_text, const json& result);
 json make_error(const json& id, int code, std::string_view message, std::optional<json> data = std::nullopt);
 json make_notification(std::string_view method, json params);
 json make_request(const json& id, std::string_view method, json params);

@@ -411,7 +411,7 @@ void mcp_server::impl::cancel_when_gone(const std::shared_ptr<call>& c) {
 void mcp_server::impl::serve_at_once(const std::shared_ptr<call>& c, std::string raw) {
     auto& s = *c->session;
     c->held = std::make_unique<std::vector<std::string>>();
-    auto response = execute(c);  // never waits: an I/O-thread handler
+    auto outcome = run_handler(c);  // never waits: an I/O-thread handler
     {
         std::lock_guard lock(s.mu);
         s.running.erase(c->id_key);
@@ -427,9 +427,14 @@ void mcp_server::impl::serve_at_once(const std::shared_ptr<call>& c, std::string
     }
     // The request, each message (tag ^k: the request k records back) and the
     // response, at consecutive offsets.
-    const bool silent = !response;
+    const bool silent = !outcome;
     std::shared_ptr<std::vector<std::string>> held(std::move(c->held));
-    auto body = std::make_shared<std::string>(response ? to_json(*response) : "{}");
+    // The response's text, written without building the message (result_text).
+    auto body = std::make_shared<std::string>(
+        silent ? "{}"
+        : *outcome
+            ? result_text(c->id_key, **outcome)
+            : to_json(make_error(c->id, (*outcome).error().code, (*outcome).error().message, (*outcome).error().data)));
     std::vector<std::string> payloads;
     payloads.reserve(held->size() + 2);
     payloads.push_back(session_log::encode("", raw));
@@ -730,7 +735,7 @@ void mcp_server::impl::accept_client_answer(const std::shared_ptr<session_state>
                      });
 }
 
-std::optional<json> mcp_server::impl::execute(const std::shared_ptr<call>& cp) {
+std::optional<rpc_result> mcp_server::impl::run_handler(const std::shared_ptr<call>& cp) {
     auto& c = *cp;
     rpc_result r;
     try {
@@ -740,8 +745,14 @@ std::optional<json> mcp_server::impl::execute(const std::shared_ptr<call>& cp) {
         r = fail(rpc_code::internal_error, std::string("internal error: ") + e.what());
     }
     if (c.cancelled->load()) return std::nullopt;  // a cancelled request gets no response
-    if (!r) return make_error(c.id, r.error().code, r.error().message, r.error().data);
-    return make_result(c.id, std::move(*r));
+    return r;
+}
+
+std::optional<json> mcp_server::impl::execute(const std::shared_ptr<call>& cp) {
+    auto r = run_handler(cp);
+    if (!r) return std::nullopt;
+    if (!*r) return make_error(cp->id, r->error().code, r->error().message, r->error().data);
+    return make_result(cp->id, std::move(**r));
 }
 
 rpc_result mcp_server::impl::dispatch(const std::shared_ptr<call>& cp) {

@@ -212,6 +212,8 @@ public:
     // Runs a request to completion and returns its response message (or
     // nullopt when it was cancelled: no response is sent).
     std::optional<json> execute(const std::shared_ptr<call>& c);
+    // The same, as the handler's outcome (nullopt: cancelled).
+    std::optional<rpc_result> run_handler(const std::shared_ptr<call>& c);
     rpc_result dispatch(const std::shared_ptr<call>& c);
     json server_capabilities(const std::string& version) const;
     std::string negotiate(const std::string& requested) const;

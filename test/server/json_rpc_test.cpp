@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "server/json_text.h"
+
 using namespace litemcp::server;
 
 TEST_CASE("classify tells requests, notifications, responses and invalid messages apart") {
@@ -42,4 +44,21 @@ TEST_CASE("errors carry the id when there is one and omit it otherwise") {
     CHECK(anonymous["jsonrpc"] == "2.0");
     CHECK(make_result("r", json::object()) == json{{"jsonrpc", "2.0"}, {"id", "r"}, {"result", json::object()}});
     CHECK_FALSE(make_notification("notifications/x", nullptr).contains("params"));
+}
+
+TEST_CASE("a result's text is the bytes of the message it stands for") {
+    const std::vector<json> ids = {1, -7, 18446744073709551615ull, "r", "a \"quoted\" id\n", ""};
+    const std::vector<json> results = {
+        json::object(),
+        json{{"content", json::array({{{"type", "text"}, {"text", "héllo\twörld"}}})}, {"isError", false}},
+        json{{"z", 1}, {"a", {{"nested", json::array({1.5, nullptr, true})}}}},
+        json::array(),
+        "plain"};
+    for (const auto& id : ids)
+        for (const auto& result : results) {
+            CAPTURE(id.dump());
+            CAPTURE(result.dump());
+            CHECK(result_text(to_json(id), result) == to_json(make_result(id, result)));
+            CHECK(json::parse(result_text(to_json(id), result)) == make_result(id, result));
+        }
 }
