@@ -1,17 +1,28 @@
 // Validation of lite-topic names and consumer ids (declared in store/store.h).
 #include "store/store.h"
 
+#include <array>
+
 namespace litemcp::store {
 namespace {
 
-bool parent_char(char c, bool first) {
-    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return true;
-    return !first && (c == '.' || c == '_' || c == '-');
-}
-bool lite_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == ':' || c == '@' || c == '=' || c == '+' || c == '-';
-}
+// Every append checks its topic's name: one table lookup per character.
+enum char_class : unsigned char { parent_first = 1, parent_rest = 2, lite = 4 };
+
+constexpr std::array<unsigned char, 256> char_classes = [] {
+    std::array<unsigned char, 256> t{};
+    auto mark = [&](char c, unsigned char bits) { t[static_cast<unsigned char>(c)] |= bits; };
+    for (char c = 'a'; c <= 'z'; ++c) mark(c, parent_first | parent_rest | lite);
+    for (char c = '0'; c <= '9'; ++c) mark(c, parent_first | parent_rest | lite);
+    for (char c = 'A'; c <= 'Z'; ++c) mark(c, lite);
+    for (char c : {'.', '_', '-'}) mark(c, parent_rest | lite);
+    for (char c : {':', '@', '=', '+'}) mark(c, lite);
+    return t;
+}();
+
+bool is(char c, char_class k) { return (char_classes[static_cast<unsigned char>(c)] & k) != 0; }
+bool parent_char(char c, bool first) { return is(c, first ? parent_first : parent_rest); }
+bool lite_char(char c) { return is(c, lite); }
 
 }  // namespace
 

@@ -96,6 +96,20 @@ TEST_CASE("bad names, unknown parents, oversized records and missing topics are 
     CHECK(s->stats().appends == 0);
 }
 
+TEST_CASE("topic names: every byte is judged by the documented character sets") {
+    for (int b = 0; b < 256; ++b) {
+        const char c = static_cast<char>(b);
+        CAPTURE(b);
+        const bool lower_or_digit = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        const bool lite = lower_or_digit || (c >= 'A' && c <= 'Z') || std::string_view("._:@=+-").find(c) != std::string_view::npos;
+        const bool parent_rest = lower_or_digit || c == '.' || c == '_' || c == '-';
+        CHECK(parse_topic_name(std::string("t/a") + c).has_value() == lite);
+        CHECK(parse_topic_name(std::string("p") + c + "/a").has_value() == (parent_rest && c != '/'));
+        CHECK(parse_topic_name(std::string(1, c) + "p/a").has_value() == lower_or_digit);
+        CHECK(validate_consumer_id(std::string("c") + c).has_value() == (lite || c == '/'));
+    }
+}
+
 TEST_CASE("a parent's max_lite_topics is enforced, and parents can be added at run time") {
     temp_dir d;
     auto s = open_store(small_options(d.path()));
