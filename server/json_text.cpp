@@ -9,6 +9,8 @@
 
 namespace litemcp::server {
 
+using namespace std::string_view_literals;  // literals appended without strlen
+
 namespace {
 
 // The length of the UTF-8 sequence at p (RFC 3629's table), or 0 when the
@@ -336,7 +338,7 @@ void append_string(std::string& out, const std::string& s) {
         if (c >= 0x80) {
             const auto n = utf8_sequence(p, end);
             if (n == 0) {  // not UTF-8: a replacement character for the byte
-                out.append("\xEF\xBF\xBD");
+                out.append("\xEF\xBF\xBD"sv);
                 ++p;
             } else {
                 out.append(reinterpret_cast<const char*>(p), n);
@@ -346,13 +348,13 @@ void append_string(std::string& out, const std::string& s) {
         }
         ++p;
         switch (c) {
-        case '"': out.append("\\\""); break;
-        case '\\': out.append("\\\\"); break;
-        case '\b': out.append("\\b"); break;
-        case '\f': out.append("\\f"); break;
-        case '\n': out.append("\\n"); break;
-        case '\r': out.append("\\r"); break;
-        case '\t': out.append("\\t"); break;
+        case '"': out.append("\\\""sv); break;
+        case '\\': out.append("\\\\"sv); break;
+        case '\b': out.append("\\b"sv); break;
+        case '\f': out.append("\\f"sv); break;
+        case '\n': out.append("\\n"sv); break;
+        case '\r': out.append("\\r"sv); break;
+        case '\t': out.append("\\t"sv); break;
         default: {
             const char u[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
             out.append(u, sizeof u);
@@ -387,8 +389,8 @@ void write(std::string& out, const json& value, int indent, std::size_t depth) {
         out.append(level * static_cast<std::size_t>(indent), ' ');
     };
     switch (value.type()) {
-    case json::value_t::null: out.append("null"); return;
-    case json::value_t::boolean: out.append(value.get<bool>() ? "true" : "false"); return;
+    case json::value_t::null: out.append("null"sv); return;
+    case json::value_t::boolean: out.append(value.get<bool>() ? "true"sv : "false"sv); return;
     case json::value_t::number_integer: append_integer(out, value.get<std::int64_t>()); return;
     case json::value_t::number_unsigned: append_integer(out, value.get<std::uint64_t>()); return;
     case json::value_t::string: append_string(out, value.get_ref<const std::string&>()); return;
@@ -413,7 +415,7 @@ void write(std::string& out, const json& value, int indent, std::size_t depth) {
             first = false;
             line(depth + 1);
             append_string(out, k);
-            out.append(indent < 0 ? ":" : ": ");
+            out.append(indent < 0 ? ":"sv : ": "sv);
             write(out, v, indent, depth + 1);
         }
         if (!first) line(depth);

@@ -19,6 +19,8 @@
 
 namespace litemcp::transport {
 
+using namespace std::string_view_literals;  // literals appended without strlen
+
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
@@ -38,15 +40,16 @@ http_response default_error(unsigned status, std::string message) {
 // SSE framing: a data line per line of the payload (JSON has none, but an
 // event must never be split or injected by a newline in the data).
 void append_event(std::string& out, std::string_view id, std::string_view data) {
-    if (!id.empty()) out.append("id: ").append(id).append("\n");
+    if (!id.empty()) out.append("id: "sv).append(id).append("\n"sv);
     std::size_t start = 0;
     for (;;) {
         auto nl = data.find('\n', start);
-        out.append("data: ").append(data.substr(start, nl == std::string_view::npos ? nl : nl - start)).append("\n");
+        out.append("data: "sv).append(data.substr(start, nl == std::string_view::npos ? nl : nl - start));
+        out.append("\n"sv);
         if (nl == std::string_view::npos) break;
         start = nl + 1;
     }
-    out.append("\n");
+    out.append("\n"sv);
 }
 
 std::string frame_event(std::string_view id, std::string_view data) {
@@ -57,7 +60,8 @@ std::string frame_event(std::string_view id, std::string_view data) {
 }
 
 void append_priming(std::string& out, std::string_view id, std::chrono::milliseconds retry) {
-    out.append("id: ").append(id).append("\nretry: ").append(std::to_string(retry.count())).append("\ndata: \n\n");
+    out.append("id: "sv).append(id).append("\nretry: "sv).append(std::to_string(retry.count()));
+    out.append("\ndata: \n\n"sv);
 }
 
 std::string frame_priming(std::string_view id, std::chrono::milliseconds retry) {
@@ -69,35 +73,35 @@ std::string frame_priming(std::string_view id, std::chrono::milliseconds retry) 
 // A header line; a CR or LF in a value (never meant, but a value may quote a
 // client) becomes a space rather than end the line.
 void append_header(std::string& out, std::string_view name, std::string_view value) {
-    out.append(name).append(": ");
+    out.append(name).append(": "sv);
     const auto from = out.size();
     out.append(value);
     for (auto i = from; i < out.size(); ++i)
         if (out[i] == '\r' || out[i] == '\n') out[i] = ' ';
-    out.append("\r\n");
+    out.append("\r\n"sv);
 }
 
 // The header of an SSE response (start_sse and respond_events).
 void append_sse_head(std::string& out, const header_list& extra, bool keep_alive) {
     out.append("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-               "Cache-Control: no-cache, no-transform\r\nX-Accel-Buffering: no\r\n");
+               "Cache-Control: no-cache, no-transform\r\nX-Accel-Buffering: no\r\n"sv);
     for (auto& [n, v] : extra.all()) append_header(out, n, v);
-    if (!keep_alive) out.append("Connection: close\r\n");
-    out.append("Transfer-Encoding: chunked\r\n\r\n");
+    if (!keep_alive) out.append("Connection: close\r\n"sv);
+    out.append("Transfer-Encoding: chunked\r\n\r\n"sv);
 }
 
 // A chunk's size line.
 void append_chunk_size(std::string& out, std::size_t n) {
     char size[24];
     auto end = std::to_chars(size, size + sizeof size, n, 16).ptr;
-    out.append(size, end).append("\r\n");
+    out.append(size, end).append("\r\n"sv);
 }
 
 // Appends a chunk of the given bytes (none when empty).
 void append_chunk(std::string& out, std::string_view data) {
     if (data.empty()) return;
     append_chunk_size(out, data.size());
-    out.append(data).append("\r\n");
+    out.append(data).append("\r\n"sv);
 }
 
 // Beast's request parser, writing straight into an http_request: no Beast
@@ -274,14 +278,14 @@ public:
         std::string out;
         out.reserve(128 + r.body.size());
         const auto reason = http::obsolete_reason(static_cast<http::status>(r.status));
-        out.append("HTTP/1.1 ").append(std::to_string(r.status)).append(" ").append(reason.data(), reason.size());
-        out.append("\r\n");
+        out.append("HTTP/1.1 "sv).append(std::to_string(r.status)).append(" "sv).append(reason.data(), reason.size());
+        out.append("\r\n"sv);
         for (auto& [n, v] : r.headers.all()) append_header(out, n, v);
-        if (!keep) out.append("Connection: close\r\n");
+        if (!keep) out.append("Connection: close\r\n"sv);
         // No body and no length for 1xx, 204 and 304 (RFC 9110 8.6).
         const bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
-        if (!bodiless) out.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n");
-        out.append("\r\n");
+        if (!bodiless) out.append("Content-Length: "sv).append(std::to_string(r.body.size())).append("\r\n"sv);
+        out.append("\r\n"sv);
         if (!bodiless) out.append(r.body);
         write_bytes(std::move(out), keep);
     }
@@ -304,7 +308,7 @@ public:
         out.reserve(head + data.size() + 32);
         append_sse_head(out, extra, keep);
         append_chunk(out, data);
-        out.append("0\r\n\r\n");
+        out.append("0\r\n\r\n"sv);
         write_bytes(std::move(out), keep);
     }
 
