@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <set>
+#include <pthread.h>
 
 #include "schemas/schemas.h"
 #include "server/json_text.h"
@@ -147,7 +148,10 @@ std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
     });
     if (!http) return std::unexpected(http.error().message);
     p->http = std::move(*http);
-    p->maintenance = std::thread([raw] { raw->maintenance_loop(); });
+    p->maintenance = std::thread([raw] {
+        pthread_setname_np(pthread_self(), "mcp-maint");
+        raw->maintenance_loop();
+    });
     spdlog::info("litemcp: {} sessions on record; listening on {}:{}{} ({}), data in {}, fsync {}",
                  p->sessions->count(), cfg.http.host, p->http->port(), cfg.mcp.endpoint,
                  cfg.http.tls_cert_file.empty() ? "http" : "https", cfg.store.dir, cfg.store.fsync.to_string());

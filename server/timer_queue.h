@@ -14,6 +14,7 @@
 #include <queue>
 #include <thread>
 #include <vector>
+#include <pthread.h>
 
 namespace litemcp::server {
 
@@ -21,7 +22,11 @@ class timer_queue {
 public:
     using clock = std::chrono::steady_clock;
 
-    timer_queue() : thread_([this] { run(); }) {}
+    timer_queue()
+        : thread_([this] {
+              pthread_setname_np(pthread_self(), "mcp-timers");
+              run();
+          }) {}
     ~timer_queue() {
         {
             std::lock_guard lock(mu_);

@@ -16,13 +16,18 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include <pthread.h>
 
 namespace litemcp::server {
 
 class work_pool {
 public:
     work_pool(std::string name, unsigned threads, std::size_t max_queue) : name_(std::move(name)), max_queue_(max_queue) {
-        for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+        for (unsigned i = 0; i < threads; ++i)
+            threads_.emplace_back([this] {
+                pthread_setname_np(pthread_self(), ("pool-" + name_).substr(0, 15).c_str());
+                run();
+            });
     }
     ~work_pool() { stop(); }
 

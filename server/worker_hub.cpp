@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <pthread.h>
 
 #include "server/auth.h"
 #include "server/json_schema.h"
@@ -217,7 +218,10 @@ store::result<void> worker_hub::start() {
     }
     for (auto& f : fx) f();
     for (auto& t : restored) sink_.restored(t);
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "worker-hub");
+        run();
+    });
     for (auto& [name, w] : workers_) wake(name);
     return {};
 }

@@ -1,10 +1,15 @@
 #include "store/ready_set.h"
 
 #include <algorithm>
+#include <pthread.h>
 
 namespace litemcp::store {
 
-ready_set::ready_set() : timer_thread_([this] { run_timers(); }) {}
+ready_set::ready_set()
+    : timer_thread_([this] {
+          pthread_setname_np(pthread_self(), "ready-timers");
+          run_timers();
+      }) {}
 
 ready_set::~ready_set() {
     {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <pthread.h>
 
 #include "store/store_impl.h"
 
@@ -90,9 +91,20 @@ result<void> store::impl::start() {
 
     if (auto r = recover(); !r) return r;
 
-    appender_ = std::thread([this] { run_appender(); });
-    maintenance_ = std::thread([this] { run_maintenance(); });
-    if (opts_.fsync.mode == fsync_mode::interval) syncer_ = std::thread([this] { run_syncer(); });
+    // Named as top -H and perf show them.
+    appender_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "store-append");
+        run_appender();
+    });
+    maintenance_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "store-maint");
+        run_maintenance();
+    });
+    if (opts_.fsync.mode == fsync_mode::interval)
+        syncer_ = std::thread([this] {
+            pthread_setname_np(pthread_self(), "store-fsync");
+            run_syncer();
+        });
     return {};
 }
 

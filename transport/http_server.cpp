@@ -16,6 +16,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <pthread.h>
 
 namespace litemcp::transport {
 
@@ -804,7 +805,11 @@ result<std::unique_ptr<http_server>> http_server::start(server_options options, 
                           "cannot listen on " + p->opts.host + ":" + std::to_string(p->opts.port) + ": " + ec.message());
     p->do_accept();
     auto* raw = p.get();
-    for (unsigned i = 0; i < n; ++i) p->threads.emplace_back([raw] { raw->ioc.run(); });
+    for (unsigned i = 0; i < n; ++i)
+        p->threads.emplace_back([raw] {
+            pthread_setname_np(pthread_self(), "http-io");  // as top -H and perf show it
+            raw->ioc.run();
+        });
     return std::unique_ptr<http_server>(new http_server(std::move(p)));
 }
 
