@@ -9,7 +9,8 @@ bool valid_id(const json& id) { return id.is_string() || id.is_number_integer();
 classified classify(const json& msg) {
     if (!msg.is_object()) return {message_kind::invalid, "a JSON-RPC message must be an object"};
     auto v = msg.find("jsonrpc");
-    if (v == msg.end() || !v->is_string() || std::string_view(v->get_ref<const std::string&>()) != "2.0") return {message_kind::invalid, "\"jsonrpc\" must be \"2.0\""};
+    if (v == msg.end() || !v->is_string() || std::string_view(v->get_ref<const std::string&>()) != "2.0")
+        return {message_kind::invalid, "\"jsonrpc\" must be \"2.0\""};
     const bool has_id = msg.contains("id");
     if (auto m = msg.find("method"); m != msg.end()) {
         if (!m->is_string() || m->get_ref<const std::string&>().empty())

@@ -808,7 +808,8 @@ rpc_result mcp_server::impl::dispatch(const std::shared_ptr<call>& cp) {
         return fail(rpc_code::resource_not_found, "Resource not found", json{{"uri", uri}});
     }
     if (m == "resources/subscribe" || m == "resources/unsubscribe") {
-        if (!p.contains("uri") || !p["uri"].is_string()) return fail(rpc_code::invalid_params, std::string(m) + " needs a uri");
+        if (!p.contains("uri") || !p["uri"].is_string())
+            return fail(rpc_code::invalid_params, std::string(m) + " needs a uri");
         const auto uri = p["uri"].get<std::string>();
         const std::string key = "sub/" + uri + "\n" + s.id;
         {

@@ -436,7 +436,9 @@ void mcp_server::impl::handle_post(http_request&& req, std::shared_ptr<responder
     if (kind.kind == message_kind::invalid)
         return res->respond(error_response(400, id, rpc_code::invalid_request, "Invalid Request: " + kind.why));
 
-    if (kind.kind == message_kind::request && std::string_view(body["method"].get_ref<const std::string&>()) == "initialize") {
+    const bool initialize = kind.kind == message_kind::request &&
+                            std::string_view(body["method"].get_ref<const std::string&>()) == "initialize";
+    if (initialize) {
         if (auto sid = req.headers.get("Mcp-Session-Id"); sid && sessions->find(std::string(*sid)))
             return res->respond(error_response(400, id, rpc_code::invalid_request,
                                                "Invalid Request: the session is already initialized"));

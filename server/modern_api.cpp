@@ -90,7 +90,8 @@ std::optional<std::string> check_header_params(const json& input_schema, const j
 bool mcp_server::impl::is_modern(const json& body, const http_request& req) const {
     if (!body.is_object()) return false;
     if (const auto params = body.find("params"); params != body.end() && params->is_object())
-        if (const auto meta = params->find("_meta"); meta != params->end() && meta->is_object() && meta->contains(key_version))
+        if (const auto meta = params->find("_meta");
+            meta != params->end() && meta->is_object() && meta->contains(key_version))
             return true;
     // No envelope, but a modern header and no session: a malformed modern
     // request, which must be told so -- never served as legacy.

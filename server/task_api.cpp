@@ -135,7 +135,8 @@ std::optional<rpc_result> mcp_server::impl::task_gate(const std::shared_ptr<call
         return std::nullopt;
     }
     const auto task = c->params.find("task");
-    const bool wants = std::string_view(c->session->version) >= "2025-11-25" && task != c->params.end() && task->is_object();
+    const bool wants =
+        std::string_view(c->session->version) >= "2025-11-25" && task != c->params.end() && task->is_object();
     if (support == "required" && !wants)
         return fail(rpc_code::method_not_found,
                     "tool '" + c->params.value("name", "") + "' must be called as a task (params.task)");

@@ -122,7 +122,8 @@ TEST_CASE("the quick yes agrees with valijson") {
         if (pick(10) == 0) s["const"] = plains[pick(5)];
         if (pick(4) == 0) s["description"] = "d";
         // Mostly as tools write them: keywords for objects with "type": "object".
-        const bool for_objects = s.contains("properties") || s.contains("required") || s.contains("additionalProperties");
+        const bool for_objects =
+            s.contains("properties") || s.contains("required") || s.contains("additionalProperties");
         if (pick(4) != 0 && for_objects && !s.contains("items")) s["type"] = "object";
         if (pick(4) != 0 && s.contains("items") && !for_objects) s["type"] = "array";
         return s;

@@ -101,7 +101,8 @@ TEST_CASE("topic names: every byte is judged by the documented character sets") 
         const char c = static_cast<char>(b);
         CAPTURE(b);
         const bool lower_or_digit = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        const bool lite = lower_or_digit || (c >= 'A' && c <= 'Z') || std::string_view("._:@=+-").find(c) != std::string_view::npos;
+        const bool lite =
+            lower_or_digit || (c >= 'A' && c <= 'Z') || std::string_view("._:@=+-").find(c) != std::string_view::npos;
         const bool parent_rest = lower_or_digit || c == '.' || c == '_' || c == '-';
         CHECK(parse_topic_name(std::string("t/a") + c).has_value() == lite);
         CHECK(parse_topic_name(std::string("p") + c + "/a").has_value() == (parent_rest && c != '/'));
