@@ -14,6 +14,9 @@ using transport::responder;
 
 namespace {
 
+// The JSON-RPC error response for a handler's failure.
+json error_message(const json& id, const rpc_failure& f) { return make_error(id, f.code, f.message, f.data); }
+
 // Opaque list cursors: the name (or uri) of the last item of the previous page.
 constexpr std::size_t page_size = 500;
 
@@ -326,9 +329,8 @@ execution mcp_server::impl::placement(call& c) const {
     if (m == "tools/call") {
         const auto name = c.params.find("name");
         if (name == c.params.end() || !name->is_string()) return execution::pool;
-        c.placed_tool = reg.find_tool(name->get_ref<const std::string&>());
-        c.tool_placed = true;
-        if (c.placed_tool) return c.placed_tool->runs_on;
+        const auto& t = c.placed_tool.emplace(reg.find_tool(name->get_ref<const std::string&>()));
+        if (t) return t->runs_on;
     }
     return execution::pool;
 }
@@ -429,12 +431,10 @@ void mcp_server::impl::serve_at_once(const std::shared_ptr<call>& c, std::string
     // response, at consecutive offsets.
     const bool silent = !outcome;
     std::shared_ptr<std::vector<std::string>> held(std::move(c->held));
-    // The response's text, written without building the message (result_text).
-    auto body = std::make_shared<std::string>(
-        silent ? "{}"
-        : *outcome
-            ? result_text(c->id_key, **outcome)
-            : to_json(make_error(c->id, (*outcome).error().code, (*outcome).error().message, (*outcome).error().data)));
+    // A result's text is written without building the message (result_text).
+    auto body = std::make_shared<std::string>(silent      ? "{}"
+                                              : *outcome ? result_text(c->id_key, **outcome)
+                                                         : to_json(error_message(c->id, outcome->error())));
     std::vector<std::string> payloads;
     payloads.reserve(held->size() + 2);
     payloads.push_back(session_log::encode("", raw));
@@ -751,7 +751,7 @@ std::optional<rpc_result> mcp_server::impl::run_handler(const std::shared_ptr<ca
 std::optional<json> mcp_server::impl::execute(const std::shared_ptr<call>& cp) {
     auto r = run_handler(cp);
     if (!r) return std::nullopt;
-    if (!*r) return make_error(cp->id, r->error().code, r->error().message, r->error().data);
+    if (!*r) return error_message(cp->id, r->error());
     return make_result(cp->id, std::move(**r));
 }
 
@@ -772,7 +772,7 @@ rpc_result mcp_server::impl::dispatch(const std::shared_ptr<call>& cp) {
         if (given_name == p.end() || !given_name->is_string())
             return fail(rpc_code::invalid_params, "tools/call needs a tool name");
         const auto& name = given_name->get_ref<const std::string&>();
-        auto t = c.tool_placed ? c.placed_tool : reg.find_tool(name);
+        auto t = c.placed_tool ? *c.placed_tool : reg.find_tool(name);
         // A worker's tool (online, or offline and known to the hub).
         std::optional<std::string> worker;
         if (t && !t->served_by.empty()) worker = t->served_by;

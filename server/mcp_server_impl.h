@@ -51,9 +51,8 @@ struct call {
     std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
     execution runs_on = execution::pool;
     // tools/call: the registry's tool, looked up once by placement() (null:
-    // not registered in-process, maybe a worker's).
-    std::shared_ptr<const tool> placed_tool;
-    bool tool_placed = false;  // placement() looked it up
+    // not registered in-process, maybe a worker's; nullopt: not looked up).
+    std::optional<std::shared_ptr<const tool>> placed_tool;
     bool streaming = true;        // false in JSON-response mode: no server requests possible
     std::shared_ptr<transport::responder> res;   // null inside a batch
     std::shared_ptr<transport::sse_stream> sse;  // the POST's response stream, if any
