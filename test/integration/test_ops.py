@@ -150,6 +150,13 @@ class Observability(unittest.TestCase):
         self.assertEqual((status, json.loads(text)["status"]), (200, "ready"))
         self.assertEqual(self.srv.request("POST", {}, path="/readyz")[0], 405)
 
+    def test_threads_are_named_as_the_docs_list_them(self):
+        tasks = "/proc/%d/task" % self.srv.proc.pid
+        names = {open(os.path.join(tasks, t, "comm")).read().strip() for t in os.listdir(tasks)}
+        for name in ("http-io", "store-append", "store-maint", "ready-timers", "mcp-timers", "mcp-maint",
+                     "worker-hub", "pool-handlers", "pool-delivery"):
+            self.assertIn(name, names)
+
     def test_metrics_expose_the_named_series(self):
         sid, _ = self.srv.initialize()
         for i in range(3):
