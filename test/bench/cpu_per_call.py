@@ -18,11 +18,9 @@ import argparse
 import collections
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -31,15 +29,7 @@ import http_bench  # noqa: E402
 
 
 def measure(binary, seconds, request):
-    data = tempfile.mkdtemp(prefix="litemcp-cpu-")
-    port = http_bench.free_port()
-    proc = subprocess.Popen(["taskset", "-c", "0", binary, "--port", str(port), "--data", data, "--examples",
-                             "--threads", "1", "--log-level", "warn", "--fsync", "interval:100"],
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        proc.stdout.readline()  # "... listening on ..."
-        sid = http_bench.initialize(port)
-        http_bench.warm(port, sid)
+    with http_bench.throughput_litemcp(binary) as (proc, port, sid):
         env = dict(os.environ, MCP_SESSION=sid, **({"REQUEST": request} if request else {}))
         wrk = subprocess.Popen(["taskset", "-c", "1", "wrk", "-t1", "-c32", "-d%ds" % (seconds + 3), "-s",
                                 os.path.join(here, "tools_call.lua"), "http://127.0.0.1:%d/mcp" % port],
@@ -55,10 +45,6 @@ def measure(binary, seconds, request):
             m = re.search(r"^wrk: %s ([\d.]+) ms$" % re.escape(label), out, re.M)
             return float(m.group(1)) if m else float("nan")
         return rps, (b - a) / 1e3 / (rps * (t1 - t0)), tail("p99"), tail("p99.9"), tail("max")
-    finally:
-        proc.terminate()
-        proc.wait()
-        shutil.rmtree(data, ignore_errors=True)
 
 
 def main():

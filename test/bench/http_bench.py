@@ -22,6 +22,7 @@ Sections:
 Needs wrk and taskset (Debian: wrk, util-linux) and node for the reference."""
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -139,6 +140,34 @@ def warm(port, sid, n=300):
     c.close()
 
 
+def throughput_command(binary, port, data):
+    """litemcp as the throughput section measures it: one I/O thread, the
+    durable log with fsync interval:100, the example tools (echo)."""
+    return [binary, "--port", str(port), "--data", data, "--examples", "--threads", "1",
+            "--log-level", "warn", "--fsync", "interval:100"]
+
+
+@contextlib.contextmanager
+def throughput_litemcp(binary, launcher=("taskset", "-c", "0"), stderr=None):
+    """Starts throughput_command() under launcher (pinned to core 0 by
+    default) on a fresh data folder, initializes a session and warms it up;
+    yields (process, port, session id). Afterwards stops the server and
+    removes the folder."""
+    data = tempfile.mkdtemp(prefix="litemcp-bench-")
+    port = free_port()
+    proc = subprocess.Popen(list(launcher) + throughput_command(binary, port, data),
+                            stdout=subprocess.PIPE, stderr=stderr, text=True)
+    try:
+        proc.stdout.readline()  # "... listening on ..."
+        session = initialize(port)
+        warm(port, session)
+        yield proc, port, session
+    finally:
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(data, ignore_errors=True)
+
+
 def side_by_side(binary, npm_dir, reference_script, measure):
     """Runs litemcp (one I/O thread, durable log, fsync interval:100) and the
     reference server in turn, each pinned to core 0, and returns
@@ -147,8 +176,7 @@ def side_by_side(binary, npm_dir, reference_script, measure):
     script = os.path.join(npm_dir, reference_script)
     shutil.copy(os.path.join(here, reference_script), script)
     servers = {
-        "litemcp": lambda port: [binary, "--port", str(port), "--data", data, "--examples", "--threads", "1",
-                                 "--log-level", "warn", "--fsync", "interval:100"],
+        "litemcp": lambda port: throughput_command(binary, port, data),
         "reference": lambda port: ["node", script, str(port)],
     }
     results = {}

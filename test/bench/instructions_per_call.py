@@ -19,11 +19,9 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
@@ -31,17 +29,9 @@ import http_bench  # noqa: E402
 
 
 def measure(index, binary, seconds, connections, out_dir):
-    data = tempfile.mkdtemp(prefix="litemcp-cg-")
-    port = http_bench.free_port()
     out = os.path.join(out_dir, "callgrind.%d.%s" % (index, os.path.basename(binary)))
-    proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, binary,
-                             "--port", str(port), "--data", data, "--examples", "--threads", "1",
-                             "--log-level", "warn", "--fsync", "interval:100"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        proc.stdout.readline()  # "... listening on ..."
-        session = http_bench.initialize(port)
-        http_bench.warm(port, session)
+    launcher = ("valgrind", "--tool=callgrind", "--callgrind-out-file=" + out)
+    with http_bench.throughput_litemcp(binary, launcher, stderr=subprocess.DEVNULL) as (proc, port, session):
         subprocess.run(["callgrind_control", "-z", str(proc.pid)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         run = subprocess.run(["wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds,
                               "-s", os.path.join(here, "tools_call.lua"), "http://127.0.0.1:%d/mcp" % port],
@@ -50,10 +40,6 @@ def measure(index, binary, seconds, connections, out_dir):
         calls = int(re.search(r"(\d+) requests in", run.stdout).group(1))
         if "bad responses 0" not in run.stdout:
             sys.exit("instructions_per_call: %s answered calls wrongly:\n%s" % (binary, run.stdout))
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait()
-        shutil.rmtree(data, ignore_errors=True)
     # The dump after -d is the first numbered part.
     dumps = sorted(f for f in os.listdir(out_dir) if f.startswith(os.path.basename(out) + "."))
     with open(os.path.join(out_dir, dumps[0])) as f:

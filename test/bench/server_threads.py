@@ -16,10 +16,7 @@ the I/O thread's core away long enough to matter for the latency tail.
 """
 import argparse
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
@@ -56,22 +53,10 @@ def main():
     ap.add_argument("binary", nargs="?", default=os.path.join(here, "..", "..", "build", "litemcp"))
     ap.add_argument("--seconds", type=int, default=15)
     args = ap.parse_args()
-    data = tempfile.mkdtemp(prefix="litemcp-threads-")
-    port = http_bench.free_port()
-    proc = subprocess.Popen(["taskset", "-c", "0", args.binary, "--port", str(port), "--data", data, "--examples",
-                             "--threads", "1", "--log-level", "warn", "--fsync", "interval:100"],
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        proc.stdout.readline()  # "... listening on ..."
-        session = http_bench.initialize(port)
-        http_bench.warm(port, session)
+    with http_bench.throughput_litemcp(args.binary) as (proc, port, session):
         before, cores_before = threads(proc.pid), cores()
         rps, p50, p99, bad, errors, cpu = http_bench.wrk(port, session, args.seconds, server_pid=proc.pid)
         after, cores_after = threads(proc.pid), cores()
-    finally:
-        proc.terminate()
-        proc.wait()
-        shutil.rmtree(data, ignore_errors=True)
     print("tools/call: %.0f req/s, p50 %.2f ms, p99 %.2f ms (bad responses %d, socket errors %s), "
           "server %.0f%% of core 0, wrk %.0f%% of core 1" % (rps, p50, p99, bad, errors, cpu[0], cpu[1]))
     rows = []
