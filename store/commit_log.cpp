@@ -86,11 +86,16 @@ result<std::unique_ptr<commit_log>> commit_log::open(std::string dir, std::uint6
     }
     if (log->segments_.empty()) {
         if (auto r = log->roll(); !r) return std::unexpected(r.error());
+        if (auto r = sync_dir(log->dir_); !r) return std::unexpected(r.error());
+        log->dir_dirty_ = false;
     }
     log->end_ = expect;
     if (!log->segments_.empty()) {
         auto last = log->segments_.rbegin()->second;
         log->end_ = last->base + last->size;
+        // What a crashed process wrote may still be only in the page cache:
+        // the first sync() covers every segment found.
+        log->durable_end_ = log->segments_.begin()->first;
     }
     return log;
 }
@@ -102,9 +107,9 @@ result<void> commit_log::roll() {
     seg->path = dir_ + "/" + segment_name(base);
     seg->fd = ::open(seg->path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (seg->fd < 0) return os_error("create " + seg->path, errno);
-    if (auto r = sync_dir(dir_); !r) return r;
     std::unique_lock lock(mu_);
     segments_[base] = std::move(seg);
+    dir_dirty_ = true;  // before end_ moves into the segment (append's release)
     return {};
 }
 
@@ -125,8 +130,10 @@ result<std::uint64_t> commit_log::append(std::string_view records) {
         return make_error(errc::invalid_argument, "write larger than a segment");
     auto seg = active();
     if (seg->size.load() > 0 && seg->size.load() + records.size() > segment_bytes_) {
-        // The finished segment must be durable before positions past it are acknowledged.
-        if (::fdatasync(seg->fd) != 0) return os_error("fdatasync " + seg->path, errno);
+        // The finished segment is made durable by the next sync(), with the
+        // new one's directory entry, not here: an fdatasync of up to a whole
+        // segment would stall the appending thread (an I/O thread, in
+        // commit_queued) for milliseconds.
         if (auto r = roll(); !r) return std::unexpected(r.error());
         seg = active();
     }
@@ -152,9 +159,33 @@ result<std::uint64_t> commit_log::append(std::string_view records) {
 }
 
 result<void> commit_log::sync() {
-    auto seg = active();
-    if (!seg) return {};
-    if (::fdatasync(seg->fd) != 0) return os_error("fdatasync " + seg->path, errno);
+    std::lock_guard serial(sync_mu_);
+    // end_ first: a roll marks the directory dirty before end_ moves into
+    // the new segment, so whatever end covers, new_files covers too.
+    const std::uint64_t end = end_.load(std::memory_order_acquire);
+    const bool new_files = dir_dirty_.exchange(false);
+    const std::uint64_t from = durable_end_.load();
+    std::vector<std::shared_ptr<segment>> dirty;  // every segment holding bytes in [from, end)
+    {
+        std::shared_lock lock(mu_);
+        auto it = segments_.upper_bound(from);
+        if (it != segments_.begin()) --it;
+        for (; it != segments_.end() && it->first < end; ++it)
+            if (it->first + it->second->size.load() > from) dirty.push_back(it->second);
+    }
+    auto failed = [&](std::unexpected<error> e) {
+        if (new_files) dir_dirty_ = true;
+        return e;
+    };
+    for (auto& seg : dirty) {
+        if (::fdatasync(seg->fd) != 0) return failed(os_error("fdatasync " + seg->path, errno));
+        ++file_syncs_;
+    }
+    if (new_files) {
+        if (auto r = sync_dir(dir_); !r) return failed(std::unexpected(r.error()));
+        ++file_syncs_;
+    }
+    if (end > from) durable_end_ = end;
     return {};
 }
 
@@ -234,9 +265,12 @@ result<void> commit_log::truncate(std::uint64_t pos) {
         if (::ftruncate(seg->fd, static_cast<off_t>(pos - seg->base)) != 0)
             return os_error("truncate " + seg->path, errno);
         if (::fdatasync(seg->fd) != 0) return os_error("fdatasync " + seg->path, errno);
+        ++file_syncs_;
         seg->size = pos - seg->base;
     }
     end_.store(seg->base + seg->size.load());
+    if (durable_end_.load() > end_.load()) durable_end_ = end_.load();
+    ++file_syncs_;
     return sync_dir(dir_);
 }
 
@@ -251,7 +285,18 @@ result<void> commit_log::remove_segment(std::uint64_t base) {
         segments_.erase(it);
     }
     if (::unlink(seg->path.c_str()) != 0) return os_error("unlink " + seg->path, errno);
+    std::lock_guard lock(removed_mu_);
+    removed_.push_back(std::move(seg));
     return {};
+}
+
+void commit_log::close_removed() {
+    std::vector<std::shared_ptr<segment>> closing;
+    {
+        std::lock_guard lock(removed_mu_);
+        closing.swap(removed_);
+    }
+    // Dropping the last references closes the files, here.
 }
 
 std::vector<segment_info> commit_log::segments() const {

@@ -4,8 +4,8 @@
 // never repeat. Records never span two segments.
 //
 // Threading: append(), truncate() and remove_segment() are called by one
-// thread at a time (the store's appender). read(), sync() and end() may be
-// called from any thread concurrently with them. Lifetime: owned by the
+// thread at a time (the store's appender). read(), sync(), close_removed()
+// and end() may be called from any thread concurrently with them. Lifetime: owned by the
 // store; closing it closes every segment file.
 #pragma once
 
@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -43,8 +44,16 @@ public:
     // the first byte written.
     result<std::uint64_t> append(std::string_view records);
 
-    // fdatasync of every byte written so far.
+    // Makes every byte written so far durable: an fdatasync of each segment
+    // holding bytes past durable_end() (a segment finished by a roll
+    // included; append() never syncs), then of the directory when segments
+    // were created since the last sync. Calls are serialized.
     result<void> sync();
+    // Position up to which the last successful sync() made the log durable.
+    std::uint64_t durable_end() const noexcept { return durable_end_.load(); }
+    // fdatasync/fsync calls the log has made (segment files and the
+    // directory; opening an empty folder's first segment aside).
+    std::uint64_t file_syncs() const noexcept { return file_syncs_.load(); }
 
     // Reads n bytes at pos into out (resized). Fails with corrupt when pos lies
     // in no segment or past the end.
@@ -60,7 +69,14 @@ public:
     result<void> truncate(std::uint64_t pos);
 
     // Deletes a whole segment file. The active (last) segment is never removed.
+    // The unlinked file stays open until close_removed(): the last close of
+    // a deleted file frees its blocks (and, on a file system mounted with
+    // `discard`, waits for the device), which took 10 ms and more on the
+    // appender thread while it held the commit lock.
     result<void> remove_segment(std::uint64_t base);
+    // Closes the files of the segments removed so far (a reader still holding
+    // one closes it when done). Called by the store's maintenance thread.
+    void close_removed();
 
     std::vector<segment_info> segments() const;
     // Base of the segment holding pos (the active segment's base past the end).
@@ -81,6 +97,12 @@ private:
     mutable std::shared_mutex mu_;  // guards segments_
     std::map<std::uint64_t, std::shared_ptr<segment>> segments_;
     std::atomic<std::uint64_t> end_{0};
+    std::mutex removed_mu_;                    // guards removed_
+    std::vector<std::shared_ptr<segment>> removed_;  // unlinked, still open
+    std::mutex sync_mu_;                       // serializes sync()
+    std::atomic<bool> dir_dirty_{false};       // a segment was created since the last sync()
+    std::atomic<std::uint64_t> durable_end_{0};
+    std::atomic<std::uint64_t> file_syncs_{0};
 };
 
 }  // namespace litemcp::store

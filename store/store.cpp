@@ -201,6 +201,7 @@ void store::impl::run_maintenance() {
         if (now >= next_reclaim) {
             auto r = on_appender([this] { return reclaim_pass(); });
             if (!r && r.error().code != errc::closed) spdlog::error("store: reclaim failed: {}", r.error().message);
+            log_->close_removed();  // here, not on the appender: see remove_segment
             next_reclaim = clock::now() + opts_.reclaim_interval;
         }
         lock.lock();

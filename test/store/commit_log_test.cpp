@@ -17,6 +17,16 @@ std::string rec(std::uint64_t offset, std::string_view payload) {
     encode_record(b.data(), 1, offset, 0, 0, "t/a", payload);
     return b;
 }
+// Descriptors of this process open on deleted files under dir.
+int open_deleted_files(const std::string& dir) {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+        std::error_code ec;
+        const auto target = std::filesystem::read_symlink(e.path(), ec).string();
+        if (!ec && target.starts_with(dir) && target.ends_with(" (deleted)")) ++n;
+    }
+    return n;
+}
 std::unique_ptr<commit_log> open_log(const std::string& dir, std::uint64_t seg = 4096) {
     auto l = commit_log::open(dir, seg);
     REQUIRE(l.has_value());
@@ -52,6 +62,36 @@ TEST_CASE("the log rolls to a new segment and never splits a write") {
     CHECK(log->segment_of(segs[1].base + 5) == segs[1].base);
     std::string big(5000, 'y');
     CHECK_FALSE(log->append(big));  // larger than a segment
+}
+
+TEST_CASE("appends never sync; sync() covers the segments finished by rolls and the new files") {
+    temp_dir d;
+    const auto r = rec(0, std::string(1000, 'x'));
+    {
+        auto log = open_log(d.path(), 4096);
+        CHECK(log->durable_end() == 0);
+        for (int i = 0; i < 10; ++i) REQUIRE(log->append(r));
+        REQUIRE(log->segments().size() == 4);
+        // A roll syncs nothing: the appending thread never waits for the disk.
+        CHECK(log->file_syncs() == 0);
+        CHECK(log->durable_end() == 0);
+        REQUIRE(log->sync());
+        CHECK(log->file_syncs() == 5);  // four segments and the directory (three new files)
+        CHECK(log->durable_end() == log->end());
+        REQUIRE(log->sync());
+        CHECK(log->file_syncs() == 5);  // nothing written since
+        REQUIRE(log->append(r));
+        REQUIRE(log->sync());
+        CHECK(log->file_syncs() == 6);  // the active segment alone
+        CHECK(log->durable_end() == log->end());
+    }
+    // A reopened log cannot know what the last process synced: the first
+    // sync covers every segment it found.
+    auto again = open_log(d.path(), 4096);
+    CHECK(again->durable_end() == again->start());
+    REQUIRE(again->sync());
+    CHECK(again->file_syncs() == 4);
+    CHECK(again->durable_end() == again->end());
 }
 
 TEST_CASE("scan visits whole records and stops at a torn tail; truncate cuts it") {
@@ -108,6 +148,11 @@ TEST_CASE("old segments can be removed, the active one cannot") {
     auto segs = log->segments();
     REQUIRE(segs.size() == 3);
     REQUIRE(log->remove_segment(segs[0].base));
+    CHECK_FALSE(std::filesystem::exists(d.path() + "/00000000000000000000.seg"));
+    // Unlinked at once, closed (its blocks freed) only by close_removed().
+    CHECK(open_deleted_files(d.path()) == 1);
+    log->close_removed();
+    CHECK(open_deleted_files(d.path()) == 0);
     CHECK(log->start() == segs[1].base);
     CHECK_FALSE(log->remove_segment(segs[2].base));
     std::string out;
