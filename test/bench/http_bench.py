@@ -22,6 +22,7 @@ Sections:
 Needs wrk and taskset (Debian: wrk, util-linux) and node for the reference."""
 
 import argparse
+import collections
 import contextlib
 import http.client
 import json
@@ -101,11 +102,15 @@ def children_cpu_seconds():
     return r.ru_utime + r.ru_stime
 
 
+WrkResult = collections.namedtuple("WrkResult", "rps p50 p99 bad errors cpu p999 max")
+
+
 def wrk(port, sid, seconds, connections=32, env_extra=None, server_pid=None):
-    """Returns (req/s, p50 ms, p99 ms, bad responses, socket errors, cpu).
-    With server_pid, cpu is (the server's, wrk's) CPU time over the run as a
-    share of one core, in per cent: which of the two bounds the figure (each
-    has a core of its own); else None."""
+    """Returns a WrkResult: req/s, p50 and p99 in ms, bad responses, socket
+    errors, cpu, then p99.9 and the longest latency in ms (a stall of the
+    server shows there first). With server_pid, cpu is (the server's, wrk's)
+    CPU time over the run as a share of one core, in per cent: which of the
+    two bounds the figure (each has a core of its own); else None."""
     env = dict(os.environ, MCP_SESSION=sid or "", **(env_extra or {}))
     if server_pid:
         server0, wrk0, t0 = cpu_ns(server_pid), children_cpu_seconds(), time.monotonic()
@@ -127,7 +132,9 @@ def wrk(port, sid, seconds, connections=32, env_extra=None, server_pid=None):
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     bad = int(re.search(r"wrk: bad responses (\d+)", out).group(1))
     errors = re.search(r"Socket errors: (.*)", out)
-    return rps, ms("50%"), ms("99%"), bad, errors.group(1) if errors else "none", cpu
+    tail = [re.search(r"wrk: %s ([\d.]+) ms" % label, out) for label in ("p99.9", "max")]
+    return WrkResult(rps, ms("50%"), ms("99%"), bad, errors.group(1) if errors else "none", cpu,
+                     *(float(m.group(1)) if m else float("nan") for m in tail))
 
 
 def warm(port, sid, n=300):
@@ -210,9 +217,11 @@ def median_rounds(args, binary, npm_dir, reference_script, measure, prefix):
     for i in range(args.rounds):
         results = side_by_side(binary, npm_dir, reference_script, measure)
         if args.rounds > 1:
-            print("%s round %d: litemcp %.0f req/s (p99 %.2f ms%s), reference %.0f req/s (p99 %.2f ms%s), %.1fx"
-                  % (prefix, i + 1, results["litemcp"][0], results["litemcp"][2], cpu_note(results["litemcp"]),
-                     results["reference"][0], results["reference"][2], cpu_note(results["reference"]),
+            print("%s round %d: litemcp %.0f req/s (p99 %.2f ms, max %.1f ms%s), "
+                  "reference %.0f req/s (p99 %.2f ms, max %.1f ms%s), %.1fx"
+                  % (prefix, i + 1, results["litemcp"][0], results["litemcp"][2], results["litemcp"].max,
+                     cpu_note(results["litemcp"]), results["reference"][0], results["reference"][2],
+                     results["reference"].max, cpu_note(results["reference"]),
                      results["litemcp"][0] / results["reference"][0]))
         rounds.append(results)
     return {name: sorted((r[name] for r in rounds), key=lambda x: x[0])[len(rounds) // 2] for name in rounds[0]}
@@ -234,10 +243,11 @@ def section_throughput(args, binary, npm_dir):
     results = median_rounds(args, binary, npm_dir, "reference_server.mjs", measure, "throughput")
     ceiling = sorted(ceilings, key=lambda x: x[0])[len(ceilings) // 2]
     for name, result in results.items():
-        rps, p50, p99, bad, errors, _ = result
+        rps, p50, p99, bad, errors, *_ = result
         label = "litemcp (durable log, fsync interval:100)" if name == "litemcp" else "TypeScript SDK 1.32.2 reference"
-        print("throughput %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms (bad responses %d, socket errors %s%s)"
-              % (label, rps, p50, p99, bad, errors, cpu_note(result)))
+        print("throughput %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms "
+              "(bad responses %d, socket errors %s%s)"
+              % (label, rps, p50, p99, result.p999, result.max, bad, errors, cpu_note(result)))
     ratio = results["litemcp"][0] / results["reference"][0]
     print("throughput ratio litemcp / reference: %.1fx" % ratio)
     print("throughput ceiling: litemcp answering 404 to a GET on its I/O thread (no JSON-RPC, no store): "
@@ -282,7 +292,7 @@ def section_modern(args, binary, npm_dir):
         return result
     results = median_rounds(args, binary, npm_dir, "reference_server_v2.mjs", measure, "modern")
     for name, result in results.items():
-        rps, p50, p99, bad, errors, _ = result
+        rps, p50, p99, bad, errors, *_ = result
         label = "litemcp" if name == "litemcp" else "TypeScript SDK v2 (server 2.4.0) reference"
         print("modern %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms (bad responses %d, socket errors %s%s)"
               % (label, rps, p50, p99, bad, errors, cpu_note(result)))
@@ -290,10 +300,10 @@ def section_modern(args, binary, npm_dir):
     print("modern ratio litemcp / reference: %.1fx" % ratio)
     for k in tasks:  # the median round of each
         tasks[k] = sorted(tasks[k], key=lambda x: x[0])[len(tasks[k]) // 2]
-    rps, p50, p99, bad, errors, _ = tasks["create"]
+    rps, p50, p99, bad, errors, *_ = tasks["create"]
     print("tasks created (CreateTaskResult after the task's topic record and index record are written, "
           "fsync interval:100): %.0f tasks/s, p50 %.2f ms, p99 %.2f ms (bad %d)" % (rps, p50, p99, bad))
-    rps, p50, p99, bad, errors, _ = tasks["get"]
+    rps, p50, p99, bad, errors, *_ = tasks["get"]
     print("tasks/get of one task, 32 connections: %.0f req/s, p50 %.2f ms, p99 %.2f ms (bad %d)" % (rps, p50, p99, bad))
     return {"ratio": ratio, "p99": results["litemcp"][2], "tasks_per_s": tasks["create"][0],
             "get_p99": tasks["get"][2]}
@@ -426,7 +436,7 @@ def section_worker(args, binary):
         worker.stdout.readline()
         worker.stdout.readline()  # registered, attached
         sid = initialize(srv.port)
-        rps, p50, p99, bad, errors, _ = wrk(srv.port, sid, seconds,
+        rps, p50, p99, bad, errors, *_ = wrk(srv.port, sid, seconds,
                                             env_extra={"TOOL": "fibonacci", "ARGUMENTS": '{"n":20}'})
         print("worker round trip: %.0f req/s, p50 %.2f ms, p99 %.2f ms (bad responses %d, socket errors %s)"
               % (rps, p50, p99, bad, errors))

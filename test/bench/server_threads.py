@@ -55,7 +55,7 @@ def main():
     args = ap.parse_args()
     with http_bench.throughput_litemcp(args.binary) as (proc, port, session):
         before, cores_before = threads(proc.pid), cores()
-        rps, p50, p99, bad, errors, cpu = http_bench.wrk(port, session, args.seconds, server_pid=proc.pid)
+        rps, p50, p99, bad, errors, cpu, *_ = http_bench.wrk(port, session, args.seconds, server_pid=proc.pid)
         after, cores_after = threads(proc.pid), cores()
     print("tools/call: %.0f req/s, p50 %.2f ms, p99 %.2f ms (bad responses %d, socket errors %s), "
           "server %.0f%% of core 0, wrk %.0f%% of core 1" % (rps, p50, p99, bad, errors, cpu[0], cpu[1]))
