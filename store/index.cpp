@@ -161,6 +161,13 @@ result<std::unique_ptr<index>> index::open(const index_options& o) {
     opts.max_open_files = 512;
     opts.keep_log_file_num = 3;
     opts.info_log_level = rocksdb::WARN_LEVEL;
+    // No fallocate: RocksDB preallocates each new WAL file (write_buffer_size
+    // plus a tenth, 35 MiB here) at its first write, and the block allocator
+    // may then read bitmaps from disk. That first write is a WAL-on batch
+    // (the reclaim pass's, a cursor's), often under the store's commit lock,
+    // so every I/O thread waited for it. Without preallocation the blocks are
+    // allocated at writeback, off these threads.
+    opts.allow_fallocate = false;
     // No memtable_insert_with_hint_prefix_extractor: with it, Debian's
     // RocksDB 7.8 tripped its skiplist assertions (and would corrupt its
     // memtable in a build without them) in about one run in five of the
