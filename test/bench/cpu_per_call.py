@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """CPU time per call of one or more litemcp binaries, alternated round by round.
 
-  python3 test/bench/cpu_per_call.py [--rounds N] [--seconds S] [--request not_found] BINARY...
+  python3 test/bench/cpu_per_call.py [--rounds N] [--seconds S] [--request not_found] [--fsync MODE] BINARY...
 
 Each binary runs alone as in the throughput section of http_bench.py: pinned to
-core 0 (--threads 1, durable log, fsync interval:100), one session, wrk -c32 on
+core 0 (--threads 1, durable log, fsync interval:100 unless --fsync), one session, wrk -c32 on
 core 1 with tools_call.lua. Over S seconds of load (after 2 s of warm-up) it
 reads the server's CPU time from /proc/<pid>/task/*/schedstat (every thread,
 nanosecond resolution) and prints req/s, microseconds of CPU per call and the
@@ -28,8 +28,8 @@ sys.path.insert(0, here)
 import http_bench  # noqa: E402
 
 
-def measure(binary, seconds, request):
-    with http_bench.throughput_litemcp(binary) as (proc, port, sid):
+def measure(binary, seconds, request, fsync):
+    with http_bench.throughput_litemcp(binary, fsync=fsync) as (proc, port, sid):
         env = dict(os.environ, MCP_SESSION=sid, **({"REQUEST": request} if request else {}))
         wrk = subprocess.Popen(["taskset", "-c", "1", "wrk", "-t1", "-c32", "-d%ds" % (seconds + 3), "-s",
                                 os.path.join(here, "tools_call.lua"), "http://127.0.0.1:%d/mcp" % port],
@@ -53,12 +53,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=6)
     ap.add_argument("--request", choices=["not_found"], help="GETs answered 404 instead of tools/call")
+    ap.add_argument("--fsync", default="interval:100", help="litemcp's --fsync (default interval:100)")
     args = ap.parse_args()
     results = collections.defaultdict(list)
     line = "%s: %.0f req/s, %.2f us of CPU per call, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms"
     for _ in range(args.rounds):
         for b in args.binaries:
-            r = measure(os.path.abspath(b), args.seconds, args.request)
+            r = measure(os.path.abspath(b), args.seconds, args.request, args.fsync)
             results[b].append(r)
             print(line % ((b,) + r), flush=True)
     for b in args.binaries:

@@ -147,22 +147,22 @@ def warm(port, sid, n=300):
     c.close()
 
 
-def throughput_command(binary, port, data):
+def throughput_command(binary, port, data, fsync="interval:100"):
     """litemcp as the throughput section measures it: one I/O thread, the
-    durable log with fsync interval:100, the example tools (echo)."""
+    durable log with fsync interval:100 (or fsync), the example tools (echo)."""
     return [binary, "--port", str(port), "--data", data, "--examples", "--threads", "1",
-            "--log-level", "warn", "--fsync", "interval:100"]
+            "--log-level", "warn", "--fsync", fsync]
 
 
 @contextlib.contextmanager
-def throughput_litemcp(binary, launcher=("taskset", "-c", "0"), stderr=None):
+def throughput_litemcp(binary, launcher=("taskset", "-c", "0"), stderr=None, fsync="interval:100"):
     """Starts throughput_command() under launcher (pinned to core 0 by
     default) on a fresh data folder, initializes a session and warms it up;
     yields (process, port, session id). Afterwards stops the server and
     removes the folder."""
     data = tempfile.mkdtemp(prefix="litemcp-bench-")
     port = free_port()
-    proc = subprocess.Popen(list(launcher) + throughput_command(binary, port, data),
+    proc = subprocess.Popen(list(launcher) + throughput_command(binary, port, data, fsync),
                             stdout=subprocess.PIPE, stderr=stderr, text=True)
     try:
         proc.stdout.readline()  # "... listening on ..."
