@@ -5,8 +5,8 @@
 //
 // Threading: append(), truncate() and remove_segment() are called by one
 // thread at a time (the store's appender). read(), sync(), close_removed()
-// and end() may be called from any thread concurrently with them. Lifetime: owned by the
-// store; closing it closes every segment file.
+// and end() may be called from any thread concurrently with them.
+// Lifetime: owned by the store; closing it closes every segment file.
 #pragma once
 
 #include <atomic>
