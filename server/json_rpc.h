@@ -26,6 +26,10 @@ inline constexpr int request_cancelled = -32800;         // used internally, nev
 inline constexpr int header_mismatch = -32020;           // 2026-07-28: a header disagrees with the body
 inline constexpr int missing_capability = -32021;        // 2026-07-28: a needed client capability is undeclared
 inline constexpr int unsupported_protocol_version = -32022;  // 2026-07-28
+// The server stopped (a restart, a crash, a graceful stop past its grace
+// period) while the request ran; sending it again is safe as far as litemcp
+// is concerned. Outside -32768..-32000, which JSON-RPC and MCP reserve.
+inline constexpr int request_interrupted = -31000;
 // Never sent: request_context::ask() returns it when the handler must stop
 // and the client be asked for input (an input_required result, or a task
 // waiting in input_required). A handler returns it unchanged.

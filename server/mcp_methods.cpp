@@ -3,6 +3,7 @@
 // session's topic, on the request's stream, before any socket sees it.
 #include <spdlog/spdlog.h>
 
+#include "server/interrupted_request.h"
 #include "server/json_text.h"
 #include "server/mcp_server_impl.h"
 
@@ -604,7 +605,10 @@ void mcp_server::impl::finish_request(const std::shared_ptr<call>& c, std::optio
         if (!c->deferred) in_flight--;
         return;
     }
-    const bool silent = !response;  // cancelled: no response is sent
+    // Cancelled by the client: no response is sent. Cancelled by a server
+    // stop: the client is told, so that it can send the request again.
+    if (!response && s.interrupted) response = interrupted_error(c->id);
+    const bool silent = !response;
     auto body = std::make_shared<std::string>(response ? to_json(*response) : "{}");
     const auto flags = session_log::flag_final | (silent ? session_log::flag_silent : 0);
     st->append_async(s.topic, session_log::encode(c->tag, *body), flags,

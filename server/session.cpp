@@ -205,6 +205,7 @@ void session_table::cancel_all() {
     std::lock_guard lock(mu_);
     for (auto& [id, s] : sessions_) {
         std::lock_guard l(s->mu);
+        s->interrupted = true;
         for (auto& [rid, flag] : s->running) *flag = true;
         for (auto& [wid, w] : s->waiting) w->wake();
     }

@@ -61,6 +61,9 @@ struct session_state {
     std::set<std::string> subscriptions;  // resource URIs
     bool initialized = false;             // notifications/initialized received
     std::atomic<bool> ended{false};  // read without the mutex by waiting handlers
+    // A server stop cancelled its running requests: they end with an error
+    // (interrupted_request.h), not silently as a client's cancellation does.
+    std::atomic<bool> interrupted{false};
     std::set<std::uint64_t> live_streams;                    // request offsets still executing here
     std::map<std::string, std::shared_ptr<std::atomic<bool>>> running;  // request id (dumped) -> cancelled flag
     std::map<std::string, std::shared_ptr<pending_reply>> waiting;      // server request id (dumped)

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "server/interrupted_request.h"
+
 namespace litemcp::server {
 
 stream_feeder::stream_feeder(store::store& st, work_pool& pool, std::shared_ptr<transport::sse_stream> sse,
@@ -103,13 +105,26 @@ void stream_feeder::deliver() {
         if (changes_pos_ != changes_before) (void)store_.set_cursor(o_.session->id + ".g", changes_topic, changes_pos_);
     }
     if (alive && !final_seen && !get_stream()) {
-        // A resumed stream whose request is no longer executing here (it
-        // finished -- then one more read finds its final -- or it was lost
-        // in a restart) ends after the replay.
+        // A resumed stream whose request is no longer executing here: it
+        // finished (then one more read finds its final), or a server stop
+        // interrupted it (then it is answered with an error now, and read).
         const std::uint64_t request = std::stoull(o_.tag);
         if (!o_.session->is_live(request)) {
             alive = drain_session(final_seen);
-            if (alive && !final_seen) final_seen = true;  // nothing more will come
+            if (alive && !final_seen) {
+                switch (answer_interrupted(store_, *o_.session, request)) {
+                    case interruption_outcome::answered:
+                    case interruption_outcome::already_answered:
+                        alive = drain_session(final_seen);
+                        if (alive && !final_seen) final_seen = true;  // before this stream's start: nothing to send
+                        break;
+                    case interruption_outcome::live:  // its final is on the way and wakes this feeder
+                        break;
+                    case interruption_outcome::failed:
+                        final_seen = true;  // nothing more will come
+                        break;
+                }
+            }
         }
     }
     if (!alive || final_seen) {

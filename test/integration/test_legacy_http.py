@@ -708,6 +708,66 @@ class Durability(unittest.TestCase):
         finally:
             srv.cleanup()
 
+    def start_countdown(self, srv, sid, steps=100, progress_events=2):
+        """POSTs a long countdown and returns its first progress events."""
+        body, headers = call(sid, 1, "countdown", {"steps": steps}, meta={"progressToken": 5})
+        it = events(srv.open("POST", body, headers))
+        evs = []
+        for e in it:
+            if e.get("data"):
+                evs.append(e)
+            if len(evs) == progress_events:
+                return evs
+        self.fail("the countdown's stream ended early")
+
+    def resume(self, srv, sid, last_id):
+        g = srv.open("GET", headers={"Mcp-Session-Id": sid, "Last-Event-ID": last_id,
+                                     "Accept": "text/event-stream"})
+        return [json.loads(e["data"]) for e in events(g) if e.get("data")]
+
+    def assert_interrupted(self, message, id=1):
+        self.assertEqual(message.get("id"), id, message)
+        self.assertEqual(message["error"]["code"], -31000, message)
+        self.assertIn("send it again", message["error"]["message"])
+        self.assertTrue(message["error"]["data"]["retryable"])
+
+    def test_a_request_interrupted_by_kill_9_is_answered_when_resumed(self):
+        srv = Server(BINARY, ["--fsync", "always"]).start()
+        try:
+            sid, _ = srv.initialize()
+            evs = self.start_countdown(srv, sid)
+            srv.kill9()
+            srv.start()
+            # The replay ends with an error response instead of leaving the
+            # client waiting for a response that will never come ...
+            replay = self.resume(srv, sid, evs[0]["id"])
+            self.assertEqual(replay[0]["method"], "notifications/progress")
+            self.assert_interrupted(replay[-1])
+            # ... recorded once: a second resume gets the same single answer,
+            # also from the last event before it.
+            again = self.resume(srv, sid, evs[0]["id"])
+            self.assertEqual(again, replay)
+            self.assertEqual(sum(1 for m in again if "error" in m), 1)
+            # The same id is free for the request sent again.
+            body, headers = call(sid, 1, "countdown", {"steps": 1})
+            answer = messages(srv.open("POST", body, headers))[-1]
+            self.assertEqual(answer["result"]["content"][0]["text"], "countdown of 1 finished")
+        finally:
+            srv.cleanup()
+
+    def test_a_request_interrupted_by_a_graceful_stop_is_answered(self):
+        srv = Server(BINARY).start()
+        try:
+            sid, _ = srv.initialize()
+            evs = self.start_countdown(srv, sid, steps=200)  # 20 s: past the 5 s grace period
+            self.assertEqual(srv.stop(), 0)
+            srv.start()
+            replay = self.resume(srv, sid, evs[-1]["id"])
+            self.assert_interrupted(replay[-1])
+            self.assertEqual(sum(1 for m in replay if "error" in m), 1)
+        finally:
+            srv.cleanup()
+
     def test_idle_sessions_expire_but_not_under_an_open_stream(self):
         srv = Server(BINARY, ["--session-ttl-ms", "300", "--checkpoint-ms", "100", "--reclaim-ms", "100"]).start()
         try:
