@@ -1,9 +1,11 @@
 #include "server/auth.h"
 
 #include "server/base64.h"
+#include "server/http/request_checks.h"
 #include "server/json_text.h"
 
 #include <openssl/bn.h>
+#include <spdlog/spdlog.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
@@ -175,14 +177,24 @@ std::expected<std::unique_ptr<authenticator>, std::string> authenticator::load(c
     return a;
 }
 
+std::optional<auth_refusal> authenticator::admit(transport::http_request& req, std::string_view required) const {
+    if (!enabled_) return std::nullopt;
+    auto r = check(req.headers.get("Authorization"), required);
+    if (r.outcome == auth_outcome::ok) {
+        req.principal = r.principal;
+        return std::nullopt;
+    }
+    const bool forbidden = r.outcome == auth_outcome::insufficient_scope;
+    spdlog::debug("auth: {} {} refused: {}", req.method, req.path, r.why);
+    return auth_refusal{forbidden ? 403u : 401u, (forbidden ? "Forbidden: " : "Unauthorized: ") + r.why,
+                        challenge(r, required)};
+}
+
 auth_result authenticator::check(std::optional<std::string_view> authorization, std::string_view required) const {
     if (!authorization) return {auth_outcome::missing, {}, "no Authorization header"};
-    auto h = *authorization;
-    if (h.size() < 7 || !(h.substr(0, 7) == "Bearer " || h.substr(0, 7) == "bearer "))
-        return {auth_outcome::invalid, {}, "the Authorization header is not a Bearer token"};
-    auto token = h.substr(7);
-    while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-    if (token.empty()) return {auth_outcome::missing, {}, "an empty Bearer token"};
+    const auto bearer = http::bearer_token(authorization);
+    if (!bearer) return {auth_outcome::invalid, {}, "the Authorization header is not 'Bearer <token>'"};
+    const auto token = *bearer;
     if (auto it = tokens_.find(sha256_hex(token)); it != tokens_.end()) {
         if (!it->second.scopes.contains(std::string(required)))
             return {auth_outcome::insufficient_scope, it->second.principal, "the token lacks the scope " + std::string(required)};

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "server/json_rpc.h"
+#include "transport/http_message.h"
 
 namespace litemcp::server {
 
@@ -66,6 +67,14 @@ struct auth_result {
     std::string why;        // for the error_description and logs
 };
 
+// Why a request may not go on: what to answer (401 or 403), what to say, and
+// the WWW-Authenticate challenge to send with it.
+struct auth_refusal {
+    unsigned status = 401;
+    std::string message;    // "Unauthorized: ..." or "Forbidden: ..."
+    std::string challenge;  // the WWW-Authenticate value
+};
+
 class authenticator {
 public:
     static std::expected<std::unique_ptr<authenticator>, std::string> load(const auth_options& o);
@@ -74,6 +83,10 @@ public:
     bool enabled() const { return enabled_; }
     // Checks the Authorization header's value (nullopt: none) for a scope.
     auth_result check(std::optional<std::string_view> authorization, std::string_view required_scope) const;
+    // The one gate of every API that takes access tokens: with authentication
+    // on, checks req's Authorization for the scope and sets req.principal;
+    // nullopt when req may go on, else why not (the API chooses the body).
+    std::optional<auth_refusal> admit(transport::http_request& req, std::string_view required_scope) const;
     // RFC 9728 metadata, and the URL it is served at for this resource.
     json protected_resource_metadata() const;
     std::string metadata_url() const;

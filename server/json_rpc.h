@@ -3,15 +3,13 @@
 // here). nlohmann::json values throughout the server layer.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace litemcp::server {
+#include "server/json.h"
 
-using json = nlohmann::json;
+namespace litemcp::server {
 
 // JSON-RPC and MCP error codes litemcp uses.
 namespace rpc_code {

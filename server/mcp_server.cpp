@@ -9,6 +9,8 @@
 #include <pthread.h>
 
 #include "schemas/schemas.h"
+#include "server/http/request_checks.h"
+#include "server/http/router.h"
 #include "server/json_text.h"
 #include "server/mcp_server_impl.h"
 
@@ -19,28 +21,6 @@ using transport::http_response;
 using transport::responder;
 
 namespace {
-
-bool accepts(const http_request& req, std::string_view type) {
-    auto a = req.headers.get("Accept");
-    if (!a) return false;
-    return a->find(type) != std::string_view::npos || a->find("*/*") != std::string_view::npos;
-}
-
-bool is_json_content(const http_request& req) {
-    auto ct = req.headers.get("Content-Type");
-    if (!ct) return false;
-    auto v = ct->substr(0, ct->find(';'));
-    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
-    return transport::iequals(v, "application/json");
-}
-
-// "host", "host:port", "[v6]:port" -> host
-std::string_view host_name(std::string_view host) {
-    if (host.starts_with('[')) return host.substr(0, host.find(']') + 1);
-    return host.substr(0, host.rfind(':') == std::string_view::npos ? host.size() : host.rfind(':'));
-}
-
-bool loopback_name(std::string_view h) { return h == "localhost" || h == "127.0.0.1" || h == "[::1]"; }
 
 bool parse_u64(std::string_view s, std::uint64_t& out) {
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -131,6 +111,9 @@ std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
     p->workers = std::make_unique<worker_hub>(*p->st, p->reg, *p, cfg.workers);
     if (auto r = p->workers->start(); !r) return std::unexpected("cannot load the workers: " + r.error().message);
     p->resume_tasks();
+    p->admin = std::make_unique<admin_api>(
+        admin_api::parts{p->cfg, *p->st, *p->sessions, *p->tasks, *p->workers, *p->tails, *p->auth});
+    p->worker_http = std::make_unique<worker_api>(worker_api::parts{*p->workers, *p->auth, p->api_schemas});
 
     cfg.http.errors = [raw](unsigned status, std::string message) {
         return raw->error_response(status, nullptr, status == 413 || status == 431 ? rpc_code::invalid_request
@@ -256,16 +239,14 @@ std::optional<http_response> mcp_server::impl::check_origin_and_host(const http_
         return std::any_of(list.begin(), list.end(), [&](auto& a) { return a == "*" || a == v; });
     };
     if (auto host = req.headers.get("Host")) {
-        auto name = host_name(*host);
-        const bool ok = loopback_name(name) || allowed(cfg.mcp.allowed_hosts, name) || allowed(cfg.mcp.allowed_hosts, *host);
+        auto name = http::host_of(*host);
+        const bool ok = http::is_loopback(*host) || allowed(cfg.mcp.allowed_hosts, name) || allowed(cfg.mcp.allowed_hosts, *host);
         if (!ok)
             return error_response(403, nullptr, rpc_code::invalid_request,
                                   "Host '" + std::string(*host) + "' is not allowed (DNS rebinding protection)");
     }
     if (auto origin = req.headers.get("Origin")) {
-        // scheme://host[:port]
-        auto rest = origin->substr(origin->find("://") == std::string_view::npos ? 0 : origin->find("://") + 3);
-        const bool ok = (!rest.empty() && loopback_name(host_name(rest))) || allowed(cfg.mcp.allowed_origins, *origin);
+        const bool ok = http::is_loopback(http::origin_host(*origin)) || allowed(cfg.mcp.allowed_origins, *origin);
         if (!ok)
             return error_response(403, nullptr, rpc_code::invalid_request,
                                   "Origin '" + std::string(*origin) + "' is not allowed");
@@ -298,28 +279,28 @@ void mcp_server::impl::on_http(http_request&& req, std::shared_ptr<responder> ra
         if (!auth->enabled()) return res->respond(json_response(404, json{{"error", "authentication is off"}}));
         return res->respond(json_response(200, auth->protected_resource_metadata()));
     }
-    if (req.path.starts_with("/admin/")) {
+    if (req.path == "/admin" || req.path.starts_with("/admin/")) {
         // Loopback callers need no token here, so a page a browser loads from
         // a rebound name must not reach the admin API through that browser.
         if (auto denied = check_origin_and_host(req)) return res->respond(std::move(*denied));
         auto shared_req = std::make_shared<http_request>(std::move(req));
-        return on_pool(res, [this, shared_req, res] { handle_admin(std::move(*shared_req), res); });
+        return on_pool(res, [this, shared_req, res] { admin->handle(std::move(*shared_req), res); });
     }
     if (req.path == "/workers" || req.path.starts_with("/workers/")) {
         if (auto denied = check_origin_and_host(req)) return res->respond(std::move(*denied));
         // The worker API writes the store synchronously: off the I/O thread.
         auto shared_req = std::make_shared<http_request>(std::move(req));
-        return on_pool(res, [this, shared_req, res] { handle_workers(std::move(*shared_req), res); });
+        return on_pool(res, [this, shared_req, res] { worker_http->handle(std::move(*shared_req), res); });
     }
     if (req.path != cfg.mcp.endpoint) {
-        res->respond(error_response(404, nullptr, rpc_code::invalid_request, "no endpoint at " + req.path));
+        res->respond(error_response(404, nullptr, rpc_code::invalid_request, http::not_found_message(req)));
         return;
     }
     if (auto denied = check_origin_and_host(req)) return res->respond(std::move(*denied));
     if (!authenticate(req, res, scope::mcp)) return;
     const std::string_view method = req.method;  // compared without strlen
     if (method != "POST" && method != "GET" && method != "DELETE") {
-        auto r = error_response(405, nullptr, rpc_code::invalid_request, "method " + req.method + " is not allowed");
+        auto r = error_response(405, nullptr, rpc_code::invalid_request, http::not_allowed_message(req));
         r.headers.set("Allow", "GET, POST, DELETE");
         return res->respond(std::move(r));
     }
@@ -335,17 +316,10 @@ void mcp_server::impl::on_http(http_request&& req, std::shared_ptr<responder> ra
 }
 
 bool mcp_server::impl::authenticate(http_request& req, const std::shared_ptr<responder>& res, std::string_view needed) {
-    if (!auth->enabled()) return true;
-    auto r = auth->check(req.headers.get("Authorization"), needed);
-    if (r.outcome == auth_outcome::ok) {
-        req.principal = r.principal;
-        return true;
-    }
-    const bool forbidden = r.outcome == auth_outcome::insufficient_scope;
-    auto answer = error_response(forbidden ? 403 : 401, nullptr, rpc_code::invalid_request,
-                                 forbidden ? "Forbidden: " + r.why : "Unauthorized: " + r.why);
-    answer.headers.set("WWW-Authenticate", auth->challenge(r, needed));
-    spdlog::debug("auth: {} {} refused: {}", req.method, req.path, r.why);
+    auto refused = auth->admit(req, needed);
+    if (!refused) return true;
+    auto answer = error_response(refused->status, nullptr, rpc_code::invalid_request, refused->message);
+    answer.headers.set("WWW-Authenticate", refused->challenge);
     res->respond(std::move(answer));
     return false;
 }
@@ -400,10 +374,10 @@ std::expected<std::shared_ptr<session_state>, http_error> mcp_server::impl::sess
 
 void mcp_server::impl::handle_post(http_request&& req, std::shared_ptr<responder> res,
                                    const std::shared_ptr<exchange_labels>& labels) {
-    if (!accepts(req, "application/json") || !accepts(req, "text/event-stream"))
+    if (!http::accepts(req, "application/json") || !http::accepts(req, "text/event-stream"))
         return res->respond(error_response(406, nullptr, rpc_code::invalid_request,
                                            "Not Acceptable: Accept must list application/json and text/event-stream"));
-    if (!is_json_content(req))
+    if (!http::is_json(req))
         return res->respond(error_response(415, nullptr, rpc_code::invalid_request,
                                            "Unsupported Media Type: Content-Type must be application/json"));
     auto parsed = parse_json(req.body);
@@ -460,7 +434,7 @@ void mcp_server::impl::handle_post(http_request&& req, std::shared_ptr<responder
 }
 
 void mcp_server::impl::handle_get(const http_request& req, std::shared_ptr<responder> res) {
-    if (!accepts(req, "text/event-stream"))
+    if (!http::accepts(req, "text/event-stream"))
         return res->respond(
             error_response(406, nullptr, rpc_code::invalid_request, "Not Acceptable: Accept must list text/event-stream"));
     auto found = session_for(req, nullptr);

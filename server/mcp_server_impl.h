@@ -5,6 +5,7 @@
 #include <deque>
 #include <thread>
 
+#include "server/admin_api.h"
 #include "server/admin_tails.h"
 #include "server/listen_stream.h"
 #include "server/mcp_server.h"
@@ -17,6 +18,7 @@
 #include "server/timer_queue.h"
 #include "server/tool_schema.h"
 #include "server/work_pool.h"
+#include "server/worker_api.h"
 #include "server/worker_hub.h"
 #include "store/store.h"
 #include "transport/http_server.h"
@@ -193,14 +195,7 @@ public:
     bool task_visible(const task_record& r, const call& c) const;
     void resume_tasks();
 
-    // ---- the admin API (admin_api.cpp) ----
-    // Why /admin/ refuses req (401, or 403 for a token without mcp:admin), or
-    // nullopt when it may go on.
-    std::optional<transport::http_response> admin_refusal(const transport::http_request& req) const;
-    void handle_admin(transport::http_request req, std::shared_ptr<transport::responder> res);
-
-    // ---- the worker API and the hub's way back to sessions (worker_api.cpp) ----
-    void handle_workers(transport::http_request req, std::shared_ptr<transport::responder> res);
+    // ---- worker calls and the hub's way back to sessions (worker_calls.cpp) ----
     // Hands a call to the worker that serves it; its result comes later.
     rpc_result defer_to_worker(const std::shared_ptr<call>& c, const std::string& worker);
     void notify(const call_ticket& t, json notification, std::optional<log_level> level) override;
@@ -243,6 +238,8 @@ public:
     std::unique_ptr<worker_hub> workers;
     metrics stats;
     std::unique_ptr<admin_tails> tails;
+    std::unique_ptr<admin_api> admin;
+    std::unique_ptr<worker_api> worker_http;
     std::unique_ptr<authenticator> auth;
     std::unique_ptr<request_state_codec> states;
     std::unique_ptr<task_table> tasks;

@@ -19,6 +19,7 @@
 
 #include "server/auth.h"
 #include "server/base64.h"
+#include "server/http/request_checks.h"
 #include "server/mcp_server_impl.h"
 
 namespace litemcp::server {
@@ -205,8 +206,7 @@ void mcp_server::impl::serve_modern(json body, const http_request& req, std::sha
     if (auto problem = take_answers(*c)) return refuse(400, rpc_code::invalid_params, "Invalid params: " + *problem);
     c->res = std::move(res);
     // SSE only when something may precede the response; JSON otherwise.
-    auto accept = req.headers.get("Accept");
-    const bool sse_ok = accept && accept->find("text/event-stream") != std::string_view::npos;
+    const bool sse_ok = http::accepts(req, "text/event-stream");
     c->streaming = sse_ok && (c->progress_token || level);
     c->runs_on = placement(*c);
     in_flight++;
@@ -220,8 +220,7 @@ void mcp_server::impl::serve_modern(json body, const http_request& req, std::sha
 
 void mcp_server::impl::serve_listen(const json& id, const json& params, const http_request& req,
                                     std::shared_ptr<responder> res) {
-    auto accept = req.headers.get("Accept");
-    if (!accept || accept->find("text/event-stream") == std::string_view::npos)
+    if (!http::accepts(req, "text/event-stream"))
         return res->respond(error_response(406, id, rpc_code::invalid_request,
                                            "Not Acceptable: subscriptions/listen answers with text/event-stream"));
     if (!params.contains("notifications") || !params["notifications"].is_object())

@@ -4,6 +4,9 @@
 
 #include <chrono>
 
+#include "server/http/answers.h"
+#include "server/http/router.h"
+
 #include "server/mcp_server_impl.h"
 
 namespace litemcp::server {
@@ -91,7 +94,7 @@ bool mcp_server::impl::handle_ops(const http_request& req, const std::shared_ptr
     const std::string_view path = req.path;  // compared without strlen
     if (path != "/healthz" && path != "/readyz" && path != "/metrics") return false;
     if (std::string_view(req.method) != "GET") {
-        auto r = json_response(405, json{{"error", "method " + req.method + " is not allowed on " + req.path}});
+        auto r = http::problem(405, http::not_allowed_message(req));
         r.headers.set("Allow", "GET");
         res->respond(std::move(r));
         return true;

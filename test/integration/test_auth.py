@@ -122,6 +122,29 @@ class AuthTest(unittest.TestCase):
             h["Authorization"] = "Bearer " + token
             self.assertEqual(messages(self.srv.open("POST", body, h))[-1]["result"]["content"][0]["text"], "authorized")
 
+    def test_the_bearer_scheme_is_case_insensitive_everywhere(self):
+        # RFC 9110 11.1: the token file, JWTs, worker credentials and the
+        # admin token all read the scheme the same way.
+        for scheme in ("BEARER", "bearer", "BeArEr"):
+            status, r, text = self.srv.request("POST", {
+                "jsonrpc": "2.0", "id": 0, "method": "initialize",
+                "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                           "clientInfo": {"name": "auth-test", "version": "1"}}},
+                {"Authorization": scheme + " service-token-0123456789"})
+            self.assertEqual(status, 200, (scheme, text))
+            status, _, text = self.srv.request("POST", {
+                "jsonrpc": "2.0", "id": 0, "method": "initialize",
+                "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                           "clientInfo": {"name": "auth-test", "version": "1"}}},
+                {"Authorization": scheme + " " + self.keys.jwt("ES256")})
+            self.assertEqual(status, 200, (scheme, text))
+        status, _, _ = self.initialize(None)
+        self.assertEqual(status, 401)
+        status, r, _ = self.srv.request("POST", {"jsonrpc": "2.0", "id": 0, "method": "ping"},
+                                        {"Authorization": "Basic dXNlcjpwYXNz"})
+        self.assertEqual(status, 401)
+        self.assertIn("invalid_token", r.getheader("WWW-Authenticate"))
+
     def test_refusals_say_why_and_where_the_metadata_is(self):
         cases = [
             (None, 401, None),

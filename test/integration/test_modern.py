@@ -200,10 +200,10 @@ class Modern(unittest.TestCase):
         self.assertIn('litemcp_mcp_requests_total{method="tools/list",era="modern",status="200"}', text)
 
 
-def listen(srv, id, notifications, timeout=10):
+def listen(srv, id, notifications, timeout=10, accept="application/json, text/event-stream"):
     c = srv.conn(timeout=timeout)
     body = request(id, "subscriptions/listen", {"notifications": notifications})
-    h = dict(headers("subscriptions/listen"), **{"Content-Type": "application/json"})
+    h = dict(headers("subscriptions/listen", accept=accept), **{"Content-Type": "application/json"})
     c.request("POST", "/mcp", json.dumps(body), h)
     r = c.getresponse()
     assert r.status == 200, (r.status, r.read())
@@ -279,6 +279,19 @@ class Listen(unittest.TestCase):
             self.assertEqual((f["method"], f["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"]),
                              ("notifications/tools/list_changed", "F%d" % i))
             r._conn.close()
+
+    def test_accept_is_read_as_rfc_9110_says_as_for_a_legacy_get(self):
+        # */* and text/* admit the stream, as they do for a legacy GET ...
+        for accept in ("*/*", "application/json, text/*", "application/json, text/event-stream;q=0.5"):
+            r, s = listen(self.srv, "A", {"toolsListChanged": True}, accept=accept)
+            self.assertEqual(frame(s)["method"], "notifications/subscriptions/acknowledged", accept)
+            r._conn.close()
+        # ... a list without it, or with q=0, does not.
+        for accept in ("application/json", "text/event-stream;q=0, */*", "application/json, text/*;q=0"):
+            status, _, text = self.srv.request("POST", request(5, "subscriptions/listen", {"notifications": {}}),
+                                               headers("subscriptions/listen", accept=accept))
+            self.assertEqual(status, 406, accept)
+            self.assertEqual(json.loads(text)["error"]["code"], -32600)
 
     def test_a_cap_on_open_streams_and_a_clean_end_at_shutdown(self):
         streams = [listen(self.srv, i, {"toolsListChanged": True}) for i in range(25)]

@@ -318,6 +318,35 @@ class Admin(unittest.TestCase):
         self.assertEqual(self.get("/admin/nothing")[0], 404)
         self.assertEqual(self.srv.request("POST", {}, path="/admin/store")[0], 405)
 
+    def test_the_index_lists_every_route(self):
+        for path in ("/admin", "/admin/"):
+            status, index = self.get(path)
+            self.assertEqual(status, 200)
+            routes = {(r["method"], r["path"]) for r in index["routes"]}
+            self.assertIn(("GET", "/admin/sessions/{id}"), routes)
+            self.assertIn(("POST", "/admin/workers/{name}/dead-letters/{offset}/requeue"), routes)
+            self.assertTrue(all(r["what"] for r in index["routes"]))
+        status, _, text = self.srv.request("GET", path="/admin/nothing")
+        self.assertIn("GET /admin/ lists the API", json.loads(text)["error"])
+
+    def test_one_wording_of_404_and_405_on_every_api(self):
+        # /mcp answers JSON-RPC errors, the others {"error": ...}; the words
+        # and the Allow header come from one place.
+        cases = [("PUT", "/mcp", 405, "GET, POST, DELETE"), ("PUT", "/workers", 405, "POST"),
+                 ("PUT", "/admin/store", 405, "GET"), ("PUT", "/metrics", 405, "GET"),
+                 ("GET", "/nowhere", 404, None), ("GET", "/workers/calc/nowhere", 404, None),
+                 ("GET", "/admin/nowhere", 404, None)]
+        for method, path, status, allow in cases:
+            got, r, text = self.srv.request(method, {}, path=path)
+            self.assertEqual(got, status, (method, path, text))
+            body = json.loads(text)
+            message = body["error"]["message"] if path == "/mcp" or path == "/nowhere" else body["error"]
+            if status == 405:
+                self.assertEqual(r.getheader("Allow"), allow)
+                self.assertTrue(message.startswith("method %s is not allowed on %s" % (method, path)), message)
+            else:
+                self.assertTrue(message.startswith("no endpoint at " + path), message)
+
     def test_tail_streams_new_records_of_matching_topics(self):
         sid, _ = self.srv.initialize()
         tail = self.srv.open("GET", headers={"Accept": "text/event-stream"},

@@ -1,0 +1,19 @@
+#include "server/http/answers.h"
+
+#include "server/json_text.h"
+
+namespace litemcp::server::http {
+
+transport::http_response json_answer(unsigned status, const json& body, json_style style) {
+    transport::http_response r;
+    r.status = status;
+    r.headers.set("Content-Type", "application/json");
+    r.body = style == json_style::pretty ? to_json(body, 2) + "\n" : to_json(body);
+    return r;
+}
+
+transport::http_response problem(unsigned status, std::string message, json_style style) {
+    return json_answer(status, json{{"error", std::move(message)}}, style);
+}
+
+}  // namespace litemcp::server::http
