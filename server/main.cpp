@@ -1,60 +1,6 @@
-// litemcp: the server program. Settings come from a JSON file, the
-// environment and the command line (server/settings.h); --help lists them.
-#include <signal.h>
-#include <spdlog/spdlog.h>
-#include <unistd.h>
+// litemcp without the example tools: the product as it ships when built with
+// `-Dexamples=false`. Settings come from a JSON file, the environment and the
+// command line (server/settings.h); --help lists them.
+#include "server/program.h"
 
-#include <cstdio>
-
-#include "examples/everything_provider.h"
-#include "server/mcp_server.h"
-#include "server/settings.h"
-
-using namespace litemcp;
-
-int main(int argc, char** argv) {
-    server::program_options o;
-    o.config.store.dir = "./litemcp-data";
-    auto p = server::parse_settings(argc, argv, environ, o);
-    if (p.outcome == server::parse_outcome::help) {
-        std::fputs(p.message.c_str(), stdout);
-        return 0;
-    }
-    if (p.outcome == server::parse_outcome::invalid) {
-        std::fprintf(stderr, "litemcp: %s\n", p.message.c_str());
-        return 2;
-    }
-    auto& cfg = o.config;
-    const bool examples = o.examples;
-    // Logs go to stderr; stdout carries only the "listening on" line.
-    if (auto r = server::setup_logging(cfg.log); !r) {
-        std::fprintf(stderr, "litemcp: %s\n", r.error().c_str());
-        return 2;
-    }
-
-    // Signals are taken synchronously by this thread; every other thread
-    // inherits the blocked mask.
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-    signal(SIGPIPE, SIG_IGN);
-
-    auto server = server::mcp_server::start(cfg, [&](server::registry& r) {
-        if (examples) examples::register_everything(r);
-    });
-    if (!server) {
-        spdlog::critical("litemcp: {}", server.error());
-        return 1;
-    }
-    std::printf("litemcp listening on %s://%s:%u%s (data: %s)\n", cfg.http.tls_cert_file.empty() ? "http" : "https",
-                cfg.http.host.c_str(), (*server)->port(), cfg.mcp.endpoint.c_str(), cfg.store.dir.c_str());
-    std::fflush(stdout);
-    spdlog::info("litemcp: allocator {}", LITEMCP_ALLOCATOR);  // meson option 'allocator'
-    int sig = 0;
-    sigwait(&sigs, &sig);
-    spdlog::info("litemcp: {} received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    (*server)->stop();
-    return 0;
-}
+int main(int argc, char** argv) { return litemcp::server::run(argc, argv, {.allocator = LITEMCP_ALLOCATOR}); }

@@ -16,8 +16,9 @@ LEGACY = "2025-11-25"
 
 
 class Server:
-    def __init__(self, binary, args=(), data=None, tls=False):
+    def __init__(self, binary, args=(), data=None, tls=False, examples=True):
         self.tls = tls
+        self.examples = examples
         self.binary = binary
         self.args = list(args)
         self.own_data = data is None
@@ -26,7 +27,9 @@ class Server:
         self.port = None
 
     def start(self):
-        cmd = [self.binary, "--port", "0", "--data", self.data, "--examples", "--log-level", "warn"] + self.args
+        cmd = [self.binary, "--port", "0", "--data", self.data, "--log-level", "warn"] + self.args
+        if self.examples:
+            cmd.append("--examples")
         # The test command runs some suites on one I/O thread (connections
         # without strands) and the rest on the default, one per core.
         threads = os.environ.get("LITEMCP_TEST_THREADS")
