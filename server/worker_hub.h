@@ -1,5 +1,5 @@
 // Workers: tool servers that register over HTTP and receive calls through
-// their own lite topic mcp.worker/<name> (DESIGN.md §4, "Worker W").
+// their own lite topic mcp.worker/<name> (docs/workers.md).
 //
 // A call to something a worker serves (tools/call, resources/read,
 // prompts/get) is written twice: its state under the key "wcall/<id>" (what

@@ -16,7 +16,7 @@
 // wait for the appender. A maintenance thread syncs the log (interval mode),
 // checkpoints the index and asks the appender to reclaim expired topics.
 //
-// Lifetime: open() recovers the folder (see DESIGN.md §7) and starts the
+// Lifetime: open() recovers the folder (docs/store.md, "Durability and recovery") and starts the
 // threads; the destructor completes every queued append, syncs the log,
 // checkpoints the index and joins the threads. One process per folder.
 #pragma once
