@@ -6,6 +6,8 @@
 #include "server/interrupted_request.h"
 #include "server/json_text.h"
 #include "server/mcp_server_impl.h"
+#include "server/method_table.h"
+#include "server/methods/methods.h"
 
 namespace litemcp::server {
 
@@ -17,36 +19,6 @@ namespace {
 
 // The JSON-RPC error response for a handler's failure.
 json error_message(const json& id, const rpc_failure& f) { return make_error(id, f.code, f.message, f.data); }
-
-// Opaque list cursors: the name (or uri) of the last item of the previous page.
-constexpr std::size_t page_size = 500;
-
-template <class Items, class Key>
-rpc_result page(const Items& items, const json& params, std::string_view field, Key key) {
-    std::string after;
-    if (params.contains("cursor")) {
-        if (!params["cursor"].is_string()) return fail(rpc_code::invalid_params, "cursor must be a string");
-        after = params["cursor"].get<std::string>();
-        if (after.rfind("c:", 0) != 0) return fail(rpc_code::invalid_params, "invalid cursor");
-        after = after.substr(2);
-    }
-    json list = json::array();
-    std::string last;
-    bool more = false;
-    for (auto& item : items) {
-        const std::string k = key(*item);
-        if (!after.empty() && k <= after) continue;
-        if (list.size() == page_size) {
-            more = true;
-            break;
-        }
-        list.push_back(item->definition);
-        last = k;
-    }
-    json out{{std::string(field), std::move(list)}};
-    if (more) out["nextCursor"] = "c:" + last;
-    return out;
-}
 
 }  // namespace
 
@@ -92,7 +64,7 @@ public:
             }
             return out;
         }
-        if (c_->method != "tools/call" && c_->method != "prompts/get" && c_->method != "resources/read")
+        if (const auto* m = find_method(c_->method); !m || !m->asks_for_input)
             return fail(rpc_code::internal_error, "input can be asked for only in tools/call, prompts/get and resources/read");
         json required = json::object();
         for (auto& in : inputs)
@@ -324,9 +296,7 @@ void mcp_server::impl::serve_initialize(json msg, std::string principal, std::sh
 
 execution mcp_server::impl::placement(call& c) const {
     const std::string_view m = c.method;  // compared without strlen
-    if (m == "ping" || m == "tools/list" || m == "resources/list" || m == "resources/templates/list" ||
-        m == "prompts/list")
-        return execution::io;
+    if (const auto* entry = find_method(m); entry && entry->on_io_thread) return execution::io;
     if (m == "tools/call") {
         const auto name = c.params.find("name");
         if (name == c.params.end() || !name->is_string()) return execution::pool;
@@ -761,101 +731,12 @@ std::optional<json> mcp_server::impl::execute(const std::shared_ptr<call>& cp) {
 
 rpc_result mcp_server::impl::dispatch(const std::shared_ptr<call>& cp) {
     auto& c = *cp;
+    const auto* m = find_method(c.method);
+    if (!m || !m->handler || !served(*m, c.ephemeral ? era::stateless : era::stateful, c.session->version))
+        return fail(rpc_code::method_not_found, "Method not found: " + c.method);
     call_context ctx(*this, cp);
-    const std::string_view m = c.method;  // compared without strlen
-    const json& p = c.params;
-    auto& s = *c.session;
-
-    if (m == "ping") return json::object();
-    if (m.starts_with("tasks/") && (c.ephemeral || std::string_view(s.version) >= "2025-11-25"))
-        return serve_task_method(cp, ctx);
-
-    if (m == "tools/list") return page(reg.tools(), p, "tools", [](const tool& t) { return t.definition["name"].get<std::string>(); });
-    if (m == "tools/call") {
-        const auto given_name = p.find("name");
-        if (given_name == p.end() || !given_name->is_string())
-            return fail(rpc_code::invalid_params, "tools/call needs a tool name");
-        const auto& name = given_name->get_ref<const std::string&>();
-        auto t = c.placed_tool ? *c.placed_tool : reg.find_tool(name);
-        // A worker's tool (online, or offline and known to the hub).
-        std::optional<std::string> worker;
-        if (t && !t->served_by.empty()) worker = t->served_by;
-        else if (!t) worker = workers->owner(list_kind::tools, name);
-        if (worker && !t) t = workers->worker_tool(name);
-        if (!t) return fail(rpc_code::invalid_params, "Unknown tool: " + name);
-        static const json no_arguments = json::object();
-        const auto given = p.find("arguments");
-        const json& args = given != p.end() ? *given : no_arguments;  // not copied
-        if (!args.is_object()) return fail(rpc_code::invalid_params, "arguments must be an object");
-        if (auto problem = schemas.validate(t, args))
-            return json{{"content", json::array({{{"type", "text"}, {"text", *problem}}})}, {"isError", true}};
-        if (auto gate = task_gate(cp, *t)) return std::move(*gate);
-        if (worker) return defer_to_worker(cp, *worker);
-        return t->call(args, ctx);
-    }
-
-    if (m == "resources/list")
-        return page(reg.resources(), p, "resources", [](const resource& r) { return r.definition["uri"].get<std::string>(); });
-    if (m == "resources/templates/list")
-        return page(reg.templates(), p, "resourceTemplates",
-                    [](const resource_template& t) { return t.definition["uriTemplate"].get<std::string>(); });
-    if (m == "resources/read") {
-        if (!p.contains("uri") || !p["uri"].is_string()) return fail(rpc_code::invalid_params, "resources/read needs a uri");
-        const auto uri = p["uri"].get<std::string>();
-        // The registry first: only a URI it does not know may be an offline worker's.
-        auto r = reg.find_resource(uri);
-        if (r && !r->served_by.empty()) return defer_to_worker(cp, r->served_by);
-        if (r) return r->read(uri, ctx);
-        if (auto w = workers->owner(list_kind::resources, uri)) return defer_to_worker(cp, *w);
-        auto [t, vars] = reg.match_template(uri);
-        if (t) return t->read(uri, vars, ctx);
-        return fail(rpc_code::resource_not_found, "Resource not found", json{{"uri", uri}});
-    }
-    if (m == "resources/subscribe" || m == "resources/unsubscribe") {
-        if (!p.contains("uri") || !p["uri"].is_string())
-            return fail(rpc_code::invalid_params, std::string(m) + " needs a uri");
-        const auto uri = p["uri"].get<std::string>();
-        const std::string key = "sub/" + uri + "\n" + s.id;
-        {
-            std::lock_guard lock(s.mu);
-            if (m == "resources/subscribe") s.subscriptions.insert(uri);
-            else s.subscriptions.erase(uri);
-        }
-        if (m == "resources/subscribe") (void)st->kv_put(key, "");
-        else (void)st->kv_delete(key);
-        sessions->save(s);
-        return json::object();
-    }
-
-    if (m == "prompts/list") return page(reg.prompts(), p, "prompts", [](const prompt& x) { return x.definition["name"].get<std::string>(); });
-    if (m == "prompts/get") {
-        if (!p.contains("name") || !p["name"].is_string()) return fail(rpc_code::invalid_params, "prompts/get needs a name");
-        auto x = reg.find_prompt(p["name"].get<std::string>());
-        if (x && !x->served_by.empty()) return defer_to_worker(cp, x->served_by);
-        if (!x)
-            if (auto w = workers->owner(list_kind::prompts, p["name"].get<std::string>())) return defer_to_worker(cp, *w);
-        if (!x) return fail(rpc_code::invalid_params, "Unknown prompt: " + p["name"].get<std::string>());
-        return x->get(p.value("arguments", json::object()), ctx);
-    }
-
-    if (m == "completion/complete") {
-        if (!p.contains("ref") || !p.contains("argument")) return fail(rpc_code::invalid_params, "completion/complete needs ref and argument");
-        if (auto h = reg.completion()) return h(p, ctx);
-        return json{{"completion", {{"values", json::array()}, {"hasMore", false}}}};
-    }
-
-    if (m == "logging/setLevel") {
-        auto level = p.contains("level") && p["level"].is_string() ? parse_log_level(p["level"].get<std::string>()) : std::nullopt;
-        if (!level) return fail(rpc_code::invalid_params, "level must be one of debug, info, notice, warning, error, critical, alert, emergency");
-        {
-            std::lock_guard lock(s.mu);
-            s.level = *level;
-        }
-        sessions->save(s);
-        return json::object();
-    }
-
-    return fail(rpc_code::method_not_found, "Method not found: " + std::string(m));
+    method_scope scope{*this, cp, ctx};
+    return m->handler(scope);
 }
 
 }  // namespace litemcp::server

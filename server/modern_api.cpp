@@ -21,6 +21,7 @@
 #include "server/base64.h"
 #include "server/http/request_checks.h"
 #include "server/mcp_server_impl.h"
+#include "server/method_table.h"
 
 namespace litemcp::server {
 
@@ -145,16 +146,14 @@ void mcp_server::impl::serve_modern(json body, const http_request& req, std::sha
     if (!mcp_method || *mcp_method != method)
         return refuse(400, rpc_code::header_mismatch,
                       "Header mismatch: Mcp-Method must be the request's method '" + method + "'");
-    const char* named = method == "tools/call" || method == "prompts/get"                        ? "name"
-                        : method == "resources/read"                                             ? "uri"
-                        : method == "tasks/get" || method == "tasks/update" || method == "tasks/cancel" ? "taskId"
-                                                                                                 : nullptr;
-    if (named && params.contains(named) && params[named].is_string()) {
+    const auto* entry = find_method(method);
+    const std::string named = entry ? std::string(entry->named_by) : std::string();
+    if (!named.empty() && params.contains(named) && params[named].is_string()) {
         auto raw = req.headers.get("Mcp-Name");
         auto value = raw ? header_value(*raw) : std::nullopt;
         if (!value || *value != params[named].get<std::string>())
             return refuse(400, rpc_code::header_mismatch,
-                          std::string("Header mismatch: Mcp-Name must be params.") + named +
+                          "Header mismatch: Mcp-Name must be params." + named +
                               " (literal, or =?base64?...?= encoded)");
     }
     if (method == "tools/call" && params.contains("name") && params["name"].is_string()) {
@@ -174,12 +173,7 @@ void mcp_server::impl::serve_modern(json body, const http_request& req, std::sha
                               " must be one of debug, info, notice, warning, error, critical, alert, emergency");
     }
 
-    static const std::set<std::string> served = {"server/discover", "tools/list",   "tools/call",
-                                                 "resources/list",  "resources/templates/list",
-                                                 "resources/read",  "prompts/list", "prompts/get",
-                                                 "completion/complete", "subscriptions/listen",
-                                                 "tasks/get",       "tasks/update", "tasks/cancel"};
-    if (!served.contains(method))
+    if (!entry || !served(*entry, era::stateless, version))
         return refuse(404, rpc_code::method_not_found, "Method not found: " + method + " (in protocol version " +
                                                             std::string(modern_version) + ")");
     if (method == "server/discover") return res->respond(json_response(200, make_result(id, discover())));
@@ -291,8 +285,8 @@ void mcp_server::impl::serve_listen(const json& id, const json& params, const ht
 }
 
 std::optional<std::string> mcp_server::impl::take_answers(call& c) const {
-    const bool rounds = c.method == "tools/call" || c.method == "prompts/get" || c.method == "resources/read";
-    if (!rounds) return std::nullopt;  // unknown parameters of other methods are ignored
+    const auto* entry = find_method(c.method);
+    if (!entry || !entry->asks_for_input) return std::nullopt;  // unknown parameters of other methods are ignored
     const json& p = c.params;
     if (p.contains("requestState")) {
         if (!p["requestState"].is_string()) return "requestState must be a string";
@@ -324,10 +318,7 @@ json mcp_server::impl::decorate_modern(std::string_view method, json result) con
     if (!result.is_object()) return result;
     if (!result.contains("resultType")) result["resultType"] = "complete";  // a CreateTaskResult keeps "task"
     result["_meta"][std::string(key_server_info)] = {{"name", cfg.mcp.server_name}, {"version", cfg.mcp.server_version}};
-    static const std::set<std::string_view> cacheable = {"server/discover", "tools/list", "prompts/list",
-                                                         "resources/list", "resources/templates/list",
-                                                         "resources/read"};
-    if (cacheable.contains(method)) {
+    if (const auto* entry = find_method(method); entry && entry->cacheable) {
         result["ttlMs"] = cfg.mcp.cache_ttl.count();
         // What a principal may see can differ: with authentication, private.
         result["cacheScope"] = auth && auth->enabled() ? "private" : "public";
