@@ -17,6 +17,25 @@ using transport::responder;
 
 namespace {
 
+// What is wrong with initialize's params (InitializeRequestParams in the
+// schema), checked before anything is recorded; nullopt when nothing is.
+// clientInfo may be absent (some clients leave it out); when present it is
+// an Implementation: name and version strings.
+std::optional<std::string> initialize_params_problem(const json& params) {
+    if (!params.is_object()) return "initialize needs params (an object)";
+    const auto v = params.find("protocolVersion");
+    if (v == params.end() || !v->is_string()) return "initialize needs params.protocolVersion (a string)";
+    if (const auto c = params.find("capabilities"); c != params.end() && !c->is_object())
+        return "params.capabilities must be an object";
+    if (const auto i = params.find("clientInfo"); i != params.end()) {
+        if (!i->is_object()) return "params.clientInfo must be an object with name and version";
+        for (const char* field : {"name", "version"})
+            if (const auto f = i->find(field); f == i->end() || !f->is_string())
+                return std::string("params.clientInfo.") + field + " must be a string";
+    }
+    return std::nullopt;
+}
+
 // The JSON-RPC error response for a handler's failure.
 json error_message(const json& id, const rpc_failure& f) { return make_error(id, f.code, f.message, f.data); }
 
@@ -256,8 +275,8 @@ void mcp_server::impl::observe_duration(const call& c) {
 void mcp_server::impl::serve_initialize(json msg, std::string principal, std::shared_ptr<responder> res) {
     const json id = msg["id"];
     const json params = msg.value("params", json::object());
-    if (!params.contains("protocolVersion") || !params["protocolVersion"].is_string())
-        return res->respond(error_response(400, id, rpc_code::invalid_params, "initialize needs params.protocolVersion"));
+    if (auto problem = initialize_params_problem(params))
+        return res->respond(error_response(400, id, rpc_code::invalid_params, "Invalid params: " + *problem));
     const std::string version = negotiate(params["protocolVersion"].get<std::string>());
     if (std::chrono::seconds wait{}; !initialize_allowed(principal, wait)) {
         auto r = error_response(429, id, rpc_code::invalid_request,

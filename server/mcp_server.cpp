@@ -116,8 +116,9 @@ std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
     p->worker_http = std::make_unique<worker_api>(worker_api::parts{*p->workers, *p->auth, p->api_schemas});
 
     cfg.http.errors = [raw](unsigned status, std::string message) {
-        return raw->error_response(status, nullptr, status == 413 || status == 431 ? rpc_code::invalid_request
-                                                                                    : rpc_code::internal_error,
+        // The transport's own answers: a 4xx is the client's request (-32600),
+        // a 5xx the server's state (-32603).
+        return raw->error_response(status, nullptr, status < 500 ? rpc_code::invalid_request : rpc_code::internal_error,
                                    message);
     };
     cfg.http.shutdown_retry = cfg.mcp.retry;

@@ -98,7 +98,9 @@ bool mcp_server::impl::is_modern(const json& body, const http_request& req) cons
     // No envelope, but a modern header and no session: a malformed modern
     // request, which must be told so -- never served as legacy.
     auto v = req.headers.get("MCP-Protocol-Version");
-    return v && *v == modern_version && !req.headers.get("Mcp-Session-Id") && body.value("method", "") != "initialize";
+    const auto method = body.find("method");
+    const bool initialize = method != body.end() && method->is_string() && *method == "initialize";
+    return v && *v == modern_version && !req.headers.get("Mcp-Session-Id") && !initialize;
 }
 
 void mcp_server::impl::serve_modern(json body, const http_request& req, std::shared_ptr<responder> res) {

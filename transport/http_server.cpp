@@ -111,6 +111,11 @@ void append_chunk(std::string& out, std::string_view data) {
 class request_reader final : public http::basic_parser<true> {
 public:
     http_request req;
+    // A Transfer-Encoding other than "chunked" alone (e.g. "gzip, chunked"):
+    // the request is refused with 501 rather than its body read as plain
+    // bytes, which a proxy in front may have framed differently (RFC 9112
+    // 6.1). Empty when the codings are fine.
+    std::string unsupported_coding;
 
 private:
     void on_request_impl(http::verb, beast::string_view method, beast::string_view target, int,
@@ -125,7 +130,22 @@ private:
     void on_field_impl(http::field, beast::string_view name, beast::string_view value, beast::error_code&) override {
         req.headers.add(std::string(name.data(), name.size()), std::string(value.data(), value.size()));
     }
-    void on_header_impl(beast::error_code&) override {}
+    void on_header_impl(beast::error_code& ec) override {
+        for (auto value : req.headers.get_all("Transfer-Encoding")) {
+            while (!value.empty()) {
+                auto comma = value.find(',');
+                auto coding = value.substr(0, comma);
+                while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) coding.remove_prefix(1);
+                while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) coding.remove_suffix(1);
+                if (!coding.empty() && !iequals(coding, "chunked")) {
+                    unsupported_coding.assign(coding);
+                    ec = http::error::bad_transfer_encoding;
+                    return;
+                }
+                value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
+            }
+        }
+    }
     void on_body_init_impl(const boost::optional<std::uint64_t>& length, beast::error_code&) override {
         if (length) req.body.reserve(static_cast<std::size_t>(*length));  // within body_limit, checked before
     }
@@ -249,6 +269,9 @@ public:
         if (ec == http::error::header_limit)
             return fail_request(431, "request headers exceed " + std::to_string(srv_->opts.max_header_bytes) + " bytes");
         if (ec == net::error::operation_aborted || ec == beast::error::timeout) return do_close();
+        if (ec == http::error::bad_transfer_encoding && !parser_->unsupported_coding.empty())
+            return fail_request(501, "transfer coding '" + parser_->unsupported_coding.substr(0, 64) +
+                                         "' is not implemented (only chunked)");
         if (ec) {
             if (ec.category() == http::make_error_code(http::error::bad_version).category())
                 return fail_request(400, "malformed HTTP request: " + ec.message());

@@ -115,6 +115,19 @@ class HeaderRules(ServerTest):
         s, b = self.status({"jsonrpc": "1.0", "id": 1, "method": "ping"}, {"Mcp-Session-Id": self.sid})
         self.assertEqual(s, 400)
 
+    def test_a_malformed_initialize_is_refused_before_anything_is_recorded(self):
+        before = self.srv.request("GET", path="/admin/sessions")
+        total = json.loads(before[2])["total"]
+        good = {"protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+        for params in ({**good, "clientInfo": "x"}, {**good, "clientInfo": {"name": 5, "version": "1"}},
+                       {**good, "clientInfo": {"name": "t"}}, {**good, "capabilities": []},
+                       {**good, "protocolVersion": 7}):
+            s, b = self.status({"jsonrpc": "2.0", "id": 9, "method": "initialize", "params": params})
+            self.assertEqual((s, b["error"]["code"], b["id"]), (400, -32602, 9), params)
+            self.assertIn("Invalid params", b["error"]["message"])
+        after = self.srv.request("GET", path="/admin/sessions")
+        self.assertEqual(json.loads(after[2])["total"], total)  # no orphan session
+
     def test_origin_host_and_method(self):
         s, _ = self.status(self.ping, {"Mcp-Session-Id": self.sid, "Origin": "https://evil.example.com"})
         self.assertEqual(s, 403)
@@ -247,7 +260,9 @@ class RawHttp(ServerTest):
         self.assertTrue(self.read_until(s, b"\r\n").startswith(b"HTTP/1.1 431 "))
         s = self.connect()
         s.sendall(b"GARBAGE\x01 / HTTP/9\r\n\r\n")
-        self.assertTrue(self.read_until(s, b"\r\n").startswith(b"HTTP/1.1 400 "))
+        answer = self.read_until(s, b"}")
+        self.assertTrue(answer.startswith(b"HTTP/1.1 400 "), answer)
+        self.assertIn(b'"code":-32600', answer)  # the client's error, not the server's
         # The server goes on serving.
         s = self.connect()
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
@@ -292,6 +307,24 @@ class RawHttp(ServerTest):
             part = body[i:i + piece]
             chunks += b"%x%s\r\n" % (len(part), b";ext=1" if i == 0 else b"") + part + b"\r\n"
         return head + chunks + b"0\r\nX-Trailer: t\r\n\r\n"
+
+    def test_a_transfer_coding_other_than_chunked_gets_501(self):
+        # RFC 9112 6.1: the body of "gzip, chunked" is not plain JSON; a proxy
+        # in front may frame it differently, so it is refused, not guessed.
+        sid, _ = self.srv.initialize()
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode()
+        for coding in (b"gzip, chunked", b"identity, chunked", b"deflate,chunked"):
+            s = self.connect()
+            s.sendall(self.chunked_bytes(sid, body, 9).replace(b"Transfer-Encoding: chunked",
+                                                               b"Transfer-Encoding: " + coding))
+            answer = self.read_until(s, b"}")
+            self.assertTrue(answer.startswith(b"HTTP/1.1 501 "), (coding, answer[:60]))
+            self.assertIn(b"is not implemented", answer)
+            self.assertTrue(self.closed_within(s, 5))
+        # "chunked" in any case is the one coding litemcp reads.
+        s = self.connect()
+        s.sendall(self.chunked_bytes(sid, body, 9).replace(b"Transfer-Encoding: chunked", b"Transfer-Encoding: Chunked"))
+        self.assertTrue(self.read_until(s, b"\r\n").startswith(b"HTTP/1.1 200 "))
 
     def test_a_chunked_body_is_assembled_and_answered(self):
         sid, _ = self.srv.initialize()

@@ -280,6 +280,13 @@ class Listen(unittest.TestCase):
                              ("notifications/tools/list_changed", "F%d" % i))
             r._conn.close()
 
+    def test_a_method_that_is_not_a_string_is_invalid_not_a_500(self):
+        for method in (5, None, ["tools/list"]):
+            status, _, text = self.srv.request("POST", {"jsonrpc": "2.0", "id": 1, "method": method},
+                                               headers("tools/list"))
+            self.assertEqual(status, 400, text)
+            self.assertEqual(json.loads(text)["error"]["code"], -32600)
+
     def test_accept_is_read_as_rfc_9110_says_as_for_a_legacy_get(self):
         # */* and text/* admit the stream, as they do for a legacy GET ...
         for accept in ("*/*", "application/json, text/*", "application/json, text/event-stream;q=0.5"):
