@@ -315,7 +315,8 @@ void mcp_server::impl::serve_initialize(json msg, std::string principal, std::sh
 
 execution mcp_server::impl::placement(call& c) const {
     const std::string_view m = c.method;  // compared without strlen
-    if (const auto* entry = find_method(m); entry && entry->on_io_thread) return execution::io;
+    c.entry = find_method(m);
+    if (c.entry && c.entry->on_io_thread) return execution::io;
     if (m == "tools/call") {
         const auto name = c.params.find("name");
         if (name == c.params.end() || !name->is_string()) return execution::pool;
@@ -750,7 +751,7 @@ std::optional<json> mcp_server::impl::execute(const std::shared_ptr<call>& cp) {
 
 rpc_result mcp_server::impl::dispatch(const std::shared_ptr<call>& cp) {
     auto& c = *cp;
-    const auto* m = find_method(c.method);
+    const auto* m = c.entry ? c.entry : find_method(c.method);
     if (!m || !m->handler || !served(*m, c.ephemeral ? era::stateless : era::stateful, c.session->version))
         return fail(rpc_code::method_not_found, "Method not found: " + c.method);
     call_context ctx(*this, cp);

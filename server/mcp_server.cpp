@@ -280,14 +280,15 @@ void mcp_server::impl::on_http(http_request&& req, std::shared_ptr<responder> ra
         if (!auth->enabled()) return res->respond(json_response(404, json{{"error", "authentication is off"}}));
         return res->respond(json_response(200, auth->protected_resource_metadata()));
     }
-    if (req.path == "/admin" || req.path.starts_with("/admin/")) {
+    const std::string_view path = req.path;  // compared without strlen
+    if (path.starts_with("/admin") && (path.size() == 6 || path[6] == '/')) {
         // Loopback callers need no token here, so a page a browser loads from
         // a rebound name must not reach the admin API through that browser.
         if (auto denied = check_origin_and_host(req)) return res->respond(std::move(*denied));
         auto shared_req = std::make_shared<http_request>(std::move(req));
         return on_pool(res, [this, shared_req, res] { admin->handle(std::move(*shared_req), res); });
     }
-    if (req.path == "/workers" || req.path.starts_with("/workers/")) {
+    if (path == "/workers" || path.starts_with("/workers/")) {
         if (auto denied = check_origin_and_host(req)) return res->respond(std::move(*denied));
         // The worker API writes the store synchronously: off the I/O thread.
         auto shared_req = std::make_shared<http_request>(std::move(req));

@@ -9,6 +9,7 @@
 #include "server/admin_tails.h"
 #include "server/listen_stream.h"
 #include "server/mcp_server.h"
+#include "server/method_table.h"
 #include "server/metrics.h"
 #include "server/request_state.h"
 #include "server/session.h"
@@ -55,6 +56,9 @@ struct call {
     // tools/call: the registry's tool, looked up once by placement() (null:
     // not registered in-process, maybe a worker's; nullopt: not looked up).
     std::optional<std::shared_ptr<const tool>> placed_tool;
+    // Its entry in the method table, looked up once by placement() (null:
+    // not looked up yet, or no such method).
+    const mcp_method* entry = nullptr;
     bool streaming = true;        // false in JSON-response mode: no server requests possible
     std::shared_ptr<transport::responder> res;   // null inside a batch
     std::shared_ptr<transport::sse_stream> sse;  // the POST's response stream, if any
@@ -130,7 +134,9 @@ public:
     void finish_request(const std::shared_ptr<call>& c, std::optional<json> response);
     // litemcp_mcp_request_duration_seconds: from the request's arrival to now.
     void observe_duration(const call& c);
-    execution placement(call& c) const;  // also looks up a tools/call's tool (call::placed_tool)
+    // Also looks up the call's method (call::entry) and a tools/call's tool
+    // (call::placed_tool).
+    execution placement(call& c) const;
     void serve_batch(std::shared_ptr<session_state> s, json batch, std::shared_ptr<transport::responder> res);
     void serve_initialize(json msg, std::string principal, std::shared_ptr<transport::responder> res);
     // Authentication of /mcp, the worker API's registration and the admin API:

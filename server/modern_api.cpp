@@ -99,7 +99,8 @@ bool mcp_server::impl::is_modern(const json& body, const http_request& req) cons
     // request, which must be told so -- never served as legacy.
     auto v = req.headers.get("MCP-Protocol-Version");
     const auto method = body.find("method");
-    const bool initialize = method != body.end() && method->is_string() && *method == "initialize";
+    const bool initialize =
+        method != body.end() && method->is_string() && method->get_ref<const std::string&>() == "initialize";
     return v && *v == modern_version && !req.headers.get("Mcp-Session-Id") && !initialize;
 }
 

@@ -131,7 +131,9 @@ private:
         req.headers.add(std::string(name.data(), name.size()), std::string(value.data(), value.size()));
     }
     void on_header_impl(beast::error_code& ec) override {
-        for (auto value : req.headers.get_all("Transfer-Encoding")) {
+        for (auto& [name, header_value] : req.headers.all()) {
+            if (name.size() != 17 || !iequals(name, "Transfer-Encoding")) continue;
+            std::string_view value = header_value;
             while (!value.empty()) {
                 auto comma = value.find(',');
                 auto coding = value.substr(0, comma);

@@ -44,6 +44,7 @@ int match(std::string_view range, std::string_view type) {
 }
 
 bool loopback_address(std::string_view a) {
+    if (a == "127.0.0.1" || a == "localhost" || a == "::1") return true;  // what clients send, without a parse
     if (transport::iequals(a, "localhost")) return true;
     char text[INET6_ADDRSTRLEN + 1];
     if (a.empty() || a.size() > INET6_ADDRSTRLEN) return false;
@@ -59,8 +60,23 @@ bool loopback_address(std::string_view a) {
 
 }  // namespace
 
+// The type listed as it is, between commas and spaces, in a header without
+// parameters (so without q-values): what MCP clients send, found without
+// parsing the list.
+static bool listed_plainly(std::string_view accept, std::string_view media_type) {
+    if (accept.find(';') != std::string_view::npos) return false;
+    for (auto at = accept.find(media_type); at != std::string_view::npos; at = accept.find(media_type, at + 1)) {
+        const auto end = at + media_type.size();
+        const bool starts = at == 0 || accept[at - 1] == ',' || accept[at - 1] == ' ' || accept[at - 1] == '\t';
+        const bool ends = end == accept.size() || accept[end] == ',' || accept[end] == ' ' || accept[end] == '\t';
+        if (starts && ends) return true;
+    }
+    return false;
+}
+
 bool accepts(std::optional<std::string_view> accept, std::string_view media_type) {
     if (!accept) return false;
+    if (listed_plainly(*accept, media_type)) return true;
     int best = 0;
     double best_q = 0;
     std::string_view rest = *accept;
