@@ -2,15 +2,16 @@
 
 #include "server/base64.h"
 #include "server/http/request_checks.h"
+#include "server/ids.h"
 #include "server/json_text.h"
 
 #include <openssl/bn.h>
-#include <spdlog/spdlog.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
@@ -20,20 +21,6 @@
 
 namespace litemcp::server {
 
-std::string sha256_hex(std::string_view data) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr);
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < n; ++i) {
-        out.push_back(hex[md[i] >> 4]);
-        out.push_back(hex[md[i] & 15]);
-    }
-    return out;
-}
-
-std::optional<std::string> base64url_decode(std::string_view in) { return base64_decode(in, base64_alphabet::url); }
 
 namespace {
 
@@ -143,7 +130,7 @@ std::expected<std::unique_ptr<authenticator>, std::string> authenticator::load(c
             auto entry = std::make_unique<key>();
             entry->kid = k.value("kid", "");
             const auto kty = k.value("kty", "");
-            auto field = [&](const char* name) { return base64url_decode(k.value(name, "")).value_or(""); };
+            auto field = [&](const char* name) { return base64_decode(k.value(name, ""), base64_alphabet::url).value_or(""); };
             if (kty == "RSA") {
                 auto n = field("n"), e = field("e");
                 entry->alg = "RS256";
@@ -213,9 +200,9 @@ auth_result authenticator::check(std::optional<std::string_view> authorization, 
 auth_result authenticator::check_jwt(std::string_view token, std::string_view required) const {
     auto bad = [](std::string why) { return auth_result{auth_outcome::invalid, {}, std::move(why)}; };
     const auto d1 = token.find('.'), d2 = token.find('.', d1 + 1);
-    auto header_raw = base64url_decode(token.substr(0, d1));
-    auto claims_raw = base64url_decode(token.substr(d1 + 1, d2 - d1 - 1));
-    auto sig = base64url_decode(token.substr(d2 + 1));
+    auto header_raw = base64_decode(token.substr(0, d1), base64_alphabet::url);
+    auto claims_raw = base64_decode(token.substr(d1 + 1, d2 - d1 - 1), base64_alphabet::url);
+    auto sig = base64_decode(token.substr(d2 + 1), base64_alphabet::url);
     if (!header_raw || !claims_raw || !sig) return bad("the token is not base64url");
     auto header = parse_json(*header_raw).value_or(json());
     auto claims = parse_json(*claims_raw).value_or(json());

@@ -52,6 +52,7 @@ namespace scope {
 inline constexpr std::string_view mcp = "mcp";
 inline constexpr std::string_view workers = "mcp:workers";
 inline constexpr std::string_view admin = "mcp:admin";
+inline constexpr std::string_view metrics = "mcp:metrics";  // a scraper of /metrics
 }  // namespace scope
 
 enum class auth_outcome {
@@ -107,11 +108,5 @@ private:
     std::map<std::string, token_entry> tokens_;  // by SHA-256 hex of the token
     std::vector<std::unique_ptr<key>> keys_;
 };
-
-// SHA-256 of data, as 64 lowercase hex digits (how litemcp keeps credentials).
-std::string sha256_hex(std::string_view data);
-
-// base64url without padding (RFC 4648 §5); nullopt when malformed.
-std::optional<std::string> base64url_decode(std::string_view in);
 
 }  // namespace litemcp::server

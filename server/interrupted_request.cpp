@@ -45,35 +45,28 @@ std::optional<stream_scan> scan(store::store& st, const session_state& s, std::u
                 return out;
             }
         }
-        if (r->records.size() < 256) return out;
+        // A batch may stop at its byte bound with records still to come.
+        if (r->next_offset >= r->end_offset) return out;
+        pos = r->next_offset;
     }
 }
 
 }  // namespace
 
 interruption_outcome answer_interrupted(store::store& st, session_state& s, std::uint64_t request) {
-    {
-        std::lock_guard lock(s.mu);
-        if (s.live_streams.contains(request)) return interruption_outcome::live;
-        s.live_streams.insert(request);  // claimed: a second resume waits for this final
-    }
-    auto release = [&] {
-        std::lock_guard lock(s.mu);
-        s.live_streams.erase(request);
-    };
+    // One check-and-record at a time per session: a second resume waits here,
+    // then finds the first one's final (or, if the first failed, tries itself).
+    std::lock_guard closing(s.closing_mu);
+    if (s.ended) return interruption_outcome::failed;  // its topic is gone and must stay gone
+    if (s.is_live(request)) return interruption_outcome::live;
     auto found = scan(st, s, request);
     if (!found) {
-        release();
         spdlog::error("session {}: cannot read stream {} to answer its interrupted request", s.id, request);
         return interruption_outcome::failed;
     }
-    if (found->has_final) {
-        release();
-        return interruption_outcome::already_answered;
-    }
+    if (found->has_final) return interruption_outcome::already_answered;
     auto ack = st.append(s.topic, session_log::encode(std::to_string(request), to_json(interrupted_error(found->id))),
                          session_log::flag_final);
-    release();
     if (!ack) {
         spdlog::error("session {}: cannot record the error for interrupted request {}: {}", s.id, to_json(found->id),
                       ack.error().message);

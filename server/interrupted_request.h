@@ -32,8 +32,8 @@ enum class interruption_outcome {
 
 // Closes stream `request` of session s (the offset of its request record)
 // when nothing runs it in this process and it has no final record. Two
-// callers at once record one error: the first claims the stream as live
-// while it writes.
+// callers at once record one error: they take turns (session_state::
+// closing_mu), and the second finds the first one's final.
 interruption_outcome answer_interrupted(store::store& st, session_state& s, std::uint64_t request);
 
 }  // namespace litemcp::server

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include "server/json_text.h"
-#include "server/session.h"
 #include "server/stream_feeder.h"
 
 namespace litemcp::server {
@@ -12,18 +11,17 @@ namespace {
 constexpr std::string_view key_subscription = "io.modelcontextprotocol/subscriptionId";
 }
 
-listen_stream::listen_stream(store::store& st, work_pool& pool, std::shared_ptr<transport::sse_stream> sse, json id,
-                             std::set<std::string> methods, std::set<std::string> uris,
-                             std::set<std::string> tasks)
-    : store_(st), pool_(pool), sse_(std::move(sse)), id_(std::move(id)), methods_(std::move(methods)),
-      uris_(std::move(uris)), tasks_(std::move(tasks)), consumer_("l." + random_id()) {}
+listen_stream::listen_stream(std::shared_ptr<transport::sse_stream> sse, json id, std::set<std::string> methods,
+                             std::set<std::string> uris, std::set<std::string> tasks)
+    : sse_(std::move(sse)), id_(std::move(id)), methods_(std::move(methods)), uris_(std::move(uris)),
+      tasks_(std::move(tasks)) {}
 
 std::shared_ptr<listen_stream> listen_stream::start(store::store& st, work_pool& pool,
                                                     std::shared_ptr<transport::sse_stream> sse, json request_id,
                                                     std::set<std::string> methods, std::set<std::string> uris,
                                                     std::set<std::string> tasks, json honoured) {
-    std::shared_ptr<listen_stream> l(new listen_stream(st, pool, std::move(sse), std::move(request_id),
-                                                       std::move(methods), std::move(uris), std::move(tasks)));
+    std::shared_ptr<listen_stream> l(new listen_stream(std::move(sse), std::move(request_id), std::move(methods),
+                                                       std::move(uris), std::move(tasks)));
     // Changes from now on: a listen is live, not a replay.
     auto top = st.topic(changes_topic);
     l->pos_ = top ? top->end_offset : 0;
@@ -32,13 +30,15 @@ std::shared_ptr<listen_stream> listen_stream::start(store::store& st, work_pool&
     l->sse_->send({}, to_json(l->tagged(make_notification("notifications/subscriptions/acknowledged",
                                                           json{{"notifications", std::move(honoured)}}))));
     std::weak_ptr<listen_stream> weak = l;
-    (void)st.add_consumer(l->consumer_, [weak] {
-        if (auto self = weak.lock()) self->wake();
-    });
+    {
+        std::lock_guard lock(l->mu_);  // a first delivery waits for the follower
+        l->follower_ = topic_follower::start(st, pool, "l.", {std::string(changes_topic)}, "listen", [weak] {
+            if (auto self = weak.lock()) self->deliver();
+        });
+    }
     // The stream owns its listener until it ends (the cycle is cut when the
     // stream drops its close callback).
     l->sse_->on_closed([l] { l->stop(); });
-    (void)st.bind(l->consumer_, changes_topic);
     return l;
 }
 
@@ -47,36 +47,18 @@ json listen_stream::tagged(json message) const {
     return message;
 }
 
-void listen_stream::wake() {
-    auto self = shared_from_this();
-    if (!pool_.post([self] { self->deliver(); }))
-        spdlog::warn("listen: delivery queue full; a listen stream waits for the next change");
-}
-
 void listen_stream::deliver() {
     std::lock_guard lock(mu_);
     if (done_) return;
-    store_.take_ready(consumer_);
-    for (;;) {
-        auto r = store_.read(changes_topic, pos_, {256, 1u << 20});
-        if (!r) return;
-        if (r->outcome == store::read_outcome::truncated) {
-            pos_ = r->first_offset;
-            continue;
-        }
-        for (auto& rec : r->records) {
-            pos_ = rec.offset + 1;
-            auto msg = parse_json(rec.payload).value_or(json());
-            if (!msg.is_object() || !msg.contains("method") || !msg["method"].is_string()) continue;
-            const auto& method = msg["method"].get_ref<const std::string&>();
-            const bool wanted = method == "notifications/resources/updated" ? uris_.contains(msg["params"].value("uri", ""))
-                                : method == "notifications/tasks" ? tasks_.contains(msg["params"].value("taskId", ""))
-                                                                  : methods_.contains(method);
-            if (!wanted) continue;
-            if (!sse_->send({}, to_json(tagged(std::move(msg))))) return;
-        }
-        if (r->records.size() < 256) return;
-    }
+    follower_->read(changes_topic, pos_, [&](const store::record& rec) {
+        auto msg = parse_json(rec.payload).value_or(json());
+        if (!msg.is_object() || !msg.contains("method") || !msg["method"].is_string()) return true;
+        const auto& method = msg["method"].get_ref<const std::string&>();
+        const bool wanted = method == "notifications/resources/updated" ? uris_.contains(msg["params"].value("uri", ""))
+                            : method == "notifications/tasks" ? tasks_.contains(msg["params"].value("taskId", ""))
+                                                              : methods_.contains(method);
+        return !wanted || sse_->send({}, to_json(tagged(std::move(msg))));
+    });
 }
 
 bool listen_stream::open() const {
@@ -90,7 +72,7 @@ void listen_stream::finish() {
         if (done_) return;
         done_ = true;
     }
-    store_.remove_consumer(consumer_);
+    follower_->stop();
     sse_->send({}, to_json(make_result(id_, json{{"resultType", "complete"},
                                                  {"_meta", {{std::string(key_subscription), id_}}}})));
     sse_->close();
@@ -102,7 +84,7 @@ void listen_stream::stop() {
         if (done_) return;
         done_ = true;
     }
-    store_.remove_consumer(consumer_);
+    follower_->stop();
 }
 
 }  // namespace litemcp::server

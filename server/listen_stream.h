@@ -9,8 +9,8 @@
 // A server-side end sends the final result (resultType "complete" with the
 // subscription id) and closes.
 //
-// Threading: wake-ups come from the store's appender thread and only post to
-// the delivery pool; delivery runs there, one at a time. Lifetime: owned by
+// Threading: a topic_follower wakes it; delivery runs on the delivery pool,
+// one at a time. Lifetime: owned by
 // its SSE stream's close callback and by the server's list of open listens.
 #pragma once
 
@@ -20,6 +20,7 @@
 #include <string>
 
 #include "server/json_rpc.h"
+#include "server/topic_follower.h"
 #include "server/work_pool.h"
 #include "store/store.h"
 #include "transport/sse_stream.h"
@@ -40,21 +41,18 @@ public:
     bool open() const;
 
 private:
-    listen_stream(store::store& st, work_pool& pool, std::shared_ptr<transport::sse_stream> sse, json id,
-                  std::set<std::string> methods, std::set<std::string> uris, std::set<std::string> tasks);
-    void wake();
+    listen_stream(std::shared_ptr<transport::sse_stream> sse, json id, std::set<std::string> methods,
+                  std::set<std::string> uris, std::set<std::string> tasks);
     void deliver();
     json tagged(json message) const;
     void stop();
 
-    store::store& store_;
-    work_pool& pool_;
     std::shared_ptr<transport::sse_stream> sse_;
     json id_;
     std::set<std::string> methods_;
     std::set<std::string> uris_;
     std::set<std::string> tasks_;
-    std::string consumer_;
+    std::shared_ptr<topic_follower> follower_;  // set in start(), under mu_
     mutable std::mutex mu_;
     std::uint64_t pos_ = 0;  // next offset of the change log
     bool done_ = false;

@@ -581,9 +581,11 @@ void mcp_server::impl::finish_request(const std::shared_ptr<call>& c, std::optio
     // The id is free again before the client can see the response (it may
     // reuse it at once); the stream stays live until its final record is in
     // the topic, so a resuming reader that sees "not live" finds it.
+    bool interrupted;
     {
         std::lock_guard lock(s.mu);
         s.running.erase(c->id_key);
+        interrupted = s.interrupted.erase(c->id_key) > 0;
     }
     if (s.ended) {  // DELETEd meanwhile: its topic is gone and stays gone
         {
@@ -597,7 +599,7 @@ void mcp_server::impl::finish_request(const std::shared_ptr<call>& c, std::optio
     }
     // Cancelled by the client: no response is sent. Cancelled by a server
     // stop: the client is told, so that it can send the request again.
-    if (!response && s.interrupted) response = interrupted_error(c->id);
+    if (!response && interrupted) response = interrupted_error(c->id);
     const bool silent = !response;
     auto body = std::make_shared<std::string>(response ? to_json(*response) : "{}");
     const auto flags = session_log::flag_final | (silent ? session_log::flag_silent : 0);
@@ -671,11 +673,18 @@ void mcp_server::impl::serve_batch(std::shared_ptr<session_state> s, json batch,
             continue;
         }
         c->tag = std::to_string(rec->offset);
-        auto response = execute(c);
-        if (response) {
-            (void)emit(*s, c->tag, *response, session_log::flag_final);
-            responses.push_back(std::move(*response));
+        {
+            std::lock_guard lock(s->mu);  // running here: a resume of its stream waits for the final
+            s->live_streams.insert(rec->offset);
         }
+        auto response = execute(c);
+        (void)emit(*s, c->tag, response ? *response : json::object(),
+                   session_log::flag_final | (response ? 0 : session_log::flag_silent));
+        {
+            std::lock_guard lock(s->mu);
+            s->live_streams.erase(rec->offset);
+        }
+        if (response) responses.push_back(std::move(*response));
     }
     if (responses.empty()) return res->respond(http_response{202, {}, {}});
     res->respond(json_response(200, responses));

@@ -1,8 +1,8 @@
 #include "server/session.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/random.h>
 
+#include "server/ids.h"
 #include "server/json_text.h"
 #include "server/stream_feeder.h"
 
@@ -17,21 +17,6 @@ std::uint64_t now_ms() {
 }
 }  // namespace
 
-std::string random_id() {
-    unsigned char b[16];
-    std::size_t got = 0;
-    while (got < sizeof b) {
-        auto n = ::getrandom(b + got, sizeof b - got, 0);
-        if (n > 0) got += static_cast<std::size_t>(n);
-    }
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out(32, '0');
-    for (int i = 0; i < 16; ++i) {
-        out[static_cast<std::size_t>(2 * i)] = hex[b[i] >> 4];
-        out[static_cast<std::size_t>(2 * i + 1)] = hex[b[i] & 15];
-    }
-    return out;
-}
 
 session_table::session_table(store::store& s, std::uint64_t max_sessions, std::uint64_t max_per_principal)
     : store_(s), max_(max_sessions), max_per_principal_(max_per_principal) {
@@ -205,8 +190,8 @@ void session_table::cancel_all() {
     std::lock_guard lock(mu_);
     for (auto& [id, s] : sessions_) {
         std::lock_guard l(s->mu);
-        s->interrupted = true;
-        for (auto& [rid, flag] : s->running) *flag = true;
+        for (auto& [rid, flag] : s->running)
+            if (!flag->exchange(true)) s->interrupted.insert(rid);  // not a request the client cancelled
         for (auto& [wid, w] : s->waiting) w->wake();
     }
 }

@@ -61,9 +61,13 @@ struct session_state {
     std::set<std::string> subscriptions;  // resource URIs
     bool initialized = false;             // notifications/initialized received
     std::atomic<bool> ended{false};  // read without the mutex by waiting handlers
-    // A server stop cancelled its running requests: they end with an error
-    // (interrupted_request.h), not silently as a client's cancellation does.
-    std::atomic<bool> interrupted{false};
+    // Requests (ids, as in running) that a server stop cancelled: they end
+    // with an error (interrupted_request.h), not silently as a client's
+    // cancellation does.
+    std::set<std::string> interrupted;
+    // Taken while a resume checks for and records an interrupted request's
+    // answer (answer_interrupted); never with mu held.
+    std::mutex closing_mu;
     std::set<std::uint64_t> live_streams;                    // request offsets still executing here
     std::map<std::string, std::shared_ptr<std::atomic<bool>>> running;  // request id (dumped) -> cancelled flag
     std::map<std::string, std::shared_ptr<pending_reply>> waiting;      // server request id (dumped)
@@ -140,8 +144,5 @@ private:
     std::unordered_map<std::string, std::shared_ptr<session_state>> sessions_;
     std::atomic<std::uint64_t> count_{0};
 };
-
-// 128 bits from the OS's CSPRNG, as 32 lowercase hex digits.
-std::string random_id();
 
 }  // namespace litemcp::server

@@ -6,32 +6,28 @@
 
 namespace litemcp::server {
 
-stream_feeder::stream_feeder(store::store& st, work_pool& pool, std::shared_ptr<transport::sse_stream> sse,
-                             options o)
-    : store_(st), pool_(pool), sse_(std::move(sse)), o_(std::move(o)), consumer_("f." + random_id()),
-      pos_(o_.from), changes_pos_(o_.changes_from) {}
+stream_feeder::stream_feeder(store::store& st, std::shared_ptr<transport::sse_stream> sse, options o)
+    : store_(st), sse_(std::move(sse)), o_(std::move(o)), pos_(o_.from), changes_pos_(o_.changes_from) {}
 
 std::shared_ptr<stream_feeder> stream_feeder::start(store::store& st, work_pool& pool,
                                                     std::shared_ptr<transport::sse_stream> sse, options o) {
-    std::shared_ptr<stream_feeder> f(new stream_feeder(st, pool, std::move(sse), std::move(o)));
+    std::shared_ptr<stream_feeder> f(new stream_feeder(st, std::move(sse), std::move(o)));
+    std::vector<std::string> topics{f->o_.session->topic};
+    if (f->get_stream()) topics.emplace_back(changes_topic);
     std::weak_ptr<stream_feeder> weak = f;
-    (void)st.add_consumer(f->consumer_, [weak] {
-        if (auto self = weak.lock()) self->wake();
-    });
+    {
+        // A first delivery may start on the pool before start() returns: it
+        // waits for the follower here.
+        std::lock_guard lock(f->mu_);
+        f->follower_ = topic_follower::start(st, pool, "f.", topics, "session " + f->o_.session->id, [weak] {
+            if (auto self = weak.lock()) self->deliver();
+        });
+    }
     // The stream owns its feeder until it ends: nothing else needs to keep a
     // resumed stream's feeder alive. The cycle (stream -> callback -> feeder
     // -> stream) is cut when the stream ends and drops the callback.
     f->sse_->on_closed([f] { f->stop(false); });
-    (void)st.bind(f->consumer_, f->o_.session->topic);
-    if (f->get_stream()) (void)st.bind(f->consumer_, changes_topic);
-    f->wake();  // deliver whatever is already there
     return f;
-}
-
-void stream_feeder::wake() {
-    auto self = shared_from_this();
-    if (!pool_.post([self] { self->deliver(); }))
-        spdlog::warn("session {}: delivery queue full; stream {} waits for the next wake", o_.session->id, o_.tag);
 }
 
 std::string stream_feeder::event_id(std::uint64_t session_offset) const {
@@ -45,56 +41,34 @@ std::string stream_feeder::position_id() const {
 }
 
 bool stream_feeder::drain_session(bool& final_seen) {
-    for (;;) {
-        auto r = store_.read(o_.session->topic, pos_, {256, 1u << 20});
-        if (!r) {
-            if (r.error().code != store::errc::not_found)
-                spdlog::error("session {}: read failed: {}", o_.session->id, r.error().message);
-            return false;  // the topic is gone: the session ended or expired
+    bool sent = true;
+    const auto outcome = follower_->read(o_.session->topic, pos_, [&](const store::record& rec) {
+        if (rec.flags & (session_log::flag_client_request | session_log::flag_client_answer)) return true;
+        auto e = session_log::decode(rec.payload);
+        if (!session_log::on_stream(e.tag, rec.offset, o_.tag)) return true;
+        if (rec.flags & session_log::flag_final) {
+            if (!(rec.flags & session_log::flag_silent)) sent = sse_->send(event_id(rec.offset), e.body);
+            final_seen = true;
+            return false;
         }
-        if (r->outcome == store::read_outcome::truncated) {
-            spdlog::warn("session {}: stream {} lost offsets {}..{} to retention", o_.session->id, o_.tag, pos_,
-                         r->first_offset - 1);
-            pos_ = r->first_offset;
-            continue;
-        }
-        for (auto& rec : r->records) {
-            pos_ = rec.offset + 1;
-            if (rec.flags & (session_log::flag_client_request | session_log::flag_client_answer)) continue;
-            auto e = session_log::decode(rec.payload);
-            if (!session_log::on_stream(e.tag, rec.offset, o_.tag)) continue;
-            if (rec.flags & session_log::flag_final) {
-                if (!(rec.flags & session_log::flag_silent) && !sse_->send(event_id(rec.offset), e.body)) return false;
-                final_seen = true;
-                return true;
-            }
-            if (!sse_->send(event_id(rec.offset), e.body)) return false;
-        }
-        if (r->records.size() < 256) return true;
-    }
+        return sent = sse_->send(event_id(rec.offset), e.body);
+    });
+    // A topic that is gone: the session ended or expired.
+    return sent && (outcome == follow_outcome::caught_up || outcome == follow_outcome::stopped);
 }
 
 bool stream_feeder::drain_changes() {
-    for (;;) {
-        auto r = store_.read(changes_topic, changes_pos_, {256, 1u << 20});
-        if (!r) return r.error().code == store::errc::not_found;  // no change yet
-        if (r->outcome == store::read_outcome::truncated) {
-            changes_pos_ = r->first_offset;
-            continue;
-        }
-        for (auto& rec : r->records) {
-            changes_pos_ = rec.offset + 1;
-            if (rec.flags & changes_flag_listen_only) continue;
-            if (!sse_->send(event_id(pos_), rec.payload)) return false;
-        }
-        if (r->records.size() < 256) return true;
-    }
+    bool sent = true;
+    const auto outcome = follower_->read(changes_topic, changes_pos_, [&](const store::record& rec) {
+        if (rec.flags & changes_flag_listen_only) return true;
+        return sent = sse_->send(event_id(pos_), rec.payload);
+    });
+    return sent && outcome != follow_outcome::failed;  // gone: no change was ever recorded
 }
 
 void stream_feeder::deliver() {
     std::lock_guard lock(mu_);
     if (done_) return;
-    store_.take_ready(consumer_);
     bool final_seen = false;
     const auto pos_before = pos_, changes_before = changes_pos_;
     bool alive = drain_session(final_seen);
@@ -129,7 +103,7 @@ void stream_feeder::deliver() {
     }
     if (!alive || final_seen) {
         done_ = true;
-        store_.remove_consumer(consumer_);
+        follower_->stop();
         if (alive) sse_->close();
         else sse_->abort();
     }
@@ -141,7 +115,7 @@ void stream_feeder::stop(bool abort) {
         if (done_) return;
         done_ = true;
     }
-    store_.remove_consumer(consumer_);
+    follower_->stop();
     if (abort) sse_->abort();
     else sse_->close();
 }

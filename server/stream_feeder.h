@@ -7,8 +7,8 @@
 // GET stream's events are "g-<s>-<c>": the next session and change-log
 // offsets after that event. Either way an id maps straight to an index seek.
 //
-// Threading: wake-ups arrive on the store's appender thread and only post to
-// the delivery pool; delivery runs there, one at a time per feeder. stop()
+// Threading: a topic_follower wakes it; delivery runs on the delivery pool,
+// one at a time per feeder. stop()
 // may be called from any thread. Lifetime: shared; it ends when its stream
 // ends (final record, client gone, takeover, session end).
 #pragma once
@@ -21,6 +21,7 @@
 
 #include "server/session.h"
 #include "server/session_log.h"
+#include "server/topic_follower.h"
 #include "server/work_pool.h"
 #include "store/store.h"
 #include "transport/sse_stream.h"
@@ -52,8 +53,7 @@ public:
     bool get_stream() const { return o_.tag == session_log::get_stream; }
 
 private:
-    stream_feeder(store::store& st, work_pool& pool, std::shared_ptr<transport::sse_stream> sse, options o);
-    void wake();
+    stream_feeder(store::store& st, std::shared_ptr<transport::sse_stream> sse, options o);
     void deliver();
     // Reads the session topic from pos_; returns false when the stream must end.
     bool drain_session(bool& final_seen);
@@ -61,10 +61,9 @@ private:
     std::string event_id(std::uint64_t session_offset) const;
 
     store::store& store_;
-    work_pool& pool_;
     std::shared_ptr<transport::sse_stream> sse_;
     options o_;
-    std::string consumer_;
+    std::shared_ptr<topic_follower> follower_;  // set in start(), under mu_
     std::mutex mu_;
     std::uint64_t pos_;
     std::uint64_t changes_pos_;

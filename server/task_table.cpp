@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "server/ids.h"
 #include "server/json_text.h"
 #include "server/mcp_server_impl.h"
 #include "server/session.h"

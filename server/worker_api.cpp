@@ -4,8 +4,8 @@
 
 #include "server/http/answers.h"
 #include "server/http/request_checks.h"
+#include "server/ids.h"
 #include "server/json_text.h"
-#include "server/session.h"
 
 namespace litemcp::server {
 

@@ -7,7 +7,7 @@
 #include <deque>
 #include <pthread.h>
 
-#include "server/auth.h"
+#include "server/ids.h"
 #include "server/json_schema.h"
 #include "server/json_text.h"
 #include "server/session.h"
