@@ -400,7 +400,8 @@ std::optional<http_response> admin_api::refusal(const http_request& req) const {
     if (auto given = http::bearer_token(req); given && !token.empty() && given->size() == token.size() &&
                                               CRYPTO_memcmp(given->data(), token.data(), token.size()) == 0)
         return std::nullopt;
-    if (!p_.cfg.mcp.admin_credential_on_loopback && http::is_loopback(req.peer)) return std::nullopt;
+    const bool on_loopback_too = p_.cfg.mcp.admin_credential_on_loopback.value_or(p_.auth.enabled());
+    if (!on_loopback_too && http::is_loopback(req.peer)) return std::nullopt;
     if (p_.auth.enabled()) {
         auto r = p_.auth.check(req.headers.get("Authorization"), scope::admin);
         if (r.outcome == auth_outcome::ok) return std::nullopt;

@@ -1,7 +1,8 @@
 // The admin API under /admin/ (docs/admin.md): JSON for curl about the store,
 // sessions, tasks, topics and workers, a live tail, and the few operator
 // actions (end a session, requeue or drop a dead letter). Answered to
-// loopback peers (unless admin_credential_on_loopback) and to a request with
+// loopback peers (unless admin_credential_on_loopback, on by default with
+// authentication) and to a request with
 // the admin token or an access token with the mcp:admin scope.
 //
 // Routes are one table (http::router); GET /admin/ lists them.

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,8 +59,10 @@ struct mcp_options {
     std::string admin_token;
     // Loopback clients need a credential for /admin/ too (the admin token, or
     // an access token with the mcp:admin scope), e.g. on a shared host.
-    // Default: false (loopback clients are trusted).
-    bool admin_credential_on_loopback = false;
+    // Default: unset, which means on when authentication is on (a principal
+    // must not read another's sessions through the admin API) and off
+    // otherwise (loopback clients are trusted).
+    std::optional<bool> admin_credential_on_loopback;
     // Sessions one authenticated principal may hold at once (429 on initialize
     // beyond). 0: no bound. Default: 1,000.
     std::uint64_t max_sessions_per_principal = 1'000;

@@ -415,9 +415,13 @@ void mcp_server::impl::handle_post(http_request&& req, std::shared_ptr<responder
     const bool initialize = kind.kind == message_kind::request &&
                             std::string_view(body["method"].get_ref<const std::string&>()) == "initialize";
     if (initialize) {
-        if (auto sid = req.headers.get("Mcp-Session-Id"); sid && sessions->find(std::string(*sid)))
-            return res->respond(error_response(400, id, rpc_code::invalid_request,
-                                               "Invalid Request: the session is already initialized"));
+        // Only the session's own principal learns that it exists: another
+        // one's initialize is treated as if the id were unknown (a new
+        // session), so an id cannot be probed.
+        if (auto sid = req.headers.get("Mcp-Session-Id"))
+            if (auto s = sessions->find(std::string(*sid)); s && s->principal == req.principal)
+                return res->respond(error_response(400, id, rpc_code::invalid_request,
+                                                   "Invalid Request: the session is already initialized"));
         return on_pool(res, [this, body = std::move(body), principal = req.principal, res]() mutable {
             serve_initialize(std::move(body), std::move(principal), res);
         });

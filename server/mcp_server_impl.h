@@ -158,7 +158,9 @@ public:
     std::shared_ptr<transport::responder> observe(const transport::http_request& req,
                                                   std::shared_ptr<transport::responder> res,
                                                   std::shared_ptr<exchange_labels> labels);
-    bool handle_ops(const transport::http_request& req, const std::shared_ptr<transport::responder>& res);
+    // /healthz and /readyz answer anyone; /metrics has /mcp's Host/Origin
+    // rule and, with authentication on, needs the mcp:metrics scope.
+    bool handle_ops(transport::http_request& req, const std::shared_ptr<transport::responder>& res);
     std::string render_metrics() const;
 
     // ---- the modern era, 2026-07-28 (modern_api.cpp) ----

@@ -90,7 +90,7 @@ std::shared_ptr<responder> mcp_server::impl::observe(const http_request& req, st
                                                 log ? req.target : std::string());
 }
 
-bool mcp_server::impl::handle_ops(const http_request& req, const std::shared_ptr<responder>& res) {
+bool mcp_server::impl::handle_ops(http_request& req, const std::shared_ptr<responder>& res) {
     const std::string_view path = req.path;  // compared without strlen
     if (path != "/healthz" && path != "/readyz" && path != "/metrics") return false;
     if (std::string_view(req.method) != "GET") {
@@ -98,6 +98,21 @@ bool mcp_server::impl::handle_ops(const http_request& req, const std::shared_ptr
         r.headers.set("Allow", "GET");
         res->respond(std::move(r));
         return true;
+    }
+    if (path == "/metrics") {
+        // The figures name sessions' counts, workers and tools: a page on a
+        // rebound name must not read them through a browser, and with
+        // authentication on a scraper shows a token with mcp:metrics.
+        if (auto denied = check_origin_and_host(req)) {
+            res->respond(std::move(*denied));
+            return true;
+        }
+        if (auto refused = auth->admit(req, scope::metrics)) {
+            auto r = http::problem(refused->status, refused->message);
+            r.headers.set("WWW-Authenticate", refused->challenge);
+            res->respond(std::move(r));
+            return true;
+        }
     }
     if (path == "/healthz") {
         res->respond(json_response(200, json{{"status", "ok"}}));

@@ -103,7 +103,14 @@ std::vector<setting> settings_for(program_options& o) {
     f.push_back({"allowed-origins", "comma-separated Origins allowed besides loopback ('*' = any)", [&m](const std::string& v) { m.allowed_origins = split(v); return true; }, "none"});
     f.push_back({"allowed-hosts", "comma-separated Host names allowed besides loopback ('*' = any)", [&m](const std::string& v) { m.allowed_hosts = split(v); return true; }, "none"});
     f.push_back({"admin-token", "bearer token for /admin/ from non-loopback clients (a secret: prefer LITEMCP_ADMIN_TOKEN)", str(m.admin_token), "none: loopback only"});
-    f.push_back({"admin-credential-on-loopback", "loopback clients of /admin/ need the admin token or the mcp:admin scope too", on(m.admin_credential_on_loopback, true), "off: loopback is trusted", false});
+    f.push_back({"admin-credential-on-loopback", "loopback clients of /admin/ need the admin token or the mcp:admin scope too",
+                 [&m](const std::string& v) {
+                     const int s = v.empty() ? 1 : switch_value(v);
+                     if (s < 0) return false;
+                     m.admin_credential_on_loopback = s == 1;
+                     return true;
+                 },
+                 "on with authentication, else off", false});
     auto& a = c.auth;
     f.push_back({"tokens-file", "JSON file of bearer tokens, each with a principal and scopes (turns authentication on)", str(a.tokens_file), "none"});
     f.push_back({"jwks-file", "JWKS file with the issuer's RS256/ES256 keys for OAuth access tokens (turns authentication on)", str(a.jwks_file), "none"});

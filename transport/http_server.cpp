@@ -131,22 +131,32 @@ private:
         req.headers.add(std::string(name.data(), name.size()), std::string(value.data(), value.size()));
     }
     void on_header_impl(beast::error_code& ec) override {
+        // Transfer-Encoding, when present, must be exactly "chunked": Beast
+        // frames a body as chunked only when chunked is the last coding and
+        // appears once, so "chunked, chunked" would otherwise be read as a
+        // body-less request followed by the chunks as another one.
+        int codings = 0, chunked = 0;
         for (auto& [name, header_value] : req.headers.all()) {
             if (name.size() != 17 || !iequals(name, "Transfer-Encoding")) continue;
             std::string_view value = header_value;
+            ++codings;  // a header with no coding at all is malformed too
             while (!value.empty()) {
                 auto comma = value.find(',');
                 auto coding = value.substr(0, comma);
                 while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) coding.remove_prefix(1);
                 while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) coding.remove_suffix(1);
-                if (!coding.empty() && !iequals(coding, "chunked")) {
-                    unsupported_coding.assign(coding);
-                    ec = http::error::bad_transfer_encoding;
-                    return;
+                if (!coding.empty()) {
+                    if (!iequals(coding, "chunked")) {
+                        unsupported_coding.assign(coding);
+                        ec = http::error::bad_transfer_encoding;
+                        return;
+                    }
+                    ++chunked;
                 }
                 value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
             }
         }
+        if (codings > 0 && chunked != 1) ec = http::error::bad_transfer_encoding;  // 400: malformed framing
     }
     void on_body_init_impl(const boost::optional<std::uint64_t>& length, beast::error_code&) override {
         if (length) req.body.reserve(static_cast<std::size_t>(*length));  // within body_limit, checked before

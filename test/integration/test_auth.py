@@ -91,7 +91,8 @@ class AuthTest(unittest.TestCase):
         cls.tokens = os.path.join(cls.folder, "tokens.json")
         with open(cls.tokens, "w") as f:
             json.dump([{"token": "service-token-0123456789", "principal": "svc", "scopes": ["mcp", "mcp:workers"]},
-                       {"token": "reader-token-0123456789", "principal": "reader", "scopes": ["mcp:admin"]}], f)
+                       {"token": "reader-token-0123456789", "principal": "reader", "scopes": ["mcp:admin"]},
+                       {"token": "scraper-token-0123456789", "principal": "prometheus", "scopes": ["mcp:metrics"]}], f)
 
     @classmethod
     def tearDownClass(cls):
@@ -121,6 +122,19 @@ class AuthTest(unittest.TestCase):
             body, h = call(sid, 1, "echo", {"text": "authorized"})
             h["Authorization"] = "Bearer " + token
             self.assertEqual(messages(self.srv.open("POST", body, h))[-1]["result"]["content"][0]["text"], "authorized")
+
+    def test_metrics_need_the_metrics_scope_when_authentication_is_on(self):
+        status, r, _ = self.srv.request("GET", path="/metrics")
+        self.assertEqual(status, 401)
+        self.assertIn("mcp:metrics", r.getheader("WWW-Authenticate"))
+        status, _, _ = self.srv.request("GET", path="/metrics",
+                                        headers={"Authorization": "Bearer service-token-0123456789"})
+        self.assertEqual(status, 403)
+        status, _, text = self.srv.request("GET", path="/metrics",
+                                           headers={"Authorization": "Bearer scraper-token-0123456789"})
+        self.assertEqual(status, 200)
+        self.assertIn("litemcp_sessions", text)
+        self.assertEqual(self.srv.request("GET", path="/healthz")[0], 200)  # probes need nothing
 
     def test_the_bearer_scheme_is_case_insensitive_everywhere(self):
         # RFC 9110 11.1: the token file, JWTs, worker credentials and the
@@ -208,6 +222,20 @@ class AuthTest(unittest.TestCase):
         # Still alice's, untouched.
         h = {"Mcp-Session-Id": sid, "Authorization": "Bearer " + alice}
         self.assertEqual(self.srv.request("POST", {"jsonrpc": "2.0", "id": 4, "method": "ping"}, h)[0], 200)
+        # No existence oracle: bob's initialize naming alice's session is
+        # answered as one naming an unknown id (a new session of bob's) ...
+        init = {"jsonrpc": "2.0", "id": 5, "method": "initialize",
+                "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                           "clientInfo": {"name": "probe", "version": "1"}}}
+        answers = []
+        for probe in (sid, "f" * 32):
+            status, r, text = self.srv.request("POST", init, {"Mcp-Session-Id": probe, "Authorization": "Bearer " + bob})
+            answers.append(status)
+            self.assertNotEqual(r.getheader("Mcp-Session-Id"), sid)
+        self.assertEqual(answers, [200, 200])
+        # ... while alice herself is told her session is initialized already.
+        status, _, _ = self.srv.request("POST", init, {"Mcp-Session-Id": sid, "Authorization": "Bearer " + alice})
+        self.assertEqual(status, 400)
 
     def test_per_principal_caps_on_sessions_and_initialize_rate(self):
         carol = self.keys.jwt(sub="carol")
@@ -251,10 +279,19 @@ class AuthTest(unittest.TestCase):
                                         headers={"Authorization": "Bearer reader-token-0123456789"})
         self.assertEqual(status, 200)
 
-    def test_the_admin_api_takes_the_admin_scope_when_loopback_is_not_trusted(self):
+    def test_with_authentication_on_loopback_is_not_trusted_by_default(self):
+        # Without a credential principal B could read A's events through the
+        # admin API from the same host; the switch can still trust loopback.
+        status, r, _ = self.srv.request("GET", path="/admin/sessions")
+        self.assertEqual(status, 401)
+        self.assertEqual(self.srv.request("GET", path="/admin/sessions",
+                                          headers={"Authorization": "Bearer reader-token-0123456789"})[0], 200)
         self.srv.cleanup()
         self.srv = Server(BINARY, ["--jwks-file", self.jwks, "--tokens-file", self.tokens, "--oauth-issuer", ISSUER,
-                                   "--resource-uri", RESOURCE, "--admin-credential-on-loopback"]).start()
+                                   "--resource-uri", RESOURCE, "--admin-credential-on-loopback=off"]).start()
+        self.assertEqual(self.srv.request("GET", path="/admin/sessions")[0], 200)
+
+    def test_the_admin_api_takes_the_admin_scope_when_loopback_is_not_trusted(self):
         def admin(token):
             return self.srv.request("GET", path="/admin/store",
                                     headers={"Authorization": "Bearer " + token} if token else {})

@@ -321,6 +321,17 @@ class RawHttp(ServerTest):
             self.assertTrue(answer.startswith(b"HTTP/1.1 501 "), (coding, answer[:60]))
             self.assertIn(b"is not implemented", answer)
             self.assertTrue(self.closed_within(s, 5))
+        # Chunked twice is not chunked framing to the parser: refused, not
+        # read as an empty request followed by another.
+        for coding in (b"chunked, chunked", b"chunked,"):
+            s = self.connect()
+            raw = self.chunked_bytes(sid, body, 9).replace(b"Transfer-Encoding: chunked", b"Transfer-Encoding: " + coding)
+            s.sendall(raw)
+            answer = self.read_until(s, b"}")
+            if coding == b"chunked,":  # an empty list element is allowed (RFC 9110 5.6.1): plain chunked
+                self.assertTrue(answer.startswith(b"HTTP/1.1 200 "), (coding, answer[:60]))
+            else:
+                self.assertTrue(answer.startswith(b"HTTP/1.1 400 "), (coding, answer[:60]))
         # "chunked" in any case is the one coding litemcp reads.
         s = self.connect()
         s.sendall(self.chunked_bytes(sid, body, 9).replace(b"Transfer-Encoding: chunked", b"Transfer-Encoding: Chunked"))

@@ -380,10 +380,12 @@ class Admin(unittest.TestCase):
     def test_a_foreign_host_or_origin_is_refused(self):
         # DNS rebinding: a page served from evil.example that resolves to
         # 127.0.0.1 must not reach the tokenless loopback admin API.
-        for headers in ({"Host": "evil.example"}, {"Origin": "http://evil.example"}):
-            status, _, text = self.srv.request("GET", path="/admin/sessions", headers=headers)
-            self.assertEqual(status, 403, headers)
-            self.assertIn("not allowed", text)
+        for path in ("/admin/sessions", "/metrics"):
+            for headers in ({"Host": "evil.example"}, {"Origin": "http://evil.example"}):
+                status, _, text = self.srv.request("GET", path=path, headers=headers)
+                self.assertEqual(status, 403, (path, headers))
+                self.assertIn("not allowed", text)
+        self.assertEqual(self.srv.request("GET", path="/metrics", headers={"Origin": "http://127.0.0.1:9090"})[0], 200)
         self.assertEqual(self.srv.request("GET", path="/admin/sessions", headers={"Origin": "http://localhost:3000"})[0],
                          200)
 
