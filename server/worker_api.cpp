@@ -17,7 +17,26 @@ using http::route_args;
 
 namespace {
 
-http_response answer_of(const api_answer& a) { return http::json_answer(a.status, a.body); }
+// The worker API's status for each of the hub's outcomes.
+unsigned status_of(worker_outcome o) {
+    switch (o) {
+        case worker_outcome::done: return 200;
+        case worker_outcome::registered: return 201;
+        case worker_outcome::invalid: return 400;
+        case worker_outcome::no_credential: return 401;
+        case worker_outcome::wrong_credential: return 403;
+        case worker_outcome::unknown_worker:
+        case worker_outcome::unknown_call: return 404;
+        case worker_outcome::conflict: return 409;
+        case worker_outcome::too_many_instances: return 429;
+        case worker_outcome::internal: return 500;
+        case worker_outcome::full:
+        case worker_outcome::store_unavailable: return 503;
+    }
+    return 500;
+}
+
+http_response answer_of(const worker_answer& a) { return http::json_answer(status_of(a.outcome), a.body); }
 
 // The worker hub takes the credential as an owned string.
 std::optional<std::string> credential(const http_request& req) {

@@ -90,9 +90,27 @@ struct worker_stats {
     std::uint64_t delivered = 0, redelivered = 0, answered = 0, dead_lettered = 0;
 };
 
-// An answer for the worker API: HTTP status and JSON body.
-struct api_answer {
-    unsigned status = 200;
+// What became of a request of the worker API, in the hub's words; the HTTP
+// API (worker_api.cpp) turns each into a status.
+enum class worker_outcome {
+    done,                // the request did what it asked
+    registered,          // a new worker was registered (its credential is in the body)
+    unknown_worker,      // no worker of that name
+    no_credential,       // the worker's credential is needed and was not given
+    wrong_credential,    // a credential that is not the worker's
+    invalid,             // the request's content cannot be used (a duplicate tool name, a bad schema)
+    conflict,            // it clashes with what is: a name or tool of another owner, a call not delivered now
+    unknown_call,        // no such call open on the worker
+    too_many_instances,  // the worker's instance limit is reached
+    full,                // the worker limit is reached
+    store_unavailable,   // the store could not record it (retry later)
+    internal,            // a fault of litemcp's
+};
+
+// The hub's answer: the outcome and its JSON body (what was done, or
+// {"error": "<what is wrong>"}).
+struct worker_answer {
+    worker_outcome outcome = worker_outcome::done;
     json body = json::object();
 };
 
@@ -112,16 +130,16 @@ public:
     // ---- the worker API (credential: the bearer token, if any) ----
     // owner: the authenticated principal registering (empty without
     // authentication); it may register its worker again without the credential.
-    api_answer register_worker(const json& body, std::optional<std::string> credential, const std::string& owner = {});
-    api_answer deregister(const std::string& name, std::optional<std::string> credential);
-    api_answer describe(const std::string& name, std::optional<std::string> credential);
+    worker_answer register_worker(const json& body, std::optional<std::string> credential, const std::string& owner = {});
+    worker_answer deregister(const std::string& name, std::optional<std::string> credential);
+    worker_answer describe(const std::string& name, std::optional<std::string> credential);
     // Binds an instance's SSE stream; the answer is an error, or nullopt
     // when the stream is bound (the caller has started it).
-    std::optional<api_answer> check_attach(const std::string& name, std::optional<std::string> credential);
+    std::optional<worker_answer> check_attach(const std::string& name, std::optional<std::string> credential);
     void attach(const std::string& name, std::string instance, std::shared_ptr<transport::sse_stream> sse);
     // action: progress, log, result, failure, suspend, extend (body already
     // checked against schemas/worker-<action>.json).
-    api_answer answer(const std::string& name, std::optional<std::string> credential, const std::string& call_id,
+    worker_answer answer(const std::string& name, std::optional<std::string> credential, const std::string& call_id,
                       const std::string& action, const json& body);
 
     std::vector<worker_stats> stats() const;
@@ -174,7 +192,7 @@ private:
     void schedule(clock::time_point at, timer t);
     void on_timer(const timer& t, effects& fx);
     void wake(const std::string& worker_name);
-    worker* authorized(const std::string& name, const std::optional<std::string>& credential, api_answer& denied);
+    worker* authorized(const std::string& name, const std::optional<std::string>& credential, worker_answer& denied);
     std::expected<std::unique_ptr<worker>, std::string> load_worker(const json& record);
     json describe(const worker& w) const;
     static json event_for(const open_call& c, std::uint64_t offset);

@@ -92,7 +92,7 @@ struct hub_fixture {
     void register_calc() {
         const json tool{{"name", "add"}, {"inputSchema", {{"type", "object"}}}};
         auto answer = hub->register_worker(json{{"name", "calc"}, {"tools", json::array({tool})}}, std::nullopt);
-        REQUIRE(answer.status == 201);
+        REQUIRE(answer.outcome == worker_outcome::registered);
     }
     bool wait_listed(bool listed) {
         for (auto until = std::chrono::steady_clock::now() + 5s; std::chrono::steady_clock::now() < until;) {
