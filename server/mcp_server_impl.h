@@ -210,7 +210,7 @@ public:
     void finish(const call_ticket& t, std::optional<json> response) override;
     void restored(const call_ticket& t) override;
 
-    // ---- JSON-RPC methods (mcp_methods.cpp) ----
+    // ---- running a handler (dispatch.cpp) ----
     // Runs a request to completion and returns its response message (or
     // nullopt when it was cancelled: no response is sent).
     std::optional<json> execute(const std::shared_ptr<call>& c);

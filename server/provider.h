@@ -32,6 +32,9 @@ struct rpc_failure {
 };
 using rpc_result = std::expected<json, rpc_failure>;
 
+// The JSON-RPC error response that carries a handler's failure.
+inline json error_message(const json& id, const rpc_failure& f) { return make_error(id, f.code, f.message, f.data); }
+
 inline std::unexpected<rpc_failure> fail(int code, std::string message, std::optional<json> data = std::nullopt) {
     return std::unexpected(rpc_failure{code, std::move(message), std::move(data)});
 }

@@ -1,13 +1,15 @@
-// The JSON-RPC methods of the legacy era and what a handler's request
-// context does: every message a request produces is appended to its
-// session's topic, on the request's stream, before any socket sees it.
+// A request's life on a session: initialize; where a request runs
+// (placement); its record, its handler on the pool, its messages and its
+// response, each appended to the session's topic on the request's stream
+// before any socket sees it (serve_request, emit_on_stream, finish_request);
+// batches; notifications and the client's answers. The I/O-thread fast path
+// is at_once.cpp, the handler's run dispatch.cpp.
 #include <spdlog/spdlog.h>
 
 #include "server/interrupted_request.h"
 #include "server/json_text.h"
 #include "server/mcp_server_impl.h"
 #include "server/method_table.h"
-#include "server/methods/methods.h"
 
 namespace litemcp::server {
 
@@ -36,136 +38,7 @@ std::optional<std::string> initialize_params_problem(const json& params) {
     return std::nullopt;
 }
 
-// The JSON-RPC error response for a handler's failure.
-json error_message(const json& id, const rpc_failure& f) { return make_error(id, f.code, f.message, f.data); }
-
 }  // namespace
-
-// ---- the context a handler runs with ---------------------------------------
-
-class call_context : public request_context {
-public:
-    call_context(mcp_server::impl& srv, std::shared_ptr<call> c) : srv_(srv), c_(std::move(c)) {}
-    const std::string& session_id() const override { return c_->session->id; }
-    const std::string& protocol_version() const override { return c_->session->version; }
-    const json& client_capabilities() const override { return c_->session->client_capabilities; }
-
-    void progress(double progress, std::optional<double> total, std::optional<std::string> message) override {
-        if (!c_->progress_token) return;
-        if (last_progress_ && progress <= *last_progress_) return;  // must increase
-        last_progress_ = progress;
-        json p{{"progressToken", *c_->progress_token}, {"progress", progress}};
-        if (total) p["total"] = *total;
-        if (message) p["message"] = *message;
-        emit(make_notification("notifications/progress", std::move(p)));
-    }
-
-    void log(log_level level, json data, std::optional<std::string> logger) override {
-        if (c_->quiet) return;
-        {
-            std::lock_guard lock(c_->session->mu);
-            if (level < c_->session->level) return;
-        }
-        json p{{"level", to_string(level)}, {"data", std::move(data)}};
-        if (logger) p["logger"] = *logger;
-        emit(make_notification("notifications/message", std::move(p)));
-    }
-
-    void notify(std::string method, json params) override { emit(make_notification(method, std::move(params))); }
-
-    std::expected<input_answers, rpc_failure> ask(std::vector<input_request> inputs) override {
-        if (!c_->rounds) {  // a legacy session: real requests, answered on this stream
-            input_answers out;
-            for (auto& in : inputs) {
-                auto r = request(in.method, std::move(in.params), std::chrono::seconds(60));
-                if (!r) return std::unexpected(r.error());
-                out[in.key] = std::move(*r);
-            }
-            return out;
-        }
-        if (const auto* m = find_method(c_->method); !m || !m->asks_for_input)
-            return fail(rpc_code::internal_error, "input can be asked for only in tools/call, prompts/get and resources/read");
-        json required = json::object();
-        for (auto& in : inputs)
-            if (auto cap = capability_for(in.method); cap && !c_->session->client_capabilities.contains(*cap))
-                required[*cap] = json::object();
-        if (!required.empty())
-            return fail(rpc_code::missing_capability,
-                        "Missing client capability: the server needs " + to_json(required) + " for this request",
-                        json{{"requiredCapabilities", required}});
-        input_answers out;
-        json missing = json::object();
-        for (auto& in : inputs) {
-            if (c_->answers.contains(in.key)) out[in.key] = c_->answers[in.key];
-            else missing[in.key] = {{"method", in.method}, {"params", std::move(in.params)}};
-        }
-        if (missing.empty()) return out;
-        c_->input_requests = std::move(missing);
-        return fail(rpc_code::input_pending, "the client's input is needed");
-    }
-
-    rpc_result request(std::string method, json params, std::chrono::milliseconds timeout) override {
-        if (c_->rounds) {
-            std::string key = method + "#" + std::to_string(c_->requests_made++);
-            std::vector<input_request> one{{key, std::move(method), std::move(params)}};
-            auto r = ask(std::move(one));
-            if (!r) return std::unexpected(r.error());
-            return std::move(r->begin()->second);
-        }
-        auto& s = *c_->session;
-        if (auto needed = capability_for(method); needed && !s.client_capabilities.contains(*needed))
-            return fail(rpc_code::method_not_found, "the client did not declare the '" + *needed + "' capability");
-        if (!c_->streaming)
-            return fail(rpc_code::internal_error, "server-to-client requests need an SSE response stream");
-        if (c_->runs_on == execution::io)
-            return fail(rpc_code::internal_error, "a tool running on the I/O thread cannot wait for the client");
-        const json id = "litemcp-" + std::to_string(s.next_request_id++);
-        auto waiter = std::make_shared<pending_reply>();
-        {
-            std::lock_guard lock(s.mu);
-            s.waiting[to_json(id)] = waiter;
-        }
-        emit(make_request(id, method, std::move(params)));
-        std::unique_lock lock(waiter->mu);
-        const bool answered = waiter->cv.wait_for(lock, std::min(timeout, srv_.cfg.mcp.request_timeout), [&] {
-            return waiter->answer.has_value() || c_->cancelled->load() || s.ended;
-        });
-        std::optional<json> answer = std::move(waiter->answer);
-        lock.unlock();  // lock order is session then waiter (see pending_reply::wake)
-        {
-            std::lock_guard l(s.mu);
-            s.waiting.erase(to_json(id));
-        }
-        if (!answered || !answer) return fail(rpc_code::internal_error, "no answer from the client to " + method);
-        auto& a = *answer;
-        if (a.contains("error")) {
-            auto& e = a["error"];
-            return fail(e.value("code", rpc_code::internal_error), e.value("message", "error"),
-                        e.contains("data") ? std::optional<json>(e["data"]) : std::nullopt);
-        }
-        return a.value("result", json::object());
-    }
-
-    bool cancelled() const override { return c_->cancelled->load() || c_->session->ended; }
-
-    void close_stream() override {
-        if (!c_->sse || !c_->stream_open.exchange(false)) return;
-        c_->sse->send_retry(srv_.cfg.mcp.retry);
-        c_->sse->close();
-    }
-
-private:
-    static std::optional<std::string> capability_for(std::string_view method) {
-        if (method == "sampling/createMessage") return "sampling";
-        if (method == "elicitation/create") return "elicitation";
-        if (method == "roots/list") return "roots";
-        return std::nullopt;
-    }
-    void emit(const json& msg) { srv_.emit_on_stream(c_, msg); }
-    mcp_server::impl& srv_;
-    std::shared_ptr<call> c_;
-    std::optional<double> last_progress_;
-};
 
 // ---- store helpers ---------------------------------------------------------
 
@@ -399,106 +272,6 @@ void mcp_server::impl::cancel_when_gone(const std::shared_ptr<call>& c) {
     };
     if (c->streaming) c->sse->on_closed(std::move(cancel));
     else if (c->res && c->runs_on != execution::io) c->res->on_disconnect(std::move(cancel));  // io: answered at once
-}
-
-void mcp_server::impl::serve_at_once(const std::shared_ptr<call>& c, std::string raw) {
-    auto& s = *c->session;
-    c->held = std::make_unique<std::vector<std::string>>();
-    auto outcome = run_handler(c);  // never waits: an I/O-thread handler
-    {
-        std::lock_guard lock(s.mu);
-        s.running.erase(c->id_key);
-    }
-    auto done = [this, c] {
-        observe_duration(*c);
-        in_flight--;
-    };
-    if (s.ended) {  // DELETEd meanwhile: its topic is gone and stays gone
-        c->res->respond(error_response(404, c->id, rpc_code::invalid_request,
-                                       "Session not found: it ended while the request ran"));
-        return done();
-    }
-    // The request, each message (tag ^k: the request k records back) and the
-    // response, at consecutive offsets.
-    const bool silent = !outcome;
-    std::shared_ptr<std::vector<std::string>> held(std::move(c->held));
-    // A result's text is written without building the message (result_text).
-    auto body = std::make_shared<std::string>(silent      ? "{}"
-                                              : *outcome ? result_text(c->id_key, **outcome)
-                                                         : to_json(error_message(c->id, outcome->error())));
-    std::vector<std::string> payloads;
-    payloads.reserve(held->size() + 2);
-    payloads.push_back(session_log::encode("", raw));
-    for (auto& m : *held) payloads.push_back(session_log::encode(session_log::relative_tag(payloads.size()), m));
-    payloads.push_back(session_log::encode(session_log::relative_tag(payloads.size()), *body));
-    std::vector<store::store::record_spec> records;
-    records.reserve(payloads.size());
-    for (auto& p : payloads) records.push_back({p, 0});
-    records.front().flags = session_log::flag_client_request;
-    records.back().flags = session_log::flag_final | (silent ? session_log::flag_silent : 0);
-    const std::size_t n = records.size();
-    st->append_group_deferred(s.topic, records, [this, c, body, silent, n, held, done](store::result<store::append_ack> ack) mutable {
-        if (!ack) {
-            spdlog::error("session {}: cannot record the request {}: {}", c->session->id, to_json(c->id),
-                          ack.error().message);
-            c->res->respond(error_response(503, c->id, rpc_code::internal_error,
-                                           "Service Unavailable: cannot record the request: " + ack.error().message));
-            return done();
-        }
-        const std::uint64_t first = ack->offset + 1 - n;
-        c->tag = std::to_string(first);
-        // On the connection's strand: the header, the events and the end go
-        // out in one write. (This callback runs once: its captures move on.)
-        auto& res = *c->res;
-        res.post([this, c = std::move(c), body = std::move(body), silent, first, held = std::move(held),
-                  done = std::move(done)] {
-            if (!c->streaming) {
-                if (silent) c->res->respond(http_response{202, {}, {}});
-                else {
-                    http_response r;
-                    r.status = 200;
-                    r.headers.set("Content-Type", "application/json");
-                    r.body = std::move(*body);
-                    c->res->respond(std::move(r));
-                }
-                return done();
-            }
-            // The whole stream is known (a session's call, never ephemeral):
-            // written at once, the bytes open_stream and the sends would write.
-            std::vector<transport::sse_event> events;
-            events.reserve(held->size() + 2);
-            const auto start = stream_start_of(*c);
-            if (start.priming) events.push_back({c->tag + "-" + c->tag, {}, cfg.mcp.retry, true});
-            if (!start.closes_at_once) {
-                std::uint64_t offset = first;
-                for (auto& m : *held) events.push_back({c->tag + "-" + std::to_string(++offset), std::move(m)});
-                ++offset;
-                if (!silent) events.push_back({c->tag + "-" + std::to_string(offset), std::move(*body)});
-            }
-            c->res->respond_events({}, std::move(events));
-            done();
-        });
-    });
-    const std::uint64_t seen = ++deferred_calls;
-    if (!commit_posted.exchange(true))
-        c->res->post([this, via = c->res, seen] { commit_burst(via, seen, 0); });
-}
-
-void mcp_server::impl::commit_burst(std::shared_ptr<transport::responder> via, std::uint64_t seen, unsigned round) {
-    // A posted handler runs after the handlers already queued on the I/O
-    // thread, and after the reactor's next poll has queued the sockets that
-    // became readable meanwhile. While requests keep arriving, the commit
-    // moves behind them, up to commit_burst_rounds times: a burst of the
-    // whole connection set commits as one batch (one log write, one RocksDB
-    // write) without making a lone request wait.
-    constexpr unsigned commit_burst_rounds = 3;
-    const std::uint64_t now = deferred_calls;
-    if (now != seen && round < commit_burst_rounds) {
-        via->post([this, via, now, round] { commit_burst(via, now, round + 1); });
-        return;
-    }
-    commit_posted = false;
-    st->commit_queued();
 }
 
 mcp_server::impl::stream_start mcp_server::impl::stream_start_of(const call& c) const {
@@ -736,36 +509,6 @@ void mcp_server::impl::accept_client_answer(const std::shared_ptr<session_state>
                          }
                          if (done) done();
                      });
-}
-
-std::optional<rpc_result> mcp_server::impl::run_handler(const std::shared_ptr<call>& cp) {
-    auto& c = *cp;
-    rpc_result r;
-    try {
-        r = dispatch(cp);
-    } catch (const std::exception& e) {
-        spdlog::error("session {}: {} failed: {}", c.session->id, c.method, e.what());
-        r = fail(rpc_code::internal_error, std::string("internal error: ") + e.what());
-    }
-    if (c.cancelled->load()) return std::nullopt;  // a cancelled request gets no response
-    return r;
-}
-
-std::optional<json> mcp_server::impl::execute(const std::shared_ptr<call>& cp) {
-    auto r = run_handler(cp);
-    if (!r) return std::nullopt;
-    if (!*r) return error_message(cp->id, r->error());
-    return make_result(cp->id, std::move(**r));
-}
-
-rpc_result mcp_server::impl::dispatch(const std::shared_ptr<call>& cp) {
-    auto& c = *cp;
-    const auto* m = c.entry ? c.entry : find_method(c.method);
-    if (!m || !m->handler || !served(*m, c.ephemeral ? era::stateless : era::stateful, c.session->version))
-        return fail(rpc_code::method_not_found, "Method not found: " + c.method);
-    call_context ctx(*this, cp);
-    method_scope scope{*this, cp, ctx};
-    return m->handler(scope);
 }
 
 }  // namespace litemcp::server
