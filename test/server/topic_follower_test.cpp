@@ -90,3 +90,18 @@ TEST_CASE("after stop, appends wake nothing") {
     std::this_thread::sleep_for(100ms);
     CHECK(readies.load() == 1);
 }
+
+TEST_CASE("a batch cut at its byte bound is not the end of the topic") {
+    // 200 records of 7 KiB: a read batch stops at 1 MiB (about 146 of them),
+    // fewer than its 256 records; read() must still go on to the end.
+    fixture f;
+    const std::string big(7 * 1024, 'x');
+    for (int i = 0; i < 200; ++i) f.append("t/d", big);
+    auto follower = topic_follower::start(*f.st, f.pool, "t.", {"t/d"}, "test", [] {});
+    std::uint64_t pos = 0;
+    int n = 0;
+    CHECK(follower->read("t/d", pos, [&](const store::record&) { return ++n > 0; }) == follow_outcome::caught_up);
+    CHECK(n == 200);
+    CHECK(pos == 200);
+    follower->stop();
+}
