@@ -7,11 +7,13 @@
 
 namespace litemcp::server {
 
-json interrupted_error(const json& id) {
-    return make_error(id, rpc_code::request_interrupted,
-                      "the server stopped while this request ran, before it was answered; send it again",
-                      json{{"reason", "server_stopped"}, {"retryable", true}});
+rpc_failure interrupted_failure() {
+    return {rpc_code::request_interrupted,
+            "the server stopped while this request ran, before it was answered; send it again",
+            json{{"reason", "server_stopped"}, {"retryable", true}}};
 }
+
+json interrupted_error(const json& id) { return error_message(id, interrupted_failure()); }
 
 namespace {
 

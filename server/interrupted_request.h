@@ -20,7 +20,8 @@
 
 namespace litemcp::server {
 
-// The response an interrupted request gets.
+// The error an interrupted request gets, and its response message.
+rpc_failure interrupted_failure();
 json interrupted_error(const json& id);
 
 enum class interruption_outcome {

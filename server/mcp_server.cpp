@@ -87,9 +87,14 @@ std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
     auto states = request_state_codec::load(cfg.mcp.request_state, cfg.store.dir);
     if (!states) return std::unexpected("request state: " + states.error());
     p->states = std::make_unique<request_state_codec>(std::move(*states));
+    p->results = std::make_unique<stateless_results>(p->cfg.mcp, *p->states, p->auth && p->auth->enabled());
     auto st = store::store::open(cfg.store);
     if (!st) return std::unexpected("cannot open the store in " + cfg.store.dir + ": " + st.error().message);
     p->st = std::move(*st);
+    p->bursts = std::make_unique<commit_bursts>(*p->st);
+    p->settle = [raw](const std::shared_ptr<task>& t, const call* c, call_outcome outcome) {
+        raw->settle_task(t, c, std::move(outcome));
+    };
     p->sessions = std::make_unique<session_table>(*p->st, cfg.mcp.max_sessions, cfg.mcp.max_sessions_per_principal);
     p->handlers = std::make_unique<work_pool>("handlers", cfg.mcp.handler_threads, cfg.mcp.handler_queue);
     p->delivery = std::make_unique<work_pool>("delivery", 2, 1'000'000);
@@ -177,7 +182,7 @@ void mcp_server::stop() {
     }
     p.http->stop_accepting();
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (p.in_flight > 0 && std::chrono::steady_clock::now() < until)
+    while (p.meter.in_flight() > 0 && std::chrono::steady_clock::now() < until)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     p.sessions->cancel_all();
     // Tasks still running stay working on record and run again after a
@@ -232,6 +237,10 @@ http_response mcp_server::impl::error_response(unsigned status, const json& id, 
                                                std::optional<json> data) const {
     return json_response(status, make_error(id, code, message, std::move(data)));
 }
+
+session_channel::parts mcp_server::impl::session_parts() { return {*st, cfg.mcp, meter}; }
+direct_channel::parts mcp_server::impl::direct_parts() { return {*results, meter, *workers, cfg.mcp.retry}; }
+task_channel::parts mcp_server::impl::task_parts() { return {*tasks, settle}; }
 
 // ---- the endpoint ----------------------------------------------------------
 

@@ -7,6 +7,9 @@
 
 #include "server/admin_api.h"
 #include "server/admin_tails.h"
+#include "server/direct_channel.h"
+#include "server/at_once.h"
+#include "server/call.h"
 #include "server/listen_stream.h"
 #include "server/mcp_server.h"
 #include "server/method_table.h"
@@ -14,7 +17,9 @@
 #include "server/request_state.h"
 #include "server/session.h"
 #include "server/session_log.h"
+#include "server/stateless_results.h"
 #include "server/stream_feeder.h"
+#include "server/task_channel.h"
 #include "server/task_table.h"
 #include "server/timer_queue.h"
 #include "server/tool_schema.h"
@@ -41,57 +46,6 @@ struct http_error {
     json body;  // a JSON-RPC error
 };
 
-// One client request being executed: what its handler's context needs.
-// Shared by the handler and the store callbacks that record its messages.
-struct call {
-    std::shared_ptr<session_state> session;
-    json id;
-    std::string id_key;           // the id's JSON text: its key in session_state::running (set there)
-    std::string method;
-    json params;
-    std::string tag;              // its stream's tag (the request record's offset)
-    std::optional<json> progress_token;
-    std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
-    execution runs_on = execution::pool;
-    // tools/call: the registry's tool, looked up once by placement() (null:
-    // not registered in-process, maybe a worker's; nullopt: not looked up).
-    std::optional<std::shared_ptr<const tool>> placed_tool;
-    // Its entry in the method table, looked up once by placement() (null:
-    // not looked up yet, or no such method).
-    const mcp_method* entry = nullptr;
-    bool streaming = true;        // false in JSON-response mode: no server requests possible
-    std::shared_ptr<transport::responder> res;   // null inside a batch
-    std::shared_ptr<transport::sse_stream> sse;  // the POST's response stream, if any
-    // The POST stream gets each message straight from the handler once it is
-    // in the topic; after close_stream() (or SEP-1699 polling) the client
-    // reads the rest through GET + Last-Event-ID.
-    std::atomic<bool> stream_open{false};
-    // Handed to a worker: its answer completes the call later, from the
-    // worker hub (the request no longer counts as in flight here).
-    bool deferred = false;
-    std::chrono::steady_clock::time_point arrived = std::chrono::steady_clock::now();
-    // A 2026-07-28 request: no session topic; messages go straight to its
-    // response, nothing is stored.
-    bool ephemeral = false;
-    // A legacy request answered at once on the I/O thread: the messages its
-    // handler emits wait here, to be recorded in one group with the request
-    // and the response (serve_at_once).
-    std::unique_ptr<std::vector<std::string>> held;
-    bool quiet = false;  // no notifications/message (the request sent no logLevel)
-    // Input of a 2026-07-28 multi round-trip request or of a task: the
-    // answers the client gave so far (key -> result), and what the handler's
-    // last ask() found missing (key -> {method, params}).
-    json answers = json::object();
-    json input_requests = json::object();
-    int requests_made = 0;  // request() calls so far, which name their keys
-    bool rounds = false;     // answers come in rounds (modern or task), not as server requests
-    // The task this call runs for: from the start (run_task), or since it
-    // was promoted (a 2026-07-28 call that outlived task_promote).
-    std::shared_ptr<struct task> task;
-    std::mutex promotion_mu;
-    enum class promotion { none, armed, answered, promoted } promotion_state = promotion::none;
-};
-
 class mcp_server::impl : public call_sink {
 public:
     explicit impl(server_config c);
@@ -108,32 +62,15 @@ public:
                                                                          const json& id);
     // A request runs in three steps: its record is appended (async), its
     // handler runs (on the I/O thread or the handler pool, see execution),
-    // its response is appended (async) and then written. msg is one that
-    // classify() found a request (an id, a string method).
+    // its response is appended (async) and then written -- the last two
+    // through its session_channel. An execution::io request goes through an
+    // at_once_channel instead: handler first, then one group of records.
+    // msg is one that classify() found a request (an id, a string method).
     void serve_request(std::shared_ptr<session_state> s, json msg, std::string raw,
                        std::shared_ptr<transport::responder> res);
+    // Opens the call's channel, runs its handler and, unless a worker
+    // answers it later, finishes it.
     void run_request(const std::shared_ptr<call>& c);
-    // An execution::io request: runs its handler first, then records the
-    // request, its messages and its response as one group (one append),
-    // then writes them.
-    void serve_at_once(const std::shared_ptr<call>& c, std::string raw);
-    // The posted commit of serve_at_once's records; see there.
-    void commit_burst(std::shared_ptr<transport::responder> via, std::uint64_t seen, unsigned round);
-    // How a request's POST stream starts: with a priming event, and closed
-    // right after it (SEP-1699). Shared by open_stream and serve_at_once's
-    // stream written in one go.
-    struct stream_start {
-        bool priming = false;
-        bool closes_at_once = false;
-    };
-    stream_start stream_start_of(const call& c) const;
-    void open_stream(const std::shared_ptr<call>& c);
-    // A 2026-07-28 request is cancelled when its client closes the response
-    // stream or, for a JSON answer, the connection.
-    void cancel_when_gone(const std::shared_ptr<call>& c);
-    void finish_request(const std::shared_ptr<call>& c, std::optional<json> response);
-    // litemcp_mcp_request_duration_seconds: from the request's arrival to now.
-    void observe_duration(const call& c);
     // Also looks up the call's method (call::entry) and a tools/call's tool
     // (call::placed_tool).
     execution placement(call& c) const;
@@ -169,12 +106,10 @@ public:
     void serve_listen(const json& id, const json& params, const transport::http_request& req,
                       std::shared_ptr<transport::responder> res);
     json discover() const;
-    // resultType, serverInfo and, for lists and reads, ttlMs and cacheScope.
-    json decorate_modern(std::string_view method, json result) const;
-    std::optional<json> modernize(const call& c, std::optional<json> response) const;
-    // Reads inputResponses and requestState of a retried request into c.answers;
-    // an error message when they are malformed, tampered or expired.
-    std::optional<std::string> take_answers(call& c) const;
+    // Reads inputResponses and requestState of a retried request (made by
+    // principal) into c.answers; an error message when they are malformed,
+    // tampered or expired.
+    std::optional<std::string> take_answers(call& c, const std::string& principal) const;
 
     // ---- tasks, both eras (task_api.cpp) ----
     // Decides whether a tools/call runs as a task: nullopt to run it as a
@@ -184,13 +119,19 @@ public:
     rpc_result start_task(const std::shared_ptr<call>& c);
     // Runs (or runs again) a task's handler on the handler pool.
     void run_task(const std::shared_ptr<task>& t);
-    // Applies a handler's outcome (its JSON-RPC response) to the task.
-    void settle_task(const std::shared_ptr<task>& t, const call* c, std::optional<json> response);
+    // Applies a run's outcome to the task (c: the run, for the input it
+    // found missing; null for a worker's answer after a restart).
+    void settle_task(const std::shared_ptr<task>& t, const call* c, call_outcome outcome);
     // A 2026-07-28 call still running when task_promote ends becomes a task.
     void promote(const std::shared_ptr<call>& c);
-    // The worker call of c now belongs to task t (a promoted call): filed
-    // under the task, and the task record names its worker.
-    void hand_to_worker(const std::shared_ptr<task>& t, const call& c);
+    // The worker call that c's request filed under `from` now belongs to
+    // task t (a promoted call): filed under the task, and the task record
+    // names its worker.
+    void hand_to_worker(const std::shared_ptr<task>& t, const call_origin& from, const call& c);
+    // The parts each reply channel is made with.
+    session_channel::parts session_parts();
+    direct_channel::parts direct_parts();
+    task_channel::parts task_parts();
     // ctx: the request's own context (tasks/result of 2025-11-25 asks the
     // client, on its stream, for the input a task waits for).
     rpc_result serve_task_method(const std::shared_ptr<call>& c, request_context& ctx);
@@ -208,14 +149,12 @@ public:
     rpc_result defer_to_worker(const std::shared_ptr<call>& c, const std::string& worker);
     void notify(const call_ticket& t, json notification, std::optional<log_level> level) override;
     void finish(const call_ticket& t, std::optional<json> response) override;
-    void restored(const call_ticket& t) override;
+    std::shared_ptr<call> restored(const call_ticket& t) override;
 
     // ---- running a handler (dispatch.cpp) ----
-    // Runs a request to completion and returns its response message (or
-    // nullopt when it was cancelled: no response is sent).
-    std::optional<json> execute(const std::shared_ptr<call>& c);
-    // The same, as the handler's outcome (nullopt: cancelled).
-    std::optional<rpc_result> run_handler(const std::shared_ptr<call>& c);
+    // Runs a request's handler to completion: its outcome (nullopt when it
+    // was cancelled: no response is sent).
+    call_outcome run_handler(const std::shared_ptr<call>& c);
     rpc_result dispatch(const std::shared_ptr<call>& c);
     json server_capabilities(const std::string& version) const;
     std::string negotiate(const std::string& requested) const;
@@ -224,10 +163,6 @@ public:
     // Appends a message to a session's topic on a stream; returns its offset.
     store::result<store::append_ack> emit(session_state& s, std::string_view tag, const json& msg,
                                           std::uint32_t flags = 0);
-    // Appends a message of a running request to its stream without waiting;
-    // once it is recorded it is written to the POST stream, if still open.
-    // Messages of one request are written in the order they were emitted.
-    void emit_on_stream(const std::shared_ptr<call>& c, const json& msg);
     void broadcast_list_changed(list_kind k);
     void resource_updated(const std::string& uri);
     void maintenance_loop();
@@ -250,6 +185,10 @@ public:
     std::unique_ptr<worker_api> worker_http;
     std::unique_ptr<authenticator> auth;
     std::unique_ptr<request_state_codec> states;
+    std::unique_ptr<stateless_results> results;
+    call_meter meter{stats};
+    std::unique_ptr<commit_bursts> bursts;
+    task_channel::settle_fn settle;  // settle_task, for task channels
     std::unique_ptr<task_table> tasks;
     std::unique_ptr<timer_queue> timers;
     std::mutex listens_mu;
@@ -260,11 +199,6 @@ public:
     std::unique_ptr<transport::http_server> http;
     std::atomic<bool> stopping{false};
     std::atomic<bool> tasks_interrupted{false};  // shutdown: task outcomes are no longer recorded
-    std::atomic<std::uint64_t> in_flight{0};  // requests between arrival and response
-    // An I/O-thread call's records are committed by a handler posted once
-    // per burst (store::commit_queued), not by the appender thread.
-    std::atomic<bool> commit_posted{false};
-    std::atomic<std::uint64_t> deferred_calls{0};  // calls queued that way, ever
     std::mutex maint_mu;
     std::condition_variable maint_cv;
     std::thread maintenance;

@@ -20,6 +20,7 @@
 #include "server/auth.h"
 #include "server/base64.h"
 #include "server/http/request_checks.h"
+#include "server/json_text.h"
 #include "server/mcp_server_impl.h"
 #include "server/method_table.h"
 
@@ -34,7 +35,6 @@ namespace {
 constexpr std::string_view key_version = "io.modelcontextprotocol/protocolVersion";
 constexpr std::string_view key_capabilities = "io.modelcontextprotocol/clientCapabilities";
 constexpr std::string_view key_log_level = "io.modelcontextprotocol/logLevel";
-constexpr std::string_view key_server_info = "io.modelcontextprotocol/serverInfo";
 
 const std::vector<std::string> modern_versions = {std::string(modern_version)};
 
@@ -182,36 +182,26 @@ void mcp_server::impl::serve_modern(json body, const http_request& req, std::sha
     if (method == "server/discover") return res->respond(json_response(200, make_result(id, discover())));
     if (method == "subscriptions/listen") return serve_listen(id, params, req, std::move(res));
 
-    // A request of its own: a session-shaped context that lives for this
-    // request only and is never stored.
-    static std::atomic<std::uint64_t> requests{0};
-    auto s = std::make_shared<session_state>();
-    s->id = "req/" + std::to_string(++requests);  // names the call to the worker hub
-    s->version = std::string(modern_version);
-    s->client_capabilities = meta[key_capabilities];
-    s->principal = req.principal;
-    if (level) s->level = *level;
+    // A request of its own, answered on its response: no session, nothing stored.
     auto c = std::make_shared<call>();
-    c->session = s;
-    c->ephemeral = true;
-    c->quiet = !level;  // without a logLevel, no notifications/message at all
     c->id = id;
+    c->id_key = to_json(id);
     c->method = method;
     c->params = params;
     if (meta.contains("progressToken")) c->progress_token = meta["progressToken"];
-    c->rounds = true;
-    if (auto problem = take_answers(*c)) return refuse(400, rpc_code::invalid_params, "Invalid params: " + *problem);
-    c->res = std::move(res);
+    if (auto problem = take_answers(*c, req.principal)) return refuse(400, rpc_code::invalid_params, "Invalid params: " + *problem);
     // SSE only when something may precede the response; JSON otherwise.
-    const bool sse_ok = http::accepts(req, "text/event-stream");
-    c->streaming = sse_ok && (c->progress_token || level);
+    const bool streaming = http::accepts(req, "text/event-stream") && (c->progress_token || level);
+    c->channel = std::make_shared<direct_channel>(
+        direct_parts(), direct_channel::caller{std::string(modern_version), meta[key_capabilities], req.principal, level},
+        res, streaming);
     c->runs_on = placement(*c);
-    in_flight++;
+    meter.arrived();
     auto run = [this, c] { run_request(c); };
     if (c->runs_on == execution::io) return run();
     if (!handlers->post(run)) {
-        in_flight--;
-        c->res->respond(error_response(503, id, rpc_code::internal_error, "the server is busy; retry later"));
+        meter.left();
+        res->respond(error_response(503, id, rpc_code::internal_error, "the server is busy; retry later"));
     }
 }
 
@@ -287,14 +277,14 @@ void mcp_server::impl::serve_listen(const json& id, const json& params, const ht
     }
 }
 
-std::optional<std::string> mcp_server::impl::take_answers(call& c) const {
+std::optional<std::string> mcp_server::impl::take_answers(call& c, const std::string& principal) const {
     const auto* entry = find_method(c.method);
     if (!entry || !entry->asks_for_input) return std::nullopt;  // unknown parameters of other methods are ignored
     const json& p = c.params;
     if (p.contains("requestState")) {
         if (!p["requestState"].is_string()) return "requestState must be a string";
         auto answers = states->open(p["requestState"].get<std::string>(),
-                                    {c.method, request_state_codec::params_digest(p), c.session->principal});
+                                    {c.method, request_state_codec::params_digest(p), principal});
         if (!answers) return answers.error();
         c.answers = std::move(*answers);
     }
@@ -314,43 +304,7 @@ json mcp_server::impl::discover() const {
     for (auto& v : cfg.mcp.versions) supported.push_back(v);
     json result{{"supportedVersions", supported}, {"capabilities", server_capabilities(std::string(modern_version))}};
     if (!cfg.mcp.instructions.empty()) result["instructions"] = cfg.mcp.instructions;
-    return decorate_modern("server/discover", std::move(result));
-}
-
-json mcp_server::impl::decorate_modern(std::string_view method, json result) const {
-    if (!result.is_object()) return result;
-    if (!result.contains("resultType")) result["resultType"] = "complete";  // a CreateTaskResult keeps "task"
-    result["_meta"][std::string(key_server_info)] = {{"name", cfg.mcp.server_name}, {"version", cfg.mcp.server_version}};
-    if (const auto* entry = find_method(method); entry && entry->cacheable) {
-        result["ttlMs"] = cfg.mcp.cache_ttl.count();
-        // What a principal may see can differ: with authentication, private.
-        result["cacheScope"] = auth && auth->enabled() ? "private" : "public";
-    }
-    return result;
-}
-
-// The legacy response of a handler, turned into its 2026-07-28 form.
-std::optional<json> mcp_server::impl::modernize(const call& c, std::optional<json> response) const {
-    if (!response) return response;
-    auto& r = *response;
-    if (r.contains("error") && r["error"].value("code", 0) == rpc_code::input_pending) {
-        // The handler stopped for input: ask the client, and seal what it
-        // already answered into the state it sends back with the next round.
-        json result{{"inputRequests", c.input_requests},
-                    {"requestState", states->seal({c.method, request_state_codec::params_digest(c.params),
-                                                   c.session->principal},
-                                                  c.answers)}};
-        result = decorate_modern(c.method, std::move(result));
-        result["resultType"] = "input_required";
-        result.erase("ttlMs");
-        result.erase("cacheScope");
-        return make_result(r["id"], std::move(result));
-    }
-    if (r.contains("result")) r["result"] = decorate_modern(c.method, std::move(r["result"]));
-    // -32002 is gone: a resource that is not there is invalid params now.
-    if (r.contains("error") && r["error"].value("code", 0) == rpc_code::resource_not_found)
-        r["error"]["code"] = rpc_code::invalid_params;
-    return response;
+    return results->decorate("server/discover", std::move(result));
 }
 
 }  // namespace litemcp::server

@@ -147,7 +147,7 @@ std::string mcp_server::impl::render_metrics() const {
     gauge("litemcp_sessions_loaded", "sessions held in memory", static_cast<double>(sessions->loaded()));
     gauge("litemcp_http_connections", "open HTTP connections", static_cast<double>(h.connections));
     gauge("litemcp_sse_streams", "open SSE streams (POST, GET and worker streams)", static_cast<double>(h.streams));
-    gauge("litemcp_requests_in_flight", "requests between arrival and response", static_cast<double>(in_flight.load()));
+    gauge("litemcp_requests_in_flight", "requests between arrival and response", static_cast<double>(meter.in_flight()));
 
     const auto s = st->stats();
     counter("litemcp_store_appends_total", "records appended", static_cast<double>(s.appends));

@@ -106,19 +106,38 @@ void mcp_server::impl::task_changed(const task_record& r) {
 }
 
 bool mcp_server::impl::task_visible(const task_record& r, const call& c) const {
-    const bool modern = c.ephemeral;
+    const bool modern = c.channel->rules() == era::stateless;
     if (modern != r.session.empty()) return false;  // one era's tasks are not the other's
-    if (auth && auth->enabled()) return r.principal == c.session->principal;
+    if (auth && auth->enabled()) return r.principal == c.channel->principal();
     // Without authentication a legacy task belongs to its session; a
     // 2026-07-28 task to whoever holds its unguessable id.
-    return modern || r.session == c.session->id;
+    return modern || (c.session && r.session == c.session->id);
 }
 
+namespace {
+
+// A new task's record for call c, made through `channel`.
+task_record record_for(const call& c, const reply_channel& channel, const mcp_options& o) {
+    task_record r;
+    r.status = task_status::working;
+    r.ttl_ms = o.task_ttl.count();
+    r.poll_interval_ms = o.task_poll_interval.count();
+    r.principal = channel.principal();
+    r.version = channel.version();
+    r.client_capabilities = channel.capabilities();
+    r.params = json{{"name", c.params.value("name", "")}, {"arguments", c.params.value("arguments", json::object())}};
+    r.answers = c.answers;
+    return r;
+}
+
+}  // namespace
+
 std::optional<rpc_result> mcp_server::impl::task_gate(const std::shared_ptr<call>& c, const tool& t) {
-    if (c->task) return std::nullopt;  // already running as one
+    auto& channel = *c->channel;
+    if (channel.owning_task()) return std::nullopt;  // already running as one
     const auto support = task_support(t);
-    const auto& caps = c->session->client_capabilities;
-    if (c->ephemeral) {
+    const auto& caps = channel.capabilities();
+    if (channel.rules() == era::stateless) {
         const bool ext = declares_extension(caps);
         if (support == "required" && !ext)
             return fail(rpc_code::missing_capability,
@@ -127,16 +146,12 @@ std::optional<rpc_result> mcp_server::impl::task_gate(const std::shared_ptr<call
                         missing_extension());
         if (!ext || support == "forbidden") return std::nullopt;
         if (support == "required") return start_task(c);
-        {
-            std::lock_guard lock(c->promotion_mu);
-            c->promotion_state = call::promotion::armed;
-        }
-        timers->at(timer_queue::clock::now() + cfg.mcp.task_promote, [this, c] { promote(c); });
+        if (channel.arm_promotion())
+            timers->at(timer_queue::clock::now() + cfg.mcp.task_promote, [this, c] { promote(c); });
         return std::nullopt;
     }
     const auto task = c->params.find("task");
-    const bool wants =
-        std::string_view(c->session->version) >= "2025-11-25" && task != c->params.end() && task->is_object();
+    const bool wants = std::string_view(channel.version()) >= "2025-11-25" && task != c->params.end() && task->is_object();
     if (support == "required" && !wants)
         return fail(rpc_code::method_not_found,
                     "tool '" + c->params.value("name", "") + "' must be called as a task (params.task)");
@@ -148,31 +163,24 @@ std::optional<rpc_result> mcp_server::impl::task_gate(const std::shared_ptr<call
 }
 
 rpc_result mcp_server::impl::start_task(const std::shared_ptr<call>& c) {
-    task_record r;
-    r.status = task_status::working;
-    r.ttl_ms = cfg.mcp.task_ttl.count();
-    if (!c->ephemeral && c->params["task"].contains("ttl") && c->params["task"]["ttl"].is_number_integer())
+    const bool modern = c->channel->rules() == era::stateless;
+    task_record r = record_for(*c, *c->channel, cfg.mcp);
+    if (!modern && c->params["task"].contains("ttl") && c->params["task"]["ttl"].is_number_integer())
         r.ttl_ms = std::clamp<std::int64_t>(c->params["task"]["ttl"].get<std::int64_t>(), 1000,
                                             cfg.mcp.task_max_ttl.count());
-    r.poll_interval_ms = cfg.mcp.task_poll_interval.count();
-    r.principal = c->session->principal;
-    if (!c->ephemeral) r.session = c->session->id;
-    r.version = c->session->version;
-    r.client_capabilities = c->session->client_capabilities;
-    r.params = json{{"name", c->params.value("name", "")}, {"arguments", c->params.value("arguments", json::object())}};
+    if (!modern) r.session = c->session->id;
     if (c->params.contains("_meta") && c->params["_meta"].contains("progressToken"))
         r.params["_meta"] = {{"progressToken", c->params["_meta"]["progressToken"]}};
-    r.answers = c->answers;
     auto t = tasks->create(std::move(r));
     if (!t) return fail(rpc_code::internal_error, "cannot create the task: " + t.error());
     json view;
     {
         std::lock_guard lock((*t)->mu);
-        view = task_view((*t)->rec, c->ephemeral);
+        view = task_view((*t)->rec, modern);
     }
     spdlog::info("task {}: created for tool {}", view["taskId"].get<std::string>(), c->params.value("name", ""));
     run_task(*t);
-    if (c->ephemeral) {
+    if (modern) {
         view["resultType"] = "task";
         return view;
     }
@@ -180,50 +188,32 @@ rpc_result mcp_server::impl::start_task(const std::shared_ptr<call>& c) {
 }
 
 void mcp_server::impl::promote(const std::shared_ptr<call>& c) {
-    std::lock_guard lock(c->promotion_mu);
-    if (c->promotion_state != call::promotion::armed || stopping) return;  // answered meanwhile, or shutting down
-    auto created = [&]() -> rpc_result {
-        task_record r;
-        r.status = task_status::working;
-        r.ttl_ms = cfg.mcp.task_ttl.count();
-        r.poll_interval_ms = cfg.mcp.task_poll_interval.count();
-        r.principal = c->session->principal;
-        r.version = c->session->version;
-        r.client_capabilities = c->session->client_capabilities;
-        r.params = json{{"name", c->params.value("name", "")},
-                        {"arguments", c->params.value("arguments", json::object())}};
-        r.answers = c->answers;
-        auto t = tasks->create(std::move(r));
-        if (!t) return fail(rpc_code::internal_error, "cannot create the task: " + t.error());
-        std::lock_guard tl((*t)->mu);
-        (*t)->running = c;
-        c->task = *t;
-        json view = task_view((*t)->rec, true);
-        view["resultType"] = "task";
-        return view;
-    }();
-    auto answer = [&](const json& msg) {  // the call's one answer, on its stream or as its body
-        if (!c->streaming) return c->res->respond(json_response(200, msg));
-        if (!c->stream_open.exchange(false)) return;
-        c->sse->send({}, to_json(msg));
-        c->sse->close();
+    if (stopping) return;  // shutting down: the call ends as it is
+    const auto before = c->channel->origin();
+    std::shared_ptr<task> made;
+    // Runs with the call held unanswered (direct_channel::promote).
+    auto make = [&]() -> std::expected<reply_channel::promoted_to, rpc_failure> {
+        auto t = tasks->create(record_for(*c, *c->channel, cfg.mcp));
+        if (!t) {
+            spdlog::error("tasks: cannot promote a call to a task: {}", t.error());
+            return std::unexpected(rpc_failure{rpc_code::internal_error, "cannot create the task: " + t.error(), {}});
+        }
+        made = *t;
+        auto channel = std::make_shared<task_channel>(task_parts(), made);
+        std::lock_guard lock(made->mu);
+        made->running = c;
+        json handle = task_view(made->rec, true);
+        handle["resultType"] = "task";
+        return reply_channel::promoted_to{std::move(channel), std::move(handle)};
     };
-    if (!created) {  // answer with the error; the handler's own answer is dropped
-        c->promotion_state = call::promotion::answered;
-        c->cancelled->store(true);
-        spdlog::error("tasks: cannot promote a call to a task: {}", created.error().message);
-        return answer(make_error(c->id, created.error().code, created.error().message));
-    }
-    c->promotion_state = call::promotion::promoted;
-    if (c->deferred) hand_to_worker(c->task, *c);
-    spdlog::info("task {}: a call of {} became a task", (*created)["taskId"].get<std::string>(),
-                 c->params.value("name", ""));
-    answer(make_result(c->id, decorate_modern("tools/call", std::move(*created))));
+    if (!c->channel->promote(c, make)) return;
+    if (c->deferred) hand_to_worker(made, before, *c);
+    spdlog::info("task {}: a call of {} became a task", made->rec.id, c->params.value("name", ""));
 }
 
-void mcp_server::impl::hand_to_worker(const std::shared_ptr<task>& t, const call& c) {
+void mcp_server::impl::hand_to_worker(const std::shared_ptr<task>& t, const call_origin& from, const call& c) {
     std::lock_guard lock(t->mu);
-    auto w = workers->adopt(c.session->id, c.id, "task/" + t->rec.id, json(t->rec.id));
+    auto w = workers->adopt(from, c.id, {call_origin::kind::task, t->rec.id, {}}, json(t->rec.id));
     if (!w) return;  // not queued yet (its submit adopts it), or answered already
     t->rec.worker = *w;
     if (auto saved = tasks->save(*t, "handed to worker", json{{"worker", *w}}); !saved)
@@ -232,32 +222,23 @@ void mcp_server::impl::hand_to_worker(const std::shared_ptr<task>& t, const call
 
 void mcp_server::impl::run_task(const std::shared_ptr<task>& t) {
     auto c = std::make_shared<call>();
-    auto s = std::make_shared<session_state>();
+    c->channel = std::make_shared<task_channel>(task_parts(), t);
+    c->method = "tools/call";
+    c->arrived.reset();  // not a request: no duration to observe
     {
         std::lock_guard lock(t->mu);
         const auto& r = t->rec;
-        s->id = "task/" + r.id;
-        s->version = r.version;
-        s->client_capabilities = r.client_capabilities;
-        s->principal = r.principal;
         c->id = r.id;
+        c->id_key = to_json(c->id);
         c->params = r.params;
         c->answers = r.answers;
-        c->ephemeral = true;  // nothing goes to a session topic; messages go to the task's
-        c->quiet = true;
-        c->streaming = false;
-        c->rounds = true;
-        c->task = t;
         if (r.params.contains("_meta") && r.params["_meta"].contains("progressToken"))
             c->progress_token = r.params["_meta"]["progressToken"];
         t->running = c;
         if (t->cancel_requested) c->cancelled->store(true);
     }
-    c->session = s;
-    c->method = "tools/call";
-    c->runs_on = execution::pool;
     auto work = [this, c, t] {
-        auto response = execute(c);
+        auto outcome = run_handler(c);
         if (c->deferred) {  // a worker's tool: the hub settles it (finish())
             std::lock_guard lock(t->mu);
             auto name = c->params.value("name", "");
@@ -265,37 +246,37 @@ void mcp_server::impl::run_task(const std::shared_ptr<task>& t) {
             (void)tasks->save(*t, "handed to worker", json{{"worker", t->rec.worker}});
             return;
         }
-        settle_task(t, c.get(), std::move(response));
+        c->channel->finish(c, std::move(outcome));
     };
-    if (!handlers->post(work)) settle_task(t, c.get(), make_error(c->id, rpc_code::internal_error, "the server is busy"));
+    if (!handlers->post(work)) c->channel->finish(c, fail(rpc_code::internal_error, "the server is busy"));
 }
 
-void mcp_server::impl::settle_task(const std::shared_ptr<task>& t, const call* c, std::optional<json> response) {
+void mcp_server::impl::settle_task(const std::shared_ptr<task>& t, const call* c, call_outcome outcome) {
     if (tasks_interrupted) return;  // it stays working and runs again after the restart
     std::lock_guard lock(t->mu);
     if (c && t->running.get() == c) t->running = nullptr;
     auto& r = t->rec;
     if (terminal(r.status)) return;  // cancelled meanwhile: the late outcome is dropped
     const char* event;
-    if (!response || t->cancel_requested) {
+    if (!outcome || t->cancel_requested) {
         r.status = task_status::cancelled;
         r.status_message = "cancelled";
         event = "cancelled";
-    } else if (response->contains("error") && (*response)["error"].value("code", 0) == rpc_code::input_pending && c) {
+    } else if (!*outcome && outcome->error().code == rpc_code::input_pending && c) {
         r.status = task_status::input_required;
         r.status_message = "waiting for input";
         r.input_requests = c->input_requests;
         event = "input required";
-    } else if (response->contains("error")) {
+    } else if (!*outcome) {
         r.status = task_status::failed;
-        auto& e = (*response)["error"];
-        r.error = json{{"code", e.value("code", rpc_code::internal_error)}, {"message", e.value("message", "error")}};
-        if (e.contains("data")) (*r.error)["data"] = e["data"];
-        r.status_message = (*r.error)["message"];
+        const auto& e = outcome->error();
+        r.error = json{{"code", e.code}, {"message", e.message}};
+        if (e.data) (*r.error)["data"] = *e.data;
+        r.status_message = e.message;
         event = "failed";
     } else {
         r.status = task_status::completed;
-        r.result = response->value("result", json::object());
+        r.result = std::move(**outcome);
         r.status_message.clear();
         event = "completed";
     }
@@ -380,12 +361,10 @@ rpc_result task_cancel(impl& srv, const std::shared_ptr<task>& t, const std::str
         running = t->running;
     }
     if (running) {
-        if (running->deferred) srv.workers->cancel(running->session->id, running->id);
+        if (running->deferred) srv.workers->cancel(running->channel->origin(), running->id);
         running->cancelled->store(true);
-        std::lock_guard lock(running->session->mu);
-        for (auto& [rid, w] : running->session->waiting) w->wake();
     }
-    srv.workers->cancel("task/" + id, json(id));
+    srv.workers->cancel({call_origin::kind::task, id, {}}, json(id));
     if (modern) return json::object();
     std::lock_guard lock(t->mu);
     return srv.task_view(t->rec, false);
@@ -458,9 +437,9 @@ rpc_result task_result(impl& srv, const std::shared_ptr<call>& c, const std::sha
 rpc_result mcp_server::impl::serve_task_method(const std::shared_ptr<call>& c, request_context& ctx) {
     const auto& m = c->method;
     const json& p = c->params;
-    const bool modern = c->ephemeral;
+    const bool modern = c->channel->rules() == era::stateless;
     // Stateless: without the extension there are no tasks to talk about.
-    if (modern && !declares_extension(c->session->client_capabilities))
+    if (modern && !declares_extension(c->channel->capabilities()))
         return fail(rpc_code::missing_capability,
                     "Missing client capability: " + m + " needs the " + std::string(tasks_extension) + " extension",
                     missing_extension());

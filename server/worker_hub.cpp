@@ -57,7 +57,7 @@ std::expected<std::unique_ptr<worker_hub::worker>, std::string> worker_hub::load
 }
 
 store::result<void> worker_hub::start() {
-    std::vector<call_ticket> restored;
+    std::vector<std::string> restored;  // call ids
     effects fx;
     {
         std::lock_guard lock(mu_);
@@ -92,8 +92,7 @@ store::result<void> worker_hub::start() {
                 try {
                     c->id = r.at("id").get<std::string>();
                     c->worker = r.at("worker").get<std::string>();
-                    c->ticket.session_id = r.at("session").get<std::string>();
-                    c->ticket.stream = r.at("stream").get<std::string>();
+                    c->ticket.origin = call_origin::read_from(r);
                     c->ticket.request_id = r.at("requestId");
                     c->ticket.method = r.at("method").get<std::string>();
                     if (r.contains("progressToken")) c->ticket.progress_token = r["progressToken"];
@@ -114,8 +113,8 @@ store::result<void> worker_hub::start() {
                 schedule(c->deadline, {timer::kind::deadline, c->worker, c->id, 0});
                 w->second->open++;
                 c->counted = true;
-                by_request_[request_key(c->ticket.session_id, c->ticket.request_id)] = c->id;
-                restored.push_back(c->ticket);
+                by_request_[request_key(c->ticket.origin, c->ticket.request_id)] = c->id;
+                restored.push_back(c->id);
                 calls_[c->id] = std::move(c);
             }
             if (page->size() < 500) break;
@@ -131,7 +130,18 @@ store::result<void> worker_hub::start() {
         spdlog::info("workers: {} registered, {} calls open", workers_.size(), calls_.size());
     }
     for (auto& f : fx) f();
-    for (auto& t : restored) sink_.restored(t);
+    // Each restored call gets the object its answer goes through (made
+    // outside the lock: the sink looks up sessions and tasks).
+    for (auto& id : restored) {
+        call_ticket t;
+        {
+            std::lock_guard lock(mu_);
+            if (auto it = calls_.find(id); it != calls_.end()) t = it->second->ticket;
+        }
+        auto live = sink_.restored(t);
+        std::lock_guard lock(mu_);
+        if (auto it = calls_.find(id); it != calls_.end()) it->second->ticket.live = std::move(live);
+    }
     thread_ = std::thread([this] {
         pthread_setname_np(pthread_self(), "worker-hub");
         run();

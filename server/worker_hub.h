@@ -40,6 +40,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/call_origin.h"
 #include "server/json_rpc.h"
 #include "server/provider.h"
 #include "store/store.h"
@@ -47,7 +48,7 @@
 
 namespace litemcp::server {
 
-struct call;  // mcp_server_impl.h
+struct call;  // call.h
 
 struct worker_options {
     std::chrono::milliseconds invisibility{30'000};  // per worker: invisibilityMs. Default: 30 s
@@ -60,17 +61,20 @@ struct worker_options {
     std::size_t max_open_calls = 10'000;             // queued + delivered calls per worker. Default: 10,000
 };
 
-// The MCP side of a worker call: where its messages go.
+// The MCP side of a worker call: who waits for it and where its messages go.
 struct call_ticket {
-    std::string session_id;
-    std::string stream;      // the request's stream tag (its record's offset)
+    call_origin origin;
     json request_id;
     std::optional<json> progress_token;
-    std::string method;      // tools/call, resources/read or prompts/get
-    std::shared_ptr<call> live;  // the request object while this process runs it; null after a restart
+    std::string method;  // tools/call, resources/read or prompts/get
+    // The call its messages and answer go through: the request's own while
+    // this process runs it, the one restored() made after a restart; null
+    // when nobody waits (a requeued dead letter, a 2026-07-28 request
+    // after a restart).
+    std::shared_ptr<call> live;
 };
 
-// Implemented by the server: how the hub reaches MCP sessions.
+// Implemented by the server: how the hub reaches the calls' clients.
 class call_sink {
 public:
     virtual ~call_sink() = default;
@@ -78,8 +82,9 @@ public:
     virtual void notify(const call_ticket& t, json notification, std::optional<log_level> level) = 0;
     // The call's response (a JSON-RPC result or error); nullopt: cancelled, no response.
     virtual void finish(const call_ticket& t, std::optional<json> response) = 0;
-    // After a restart: the call's stream is open again until finish().
-    virtual void restored(const call_ticket& t) = 0;
+    // After a restart: the call that stands for the one the origin waits
+    // for (its stream is open again until finish()); null when nobody waits.
+    virtual std::shared_ptr<call> restored(const call_ticket& t) = 0;
 };
 
 // A worker's figures, for /metrics.
@@ -158,14 +163,14 @@ public:
     // queue full): the caller turns it into a tool error.
     std::expected<std::string, std::string> submit(const std::string& worker, call_ticket t, json params);
     // notifications/cancelled: the worker gets a cancel event, the client no response.
-    void cancel(const std::string& session_id, const json& request_id);
-    // Files an open call again under another owner (a 2026-07-28 call that
-    // became a task: session "task/<id>", request id the task id), in memory
-    // and in its durable state, so that after a restart its answer settles
-    // the task. Returns the worker serving it, or nullopt when the call is
-    // no longer open.
-    std::optional<std::string> adopt(const std::string& session_id, const json& request_id,
-                                     const std::string& new_session_id, const json& new_request_id);
+    void cancel(const call_origin& origin, const json& request_id);
+    // Files an open call again under another origin (a 2026-07-28 call that
+    // became a task: the task, request id the task id), in memory and in
+    // its durable state, so that after a restart its answer settles the
+    // task. Returns the worker serving it, or nullopt when the call is no
+    // longer open.
+    std::optional<std::string> adopt(const call_origin& from, const json& request_id, const call_origin& to,
+                                     const json& new_request_id);
 
 private:
     struct instance;

@@ -134,8 +134,8 @@ void worker_hub::retry_or_dead_letter(open_call& c, const std::string& why,
                     {"params", c.params},
                     {"attempts", c.attempts},
                     {"error", why},
-                    {"session", c.ticket.session_id},
                     {"failedAtMs", wall_ms()}};
+        c.ticket.origin.write_to(letter);
         store_.append_async(w.dlq, to_json(letter), 0, [name = w.name, id = c.id](store::result<store::append_ack> r) {
             if (!r) spdlog::error("workers: {}: cannot dead-letter call {}: {}", name, id, r.error().message);
         });
@@ -171,7 +171,7 @@ void worker_hub::complete(open_call& c, std::optional<json> response, effects& f
         save_cursor(w);
         wake(w.name);
     }
-    by_request_.erase(request_key(c.ticket.session_id, c.ticket.request_id));
+    by_request_.erase(request_key(c.ticket.origin, c.ticket.request_id));
     if (auto r = store_.kv_delete(std::string(call_prefix) + c.id); !r)
         spdlog::error("workers: cannot delete the record of call {}: {}", c.id, r.error().message);
     if (recently_done_.insert(c.id).second) done_order_.push_back(c.id);
@@ -265,7 +265,7 @@ std::expected<std::string, std::string> worker_hub::submit(const std::string& wo
         c->deadline = clock::now() + w.call_timeout;
         c->deadline_ms = wall_ms() + static_cast<std::uint64_t>(w.call_timeout.count());
         record = c->record();
-        by_request_[request_key(c->ticket.session_id, c->ticket.request_id)] = id;
+        by_request_[request_key(c->ticket.origin, c->ticket.request_id)] = id;
         // In memory before it is on the topic, so the hub cannot read the
         // record and find no call.
         schedule(c->deadline, {timer::kind::deadline, worker_name, id, 0});
@@ -278,7 +278,7 @@ std::expected<std::string, std::string> worker_hub::submit(const std::string& wo
         // Finished meanwhile (cancelled, worker gone): its answer was given.
         if (it == calls_.end()) return id;
         {
-            by_request_.erase(request_key(it->second->ticket.session_id, it->second->ticket.request_id));
+            by_request_.erase(request_key(it->second->ticket.origin, it->second->ticket.request_id));
             if (auto w = workers_.find(worker_name); w != workers_.end()) {
                 if (it->second->offset) w->second->pinned.erase(*it->second->offset);
             }
@@ -308,32 +308,32 @@ std::expected<std::string, std::string> worker_hub::submit(const std::string& wo
     return id;
 }
 
-std::optional<std::string> worker_hub::adopt(const std::string& session_id, const json& request_id,
-                                             const std::string& new_session_id, const json& new_request_id) {
+std::optional<std::string> worker_hub::adopt(const call_origin& from, const json& request_id, const call_origin& to,
+                                             const json& new_request_id) {
     std::lock_guard lock(mu_);
-    auto k = by_request_.find(request_key(session_id, request_id));
+    auto k = by_request_.find(request_key(from, request_id));
     if (k == by_request_.end()) return std::nullopt;
     const std::string id = k->second;
     auto it = calls_.find(id);
     if (it == calls_.end()) return std::nullopt;
     auto& c = *it->second;
     by_request_.erase(k);
-    c.ticket.session_id = new_session_id;
+    c.ticket.origin = to;
     c.ticket.request_id = new_request_id;
-    by_request_[request_key(new_session_id, new_request_id)] = id;
+    by_request_[request_key(to, new_request_id)] = id;
     // Not counted yet: submit() has not written its state; it will write this one.
     if (c.counted)
         if (auto r = store_.kv_put(std::string(call_prefix) + id, to_json(c.record())); !r)
             spdlog::error("workers: {}: call {} now serves {}, but its state could not be saved: {}", c.worker, id,
-                          new_session_id, r.error().message);
+                          to.key(), r.error().message);
     return c.worker;
 }
 
-void worker_hub::cancel(const std::string& session_id, const json& request_id) {
+void worker_hub::cancel(const call_origin& origin, const json& request_id) {
     effects fx;
     {
         std::lock_guard lock(mu_);
-        auto k = by_request_.find(request_key(session_id, request_id));
+        auto k = by_request_.find(request_key(origin, request_id));
         if (k == by_request_.end()) return;
         auto it = calls_.find(k->second);
         if (it == calls_.end()) return;

@@ -24,8 +24,8 @@ inline std::uint64_t wall_ms() {
 
 inline worker_answer error(worker_outcome outcome, std::string message) { return {outcome, json{{"error", std::move(message)}}}; }
 
-inline std::string request_key(const std::string& session, const json& request_id) {
-    return session + "\n" + to_json(request_id);
+inline std::string request_key(const call_origin& origin, const json& request_id) {
+    return origin.key() + "\n" + to_json(request_id);
 }
 
 }  // namespace worker_hub_detail
@@ -82,14 +82,13 @@ struct worker_hub::open_call {
     json record() const {
         json r{{"id", id},
                {"worker", worker},
-               {"session", ticket.session_id},
-               {"stream", ticket.stream},
                {"requestId", ticket.request_id},
                {"method", ticket.method},
                {"params", params},
                {"deadlineMs", deadline_ms},
                {"attempts", attempts}};
         if (ticket.progress_token) r["progressToken"] = *ticket.progress_token;
+        ticket.origin.write_to(r);
         return r;
     }
 };

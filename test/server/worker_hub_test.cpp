@@ -26,7 +26,7 @@ class null_sink : public call_sink {
 public:
     void notify(const call_ticket&, json, std::optional<log_level>) override {}
     void finish(const call_ticket&, std::optional<json>) override {}
-    void restored(const call_ticket&) override {}
+    std::shared_ptr<call> restored(const call_ticket&) override { return nullptr; }
 };
 
 // An instance's stream: hands every event to a probe as it is sent.
