@@ -14,7 +14,7 @@
 //    Input comes back in rounds; the call may become a task while it runs.
 //  * task_channel (task_channel.h): a task's run. Messages go to the task's
 //    topic; the answer settles the task.
-// The handler's context (dispatch.cpp) and the worker hub reach the client
+// The handler's context (dispatcher.h) and the worker hub reach the client
 // only through the channel.
 //
 // Threading: a call is shared by its handler and the store callbacks that

@@ -6,7 +6,7 @@
 // JSON answer, cancels the request: there is no notifications/cancelled
 // over HTTP.
 //
-// Such a call may become a task while it runs (task_promote, task_api.cpp):
+// Such a call may become a task while it runs (task_promote, task_runner.h):
 // promote() answers the client at once with the task's handle, and from
 // then on the call's messages and its answer go to the task's channel.
 //

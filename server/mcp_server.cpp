@@ -92,9 +92,6 @@ std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
     if (!st) return std::unexpected("cannot open the store in " + cfg.store.dir + ": " + st.error().message);
     p->st = std::move(*st);
     p->bursts = std::make_unique<commit_bursts>(*p->st);
-    p->settle = [raw](const std::shared_ptr<task>& t, const call* c, call_outcome outcome) {
-        raw->settle_task(t, c, std::move(outcome));
-    };
     p->sessions = std::make_unique<session_table>(*p->st, cfg.mcp.max_sessions, cfg.mcp.max_sessions_per_principal);
     p->handlers = std::make_unique<work_pool>("handlers", cfg.mcp.handler_threads, cfg.mcp.handler_queue);
     p->delivery = std::make_unique<work_pool>("delivery", 2, 1'000'000);
@@ -114,8 +111,15 @@ std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
     p->tasks = std::make_unique<task_table>(*p->st, task_table_options{cfg.mcp.max_active_tasks});
     p->tasks->on_saved([raw](const task_record& r) { raw->task_changed(r); });
     p->workers = std::make_unique<worker_hub>(*p->st, p->reg, *p, cfg.workers);
+    // The task runner runs handlers through the dispatcher, whose methods
+    // start tasks through the runner: each gets the other once both exist.
+    p->runner = std::make_unique<task_runner>(task_runner::parts{
+        cfg.mcp, *p->tasks, *p->workers, *p->handlers, *p->timers, p->auth && p->auth->enabled(),
+        [raw](const std::shared_ptr<call>& c) { return raw->calls->run(c); }});
+    p->calls = std::make_unique<dispatcher>(
+        method_services{p->reg, p->schemas, *p->workers, *p->sessions, *p->st, *p->runner});
     if (auto r = p->workers->start(); !r) return std::unexpected("cannot load the workers: " + r.error().message);
-    p->resume_tasks();
+    p->runner->resume();
     p->admin = std::make_unique<admin_api>(
         admin_api::parts{p->cfg, *p->st, *p->sessions, *p->tasks, *p->workers, *p->tails, *p->auth});
     p->worker_http = std::make_unique<worker_api>(worker_api::parts{*p->workers, *p->auth, p->api_schemas});
@@ -163,6 +167,7 @@ void mcp_server::stop() {
     auto& p = *impl_;
     if (p.stopping.exchange(true)) return;
     spdlog::info("litemcp: stopping");
+    p.runner->stop_promotions();
     {
         std::lock_guard lock(p.maint_mu);
     }
@@ -187,8 +192,7 @@ void mcp_server::stop() {
     p.sessions->cancel_all();
     // Tasks still running stay working on record and run again after a
     // restart; outcomes that arrive from now on are not recorded.
-    p.tasks_interrupted = true;
-    p.tasks->interrupt_all();
+    p.runner->interrupt();
     p.sessions->close_streams();
     // The pools finish what they hold and refuse more; a request whose record
     // is still being appended then gets a "busy" answer.
@@ -240,7 +244,6 @@ http_response mcp_server::impl::error_response(unsigned status, const json& id, 
 
 session_channel::parts mcp_server::impl::session_parts() { return {*st, cfg.mcp, meter}; }
 direct_channel::parts mcp_server::impl::direct_parts() { return {*results, meter, *workers, cfg.mcp.retry}; }
-task_channel::parts mcp_server::impl::task_parts() { return {*tasks, settle}; }
 
 // ---- the endpoint ----------------------------------------------------------
 

@@ -8,6 +8,7 @@
 #include "server/admin_api.h"
 #include "server/admin_tails.h"
 #include "server/direct_channel.h"
+#include "server/dispatcher.h"
 #include "server/at_once.h"
 #include "server/call.h"
 #include "server/listen_stream.h"
@@ -19,7 +20,7 @@
 #include "server/session_log.h"
 #include "server/stateless_results.h"
 #include "server/stream_feeder.h"
-#include "server/task_channel.h"
+#include "server/task_runner.h"
 #include "server/task_table.h"
 #include "server/timer_queue.h"
 #include "server/tool_schema.h"
@@ -71,9 +72,9 @@ public:
     // Opens the call's channel, runs its handler and, unless a worker
     // answers it later, finishes it.
     void run_request(const std::shared_ptr<call>& c);
-    // Also looks up the call's method (call::entry) and a tools/call's tool
-    // (call::placed_tool).
-    execution placement(call& c) const;
+    // The parts each endpoint's reply channels are made with.
+    session_channel::parts session_parts();
+    direct_channel::parts direct_parts();
     void serve_batch(std::shared_ptr<session_state> s, json batch, std::shared_ptr<transport::responder> res);
     void serve_initialize(json msg, std::string principal, std::shared_ptr<transport::responder> res);
     // Authentication of /mcp, the worker API's registration and the admin API:
@@ -111,51 +112,18 @@ public:
     // tampered or expired.
     std::optional<std::string> take_answers(call& c, const std::string& principal) const;
 
-    // ---- tasks, both eras (task_api.cpp) ----
-    // Decides whether a tools/call runs as a task: nullopt to run it as a
-    // request, else the call's answer (a CreateTaskResult or an error).
-    std::optional<rpc_result> task_gate(const std::shared_ptr<call>& c, const tool& t);
-    // Creates the task for c (durable) and starts it; its CreateTaskResult.
-    rpc_result start_task(const std::shared_ptr<call>& c);
-    // Runs (or runs again) a task's handler on the handler pool.
-    void run_task(const std::shared_ptr<task>& t);
-    // Applies a run's outcome to the task (c: the run, for the input it
-    // found missing; null for a worker's answer after a restart).
-    void settle_task(const std::shared_ptr<task>& t, const call* c, call_outcome outcome);
-    // A 2026-07-28 call still running when task_promote ends becomes a task.
-    void promote(const std::shared_ptr<call>& c);
-    // The worker call that c's request filed under `from` now belongs to
-    // task t (a promoted call): filed under the task, and the task record
-    // names its worker.
-    void hand_to_worker(const std::shared_ptr<task>& t, const call_origin& from, const call& c);
-    // The parts each reply channel is made with.
-    session_channel::parts session_parts();
-    direct_channel::parts direct_parts();
-    task_channel::parts task_parts();
-    // ctx: the request's own context (tasks/result of 2025-11-25 asks the
-    // client, on its stream, for the input a task waits for).
-    rpc_result serve_task_method(const std::shared_ptr<call>& c, request_context& ctx);
-    json task_view(const task_record& r, bool modern) const;
-    // The 2026-07-28 tasks/get result of a task (without resultType).
-    json task_detail(const task_record& r) const;
+    // ---- notifications of changes (change_notices.cpp) ----
     // A task changed: notifications/tasks/status to its legacy session's GET
     // stream, or notifications/tasks to the listen streams that asked.
     void task_changed(const task_record& r);
-    bool task_visible(const task_record& r, const call& c) const;
-    void resume_tasks();
+    void broadcast_list_changed(list_kind k);
+    void resource_updated(const std::string& uri);
 
-    // ---- worker calls and the hub's way back to sessions (worker_calls.cpp) ----
-    // Hands a call to the worker that serves it; its result comes later.
-    rpc_result defer_to_worker(const std::shared_ptr<call>& c, const std::string& worker);
+    // ---- the worker hub's way back to the calls (worker_calls.cpp) ----
     void notify(const call_ticket& t, json notification, std::optional<log_level> level) override;
     void finish(const call_ticket& t, std::optional<json> response) override;
     std::shared_ptr<call> restored(const call_ticket& t) override;
 
-    // ---- running a handler (dispatch.cpp) ----
-    // Runs a request's handler to completion: its outcome (nullopt when it
-    // was cancelled: no response is sent).
-    call_outcome run_handler(const std::shared_ptr<call>& c);
-    rpc_result dispatch(const std::shared_ptr<call>& c);
     json server_capabilities(const std::string& version) const;
     std::string negotiate(const std::string& requested) const;
 
@@ -163,8 +131,6 @@ public:
     // Appends a message to a session's topic on a stream; returns its offset.
     store::result<store::append_ack> emit(session_state& s, std::string_view tag, const json& msg,
                                           std::uint32_t flags = 0);
-    void broadcast_list_changed(list_kind k);
-    void resource_updated(const std::string& uri);
     void maintenance_loop();
 
     transport::http_response json_response(unsigned status, const json& body) const;
@@ -188,7 +154,8 @@ public:
     std::unique_ptr<stateless_results> results;
     call_meter meter{stats};
     std::unique_ptr<commit_bursts> bursts;
-    task_channel::settle_fn settle;  // settle_task, for task channels
+    std::unique_ptr<task_runner> runner;
+    std::unique_ptr<dispatcher> calls;
     std::unique_ptr<task_table> tasks;
     std::unique_ptr<timer_queue> timers;
     std::mutex listens_mu;
@@ -198,7 +165,6 @@ public:
     std::map<std::string, std::shared_ptr<const json_schema>> api_schemas;  // schemas/*.json by name
     std::unique_ptr<transport::http_server> http;
     std::atomic<bool> stopping{false};
-    std::atomic<bool> tasks_interrupted{false};  // shutdown: task outcomes are no longer recorded
     std::mutex maint_mu;
     std::condition_variable maint_cv;
     std::thread maintenance;

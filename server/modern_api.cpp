@@ -11,7 +11,7 @@
 // cache hints, per-request logLevel, progress on an SSE response, Mcp-Param-*
 // headers checked against the arguments they mirror (x-mcp-header),
 // input_required rounds (requestState sealed by request_state_codec) and the
-// Tasks extension (task_api.cpp). Closing the response stream cancels the
+// Tasks extension (task_runner.h, methods/tasks.cpp). Closing the response stream cancels the
 // request.
 #include <spdlog/spdlog.h>
 
@@ -195,7 +195,7 @@ void mcp_server::impl::serve_modern(json body, const http_request& req, std::sha
     c->channel = std::make_shared<direct_channel>(
         direct_parts(), direct_channel::caller{std::string(modern_version), meta[key_capabilities], req.principal, level},
         res, streaming);
-    c->runs_on = placement(*c);
+    c->runs_on = calls->placement(*c);
     meter.arrived();
     auto run = [this, c] { run_request(c); };
     if (c->runs_on == execution::io) return run();

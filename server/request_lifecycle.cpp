@@ -2,7 +2,7 @@
 // (placement); its record, then its handler on the pool, whose messages and
 // response its session_channel records and writes (serve_request,
 // run_request); batches; notifications and the client's answers. The
-// I/O-thread fast path is at_once.cpp, the handler's run dispatch.cpp.
+// I/O-thread fast path is at_once.cpp, the handler's run dispatcher.cpp.
 #include <spdlog/spdlog.h>
 
 #include "server/interrupted_request.h"
@@ -44,41 +44,6 @@ std::optional<std::string> initialize_params_problem(const json& params) {
 store::result<store::append_ack> mcp_server::impl::emit(session_state& s, std::string_view tag, const json& msg,
                                                         std::uint32_t flags) {
     return st->append(s.topic, session_log::encode(tag, to_json(msg)), flags);
-}
-
-void mcp_server::impl::broadcast_list_changed(list_kind k) {
-    const char* method = k == list_kind::tools       ? "notifications/tools/list_changed"
-                         : k == list_kind::resources ? "notifications/resources/list_changed"
-                                                     : "notifications/prompts/list_changed";
-    if (!st) return;  // providers registering before the store opens
-    // One append; every GET stream reads it from the shared change log.
-    if (auto r = st->append(changes_topic, to_json(make_notification(method, nullptr))); !r)
-        spdlog::error("litemcp: cannot record {}: {}", method, r.error().message);
-}
-
-void mcp_server::impl::resource_updated(const std::string& uri) {
-    const auto msg = make_notification("notifications/resources/updated", json{{"uri", uri}});
-    // 2026-07-28 listeners read it from the change log, each for its URIs.
-    bool listening;
-    {
-        std::lock_guard lock(listens_mu);
-        listening = !listens.empty();
-    }
-    if (listening)
-        if (auto r = st->append(changes_topic, to_json(msg), changes_flag_listen_only); !r)
-            spdlog::error("litemcp: cannot record the update of {}: {}", uri, r.error().message);
-    // Legacy sessions subscribed with resources/subscribe get it on their GET stream.
-    const std::string prefix = "sub/" + uri + "\n";
-    auto subs = st->kv_scan(prefix, {}, 100'000);
-    if (!subs) return;
-    for (auto& [key, value] : *subs) {
-        auto s = sessions->find(key.substr(prefix.size()));
-        if (!s) {
-            (void)st->kv_delete(key);
-            continue;
-        }
-        (void)emit(*s, session_log::get_stream, msg);
-    }
 }
 
 // ---- capabilities and negotiation ------------------------------------------
@@ -153,19 +118,6 @@ void mcp_server::impl::serve_initialize(json msg, std::string principal, std::sh
     res->respond(std::move(r));
 }
 
-execution mcp_server::impl::placement(call& c) const {
-    const std::string_view m = c.method;  // compared without strlen
-    c.entry = find_method(m);
-    if (c.entry && c.entry->on_io_thread) return execution::io;
-    if (m == "tools/call") {
-        const auto name = c.params.find("name");
-        if (name == c.params.end() || !name->is_string()) return execution::pool;
-        const auto& t = c.placed_tool.emplace(reg.find_tool(name->get_ref<const std::string&>()));
-        if (t) return t->runs_on;
-    }
-    return execution::pool;
-}
-
 void mcp_server::impl::serve_request(std::shared_ptr<session_state> s, json msg, std::string raw,
                                      std::shared_ptr<responder> res) {
     auto c = std::make_shared<call>();
@@ -177,7 +129,7 @@ void mcp_server::impl::serve_request(std::shared_ptr<session_state> s, json msg,
     else c->params = json::object();
     if (const auto meta = c->params.find("_meta"); meta != c->params.end() && meta->is_object())
         if (const auto token = meta->find("progressToken"); token != meta->end()) c->progress_token = *token;
-    c->runs_on = placement(*c);
+    c->runs_on = calls->placement(*c);
     c->id_key = to_json(c->id);
     const std::string& key = c->id_key;
     {
@@ -193,7 +145,7 @@ void mcp_server::impl::serve_request(std::shared_ptr<session_state> s, json msg,
     if (c->runs_on == execution::io) {
         c->channel = std::make_shared<at_once_channel>(session_parts(), *bursts, std::move(s), std::move(res), streaming,
                                                       std::move(raw));
-        return c->channel->finish(c, run_handler(c));  // never waits: an I/O-thread handler
+        return c->channel->finish(c, calls->run(c));  // never waits: an I/O-thread handler
     }
     auto channel = std::make_shared<session_channel>(session_parts(), s, std::move(res), streaming);
     c->channel = channel;
@@ -230,7 +182,7 @@ void mcp_server::impl::serve_request(std::shared_ptr<session_state> s, json msg,
 
 void mcp_server::impl::run_request(const std::shared_ptr<call>& c) {
     c->channel->open(c);
-    auto outcome = run_handler(c);
+    auto outcome = calls->run(c);
     if (c->deferred) {
         meter.left();  // the call is in the store now; the worker hub finishes it
         return;
@@ -278,7 +230,7 @@ void mcp_server::impl::serve_batch(std::shared_ptr<session_state> s, json batch,
             std::lock_guard lock(s->mu);  // running here: a resume of its stream waits for the final
             s->live_streams.insert(rec->offset);
         }
-        channel->finish(c, run_handler(c));
+        channel->finish(c, calls->run(c));
         if (auto answer = channel->take_answer()) responses.push_back(std::move(*answer));
     }
     if (responses.empty()) return res->respond(http_response{202, {}, {}});

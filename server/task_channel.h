@@ -2,7 +2,7 @@
 // messages are records of the task's topic, its input comes back in rounds
 // (tasks/update, or tasks/result asking on a legacy session's stream), and
 // its answer settles the task: completed, failed, input_required or
-// cancelled (task_api.cpp). Nothing is written to a client here: clients
+// cancelled (task_runner.h). Nothing is written to a client here: clients
 // poll with tasks/get or read status notifications.
 //
 // Threading: thread-safe (the task table is). Lifetime: owned by the call;

@@ -12,14 +12,14 @@
 
 namespace litemcp::server {
 
-rpc_result mcp_server::impl::defer_to_worker(const std::shared_ptr<call>& c, const std::string& worker) {
+rpc_result method_services::defer_to_worker(const std::shared_ptr<call>& c, const std::string& worker) const {
     if (auto why = c->channel->why_not_later(*c))
         return fail(rpc_code::internal_error,
                     "'" + c->params.value("name", c->method) + "' is served by a worker and cannot be called here: " + *why);
     const auto origin = c->channel->origin();
     call_ticket t{origin, c->id, c->progress_token, c->method, c};
     c->deferred = true;  // promote() reads it
-    auto queued = workers->submit(worker, std::move(t), c->params);
+    auto queued = workers.submit(worker, std::move(t), c->params);
     if (!queued) {
         c->deferred = false;
         if (c->method == "tools/call")
@@ -27,7 +27,7 @@ rpc_result mcp_server::impl::defer_to_worker(const std::shared_ptr<call>& c, con
         return fail(rpc_code::internal_error, queued.error());
     }
     // Promoted to a task while it was being queued: the task takes it over.
-    if (c->channel->origin().key() != origin.key()) hand_to_worker(c->channel->owning_task(), origin, *c);
+    if (c->channel->origin().key() != origin.key()) tasks.hand_to_worker(c->channel->owning_task(), origin, *c);
     return json::object();  // ignored: the worker's answer completes the call
 }
 
@@ -78,7 +78,7 @@ std::shared_ptr<call> mcp_server::impl::restored(const call_ticket& t) {
         // The task record names its worker: the answer settles the task.
         auto owner = tasks->find(t.origin.id);
         if (!owner) return nullptr;
-        c->channel = std::make_shared<task_channel>(task_parts(), owner);
+        c->channel = std::make_shared<task_channel>(runner->channel_parts(), owner);
         return c;
     }
     case call_origin::kind::direct: break;

@@ -1,5 +1,4 @@
 // ping and logging/setLevel.
-#include "server/mcp_server_impl.h"
 #include "server/methods/methods.h"
 
 namespace litemcp::server::methods {
@@ -17,10 +16,8 @@ rpc_result logging_set_level(method_scope& m) {
         std::lock_guard lock(s.mu);
         s.level = *level;
     }
-    m.srv.sessions->save(s);
+    m.srv.sessions.save(s);
     return json::object();
 }
-
-rpc_result tasks(method_scope& m) { return m.srv.serve_task_method(m.c, m.ctx); }
 
 }  // namespace litemcp::server::methods

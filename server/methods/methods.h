@@ -1,22 +1,19 @@
 // The handlers of the method table (method_table.h), one small function per
 // method, grouped by what they serve: lifecycle.cpp, tools.cpp,
-// resources.cpp, prompts.cpp; the tasks/* methods are the task runner's
-// (task_api.cpp). Private to server/.
+// resources.cpp, prompts.cpp, tasks.cpp. Private to server/.
 #pragma once
 
 #include <memory>
 
-#include "server/mcp_server.h"
+#include "server/dispatcher.h"
 #include "server/method_table.h"
 
 namespace litemcp::server {
 
-struct call;
-
-// What a handler works with: the server's parts, the call and the context
-// its tool or prompt handlers run with.
+// What a handler works with: the services, the call and the context its
+// tool or prompt handlers run with.
 struct method_scope {
-    mcp_server::impl& srv;
+    const method_services& srv;
     const std::shared_ptr<call>& c;
     request_context& ctx;
 };

@@ -1,7 +1,7 @@
 // prompts/list, prompts/get and completion/complete.
-#include "server/mcp_server_impl.h"
 #include "server/methods/methods.h"
 #include "server/methods/paging.h"
+#include "server/worker_hub.h"
 
 namespace litemcp::server::methods {
 
@@ -17,7 +17,7 @@ rpc_result prompts_get(method_scope& m) {
     auto x = srv.reg.find_prompt(name);
     if (x && !x->served_by.empty()) return srv.defer_to_worker(m.c, x->served_by);
     if (!x)
-        if (auto w = srv.workers->owner(list_kind::prompts, name)) return srv.defer_to_worker(m.c, *w);
+        if (auto w = srv.workers.owner(list_kind::prompts, name)) return srv.defer_to_worker(m.c, *w);
     if (!x) return fail(rpc_code::invalid_params, "Unknown prompt: " + name);
     return x->get(p.value("arguments", json::object()), m.ctx);
 }

@@ -1,8 +1,8 @@
 // resources/list, resources/templates/list, resources/read,
 // resources/subscribe and resources/unsubscribe.
-#include "server/mcp_server_impl.h"
 #include "server/methods/methods.h"
 #include "server/methods/paging.h"
+#include "server/worker_hub.h"
 
 namespace litemcp::server::methods {
 
@@ -25,7 +25,7 @@ rpc_result resources_read(method_scope& m) {
     auto r = srv.reg.find_resource(uri);
     if (r && !r->served_by.empty()) return srv.defer_to_worker(m.c, r->served_by);
     if (r) return r->read(uri, m.ctx);
-    if (auto w = srv.workers->owner(list_kind::resources, uri)) return srv.defer_to_worker(m.c, *w);
+    if (auto w = srv.workers.owner(list_kind::resources, uri)) return srv.defer_to_worker(m.c, *w);
     auto [t, vars] = srv.reg.match_template(uri);
     if (t) return t->read(uri, vars, m.ctx);
     return fail(rpc_code::resource_not_found, "Resource not found", json{{"uri", uri}});
@@ -44,9 +44,9 @@ rpc_result resources_subscribe(method_scope& m) {
         if (subscribe) s.subscriptions.insert(uri);
         else s.subscriptions.erase(uri);
     }
-    if (subscribe) (void)m.srv.st->kv_put(key, "");
-    else (void)m.srv.st->kv_delete(key);
-    m.srv.sessions->save(s);
+    if (subscribe) (void)m.srv.st.kv_put(key, "");
+    else (void)m.srv.st.kv_delete(key);
+    m.srv.sessions.save(s);
     return json::object();
 }
 

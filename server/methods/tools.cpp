@@ -1,7 +1,8 @@
 // tools/list and tools/call.
-#include "server/mcp_server_impl.h"
 #include "server/methods/methods.h"
 #include "server/methods/paging.h"
+#include "server/task_runner.h"
+#include "server/worker_hub.h"
 
 namespace litemcp::server::methods {
 
@@ -19,8 +20,8 @@ rpc_result tools_call(method_scope& m) {
     // A worker's tool (online, or offline and known to the hub).
     std::optional<std::string> worker;
     if (t && !t->served_by.empty()) worker = t->served_by;
-    else if (!t) worker = srv.workers->owner(list_kind::tools, name);
-    if (worker && !t) t = srv.workers->worker_tool(name);
+    else if (!t) worker = srv.workers.owner(list_kind::tools, name);
+    if (worker && !t) t = srv.workers.worker_tool(name);
     if (!t) return fail(rpc_code::invalid_params, "Unknown tool: " + name);
     static const json no_arguments = json::object();
     const auto given = p.find("arguments");
@@ -28,7 +29,7 @@ rpc_result tools_call(method_scope& m) {
     if (!args.is_object()) return fail(rpc_code::invalid_params, "arguments must be an object");
     if (auto problem = srv.schemas.validate(t, args))
         return json{{"content", json::array({{{"type", "text"}, {"text", *problem}}})}, {"isError", true}};
-    if (auto gate = srv.task_gate(m.c, *t)) return std::move(*gate);
+    if (auto gate = srv.tasks.gate(m.c, *t)) return std::move(*gate);
     if (worker) return srv.defer_to_worker(m.c, *worker);
     return t->call(args, m.ctx);
 }

@@ -1,11 +1,10 @@
-// Running a request's handler: the method table lookup (dispatch), the
-// exceptions a handler may throw, and the context it runs with -- progress,
-// logs, notifications, server requests and input, each handed to the call's
-// reply channel (call.h) in the order the handler produced them.
+// The dispatcher (dispatcher.h): placement, the method table lookup, the
+// exceptions a handler may throw, and the context it runs with.
+#include "server/dispatcher.h"
+
 #include <spdlog/spdlog.h>
 
 #include "server/json_text.h"
-#include "server/mcp_server_impl.h"
 #include "server/method_table.h"
 #include "server/methods/methods.h"
 
@@ -62,7 +61,20 @@ private:
     std::optional<double> last_progress_;
 };
 
-call_outcome mcp_server::impl::run_handler(const std::shared_ptr<call>& cp) {
+execution dispatcher::placement(call& c) const {
+    const std::string_view m = c.method;  // compared without strlen
+    c.entry = find_method(m);
+    if (c.entry && c.entry->on_io_thread) return execution::io;
+    if (m == "tools/call") {
+        const auto name = c.params.find("name");
+        if (name == c.params.end() || !name->is_string()) return execution::pool;
+        const auto& t = c.placed_tool.emplace(srv_.reg.find_tool(name->get_ref<const std::string&>()));
+        if (t) return t->runs_on;
+    }
+    return execution::pool;
+}
+
+call_outcome dispatcher::run(const std::shared_ptr<call>& cp) {
     auto& c = *cp;
     rpc_result r;
     try {
@@ -75,13 +87,13 @@ call_outcome mcp_server::impl::run_handler(const std::shared_ptr<call>& cp) {
     return r;
 }
 
-rpc_result mcp_server::impl::dispatch(const std::shared_ptr<call>& cp) {
+rpc_result dispatcher::dispatch(const std::shared_ptr<call>& cp) {
     auto& c = *cp;
     const auto* m = c.entry ? c.entry : find_method(c.method);
     if (!m || !m->handler || !served(*m, c.channel->rules(), c.channel->version()))
         return fail(rpc_code::method_not_found, "Method not found: " + c.method);
     call_context ctx(cp);
-    method_scope scope{*this, cp, ctx};
+    method_scope scope{srv_, cp, ctx};
     return m->handler(scope);
 }
 
