@@ -3,7 +3,7 @@
 // test_*), plus `echo` for benchmarks. `litemcp --examples` serves them.
 #pragma once
 
-#include "server/provider.h"
+#include "server/rpc/provider.h"
 
 namespace litemcp::examples {
 

@@ -1,7 +1,7 @@
 #include "server/http/answers.h"
 
-#include "server/json_rpc.h"
-#include "server/json_text.h"
+#include "server/rpc/json_rpc.h"
+#include "server/json/json_text.h"
 
 namespace litemcp::server::http {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "server/json.h"
+#include "server/json/json.h"
 #include "transport/http_message.h"
 
 namespace litemcp::server::http {

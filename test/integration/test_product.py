@@ -1,4 +1,4 @@
-"""The product without examples/ (server/main.cpp, built as litemcp-core): it
+"""The product without examples/ (server/app/main.cpp, built as litemcp-core): it
 builds, starts, serves MCP with no tools of its own, and refuses --examples
 with a clear message.
 

@@ -3,10 +3,10 @@
 #include <doctest/doctest.h>
 
 #include "fake_channel.h"
-#include "server/dispatcher.h"
-#include "server/mcp_server.h"
-#include "server/task_runner.h"
-#include "server/worker_hub.h"
+#include "server/mcp/dispatcher.h"
+#include "server/app/mcp_server.h"
+#include "server/mcp/task_runner.h"
+#include "server/workers/worker_hub.h"
 #include "test_util.h"
 
 using namespace litemcp;

@@ -6,8 +6,8 @@
 #include <optional>
 #include <vector>
 
-#include "server/call.h"
-#include "server/input_rounds.h"
+#include "server/mcp/call.h"
+#include "server/mcp/input_rounds.h"
 
 namespace litemcp::test {
 

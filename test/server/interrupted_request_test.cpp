@@ -3,9 +3,9 @@
 // alone. A store in a temporary folder, no server, no sockets.
 #include <doctest/doctest.h>
 
-#include "server/interrupted_request.h"
-#include "server/json_text.h"
-#include "server/session_log.h"
+#include "server/sessions/interrupted_request.h"
+#include "server/json/json_text.h"
+#include "server/sessions/session_log.h"
 #include "test_util.h"
 
 using namespace litemcp;

@@ -1,8 +1,8 @@
-#include "server/json_rpc.h"
+#include "server/rpc/json_rpc.h"
 
 #include <doctest/doctest.h>
 
-#include "server/json_text.h"
+#include "server/json/json_text.h"
 
 using namespace litemcp::server;
 

@@ -1,4 +1,4 @@
-#include "server/json_schema.h"
+#include "server/json/json_schema.h"
 
 #include <doctest/doctest.h>
 

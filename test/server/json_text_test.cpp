@@ -1,4 +1,4 @@
-#include "server/json_text.h"
+#include "server/json/json_text.h"
 
 #include <doctest/doctest.h>
 

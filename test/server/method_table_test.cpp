@@ -1,4 +1,4 @@
-// The method table (server/method_table.h): the facts that used to be five
+// The method table (server/mcp/method_table.h): the facts that used to be five
 // separate lists -- dispatch's if-chain, placement's I/O-thread methods, the
 // stateless era's gate and Mcp-Name parameters, its cacheable results, its
 // input rounds -- read from one place and pinned here.
@@ -7,7 +7,7 @@
 #include <set>
 #include <string>
 
-#include "server/method_table.h"
+#include "server/mcp/method_table.h"
 
 using namespace litemcp::server;
 

@@ -1,4 +1,4 @@
-#include "server/provider.h"
+#include "server/rpc/provider.h"
 
 #include <doctest/doctest.h>
 

@@ -1,19 +1,19 @@
-// Reply channels (server/call.h): where a call's messages and answer go.
+// Reply channels (server/mcp/call.h): where a call's messages and answer go.
 // A store in a temporary folder and a fake responder; no server, no sockets.
 #include <doctest/doctest.h>
 
 #include <condition_variable>
 #include <mutex>
 
-#include "server/at_once.h"
-#include "server/direct_channel.h"
-#include "server/interrupted_request.h"
-#include "server/json_text.h"
-#include "server/mcp_server.h"
-#include "server/metrics.h"
-#include "server/session_channel.h"
-#include "server/session_log.h"
-#include "server/task_channel.h"
+#include "server/mcp/at_once.h"
+#include "server/mcp/direct_channel.h"
+#include "server/sessions/interrupted_request.h"
+#include "server/json/json_text.h"
+#include "server/app/mcp_server.h"
+#include "server/telemetry/metrics.h"
+#include "server/mcp/session_channel.h"
+#include "server/sessions/session_log.h"
+#include "server/mcp/task_channel.h"
 #include "fake_channel.h"
 #include "test_util.h"
 

@@ -1,4 +1,4 @@
-#include "server/request_state.h"
+#include "server/rpc/request_state.h"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "server/settings.h"
+#include "server/config/settings.h"
 
 #include <doctest/doctest.h>
 

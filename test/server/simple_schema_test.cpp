@@ -1,4 +1,4 @@
-#include "server/simple_schema.h"
+#include "server/json/simple_schema.h"
 
 #include <doctest/doctest.h>
 

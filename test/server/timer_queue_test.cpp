@@ -1,4 +1,4 @@
-#include "server/timer_queue.h"
+#include "server/util/timer_queue.h"
 
 #include <doctest/doctest.h>
 

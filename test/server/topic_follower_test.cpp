@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "server/topic_follower.h"
+#include "server/streams/topic_follower.h"
 #include "test_util.h"
 
 using namespace litemcp;

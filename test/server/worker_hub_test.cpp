@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "server/mcp_server.h"
-#include "server/worker_hub.h"
+#include "server/app/mcp_server.h"
+#include "server/workers/worker_hub.h"
 #include "test_util.h"
 
 using namespace litemcp;

@@ -1,0 +1,60 @@
+// JSON text to and from nlohmann::json values: the server's one reader and
+// one writer of JSON (request bodies, session records, task and worker
+// records, every response).
+//
+// nlohmann's own parse and dump move one character at a time through an
+// input and an output adapter (and the lexer copies every character twice);
+// these scan and append in runs. On a tools/call, parsing the request and
+// writing the response took about a fifth of the server's user-space
+// instructions with nlohmann's (see test/bench/README.md for the figures).
+//
+// The grammar is RFC 8259's, accepted exactly as nlohmann::json::parse
+// accepts it: the same texts parse (a leading UTF-8 byte order mark
+// included), to the same values and number types (a non-negative integer
+// is unsigned, a negative one signed, one too large for 64 bits a double; a
+// double that overflows is an error), and a repeated key keeps its last
+// value. Unlike nlohmann, nesting is bounded (max_json_depth), and a NUL
+// byte after the value is an error (nlohmann ends its input there). Output is
+// byte for byte nlohmann's dump(), except that bytes of a string that are
+// not UTF-8 are written as U+FFFD where dump() would throw.
+//
+// Threading: free functions, no shared state.
+#pragma once
+
+#include "server/json/json.h"
+
+#include <cstddef>
+#include <expected>
+#include <string>
+#include <string_view>
+
+namespace litemcp::server {
+
+// Arrays and objects nested deeper than this are a parse error (the writer,
+// the schema validator and the handlers walk values recursively).
+inline constexpr std::size_t max_json_depth = 512;
+
+struct json_syntax_error {
+    std::size_t offset = 0;  // byte of the text where parsing stopped
+    std::string message;     // what was wrong there, for a client to read
+};
+
+struct json_read_options {
+    // Skip `// ...` and `/* ... */` comments where whitespace may be (as
+    // nlohmann's ignore_comments does); for hand-written files.
+    // Default: false.
+    bool comments = false;
+};
+
+std::expected<json, json_syntax_error> parse_json(std::string_view text, json_read_options options = {});
+
+// "<message> at byte <offset>", for an error answer or a log line.
+std::string to_string(const json_syntax_error& e);
+
+// Appends the text of a value: compact with indent -1 (the default), else
+// one member or element per line, indented by that many spaces per level
+// (nlohmann's dump(indent)).
+void append_json(std::string& out, const json& value, int indent = -1);
+std::string to_json(const json& value, int indent = -1);
+
+}  // namespace litemcp::server

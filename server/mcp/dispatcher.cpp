@@ -1,0 +1,100 @@
+// The dispatcher (dispatcher.h): placement, the method table lookup, the
+// exceptions a handler may throw, and the context it runs with.
+#include "server/mcp/dispatcher.h"
+
+#include <spdlog/spdlog.h>
+
+#include "server/json/json_text.h"
+#include "server/mcp/method_table.h"
+#include "server/mcp/methods/methods.h"
+
+namespace litemcp::server {
+
+// ---- the context a handler runs with ---------------------------------------
+
+class call_context : public request_context {
+public:
+    explicit call_context(std::shared_ptr<call> c) : c_(std::move(c)), channel_(*c_->channel) {}
+    const std::string& session_id() const override {
+        static const std::string none;
+        return c_->session ? c_->session->id : none;
+    }
+    const std::string& protocol_version() const override { return channel_.version(); }
+    const json& client_capabilities() const override { return channel_.capabilities(); }
+
+    void progress(double progress, std::optional<double> total, std::optional<std::string> message) override {
+        if (!c_->progress_token) return;
+        if (last_progress_ && progress <= *last_progress_) return;  // must increase
+        last_progress_ = progress;
+        json p{{"progressToken", *c_->progress_token}, {"progress", progress}};
+        if (total) p["total"] = *total;
+        if (message) p["message"] = *message;
+        channel_.emit(c_, make_notification("notifications/progress", std::move(p)));
+    }
+
+    void log(log_level level, json data, std::optional<std::string> logger) override {
+        if (!channel_.wants_log(level)) return;
+        json p{{"level", to_string(level)}, {"data", std::move(data)}};
+        if (logger) p["logger"] = *logger;
+        channel_.emit(c_, make_notification("notifications/message", std::move(p)));
+    }
+
+    void notify(std::string method, json params) override {
+        channel_.emit(c_, make_notification(method, std::move(params)));
+    }
+
+    std::expected<input_answers, rpc_failure> ask(std::vector<input_request> inputs) override {
+        return channel_.ask(c_, std::move(inputs));
+    }
+
+    rpc_result request(std::string method, json params, std::chrono::milliseconds timeout) override {
+        return channel_.request(c_, std::move(method), std::move(params), timeout);
+    }
+
+    bool cancelled() const override { return c_->cancelled->load() || channel_.ended(); }
+
+    void close_stream() override { channel_.close_stream(); }
+
+private:
+    std::shared_ptr<call> c_;
+    reply_channel& channel_;
+    std::optional<double> last_progress_;
+};
+
+execution dispatcher::placement(call& c) const {
+    const std::string_view m = c.method;  // compared without strlen
+    c.entry = find_method(m);
+    if (c.entry && c.entry->on_io_thread) return execution::io;
+    if (m == "tools/call") {
+        const auto name = c.params.find("name");
+        if (name == c.params.end() || !name->is_string()) return execution::pool;
+        const auto& t = c.placed_tool.emplace(srv_.reg.find_tool(name->get_ref<const std::string&>()));
+        if (t) return t->runs_on;
+    }
+    return execution::pool;
+}
+
+call_outcome dispatcher::run(const std::shared_ptr<call>& cp) {
+    auto& c = *cp;
+    rpc_result r;
+    try {
+        r = dispatch(cp);
+    } catch (const std::exception& e) {
+        spdlog::error("{}: {} failed: {}", c.channel->origin().key(), c.method, e.what());
+        r = fail(rpc_code::internal_error, std::string("internal error: ") + e.what());
+    }
+    if (c.cancelled->load()) return std::nullopt;  // a cancelled request gets no response
+    return r;
+}
+
+rpc_result dispatcher::dispatch(const std::shared_ptr<call>& cp) {
+    auto& c = *cp;
+    const auto* m = c.entry ? c.entry : find_method(c.method);
+    if (!m || !m->handler || !served(*m, c.channel->rules(), c.channel->version()))
+        return fail(rpc_code::method_not_found, "Method not found: " + c.method);
+    call_context ctx(cp);
+    method_scope scope{srv_, cp, ctx};
+    return m->handler(scope);
+}
+
+}  // namespace litemcp::server

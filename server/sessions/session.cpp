@@ -1,0 +1,290 @@
+#include "server/sessions/session.h"
+
+#include <spdlog/spdlog.h>
+
+#include "server/util/ids.h"
+#include "server/json/json_text.h"
+#include "server/sessions/stream_feeder.h"
+
+namespace litemcp::server {
+
+namespace {
+constexpr std::string_view record_prefix = "session/";
+
+std::uint64_t now_ms() {
+    using namespace std::chrono;
+    return static_cast<std::uint64_t>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+}  // namespace
+
+
+session_table::session_table(store::store& s, std::uint64_t max_sessions, std::uint64_t max_per_principal)
+    : store_(s), max_(max_sessions), max_per_principal_(max_per_principal) {
+    // Count the records once at start; afterwards the counts move with create/end/expire.
+    std::string after;
+    std::uint64_t n = 0;
+    for (;;) {
+        auto page = store_.kv_scan(record_prefix, after, 10'000);
+        if (!page || page->empty()) break;
+        n += page->size();
+        for (auto& [key, value] : *page)
+            if (value.find("\"principal\"") != std::string::npos) {
+                auto j = parse_json(value).value_or(json());
+                if (j.is_object() && j.value("principal", "") != "") per_principal_[j["principal"].get<std::string>()]++;
+            }
+        after = page->back().first;
+    }
+    count_ = n;
+}
+
+void session_table::uncount(const std::string& principal) {
+    count_--;
+    if (principal.empty()) return;
+    std::lock_guard lock(mu_);
+    if (auto it = per_principal_.find(principal); it != per_principal_.end() && --it->second == 0) per_principal_.erase(it);
+}
+
+std::string session_table::record_of(const session_state& s) const {
+    json subs = json::array();
+    for (auto& u : s.subscriptions) subs.push_back(u);
+    return to_json(json{{"version", s.version},
+                        {"capabilities", s.client_capabilities},
+                        {"clientInfo", s.client_info},
+                        {"created", s.created_ms},
+                        {"level", to_string(s.level)},
+                        {"subscriptions", subs},
+                        {"principal", s.principal}});
+}
+
+std::expected<std::shared_ptr<session_state>, create_refusal> session_table::create(std::string version,
+                                                                                    json capabilities,
+                                                                                    json client_info,
+                                                                                    std::string principal) {
+    if (count_.fetch_add(1) >= max_) {
+        count_--;
+        return std::unexpected(create_refusal{create_refusal::reason::server_full,
+                                              "the session limit (" + std::to_string(max_) + ") is reached"});
+    }
+    if (!principal.empty()) {
+        std::lock_guard lock(mu_);
+        auto& mine = per_principal_[principal];
+        if (max_per_principal_ && mine >= max_per_principal_) {
+            count_--;
+            return std::unexpected(create_refusal{create_refusal::reason::principal_full,
+                                                  "'" + principal + "' has " + std::to_string(mine) +
+                                                      " sessions open, the limit per principal; end one (DELETE) first"});
+        }
+        ++mine;
+    }
+    auto s = std::make_shared<session_state>();
+    s->id = random_id();
+    s->topic = topic_of(s->id);
+    s->version = std::move(version);
+    s->client_capabilities = std::move(capabilities);
+    s->client_info = std::move(client_info);
+    s->created_ms = now_ms();
+    s->principal = std::move(principal);
+    if (auto r = store_.kv_put(std::string(record_prefix) + s->id, record_of(*s)); !r) {
+        spdlog::error("session {}: cannot persist: {}", s->id, r.error().message);
+        uncount(s->principal);
+        return std::unexpected(create_refusal{create_refusal::reason::store_error, "cannot record the session: " + r.error().message});
+    }
+    std::lock_guard lock(mu_);
+    sessions_[s->id] = s;
+    return s;
+}
+
+std::shared_ptr<session_state> session_table::find(const std::string& id) {
+    {
+        std::lock_guard lock(mu_);
+        if (auto it = sessions_.find(id); it != sessions_.end()) {
+            it->second->last_used = std::chrono::steady_clock::now();
+            return it->second;
+        }
+    }
+    if (id.size() != 32) return nullptr;
+    auto rec = store_.kv_get(std::string(record_prefix) + id);
+    if (!rec || !*rec) return nullptr;
+    auto parsed = parse_json(**rec);
+    if (!parsed) {
+        spdlog::error("session {}: stored record is not JSON: {}", id, parsed.error().message);
+        return nullptr;
+    }
+    const auto& j = *parsed;
+    auto s = std::make_shared<session_state>();
+    s->id = id;
+    s->topic = topic_of(id);
+    s->version = j.value("version", "2025-03-26");
+    s->client_capabilities = j.value("capabilities", json::object());
+    s->client_info = j.value("clientInfo", json::object());
+    s->created_ms = j.value("created", std::uint64_t{0});
+    s->principal = j.value("principal", "");
+    s->level = parse_log_level(j.value("level", "info")).value_or(log_level::info);
+    for (auto& u : j.value("subscriptions", json::array())) s->subscriptions.insert(u.get<std::string>());
+    s->initialized = true;  // it was, before the restart
+    std::lock_guard lock(mu_);
+    auto [it, inserted] = sessions_.emplace(id, s);
+    return it->second;
+}
+
+void session_table::save(session_state& s) {
+    std::string rec;
+    {
+        std::lock_guard lock(s.mu);
+        rec = record_of(s);
+    }
+    if (auto r = store_.kv_put(std::string(record_prefix) + s.id, rec); !r)
+        spdlog::error("session {}: cannot persist: {}", s.id, r.error().message);
+}
+
+void session_table::end(const std::shared_ptr<session_state>& s) {
+    std::shared_ptr<stream_feeder> get;
+    {
+        std::lock_guard lock(s->mu);
+        if (s->ended) return;
+        s->ended = true;
+        get = std::move(s->get_stream);
+        for (auto& [id, flag] : s->running) *flag = true;
+        for (auto& [id, w] : s->waiting) w->wake();
+    }
+    if (get) get->stop(true);
+    {
+        std::lock_guard lock(mu_);
+        sessions_.erase(s->id);
+    }
+    if (auto r = store_.kv_delete(std::string(record_prefix) + s->id); !r)
+        spdlog::error("session {}: cannot delete its record: {}", s->id, r.error().message);
+    if (auto r = store_.remove_topic(s->topic); !r && r.error().code != store::errc::not_found)
+        spdlog::error("session {}: cannot delete its topic: {}", s->id, r.error().message);
+    uncount(s->principal);
+    spdlog::info("session {}: ended", s->id);
+}
+
+void session_table::expired(std::string_view topic) {
+    constexpr std::string_view prefix = "mcp.session/";
+    if (!topic.starts_with(prefix)) return;
+    std::string id(topic.substr(prefix.size()));
+    std::shared_ptr<session_state> s;
+    {
+        std::lock_guard lock(mu_);
+        if (auto it = sessions_.find(id); it != sessions_.end()) {
+            s = it->second;
+            sessions_.erase(it);
+        }
+    }
+    if (s) {
+        std::lock_guard lock(s->mu);
+        s->ended = true;
+    }
+    std::string principal = s ? s->principal : "";
+    if (!s)
+        if (auto rec = store_.kv_get(std::string(record_prefix) + id); rec && *rec) {
+            auto j = parse_json(**rec).value_or(json());
+            if (j.is_object()) principal = j.value("principal", "");
+        }
+    if (store_.kv_delete(std::string(record_prefix) + id)) uncount(principal);
+    spdlog::info("session {}: expired", id);
+}
+
+void session_table::cancel_all() {
+    std::lock_guard lock(mu_);
+    for (auto& [id, s] : sessions_) {
+        std::lock_guard l(s->mu);
+        for (auto& [rid, flag] : s->running)
+            if (!flag->exchange(true)) s->interrupted.insert(rid);  // not a request the client cancelled
+        for (auto& [wid, w] : s->waiting) w->wake();
+    }
+}
+
+void session_table::close_streams() {
+    std::vector<std::shared_ptr<stream_feeder>> streams;
+    {
+        std::lock_guard lock(mu_);
+        for (auto& [id, s] : sessions_) {
+            std::lock_guard l(s->mu);
+            if (s->get_stream) streams.push_back(std::move(s->get_stream));
+        }
+    }
+    for (auto& f : streams) f->stop(false);
+}
+
+void session_table::trim_memory(std::chrono::seconds idle) {
+    const auto cutoff = std::chrono::steady_clock::now() - idle;
+    std::lock_guard lock(mu_);
+    std::erase_if(sessions_, [&](auto& kv) {
+        auto& s = kv.second;
+        std::lock_guard l(s->mu);
+        return s.use_count() == 1 && s->last_used < cutoff && s->live_streams.empty() && !s->get_stream &&
+               s->waiting.empty();
+    });
+}
+
+json session_table::describe(session_state& s) {
+    std::lock_guard lock(s.mu);
+    json streams = json::array();
+    for (auto offset : s.live_streams) streams.push_back(std::to_string(offset));
+    json subs = json::array();
+    for (auto& u : s.subscriptions) subs.push_back(u);
+    return json{{"id", s.id},
+                {"principal", s.principal},
+                {"version", s.version},
+                {"clientInfo", s.client_info},
+                {"clientCapabilities", s.client_capabilities},
+                {"createdMs", s.created_ms},
+                {"logLevel", to_string(s.level)},
+                {"subscriptions", subs},
+                {"runningRequests", s.running.size()},
+                {"liveStreams", streams},
+                {"getStreamOpen", s.get_stream != nullptr},
+                {"waitingForClient", s.waiting.size()}};
+}
+
+session_table::page session_table::list(const std::string& after, std::size_t limit, const std::string& state,
+                                        const std::string& principal) {
+    page out;
+    std::string cursor = after.empty() ? "" : std::string(record_prefix) + after;
+    // One match past the page tells whether there is a next page, so a full
+    // last page carries no cursor to an empty one.
+    while (out.sessions.size() <= limit) {
+        auto batch = store_.kv_scan(record_prefix, cursor, std::max<std::size_t>(limit, 100));
+        if (!batch || batch->empty()) return out;
+        for (auto& [key, value] : *batch) {
+            cursor = key;
+            const std::string id = key.substr(record_prefix.size());
+            std::shared_ptr<session_state> loaded;
+            {
+                std::lock_guard lock(mu_);
+                if (auto it = sessions_.find(id); it != sessions_.end()) loaded = it->second;
+            }
+            bool active = false;
+            if (loaded) {
+                std::lock_guard l(loaded->mu);
+                active = !loaded->live_streams.empty() || loaded->get_stream || !loaded->running.empty();
+            }
+            if ((state == "active" && !active) || (state == "idle" && active)) continue;
+            auto parsed = parse_json(value);
+            if (!parsed) continue;
+            const auto& j = *parsed;
+            if (!principal.empty() && j.value("principal", "") != principal) continue;
+            if (out.sessions.size() == limit) {
+                out.next = out.sessions.back()["id"].get<std::string>();
+                return out;
+            }
+            out.sessions.push_back(json{{"id", id},
+                                        {"principal", j.value("principal", "")},
+                                        {"version", j.value("version", "")},
+                                        {"clientInfo", j.value("clientInfo", json::object())},
+                                        {"createdMs", j.value("created", std::uint64_t{0})},
+                                        {"active", active}});
+        }
+        if (batch->size() < std::max<std::size_t>(limit, 100)) return out;
+    }
+    return out;
+}
+
+std::size_t session_table::loaded() const {
+    std::lock_guard lock(mu_);
+    return sessions_.size();
+}
+
+}  // namespace litemcp::server

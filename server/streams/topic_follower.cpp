@@ -1,0 +1,77 @@
+#include "server/streams/topic_follower.h"
+
+#include <spdlog/spdlog.h>
+
+#include "server/util/ids.h"
+
+
+namespace litemcp::server {
+
+namespace {
+constexpr std::size_t batch_records = 256;
+constexpr std::size_t batch_bytes = 1u << 20;
+}  // namespace
+
+topic_follower::~topic_follower() { stop(); }
+
+topic_follower::topic_follower(store::store& st, work_pool& pool, std::string consumer, std::string what,
+                               std::function<void()> on_ready)
+    : store_(st), pool_(pool), consumer_(std::move(consumer)), what_(std::move(what)), on_ready_(std::move(on_ready)) {}
+
+std::shared_ptr<topic_follower> topic_follower::start(store::store& st, work_pool& pool, std::string_view prefix,
+                                                      const std::vector<std::string>& topics, std::string what,
+                                                      std::function<void()> on_ready) {
+    std::shared_ptr<topic_follower> f(
+        new topic_follower(st, pool, std::string(prefix) + random_id(), std::move(what), std::move(on_ready)));
+    std::weak_ptr<topic_follower> weak = f;
+    (void)st.add_consumer(f->consumer_, [weak] {
+        if (auto self = weak.lock()) self->wake();
+    });
+    for (auto& t : topics) (void)st.bind(f->consumer_, t);
+    f->wake();  // whatever is already there
+    return f;
+}
+
+void topic_follower::wake() {
+    auto self = shared_from_this();
+    if (!pool_.post([self] { self->ready(); }))
+        spdlog::warn("{}: delivery queue full; its stream waits for the next wake", what_);
+}
+
+void topic_follower::ready() {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    store_.take_ready(consumer_);
+    on_ready_();
+}
+
+follow_outcome topic_follower::read(std::string_view topic, std::uint64_t& pos,
+                                    const std::function<bool(const store::record&)>& each) {
+    for (;;) {
+        auto r = store_.read(topic, pos, {batch_records, batch_bytes});
+        if (!r) {
+            if (r.error().code == store::errc::not_found) return follow_outcome::gone;
+            spdlog::error("{}: reading {} failed: {}", what_, topic, r.error().message);
+            return follow_outcome::failed;
+        }
+        if (r->outcome == store::read_outcome::truncated) {
+            spdlog::warn("{}: {} lost offsets {}..{} to retention", what_, topic, pos, r->first_offset - 1);
+            pos = r->first_offset;
+            continue;
+        }
+        for (auto& rec : r->records) {
+            pos = rec.offset + 1;
+            if (!each(rec)) return follow_outcome::stopped;
+        }
+        // A batch may stop at its byte bound with records still to come.
+        if (r->next_offset >= r->end_offset) return follow_outcome::caught_up;
+        pos = r->next_offset;
+    }
+}
+
+void topic_follower::stop() {
+    if (stopped_.exchange(true)) return;
+    store_.remove_consumer(consumer_);
+}
+
+}  // namespace litemcp::server

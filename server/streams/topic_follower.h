@@ -1,0 +1,68 @@
+// Follows lite topics for one reader, woken by the store's ready set and
+// never by polling: the consumer, its bindings, the wake-up that posts one
+// delivery at a time to a pool, and the read loop (batches, truncation by
+// retention) that every topic-to-SSE reader shares -- a session's POST or
+// GET stream (stream_feeder) and a subscriptions/listen stream
+// (listen_stream).
+//
+// Threading: wake-ups arrive on the store's appender thread and only post
+// to the pool; on_ready runs there, never twice at once for one follower.
+// read() is for on_ready. stop() may be called from any thread, more than
+// once. Lifetime: shared; the reader owns it and stops it when its stream
+// ends. After stop() no on_ready starts.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/util/work_pool.h"
+#include "store/store.h"
+
+namespace litemcp::server {
+
+enum class follow_outcome {
+    caught_up,  // every record up to the topic's end was handed over
+    stopped,    // the reader's callback said stop (its stream ended, or it has what it wanted)
+    gone,       // the topic does not exist (never written, or removed)
+    failed,     // the store could not read it (logged)
+};
+
+class topic_follower : public std::enable_shared_from_this<topic_follower> {
+public:
+    // Reads from the topics once at start and after every append to one of
+    // them. what: names the reader in log lines ("session 3f2a...", "listen").
+    static std::shared_ptr<topic_follower> start(store::store& st, work_pool& pool, std::string_view consumer_prefix,
+                                                 const std::vector<std::string>& topics, std::string what,
+                                                 std::function<void()> on_ready);
+
+    // Hands the records of topic from pos on to each, in offset order, until
+    // each returns false or the end is reached; pos ends past the last record
+    // handed over. Records lost to retention are skipped (logged).
+    follow_outcome read(std::string_view topic, std::uint64_t& pos,
+                        const std::function<bool(const store::record&)>& each);
+
+    // Ends the following: the consumer leaves the ready set.
+    void stop();
+    ~topic_follower();
+
+private:
+    topic_follower(store::store& st, work_pool& pool, std::string consumer, std::string what,
+                   std::function<void()> on_ready);
+    void wake();
+    void ready();
+
+    store::store& store_;
+    work_pool& pool_;
+    const std::string consumer_;
+    const std::string what_;
+    std::function<void()> on_ready_;
+    std::mutex mu_;  // one on_ready at a time
+    std::atomic<bool> stopped_{false};  // not under mu_: on_ready may stop its own follower
+};
+
+}  // namespace litemcp::server

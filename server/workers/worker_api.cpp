@@ -1,0 +1,125 @@
+#include "server/workers/worker_api.h"
+
+#include <algorithm>
+
+#include "server/http/answers.h"
+#include "server/http/request_checks.h"
+#include "server/util/ids.h"
+#include "server/json/json_text.h"
+
+namespace litemcp::server {
+
+using transport::http_request;
+using transport::http_response;
+using transport::responder;
+using responder_ptr = std::shared_ptr<responder>;
+using http::route_args;
+
+namespace {
+
+// The worker API's status for each of the hub's outcomes.
+unsigned status_of(worker_outcome o) {
+    switch (o) {
+        case worker_outcome::done: return 200;
+        case worker_outcome::registered: return 201;
+        case worker_outcome::invalid: return 400;
+        case worker_outcome::no_credential: return 401;
+        case worker_outcome::wrong_credential: return 403;
+        case worker_outcome::unknown_worker:
+        case worker_outcome::unknown_call: return 404;
+        case worker_outcome::conflict: return 409;
+        case worker_outcome::too_many_instances: return 429;
+        case worker_outcome::internal: return 500;
+        case worker_outcome::full:
+        case worker_outcome::store_unavailable: return 503;
+    }
+    return 500;
+}
+
+http_response answer_of(const worker_answer& a) { return http::json_answer(status_of(a.outcome), a.body); }
+
+// The worker hub takes the credential as an owned string.
+std::optional<std::string> credential(const http_request& req) {
+    auto token = http::bearer_token(req);
+    return token ? std::optional<std::string>(*token) : std::nullopt;
+}
+
+constexpr std::string_view actions[] = {"progress", "log", "result", "failure", "suspend", "extend"};
+
+}  // namespace
+
+worker_api::worker_api(parts p) : p_(p) { add_routes(); }
+
+std::optional<json> worker_api::body_of(const http_request& req, const std::string& schema,
+                                        const responder_ptr& res) const {
+    if (!http::is_json(req)) {
+        res->respond(http::problem(415, "Content-Type must be application/json"));
+        return std::nullopt;
+    }
+    auto body = parse_json(req.body);
+    if (!body) {
+        res->respond(http::problem(400, "the body is not JSON: " + to_string(body.error())));
+        return std::nullopt;
+    }
+    if (auto problem = p_.schemas.at(schema)->validate(*body)) {
+        res->respond(http::problem(400, "invalid " + schema + " request: " + *problem));
+        return std::nullopt;
+    }
+    return std::move(*body);
+}
+
+void worker_api::add_routes() {
+    using args = const route_args&;
+    auto& w = p_.workers;
+    routes_.add("POST", "/workers", "register (again)", [this, &w](http_request& req, args, const responder_ptr& res) {
+        // With authentication on, registering needs a token with the
+        // mcp:workers scope, and its principal owns the worker.
+        if (auto refused = p_.auth.admit(req, scope::workers)) {
+            auto r = http::problem(refused->status, refused->message);
+            r.headers.set("WWW-Authenticate", refused->challenge);
+            return res->respond(std::move(r));
+        }
+        auto body = body_of(req, "worker-register", res);
+        if (!body) return;
+        auto given = p_.auth.enabled() ? std::nullopt : credential(req);
+        res->respond(answer_of(w.register_worker(*body, given, req.principal)));
+    });
+    routes_.add("GET", "/workers/{name}", "the worker's state", [&w](http_request& req, args a, const responder_ptr& res) {
+        res->respond(answer_of(w.describe(a[0], credential(req))));
+    });
+    routes_.add("DELETE", "/workers/{name}", "deregister", [&w](http_request& req, args a, const responder_ptr& res) {
+        res->respond(answer_of(w.deregister(a[0], credential(req))));
+    });
+    routes_.add("GET", "/workers/{name}/calls", "an instance's SSE stream of calls",
+                [&w](http_request& req, args a, const responder_ptr& res) {
+                    if (!http::accepts(req, "text/event-stream"))
+                        return res->respond(http::problem(406, "Accept must list text/event-stream"));
+                    if (auto denied = w.check_attach(a[0], credential(req))) return res->respond(answer_of(*denied));
+                    std::string instance(req.headers.get("Worker-Instance").value_or(""));
+                    if (instance.empty() || instance.size() > 128) instance = random_id().substr(0, 12);
+                    w.attach(a[0], instance, res->start_sse({}));
+                });
+    routes_.add("POST", "/workers/{name}/calls/{call}/{action}", "progress, log, result, failure, suspend or extend",
+                [this, &w](http_request& req, args a, const responder_ptr& res) {
+                    const auto& action = a[2];
+                    if (std::find(std::begin(actions), std::end(actions), action) == std::end(actions))
+                        return res->respond(http::problem(
+                            404, "unknown action '" + action + "': one of progress, log, result, failure, suspend, extend"));
+                    auto body = body_of(req, "worker-" + action, res);
+                    if (!body) return;
+                    res->respond(answer_of(w.answer(a[0], credential(req), a[1], action, *body)));
+                });
+}
+
+void worker_api::handle(http_request req, std::shared_ptr<responder> res) {
+    auto segments = http::path_segments(req.path);
+    if (!segments) return res->respond(http::problem(400, "the path is not a valid URL path"));
+    auto found = routes_.find(req.method, *segments);
+    if (found.handler) return (*found.handler)(req, found.args, res);
+    if (found.allow.empty()) return res->respond(http::problem(404, http::not_found_message(req)));
+    auto r = http::problem(405, http::not_allowed_message(req));
+    r.headers.set("Allow", found.allow);
+    res->respond(std::move(r));
+}
+
+}  // namespace litemcp::server

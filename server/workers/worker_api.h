@@ -1,0 +1,56 @@
+// The worker API over HTTP (docs/workers.md): a tool server registers, takes
+// its calls from an SSE stream and answers them.
+//
+//   POST   /workers                                  register (again)
+//   GET    /workers/<name>                           the worker's state
+//   DELETE /workers/<name>                           deregister
+//   GET    /workers/<name>/calls                     an instance's SSE stream of calls
+//   POST   /workers/<name>/calls/<callId>/<action>   progress | log | result | failure | suspend | extend
+//
+// Bodies are checked against schemas/worker-*.json; every error is JSON
+// {"error": "..."} with the HTTP status that says what kind it is. The
+// worker's own endpoints take its credential (Authorization: Bearer);
+// registering takes an access token with mcp:workers when authentication
+// is on.
+//
+// Threading: handle() runs on the handler pool (the hub writes the store
+// synchronously). Lifetime: owned by the server; its parts outlive it.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "server/auth/auth.h"
+#include "server/http/router.h"
+#include "server/json/json_schema.h"
+#include "server/workers/worker_hub.h"
+
+namespace litemcp::server {
+
+class worker_api {
+public:
+    struct parts {
+        worker_hub& workers;
+        const authenticator& auth;
+        // The request schemas by name (worker-register, worker-result, ...).
+        const std::map<std::string, std::shared_ptr<const json_schema>>& schemas;
+    };
+
+    explicit worker_api(parts p);
+
+    void handle(transport::http_request req, std::shared_ptr<transport::responder> res);
+
+private:
+    void add_routes();
+    // The body as JSON checked against schemas/<schema>.json, or nullopt
+    // once the error is answered (415, 400).
+    std::optional<json> body_of(const transport::http_request& req, const std::string& schema,
+                                const std::shared_ptr<transport::responder>& res) const;
+
+    parts p_;
+    http::router routes_;
+};
+
+}  // namespace litemcp::server

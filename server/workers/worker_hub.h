@@ -1,0 +1,227 @@
+// Workers: tool servers that register over HTTP and receive calls through
+// their own lite topic mcp.worker/<name> (docs/workers.md).
+//
+// A call to something a worker serves (tools/call, resources/read,
+// prompts/get) is written twice: its state under the key "wcall/<id>" (what
+// it asks, which session stream it answers, how often it was delivered) and a
+// record on the worker's topic, which is the queue. The hub reads each
+// worker's topic from its broker-held cursor and pushes every call to one
+// bound instance (an SSE stream), round the least busy. The cursor never
+// passes a call that is still open, so after a restart every open call is
+// delivered again: at-least-once.
+//
+// A delivered call is invisible to other instances for its invisibility
+// timeout; progress or an explicit extension pushes that out. Without an
+// answer it is delivered again (to any instance), after a backoff when the
+// worker reported a failure; after maxAttempts it is appended to the
+// dead-letter topic mcp.dlq/<name> and the client gets a tool error. A
+// worker that has had no instance for the offline grace period is offline:
+// its tools, resources and prompts leave the lists, and its calls fail at
+// once unless it registered with queueWhileOffline.
+//
+// Threading: the public methods are thread-safe (one mutex). Deliveries and
+// timers run on the hub's own thread, woken by the store's ready set, by
+// answers and by its next deadline -- nothing polls. Store callbacks only
+// post to that thread. Lifetime: owned by the server; registrations, queues
+// and open calls live in the store and survive restarts.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/workers/call_origin.h"
+#include "server/rpc/json_rpc.h"
+#include "server/rpc/provider.h"
+#include "store/store.h"
+#include "transport/sse_stream.h"
+
+namespace litemcp::server {
+
+struct call;  // call.h
+
+struct worker_options {
+    std::chrono::milliseconds invisibility{30'000};  // per worker: invisibilityMs. Default: 30 s
+    unsigned max_attempts = 3;                       // per worker: maxAttempts. Default: 3
+    std::chrono::milliseconds retry_backoff{1'000};  // delay before the 2nd delivery after a failure, doubling. Default: 1 s
+    std::chrono::milliseconds call_timeout{300'000}; // per worker: callTimeoutMs. Default: 5 min
+    std::chrono::milliseconds offline_grace{10'000}; // no instance for this long: offline. Default: 10 s
+    std::size_t max_workers = 1'000;                 // registrations. Default: 1,000
+    std::size_t max_instances = 64;                  // bound instances per worker. Default: 64
+    std::size_t max_open_calls = 10'000;             // queued + delivered calls per worker. Default: 10,000
+};
+
+// The MCP side of a worker call: who waits for it and where its messages go.
+struct call_ticket {
+    call_origin origin;
+    json request_id;
+    std::optional<json> progress_token;
+    std::string method;  // tools/call, resources/read or prompts/get
+    // The call its messages and answer go through: the request's own while
+    // this process runs it, the one restored() made after a restart; null
+    // when nobody waits (a requeued dead letter, a 2026-07-28 request
+    // after a restart).
+    std::shared_ptr<call> live;
+};
+
+// Implemented by the server: how the hub reaches the calls' clients.
+class call_sink {
+public:
+    virtual ~call_sink() = default;
+    // A notification for the call's stream (progress, a log message at a level).
+    virtual void notify(const call_ticket& t, json notification, std::optional<log_level> level) = 0;
+    // The call's response (a JSON-RPC result or error); nullopt: cancelled, no response.
+    virtual void finish(const call_ticket& t, std::optional<json> response) = 0;
+    // After a restart: the call that stands for the one the origin waits
+    // for (its stream is open again until finish()); null when nobody waits.
+    virtual std::shared_ptr<call> restored(const call_ticket& t) = 0;
+};
+
+// A worker's figures, for /metrics.
+struct worker_stats {
+    std::string name;
+    bool online = false;
+    std::size_t instances = 0, open_calls = 0, in_flight = 0;
+    std::uint64_t delivered = 0, redelivered = 0, answered = 0, dead_lettered = 0;
+};
+
+// What became of a request of the worker API, in the hub's words; the HTTP
+// API (worker_api.cpp) turns each into a status.
+enum class worker_outcome {
+    done,                // the request did what it asked
+    registered,          // a new worker was registered (its credential is in the body)
+    unknown_worker,      // no worker of that name
+    no_credential,       // the worker's credential is needed and was not given
+    wrong_credential,    // a credential that is not the worker's
+    invalid,             // the request's content cannot be used (a duplicate tool name, a bad schema)
+    conflict,            // it clashes with what is: a name or tool of another owner, a call not delivered now
+    unknown_call,        // no such call open on the worker
+    too_many_instances,  // the worker's instance limit is reached
+    full,                // the worker limit is reached
+    store_unavailable,   // the store could not record it (retry later)
+    internal,            // a fault of litemcp's
+};
+
+// The hub's answer: the outcome and its JSON body (what was done, or
+// {"error": "<what is wrong>"}).
+struct worker_answer {
+    worker_outcome outcome = worker_outcome::done;
+    json body = json::object();
+};
+
+class worker_hub {
+public:
+    worker_hub(store::store& st, registry& reg, call_sink& sink, worker_options o);
+    ~worker_hub();
+    worker_hub(const worker_hub&) = delete;
+    worker_hub& operator=(const worker_hub&) = delete;
+
+    // Loads the registrations and open calls from the store and starts the
+    // hub's thread. Registered workers start online for the grace period, so
+    // instances reconnecting after a restart do not make their tools flap.
+    store::result<void> start();
+    void stop();
+
+    // ---- the worker API (credential: the bearer token, if any) ----
+    // owner: the authenticated principal registering (empty without
+    // authentication); it may register its worker again without the credential.
+    worker_answer register_worker(const json& body, std::optional<std::string> credential, const std::string& owner = {});
+    worker_answer deregister(const std::string& name, std::optional<std::string> credential);
+    worker_answer describe(const std::string& name, std::optional<std::string> credential);
+    // Binds an instance's SSE stream; the answer is an error, or nullopt
+    // when the stream is bound (the caller has started it).
+    std::optional<worker_answer> check_attach(const std::string& name, std::optional<std::string> credential);
+    void attach(const std::string& name, std::string instance, std::shared_ptr<transport::sse_stream> sse);
+    // action: progress, log, result, failure, suspend, extend (body already
+    // checked against schemas/worker-<action>.json).
+    worker_answer answer(const std::string& name, std::optional<std::string> credential, const std::string& call_id,
+                      const std::string& action, const json& body);
+
+    std::vector<worker_stats> stats() const;
+    // Queues a dead-lettered call (a record of mcp.dlq/<name>) again, detached
+    // from any client -- the client got the failure when it was dead-lettered:
+    // for a worker that has been fixed. Returns the new call's id.
+    std::expected<std::string, std::string> requeue(const std::string& worker, const json& letter);
+    // describe() for the admin API, without the worker's credential.
+    std::optional<json> inspect(const std::string& name) const;
+
+    // ---- the MCP side ----
+    // The worker that serves this tool / resource / prompt, if any.
+    std::optional<std::string> owner(list_kind kind, const std::string& key) const;
+    std::shared_ptr<const tool> worker_tool(const std::string& name) const;
+    // Queues a call; an error message when it cannot be queued (offline,
+    // queue full): the caller turns it into a tool error.
+    std::expected<std::string, std::string> submit(const std::string& worker, call_ticket t, json params);
+    // notifications/cancelled: the worker gets a cancel event, the client no response.
+    void cancel(const call_origin& origin, const json& request_id);
+    // Files an open call again under another origin (a 2026-07-28 call that
+    // became a task: the task, request id the task id), in memory and in
+    // its durable state, so that after a restart its answer settles the
+    // task. Returns the worker serving it, or nullopt when the call is no
+    // longer open.
+    std::optional<std::string> adopt(const call_origin& from, const json& request_id, const call_origin& to,
+                                     const json& new_request_id);
+
+private:
+    struct instance;
+    struct worker;
+    struct open_call;
+    struct timer;
+    using clock = std::chrono::steady_clock;
+    using effects = std::vector<std::function<void()>>;  // run after the lock is released
+
+    void run();
+    void pump(worker& w, effects& after);
+    void deliver(worker& w, open_call& c, const std::shared_ptr<instance>& to, effects& after);
+    void retry_or_dead_letter(open_call& c, const std::string& why, std::optional<std::chrono::milliseconds> after_ms,
+                              effects& fx);
+    void complete(open_call& c, std::optional<json> response, effects& fx);
+    void fail_call(open_call& c, const std::string& message, effects& fx);
+    void release_slot(open_call& c);
+    // Tells the instance holding a delivered call to stop working on it.
+    void send_cancel(const open_call& c, const std::string& reason);
+    void set_online(worker& w, bool online, effects& fx);
+    void publish(worker& w, effects& fx);   // queues a republish of w
+    void republish(const std::string& name);  // lists the worker's current tools in the registry
+    void save_cursor(worker& w);
+    void schedule(clock::time_point at, timer t);
+    void on_timer(const timer& t, effects& fx);
+    void wake(const std::string& worker_name);
+    worker* authorized(const std::string& name, const std::optional<std::string>& credential, worker_answer& denied);
+    std::expected<std::unique_ptr<worker>, std::string> load_worker(const json& record);
+    json describe(const worker& w) const;
+    static json event_for(const open_call& c, std::uint64_t offset);
+
+    store::store& store_;
+    registry& registry_;
+    call_sink& sink_;
+    worker_options opts_;
+
+    mutable std::mutex mu_;
+    std::mutex publish_mu_;  // orders republish(); taken before mu_, never while holding it
+    std::map<std::string, std::unique_ptr<worker>> workers_;
+    std::map<std::string, std::unique_ptr<open_call>> calls_;
+    std::map<std::string, std::string> by_request_;  // session + '\n' + request id -> call id
+    std::set<std::string> recently_done_;             // answered call ids, for idempotent answers
+    std::vector<std::string> done_order_;
+    std::multimap<clock::time_point, timer> timers_;
+
+    std::mutex wake_mu_;  // never held with mu_: the store's threads take it
+    std::condition_variable wake_cv_;
+    std::set<std::string> dirty_;
+    bool timers_changed_ = false;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace litemcp::server

@@ -1,0 +1,428 @@
+// The worker hub: what the worker API asks -- register, deregister,
+// describe, attach, answer -- and the figures the admin API reads.
+#include "server/workers/worker_hub.h"
+
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <pthread.h>
+
+#include "server/util/ids.h"
+#include "server/json/json_schema.h"
+#include "server/json/json_text.h"
+#include "server/workers/worker_hub_state.h"
+
+namespace litemcp::server {
+
+using namespace worker_hub_detail;
+
+worker_hub::worker* worker_hub::authorized(const std::string& name, const std::optional<std::string>& credential,
+                                           worker_answer& denied) {
+    auto it = workers_.find(name);
+    if (it == workers_.end()) {
+        denied = error(worker_outcome::unknown_worker, "no worker named '" + name + "' is registered");
+        return nullptr;
+    }
+    if (!credential) {
+        denied = error(worker_outcome::no_credential, "this needs the worker's credential: Authorization: Bearer <credential>");
+        return nullptr;
+    }
+    const auto d = sha256_hex(*credential);
+    auto& w = *it->second;
+    if (d.size() != w.digest.size() || CRYPTO_memcmp(d.data(), w.digest.data(), d.size()) != 0) {
+        denied = error(worker_outcome::wrong_credential, "the credential is not the one of worker '" + name + "'");
+        return nullptr;
+    }
+    return &w;
+}
+
+worker_answer worker_hub::register_worker(const json& body, std::optional<std::string> credential, const std::string& owner) {
+    const auto name = body.at("name").get<std::string>();
+    // Every tool's schemas must compile: a bad one is the worker's error, now.
+    std::set<std::string> names;
+    const auto& tools = body.at("tools");
+    for (std::size_t i = 0; i < tools.size(); ++i) {
+        const auto tool_name = tools[i].at("name").get<std::string>();
+        if (!names.insert(tool_name).second)
+            return error(worker_outcome::invalid, "tools[" + std::to_string(i) + "].name: '" + tool_name + "' is listed twice");
+        for (auto field : {"inputSchema", "outputSchema"})
+            if (tools[i].contains(field))
+                if (auto s = json_schema::compile(tools[i][field]); !s)
+                    return error(worker_outcome::invalid, "tools[" + std::to_string(i) + "]." + field + ": cannot be used: " + s.error());
+    }
+    effects fx;
+    worker_answer out;
+    {
+        std::lock_guard lock(mu_);
+        auto existing = workers_.find(name);
+        if (existing != workers_.end()) {
+            worker_answer denied;
+            const bool same_owner = !owner.empty() && existing->second->owner == owner;
+            if (!same_owner && !authorized(name, credential, denied))
+                return error(worker_outcome::conflict, "a worker named '" + name +
+                                      "' is registered; registering it again needs its credential "
+                                      "(Authorization: Bearer <credential>)");
+        } else if (workers_.size() >= opts_.max_workers) {
+            return error(worker_outcome::full, "the worker limit (" + std::to_string(opts_.max_workers) + ") is reached");
+        }
+        // Names are unique across the server: no worker may shadow another
+        // worker's or an in-process tool, resource or prompt.
+        for (auto& t : tools) {
+            const auto tn = t.at("name").get<std::string>();
+            if (auto holder = registry_.find_tool(tn); holder && holder->served_by != name)
+                return error(worker_outcome::conflict, "tool '" + tn + "' is already served by " +
+                                      (holder->served_by.empty() ? std::string("this server")
+                                                                 : "worker '" + holder->served_by + "'"));
+            for (auto& [other, w] : workers_)
+                if (other != name)
+                    for (auto& wt : w->tools)
+                        if (wt->definition.value("name", "") == tn)
+                            return error(worker_outcome::conflict, "tool '" + tn + "' is already served by worker '" + other + "'");
+        }
+        // Offline workers are not in the registry: ask them too.
+        auto served_by_other = [&](const char* field, const char* key, const std::string& value) -> std::string {
+            for (auto& [other, w] : workers_)
+                if (other != name)
+                    for (auto& x : w->definition.value(field, json::array()))
+                        if (x.value(key, "") == value) return other;
+            return {};
+        };
+        for (auto& r : body.value("resources", json::array())) {
+            const auto uri = r.at("uri").get<std::string>();
+            auto other = served_by_other("resources", "uri", uri);
+            if (auto holder = registry_.find_resource(uri); holder && holder->served_by != name) other = holder->served_by.empty() ? "this server" : holder->served_by;
+            if (!other.empty()) return error(worker_outcome::conflict, "resource '" + uri + "' is already served by " + other);
+        }
+        for (auto& p : body.value("prompts", json::array())) {
+            const auto pn = p.at("name").get<std::string>();
+            auto other = served_by_other("prompts", "name", pn);
+            if (auto holder = registry_.find_prompt(pn); holder && holder->served_by != name) other = holder->served_by.empty() ? "this server" : holder->served_by;
+            if (!other.empty()) return error(worker_outcome::conflict, "prompt '" + pn + "' is already served by " + other);
+        }
+
+        std::string secret;
+        json record;
+        if (existing != workers_.end()) {
+            auto& w = *existing->second;
+            record = json{{"name", name}, {"id", w.id}, {"digest", w.digest}, {"createdMs", w.created_ms}, {"owner", w.owner}};
+        } else {
+            secret = random_id() + random_id();
+            record = json{{"name", name}, {"id", random_id()}, {"digest", sha256_hex(secret)}, {"createdMs", wall_ms()}, {"owner", owner}};
+        }
+        record["definition"] = body;
+        auto loaded = load_worker(record);
+        if (!loaded) return error(worker_outcome::internal, loaded.error());
+        auto& w = **loaded;
+        const bool fresh = existing == workers_.end();
+        // A new worker's consumer first: a registration is recorded only
+        // once it can receive calls.
+        if (fresh) {
+            std::string n = name;
+            if (auto r = store_.add_consumer(w.consumer, [this, n] { wake(n); }); !r)
+                return error(worker_outcome::internal, "cannot bind the worker's queue: " + r.error().message);
+        }
+        if (auto r = store_.kv_put(std::string(worker_prefix) + name, to_json(record)); !r) {
+            if (fresh) store_.remove_consumer(w.consumer);
+            return error(worker_outcome::store_unavailable, "cannot record the registration: " + r.error().message);
+        }
+        if (existing != workers_.end()) {
+            // The queue, its cursor, the instances and the counters carry over.
+            auto& old = *existing->second;
+            w.next = old.next;
+            w.saved_cursor = old.saved_cursor;
+            w.pinned = std::move(old.pinned);
+            w.ready = std::move(old.ready);
+            w.instances = std::move(old.instances);
+            w.open = old.open;
+            w.online = old.online;
+            w.presence = old.presence;
+            w.suspended_until = old.suspended_until;
+            w.delivered = old.delivered;
+            w.redelivered = old.redelivered;
+            w.dead_lettered = old.dead_lettered;
+            w.answered = old.answered;
+            existing->second = std::move(*loaded);
+            out = {worker_outcome::done, json{{"workerId", w.id}, {"name", name}, {"topic", w.topic}, {"registered", "again"}}};
+            spdlog::info("workers: {}: registered again ({} tools)", name, w.tools.size());
+        } else {
+            auto cur = store_.cursor(w.consumer, w.topic);  // a topic left by an earlier registration
+            w.next = w.saved_cursor = cur && *cur ? **cur : 0;
+            (void)store_.bind(w.consumer, w.topic);
+            schedule(clock::now() + opts_.offline_grace, {timer::kind::offline, name, {}, w.presence});
+            workers_[name] = std::move(*loaded);
+            out = {worker_outcome::registered, json{{"workerId", w.id}, {"name", name}, {"credential", secret}, {"topic", w.topic}}};
+            spdlog::info("workers: {}: registered ({} tools)", name, w.tools.size());
+        }
+        publish(*workers_[name], fx);
+    }
+    for (auto& f : fx) f();
+    return out;
+}
+
+worker_answer worker_hub::deregister(const std::string& name, std::optional<std::string> credential) {
+    effects fx;
+    std::vector<std::shared_ptr<instance>> instances;
+    std::string topic, consumer;
+    {
+        std::lock_guard lock(mu_);
+        worker_answer denied;
+        auto* w = authorized(name, credential, denied);
+        if (!w) return denied;
+        std::vector<open_call*> mine;
+        for (auto& [id, c] : calls_)
+            if (c->worker == name) mine.push_back(c.get());
+        for (auto* c : mine) fail_call(*c, "worker '" + name + "' was deregistered", fx);
+        instances = std::move(w->instances);
+        w->online = false;
+        publish(*w, fx);
+        topic = w->topic;
+        consumer = w->consumer;
+        (void)store_.kv_delete(std::string(worker_prefix) + name);
+        workers_.erase(name);
+    }
+    for (auto& f : fx) f();
+    store_.remove_consumer(consumer);
+    if (auto r = store_.remove_topic(topic); !r && r.error().code != store::errc::not_found)
+        spdlog::error("workers: {}: cannot remove the queue: {}", name, r.error().message);
+    for (auto& i : instances) i->sse->close();
+    spdlog::info("workers: {}: deregistered", name);
+    return {worker_outcome::done, json{{"name", name}, {"deregistered", true}}};
+}
+
+json worker_hub::describe(const worker& w) const {
+    json instances = json::array();
+    for (auto& i : w.instances) instances.push_back({{"id", i->id}, {"inFlight", i->busy}});
+    std::size_t delivered = 0;
+    for (auto& [id, c] : calls_)
+        if (c->worker == w.name && c->state == open_call::phase::delivered) ++delivered;
+    json tools = json::array();
+    for (auto& t : w.tools) tools.push_back(t->definition.value("name", ""));
+    return json{{"name", w.name},
+                {"workerId", w.id},
+                {"online", w.online},
+                {"topic", w.topic},
+                {"deadLetterTopic", w.dlq},
+                {"tools", tools},
+                {"concurrency", w.concurrency},
+                {"queueWhileOffline", w.queue_while_offline},
+                {"invisibilityMs", w.invisibility.count()},
+                {"maxAttempts", w.max_attempts},
+                {"callTimeoutMs", w.call_timeout.count()},
+                {"instances", instances},
+                {"openCalls", w.open},
+                {"inFlight", delivered},
+                {"cursor", w.saved_cursor},
+                {"delivered", w.delivered},
+                {"redelivered", w.redelivered},
+                {"answered", w.answered},
+                {"deadLettered", w.dead_lettered}};
+}
+
+worker_answer worker_hub::describe(const std::string& name, std::optional<std::string> credential) {
+    std::lock_guard lock(mu_);
+    worker_answer denied;
+    auto* w = authorized(name, credential, denied);
+    if (!w) return denied;
+    return {worker_outcome::done, describe(*w)};
+}
+
+std::optional<worker_answer> worker_hub::check_attach(const std::string& name, std::optional<std::string> credential) {
+    std::lock_guard lock(mu_);
+    worker_answer denied;
+    auto* w = authorized(name, credential, denied);
+    if (!w) return denied;
+    if (w->instances.size() >= opts_.max_instances)
+        return error(worker_outcome::too_many_instances, "worker '" + name + "' has " + std::to_string(w->instances.size()) +
+                              " instances connected, the limit");
+    return std::nullopt;
+}
+
+void worker_hub::attach(const std::string& name, std::string instance_id, std::shared_ptr<transport::sse_stream> sse) {
+    effects fx;
+    auto mine = std::make_shared<instance>();
+    mine->id = instance_id;
+    mine->sse = sse;
+    {
+        std::lock_guard lock(mu_);
+        auto it = workers_.find(name);
+        if (it == workers_.end()) {
+            sse->close();
+            return;
+        }
+        auto& w = *it->second;
+        // An instance reconnecting under its id takes over from its old
+        // stream, which may not have noticed it is gone (like a GET takeover).
+        for (auto& old : w.instances)
+            if (old->id == instance_id) old->sse->abort();
+        std::erase_if(w.instances, [&](auto& old) { return old->id == instance_id; });
+        w.instances.push_back(mine);
+        w.presence++;
+        set_online(w, true, fx);
+    }
+    // A worker coming back online is listed again before its instance hears
+    // "attached", so a client the worker tells at once finds its tools; and
+    // the instance gets no call before that event.
+    for (auto& f : fx) f();
+    {
+        std::lock_guard lock(mu_);
+        auto it = workers_.find(name);
+        if (it == workers_.end()) return;  // deregistered meanwhile: its instances were closed
+        auto& w = *it->second;
+        if (std::find(w.instances.begin(), w.instances.end(), mine) == w.instances.end()) return;  // replaced
+        sse->send({}, to_json(json{{"type", "attached"}, {"worker", name}, {"instance", instance_id}}));
+        mine->attached = true;
+        spdlog::info("workers: {}: instance {} attached ({} now)", name, instance_id, w.instances.size());
+    }
+    // Runs on an I/O thread when the stream ends for any reason. Calls the
+    // instance held stay delivered until their invisibility timeout.
+    sse->on_closed([this, name, instance_id, weak = std::weak_ptr<instance>(mine)] {
+        std::lock_guard lock(mu_);
+        auto it = workers_.find(name);
+        if (it == workers_.end()) return;
+        auto& w = *it->second;
+        auto me = weak.lock();
+        if (!me || std::find(w.instances.begin(), w.instances.end(), me) == w.instances.end()) return;  // replaced
+        std::erase(w.instances, me);
+        spdlog::info("workers: {}: instance {} left ({} now)", name, instance_id, w.instances.size());
+        if (w.instances.empty()) schedule(clock::now() + opts_.offline_grace, {timer::kind::offline, name, {}, w.presence});
+    });
+    wake(name);
+}
+
+worker_answer worker_hub::answer(const std::string& name, std::optional<std::string> credential,
+                              const std::string& call_id, const std::string& action, const json& body) {
+    effects fx;
+    worker_answer out;
+    {
+        std::lock_guard lock(mu_);
+        worker_answer denied;
+        auto* w = authorized(name, credential, denied);
+        if (!w) return denied;
+        auto it = calls_.find(call_id);
+        if (it == calls_.end() || it->second->worker != name) {
+            if (recently_done_.contains(call_id))
+                return {worker_outcome::done, json{{"callId", call_id}, {"status", "already finished"}}};
+            return error(worker_outcome::unknown_call, "call '" + call_id + "' is not open on worker '" + name +
+                                  "' (it never existed, or it was answered, failed or cancelled)");
+        }
+        auto& c = *it->second;
+        const auto now = clock::now();
+        const bool delivered = c.state == open_call::phase::delivered;
+        if (action == "result") {
+            const auto& result = body.at("result");
+            if (c.ticket.method == "tools/call" && !(result.contains("content") && result["content"].is_array()))
+                return error(worker_outcome::invalid, "result.content: a tools/call result is an MCP CallToolResult, with a content array");
+            w->answered++;
+            complete(c, make_result(c.ticket.request_id, result), fx);
+            out = {worker_outcome::done, json{{"callId", call_id}, {"status", "answered"}}};
+        } else if (action == "progress") {
+            if (delivered) c.invisible_until = std::max(c.invisible_until, now + w->invisibility);
+            if (c.ticket.progress_token) {
+                json p{{"progressToken", *c.ticket.progress_token}, {"progress", body.at("progress")}};
+                if (body.contains("total")) p["total"] = body["total"];
+                if (body.contains("message")) p["message"] = body["message"];
+                fx.push_back([this, t = c.ticket, n = make_notification("notifications/progress", std::move(p))] {
+                    sink_.notify(t, n, std::nullopt);
+                });
+                out = {worker_outcome::done, json{{"callId", call_id}, {"status", "sent"}}};
+            } else {
+                out = {worker_outcome::done, json{{"callId", call_id}, {"status", "dropped: the client asked for no progress"}}};
+            }
+        } else if (action == "log") {
+            auto level = parse_log_level(body.at("level").get<std::string>());
+            json p{{"level", body["level"]}, {"data", body.at("data")}};
+            if (body.contains("logger")) p["logger"] = body["logger"];
+            fx.push_back([this, t = c.ticket, n = make_notification("notifications/message", std::move(p)), level] {
+                sink_.notify(t, n, level);
+            });
+            out = {worker_outcome::done, json{{"callId", call_id}, {"status", "sent"}}};
+        } else if (!delivered) {
+            return error(worker_outcome::conflict, "call '" + call_id + "' is not delivered right now (it is queued or waiting to be retried)");
+        } else if (action == "failure") {
+            std::optional<std::chrono::milliseconds> after;
+            if (body.contains("retryAfterMs")) after = std::chrono::milliseconds(body["retryAfterMs"].get<long long>());
+            const auto attempts = c.attempts;
+            const bool last = attempts >= w->max_attempts;
+            retry_or_dead_letter(c, body.at("error").get<std::string>(), after, fx);
+            out = {worker_outcome::done, json{{"callId", call_id}, {"status", last ? "dead-lettered" : "will be retried"}, {"attempts", attempts}}};
+        } else if (action == "extend") {
+            const auto ms = std::chrono::milliseconds(body.at("ms").get<long long>());
+            c.invisible_until = now + ms;
+            out = {worker_outcome::done, json{{"callId", call_id}, {"status", "extended"}, {"invisibleForMs", ms.count()}}};
+        } else if (action == "suspend") {
+            // Not a failed attempt: the call goes back to the head of the
+            // queue and the whole worker pauses.
+            const auto ms = std::chrono::milliseconds(body.at("ms").get<long long>());
+            release_slot(c);
+            c.attempts--;
+            c.generation++;
+            c.state = open_call::phase::ready;
+            w->ready.push_front(c.id);
+            w->suspended_until = now + ms;
+            store_.suspend(w->consumer, w->topic, ms);
+            schedule(w->suspended_until, {timer::kind::resume, name, {}, 0});
+            out = {worker_outcome::done, json{{"callId", call_id}, {"status", "suspended"}, {"resumeInMs", ms.count()}}};
+        } else {
+            return error(worker_outcome::invalid, "unknown action '" + action + "'");
+        }
+    }
+    for (auto& f : fx) f();
+    return out;
+}
+
+std::expected<std::string, std::string> worker_hub::requeue(const std::string& worker, const json& letter) {
+    if (!letter.is_object() || !letter.contains("callId") || !letter.contains("params") || !letter.contains("method"))
+        return std::unexpected("the record is not a dead letter");
+    call_ticket t;
+    t.request_id = "requeued-" + letter["callId"].get<std::string>() + "-" + random_id().substr(0, 8);
+    t.method = letter.value("method", "tools/call");
+    return submit(worker, std::move(t), letter["params"]);
+}
+
+std::optional<json> worker_hub::inspect(const std::string& name) const {
+    std::lock_guard lock(mu_);
+    auto it = workers_.find(name);
+    if (it == workers_.end()) return std::nullopt;
+    return describe(*it->second);
+}
+
+std::vector<worker_stats> worker_hub::stats() const {
+    std::lock_guard lock(mu_);
+    std::vector<worker_stats> out;
+    for (auto& [name, w] : workers_) {
+        worker_stats s{name, w->online, w->instances.size(), w->open, 0, w->delivered, w->redelivered, w->answered,
+                       w->dead_lettered};
+        for (auto& i : w->instances) s.in_flight += i->busy;
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+// ---- the MCP side --------------------------------------------------------------
+
+std::optional<std::string> worker_hub::owner(list_kind kind, const std::string& key) const {
+    std::lock_guard lock(mu_);
+    for (auto& [name, w] : workers_) {
+        if (kind == list_kind::tools) {
+            for (auto& t : w->tools)
+                if (t->definition.value("name", "") == key) return name;
+        } else {
+            const char* field = kind == list_kind::resources ? "resources" : "prompts";
+            const char* id = kind == list_kind::resources ? "uri" : "name";
+            for (auto& x : w->definition.value(field, json::array()))
+                if (x.value(id, "") == key) return name;
+        }
+    }
+    return std::nullopt;
+}
+
+std::shared_ptr<const tool> worker_hub::worker_tool(const std::string& name) const {
+    std::lock_guard lock(mu_);
+    for (auto& [n, w] : workers_)
+        for (auto& t : w->tools)
+            if (t->definition.value("name", "") == name) return t;
+    return nullptr;
+}
+
+}  // namespace litemcp::server

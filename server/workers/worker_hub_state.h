@@ -1,0 +1,103 @@
+// Private to the worker hub's files (worker_hub*.cpp): its state -- the
+// workers, their instances, open calls and timers -- and small helpers.
+// Everything here is guarded by worker_hub::mu_ (see worker_hub.h).
+#pragma once
+
+#include <deque>
+
+#include "server/json/json_text.h"
+#include "server/workers/worker_hub.h"
+
+namespace litemcp::server {
+
+namespace worker_hub_detail {
+
+inline constexpr std::string_view worker_prefix = "worker/";
+inline constexpr std::string_view call_prefix = "wcall/";
+inline constexpr std::size_t recently_done_max = 10'000;
+
+inline std::uint64_t wall_ms() {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+}
+
+inline worker_answer error(worker_outcome outcome, std::string message) { return {outcome, json{{"error", std::move(message)}}}; }
+
+inline std::string request_key(const call_origin& origin, const json& request_id) {
+    return origin.key() + "\n" + to_json(request_id);
+}
+
+}  // namespace worker_hub_detail
+
+// ---- state -------------------------------------------------------------------
+
+struct worker_hub::instance {
+    std::string id;
+    std::shared_ptr<transport::sse_stream> sse;
+    unsigned busy = 0;
+    bool attached = false;  // told so: calls are delivered to it from then on
+};
+
+struct worker_hub::worker {
+    std::string name, id, digest;
+    std::string owner;  // the principal that registered it (authentication on)
+    json definition;  // the registration body
+    std::uint64_t created_ms = 0;
+    unsigned concurrency = 1;
+    bool queue_while_offline = false;
+    std::chrono::milliseconds invisibility{}, call_timeout{};
+    unsigned max_attempts = 3;
+    std::vector<std::shared_ptr<const tool>> tools;
+    std::string topic, consumer, dlq;
+
+    std::uint64_t next = 0;          // next topic offset to read
+    std::uint64_t saved_cursor = 0;  // the broker-held cursor: never past an open call
+    std::set<std::uint64_t> pinned;  // topic offsets of open calls already read
+    std::deque<std::string> ready;   // calls waiting for an instance, in order
+    std::vector<std::shared_ptr<instance>> instances;
+    std::size_t open = 0;            // open calls (queued, ready, delivered, waiting)
+    bool online = true;
+    std::uint64_t presence = 0;      // bumps when an instance attaches: stale offline checks do nothing
+    clock::time_point suspended_until{};
+    std::uint64_t delivered = 0, redelivered = 0, dead_lettered = 0, answered = 0;
+};
+
+struct worker_hub::open_call {
+    enum class phase { queued, ready, delivered, waiting };
+    std::string id, worker;
+    call_ticket ticket;
+    json params;
+    std::uint64_t deadline_ms = 0;  // wall clock, told to the worker
+    clock::time_point deadline;
+    unsigned attempts = 0;          // deliveries so far
+    std::optional<std::uint64_t> offset;  // its record on the worker's topic, once read
+    phase state = phase::queued;
+    std::weak_ptr<instance> holder;  // delivered to
+    std::uint64_t generation = 0;   // bumps at each change of phase: stale timers do nothing
+    clock::time_point invisible_until;
+    std::string last_error;
+    bool counted = false;  // in its worker's open count
+
+    json record() const {
+        json r{{"id", id},
+               {"worker", worker},
+               {"requestId", ticket.request_id},
+               {"method", ticket.method},
+               {"params", params},
+               {"deadlineMs", deadline_ms},
+               {"attempts", attempts}};
+        if (ticket.progress_token) r["progressToken"] = *ticket.progress_token;
+        ticket.origin.write_to(r);
+        return r;
+    }
+};
+
+struct worker_hub::timer {
+    enum class kind { invisibility, retry, deadline, resume, offline };
+    kind what;
+    std::string worker, call;
+    std::uint64_t generation = 0;
+};
+
+}  // namespace litemcp::server
