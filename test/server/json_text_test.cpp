@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "bench/boost_json_reader.h"
+
 #include <random>
 
 using namespace litemcp::server;
@@ -35,10 +37,15 @@ bool same(const json& a, const json& b) {
 // writer writes what dump() writes.
 int accepted = 0, rejected = 0;
 
+// The reader under test: the server's, or the Boost.JSON candidate
+// (test/bench/boost_json_reader.h), held to the same rules.
+using reader_fn = std::expected<json, json_syntax_error> (*)(std::string_view, json_read_options);
+reader_fn reader = &parse_json;
+
 void check_like_nlohmann(const std::string& text, bool comments = false) {
     CAPTURE(text);
     const json expected = json::parse(text, nullptr, false, comments);
-    const auto got = parse_json(text, {.comments = comments});
+    const auto got = reader(text, {.comments = comments});
     ++(expected.is_discarded() ? rejected : accepted);
     if (expected.is_discarded()) {
         CHECK_FALSE(got.has_value());
@@ -132,35 +139,8 @@ private:
     std::mt19937 rng_;
 };
 
-}  // namespace
-
-TEST_CASE("parse_json accepts exactly what nlohmann accepts, to the same values") {
-    const char* corpus[] = {
-        "{}", "[]", "null", "true", "false", "0", "-0", "1", "-1", "1.0", "-0.0", "1e2", "1E-2", "1.5e+3",
-        "\"\"", "\"a\"", " \t\r\n{} \n", "\xEF\xBB\xBF{\"bom\":1}", "{\"a\":1,\"a\":2}", "{\"a\":{\"x\":1},\"a\":[2]}",
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"text\":\"hi\"}}}",
-        "[1,[2,[3,[4]]],{\"k\":[{}]}]", "\"\\u0000\"", "\"\\uD834\\uDD1E\"", "\"\xF0\x9D\x84\x9E\"",
-        "18446744073709551615", "18446744073709551616", "-9223372036854775808", "-9223372036854775809",
-        "1e308", "1e309", "-1e309", "1e-400", "-1e-400", "4.9e-324", "2.2250738585072014e-308",
-        "0.1", "123456789012345678901234567890", "1.7976931348623157e308",
-        // rejected
-        "", " ", "{", "}", "[", "[1,]", "[,1]", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{a:1}", "{'a':1}", "[1 2]",
-        "tru", "nul", "True", "NaN", "Infinity", "-", "01", "1.", ".1", "1e", "1e+", "+1", "0x1", "--1",
-        "\"", "\"abc", "\"\\\"", "\"\\a\"", "\"\\u12\"", "\"\\u12G4\"", "\"\\uD800\"", "\"\\uDC00\"",
-        "\"\\uD800\\u0041\"", "\"\\uD800x\"", "\"\x01\"", "\"\n\"", "\"\x80\"", "\"\xC0\xAF\"", "\"\xED\xA0\x80\"",
-        "\"\xF4\x90\x80\x80\"", "\"\xF5\x80\x80\x80\"", "\"\xE2\x82\"", "\xEF\xBB{}", "{} {}", "[] x", "{}\x00",
-        "/* c */ {}", "[1]//", "\"a\"\"b\"",
-    };
-    for (const char* t : corpus) check_like_nlohmann(t);
-    check_like_nlohmann(std::string("\"a\0b\"", 5));  // a raw NUL in a string
-    // nlohmann takes a NUL byte outside a string for the end of the text and
-    // ignores what follows; here it is text after the value, an error.
-    CHECK_FALSE(json::parse(std::string("{}\0x", 4), nullptr, false).is_discarded());
-    CHECK_FALSE(parse_json(std::string("{}\0x", 4)).has_value());
-}
-
-TEST_CASE("parse_json and nlohmann agree on random texts and their mutations") {
-    text_generator gen(20261201);
+void random_texts(unsigned seed) {
+    text_generator gen(seed);
     accepted = rejected = 0;
     for (int i = 0; i < 20000; ++i) {
         const auto text = gen.value();
@@ -172,6 +152,37 @@ TEST_CASE("parse_json and nlohmann agree on random texts and their mutations") {
     CHECK(accepted > 10000);  // both sides are exercised
     CHECK(rejected > 10000);
 }
+
+// Texts on both sides of the grammar's edges.
+const char* corpus[] = {
+    "{}", "[]", "null", "true", "false", "0", "-0", "1", "-1", "1.0", "-0.0", "1e2", "1E-2", "1.5e+3",
+    "\"\"", "\"a\"", " \t\r\n{} \n", "\xEF\xBB\xBF{\"bom\":1}", "{\"a\":1,\"a\":2}", "{\"a\":{\"x\":1},\"a\":[2]}",
+    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"text\":\"hi\"}}}",
+    "[1,[2,[3,[4]]],{\"k\":[{}]}]", "\"\\u0000\"", "\"\\uD834\\uDD1E\"", "\"\xF0\x9D\x84\x9E\"",
+    "18446744073709551615", "18446744073709551616", "-9223372036854775808", "-9223372036854775809",
+    "1e308", "1e309", "-1e309", "1e-400", "-1e-400", "4.9e-324", "2.2250738585072014e-308",
+    "0.1", "123456789012345678901234567890", "1.7976931348623157e308",
+    // rejected
+    "", " ", "{", "}", "[", "[1,]", "[,1]", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{a:1}", "{'a':1}", "[1 2]",
+    "tru", "nul", "True", "NaN", "Infinity", "-", "01", "1.", ".1", "1e", "1e+", "+1", "0x1", "--1",
+    "\"", "\"abc", "\"\\\"", "\"\\a\"", "\"\\u12\"", "\"\\u12G4\"", "\"\\uD800\"", "\"\\uDC00\"",
+    "\"\\uD800\\u0041\"", "\"\\uD800x\"", "\"\x01\"", "\"\n\"", "\"\x80\"", "\"\xC0\xAF\"", "\"\xED\xA0\x80\"",
+    "\"\xF4\x90\x80\x80\"", "\"\xF5\x80\x80\x80\"", "\"\xE2\x82\"", "\xEF\xBB{}", "{} {}", "[] x", "{}\x00",
+    "/* c */ {}", "[1]//", "\"a\"\"b\"",
+};
+
+}  // namespace
+
+TEST_CASE("parse_json accepts exactly what nlohmann accepts, to the same values") {
+    for (const char* t : corpus) check_like_nlohmann(t);
+    check_like_nlohmann(std::string("\"a\0b\"", 5));  // a raw NUL in a string
+    // nlohmann takes a NUL byte outside a string for the end of the text and
+    // ignores what follows; here it is text after the value, an error.
+    CHECK_FALSE(json::parse(std::string("{}\0x", 4), nullptr, false).is_discarded());
+    CHECK_FALSE(parse_json(std::string("{}\0x", 4)).has_value());
+}
+
+TEST_CASE("parse_json and nlohmann agree on random texts and their mutations") { random_texts(20261201); }
 
 TEST_CASE("comments are skipped only when asked for, as nlohmann skips them") {
     const char* corpus[] = {"// a\n{}", "{} // a", "/* a */ [1, /* b */ 2] /**/", "{\"a\" /* c */ : 1 // d\r}",
@@ -262,4 +273,17 @@ TEST_CASE("the writer replaces bytes that are not UTF-8 instead of throwing") {
     CHECK(to_json(bad) == "\"a\xEF\xBF\xBD(b\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBDz\"");
     const auto again = parse_json(to_json(bad));
     REQUIRE(again.has_value());  // what it writes reads back
+}
+
+TEST_CASE("the Boost.JSON candidate reader agrees with nlohmann as well") {
+    // It is measured against parse_json in test/bench/json_reader_bench.cpp;
+    // this keeps the comparison fair: it accepts and builds the same values.
+    reader = &litemcp::bench::parse_json_boost;
+    for (const char* t : corpus) check_like_nlohmann(t);
+    check_like_nlohmann(std::string("\"a\0b\"", 5));
+    CHECK_FALSE(litemcp::bench::parse_json_boost(std::string("{}\0x", 4)).has_value());
+    random_texts(20261205);
+    for (const char* t : {"// a\n{}", "{} // a", "/* a */ [1, /* b */ 2] /**/", "[1 /* open", "[1] /x"})
+        check_like_nlohmann(t, true);
+    reader = &parse_json;
 }
