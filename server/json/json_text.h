@@ -2,21 +2,18 @@
 // one writer of JSON (request bodies, session records, task and worker
 // records, every response).
 //
-// nlohmann's own parse and dump move one character at a time through an
-// input and an output adapter (and the lexer copies every character twice);
-// these scan and append in runs. On a tools/call, parsing the request and
-// writing the response took about a fifth of the server's user-space
-// instructions with nlohmann's (see test/bench/README.md for the figures).
-//
-// The grammar is RFC 8259's, accepted exactly as nlohmann::json::parse
-// accepts it: the same texts parse (a leading UTF-8 byte order mark
-// included), to the same values and number types (a non-negative integer
-// is unsigned, a negative one signed, one too large for 64 bits a double; a
-// double that overflows is an error), and a repeated key keeps its last
-// value. Unlike nlohmann, nesting is bounded (max_json_depth), and a NUL
-// byte after the value is an error (nlohmann ends its input there). Output is
-// byte for byte nlohmann's dump(), except that bytes of a string that are
-// not UTF-8 are written as U+FFFD where dump() would throw.
+// The reader is Boost.JSON's SAX parser (boost::json::basic_parser)
+// building nlohmann values (json_reader.cpp): the grammar is RFC 8259's,
+// accepted exactly as nlohmann::json::parse accepts it -- the same texts
+// parse (a leading UTF-8 byte order mark included), to the same values and
+// number types (a non-negative integer is unsigned, a negative one signed,
+// one too large for 64 bits a double; a double that overflows is an error),
+// and a repeated key keeps its last value. Unlike nlohmann, nesting is
+// bounded (max_json_depth), and a NUL byte after the value is an error
+// (nlohmann ends its input there). The writer appends in runs where
+// nlohmann's dump() goes one character at a time; its output is byte for
+// byte dump()'s, except that bytes of a string that are not UTF-8 are
+// written as U+FFFD where dump() would throw.
 //
 // Threading: free functions, no shared state.
 #pragma once
@@ -40,9 +37,9 @@ struct json_syntax_error {
 };
 
 struct json_read_options {
-    // Skip `// ...` and `/* ... */` comments where whitespace may be (as
-    // nlohmann's ignore_comments does); for hand-written files.
-    // Default: false.
+    // Skip `// ...` and `/* ... */` comments where whitespace may be; for
+    // hand-written files, which are read by nlohmann's own parser (its
+    // ignore_comments), errors naming a line and column. Default: false.
     bool comments = false;
 };
 

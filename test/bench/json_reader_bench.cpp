@@ -1,5 +1,5 @@
-// json_reader_bench: the server's JSON reader (server/json/json_text.h)
-// beside the Boost.JSON candidate (boost_json_reader.h) and nlohmann's own
+// json_reader_bench: the server's JSON reader (server/json/json_text.h,
+// Boost.JSON's SAX parser building nlohmann values) beside nlohmann's own
 // parse, on the texts the server reads: a tools/call request, an initialize
 // request, a tools/list result, a 1 MiB document, a text of long escaped
 // strings. Each reader parses each text for --ms milliseconds, the readers
@@ -14,7 +14,6 @@
 #include <string>
 #include <vector>
 
-#include "boost_json_reader.h"
 #include "server/json/json_text.h"
 
 using litemcp::server::json;
@@ -89,7 +88,6 @@ int main(int argc, char** argv) {
     }
     const std::vector<std::pair<const char*, reader>> readers = {
         {"litemcp (json_text)", [](const std::string& t) { return litemcp::server::parse_json(t).has_value(); }},
-        {"Boost.JSON basic_parser", [](const std::string& t) { return litemcp::bench::parse_json_boost(t).has_value(); }},
         {"nlohmann::json::parse", [](const std::string& t) { return !json::parse(t, nullptr, false).is_discarded(); }},
     };
     std::printf("JSON readers, median of %d rounds of %d ms each, ns per parse (MB/s)\n", rounds, ms);
