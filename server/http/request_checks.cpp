@@ -5,6 +5,7 @@
 
 #include <boost/url/parse_path.hpp>
 #include <boost/url/parse_query.hpp>
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -171,6 +172,23 @@ std::optional<std::vector<std::string>> path_segments(std::string_view path) {
         if (!decoded.empty()) out.push_back(std::move(decoded));
     }
     return out;
+}
+
+std::optional<std::string> origin_or_host_refusal(const transport::http_request& req,
+                                                  const std::vector<std::string>& allowed_hosts,
+                                                  const std::vector<std::string>& allowed_origins) {
+    auto listed = [](const std::vector<std::string>& list, std::string_view v) {
+        return std::any_of(list.begin(), list.end(), [&](auto& a) { return a == "*" || a == v; });
+    };
+    if (auto host = req.headers.get("Host")) {
+        if (!is_loopback(*host) && !listed(allowed_hosts, host_of(*host)) && !listed(allowed_hosts, *host))
+            return "Host '" + std::string(*host) + "' is not allowed (DNS rebinding protection)";
+    }
+    if (auto origin = req.headers.get("Origin")) {
+        if (!is_loopback(origin_host(*origin)) && !listed(allowed_origins, *origin))
+            return "Origin '" + std::string(*origin) + "' is not allowed";
+    }
+    return std::nullopt;
 }
 
 }  // namespace litemcp::server::http

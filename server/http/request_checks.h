@@ -8,6 +8,8 @@
 //                  case-insensitively (RFC 9110 §11.1).
 //   is_loopback    localhost, 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104, as a
 //                  Host name, an Origin's host or a peer address.
+//   origin_or_host_refusal  Host and Origin against the allowed lists
+//                  (DNS rebinding protection); loopback always passes.
 //   query_param    a query-string parameter, percent-decoded (Boost.URL).
 //   path_segments  the path's segments, percent-decoded (Boost.URL).
 //
@@ -43,6 +45,13 @@ bool is_loopback(std::string_view host_or_address);
 std::string_view host_of(std::string_view host_header);
 std::string_view origin_host(std::string_view origin);
 
+// Why a request's Host or Origin is refused (DNS rebinding protection), or
+// nullopt when both pass: a loopback name always passes; another must be
+// listed ("*" lists any). Host is compared by name and as given (with port);
+// Origin as given ("scheme://host[:port]").
+std::optional<std::string> origin_or_host_refusal(const transport::http_request& req,
+                                                  const std::vector<std::string>& allowed_hosts,
+                                                  const std::vector<std::string>& allowed_origins);
 // The percent-decoded value of the query parameter `key` ("+" is a space),
 // or nullopt when absent. The first occurrence wins.
 std::optional<std::string> query_param(const transport::http_request& req, std::string_view key);

@@ -25,10 +25,13 @@ call_origin call_origin::read_from(const json& record) {
     const auto s = record.find("session");
     if (s == record.end() || !s->is_string()) return {};
     const auto& id = s->get_ref<const std::string&>();
-    // Records written before origins were typed named a task "task/<id>"
-    // and a 2026-07-28 request "req/<n>" in the session field.
-    if (id.starts_with("task/")) return {kind::task, id.substr(5), {}};
-    if (id.starts_with("req/")) return {};
+    // Records written before origins were typed put every origin in the
+    // session field as "<form>/<id>": form "task" for a task, "req" for a
+    // 2026-07-28 request. A session id is hex, so a slash marks that form.
+    if (const auto slash = id.find('/'); slash != std::string::npos) {
+        if (std::string_view(id).substr(0, slash) == "task") return {kind::task, id.substr(slash + 1), {}};
+        return {};  // a 2026-07-28 request: its client went with the process
+    }
     return {kind::session, id, record.value("stream", "")};
 }
 

@@ -60,6 +60,34 @@ TEST_CASE("loopback: one rule for Host names, Origins and peer addresses") {
     CHECK_FALSE(is_loopback(origin_host("http://evil.example")));
 }
 
+TEST_CASE("Host and Origin: loopback passes, others only when listed (DNS rebinding)") {
+    auto request = [](std::optional<std::string> host, std::optional<std::string> origin) {
+        transport::http_request r;
+        if (host) r.headers.set("Host", *host);
+        if (origin) r.headers.set("Origin", *origin);
+        return r;
+    };
+    const std::vector<std::string> none, hosts{"mcp.example.com", "api.example.com:8443"},
+        origins{"https://app.example.com"}, any{"*"};
+    CHECK_FALSE(origin_or_host_refusal(request({}, {}), none, none));
+    CHECK_FALSE(origin_or_host_refusal(request("localhost:8080", "http://127.0.0.1:3000"), none, none));
+    const auto host = origin_or_host_refusal(request("evil.example", {}), none, none);
+    REQUIRE(host);
+    CHECK(*host == "Host 'evil.example' is not allowed (DNS rebinding protection)");
+    // A listed Host passes by name (any port) or exactly as given.
+    CHECK_FALSE(origin_or_host_refusal(request("mcp.example.com:9000", {}), hosts, none));
+    CHECK_FALSE(origin_or_host_refusal(request("api.example.com:8443", {}), hosts, none));
+    CHECK(origin_or_host_refusal(request("api.example.com:9000", {}), hosts, none));
+    CHECK_FALSE(origin_or_host_refusal(request("anything.example", {}), any, none));
+    // An Origin is compared as given; the Host passing does not let it pass.
+    const auto origin = origin_or_host_refusal(request("localhost", "https://evil.example"), none, origins);
+    REQUIRE(origin);
+    CHECK(*origin == "Origin 'https://evil.example' is not allowed");
+    CHECK_FALSE(origin_or_host_refusal(request("localhost", "https://app.example.com"), none, origins));
+    CHECK(origin_or_host_refusal(request("localhost", "https://app.example.com:444"), none, origins));
+    CHECK_FALSE(origin_or_host_refusal(request("localhost", "https://x.example"), none, any));
+}
+
 TEST_CASE("query parameters and path segments are percent-decoded") {
     transport::http_request r;
     r.query = "topics=mcp.session%2F*&limit=10&q=a+b&flag&limit=20";
