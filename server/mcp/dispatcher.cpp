@@ -97,4 +97,14 @@ rpc_result dispatcher::dispatch(const std::shared_ptr<call>& cp) {
     return m->handler(scope);
 }
 
+void dispatcher::serve(const std::shared_ptr<call>& c, call_meter& meter) {
+    c->channel->open(c);
+    auto outcome = run(c);
+    if (c->deferred) {
+        meter.left();  // the call is in the store now; the worker hub finishes it
+        return;
+    }
+    c->channel->finish(c, std::move(outcome));
+}
+
 }  // namespace litemcp::server

@@ -48,6 +48,9 @@ public:
     // Runs the call's handler to completion: its outcome, or nullopt when
     // the call was cancelled (a cancelled request gets no response).
     call_outcome run(const std::shared_ptr<call>& c);
+    // A call's whole turn: opens its channel, runs it and, unless a worker
+    // answers it later, finishes it through the channel.
+    void serve(const std::shared_ptr<call>& c, call_meter& meter);
 
 private:
     rpc_result dispatch(const std::shared_ptr<call>& c);

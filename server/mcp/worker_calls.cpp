@@ -1,7 +1,7 @@
 // How a call reaches a worker (method_services::defer_to_worker): the call's
 // origin and the request go into the worker's queue, and the worker's
 // answer completes the call later through its reply channel (the hub's way
-// back is app/worker_answers.cpp).
+// back is worker_sink.cpp).
 #include "server/mcp/dispatcher.h"
 #include "server/mcp/task_runner.h"
 #include "server/workers/worker_hub.h"

@@ -1,7 +1,7 @@
 // Counters, gauges and histograms with labels, exposed in the Prometheus
 // text format (version 0.0.4) at /metrics. Values that the store, the HTTP
 // server and the worker hub already count are read from them at scrape time
-// (see mcp_server::impl::render_metrics); this class holds the ones counted
+// (see probes::render_metrics, server/ops/probes.h); this class holds the ones counted
 // on the request path.
 //
 // Threading: thread-safe (one mutex; a request takes it twice). Lifetime:
@@ -82,5 +82,12 @@ private:
 // notification as "notification", anything else a client makes up as
 // "other", so a client cannot grow the label space.
 std::string mcp_method_label(std::string_view method);
+
+// The labels of one HTTP exchange, filled in as the request is understood
+// (the /mcp endpoint parses the body) and read when it is answered.
+struct exchange_labels {
+    std::string method;  // the JSON-RPC method label (mcp_method_label), if any
+    std::string era = "legacy";
+};
 
 }  // namespace litemcp::server

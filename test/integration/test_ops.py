@@ -152,9 +152,17 @@ class Observability(unittest.TestCase):
 
     def test_threads_are_named_as_the_docs_list_them(self):
         tasks = "/proc/%d/task" % self.srv.proc.pid
-        names = {open(os.path.join(tasks, t, "comm")).read().strip() for t in os.listdir(tasks)}
-        for name in ("http-io", "store-append", "store-maint", "ready-timers", "mcp-timers", "mcp-maint",
-                     "worker-hub", "pool-handlers", "pool-delivery"):
+        wanted = {"http-io", "store-append", "store-maint", "ready-timers", "mcp-timers", "mcp-maint",
+                  "worker-hub", "pool-handlers", "pool-delivery"}
+        # Each thread names itself once it runs, which may be just after the
+        # port accepts connections.
+        deadline = time.monotonic() + 5
+        while True:
+            names = {open(os.path.join(tasks, t, "comm")).read().strip() for t in os.listdir(tasks)}
+            if wanted <= names or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        for name in sorted(wanted):
             self.assertIn(name, names)
 
     def test_metrics_expose_the_named_series(self):

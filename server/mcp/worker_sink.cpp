@@ -1,30 +1,25 @@
-// How the worker hub reaches the calling request again (call_sink):
-// progress and results of worker calls go through the call's reply channel,
-// exactly like an in-process tool's. After a restart, restored() makes a
-// call whose channel leads to the session stream or the task the recorded
-// origin names. How a call reaches a worker is mcp/worker_calls.cpp.
-#include <spdlog/spdlog.h>
+#include "server/mcp/worker_sink.h"
 
 #include <charconv>
 
 #include "server/json/json_text.h"
-#include "server/app/mcp_server_impl.h"
+#include "server/mcp/task_channel.h"
 
 namespace litemcp::server {
 
-void mcp_server::impl::notify(const call_ticket& t, json notification, std::optional<log_level> level) {
+void worker_sink::notify(const call_ticket& t, json notification, std::optional<log_level> level) {
     if (!t.live) return;  // nobody waits
     auto& channel = *t.live->channel;
     if (channel.ended() || (level && !channel.wants_log(*level))) return;
     channel.emit(t.live, notification);
 }
 
-void mcp_server::impl::finish(const call_ticket& t, std::optional<json> response) {
+void worker_sink::finish(const call_ticket& t, std::optional<json> response) {
     if (!t.live) return;
     t.live->channel->finish(t.live, outcome_of(std::move(response)));
 }
 
-std::shared_ptr<call> mcp_server::impl::restored(const call_ticket& t) {
+std::shared_ptr<call> worker_sink::restored(const call_ticket& t) {
     auto c = std::make_shared<call>();
     c->id = t.request_id;
     c->id_key = to_json(c->id);
@@ -36,14 +31,14 @@ std::shared_ptr<call> mcp_server::impl::restored(const call_ticket& t) {
     case call_origin::kind::session: {
         // The request's stream is open again until the worker answers; a
         // client resuming it waits for that answer.
-        auto s = sessions->find(t.origin.id);
+        auto s = p_.sessions.find(t.origin.id);
         std::uint64_t stream = 0;
         const auto& tag = t.origin.stream;
         if (!s) return nullptr;  // the session ended or expired meanwhile
         if (auto [p, ec] = std::from_chars(tag.data(), tag.data() + tag.size(), stream);
             ec != std::errc() || p != tag.data() + tag.size())
             return nullptr;
-        auto channel = std::make_shared<session_channel>(session_parts(), s, nullptr, false);
+        auto channel = std::make_shared<session_channel>(p_.endpoint->channel_parts(), s, nullptr, false);
         channel->recorded_at(stream);
         {
             std::lock_guard lock(s->mu);
@@ -55,9 +50,9 @@ std::shared_ptr<call> mcp_server::impl::restored(const call_ticket& t) {
     }
     case call_origin::kind::task: {
         // The task record names its worker: the answer settles the task.
-        auto owner = tasks->find(t.origin.id);
+        auto owner = p_.tasks.find(t.origin.id);
         if (!owner) return nullptr;
-        c->channel = std::make_shared<task_channel>(runner->channel_parts(), owner);
+        c->channel = std::make_shared<task_channel>(p_.runner->channel_parts(), owner);
         return c;
     }
     case call_origin::kind::direct: break;

@@ -1,0 +1,45 @@
+// How the worker hub reaches the calls it serves (call_sink): a worker's
+// progress, log messages and answer go through the call's reply channel,
+// exactly like an in-process tool's. After a restart, restored() rebuilds a
+// call whose channel leads to the session stream or the task the recorded
+// origin names. How a call reaches a worker is worker_calls.cpp.
+//
+// Threading: called on the hub's thread and the worker API's; thread-safe.
+// Lifetime: the server's; it outlives the hub.
+#pragma once
+
+#include <memory>
+
+#include "server/mcp/session_endpoint.h"
+#include "server/mcp/task_runner.h"
+#include "server/sessions/session.h"
+#include "server/tasks/task_table.h"
+#include "server/workers/worker_hub.h"
+
+namespace litemcp::server {
+
+class worker_sink : public call_sink {
+public:
+    // The endpoint and runner exist after the hub (they use it): they are
+    // set once both are made, before the hub starts.
+    struct parts {
+        session_table& sessions;
+        task_table& tasks;
+        session_endpoint* endpoint = nullptr;
+        task_runner* runner = nullptr;
+    };
+    explicit worker_sink(parts p) : p_(p) {}
+    void attach(session_endpoint& endpoint, task_runner& runner) {
+        p_.endpoint = &endpoint;
+        p_.runner = &runner;
+    }
+
+    void notify(const call_ticket& t, json notification, std::optional<log_level> level) override;
+    void finish(const call_ticket& t, std::optional<json> response) override;
+    std::shared_ptr<call> restored(const call_ticket& t) override;
+
+private:
+    parts p_;
+};
+
+}  // namespace litemcp::server
