@@ -55,69 +55,82 @@ std::expected<std::unique_ptr<worker_hub::worker>, std::string> worker_hub::load
     return w;
 }
 
+store::result<void> worker_hub::load_workers() {
+    std::string after;
+    for (;;) {
+        auto page = store_.kv_scan(worker_prefix, after, 500);
+        if (!page) return std::unexpected(page.error());
+        for (auto& [key, value] : *page) {
+            after = key;
+            auto w = load_worker(parse_json(value).value_or(json()));
+            if (!w) {
+                spdlog::error("workers: skipping {}: {}", key, w.error());
+                continue;
+            }
+            auto& ref = **w;
+            auto cur = store_.cursor(ref.consumer, ref.topic);
+            ref.next = ref.saved_cursor = cur && *cur ? **cur : 0;
+            workers_[ref.name] = std::move(*w);
+        }
+        if (page->size() < 500) return {};
+    }
+}
+
+std::expected<std::unique_ptr<worker_hub::open_call>, std::string> worker_hub::read_call(const json& r) {
+    auto c = std::make_unique<open_call>();
+    try {
+        c->id = r.at("id").get<std::string>();
+        c->worker = r.at("worker").get<std::string>();
+        c->ticket.origin = call_origin::read_from(r);
+        c->ticket.request_id = r.at("requestId");
+        c->ticket.method = r.at("method").get<std::string>();
+        if (r.contains("progressToken")) c->ticket.progress_token = r["progressToken"];
+        c->params = r.at("params");
+        c->deadline_ms = r.at("deadlineMs").get<std::uint64_t>();
+        c->attempts = r.value("attempts", 0u);
+    } catch (const std::exception& e) {
+        return std::unexpected(e.what());
+    }
+    return c;
+}
+
+store::result<void> worker_hub::load_calls(std::vector<std::string>& restored) {
+    const auto now = clock::now();
+    const auto now_ms = wall_ms();
+    std::string after;
+    for (;;) {
+        auto page = store_.kv_scan(call_prefix, after, 500);
+        if (!page) return std::unexpected(page.error());
+        for (auto& [key, value] : *page) {
+            after = key;
+            auto c = read_call(parse_json(value).value_or(json()));
+            if (!c) spdlog::error("workers: dropping the unreadable call record {}: {}", key, c.error());
+            auto w = c ? workers_.find((*c)->worker) : workers_.end();
+            if (w == workers_.end()) {  // unreadable, or its worker is gone
+                (void)store_.kv_delete(key);
+                continue;
+            }
+            auto& call = **c;
+            call.deadline = now + std::chrono::milliseconds(call.deadline_ms > now_ms ? call.deadline_ms - now_ms : 0);
+            schedule(call.deadline, {timer::kind::deadline, call.worker, call.id, 0});
+            w->second->open++;
+            call.counted = true;
+            by_request_[request_key(call.ticket.origin, call.ticket.request_id)] = call.id;
+            restored.push_back(call.id);
+            calls_[call.id] = std::move(*c);
+        }
+        if (page->size() < 500) return {};
+    }
+}
+
 store::result<void> worker_hub::start() {
     std::vector<std::string> restored;  // call ids
     effects fx;
     {
         std::lock_guard lock(mu_);
-        std::string after;
-        for (;;) {
-            auto page = store_.kv_scan(worker_prefix, after, 500);
-            if (!page) return std::unexpected(page.error());
-            for (auto& [key, value] : *page) {
-                after = key;
-                auto w = load_worker(parse_json(value).value_or(json()));
-                if (!w) {
-                    spdlog::error("workers: skipping {}: {}", key, w.error());
-                    continue;
-                }
-                auto& ref = **w;
-                auto cur = store_.cursor(ref.consumer, ref.topic);
-                ref.next = ref.saved_cursor = cur && *cur ? **cur : 0;
-                workers_[ref.name] = std::move(*w);
-            }
-            if (page->size() < 500) break;
-        }
-        after.clear();
+        if (auto r = load_workers(); !r) return r;
+        if (auto r = load_calls(restored); !r) return r;
         const auto now = clock::now();
-        const auto now_ms = wall_ms();
-        for (;;) {
-            auto page = store_.kv_scan(call_prefix, after, 500);
-            if (!page) return std::unexpected(page.error());
-            for (auto& [key, value] : *page) {
-                after = key;
-                auto r = parse_json(value).value_or(json());
-                auto c = std::make_unique<open_call>();
-                try {
-                    c->id = r.at("id").get<std::string>();
-                    c->worker = r.at("worker").get<std::string>();
-                    c->ticket.origin = call_origin::read_from(r);
-                    c->ticket.request_id = r.at("requestId");
-                    c->ticket.method = r.at("method").get<std::string>();
-                    if (r.contains("progressToken")) c->ticket.progress_token = r["progressToken"];
-                    c->params = r.at("params");
-                    c->deadline_ms = r.at("deadlineMs").get<std::uint64_t>();
-                    c->attempts = r.value("attempts", 0u);
-                } catch (const std::exception& e) {
-                    spdlog::error("workers: dropping the unreadable call record {}: {}", key, e.what());
-                    (void)store_.kv_delete(key);
-                    continue;
-                }
-                auto w = workers_.find(c->worker);
-                if (w == workers_.end()) {
-                    (void)store_.kv_delete(key);
-                    continue;
-                }
-                c->deadline = now + std::chrono::milliseconds(c->deadline_ms > now_ms ? c->deadline_ms - now_ms : 0);
-                schedule(c->deadline, {timer::kind::deadline, c->worker, c->id, 0});
-                w->second->open++;
-                c->counted = true;
-                by_request_[request_key(c->ticket.origin, c->ticket.request_id)] = c->id;
-                restored.push_back(c->id);
-                calls_[c->id] = std::move(c);
-            }
-            if (page->size() < 500) break;
-        }
         for (auto& [name, w] : workers_) {
             std::string n = name;
             if (auto r = store_.add_consumer(w->consumer, [this, n] { wake(n); }); !r)

@@ -198,7 +198,14 @@ private:
     void on_timer(const timer& t, effects& fx);
     void wake(const std::string& worker_name);
     worker* authorized(const std::string& name, const std::optional<std::string>& credential, worker_answer& denied);
+    // A tool, resource or prompt of the registration that another worker or
+    // the server itself serves (mu_ held).
+    std::optional<worker_answer> name_clash(const std::string& name, const json& body) const;
     std::expected<std::unique_ptr<worker>, std::string> load_worker(const json& record);
+    // start(): the registrations, then the open calls (restored: their ids), mu_ held.
+    store::result<void> load_workers();
+    store::result<void> load_calls(std::vector<std::string>& restored);
+    static std::expected<std::unique_ptr<open_call>, std::string> read_call(const json& record);
     json describe(const worker& w) const;
     static json event_for(const open_call& c, std::uint64_t offset);
 

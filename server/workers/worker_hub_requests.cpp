@@ -37,73 +37,90 @@ worker_hub::worker* worker_hub::authorized(const std::string& name, const std::o
     return &w;
 }
 
-worker_answer worker_hub::register_worker(const json& body, std::optional<std::string> credential, const std::string& owner) {
-    const auto name = body.at("name").get<std::string>();
-    // Every tool's schemas must compile: a bad one is the worker's error, now.
+namespace {
+
+// What makes a registration unusable on its own: a tool listed twice, a
+// schema that does not compile (the worker's error, now rather than at a call).
+std::optional<worker_answer> definition_problem(const json& body) {
     std::set<std::string> names;
     const auto& tools = body.at("tools");
     for (std::size_t i = 0; i < tools.size(); ++i) {
         const auto tool_name = tools[i].at("name").get<std::string>();
+        const std::string at = "tools[" + std::to_string(i) + "]";
         if (!names.insert(tool_name).second)
-            return error(worker_outcome::invalid, "tools[" + std::to_string(i) + "].name: '" + tool_name + "' is listed twice");
+            return error(worker_outcome::invalid, at + ".name: '" + tool_name + "' is listed twice");
         for (auto field : {"inputSchema", "outputSchema"})
             if (tools[i].contains(field))
                 if (auto s = json_schema::compile(tools[i][field]); !s)
-                    return error(worker_outcome::invalid, "tools[" + std::to_string(i) + "]." + field + ": cannot be used: " + s.error());
+                    return error(worker_outcome::invalid, at + "." + field + ": cannot be used: " + s.error());
     }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<worker_answer> worker_hub::name_clash(const std::string& name, const json& body) const {
+    // Names are unique across the server: no worker may shadow another
+    // worker's or an in-process tool, resource or prompt.
+    for (auto& t : body.at("tools")) {
+        const auto tn = t.at("name").get<std::string>();
+        if (auto holder = registry_.find_tool(tn); holder && holder->served_by != name)
+            return error(worker_outcome::conflict, "tool '" + tn + "' is already served by " +
+                                                       (holder->served_by.empty() ? std::string("this server")
+                                                                                  : "worker '" + holder->served_by + "'"));
+        for (auto& [other, w] : workers_)
+            if (other != name)
+                for (auto& wt : w->tools)
+                    if (wt->definition.value("name", "") == tn)
+                        return error(worker_outcome::conflict, "tool '" + tn + "' is already served by worker '" + other + "'");
+    }
+    // Offline workers are not in the registry: ask them too.
+    auto served_by_other = [&](const char* field, const char* key, const std::string& value) -> std::string {
+        for (auto& [other, w] : workers_)
+            if (other != name)
+                for (auto& x : w->definition.value(field, json::array()))
+                    if (x.value(key, "") == value) return other;
+        return {};
+    };
+    auto holder_name = [](const auto& holder) { return holder->served_by.empty() ? std::string("this server") : holder->served_by; };
+    for (auto& r : body.value("resources", json::array())) {
+        const auto uri = r.at("uri").get<std::string>();
+        auto other = served_by_other("resources", "uri", uri);
+        if (auto holder = registry_.find_resource(uri); holder && holder->served_by != name) other = holder_name(holder);
+        if (!other.empty()) return error(worker_outcome::conflict, "resource '" + uri + "' is already served by " + other);
+    }
+    for (auto& p : body.value("prompts", json::array())) {
+        const auto pn = p.at("name").get<std::string>();
+        auto other = served_by_other("prompts", "name", pn);
+        if (auto holder = registry_.find_prompt(pn); holder && holder->served_by != name) other = holder_name(holder);
+        if (!other.empty()) return error(worker_outcome::conflict, "prompt '" + pn + "' is already served by " + other);
+    }
+    return std::nullopt;
+}
+
+worker_answer worker_hub::register_worker(const json& body, std::optional<std::string> credential, const std::string& owner) {
+    const auto name = body.at("name").get<std::string>();
+    if (auto problem = definition_problem(body)) return *problem;
     effects fx;
     worker_answer out;
     {
         std::lock_guard lock(mu_);
         auto existing = workers_.find(name);
-        if (existing != workers_.end()) {
+        const bool fresh = existing == workers_.end();
+        if (!fresh) {
             worker_answer denied;
             const bool same_owner = !owner.empty() && existing->second->owner == owner;
             if (!same_owner && !authorized(name, credential, denied))
                 return error(worker_outcome::conflict, "a worker named '" + name +
-                                      "' is registered; registering it again needs its credential "
-                                      "(Authorization: Bearer <credential>)");
+                                                           "' is registered; registering it again needs its credential "
+                                                           "(Authorization: Bearer <credential>)");
         } else if (workers_.size() >= opts_.max_workers) {
             return error(worker_outcome::full, "the worker limit (" + std::to_string(opts_.max_workers) + ") is reached");
         }
-        // Names are unique across the server: no worker may shadow another
-        // worker's or an in-process tool, resource or prompt.
-        for (auto& t : tools) {
-            const auto tn = t.at("name").get<std::string>();
-            if (auto holder = registry_.find_tool(tn); holder && holder->served_by != name)
-                return error(worker_outcome::conflict, "tool '" + tn + "' is already served by " +
-                                      (holder->served_by.empty() ? std::string("this server")
-                                                                 : "worker '" + holder->served_by + "'"));
-            for (auto& [other, w] : workers_)
-                if (other != name)
-                    for (auto& wt : w->tools)
-                        if (wt->definition.value("name", "") == tn)
-                            return error(worker_outcome::conflict, "tool '" + tn + "' is already served by worker '" + other + "'");
-        }
-        // Offline workers are not in the registry: ask them too.
-        auto served_by_other = [&](const char* field, const char* key, const std::string& value) -> std::string {
-            for (auto& [other, w] : workers_)
-                if (other != name)
-                    for (auto& x : w->definition.value(field, json::array()))
-                        if (x.value(key, "") == value) return other;
-            return {};
-        };
-        for (auto& r : body.value("resources", json::array())) {
-            const auto uri = r.at("uri").get<std::string>();
-            auto other = served_by_other("resources", "uri", uri);
-            if (auto holder = registry_.find_resource(uri); holder && holder->served_by != name) other = holder->served_by.empty() ? "this server" : holder->served_by;
-            if (!other.empty()) return error(worker_outcome::conflict, "resource '" + uri + "' is already served by " + other);
-        }
-        for (auto& p : body.value("prompts", json::array())) {
-            const auto pn = p.at("name").get<std::string>();
-            auto other = served_by_other("prompts", "name", pn);
-            if (auto holder = registry_.find_prompt(pn); holder && holder->served_by != name) other = holder->served_by.empty() ? "this server" : holder->served_by;
-            if (!other.empty()) return error(worker_outcome::conflict, "prompt '" + pn + "' is already served by " + other);
-        }
-
+        if (auto clash = name_clash(name, body)) return *clash;
         std::string secret;
         json record;
-        if (existing != workers_.end()) {
+        if (!fresh) {
             auto& w = *existing->second;
             record = json{{"name", name}, {"id", w.id}, {"digest", w.digest}, {"createdMs", w.created_ms}, {"owner", w.owner}};
         } else {
@@ -114,34 +131,17 @@ worker_answer worker_hub::register_worker(const json& body, std::optional<std::s
         auto loaded = load_worker(record);
         if (!loaded) return error(worker_outcome::internal, loaded.error());
         auto& w = **loaded;
-        const bool fresh = existing == workers_.end();
         // A new worker's consumer first: a registration is recorded only
         // once it can receive calls.
-        if (fresh) {
-            std::string n = name;
-            if (auto r = store_.add_consumer(w.consumer, [this, n] { wake(n); }); !r)
+        if (fresh)
+            if (auto r = store_.add_consumer(w.consumer, [this, name] { wake(name); }); !r)
                 return error(worker_outcome::internal, "cannot bind the worker's queue: " + r.error().message);
-        }
         if (auto r = store_.kv_put(std::string(worker_prefix) + name, to_json(record)); !r) {
             if (fresh) store_.remove_consumer(w.consumer);
             return error(worker_outcome::store_unavailable, "cannot record the registration: " + r.error().message);
         }
-        if (existing != workers_.end()) {
-            // The queue, its cursor, the instances and the counters carry over.
-            auto& old = *existing->second;
-            w.next = old.next;
-            w.saved_cursor = old.saved_cursor;
-            w.pinned = std::move(old.pinned);
-            w.ready = std::move(old.ready);
-            w.instances = std::move(old.instances);
-            w.open = old.open;
-            w.online = old.online;
-            w.presence = old.presence;
-            w.suspended_until = old.suspended_until;
-            w.delivered = old.delivered;
-            w.redelivered = old.redelivered;
-            w.dead_lettered = old.dead_lettered;
-            w.answered = old.answered;
+        if (!fresh) {
+            w.take_over(*existing->second);  // the queue, its cursor, the instances and the counters carry over
             existing->second = std::move(*loaded);
             out = {worker_outcome::done, json{{"workerId", w.id}, {"name", name}, {"topic", w.topic}, {"registered", "again"}}};
             spdlog::info("workers: {}: registered again ({} tools)", name, w.tools.size());

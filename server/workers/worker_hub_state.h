@@ -61,6 +61,24 @@ struct worker_hub::worker {
     std::uint64_t presence = 0;      // bumps when an instance attaches: stale offline checks do nothing
     clock::time_point suspended_until{};
     std::uint64_t delivered = 0, redelivered = 0, dead_lettered = 0, answered = 0;
+
+    // A registration made again: the queue, its cursor, the instances and
+    // the counters of the one it replaces carry over.
+    void take_over(worker& old) {
+        next = old.next;
+        saved_cursor = old.saved_cursor;
+        pinned = std::move(old.pinned);
+        ready = std::move(old.ready);
+        instances = std::move(old.instances);
+        open = old.open;
+        online = old.online;
+        presence = old.presence;
+        suspended_until = old.suspended_until;
+        delivered = old.delivered;
+        redelivered = old.redelivered;
+        dead_lettered = old.dead_lettered;
+        answered = old.answered;
+    }
 };
 
 struct worker_hub::open_call {
