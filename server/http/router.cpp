@@ -1,5 +1,7 @@
 #include "server/http/router.h"
 
+#include "server/http/request_checks.h"
+
 namespace litemcp::server::http {
 
 void router::add(std::string_view method, std::string_view pattern, std::string summary, route_handler handler) {
@@ -41,6 +43,18 @@ router::match router::find(std::string_view method, const std::vector<std::strin
         }
     }
     return out;
+}
+
+void router::serve(transport::http_request& req, const std::shared_ptr<transport::responder>& res, json_style style,
+                   std::string_view hint) const {
+    auto segments = path_segments(req.path);
+    if (!segments) return res->respond(problem(400, "the path is not a valid URL path", style));
+    auto found = find(req.method, *segments);
+    if (found.handler) return (*found.handler)(req, found.args, res);
+    if (found.allow.empty()) return res->respond(problem(404, not_found_message(req) + std::string(hint), style));
+    auto r = problem(405, not_allowed_message(req), style);
+    r.headers.set("Allow", found.allow);
+    res->respond(std::move(r));
 }
 
 std::string not_found_message(const transport::http_request& req) { return "no endpoint at " + req.path; }

@@ -3,8 +3,9 @@
 // percent-decoded segment. find() says which handler serves a request, or why
 // none does: no pattern fits the path (404), or patterns fit it under other
 // methods (405, with their Allow list). not_found() and method_not_allowed()
-// are the one wording of those answers for every API; each API chooses only
-// the body's shape (see answers.h).
+// are the one wording of those answers for every API, and serve() the one
+// way to answer a request no route serves; each API chooses only the body's
+// style (see answers.h).
 //
 // Threading: add() while building; find() from any thread afterwards.
 // Lifetime: owned by the API it routes.
@@ -16,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "server/http/answers.h"
 #include "transport/http_server.h"
 
 namespace litemcp::server::http {
@@ -45,6 +47,13 @@ public:
     match find(std::string_view method, const std::vector<std::string>& segments) const;
 
     const std::vector<route>& routes() const { return routes_; }
+
+    // Runs the handler of the request's route, or answers what no route
+    // serves: 400 for a path that is not a URL path, 404 (with hint after
+    // the message, e.g. where the API's index is) or 405 with Allow; the
+    // errors are {"error": "..."} bodies in the API's style.
+    void serve(transport::http_request& req, const std::shared_ptr<transport::responder>& res, json_style style,
+               std::string_view hint = {}) const;
 
 private:
     std::vector<route> routes_;

@@ -421,14 +421,7 @@ std::optional<http_response> admin_api::refusal(const http_request& req) const {
 
 void admin_api::handle(http_request req, std::shared_ptr<responder> res) {
     if (auto refused = refusal(req)) return res->respond(std::move(*refused));
-    auto segments = http::path_segments(req.path);
-    if (!segments) return res->respond(problem(400, "the path is not a valid URL path"));
-    auto found = routes_.find(req.method, *segments);
-    if (found.handler) return (*found.handler)(req, found.args, res);
-    if (found.allow.empty()) return res->respond(problem(404, http::not_found_message(req) + " (GET /admin/ lists the API)"));
-    auto r = problem(405, http::not_allowed_message(req));
-    r.headers.set("Allow", found.allow);
-    res->respond(std::move(r));
+    routes_.serve(req, res, http::json_style::pretty, " (GET /admin/ lists the API)");
 }
 
 }  // namespace litemcp::server

@@ -112,14 +112,7 @@ void worker_api::add_routes() {
 }
 
 void worker_api::handle(http_request req, std::shared_ptr<responder> res) {
-    auto segments = http::path_segments(req.path);
-    if (!segments) return res->respond(http::problem(400, "the path is not a valid URL path"));
-    auto found = routes_.find(req.method, *segments);
-    if (found.handler) return (*found.handler)(req, found.args, res);
-    if (found.allow.empty()) return res->respond(http::problem(404, http::not_found_message(req)));
-    auto r = http::problem(405, http::not_allowed_message(req));
-    r.headers.set("Allow", found.allow);
-    res->respond(std::move(r));
+    routes_.serve(req, res, http::json_style::compact);
 }
 
 }  // namespace litemcp::server

@@ -34,7 +34,46 @@ std::string run(const router& r, std::string& hit, std::string_view method, std:
     return hit;
 }
 
+// Keeps the one answer it is given.
+class kept_answer : public transport::responder {
+public:
+    void respond(transport::http_response r) override { answer = std::move(r); }
+    std::shared_ptr<transport::sse_stream> start_sse(transport::header_list) override { return nullptr; }
+    void respond_events(transport::header_list, std::vector<transport::sse_event>) override {}
+    void post(std::function<void()> f) override { f(); }
+    void on_disconnect(std::function<void()>) override {}
+    std::optional<transport::http_response> answer;
+};
+
 }  // namespace
+
+TEST_CASE("serve: the handler, or the one 400/404/405 answer in the API's style") {
+    std::string hit;
+    auto r = sample(hit);
+    auto serve = [&](std::string method, std::string path, json_style style, std::string_view hint = {}) {
+        transport::http_request req;
+        req.method = std::move(method);
+        req.path = std::move(path);
+        auto res = std::make_shared<kept_answer>();
+        hit.clear();
+        r.serve(req, res, style, hint);
+        return res->answer;
+    };
+    CHECK_FALSE(serve("GET", "/admin/sessions/abc", json_style::compact));
+    CHECK(hit == "one:abc");
+    auto missing = serve("GET", "/admin/nothing", json_style::pretty, " (GET /admin/ lists the API)");
+    REQUIRE(missing);
+    CHECK(missing->status == 404);
+    CHECK(missing->body == "{\n  \"error\": \"no endpoint at /admin/nothing (GET /admin/ lists the API)\"\n}\n");
+    auto wrong = serve("PUT", "/admin/sessions/abc", json_style::compact);
+    REQUIRE(wrong);
+    CHECK(wrong->status == 405);
+    CHECK(wrong->headers.get("Allow") == "GET, DELETE");
+    CHECK(wrong->body == "{\"error\":\"method PUT is not allowed on /admin/sessions/abc\"}");
+    auto bad = serve("GET", "/admin/%zz", json_style::compact);
+    REQUIRE(bad);
+    CHECK(bad->status == 400);
+}
 
 TEST_CASE("a route matches by method and segments and captures its {parts}") {
     std::string hit;
