@@ -16,7 +16,10 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 namespace litemcp::transport {
 
@@ -202,8 +205,22 @@ public:
     std::vector<std::thread> threads;
     unsigned io_threads;
 
+    // Descriptors: a spare one, given up to accept and refuse a connection
+    // when the process has none left (EMFILE, ENFILE), and the pause
+    // before accepting again; refusals since the last log line.
+    int spare_fd = -1;
+    net::steady_timer accept_pause{ioc};
+    std::uint64_t descriptor_refusals = 0;
+    std::chrono::steady_clock::time_point last_descriptor_log{};
+    ~impl() {
+        if (spare_fd >= 0) ::close(spare_fd);
+    }
+
     void do_accept();
     void on_accept(beast::error_code ec, tcp::socket socket);
+    void out_of_descriptors(const beast::error_code& ec);
+    // Answers status on a just-accepted socket and closes it.
+    void refuse(tcp::socket& socket, unsigned status, std::string message);
     void forget(std::uint64_t id) {
         std::lock_guard lock(conns_mu);
         conns.erase(id);
@@ -763,8 +780,49 @@ void http_server::impl::do_accept() {
     acceptor.async_accept(executor, beast::bind_front_handler(&impl::on_accept, this));
 }
 
+void http_server::impl::refuse(tcp::socket& socket, unsigned status, std::string message) {
+    beast::error_code ignore;
+    auto r = error(status, std::move(message));
+    http::response<http::string_body> res{static_cast<http::status>(r.status), 11};
+    for (auto& [n, v] : r.headers.all()) res.set(n, v);
+    res.body() = r.body;
+    res.keep_alive(false);
+    res.prepare_payload();
+    http::write(socket, res, ignore);
+    socket.close(ignore);
+}
+
+void http_server::impl::out_of_descriptors(const beast::error_code& ec) {
+    // The connection stays in the backlog and an accept fails again at
+    // once: retrying now would spin. The spare descriptor lets one pending
+    // client hear why (503) instead of waiting; then accepting pauses.
+    ++descriptor_refusals;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_descriptor_log >= std::chrono::seconds(10)) {
+        spdlog::error("transport: out of file descriptors ({}): new connections are refused with 503 "
+                      "({} times since the last report); raise ulimit -n or lower --max-connections",
+                      ec.message(), descriptor_refusals);
+        descriptor_refusals = 0;
+        last_descriptor_log = now;
+    }
+    if (spare_fd >= 0) {
+        ::close(spare_fd);
+        tcp::socket pending(ioc);
+        beast::error_code aec;
+        acceptor.accept(pending, aec);  // the acceptor is non-blocking: never waits
+        if (!aec) refuse(pending, 503, "the server is out of file descriptors; retry later");
+        spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    accept_pause.expires_after(std::chrono::milliseconds(100));
+    accept_pause.async_wait([this](beast::error_code e) {
+        if (!e && !stopping) do_accept();
+    });
+}
+
 void http_server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || stopping) return;
+    if (ec == net::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system)
+        return out_of_descriptors(ec);
     if (ec) {
         spdlog::warn("transport: accept failed: {}", ec.message());
         return do_accept();
@@ -773,15 +831,7 @@ void http_server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
     auto ep = socket.remote_endpoint(ignore);
     std::string peer = ep.address().to_string() + ":" + std::to_string(ep.port());
     if (connections >= opts.max_connections) {
-        // Over the cap: answer 503 synchronously (tiny) and close.
-        auto r = error(503, "too many connections");
-        http::response<http::string_body> res{static_cast<http::status>(r.status), 11};
-        for (auto& [n, v] : r.headers.all()) res.set(n, v);
-        res.body() = r.body;
-        res.keep_alive(false);
-        res.prepare_payload();
-        http::write(socket, res, ignore);
-        socket.close(ignore);
+        refuse(socket, 503, "too many connections");  // synchronously: it is tiny
         return do_accept();
     }
     // Responses and SSE events are small writes that must leave at once;
@@ -810,7 +860,38 @@ void http_server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
     do_accept();
 }
 
+namespace {
+
+// Fits max_connections to the descriptors the process may open: the soft
+// RLIMIT_NOFILE is raised towards what is wanted; where the hard limit
+// stops it, fewer connections are accepted so the reserve stays free.
+result<void> fit_descriptors(server_options& o) {
+    rlimit l{};
+    if (::getrlimit(RLIMIT_NOFILE, &l) != 0) return {};
+    const rlim_t wanted = static_cast<rlim_t>(o.max_connections + o.descriptor_reserve);
+    if (l.rlim_cur != RLIM_INFINITY && l.rlim_cur < wanted) {
+        rlimit raised = l;
+        raised.rlim_cur = l.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, l.rlim_max);
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) l = raised;
+    }
+    if (l.rlim_cur == RLIM_INFINITY || l.rlim_cur >= wanted) return {};
+    if (l.rlim_cur <= o.descriptor_reserve)
+        return make_error(errc::invalid_argument,
+                          "the descriptor limit (ulimit -n) is " + std::to_string(l.rlim_cur) + ", no more than the " +
+                              std::to_string(o.descriptor_reserve) +
+                              " kept for the store: raise it, or lower --fd-reserve");
+    const auto fit = static_cast<std::size_t>(l.rlim_cur) - o.descriptor_reserve;
+    spdlog::warn("transport: --max-connections {} needs {} file descriptors and the limit (ulimit -n) is {}: "
+                 "accepting at most {} connections (503 beyond), so {} stay for the store",
+                 o.max_connections, wanted, l.rlim_cur, fit, o.descriptor_reserve);
+    o.max_connections = fit;
+    return {};
+}
+
+}  // namespace
+
 result<std::unique_ptr<http_server>> http_server::start(server_options options, request_handler handler) {
+    if (auto r = fit_descriptors(options); !r) return std::unexpected(r.error());
     const unsigned n = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
     auto p = std::make_unique<impl>(n);
     p->opts = std::move(options);
@@ -835,9 +916,11 @@ result<std::unique_ptr<http_server>> http_server::start(server_options options, 
     if (!ec) p->acceptor.set_option(net::socket_base::reuse_address(true), ec);
     if (!ec) p->acceptor.bind(ep, ec);
     if (!ec) p->acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (!ec) p->acceptor.non_blocking(true, ec);  // for out_of_descriptors' accept; async accepts are unchanged
     if (ec)
         return make_error(errc::bind_failed,
                           "cannot listen on " + p->opts.host + ":" + std::to_string(p->opts.port) + ": " + ec.message());
+    p->spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     p->do_accept();
     auto* raw = p.get();
     for (unsigned i = 0; i < n; ++i)
@@ -863,6 +946,7 @@ void http_server::stop_accepting() {
     net::post(impl_->ioc, [p = impl_.get()] {
         beast::error_code ec;
         p->acceptor.close(ec);
+        p->accept_pause.cancel();
     });
     std::vector<std::shared_ptr<connection_base>> live;
     {

@@ -75,6 +75,11 @@ struct server_options {
     std::size_t sse_queue_bytes = 4u << 20;   // unwritten bytes per SSE stream before it is dropped. Default: 4 MiB
     std::chrono::milliseconds sse_keepalive{15'000};    // ":" comment on idle streams. Default: 15 s; 0 = off
     std::size_t max_connections = 20'000;     // beyond: 503 and close. Default: 20,000
+    // Descriptors kept for everything but connections (the store's files,
+    // logs, pipes). start() raises the soft RLIMIT_NOFILE towards
+    // max_connections + this and, if the hard limit is lower, lowers
+    // max_connections to fit (with a warning). Default: 640.
+    std::size_t descriptor_reserve = 640;
     // retry: hint written to every open SSE stream before a shutdown closes it,
     // so clients wait that long and resume. Default: 1 s.
     std::chrono::milliseconds shutdown_retry{1000};

@@ -88,6 +88,7 @@ std::vector<setting> settings_for(program_options& o) {
     f.push_back({"sse-queue-bytes", "unwritten bytes per SSE stream before it is dropped", num(h.sse_queue_bytes), std::to_string(h.sse_queue_bytes)});
     f.push_back({"keepalive-ms", "SSE keep-alive comment interval (0 = off)", ms(h.sse_keepalive), std::to_string(h.sse_keepalive.count())});
     f.push_back({"max-connections", "open connections (503 beyond)", num(h.max_connections), std::to_string(h.max_connections)});
+    f.push_back({"fd-reserve", "file descriptors kept for the store beside connections (max-connections is lowered to fit ulimit -n)", num(h.descriptor_reserve), std::to_string(h.descriptor_reserve)});
     f.push_back({"endpoint", "path of the MCP endpoint", str(m.endpoint), m.endpoint});
     f.push_back({"json-response", "answer requests with one JSON body instead of SSE", on(m.json_response, true), "off", false});
     f.push_back({"no-priming", "no priming event on new streams (2025-11-25 clients)", on(m.priming, false), "priming on", false});

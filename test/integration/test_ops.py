@@ -7,6 +7,8 @@ usage: test_ops.py /path/to/litemcp [unittest args]"""
 import json
 import os
 import re
+import resource
+import socket
 import subprocess
 import sys
 import tempfile
@@ -207,6 +209,110 @@ class Observability(unittest.TestCase):
         for name in ("litemcp_worker_redeliveries_total", "litemcp_worker_dead_letters_total"):
             self.assertEqual(value(name, worker="calc"), 0)
         instance.close()
+
+
+class Descriptors(unittest.TestCase):
+    """A descriptor limit below what --max-connections needs: the store keeps
+    its reserve, and running out anyway is answered, not spun on."""
+
+    def start(self, nofile, args):
+        self.data = tempfile.mkdtemp(prefix="litemcp-it-")
+        self.log = tempfile.TemporaryFile("w+")
+
+        def limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+        self.proc = subprocess.Popen([BINARY, "--port", "0", "--data", self.data, "--log-level", "warn"] + args,
+                                     stdout=subprocess.PIPE, stderr=self.log, text=True, preexec_fn=limit)
+        line = self.proc.stdout.readline()
+        m = re.search(r":(\d+)/", line)
+        self.assertTrue(m, "litemcp did not start: %r" % line)
+        self.srv = Server(BINARY, data=self.data)
+        self.srv.proc, self.srv.port = self.proc, int(m.group(1))
+        self.idle = []
+
+    def tearDown(self):
+        for sock in getattr(self, "idle", []):
+            sock.close()
+        if getattr(self, "srv", None):
+            self.srv.cleanup()
+        import shutil
+        shutil.rmtree(getattr(self, "data", "/nonexistent"), ignore_errors=True)
+
+    def stderr(self):
+        self.log.seek(0)
+        return self.log.read()
+
+    def open_idle(self, n):
+        for _ in range(n):
+            self.idle.append(socket.create_connection(("127.0.0.1", self.srv.port), timeout=5))
+
+    def close_idle_and_wait_for_health(self):
+        for sock in self.idle:
+            sock.close()
+        self.idle = []
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                if self.srv.request("GET", path="/healthz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            self.assertLess(time.monotonic(), deadline, "litemcp did not serve again")
+            time.sleep(0.1)
+
+    def test_connections_are_capped_to_keep_the_store_reserve(self):
+        self.start(700, ["--max-connections", "100000"])
+        self.assertIn("accepting at most 60 connections (503 beyond), so 640 stay for the store", self.stderr())
+        self.open_idle(80)
+        time.sleep(0.5)
+        status, _, text = self.srv.request("GET", path="/healthz")
+        self.assertEqual(status, 503)
+        self.assertIn("too many connections", text)
+        self.close_idle_and_wait_for_health()
+        status, _, _ = self.srv.request("POST", {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}},
+            headers={"Accept": "application/json, text/event-stream"})
+        self.assertEqual(status, 200)
+        self.assertNotIn("Too many open files", self.stderr())
+
+    def test_running_out_is_answered_with_503_not_a_busy_loop(self):
+        # No reserve: connections take every descriptor the limit allows.
+        self.start(200, ["--max-connections", "100000", "--fd-reserve", "0"])
+        self.open_idle(300)
+        # Connections beyond the last descriptor wait in the backlog; each
+        # pause, the spare descriptor answers one of them.
+        refused = None
+        deadline = time.monotonic() + 10
+        while refused is None and time.monotonic() < deadline:
+            for sock in self.idle:
+                sock.setblocking(False)
+                try:
+                    got = sock.recv(4096)
+                except BlockingIOError:
+                    continue
+                if got:
+                    refused = got.decode("latin-1")
+                    break
+            time.sleep(0.1)
+        self.assertIsNotNone(refused, "no connection was answered")
+        self.assertTrue(refused.startswith("HTTP/1.1 503"), refused)
+        self.assertIn("out of file descriptors", refused)
+        time.sleep(1)
+        # One report, not one line per failed accept.
+        lines = [ln for ln in self.stderr().splitlines() if "out of file descriptors" in ln]
+        self.assertEqual(len(lines), 1, self.stderr()[-2000:])
+        self.assertNotIn("accept failed", self.stderr())
+        self.close_idle_and_wait_for_health()
+
+    def test_a_limit_below_the_reserve_stops_the_start(self):
+        def limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (500, 500))
+
+        r = subprocess.run([BINARY, "--port", "0", "--data", tempfile.mkdtemp(prefix="litemcp-it-")],
+                           capture_output=True, text=True, timeout=30, preexec_fn=limit)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("the descriptor limit (ulimit -n) is 500, no more than the 640 kept for the store", r.stderr)
 
 
 class Admin(unittest.TestCase):
