@@ -12,6 +12,7 @@
 #include "server/util/ids.h"
 #include "server/json/json_schema.h"
 #include "server/json/json_text.h"
+#include "server/workers/registrations.h"
 #include "server/workers/worker_hub_state.h"
 
 namespace litemcp::server {
@@ -19,62 +20,17 @@ namespace litemcp::server {
 using namespace worker_hub_detail;
 
 worker_hub::worker_hub(store::store& st, registry& reg, call_sink& sink, worker_options o)
-    : store_(st), registry_(reg), sink_(sink), opts_(o) {}
+    : store_(st), registry_(reg), sink_(sink), opts_(o),
+      regs_(std::make_unique<registrations>(registrations::parts{
+          st, reg, opts_, mu_, [this](const std::string& name) { wake(name); },
+          [this](const std::string& name, std::uint64_t presence) {
+              schedule(clock::now() + opts_.offline_grace, {timer::kind::offline, name, {}, presence});
+          }})),
+      workers_(regs_->all()) {}
 
 worker_hub::~worker_hub() { stop(); }
 
 // ---- start and stop ----------------------------------------------------------
-
-std::expected<std::unique_ptr<worker_hub::worker>, std::string> worker_hub::load_worker(const json& record) {
-    auto w = std::make_unique<worker>();
-    try {
-        w->name = record.at("name").get<std::string>();
-        w->id = record.at("id").get<std::string>();
-        w->digest = record.at("digest").get<std::string>();
-        w->created_ms = record.value("createdMs", std::uint64_t{0});
-        w->owner = record.value("owner", "");
-        w->definition = record.at("definition");
-    } catch (const std::exception& e) {
-        return std::unexpected(std::string("bad worker record: ") + e.what());
-    }
-    auto& d = w->definition;
-    w->concurrency = d.value("concurrency", 1u);
-    w->queue_while_offline = d.value("queueWhileOffline", false);
-    w->invisibility = std::chrono::milliseconds(d.value("invisibilityMs", static_cast<long long>(opts_.invisibility.count())));
-    w->call_timeout = std::chrono::milliseconds(d.value("callTimeoutMs", static_cast<long long>(opts_.call_timeout.count())));
-    w->max_attempts = d.value("maxAttempts", opts_.max_attempts);
-    for (auto& t : d.value("tools", json::array())) {
-        tool x;
-        x.definition = t;
-        x.served_by = w->name;
-        w->tools.push_back(std::make_shared<const tool>(std::move(x)));
-    }
-    w->topic = "mcp.worker/" + w->name;
-    w->dlq = "mcp.dlq/" + w->name;
-    w->consumer = "w." + w->name;
-    return w;
-}
-
-store::result<void> worker_hub::load_workers() {
-    std::string after;
-    for (;;) {
-        auto page = store_.kv_scan(worker_prefix, after, 500);
-        if (!page) return std::unexpected(page.error());
-        for (auto& [key, value] : *page) {
-            after = key;
-            auto w = load_worker(parse_json(value).value_or(json()));
-            if (!w) {
-                spdlog::error("workers: skipping {}: {}", key, w.error());
-                continue;
-            }
-            auto& ref = **w;
-            auto cur = store_.cursor(ref.consumer, ref.topic);
-            ref.next = ref.saved_cursor = cur && *cur ? **cur : 0;
-            workers_[ref.name] = std::move(*w);
-        }
-        if (page->size() < 500) return {};
-    }
-}
 
 std::expected<std::unique_ptr<worker_hub::open_call>, std::string> worker_hub::read_call(const json& r) {
     auto c = std::make_unique<open_call>();
@@ -128,7 +84,7 @@ store::result<void> worker_hub::start() {
     effects fx;
     {
         std::lock_guard lock(mu_);
-        if (auto r = load_workers(); !r) return r;
+        if (auto r = regs_->load(); !r) return r;
         if (auto r = load_calls(restored); !r) return r;
         const auto now = clock::now();
         for (auto& [name, w] : workers_) {
@@ -137,7 +93,7 @@ store::result<void> worker_hub::start() {
                 spdlog::error("workers: {}: {}", name, r.error().message);
             (void)store_.bind(w->consumer, w->topic);
             schedule(now + opts_.offline_grace, {timer::kind::offline, name, {}, w->presence});
-            publish(*w, fx);
+            regs_->publish(*w, fx);
         }
         spdlog::info("workers: {} registered, {} calls open", workers_.size(), calls_.size());
     }

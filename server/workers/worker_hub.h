@@ -49,6 +49,11 @@
 namespace litemcp::server {
 
 struct call;  // call.h
+struct hub_instance;  // worker_hub_state.h
+struct hub_worker;
+struct worker_call;
+struct hub_timer;
+class registrations;  // registrations.h
 
 struct worker_options {
     std::chrono::milliseconds invisibility{30'000};  // per worker: invisibilityMs. Default: 30 s
@@ -173,10 +178,10 @@ public:
                                      const json& new_request_id);
 
 private:
-    struct instance;
-    struct worker;
-    struct open_call;
-    struct timer;
+    using instance = hub_instance;
+    using worker = hub_worker;
+    using open_call = worker_call;
+    using timer = hub_timer;
     using clock = std::chrono::steady_clock;
     using effects = std::vector<std::function<void()>>;  // run after the lock is released
 
@@ -191,22 +196,15 @@ private:
     // Tells the instance holding a delivered call to stop working on it.
     void send_cancel(const open_call& c, const std::string& reason);
     void set_online(worker& w, bool online, effects& fx);
-    void publish(worker& w, effects& fx);   // queues a republish of w
-    void republish(const std::string& name);  // lists the worker's current tools in the registry
     void save_cursor(worker& w);
     void schedule(clock::time_point at, timer t);
     void on_timer(const timer& t, effects& fx);
     void wake(const std::string& worker_name);
-    worker* authorized(const std::string& name, const std::optional<std::string>& credential, worker_answer& denied);
-    // A tool, resource or prompt of the registration that another worker or
-    // the server itself serves (mu_ held).
-    std::optional<worker_answer> name_clash(const std::string& name, const json& body) const;
-    std::expected<std::unique_ptr<worker>, std::string> load_worker(const json& record);
-    // start(): the registrations, then the open calls (restored: their ids), mu_ held.
-    store::result<void> load_workers();
+    // start(): the open calls (restored: their ids), mu_ held.
     store::result<void> load_calls(std::vector<std::string>& restored);
+    // Calls of the worker delivered now (mu_ held).
+    std::size_t in_flight(const std::string& worker) const;
     static std::expected<std::unique_ptr<open_call>, std::string> read_call(const json& record);
-    json describe(const worker& w) const;
     static json event_for(const open_call& c, std::uint64_t offset);
 
     store::store& store_;
@@ -215,8 +213,8 @@ private:
     worker_options opts_;
 
     mutable std::mutex mu_;
-    std::mutex publish_mu_;  // orders republish(); taken before mu_, never while holding it
-    std::map<std::string, std::unique_ptr<worker>> workers_;
+    std::unique_ptr<registrations> regs_;
+    std::map<std::string, std::unique_ptr<worker>>& workers_;  // regs_'s, read by the call queue below
     std::map<std::string, std::unique_ptr<open_call>> calls_;
     std::map<std::string, std::string> by_request_;  // session + '\n' + request id -> call id
     std::set<std::string> recently_done_;             // answered call ids, for idempotent answers

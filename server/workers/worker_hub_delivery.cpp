@@ -11,6 +11,7 @@
 #include "server/util/ids.h"
 #include "server/json/json_schema.h"
 #include "server/json/json_text.h"
+#include "server/workers/registrations.h"
 #include "server/workers/worker_hub_state.h"
 
 namespace litemcp::server {
@@ -193,46 +194,11 @@ void worker_hub::save_cursor(worker& w) {
     w.saved_cursor = cur;
 }
 
-void worker_hub::publish(worker& w, effects& fx) {
-    fx.push_back([this, name = w.name] { republish(name); });
-}
-
-void worker_hub::republish(const std::string& name) {
-    // Effects run after mu_ is released, so two of them may run in either
-    // order. Each reads the worker as it is when it runs, one at a time: the
-    // last to run lists the newest state, whichever change it was queued by.
-    std::lock_guard order(publish_mu_);
-    std::vector<tool> tools;
-    std::vector<resource> resources;
-    std::vector<prompt> prompts;
-    {
-        std::lock_guard lock(mu_);
-        auto it = workers_.find(name);
-        if (it != workers_.end() && it->second->online) {
-            const auto& w = *it->second;
-            for (auto& t : w.tools) tools.push_back(*t);
-            for (auto& r : w.definition.value("resources", json::array())) {
-                resource x;
-                x.definition = r;
-                x.served_by = w.name;
-                resources.push_back(std::move(x));
-            }
-            for (auto& p : w.definition.value("prompts", json::array())) {
-                prompt x;
-                x.definition = p;
-                x.served_by = w.name;
-                prompts.push_back(std::move(x));
-            }
-        }
-    }
-    registry_.replace_served(name, std::move(tools), std::move(resources), std::move(prompts));
-}
-
 void worker_hub::set_online(worker& w, bool online, effects& fx) {
     if (w.online == online) return;
     w.online = online;
     spdlog::info("workers: {}: {}", w.name, online ? "online" : "offline");
-    publish(w, fx);
+    regs_->publish(w, fx);
     if (online || w.queue_while_offline) return;
     std::vector<open_call*> mine;
     for (auto& [id, c] : calls_)

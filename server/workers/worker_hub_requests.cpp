@@ -11,150 +11,19 @@
 #include "server/util/ids.h"
 #include "server/json/json_schema.h"
 #include "server/json/json_text.h"
+#include "server/workers/registrations.h"
 #include "server/workers/worker_hub_state.h"
 
 namespace litemcp::server {
 
 using namespace worker_hub_detail;
 
-worker_hub::worker* worker_hub::authorized(const std::string& name, const std::optional<std::string>& credential,
-                                           worker_answer& denied) {
-    auto it = workers_.find(name);
-    if (it == workers_.end()) {
-        denied = error(worker_outcome::unknown_worker, "no worker named '" + name + "' is registered");
-        return nullptr;
-    }
-    if (!credential) {
-        denied = error(worker_outcome::no_credential, "this needs the worker's credential: Authorization: Bearer <credential>");
-        return nullptr;
-    }
-    const auto d = sha256_hex(*credential);
-    auto& w = *it->second;
-    if (d.size() != w.digest.size() || CRYPTO_memcmp(d.data(), w.digest.data(), d.size()) != 0) {
-        denied = error(worker_outcome::wrong_credential, "the credential is not the one of worker '" + name + "'");
-        return nullptr;
-    }
-    return &w;
-}
-
-namespace {
-
-// What makes a registration unusable on its own: a tool listed twice, a
-// schema that does not compile (the worker's error, now rather than at a call).
-std::optional<worker_answer> definition_problem(const json& body) {
-    std::set<std::string> names;
-    const auto& tools = body.at("tools");
-    for (std::size_t i = 0; i < tools.size(); ++i) {
-        const auto tool_name = tools[i].at("name").get<std::string>();
-        const std::string at = "tools[" + std::to_string(i) + "]";
-        if (!names.insert(tool_name).second)
-            return error(worker_outcome::invalid, at + ".name: '" + tool_name + "' is listed twice");
-        for (auto field : {"inputSchema", "outputSchema"})
-            if (tools[i].contains(field))
-                if (auto s = json_schema::compile(tools[i][field]); !s)
-                    return error(worker_outcome::invalid, at + "." + field + ": cannot be used: " + s.error());
-    }
-    return std::nullopt;
-}
-
-}  // namespace
-
-std::optional<worker_answer> worker_hub::name_clash(const std::string& name, const json& body) const {
-    // Names are unique across the server: no worker may shadow another
-    // worker's or an in-process tool, resource or prompt.
-    for (auto& t : body.at("tools")) {
-        const auto tn = t.at("name").get<std::string>();
-        if (auto holder = registry_.find_tool(tn); holder && holder->served_by != name)
-            return error(worker_outcome::conflict, "tool '" + tn + "' is already served by " +
-                                                       (holder->served_by.empty() ? std::string("this server")
-                                                                                  : "worker '" + holder->served_by + "'"));
-        for (auto& [other, w] : workers_)
-            if (other != name)
-                for (auto& wt : w->tools)
-                    if (wt->definition.value("name", "") == tn)
-                        return error(worker_outcome::conflict, "tool '" + tn + "' is already served by worker '" + other + "'");
-    }
-    // Offline workers are not in the registry: ask them too.
-    auto served_by_other = [&](const char* field, const char* key, const std::string& value) -> std::string {
-        for (auto& [other, w] : workers_)
-            if (other != name)
-                for (auto& x : w->definition.value(field, json::array()))
-                    if (x.value(key, "") == value) return other;
-        return {};
-    };
-    auto holder_name = [](const auto& holder) { return holder->served_by.empty() ? std::string("this server") : holder->served_by; };
-    for (auto& r : body.value("resources", json::array())) {
-        const auto uri = r.at("uri").get<std::string>();
-        auto other = served_by_other("resources", "uri", uri);
-        if (auto holder = registry_.find_resource(uri); holder && holder->served_by != name) other = holder_name(holder);
-        if (!other.empty()) return error(worker_outcome::conflict, "resource '" + uri + "' is already served by " + other);
-    }
-    for (auto& p : body.value("prompts", json::array())) {
-        const auto pn = p.at("name").get<std::string>();
-        auto other = served_by_other("prompts", "name", pn);
-        if (auto holder = registry_.find_prompt(pn); holder && holder->served_by != name) other = holder_name(holder);
-        if (!other.empty()) return error(worker_outcome::conflict, "prompt '" + pn + "' is already served by " + other);
-    }
-    return std::nullopt;
-}
-
 worker_answer worker_hub::register_worker(const json& body, std::optional<std::string> credential, const std::string& owner) {
-    const auto name = body.at("name").get<std::string>();
-    if (auto problem = definition_problem(body)) return *problem;
     effects fx;
     worker_answer out;
     {
         std::lock_guard lock(mu_);
-        auto existing = workers_.find(name);
-        const bool fresh = existing == workers_.end();
-        if (!fresh) {
-            worker_answer denied;
-            const bool same_owner = !owner.empty() && existing->second->owner == owner;
-            if (!same_owner && !authorized(name, credential, denied))
-                return error(worker_outcome::conflict, "a worker named '" + name +
-                                                           "' is registered; registering it again needs its credential "
-                                                           "(Authorization: Bearer <credential>)");
-        } else if (workers_.size() >= opts_.max_workers) {
-            return error(worker_outcome::full, "the worker limit (" + std::to_string(opts_.max_workers) + ") is reached");
-        }
-        if (auto clash = name_clash(name, body)) return *clash;
-        std::string secret;
-        json record;
-        if (!fresh) {
-            auto& w = *existing->second;
-            record = json{{"name", name}, {"id", w.id}, {"digest", w.digest}, {"createdMs", w.created_ms}, {"owner", w.owner}};
-        } else {
-            secret = random_id() + random_id();
-            record = json{{"name", name}, {"id", random_id()}, {"digest", sha256_hex(secret)}, {"createdMs", wall_ms()}, {"owner", owner}};
-        }
-        record["definition"] = body;
-        auto loaded = load_worker(record);
-        if (!loaded) return error(worker_outcome::internal, loaded.error());
-        auto& w = **loaded;
-        // A new worker's consumer first: a registration is recorded only
-        // once it can receive calls.
-        if (fresh)
-            if (auto r = store_.add_consumer(w.consumer, [this, name] { wake(name); }); !r)
-                return error(worker_outcome::internal, "cannot bind the worker's queue: " + r.error().message);
-        if (auto r = store_.kv_put(std::string(worker_prefix) + name, to_json(record)); !r) {
-            if (fresh) store_.remove_consumer(w.consumer);
-            return error(worker_outcome::store_unavailable, "cannot record the registration: " + r.error().message);
-        }
-        if (!fresh) {
-            w.take_over(*existing->second);  // the queue, its cursor, the instances and the counters carry over
-            existing->second = std::move(*loaded);
-            out = {worker_outcome::done, json{{"workerId", w.id}, {"name", name}, {"topic", w.topic}, {"registered", "again"}}};
-            spdlog::info("workers: {}: registered again ({} tools)", name, w.tools.size());
-        } else {
-            auto cur = store_.cursor(w.consumer, w.topic);  // a topic left by an earlier registration
-            w.next = w.saved_cursor = cur && *cur ? **cur : 0;
-            (void)store_.bind(w.consumer, w.topic);
-            schedule(clock::now() + opts_.offline_grace, {timer::kind::offline, name, {}, w.presence});
-            workers_[name] = std::move(*loaded);
-            out = {worker_outcome::registered, json{{"workerId", w.id}, {"name", name}, {"credential", secret}, {"topic", w.topic}}};
-            spdlog::info("workers: {}: registered ({} tools)", name, w.tools.size());
-        }
-        publish(*workers_[name], fx);
+        out = regs_->add(body, credential, owner, fx);
     }
     for (auto& f : fx) f();
     return out;
@@ -167,7 +36,7 @@ worker_answer worker_hub::deregister(const std::string& name, std::optional<std:
     {
         std::lock_guard lock(mu_);
         worker_answer denied;
-        auto* w = authorized(name, credential, denied);
+        auto* w = regs_->authorized(name, credential, denied);
         if (!w) return denied;
         std::vector<open_call*> mine;
         for (auto& [id, c] : calls_)
@@ -175,11 +44,10 @@ worker_answer worker_hub::deregister(const std::string& name, std::optional<std:
         for (auto* c : mine) fail_call(*c, "worker '" + name + "' was deregistered", fx);
         instances = std::move(w->instances);
         w->online = false;
-        publish(*w, fx);
+        regs_->publish(*w, fx);
         topic = w->topic;
         consumer = w->consumer;
-        (void)store_.kv_delete(std::string(worker_prefix) + name);
-        workers_.erase(name);
+        regs_->remove(name);
     }
     for (auto& f : fx) f();
     store_.remove_consumer(consumer);
@@ -190,47 +58,25 @@ worker_answer worker_hub::deregister(const std::string& name, std::optional<std:
     return {worker_outcome::done, json{{"name", name}, {"deregistered", true}}};
 }
 
-json worker_hub::describe(const worker& w) const {
-    json instances = json::array();
-    for (auto& i : w.instances) instances.push_back({{"id", i->id}, {"inFlight", i->busy}});
+std::size_t worker_hub::in_flight(const std::string& worker) const {
     std::size_t delivered = 0;
     for (auto& [id, c] : calls_)
-        if (c->worker == w.name && c->state == open_call::phase::delivered) ++delivered;
-    json tools = json::array();
-    for (auto& t : w.tools) tools.push_back(t->definition.value("name", ""));
-    return json{{"name", w.name},
-                {"workerId", w.id},
-                {"online", w.online},
-                {"topic", w.topic},
-                {"deadLetterTopic", w.dlq},
-                {"tools", tools},
-                {"concurrency", w.concurrency},
-                {"queueWhileOffline", w.queue_while_offline},
-                {"invisibilityMs", w.invisibility.count()},
-                {"maxAttempts", w.max_attempts},
-                {"callTimeoutMs", w.call_timeout.count()},
-                {"instances", instances},
-                {"openCalls", w.open},
-                {"inFlight", delivered},
-                {"cursor", w.saved_cursor},
-                {"delivered", w.delivered},
-                {"redelivered", w.redelivered},
-                {"answered", w.answered},
-                {"deadLettered", w.dead_lettered}};
+        if (c->worker == worker && c->state == open_call::phase::delivered) ++delivered;
+    return delivered;
 }
 
 worker_answer worker_hub::describe(const std::string& name, std::optional<std::string> credential) {
     std::lock_guard lock(mu_);
     worker_answer denied;
-    auto* w = authorized(name, credential, denied);
+    auto* w = regs_->authorized(name, credential, denied);
     if (!w) return denied;
-    return {worker_outcome::done, describe(*w)};
+    return {worker_outcome::done, regs_->describe(*w, in_flight(name))};
 }
 
 std::optional<worker_answer> worker_hub::check_attach(const std::string& name, std::optional<std::string> credential) {
     std::lock_guard lock(mu_);
     worker_answer denied;
-    auto* w = authorized(name, credential, denied);
+    auto* w = regs_->authorized(name, credential, denied);
     if (!w) return denied;
     if (w->instances.size() >= opts_.max_instances)
         return error(worker_outcome::too_many_instances, "worker '" + name + "' has " + std::to_string(w->instances.size()) +
@@ -297,7 +143,7 @@ worker_answer worker_hub::answer(const std::string& name, std::optional<std::str
     {
         std::lock_guard lock(mu_);
         worker_answer denied;
-        auto* w = authorized(name, credential, denied);
+        auto* w = regs_->authorized(name, credential, denied);
         if (!w) return denied;
         auto it = calls_.find(call_id);
         if (it == calls_.end() || it->second->worker != name) {
@@ -384,7 +230,7 @@ std::optional<json> worker_hub::inspect(const std::string& name) const {
     std::lock_guard lock(mu_);
     auto it = workers_.find(name);
     if (it == workers_.end()) return std::nullopt;
-    return describe(*it->second);
+    return regs_->describe(*it->second, in_flight(name));
 }
 
 std::vector<worker_stats> worker_hub::stats() const {
@@ -403,26 +249,12 @@ std::vector<worker_stats> worker_hub::stats() const {
 
 std::optional<std::string> worker_hub::owner(list_kind kind, const std::string& key) const {
     std::lock_guard lock(mu_);
-    for (auto& [name, w] : workers_) {
-        if (kind == list_kind::tools) {
-            for (auto& t : w->tools)
-                if (t->definition.value("name", "") == key) return name;
-        } else {
-            const char* field = kind == list_kind::resources ? "resources" : "prompts";
-            const char* id = kind == list_kind::resources ? "uri" : "name";
-            for (auto& x : w->definition.value(field, json::array()))
-                if (x.value(id, "") == key) return name;
-        }
-    }
-    return std::nullopt;
+    return regs_->owner(kind, key);
 }
 
 std::shared_ptr<const tool> worker_hub::worker_tool(const std::string& name) const {
     std::lock_guard lock(mu_);
-    for (auto& [n, w] : workers_)
-        for (auto& t : w->tools)
-            if (t->definition.value("name", "") == name) return t;
-    return nullptr;
+    return regs_->worker_tool(name);
 }
 
 }  // namespace litemcp::server

@@ -1,6 +1,6 @@
-// Private to the worker hub's files (worker_hub*.cpp): its state -- the
-// workers, their instances, open calls and timers -- and small helpers.
-// Everything here is guarded by worker_hub::mu_ (see worker_hub.h).
+// Private to the worker hub's files (worker_hub*.cpp, registrations.cpp): its
+// state -- the workers, their instances, open calls and timers -- and small
+// helpers. Everything here is guarded by worker_hub::mu_ (see worker_hub.h).
 #pragma once
 
 #include <deque>
@@ -32,14 +32,16 @@ inline std::string request_key(const call_origin& origin, const json& request_id
 
 // ---- state -------------------------------------------------------------------
 
-struct worker_hub::instance {
+struct hub_instance {
     std::string id;
     std::shared_ptr<transport::sse_stream> sse;
     unsigned busy = 0;
     bool attached = false;  // told so: calls are delivered to it from then on
 };
 
-struct worker_hub::worker {
+struct hub_worker {
+    using clock = std::chrono::steady_clock;
+
     std::string name, id, digest;
     std::string owner;  // the principal that registered it (authentication on)
     json definition;  // the registration body
@@ -55,7 +57,7 @@ struct worker_hub::worker {
     std::uint64_t saved_cursor = 0;  // the broker-held cursor: never past an open call
     std::set<std::uint64_t> pinned;  // topic offsets of open calls already read
     std::deque<std::string> ready;   // calls waiting for an instance, in order
-    std::vector<std::shared_ptr<instance>> instances;
+    std::vector<std::shared_ptr<hub_instance>> instances;
     std::size_t open = 0;            // open calls (queued, ready, delivered, waiting)
     bool online = true;
     std::uint64_t presence = 0;      // bumps when an instance attaches: stale offline checks do nothing
@@ -64,7 +66,7 @@ struct worker_hub::worker {
 
     // A registration made again: the queue, its cursor, the instances and
     // the counters of the one it replaces carry over.
-    void take_over(worker& old) {
+    void take_over(hub_worker& old) {
         next = old.next;
         saved_cursor = old.saved_cursor;
         pinned = std::move(old.pinned);
@@ -81,7 +83,9 @@ struct worker_hub::worker {
     }
 };
 
-struct worker_hub::open_call {
+struct worker_call {
+    using clock = std::chrono::steady_clock;
+
     enum class phase { queued, ready, delivered, waiting };
     std::string id, worker;
     call_ticket ticket;
@@ -91,7 +95,7 @@ struct worker_hub::open_call {
     unsigned attempts = 0;          // deliveries so far
     std::optional<std::uint64_t> offset;  // its record on the worker's topic, once read
     phase state = phase::queued;
-    std::weak_ptr<instance> holder;  // delivered to
+    std::weak_ptr<hub_instance> holder;  // delivered to
     std::uint64_t generation = 0;   // bumps at each change of phase: stale timers do nothing
     clock::time_point invisible_until;
     std::string last_error;
@@ -111,7 +115,7 @@ struct worker_hub::open_call {
     }
 };
 
-struct worker_hub::timer {
+struct hub_timer {
     enum class kind { invisibility, retry, deadline, resume, offline };
     kind what;
     std::string worker, call;

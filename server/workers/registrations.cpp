@@ -1,0 +1,304 @@
+// The registered workers: records, credentials, names, publication
+// (registrations.h). Called with the hub's mutex held.
+#include "server/workers/registrations.h"
+
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+#include "server/json/json_schema.h"
+#include "server/json/json_text.h"
+#include "server/util/ids.h"
+#include "server/workers/worker_hub_state.h"
+
+namespace litemcp::server {
+
+using namespace worker_hub_detail;
+
+hub_worker* registrations::find(const std::string& name) {
+    auto it = workers_.find(name);
+    return it == workers_.end() ? nullptr : it->second.get();
+}
+
+void registrations::remove(const std::string& name) {
+    (void)p_.st.kv_delete(std::string(worker_prefix) + name);
+    workers_.erase(name);
+}
+
+std::expected<std::unique_ptr<hub_worker>, std::string> registrations::make(const json& record) const {
+    auto w = std::make_unique<hub_worker>();
+    try {
+        w->name = record.at("name").get<std::string>();
+        w->id = record.at("id").get<std::string>();
+        w->digest = record.at("digest").get<std::string>();
+        w->created_ms = record.value("createdMs", std::uint64_t{0});
+        w->owner = record.value("owner", "");
+        w->definition = record.at("definition");
+    } catch (const std::exception& e) {
+        return std::unexpected(std::string("bad worker record: ") + e.what());
+    }
+    auto& d = w->definition;
+    w->concurrency = d.value("concurrency", 1u);
+    w->queue_while_offline = d.value("queueWhileOffline", false);
+    w->invisibility = std::chrono::milliseconds(d.value("invisibilityMs", static_cast<long long>(p_.options.invisibility.count())));
+    w->call_timeout = std::chrono::milliseconds(d.value("callTimeoutMs", static_cast<long long>(p_.options.call_timeout.count())));
+    w->max_attempts = d.value("maxAttempts", p_.options.max_attempts);
+    for (auto& t : d.value("tools", json::array())) {
+        tool x;
+        x.definition = t;
+        x.served_by = w->name;
+        w->tools.push_back(std::make_shared<const tool>(std::move(x)));
+    }
+    w->topic = "mcp.worker/" + w->name;
+    w->dlq = "mcp.dlq/" + w->name;
+    w->consumer = "w." + w->name;
+    return w;
+}
+
+store::result<void> registrations::load() {
+    std::string after;
+    for (;;) {
+        auto page = p_.st.kv_scan(worker_prefix, after, 500);
+        if (!page) return std::unexpected(page.error());
+        for (auto& [key, value] : *page) {
+            after = key;
+            auto w = make(parse_json(value).value_or(json()));
+            if (!w) {
+                spdlog::error("workers: skipping {}: {}", key, w.error());
+                continue;
+            }
+            auto& ref = **w;
+            auto cur = p_.st.cursor(ref.consumer, ref.topic);
+            ref.next = ref.saved_cursor = cur && *cur ? **cur : 0;
+            workers_[ref.name] = std::move(*w);
+        }
+        if (page->size() < 500) return {};
+    }
+}
+
+hub_worker* registrations::authorized(const std::string& name, const std::optional<std::string>& credential,
+                                     worker_answer& denied) {
+    auto it = workers_.find(name);
+    if (it == workers_.end()) {
+        denied = error(worker_outcome::unknown_worker, "no worker named '" + name + "' is registered");
+        return nullptr;
+    }
+    if (!credential) {
+        denied = error(worker_outcome::no_credential, "this needs the worker's credential: Authorization: Bearer <credential>");
+        return nullptr;
+    }
+    const auto d = sha256_hex(*credential);
+    auto& w = *it->second;
+    if (d.size() != w.digest.size() || CRYPTO_memcmp(d.data(), w.digest.data(), d.size()) != 0) {
+        denied = error(worker_outcome::wrong_credential, "the credential is not the one of worker '" + name + "'");
+        return nullptr;
+    }
+    return &w;
+}
+
+namespace {
+
+// What makes a registration unusable on its own: a tool listed twice, a
+// schema that does not compile (the worker's error, now rather than at a call).
+std::optional<worker_answer> definition_problem(const json& body) {
+    std::set<std::string> names;
+    const auto& tools = body.at("tools");
+    for (std::size_t i = 0; i < tools.size(); ++i) {
+        const auto tool_name = tools[i].at("name").get<std::string>();
+        const std::string at = "tools[" + std::to_string(i) + "]";
+        if (!names.insert(tool_name).second)
+            return error(worker_outcome::invalid, at + ".name: '" + tool_name + "' is listed twice");
+        for (auto field : {"inputSchema", "outputSchema"})
+            if (tools[i].contains(field))
+                if (auto s = json_schema::compile(tools[i][field]); !s)
+                    return error(worker_outcome::invalid, at + "." + field + ": cannot be used: " + s.error());
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<worker_answer> registrations::name_clash(const std::string& name, const json& body) const {
+    // Names are unique across the server: no worker may shadow another
+    // worker's or an in-process tool, resource or prompt.
+    for (auto& t : body.at("tools")) {
+        const auto tn = t.at("name").get<std::string>();
+        if (auto holder = p_.reg.find_tool(tn); holder && holder->served_by != name)
+            return error(worker_outcome::conflict, "tool '" + tn + "' is already served by " +
+                                                       (holder->served_by.empty() ? std::string("this server")
+                                                                                  : "worker '" + holder->served_by + "'"));
+        for (auto& [other, w] : workers_)
+            if (other != name)
+                for (auto& wt : w->tools)
+                    if (wt->definition.value("name", "") == tn)
+                        return error(worker_outcome::conflict, "tool '" + tn + "' is already served by worker '" + other + "'");
+    }
+    // Offline workers are not in the registry: ask them too.
+    auto served_by_other = [&](const char* field, const char* key, const std::string& value) -> std::string {
+        for (auto& [other, w] : workers_)
+            if (other != name)
+                for (auto& x : w->definition.value(field, json::array()))
+                    if (x.value(key, "") == value) return other;
+        return {};
+    };
+    auto holder_name = [](const auto& holder) { return holder->served_by.empty() ? std::string("this server") : holder->served_by; };
+    for (auto& r : body.value("resources", json::array())) {
+        const auto uri = r.at("uri").get<std::string>();
+        auto other = served_by_other("resources", "uri", uri);
+        if (auto holder = p_.reg.find_resource(uri); holder && holder->served_by != name) other = holder_name(holder);
+        if (!other.empty()) return error(worker_outcome::conflict, "resource '" + uri + "' is already served by " + other);
+    }
+    for (auto& p : body.value("prompts", json::array())) {
+        const auto pn = p.at("name").get<std::string>();
+        auto other = served_by_other("prompts", "name", pn);
+        if (auto holder = p_.reg.find_prompt(pn); holder && holder->served_by != name) other = holder_name(holder);
+        if (!other.empty()) return error(worker_outcome::conflict, "prompt '" + pn + "' is already served by " + other);
+    }
+    return std::nullopt;
+}
+
+worker_answer registrations::add(const json& body, const std::optional<std::string>& credential, const std::string& owner,
+                                 effects& fx) {
+    const auto name = body.at("name").get<std::string>();
+    if (auto problem = definition_problem(body)) return *problem;
+    worker_answer out;
+    {
+        auto existing = workers_.find(name);
+        const bool fresh = existing == workers_.end();
+        if (!fresh) {
+            worker_answer denied;
+            const bool same_owner = !owner.empty() && existing->second->owner == owner;
+            if (!same_owner && !authorized(name, credential, denied))
+                return error(worker_outcome::conflict, "a worker named '" + name +
+                                                           "' is registered; registering it again needs its credential "
+                                                           "(Authorization: Bearer <credential>)");
+        } else if (workers_.size() >= p_.options.max_workers) {
+            return error(worker_outcome::full, "the worker limit (" + std::to_string(p_.options.max_workers) + ") is reached");
+        }
+        if (auto clash = name_clash(name, body)) return *clash;
+        std::string secret;
+        json record;
+        if (!fresh) {
+            auto& w = *existing->second;
+            record = json{{"name", name}, {"id", w.id}, {"digest", w.digest}, {"createdMs", w.created_ms}, {"owner", w.owner}};
+        } else {
+            secret = random_id() + random_id();
+            record = json{{"name", name}, {"id", random_id()}, {"digest", sha256_hex(secret)}, {"createdMs", wall_ms()}, {"owner", owner}};
+        }
+        record["definition"] = body;
+        auto loaded = make(record);
+        if (!loaded) return error(worker_outcome::internal, loaded.error());
+        auto& w = **loaded;
+        // A new worker's consumer first: a registration is recorded only
+        // once it can receive calls.
+        if (fresh)
+            if (auto r = p_.st.add_consumer(w.consumer, [wake = p_.wake, name] { wake(name); }); !r)
+                return error(worker_outcome::internal, "cannot bind the worker's queue: " + r.error().message);
+        if (auto r = p_.st.kv_put(std::string(worker_prefix) + name, to_json(record)); !r) {
+            if (fresh) p_.st.remove_consumer(w.consumer);
+            return error(worker_outcome::store_unavailable, "cannot record the registration: " + r.error().message);
+        }
+        if (!fresh) {
+            w.take_over(*existing->second);  // the queue, its cursor, the instances and the counters carry over
+            existing->second = std::move(*loaded);
+            out = {worker_outcome::done, json{{"workerId", w.id}, {"name", name}, {"topic", w.topic}, {"registered", "again"}}};
+            spdlog::info("workers: {}: registered again ({} tools)", name, w.tools.size());
+        } else {
+            auto cur = p_.st.cursor(w.consumer, w.topic);  // a topic left by an earlier registration
+            w.next = w.saved_cursor = cur && *cur ? **cur : 0;
+            (void)p_.st.bind(w.consumer, w.topic);
+            p_.watch_presence(name, w.presence);
+            workers_[name] = std::move(*loaded);
+            out = {worker_outcome::registered, json{{"workerId", w.id}, {"name", name}, {"credential", secret}, {"topic", w.topic}}};
+            spdlog::info("workers: {}: registered ({} tools)", name, w.tools.size());
+        }
+        publish(*workers_[name], fx);
+    }
+    return out;
+}
+
+json registrations::describe(const hub_worker& w, std::size_t in_flight) const {
+    json instances = json::array();
+    for (auto& i : w.instances) instances.push_back({{"id", i->id}, {"inFlight", i->busy}});
+    json tools = json::array();
+    for (auto& t : w.tools) tools.push_back(t->definition.value("name", ""));
+    return json{{"name", w.name},
+                {"workerId", w.id},
+                {"online", w.online},
+                {"topic", w.topic},
+                {"deadLetterTopic", w.dlq},
+                {"tools", tools},
+                {"concurrency", w.concurrency},
+                {"queueWhileOffline", w.queue_while_offline},
+                {"invisibilityMs", w.invisibility.count()},
+                {"maxAttempts", w.max_attempts},
+                {"callTimeoutMs", w.call_timeout.count()},
+                {"instances", instances},
+                {"openCalls", w.open},
+                {"inFlight", in_flight},
+                {"cursor", w.saved_cursor},
+                {"delivered", w.delivered},
+                {"redelivered", w.redelivered},
+                {"answered", w.answered},
+                {"deadLettered", w.dead_lettered}};
+}
+
+void registrations::publish(const hub_worker& w, effects& fx) {
+    fx.push_back([this, name = w.name] { republish(name); });
+}
+
+void registrations::republish(const std::string& name) {
+    // Effects run after mu_ is released, so two of them may run in either
+    // order. Each reads the worker as it is when it runs, one at a time: the
+    // last to run lists the newest state, whichever change it was queued by.
+    std::lock_guard order(publish_mu_);
+    std::vector<tool> tools;
+    std::vector<resource> resources;
+    std::vector<prompt> prompts;
+    {
+        std::lock_guard lock(p_.hub_mu);
+        auto it = workers_.find(name);
+        if (it != workers_.end() && it->second->online) {
+            const auto& w = *it->second;
+            for (auto& t : w.tools) tools.push_back(*t);
+            for (auto& r : w.definition.value("resources", json::array())) {
+                resource x;
+                x.definition = r;
+                x.served_by = w.name;
+                resources.push_back(std::move(x));
+            }
+            for (auto& p : w.definition.value("prompts", json::array())) {
+                prompt x;
+                x.definition = p;
+                x.served_by = w.name;
+                prompts.push_back(std::move(x));
+            }
+        }
+    }
+    p_.reg.replace_served(name, std::move(tools), std::move(resources), std::move(prompts));
+}
+
+std::optional<std::string> registrations::owner(list_kind kind, const std::string& key) const {
+    for (auto& [name, w] : workers_) {
+        if (kind == list_kind::tools) {
+            for (auto& t : w->tools)
+                if (t->definition.value("name", "") == key) return name;
+        } else {
+            const char* field = kind == list_kind::resources ? "resources" : "prompts";
+            const char* id = kind == list_kind::resources ? "uri" : "name";
+            for (auto& x : w->definition.value(field, json::array()))
+                if (x.value(id, "") == key) return name;
+        }
+    }
+    return std::nullopt;
+}
+
+std::shared_ptr<const tool> registrations::worker_tool(const std::string& name) const {
+    for (auto& [n, w] : workers_)
+        for (auto& t : w->tools)
+            if (t->definition.value("name", "") == name) return t;
+    return nullptr;
+}
+
+}  // namespace litemcp::server
