@@ -14,7 +14,7 @@ packages=(
   g++ meson ninja-build pkg-config   # toolchain
   librocksdb-dev                      # the index (store/index.cpp)
   libspdlog-dev                       # logs
-  libboost1.81-dev libssl-dev         # HTTP/TLS (transport/http_server.cpp, Boost.Beast)
+  libboost1.81-dev libssl-dev         # HTTP/TLS (transport/, Boost.Beast), JSON reading (Boost.JSON), URLs
   nlohmann-json3-dev libvalijson-dev  # JSON and tool-argument validation (server/)
   libgoogle-perftools-dev             # tcmalloc, the server's allocator (meson option 'allocator')
   doctest-dev python3 openssl         # unit and integration tests (openssl makes the TLS test's certificate)
