@@ -4,13 +4,7 @@
 
 #include "server/util/ids.h"
 
-
 namespace litemcp::server {
-
-namespace {
-constexpr std::size_t batch_records = 256;
-constexpr std::size_t batch_bytes = 1u << 20;
-}  // namespace
 
 topic_follower::~topic_follower() { stop(); }
 
@@ -47,26 +41,7 @@ void topic_follower::ready() {
 
 follow_outcome topic_follower::read(std::string_view topic, std::uint64_t& pos,
                                     const std::function<bool(const store::record&)>& each) {
-    for (;;) {
-        auto r = store_.read(topic, pos, {batch_records, batch_bytes});
-        if (!r) {
-            if (r.error().code == store::errc::not_found) return follow_outcome::gone;
-            spdlog::error("{}: reading {} failed: {}", what_, topic, r.error().message);
-            return follow_outcome::failed;
-        }
-        if (r->outcome == store::read_outcome::truncated) {
-            spdlog::warn("{}: {} lost offsets {}..{} to retention", what_, topic, pos, r->first_offset - 1);
-            pos = r->first_offset;
-            continue;
-        }
-        for (auto& rec : r->records) {
-            pos = rec.offset + 1;
-            if (!each(rec)) return follow_outcome::stopped;
-        }
-        // A batch may stop at its byte bound with records still to come.
-        if (r->next_offset >= r->end_offset) return follow_outcome::caught_up;
-        pos = r->next_offset;
-    }
+    return read_topic(store_, topic, pos, each, what_);
 }
 
 void topic_follower::stop() {

@@ -1,9 +1,8 @@
 // Follows lite topics for one reader, woken by the store's ready set and
 // never by polling: the consumer, its bindings, the wake-up that posts one
-// delivery at a time to a pool, and the read loop (batches, truncation by
-// retention) that every topic-to-SSE reader shares -- a session's POST or
-// GET stream (stream_feeder) and a subscriptions/listen stream
-// (listen_stream).
+// delivery at a time to a pool, and the reading (topic_reader.h) -- for
+// every topic-to-SSE reader: a session's POST or GET stream (stream_feeder)
+// and a subscriptions/listen stream (listen_stream).
 //
 // Threading: wake-ups arrive on the store's appender thread and only post
 // to the pool; on_ready runs there, never twice at once for one follower.
@@ -20,17 +19,11 @@
 #include <string_view>
 #include <vector>
 
+#include "server/streams/topic_reader.h"
 #include "server/util/work_pool.h"
 #include "store/store.h"
 
 namespace litemcp::server {
-
-enum class follow_outcome {
-    caught_up,  // every record up to the topic's end was handed over
-    stopped,    // the reader's callback said stop (its stream ended, or it has what it wanted)
-    gone,       // the topic does not exist (never written, or removed)
-    failed,     // the store could not read it (logged)
-};
 
 class topic_follower : public std::enable_shared_from_this<topic_follower> {
 public:
@@ -40,9 +33,7 @@ public:
                                                  const std::vector<std::string>& topics, std::string what,
                                                  std::function<void()> on_ready);
 
-    // Hands the records of topic from pos on to each, in offset order, until
-    // each returns false or the end is reached; pos ends past the last record
-    // handed over. Records lost to retention are skipped (logged).
+    // read_topic() for this reader (topic_reader.h).
     follow_outcome read(std::string_view topic, std::uint64_t& pos,
                         const std::function<bool(const store::record&)>& each);
 

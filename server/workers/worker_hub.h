@@ -19,6 +19,10 @@
 // its tools, resources and prompts leave the lists, and its calls fail at
 // once unless it registered with queueWhileOffline.
 //
+// The hub holds two parts -- the registrations (registrations.h) and the
+// open calls (call_queue.h) -- and owns what they share: the mutex, the
+// thread and the timers.
+//
 // Threading: the public methods are thread-safe (one mutex). Deliveries and
 // timers run on the hub's own thread, woken by the store's ready set, by
 // answers and by its next deadline -- nothing polls. Store callbacks only
@@ -49,11 +53,10 @@
 namespace litemcp::server {
 
 struct call;  // call.h
-struct hub_instance;  // worker_hub_state.h
-struct hub_worker;
-struct worker_call;
+struct hub_worker;  // worker_hub_state.h
 struct hub_timer;
 class registrations;  // registrations.h
+class call_queue;  // call_queue.h
 
 struct worker_options {
     std::chrono::milliseconds invisibility{30'000};  // per worker: invisibilityMs. Default: 30 s
@@ -178,51 +181,26 @@ public:
                                      const json& new_request_id);
 
 private:
-    using instance = hub_instance;
-    using worker = hub_worker;
-    using open_call = worker_call;
-    using timer = hub_timer;
     using clock = std::chrono::steady_clock;
     using effects = std::vector<std::function<void()>>;  // run after the lock is released
 
     void run();
-    void pump(worker& w, effects& after);
-    void deliver(worker& w, open_call& c, const std::shared_ptr<instance>& to, effects& after);
-    void retry_or_dead_letter(open_call& c, const std::string& why, std::optional<std::chrono::milliseconds> after_ms,
-                              effects& fx);
-    void complete(open_call& c, std::optional<json> response, effects& fx);
-    void fail_call(open_call& c, const std::string& message, effects& fx);
-    void release_slot(open_call& c);
-    // Tells the instance holding a delivered call to stop working on it.
-    void send_cancel(const open_call& c, const std::string& reason);
-    void set_online(worker& w, bool online, effects& fx);
-    void save_cursor(worker& w);
-    void schedule(clock::time_point at, timer t);
-    void on_timer(const timer& t, effects& fx);
+    void on_timer(const hub_timer& t, effects& fx);
+    void set_online(hub_worker& w, bool online, effects& fx);
+    void schedule(clock::time_point at, hub_timer t);
     void wake(const std::string& worker_name);
-    // start(): the open calls (restored: their ids), mu_ held.
-    store::result<void> load_calls(std::vector<std::string>& restored);
-    // Calls of the worker delivered now (mu_ held).
-    std::size_t in_flight(const std::string& worker) const;
-    static std::expected<std::unique_ptr<open_call>, std::string> read_call(const json& record);
-    static json event_for(const open_call& c, std::uint64_t offset);
 
     store::store& store_;
-    registry& registry_;
     call_sink& sink_;
     worker_options opts_;
 
-    mutable std::mutex mu_;
+    mutable std::mutex mu_;  // guards the registrations and the calls
     std::unique_ptr<registrations> regs_;
-    std::map<std::string, std::unique_ptr<worker>>& workers_;  // regs_'s, read by the call queue below
-    std::map<std::string, std::unique_ptr<open_call>> calls_;
-    std::map<std::string, std::string> by_request_;  // session + '\n' + request id -> call id
-    std::set<std::string> recently_done_;             // answered call ids, for idempotent answers
-    std::vector<std::string> done_order_;
-    std::multimap<clock::time_point, timer> timers_;
+    std::unique_ptr<call_queue> calls_;
 
-    std::mutex wake_mu_;  // never held with mu_: the store's threads take it
+    std::mutex wake_mu_;  // taken under mu_, never the other way: the store's threads take it
     std::condition_variable wake_cv_;
+    std::multimap<clock::time_point, hub_timer> timers_;
     std::set<std::string> dirty_;
     bool timers_changed_ = false;
     bool stopping_ = false;

@@ -1,6 +1,7 @@
-// Private to the worker hub's files (worker_hub*.cpp, registrations.cpp): its
-// state -- the workers, their instances, open calls and timers -- and small
-// helpers. Everything here is guarded by worker_hub::mu_ (see worker_hub.h).
+// Private to the worker hub's files (worker_hub*.cpp, registrations.cpp,
+// call_queue*.cpp): its state -- the workers, their instances, open calls
+// and timers -- and small helpers. Everything here is guarded by
+// worker_hub::mu_ (see worker_hub.h).
 #pragma once
 
 #include <deque>

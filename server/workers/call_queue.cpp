@@ -1,0 +1,229 @@
+// The call queue's bookkeeping: loading, opening, adopting, cancelling and
+// finishing calls, and their timers (see call_queue.h; reading the topic,
+// delivery and answers in call_queue_delivery.cpp).
+#include "server/workers/call_queue.h"
+
+#include <spdlog/spdlog.h>
+
+#include "server/json/json_text.h"
+#include "server/util/ids.h"
+#include "server/workers/registrations.h"
+
+namespace litemcp::server {
+
+using namespace worker_hub_detail;
+
+namespace {
+constexpr std::size_t load_page = 500;
+}
+
+std::expected<std::unique_ptr<worker_call>, std::string> call_queue::read_call(const json& r) {
+    auto c = std::make_unique<worker_call>();
+    try {
+        c->id = r.at("id").get<std::string>();
+        c->worker = r.at("worker").get<std::string>();
+        c->ticket.origin = call_origin::read_from(r);
+        c->ticket.request_id = r.at("requestId");
+        c->ticket.method = r.at("method").get<std::string>();
+        if (r.contains("progressToken")) c->ticket.progress_token = r["progressToken"];
+        c->params = r.at("params");
+        c->deadline_ms = r.at("deadlineMs").get<std::uint64_t>();
+        c->attempts = r.value("attempts", 0u);
+    } catch (const std::exception& e) {
+        return std::unexpected(e.what());
+    }
+    return c;
+}
+
+store::result<void> call_queue::load(std::vector<std::string>& restored) {
+    const auto now = clock::now();
+    const auto now_ms = wall_ms();
+    std::string after;
+    for (;;) {
+        auto page = p_.st.kv_scan(call_prefix, after, load_page);
+        if (!page) return std::unexpected(page.error());
+        for (auto& [key, value] : *page) {
+            after = key;
+            auto c = read_call(parse_json(value).value_or(json()));
+            if (!c) spdlog::error("workers: dropping the unreadable call record {}: {}", key, c.error());
+            auto* w = c ? p_.workers.find((*c)->worker) : nullptr;
+            if (!w) {  // unreadable, or its worker is gone
+                (void)p_.st.kv_delete(key);
+                continue;
+            }
+            auto& call = **c;
+            call.deadline = now + std::chrono::milliseconds(call.deadline_ms > now_ms ? call.deadline_ms - now_ms : 0);
+            p_.schedule(call.deadline, {hub_timer::kind::deadline, call.worker, call.id, 0});
+            w->open++;
+            call.counted = true;
+            by_request_[request_key(call.ticket.origin, call.ticket.request_id)] = call.id;
+            restored.push_back(call.id);
+            calls_[call.id] = std::move(*c);
+        }
+        if (page->size() < load_page) return {};
+    }
+}
+
+worker_call* call_queue::find(const std::string& id) {
+    auto it = calls_.find(id);
+    return it == calls_.end() ? nullptr : it->second.get();
+}
+
+void call_queue::save(const worker_call& c, std::string_view when) {
+    if (auto r = p_.st.kv_put(std::string(call_prefix) + c.id, to_json(c.record())); !r)
+        spdlog::error("workers: {}: call {}: cannot record {}: {}", c.worker, c.id, when, r.error().message);
+}
+
+// ---- opening a call ----------------------------------------------------------
+
+std::expected<std::pair<std::string, json>, std::string> call_queue::open(hub_worker& w, call_ticket t, json params) {
+    if (!w.online && !w.queue_while_offline)
+        return std::unexpected("worker '" + w.name + "' is offline (no instance is connected)");
+    if (w.open >= p_.options.max_open_calls)
+        return std::unexpected("worker '" + w.name + "' has " + std::to_string(w.open) +
+                               " calls open, its limit; try again later");
+    auto c = std::make_unique<worker_call>();
+    c->id = random_id();
+    c->worker = w.name;
+    c->ticket = std::move(t);
+    c->params = std::move(params);
+    c->deadline = clock::now() + w.call_timeout;
+    c->deadline_ms = wall_ms() + static_cast<std::uint64_t>(w.call_timeout.count());
+    json queued{{"callId", c->id}, {"method", c->ticket.method}, {"params", c->params}, {"deadlineMs", c->deadline_ms}};
+    by_request_[request_key(c->ticket.origin, c->ticket.request_id)] = c->id;
+    // In memory before it is on the topic, so the hub cannot read the
+    // record and find no call.
+    p_.schedule(c->deadline, {hub_timer::kind::deadline, w.name, c->id, 0});
+    std::string id = c->id;
+    calls_[id] = std::move(c);
+    return std::pair{std::move(id), std::move(queued)};
+}
+
+void call_queue::queued(const std::string& id) {
+    // The state as it is now: the hub may have delivered the call (or even
+    // finished it, and then there is nothing to record) meanwhile.
+    auto* c = find(id);
+    auto* w = c ? p_.workers.find(c->worker) : nullptr;
+    if (!w) return;
+    save(*c, "it: it is queued but will not survive a restart");
+    w->open++;  // counted once it is queued for good (describe() shows it)
+    c->counted = true;
+}
+
+bool call_queue::forget(const std::string& id) {
+    auto it = calls_.find(id);
+    if (it == calls_.end()) return false;  // finished meanwhile (cancelled, worker gone): its answer was given
+    auto& c = *it->second;
+    by_request_.erase(request_key(c.ticket.origin, c.ticket.request_id));
+    if (auto* w = p_.workers.find(c.worker); w && c.offset) w->pinned.erase(*c.offset);
+    calls_.erase(it);
+    return true;
+}
+
+std::optional<std::string> call_queue::adopt(const call_origin& from, const json& request_id, const call_origin& to,
+                                             const json& new_request_id) {
+    auto k = by_request_.find(request_key(from, request_id));
+    if (k == by_request_.end()) return std::nullopt;
+    auto* c = find(k->second);
+    if (!c) return std::nullopt;
+    by_request_.erase(k);
+    c->ticket.origin = to;
+    c->ticket.request_id = new_request_id;
+    by_request_[request_key(to, new_request_id)] = c->id;
+    // Not counted yet: queued() has not written its state; it will write this one.
+    if (c->counted) save(*c, "that it now serves " + to.key());
+    return c->worker;
+}
+
+void call_queue::cancel(const call_origin& origin, const json& request_id, effects& fx) {
+    auto k = by_request_.find(request_key(origin, request_id));
+    if (k == by_request_.end()) return;
+    auto* c = find(k->second);
+    if (!c) return;
+    send_cancel(*c, "the client cancelled the request");
+    complete(*c, std::nullopt, fx);
+}
+
+// ---- finishing a call --------------------------------------------------------
+
+void call_queue::fail(worker_call& c, const std::string& message, effects& fx) {
+    json response = c.ticket.method == "tools/call"
+                        ? make_result(c.ticket.request_id,
+                                      json{{"content", json::array({{{"type", "text"}, {"text", message}}})},
+                                           {"isError", true}})
+                        : make_error(c.ticket.request_id, rpc_code::internal_error, message);
+    complete(c, std::move(response), fx);
+}
+
+void call_queue::fail_all(const std::string& worker, const std::string& message, effects& fx) {
+    std::vector<worker_call*> mine;
+    for (auto& [id, c] : calls_)
+        if (c->worker == worker) mine.push_back(c.get());
+    for (auto* c : mine) fail(*c, message, fx);
+}
+
+void call_queue::complete(worker_call& c, std::optional<json> response, effects& fx) {
+    release_slot(c);
+    if (auto* w = p_.workers.find(c.worker)) {
+        if (c.offset) w->pinned.erase(*c.offset);
+        if (c.counted && w->open > 0) w->open--;
+        save_cursor(*w);
+        p_.wake(w->name);
+    }
+    by_request_.erase(request_key(c.ticket.origin, c.ticket.request_id));
+    if (auto r = p_.st.kv_delete(std::string(call_prefix) + c.id); !r)
+        spdlog::error("workers: cannot delete the record of call {}: {}", c.id, r.error().message);
+    if (recently_done_.insert(c.id).second) done_order_.push_back(c.id);
+    if (done_order_.size() > recently_done_max) {
+        recently_done_.erase(done_order_.front());
+        done_order_.pop_front();
+    }
+    fx.push_back([&sink = p_.sink, t = std::move(c.ticket), r = std::move(response)]() mutable {
+        sink.finish(t, std::move(r));
+    });
+    const std::string id = c.id;
+    calls_.erase(id);  // c is gone from here on
+}
+
+// ---- timers ------------------------------------------------------------------
+
+void call_queue::on_timer(const hub_timer& t, effects& fx) {
+    auto* c = find(t.call);
+    if (!c) return;
+    switch (t.what) {
+        case hub_timer::kind::invisibility:
+            if (c->state != worker_call::phase::delivered || c->generation != t.generation) return;
+            if (clock::now() < c->invisible_until) {  // extended since
+                p_.schedule(c->invisible_until, t);
+                return;
+            }
+            retry_or_dead_letter(*c, "no answer within the invisibility timeout", std::nullopt, fx);
+            return;
+        case hub_timer::kind::retry:
+            if (c->state != worker_call::phase::waiting || c->generation != t.generation) return;
+            c->state = worker_call::phase::ready;
+            if (auto* w = p_.workers.find(c->worker)) {
+                w->ready.push_back(c->id);
+                pump(*w, fx);
+            }
+            return;
+        case hub_timer::kind::deadline: {
+            auto* w = p_.workers.find(c->worker);
+            const auto limit = w ? w->call_timeout.count() : 0;
+            send_cancel(*c, "the call timed out");
+            fail(*c, "timed out: worker '" + c->worker + "' did not answer within " + std::to_string(limit) + " ms", fx);
+            return;
+        }
+        default:
+            return;
+    }
+}
+
+std::size_t call_queue::in_flight(const std::string& worker) const {
+    std::size_t delivered = 0;
+    for (auto& [id, c] : calls_)
+        if (c->worker == worker && c->state == worker_call::phase::delivered) ++delivered;
+    return delivered;
+}
+
+}  // namespace litemcp::server

@@ -1,0 +1,106 @@
+// The open worker calls (docs/workers.md): each call's durable state under
+// "wcall/<id>", the index from the MCP request that waits for it, reading a
+// worker's topic (its queue) from the broker-held cursor, delivery to the
+// least busy instance, invisibility, retries with backoff, dead letters,
+// deadlines, and what a worker's answers do to a call. A finished call goes
+// to the call_sink, as an effect run after the hub's mutex is released.
+//
+// A call is opened in two steps around the append to the worker's topic
+// (the append is not made under the hub's mutex): open() files it in
+// memory, queued() records its state -- the commit point -- or forget()
+// drops it when the append failed.
+//
+// Threading: not thread-safe by itself: the hub calls it with its mutex
+// held; the timers it schedules come back through on_timer() on the hub's
+// thread. Lifetime: the hub's; the calls live in the store and survive
+// restarts (load()).
+#pragma once
+
+#include <chrono>
+#include <expected>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "server/workers/worker_hub.h"
+#include "server/workers/worker_hub_state.h"
+
+namespace litemcp::server {
+
+class call_queue {
+public:
+    using clock = std::chrono::steady_clock;
+    using effects = std::vector<std::function<void()>>;  // run after the hub's mutex is released
+    struct parts {
+        store::store& st;
+        call_sink& sink;
+        const worker_options& options;
+        registrations& workers;
+        // A worker's queue has work to do (a slot freed, a call to deliver).
+        std::function<void(const std::string& worker)> wake;
+        // Calls on_timer(t) on the hub's thread at `at`.
+        std::function<void(clock::time_point at, hub_timer t)> schedule;
+    };
+    explicit call_queue(parts p) : p_(std::move(p)) {}
+
+    // Reads the open calls from the store (at start); restored: their ids.
+    // A call whose worker is gone, or whose record is unreadable, is dropped.
+    store::result<void> load(std::vector<std::string>& restored);
+    std::size_t size() const { return calls_.size(); }
+    worker_call* find(const std::string& id);
+
+    // A new call for w, in memory: its id and the record to append to w's
+    // topic; an error message when w cannot take it (offline, full).
+    std::expected<std::pair<std::string, json>, std::string> open(hub_worker& w, call_ticket t, json params);
+    // The topic record is written: records the call's state and counts it.
+    void queued(const std::string& id);
+    // The topic record could not be written: the call never was. False when
+    // it finished meanwhile (its answer was given).
+    bool forget(const std::string& id);
+
+    // Files an open call under another origin (see worker_hub::adopt).
+    std::optional<std::string> adopt(const call_origin& from, const json& request_id, const call_origin& to,
+                                     const json& new_request_id);
+    // notifications/cancelled: the holder gets a cancel event, nobody a response.
+    void cancel(const call_origin& origin, const json& request_id, effects& fx);
+
+    // Reads new calls from w's topic and hands ready calls to free instances.
+    void pump(hub_worker& w, effects& fx);
+    // A worker's answer to one of its calls: action is progress, log,
+    // result, failure, suspend or extend (see worker_hub::answer).
+    worker_answer answer(hub_worker& w, const std::string& call_id, const std::string& action, const json& body,
+                         effects& fx);
+    // Every open call of the worker ends with a tool error saying why.
+    void fail_all(const std::string& worker, const std::string& message, effects& fx);
+    // An invisibility, retry or deadline timer has come due.
+    void on_timer(const hub_timer& t, effects& fx);
+
+    // Calls of the worker delivered now.
+    std::size_t in_flight(const std::string& worker) const;
+
+private:
+    void deliver(hub_worker& w, worker_call& c, const std::shared_ptr<hub_instance>& to, effects& fx);
+    void retry_or_dead_letter(worker_call& c, const std::string& why, std::optional<std::chrono::milliseconds> after_ms,
+                              effects& fx);
+    void complete(worker_call& c, std::optional<json> response, effects& fx);
+    void fail(worker_call& c, const std::string& message, effects& fx);
+    void release_slot(worker_call& c);
+    // Tells the instance holding a delivered call to stop working on it.
+    void send_cancel(const worker_call& c, const std::string& reason);
+    void save_cursor(hub_worker& w);
+    void save(const worker_call& c, std::string_view when);
+    static std::expected<std::unique_ptr<worker_call>, std::string> read_call(const json& record);
+    static json event_for(const worker_call& c);
+
+    parts p_;
+    std::map<std::string, std::unique_ptr<worker_call>> calls_;
+    std::map<std::string, std::string> by_request_;  // origin + '\n' + request id -> call id
+    std::set<std::string> recently_done_;             // answered call ids, for idempotent answers
+    std::deque<std::string> done_order_;
+};
+
+}  // namespace litemcp::server

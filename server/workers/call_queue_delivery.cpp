@@ -1,0 +1,237 @@
+// The call queue's delivery: reading a worker's topic, handing calls to
+// instances, retries and dead letters, and the worker's answers (see
+// call_queue.h).
+#include "server/workers/call_queue.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "server/json/json_text.h"
+#include "server/streams/topic_reader.h"
+#include "server/workers/registrations.h"
+
+namespace litemcp::server {
+
+using namespace worker_hub_detail;
+
+namespace {
+constexpr std::size_t max_ready = 4096;  // calls read ahead of the instances, per worker
+}
+
+void call_queue::pump(hub_worker& w, effects& fx) {
+    (void)p_.st.take_ready(w.consumer);
+    if (w.ready.size() < max_ready) {
+        // No topic yet (nothing was ever queued) or a failed read (logged):
+        // what was read is delivered, the next wake-up reads on.
+        (void)read_topic(p_.st, w.topic, w.next, [&](const store::record& rec) {
+            auto j = parse_json(rec.payload).value_or(json());
+            if (!j.is_object() || !j.contains("callId") || !j["callId"].is_string()) return true;
+            auto* c = find(j["callId"].get<std::string>());
+            if (!c || c->offset) return true;  // finished since, or seen
+            c->offset = rec.offset;
+            w.pinned.insert(rec.offset);
+            if (c->state == worker_call::phase::queued) {
+                c->state = worker_call::phase::ready;
+                w.ready.push_back(c->id);
+            }
+            return w.ready.size() < max_ready;
+        }, "workers: " + w.name);
+    }
+    if (clock::now() >= w.suspended_until) {
+        while (!w.ready.empty()) {
+            std::shared_ptr<hub_instance> best;
+            for (auto& i : w.instances)
+                if (i->attached && i->busy < w.concurrency && i->sse->is_open() && (!best || i->busy < best->busy))
+                    best = i;
+            if (!best) break;
+            auto id = w.ready.front();
+            w.ready.pop_front();
+            auto* c = find(id);
+            if (!c || c->state != worker_call::phase::ready) continue;
+            deliver(w, *c, best, fx);
+        }
+    }
+    save_cursor(w);
+}
+
+json call_queue::event_for(const worker_call& c) {
+    json e{{"type", "call"},
+           {"callId", c.id},
+           {"method", c.ticket.method},
+           {"deadline", c.deadline_ms},
+           {"attempt", c.attempts}};
+    if (c.ticket.method == "tools/call") {  // tool and arguments; the params are not repeated
+        e["tool"] = c.params.value("name", "");
+        e["arguments"] = c.params.value("arguments", json::object());
+        if (c.params.contains("_meta")) e["meta"] = c.params["_meta"];
+    } else {
+        e["params"] = c.params;
+    }
+    if (c.ticket.progress_token) e["progressToken"] = *c.ticket.progress_token;
+    return e;
+}
+
+void call_queue::deliver(hub_worker& w, worker_call& c, const std::shared_ptr<hub_instance>& to, effects& fx) {
+    c.attempts++;
+    c.generation++;
+    c.state = worker_call::phase::delivered;
+    c.holder = to;
+    c.invisible_until = clock::now() + w.invisibility;
+    to->busy++;
+    // The attempt count is durable before the worker sees the call, so a
+    // restart cannot grant a call more deliveries than maxAttempts.
+    save(c, "delivery " + std::to_string(c.attempts));
+    if (!to->sse->send(std::to_string(c.offset.value_or(0)), to_json(event_for(c)))) {
+        // The stream ended, or the event does not fit its bound (the stream
+        // is then dropped): the instance is gone for the hub, and the
+        // delivery counts as a failed attempt -- a call that can never be
+        // written ends in the dead-letter topic instead of looping.
+        std::erase(w.instances, to);
+        retry_or_dead_letter(c, "the call could not be written to instance " + to->id +
+                                    " (its stream ended, or the call is larger than a stream may queue)",
+                             std::chrono::milliseconds(0), fx);
+        return;
+    }
+    w.delivered++;
+    if (c.attempts > 1) w.redelivered++;
+    p_.schedule(c.invisible_until, {hub_timer::kind::invisibility, w.name, c.id, c.generation});
+    spdlog::debug("workers: {}: call {} delivered to {} (attempt {})", w.name, c.id, to->id, c.attempts);
+}
+
+void call_queue::send_cancel(const worker_call& c, const std::string& reason) {
+    if (c.state != worker_call::phase::delivered) return;
+    if (auto i = c.holder.lock()) i->sse->send({}, to_json(json{{"type", "cancel"}, {"callId", c.id}, {"reason", reason}}));
+}
+
+void call_queue::release_slot(worker_call& c) {
+    if (c.state != worker_call::phase::delivered) return;
+    if (auto i = c.holder.lock(); i && i->busy > 0) i->busy--;
+    c.holder.reset();
+}
+
+void call_queue::retry_or_dead_letter(worker_call& c, const std::string& why,
+                                      std::optional<std::chrono::milliseconds> after_ms, effects& fx) {
+    auto* w = p_.workers.find(c.worker);
+    if (!w) return fail(c, "worker '" + c.worker + "' is gone", fx);
+    release_slot(c);
+    c.last_error = why;
+    c.generation++;
+    if (c.attempts >= w->max_attempts) {
+        json letter{{"callId", c.id},
+                    {"worker", w->name},
+                    {"method", c.ticket.method},
+                    {"params", c.params},
+                    {"attempts", c.attempts},
+                    {"error", why},
+                    {"failedAtMs", wall_ms()}};
+        c.ticket.origin.write_to(letter);
+        p_.st.append_async(w->dlq, to_json(letter), 0, [name = w->name, id = c.id](store::result<store::append_ack> r) {
+            if (!r) spdlog::error("workers: {}: cannot dead-letter call {}: {}", name, id, r.error().message);
+        });
+        w->dead_lettered++;
+        spdlog::warn("workers: {}: call {} dead-lettered after {} attempts: {}", w->name, c.id, c.attempts, why);
+        return fail(c,
+                    "worker '" + w->name + "' failed this call " + std::to_string(c.attempts) +
+                        " times; the last error: " + why,
+                    fx);
+    }
+    auto delay = after_ms.value_or(p_.options.retry_backoff * (1u << std::min(c.attempts - 1, 10u)));
+    delay = std::min<std::chrono::milliseconds>(delay, std::chrono::minutes(10));
+    c.state = worker_call::phase::waiting;
+    p_.schedule(clock::now() + delay, {hub_timer::kind::retry, w->name, c.id, c.generation});
+    p_.wake(w->name);  // a slot is free
+}
+
+void call_queue::save_cursor(hub_worker& w) {
+    const std::uint64_t cur = w.pinned.empty() ? w.next : *w.pinned.begin();
+    if (cur == w.saved_cursor) return;
+    if (auto r = p_.st.set_cursor(w.consumer, w.topic, cur); !r) {
+        spdlog::error("workers: {}: cannot save the cursor: {}", w.name, r.error().message);
+        return;
+    }
+    w.saved_cursor = cur;
+}
+
+// ---- the worker's answers ------------------------------------------------------
+
+worker_answer call_queue::answer(hub_worker& w, const std::string& call_id, const std::string& action,
+                                 const json& body, effects& fx) {
+    auto* found = find(call_id);
+    if (!found || found->worker != w.name) {
+        if (recently_done_.contains(call_id))
+            return {worker_outcome::done, json{{"callId", call_id}, {"status", "already finished"}}};
+        return error(worker_outcome::unknown_call, "call '" + call_id + "' is not open on worker '" + w.name +
+                                                       "' (it never existed, or it was answered, failed or cancelled)");
+    }
+    auto& c = *found;
+    const auto now = clock::now();
+    const bool delivered = c.state == worker_call::phase::delivered;
+    auto done = [&](std::string status) { return worker_answer{worker_outcome::done, json{{"callId", call_id}, {"status", std::move(status)}}}; };
+    if (action == "result") {
+        const auto& result = body.at("result");
+        if (c.ticket.method == "tools/call" && !(result.contains("content") && result["content"].is_array()))
+            return error(worker_outcome::invalid,
+                         "result.content: a tools/call result is an MCP CallToolResult, with a content array");
+        w.answered++;
+        complete(c, make_result(c.ticket.request_id, result), fx);
+        return done("answered");
+    }
+    if (action == "progress") {
+        if (delivered) c.invisible_until = std::max(c.invisible_until, now + w.invisibility);
+        if (!c.ticket.progress_token) return done("dropped: the client asked for no progress");
+        json p{{"progressToken", *c.ticket.progress_token}, {"progress", body.at("progress")}};
+        if (body.contains("total")) p["total"] = body["total"];
+        if (body.contains("message")) p["message"] = body["message"];
+        fx.push_back([&sink = p_.sink, t = c.ticket, n = make_notification("notifications/progress", std::move(p))] {
+            sink.notify(t, n, std::nullopt);
+        });
+        return done("sent");
+    }
+    if (action == "log") {
+        auto level = parse_log_level(body.at("level").get<std::string>());
+        json p{{"level", body["level"]}, {"data", body.at("data")}};
+        if (body.contains("logger")) p["logger"] = body["logger"];
+        fx.push_back([&sink = p_.sink, t = c.ticket, n = make_notification("notifications/message", std::move(p)), level] {
+            sink.notify(t, n, level);
+        });
+        return done("sent");
+    }
+    if (action != "failure" && action != "extend" && action != "suspend")
+        return error(worker_outcome::invalid, "unknown action '" + action + "'");
+    if (!delivered)
+        return error(worker_outcome::conflict,
+                     "call '" + call_id + "' is not delivered right now (it is queued or waiting to be retried)");
+    if (action == "failure") {
+        std::optional<std::chrono::milliseconds> after;
+        if (body.contains("retryAfterMs")) after = std::chrono::milliseconds(body["retryAfterMs"].get<long long>());
+        const auto attempts = c.attempts;
+        const bool last = attempts >= w.max_attempts;
+        retry_or_dead_letter(c, body.at("error").get<std::string>(), after, fx);
+        auto out = done(last ? "dead-lettered" : "will be retried");
+        out.body["attempts"] = attempts;
+        return out;
+    }
+    const auto ms = std::chrono::milliseconds(body.at("ms").get<long long>());
+    if (action == "extend") {
+        c.invisible_until = now + ms;
+        auto out = done("extended");
+        out.body["invisibleForMs"] = ms.count();
+        return out;
+    }
+    // suspend: not a failed attempt; the call goes back to the head of the
+    // queue and the whole worker pauses.
+    release_slot(c);
+    c.attempts--;
+    c.generation++;
+    c.state = worker_call::phase::ready;
+    w.ready.push_front(c.id);
+    w.suspended_until = now + ms;
+    p_.st.suspend(w.consumer, w.topic, ms);
+    p_.schedule(w.suspended_until, {hub_timer::kind::resume, w.name, {}, 0});
+    auto out = done("suspended");
+    out.body["resumeInMs"] = ms.count();
+    return out;
+}
+
+}  // namespace litemcp::server
