@@ -78,9 +78,6 @@ struct call {
     json answers = json::object();
     json input_requests = json::object();
     int requests_made = 0;
-    // The legacy session the call belongs to; null for a 2026-07-28
-    // request or a task's run.
-    std::shared_ptr<session_state> session;
     std::shared_ptr<reply_channel> channel;
 };
 
@@ -102,6 +99,9 @@ public:
     virtual bool wants_log(log_level level) const = 0;
     // True once nobody can get the answer any more (the session ended).
     virtual bool ended() const { return false; }
+    // The legacy session the call belongs to; null for a 2026-07-28
+    // request or a task's run.
+    virtual session_state* session() const { return nullptr; }
     // The task the call runs for (a task's run, or a 2026-07-28 call that
     // became one); null otherwise.
     virtual std::shared_ptr<task> owning_task() const { return nullptr; }

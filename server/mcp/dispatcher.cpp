@@ -17,7 +17,8 @@ public:
     explicit call_context(std::shared_ptr<call> c) : c_(std::move(c)), channel_(*c_->channel) {}
     const std::string& session_id() const override {
         static const std::string none;
-        return c_->session ? c_->session->id : none;
+        auto* s = channel_.session();
+        return s ? s->id : none;
     }
     const std::string& protocol_version() const override { return channel_.version(); }
     const json& client_capabilities() const override { return channel_.capabilities(); }

@@ -60,6 +60,7 @@ public:
     call_origin origin() const override { return {call_origin::kind::session, session_->id, tag_}; }
     bool wants_log(log_level level) const override;
     bool ended() const override { return session_->ended; }
+    session_state* session() const override { return session_.get(); }
 
     void open(const std::shared_ptr<call>& c) override;
     void emit(const std::shared_ptr<call>& c, const json& msg) override;

@@ -203,7 +203,6 @@ void session_endpoint::request(std::shared_ptr<session_state> s, json msg, std::
                                                 "Invalid Request: id " + key + " is already in use by a running request"));
         s->running[key] = c->cancelled;
     }
-    c->session = s;
     p_.meter.arrived();
     const bool streaming = !p_.options.json_response;
     if (c->runs_on == execution::io) {
@@ -215,7 +214,7 @@ void session_endpoint::request(std::shared_ptr<session_state> s, json msg, std::
     c->channel = channel;
     p_.st.append_async(s->topic, session_log::encode("", raw), session_log::flag_client_request,
                        [this, c, channel](store::result<store::append_ack> rec) {
-                           auto& s = *c->session;
+                           auto& s = *channel->session();
                            if (!rec) {
                                {
                                    std::lock_guard lock(s.mu);
@@ -267,7 +266,6 @@ void session_endpoint::batch(std::shared_ptr<session_state> s, json batch, std::
             continue;
         }
         auto c = std::make_shared<call>();
-        c->session = s;
         c->id = id;
         c->id_key = to_json(id);
         c->method = msg["method"].get<std::string>();

@@ -74,7 +74,7 @@ bool task_runner::visible(const task_record& r, const call& c) const {
     if (parts_.authenticated) return r.principal == c.channel->principal();
     // Without authentication a legacy task belongs to its session; a
     // 2026-07-28 task to whoever holds its unguessable id.
-    return modern || (c.session && r.session == c.session->id);
+    return modern || (c.channel->session() && r.session == c.channel->session()->id);
 }
 
 namespace {
@@ -131,7 +131,7 @@ rpc_result task_runner::start(const std::shared_ptr<call>& c) {
     if (!modern && c->params["task"].contains("ttl") && c->params["task"]["ttl"].is_number_integer())
         r.ttl_ms = std::clamp<std::int64_t>(c->params["task"]["ttl"].get<std::int64_t>(), 1000,
                                             parts_.options.task_max_ttl.count());
-    if (!modern) r.session = c->session->id;
+    if (!modern) r.session = c->channel->session()->id;
     if (c->params.contains("_meta") && c->params["_meta"].contains("progressToken"))
         r.params["_meta"] = {{"progressToken", c->params["_meta"]["progressToken"]}};
     auto t = parts_.tasks.create(std::move(r));

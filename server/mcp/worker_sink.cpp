@@ -44,7 +44,6 @@ std::shared_ptr<call> worker_sink::restored(const call_ticket& t) {
             std::lock_guard lock(s->mu);
             s->live_streams.insert(stream);
         }
-        c->session = std::move(s);
         c->channel = std::move(channel);
         return c;
     }

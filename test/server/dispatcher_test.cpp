@@ -85,7 +85,7 @@ struct fixture {
         if (ch->rules() == era::stateful) {  // a session's call belongs to one
             auto s = sessions->create(ch->version(), ch->caps, json{{"name", "test"}, {"version", "1"}});
             REQUIRE(s);
-            c->session = *s;
+            ch->session_of = *s;
         }
         c->channel = std::move(ch);
         return c;

@@ -22,6 +22,7 @@ public:
     std::string who;
     std::optional<server::log_level> level;  // none: no log messages wanted
     server::call_origin where{server::call_origin::kind::direct, "test", {}};
+    std::shared_ptr<server::session_state> session_of;  // a legacy call's session
 
     // What the channel was given.
     std::vector<json> emitted() const {
@@ -36,6 +37,7 @@ public:
     server::era rules() const override { return rules_; }
     server::call_origin origin() const override { return where; }
     bool wants_log(server::log_level l) const override { return level && l >= *level; }
+    server::session_state* session() const override { return session_of.get(); }
     void open(const std::shared_ptr<server::call>&) override {}
     void emit(const std::shared_ptr<server::call>&, const json& msg) override {
         std::lock_guard lock(mu_);

@@ -123,7 +123,6 @@ struct fixture {
         c->id = 1;
         c->id_key = "1";
         c->method = "tools/call";
-        c->session = s;
         c->channel = ch;
         auto rec = st->append(s->topic, session_log::encode("", R"({"jsonrpc":"2.0","id":1,"method":"tools/call"})"),
                               session_log::flag_client_request);
@@ -233,7 +232,6 @@ TEST_CASE("an I/O-thread call is recorded in one group and written in one go") {
     c->id = 5;
     c->id_key = "5";
     c->method = "tools/call";
-    c->session = f.s;
     auto ch = std::make_shared<at_once_channel>(f.parts(), bursts, f.s, res, true,
                                                 R"({"jsonrpc":"2.0","id":5,"method":"tools/call"})");
     c->channel = ch;

@@ -11,7 +11,7 @@ rpc_result logging_set_level(method_scope& m) {
     if (!level)
         return fail(rpc_code::invalid_params,
                     "level must be one of debug, info, notice, warning, error, critical, alert, emergency");
-    auto& s = *m.c->session;
+    auto& s = *m.c->channel->session();
     {
         std::lock_guard lock(s.mu);
         s.level = *level;

@@ -37,7 +37,7 @@ rpc_result resources_subscribe(method_scope& m) {
     if (!p.contains("uri") || !p["uri"].is_string()) return fail(rpc_code::invalid_params, method + " needs a uri");
     const bool subscribe = method == "resources/subscribe";
     const auto uri = p["uri"].get<std::string>();
-    auto& s = *m.c->session;
+    auto& s = *m.c->channel->session();
     const std::string key = "sub/" + uri + "\n" + s.id;
     {
         std::lock_guard lock(s.mu);
