@@ -1,11 +1,19 @@
 // Private to transport/: the bytes on the wire, as pure functions -- the
 // transport's own error bodies, SSE events and priming events, response
 // heads and chunked framing. Inline: SSE events are framed per message.
+// No Beast here: test/transport/wire_format_test.cpp pins these bytes.
 #pragma once
 
-#include "transport/beast/common.h"
+#include <charconv>
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "transport/http_message.h"
 
 namespace litemcp::transport {
+
+using namespace std::string_view_literals;  // literals appended without strlen
 
 inline http_response default_error(unsigned status, std::string message) {
     http_response r;
