@@ -8,20 +8,23 @@ namespace litemcp::server {
 
 topic_follower::~topic_follower() { stop(); }
 
-topic_follower::topic_follower(store::store& st, work_pool& pool, std::string consumer, std::string what,
-                               std::function<void()> on_ready)
-    : store_(st), pool_(pool), consumer_(std::move(consumer)), what_(std::move(what)), on_ready_(std::move(on_ready)) {}
+topic_follower::topic_follower(store::store& st, work_pool& pool, std::string what, std::function<void()> on_ready)
+    : store_(st), pool_(pool), what_(std::move(what)), on_ready_(std::move(on_ready)) {}
 
 std::shared_ptr<topic_follower> topic_follower::start(store::store& st, work_pool& pool, std::string_view prefix,
                                                       const std::vector<std::string>& topics, std::string what,
                                                       std::function<void()> on_ready) {
-    std::shared_ptr<topic_follower> f(
-        new topic_follower(st, pool, std::string(prefix) + random_id(), std::move(what), std::move(on_ready)));
+    std::shared_ptr<topic_follower> f(new topic_follower(st, pool, std::move(what), std::move(on_ready)));
     std::weak_ptr<topic_follower> weak = f;
-    (void)st.add_consumer(f->consumer_, [weak] {
+    auto sub = topic_subscription::open(st, std::string(prefix) + random_id(), [weak] {
         if (auto self = weak.lock()) self->wake();
     });
-    for (auto& t : topics) (void)st.bind(f->consumer_, t);
+    if (sub) {
+        f->subscription_ = std::move(*sub);
+        for (auto& t : topics) (void)f->subscription_->bind(t);
+    } else {  // read once; no wake-ups
+        spdlog::error("{}: cannot follow its topics: {}", f->what_, sub.error().message);
+    }
     f->wake();  // whatever is already there
     return f;
 }
@@ -35,7 +38,7 @@ void topic_follower::wake() {
 void topic_follower::ready() {
     std::lock_guard lock(mu_);
     if (stopped_) return;
-    store_.take_ready(consumer_);
+    if (subscription_) subscription_->take_ready();
     on_ready_();
 }
 
@@ -46,7 +49,7 @@ follow_outcome topic_follower::read(std::string_view topic, std::uint64_t& pos,
 
 void topic_follower::stop() {
     if (stopped_.exchange(true)) return;
-    store_.remove_consumer(consumer_);
+    if (subscription_) subscription_->close();
 }
 
 }  // namespace litemcp::server

@@ -1,6 +1,7 @@
 // Follows lite topics for one reader, woken by the store's ready set and
-// never by polling: the consumer, its bindings, the wake-up that posts one
-// delivery at a time to a pool, and the reading (topic_reader.h) -- for
+// never by polling: its subscription (topic_subscription.h), the wake-up
+// that posts one delivery at a time to a pool, and the reading
+// (topic_reader.h) -- for
 // every topic-to-SSE reader: a session's POST or GET stream (stream_feeder)
 // and a subscriptions/listen stream (listen_stream).
 //
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "server/streams/topic_reader.h"
+#include "server/streams/topic_subscription.h"
 #include "server/util/work_pool.h"
 #include "store/store.h"
 
@@ -42,15 +44,14 @@ public:
     ~topic_follower();
 
 private:
-    topic_follower(store::store& st, work_pool& pool, std::string consumer, std::string what,
-                   std::function<void()> on_ready);
+    topic_follower(store::store& st, work_pool& pool, std::string what, std::function<void()> on_ready);
     void wake();
     void ready();
 
     store::store& store_;
     work_pool& pool_;
-    const std::string consumer_;
     const std::string what_;
+    std::unique_ptr<topic_subscription> subscription_;  // set once in start(), before any wake-up
     std::function<void()> on_ready_;
     std::mutex mu_;  // one on_ready at a time
     std::atomic<bool> stopped_{false};  // not under mu_: on_ready may stop its own follower

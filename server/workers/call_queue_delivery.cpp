@@ -20,7 +20,7 @@ constexpr std::size_t max_ready = 4096;  // calls read ahead of the instances, p
 }
 
 void call_queue::pump(hub_worker& w, effects& fx) {
-    (void)p_.st.take_ready(w.consumer);
+    if (w.subscription) w.subscription->take_ready();
     if (w.ready.size() < max_ready) {
         // No topic yet (nothing was ever queued) or a failed read (logged):
         // what was read is delivered, the next wake-up reads on.
@@ -227,7 +227,7 @@ worker_answer call_queue::answer(hub_worker& w, const std::string& call_id, cons
     c.state = worker_call::phase::ready;
     w.ready.push_front(c.id);
     w.suspended_until = now + ms;
-    p_.st.suspend(w.consumer, w.topic, ms);
+    if (w.subscription) w.subscription->suspend(w.topic, ms);
     p_.schedule(w.suspended_until, {hub_timer::kind::resume, w.name, {}, 0});
     auto out = done("suspended");
     out.body["resumeInMs"] = ms.count();

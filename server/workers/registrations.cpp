@@ -192,13 +192,13 @@ worker_answer registrations::add(const json& body, const std::optional<std::stri
         auto& w = **loaded;
         // A new worker's consumer first: a registration is recorded only
         // once it can receive calls.
-        if (fresh)
-            if (auto r = p_.st.add_consumer(w.consumer, [wake = p_.wake, name] { wake(name); }); !r)
-                return error(worker_outcome::internal, "cannot bind the worker's queue: " + r.error().message);
-        if (auto r = p_.st.kv_put(std::string(worker_prefix) + name, to_json(record)); !r) {
-            if (fresh) p_.st.remove_consumer(w.consumer);
-            return error(worker_outcome::store_unavailable, "cannot record the registration: " + r.error().message);
+        if (fresh) {
+            auto sub = topic_subscription::open(p_.st, w.consumer, [wake = p_.wake, name] { wake(name); });
+            if (!sub) return error(worker_outcome::internal, "cannot bind the worker's queue: " + sub.error().message);
+            w.subscription = std::move(*sub);
         }
+        if (auto r = p_.st.kv_put(std::string(worker_prefix) + name, to_json(record)); !r)
+            return error(worker_outcome::store_unavailable, "cannot record the registration: " + r.error().message);
         if (!fresh) {
             w.take_over(*existing->second);  // the queue, its cursor, the instances and the counters carry over
             existing->second = std::move(*loaded);
@@ -207,7 +207,7 @@ worker_answer registrations::add(const json& body, const std::optional<std::stri
         } else {
             auto cur = p_.st.cursor(w.consumer, w.topic);  // a topic left by an earlier registration
             w.next = w.saved_cursor = cur && *cur ? **cur : 0;
-            (void)p_.st.bind(w.consumer, w.topic);
+            (void)w.subscription->bind(w.topic);
             p_.watch_presence(name, w.presence);
             workers_[name] = std::move(*loaded);
             out = {worker_outcome::registered, json{{"workerId", w.id}, {"name", name}, {"credential", secret}, {"topic", w.topic}}};

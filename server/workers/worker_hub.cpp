@@ -37,10 +37,13 @@ store::result<void> worker_hub::start() {
         if (auto r = calls_->load(restored); !r) return r;
         const auto now = clock::now();
         for (auto& [name, w] : regs_->all()) {
-            std::string n = name;
-            if (auto r = store_.add_consumer(w->consumer, [this, n] { wake(n); }); !r)
-                spdlog::error("workers: {}: {}", name, r.error().message);
-            (void)store_.bind(w->consumer, w->topic);
+            auto sub = topic_subscription::open(store_, w->consumer, [this, n = name] { wake(n); });
+            if (sub) {
+                w->subscription = std::move(*sub);
+                (void)w->subscription->bind(w->topic);
+            } else {
+                spdlog::error("workers: {}: its queue wakes nobody: {}", name, sub.error().message);
+            }
             schedule(now + opts_.offline_grace, {hub_timer::kind::offline, name, {}, w->presence});
             regs_->publish(*w, fx);
         }
@@ -81,7 +84,7 @@ void worker_hub::stop() {
     wake_cv_.notify_all();
     if (thread_.joinable()) thread_.join();
     std::lock_guard lock(mu_);
-    for (auto& [name, w] : regs_->all()) store_.remove_consumer(w->consumer);
+    for (auto& [name, w] : regs_->all()) w->subscription.reset();
 }
 
 // ---- the hub's thread ------------------------------------------------------------

@@ -31,7 +31,8 @@ worker_answer worker_hub::register_worker(const json& body, std::optional<std::s
 worker_answer worker_hub::deregister(const std::string& name, std::optional<std::string> credential) {
     effects fx;
     std::vector<std::shared_ptr<hub_instance>> instances;
-    std::string topic, consumer;
+    std::unique_ptr<topic_subscription> subscription;
+    std::string topic;
     {
         std::lock_guard lock(mu_);
         worker_answer denied;
@@ -42,11 +43,11 @@ worker_answer worker_hub::deregister(const std::string& name, std::optional<std:
         w->online = false;
         regs_->publish(*w, fx);
         topic = w->topic;
-        consumer = w->consumer;
+        subscription = std::move(w->subscription);
         regs_->remove(name);
     }
     for (auto& f : fx) f();
-    store_.remove_consumer(consumer);
+    subscription.reset();  // out of the ready set before its topic goes
     if (auto r = store_.remove_topic(topic); !r && r.error().code != store::errc::not_found)
         spdlog::error("workers: {}: cannot remove the queue: {}", name, r.error().message);
     for (auto& i : instances) i->sse->close();

@@ -7,6 +7,7 @@
 #include <deque>
 
 #include "server/json/json_text.h"
+#include "server/streams/topic_subscription.h"
 #include "server/workers/worker_hub.h"
 
 namespace litemcp::server {
@@ -53,6 +54,9 @@ struct hub_worker {
     unsigned max_attempts = 3;
     std::vector<std::shared_ptr<const tool>> tools;
     std::string topic, consumer, dlq;
+    // Wakes the hub when the topic has calls to read (null until the hub
+    // starts, or when the store would not take the consumer: logged).
+    std::unique_ptr<topic_subscription> subscription;
 
     std::uint64_t next = 0;          // next topic offset to read
     std::uint64_t saved_cursor = 0;  // the broker-held cursor: never past an open call
@@ -68,6 +72,7 @@ struct hub_worker {
     // A registration made again: the queue, its cursor, the instances and
     // the counters of the one it replaces carry over.
     void take_over(hub_worker& old) {
+        subscription = std::move(old.subscription);
         next = old.next;
         saved_cursor = old.saved_cursor;
         pinned = std::move(old.pinned);

@@ -1,5 +1,5 @@
-// topic_follower: the read loop and the wake-ups every topic-to-SSE reader
-// shares. A store in a temporary folder and a real pool; no sockets.
+// topic_follower and topic_subscription: the read loop and the wake-ups
+// every reader of topics shares. A store in a temporary folder and a real pool; no sockets.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -104,4 +104,43 @@ TEST_CASE("a batch cut at its byte bound is not the end of the topic") {
     CHECK(n == 200);
     CHECK(pos == 200);
     follower->stop();
+}
+
+TEST_CASE("a subscription wakes once per take_ready, from its cursor, and never after close") {
+    fixture f;
+    std::atomic<int> wakes{0};
+    auto sub = topic_subscription::open(*f.st, "w.durable", [&] { ++wakes; });
+    REQUIRE(sub);
+    CHECK((*sub)->consumer() == "w.durable");
+
+    // Records already past the cursor wake it at bind.
+    f.append("t/q", "a");
+    REQUIRE((*sub)->bind("t/q"));
+    CHECK(eventually([&] { return wakes == 1; }));
+    f.append("t/q", "b");  // not re-armed yet: no second wake
+    std::this_thread::sleep_for(30ms);
+    CHECK(wakes == 1);
+    (*sub)->take_ready();
+    f.append("t/q", "c");
+    CHECK(eventually([&] { return wakes == 2; }));
+
+    // A cursor past every record: a new subscription of the same consumer
+    // is not woken by what it has read.
+    REQUIRE(f.st->set_cursor("w.durable", "t/q", 3));
+    (*sub)->close();
+    (*sub)->take_ready();  // harmless once closed
+    f.append("t/q", "d");
+    std::this_thread::sleep_for(30ms);
+    CHECK(wakes == 2);
+    sub->reset();
+
+    std::atomic<int> again{0};
+    auto next = topic_subscription::open(*f.st, "w.durable", [&] { ++again; });
+    REQUIRE(next);
+    REQUIRE(f.st->set_cursor("w.durable", "t/q", 4));
+    REQUIRE((*next)->bind("t/q"));
+    std::this_thread::sleep_for(30ms);
+    CHECK(again == 0);
+    f.append("t/q", "e");
+    CHECK(eventually([&] { return again == 1; }));
 }
