@@ -58,10 +58,13 @@ void at_once_channel::finish(const std::shared_ptr<call>& c, call_outcome outcom
         // On the connection's strand: the header, the events and the end go
         // out in one write. (This callback runs once: its captures move on.)
         res_->post([this, c = std::move(c), body = std::move(body), silent, first] {
+            // Counted before the client can see it: a client reading
+            // /metrics after its answer finds the call there.
+            parts_.meter.answered(*c);
             if (!streaming_) {
                 if (silent) res_->respond(http_response{202, {}, {}});
                 else res_->respond(http::rpc_answer_text(200, std::move(*body)));
-                return parts_.meter.answered(*c);
+                return;
             }
             // The whole stream is known: written at once, the bytes
             // session_channel's open() and sends would write.
@@ -76,7 +79,6 @@ void at_once_channel::finish(const std::shared_ptr<call>& c, call_outcome outcom
                 if (!silent) events.push_back({tag_ + "-" + std::to_string(offset), std::move(*body)});
             }
             res_->respond_events({}, std::move(events));
-            parts_.meter.answered(*c);
         });
     });
     bursts_.queued(res_);

@@ -15,7 +15,7 @@ call_outcome outcome_of(std::optional<json> response) {
 
 void call_meter::answered(const call& c) {
     if (c.arrived)
-        metrics_.observe("litemcp_mcp_request_duration_seconds", {{"method", mcp_method_label(c.method)}},
+        metrics_.observe("litemcp_mcp_request_duration_seconds", {{"method", method_label(c.method)}},
                          std::chrono::duration<double>(std::chrono::steady_clock::now() - *c.arrived).count());
     if (!c.deferred) in_flight_--;
 }

@@ -97,13 +97,13 @@ void direct_channel::finish(const std::shared_ptr<call>& c, call_outcome outcome
         }
     }
     if (to) return to->finish(c, std::move(outcome));
+    parts_.meter.answered(*c);  // counted before the client sees it
     if (!outcome) {  // cancelled: the stream just ends; a JSON answer gets 202
         if (!streaming_) res_->respond(http_response{202, {}, {}});
         else if (stream_open_.exchange(false)) sse_->close();
     } else {
         answer_now(parts_.results.response(*c, who_.principal, std::move(*outcome)));
     }
-    parts_.meter.answered(*c);
 }
 
 bool direct_channel::arm_promotion() {

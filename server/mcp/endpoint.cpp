@@ -1,4 +1,5 @@
 #include "server/mcp/endpoint.h"
+#include "server/mcp/method_table.h"
 
 #include "server/http/answers.h"
 #include "server/http/request_checks.h"
@@ -14,12 +15,12 @@ using transport::responder;
 namespace {
 
 // The label of a POST body for /metrics.
-std::string method_label(const json& body) {
+std::string body_label(const json& body) {
     if (body.is_array()) return "batch";
     if (!body.is_object()) return "invalid";
     if (!body.contains("method")) return body.contains("id") ? "response" : "invalid";
     if (!body["method"].is_string()) return "invalid";
-    return mcp_method_label(body["method"].get_ref<const std::string&>());
+    return std::string(method_label(body["method"].get_ref<const std::string&>()));
 }
 
 }  // namespace
@@ -61,7 +62,7 @@ void mcp_endpoint::post(http_request&& req, std::shared_ptr<responder> res, exch
         return res->respond(http::rpc_error(400, nullptr, rpc_code::parse_error,
                                             "Parse error: the body is not JSON: " + to_string(parsed.error())));
     json body = std::move(*parsed);
-    labels.method = method_label(body);
+    labels.method = body_label(body);
     // 2026-07-28: a _meta envelope (or a modern header without a session)
     // is served statelessly, and a malformed one never falls back to legacy.
     if (stateless_endpoint::claims(body, req)) {

@@ -46,4 +46,9 @@ bool served(const mcp_method& m, era e, std::string_view version) {
 
 std::span<const mcp_method> all_methods() { return table; }
 
+std::string_view method_label(std::string_view method) {
+    if (auto* m = find_method(method)) return m->name;
+    return method.starts_with("notifications/") ? "notification" : "other";
+}
+
 }  // namespace litemcp::server

@@ -43,5 +43,9 @@ const mcp_method* find_method(std::string_view name);
 // Whether the method is served in era e at protocol version `version`.
 bool served(const mcp_method& m, era e, std::string_view version);
 std::span<const mcp_method> all_methods();
+// A JSON-RPC method as a metrics label: the methods of the table by name,
+// any notification as "notification", anything else a client makes up as
+// "other", so a client cannot grow the label space.
+std::string_view method_label(std::string_view method);
 
 }  // namespace litemcp::server

@@ -155,6 +155,7 @@ void session_channel::finish(const std::shared_ptr<call>& c, call_outcome outcom
                                    std::lock_guard lock(s.mu);
                                    s.live_streams.erase(std::stoull(tag_));
                                }
+                               parts_.meter.answered(*c);  // counted before the client sees it
                                if (streaming_) {
                                    if (stream_open_.exchange(false)) {
                                        if (!ack)  // not resumable, but the client is not left waiting
@@ -173,7 +174,6 @@ void session_channel::finish(const std::shared_ptr<call>& c, call_outcome outcom
                                    else
                                        res_->respond(http::rpc_answer_text(200, std::move(*body)));
                                }
-                               parts_.meter.answered(*c);
                            });
 }
 

@@ -43,17 +43,6 @@ std::string number(double v) {
 
 }  // namespace
 
-std::string mcp_method_label(std::string_view m) {
-    static constexpr std::string_view known[] = {
-        "initialize",    "ping",           "tools/list",          "tools/call",           "resources/list",
-        "resources/templates/list",        "resources/read",      "resources/subscribe",  "resources/unsubscribe",
-        "prompts/list",  "prompts/get",    "completion/complete", "logging/setLevel", "server/discover", "subscriptions/listen"};
-    for (auto k : known)
-        if (k == m) return std::string(m);
-    if (m.starts_with("notifications/")) return "notification";
-    return "other";
-}
-
 template <class T>
 T& metrics::find(families<T>& f, index<T>& idx, std::string& key, std::string_view name, label_views l) {
     // The series key: label names and values, each after its length (four

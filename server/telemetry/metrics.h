@@ -78,15 +78,10 @@ private:
     std::string key_;  // find()'s buffer, reused
 };
 
-// A JSON-RPC method as a label value: the MCP methods by name, any other
-// notification as "notification", anything else a client makes up as
-// "other", so a client cannot grow the label space.
-std::string mcp_method_label(std::string_view method);
-
 // The labels of one HTTP exchange, filled in as the request is understood
 // (the /mcp endpoint parses the body) and read when it is answered.
 struct exchange_labels {
-    std::string method;  // the JSON-RPC method label (mcp_method_label), if any
+    std::string method;  // the JSON-RPC method label (method_label in mcp/method_table.h), if any
     std::string era = "legacy";
 };
 

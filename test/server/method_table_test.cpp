@@ -78,3 +78,12 @@ TEST_CASE("only the methods the endpoint answers itself have no handler") {
     CHECK(names_where([](const mcp_method& m) { return m.handler == nullptr; }) ==
           std::set<std::string>{"initialize", "server/discover", "subscriptions/listen"});
 }
+
+TEST_CASE("a metrics label is a method of the table, 'notification' or 'other': clients cannot grow it") {
+    for (auto& m : all_methods()) CHECK(method_label(m.name) == m.name);
+    CHECK(method_label("tasks/get") == "tasks/get");  // once missing from a list of its own
+    CHECK(method_label("notifications/progress") == "notification");
+    CHECK(method_label("notifications/made-up") == "notification");
+    CHECK(method_label("tools/call2") == "other");
+    CHECK(method_label("") == "other");
+}
