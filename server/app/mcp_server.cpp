@@ -10,6 +10,7 @@
 #include "server/app/mcp_server_impl.h"
 #include "server/http/answers.h"
 #include "server/json/json_text.h"
+#include "server/util/counted.h"
 
 namespace litemcp::server {
 
@@ -141,8 +142,8 @@ std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
     p->runner->resume();
     if (auto r = listen(*p); !r) return std::unexpected(r.error());
     const auto& cfg = p->cfg;
-    spdlog::info("litemcp: {} sessions on record; listening on {}:{}{} ({}), data in {}, fsync {}",
-                 p->sessions->count(), cfg.http.host, p->http->port(), cfg.mcp.endpoint,
+    spdlog::info("litemcp: {} on record; listening on {}:{}{} ({}), data in {}, fsync {}",
+                 counted(p->sessions->count(), "session"), cfg.http.host, p->http->port(), cfg.mcp.endpoint,
                  cfg.http.tls_cert_file.empty() ? "http" : "https", cfg.store.dir, cfg.store.fsync.to_string());
     return std::unique_ptr<mcp_server>(new mcp_server(std::move(p)));
 }

@@ -33,6 +33,7 @@ int run(int argc, char** argv, const program_hooks& hooks) {
         std::fprintf(stderr, "litemcp: %s\n", r.error().c_str());
         return 2;
     }
+    for (auto& w : p.warnings) spdlog::warn("litemcp: {}", w);
 
     // Signals are taken synchronously by this thread; every other thread
     // inherits the blocked mask.

@@ -24,32 +24,34 @@ namespace {
 class observed_responder : public responder {
 public:
     observed_responder(std::shared_ptr<responder> inner, metrics& m, std::string endpoint, std::string method,
-                       std::shared_ptr<exchange_labels> mcp_method, bool access_log, std::string peer, std::string target)
+                       std::shared_ptr<exchange_labels> mcp_method, bool access_log, const http_request& req)
         : inner_(std::move(inner)), m_(m), endpoint_(std::move(endpoint)), method_(std::move(method)),
           mcp_method_(std::move(mcp_method)), access_log_(access_log) {
         if (access_log_) {  // kept only for the access log line
-            peer_ = std::move(peer);
-            target_ = std::move(target);
+            peer_ = req.peer;
+            target_ = req.target;
+            if (auto sid = req.headers.get("Mcp-Session-Id")) session_ = *sid;
         }
     }
 
     void respond(http_response r) override {
-        count(r.status);
+        count(r.status, r.headers);
         inner_->respond(std::move(r));
     }
     std::shared_ptr<transport::sse_stream> start_sse(transport::header_list extra) override {
-        count(200);
+        count(200, extra);
         return inner_->start_sse(std::move(extra));
     }
     void respond_events(transport::header_list extra, std::vector<transport::sse_event> events) override {
-        count(200);
+        count(200, extra);
         inner_->respond_events(std::move(extra), std::move(events));
     }
     void post(std::function<void()> f) override { inner_->post(std::move(f)); }
     void on_disconnect(std::function<void()> f) override { inner_->on_disconnect(std::move(f)); }
 
 private:
-    void count(unsigned status) {
+    // headers: the answer's (an initialize answer names its new session).
+    void count(unsigned status, const transport::header_list& headers) {
         if (counted_.exchange(true)) return;
         const auto s = std::to_string(status);
         m_.add("litemcp_http_requests_total", {{"endpoint", endpoint_}, {"method", method_}, {"status", s}});
@@ -57,17 +59,22 @@ private:
         if (mcp)
             m_.add("litemcp_mcp_requests_total",
                    {{"method", mcp_method_->method}, {"era", mcp_method_->era}, {"status", s}});
-        if (access_log_)
-            spdlog::info("access: {} {} {} {} {:.2f} ms{}{}", peer_, method_, target_, status,
-                         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - arrived_).count(),
-                         mcp ? " mcp=" + mcp_method_->method + " era=" : "", mcp ? mcp_method_->era : "");
+        if (!access_log_) return;
+        if (auto sid = headers.get("Mcp-Session-Id"); sid && session_.empty()) session_ = *sid;
+        // A session id is hex; anything else a client sent is not worth a field.
+        const bool sid_ok = !session_.empty() && session_.size() <= 64 &&
+                            session_.find_first_not_of("0123456789abcdef") == std::string::npos;
+        spdlog::info("access: {} {} {} {} {:.2f} ms{}{}{}{}", peer_, method_, target_, status,
+                     std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - arrived_).count(),
+                     mcp ? " mcp=" + mcp_method_->method + " era=" : "", mcp ? mcp_method_->era : "",
+                     sid_ok ? " session=" : "", sid_ok ? session_ : "");
     }
     std::shared_ptr<responder> inner_;
     metrics& m_;
     std::string endpoint_, method_;
     std::shared_ptr<exchange_labels> mcp_method_;
     bool access_log_;
-    std::string peer_, target_;
+    std::string peer_, target_, session_;
     // Read only for the access log.
     std::chrono::steady_clock::time_point arrived_ =
         access_log_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
@@ -88,8 +95,7 @@ std::shared_ptr<responder> mcp_server::impl::observe(const http_request& req, st
                                                      std::shared_ptr<exchange_labels> labels) {
     const bool log = cfg.log.access_log;
     return std::make_shared<observed_responder>(std::move(res), stats, endpoint_of(req.path, cfg.mcp.endpoint),
-                                                req.method, std::move(labels), log, log ? req.peer : std::string(),
-                                                log ? req.target : std::string());
+                                                req.method, std::move(labels), log, req);
 }
 
 void mcp_server::impl::on_pool(const std::shared_ptr<responder>& res, std::function<void()> work) {

@@ -17,6 +17,10 @@
 
 namespace litemcp::server {
 
+// This build's release (meson.build's project version): --version, and
+// the serverInfo version unless configured.
+std::string_view litemcp_version();
+
 struct mcp_options {
     std::string endpoint = "/mcp";  // Default: /mcp
     // Legacy revisions served through initialize, newest first. Default: the three below.
@@ -46,7 +50,7 @@ struct mcp_options {
     // Host names allowed besides loopback names ("*" allows any). Default: none.
     std::vector<std::string> allowed_hosts;
     std::string server_name = "litemcp";
-    std::string server_version = "0.1.0";
+    std::string server_version = std::string(litemcp_version());  // Default: this build's release
     std::string instructions;  // returned by initialize when set. Default: none
     // ttlMs of 2026-07-28 list, read and discover results: how long a client
     // may cache them. Default: 60 s.

@@ -1,6 +1,8 @@
 #include "server/config/settings.h"
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -8,6 +10,7 @@
 #include "schemas/schemas.h"
 #include "server/json/json_schema.h"
 #include "server/json/json_text.h"
+#include "server/util/closest.h"
 #include "store/options.h"
 
 namespace litemcp::server {
@@ -136,6 +139,7 @@ std::vector<setting> settings_for(program_options& o) {
     f.push_back({"worker-retry-backoff-ms", "delay before a failed worker call is delivered again, doubling per attempt", ms(w.retry_backoff), std::to_string(w.retry_backoff.count())});
     f.push_back({"worker-call-timeout-ms", "a worker call not answered within this fails (a worker may choose its own)", ms(w.call_timeout), std::to_string(w.call_timeout.count())});
     f.push_back({"worker-offline-grace-ms", "a worker with no instance for this long is offline", ms(w.offline_grace), std::to_string(w.offline_grace.count())});
+    f.push_back({"worker-offline-expiry-ms", "a worker offline for this long is removed (0: never)", ms(w.offline_expiry), std::to_string(w.offline_expiry.count())});
     f.push_back({"max-workers", "registered workers", num(w.max_workers), std::to_string(w.max_workers)});
     f.push_back({"worker-max-instances", "instances connected per worker", num(w.max_instances), std::to_string(w.max_instances)});
     f.push_back({"worker-max-open-calls", "queued and delivered calls per worker (beyond: a tool error)", num(w.max_open_calls), std::to_string(w.max_open_calls)});
@@ -155,6 +159,8 @@ std::string usage(const std::vector<setting>& table) {
         "wins over the file. A switch (no V below) is turned off again with --switch=false.\n\n";
     char line[512];
     std::snprintf(line, sizeof line, "  --%-30s %s\n", "config FILE", "a JSON configuration file (or LITEMCP_CONFIG)");
+    out += line;
+    std::snprintf(line, sizeof line, "  --%-30s %s\n", "version", "print the release and exit");
     out += line;
     for (auto& s : table) {
         std::snprintf(line, sizeof line, "  --%-30s %s (default: %s)\n", (s.name + (s.takes_value ? " V" : "")).c_str(),
@@ -180,23 +186,68 @@ const setting* find(const std::vector<setting>& table, std::string_view name) {
 
 parsed invalid(std::string message) { return {parse_outcome::invalid, std::move(message)}; }
 
+std::vector<std::string> names_of(const std::vector<setting>& table) {
+    std::vector<std::string> names;
+    for (auto& s : table) names.push_back(s.name);
+    return names;
+}
+
+// Why a value does not fit its setting's schema (schemas/config.json), in
+// words a person reads -- the type, the bounds, the allowed forms -- after
+// its name ("port: ...", "allowed-hosts[1]: ...").
+std::string why_invalid(const std::string& name, const json& prop, const json& value) {
+    const auto shown = name + ": " + to_json(value);
+    const auto type = prop.value("type", "");
+    const bool type_ok = type.empty() || (type == "integer" && value.is_number_integer()) ||
+                         (type == "number" && value.is_number()) || (type == "string" && value.is_string()) ||
+                         (type == "boolean" && value.is_boolean()) || (type == "array" && value.is_array());
+    if (!type_ok) return shown + " is not " + (type == "integer" ? "an integer" : type == "array" ? "an array" : "a " + type);
+    if (value.is_number()) {
+        if (prop.contains("minimum") && value < prop["minimum"]) return shown + " is below the minimum, " + to_json(prop["minimum"]);
+        if (prop.contains("maximum") && value > prop["maximum"]) return shown + " is above the maximum, " + to_json(prop["maximum"]);
+    }
+    if (prop.contains("enum")) {
+        std::string allowed;
+        for (auto& e : prop["enum"]) allowed += (allowed.empty() ? "" : ", ") + to_json(e);
+        return shown + " is not one of " + allowed;
+    }
+    if (value.is_array() && prop.contains("items")) {
+        for (std::size_t i = 0; i < value.size(); ++i)
+            if (auto one = json_schema::compile(prop["items"]); one && (*one)->validate(value[i]))
+                return why_invalid(name + "[" + std::to_string(i) + "]", prop["items"], value[i]);
+    }
+    auto what = prop.value("description", "");
+    if (auto d = what.find(". Default"); d != std::string::npos) what.resize(d);
+    return shown + " does not fit: " + what;
+}
+
 parsed apply_file(const std::string& path, const std::vector<setting>& table) {
     std::ifstream in(path);
-    if (!in) return invalid("cannot read the configuration file " + path);
+    if (!in) return invalid("cannot read the configuration file " + path + ": " + std::strerror(errno));
     std::stringstream text;
     text << in.rdbuf();
     auto parsed = parse_json(text.str(), {.comments = true});
     if (!parsed) return invalid(path + ": not JSON: " + to_string(parsed.error()));
     const json& doc = *parsed;
+    if (!doc.is_object()) return invalid(path + ": the configuration is a JSON object of settings (see --help)");
     auto schema_doc = parse_json(schemas::find("config").value());
     if (!schema_doc) return invalid("the configuration schema is not JSON: " + schema_doc.error().message);
     auto schema = json_schema::compile(*schema_doc);
     if (!schema) return invalid("the configuration schema does not compile: " + schema.error());
+    // Each key on its own first, in plain words; then the whole document.
+    const auto& props = (*schema_doc)["properties"];
+    for (auto& [key, value] : doc.items()) {
+        if (key == "$schema") continue;
+        if (!find(table, key))
+            return invalid(path + ": " + key + ": not a setting of litemcp" + did_you_mean(key, names_of(table)));
+        if (auto p = props.find(key); p != props.end())
+            if (auto one = json_schema::compile(*p); one && (*one)->validate(value))
+                return invalid(path + ": " + why_invalid(key, *p, value));
+    }
     if (auto problem = (*schema)->validate(doc)) return invalid(path + ": " + *problem);
     for (auto& [key, value] : doc.items()) {
         if (key == "$schema") continue;
         auto* s = find(table, key);
-        if (!s) return invalid(path + ": " + key + ": not a setting of litemcp");
         std::string v;
         if (value.is_boolean()) {
             v = value.get<bool>() ? "true" : "false";
@@ -214,6 +265,8 @@ parsed apply_file(const std::string& path, const std::vector<setting>& table) {
 
 }  // namespace
 
+std::string_view litemcp_version() { return LITEMCP_VERSION; }
+
 parsed parse_settings(int argc, const char* const* argv, const char* const* env, program_options& o) {
     auto table = settings_for(o);
     auto getenv_ = [&](const std::string& name) -> const char* {
@@ -229,6 +282,7 @@ parsed parse_settings(int argc, const char* const* argv, const char* const* env,
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
         if (a == "--help" || a == "-h") return {parse_outcome::help, usage(table)};
+        if (a == "--version") return {parse_outcome::help, "litemcp " + std::string(litemcp_version()) + "\n"};
         if (a == "--config" && i + 1 < argc) config = argv[i + 1];
         else if (a.starts_with("--config=")) config = std::string(a.substr(9));
     }
@@ -238,6 +292,19 @@ parsed parse_settings(int argc, const char* const* argv, const char* const* env,
         auto v = getenv_(env_name(s.name));
         if (!v) continue;
         if (!s.set(v)) return invalid(env_name(s.name) + ": invalid value '" + v + "'");
+    }
+    // A LITEMCP_ variable that names no setting is a typo or a leftover:
+    // said, not fatal (other tools may share the prefix).
+    std::vector<std::string> env_names{"LITEMCP_CONFIG"};
+    for (auto& s : table) env_names.push_back(env_name(s.name));
+    std::vector<std::string> warnings;
+    for (auto e = env; e && *e; ++e) {
+        const std::string_view entry(*e);
+        if (!entry.starts_with("LITEMCP_")) continue;
+        const auto name = entry.substr(0, entry.find('='));
+        if (std::find(env_names.begin(), env_names.end(), name) == env_names.end())
+            warnings.push_back(std::string(name) + " is not a setting of litemcp; it is ignored" +
+                               did_you_mean(name, env_names));
     }
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
@@ -254,14 +321,19 @@ parsed parse_settings(int argc, const char* const* argv, const char* const* env,
             continue;
         }
         auto* s = find(table, name);
-        if (!s) return invalid("unknown flag --" + name + " (see --help)");
+        if (!s) {
+            auto near = closest(name, names_of(table));
+            return invalid("unknown flag --" + name + (near.empty() ? " (see --help)" : " (did you mean --" + near + "?)"));
+        }
         if (s->takes_value && !has_value) {
             if (i + 1 >= argc) return invalid("--" + name + " needs a value");
             value = argv[++i];
         }
         if (!s->set(value)) return invalid("invalid value '" + value + "' for --" + name);
     }
-    return {};
+    parsed out;
+    out.warnings = std::move(warnings);
+    return out;
 }
 
 }  // namespace litemcp::server

@@ -34,10 +34,12 @@ struct program_options {
 // The table, bound to the fields of o.
 std::vector<setting> settings_for(program_options& o);
 
+// help: print the message and exit 0 (--help, --version).
 enum class parse_outcome { run, help, invalid };
 struct parsed {
     parse_outcome outcome = parse_outcome::run;
-    std::string message;  // for invalid: what is wrong, naming the setting
+    std::string message;  // for help: what to print; for invalid: what is wrong, naming the setting
+    std::vector<std::string> warnings;  // for run: what was ignored (an unknown LITEMCP_ variable)
 };
 
 // Fills o from every source; env is an environ-style array (may be null).

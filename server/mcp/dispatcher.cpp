@@ -10,6 +10,73 @@
 
 namespace litemcp::server {
 
+namespace {
+
+// Who a call's log lines concern, as the log's modules read it
+// (telemetry/logging.h): "session <id>", "task <id>", or "mcp" for a
+// 2026-07-28 request (its id means nothing outside this process).
+std::string subject_of(const call& c) {
+    const auto o = c.channel->origin();
+    switch (o.of) {
+        case call_origin::kind::session: return "session " + o.id;
+        case call_origin::kind::task: return "task " + o.id;
+        case call_origin::kind::direct: break;
+    }
+    return "mcp";
+}
+
+// A client's or a tool's words in a log line: one line, at most 200 bytes.
+std::string snippet(std::string_view text) {
+    std::string out(text.substr(0, 200));
+    for (auto& ch : out)
+        if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
+    if (text.size() > 200) out += "...";
+    return out;
+}
+
+// A string member of a JSON object, or "" (whatever the client sent).
+std::string_view string_at(const json& j, const char* key) {
+    if (!j.is_object()) return {};
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? std::string_view(it->get_ref<const std::string&>()) : std::string_view();
+}
+
+// One line per call: at debug when it went well, at info when it failed
+// (a JSON-RPC error, a tool error) -- what an operator looks for. A
+// successful call costs one level check above debug.
+void log_call(const call& c, const call_outcome& r) {
+    const bool debug = spdlog::should_log(spdlog::level::debug);
+    const bool tool_error = r && *r && c.method == "tools/call" && (*r)->is_object() &&
+                            (*r)->contains("isError") && (**r)["isError"] == true;
+    if (!debug && (!r || (*r && !tool_error))) return;
+    std::string what = c.method;
+    if (c.method == "tools/call" || c.method == "prompts/get")
+        what += " '" + snippet(string_at(c.params, "name")) + "'";
+    else if (c.method == "resources/read")
+        what += " " + snippet(string_at(c.params, "uri"));
+    const double ms = c.arrived ? std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                                            *c.arrived).count()
+                                : 0.0;
+    const auto who = subject_of(c);
+    if (c.deferred) {
+        spdlog::debug("{}: {} (id {}): handed to its worker", who, what, snippet(c.id_key));
+    } else if (!r) {
+        spdlog::debug("{}: {} (id {}): cancelled after {:.2f} ms", who, what, snippet(c.id_key), ms);
+    } else if (!*r) {
+        spdlog::info("{}: {} (id {}): error {} in {:.2f} ms: {}", who, what, snippet(c.id_key), r->error().code, ms,
+                     snippet(r->error().message));
+    } else if (tool_error) {
+        std::string first;
+        if (auto content = (*r)->find("content"); content != (*r)->end() && content->is_array() && !content->empty())
+            first = string_at((*content)[0], "text");
+        spdlog::info("{}: {} (id {}): tool error in {:.2f} ms: {}", who, what, snippet(c.id_key), ms, snippet(first));
+    } else {
+        spdlog::debug("{}: {} (id {}): answered in {:.2f} ms", who, what, snippet(c.id_key), ms);
+    }
+}
+
+}  // namespace
+
 // ---- the context a handler runs with ---------------------------------------
 
 class call_context : public request_context {
@@ -84,8 +151,10 @@ call_outcome dispatcher::run(const std::shared_ptr<call>& cp) {
         spdlog::error("{}: {} failed: {}", c.channel->origin().key(), c.method, e.what());
         r = fail(rpc_code::internal_error, std::string("internal error: ") + e.what());
     }
-    if (c.cancelled->load()) return std::nullopt;  // a cancelled request gets no response
-    return r;
+    call_outcome out;
+    if (!c.cancelled->load()) out = std::move(r);  // a cancelled request gets no response
+    log_call(c, out);
+    return out;
 }
 
 rpc_result dispatcher::dispatch(const std::shared_ptr<call>& cp) {

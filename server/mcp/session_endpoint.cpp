@@ -105,7 +105,10 @@ std::expected<std::shared_ptr<session_state>, http_response> session_endpoint::s
         return std::unexpected(http::rpc_error(status, id, rpc_code::invalid_request, message));
     };
     auto sid = req.headers.get("Mcp-Session-Id");
-    if (!sid || sid->empty()) return refuse(400, "Bad Request: Mcp-Session-Id header is required");
+    if (!sid || sid->empty())
+        return refuse(400, "Bad Request: Mcp-Session-Id header is required. This is an MCP endpoint (Streamable "
+                           "HTTP): a client POSTs an initialize request here first, then sends the Mcp-Session-Id "
+                           "it gets back with every request");
     auto s = p_.sessions.find(std::string(*sid));
     // Another principal's session is as unknown as one that never existed.
     if (s && p_.authenticated && s->principal != req.principal) s = nullptr;

@@ -2,6 +2,8 @@
 // the resumption of a stream after Last-Event-ID. Event ids are "<n>-<o>"
 // (record o of the POST stream opened by the request recorded at n) and
 // "g-<s>-<c>" (the GET stream at session offset s and change-log offset c).
+#include <spdlog/spdlog.h>
+
 #include <charconv>
 
 #include "server/http/answers.h"
@@ -112,6 +114,7 @@ void session_endpoint::get(const http_request& req, std::shared_ptr<responder> r
     auto last = req.headers.get("Last-Event-ID");
     stream_feeder::options o;
     if (last) {
+        spdlog::info("session {}: a GET resumes after event {}", s->id, std::string(last->substr(0, 64)));
         const auto top = p_.st.topic(s->topic);
         auto point = resume_point(p_.st, *s, *last, top ? top->first_offset : 0, top ? top->end_offset : 0);
         if (!point) return res->respond(std::move(point.error()));
@@ -137,7 +140,12 @@ void session_endpoint::get(const http_request& req, std::shared_ptr<responder> r
             loser = feeder;  // a newer GET got there first
         }
     }
-    if (loser) loser->stop(true);
+    // The old stream ends cleanly (its final chunk after what it queued): a
+    // client sees the end of a response, not a broken connection.
+    if (loser) {
+        loser->stop(false);
+        spdlog::info("session {}: a newer GET stream took over the standalone stream", s->id);
+    }
 }
 
 }  // namespace litemcp::server

@@ -117,7 +117,8 @@ void session_list(const parts& p, const http_request& req, const responder_ptr& 
                                 state, http::query_param(req, "principal").value_or(""));
     json items = json::array();
     for (auto& s : page.sessions) items.push_back(s);
-    json out{{"sessions", items}, {"total", p.sessions.count()}};
+    // total: the sessions that match the filters, on every page.
+    json out{{"sessions", items}, {"total", p.sessions.matching(state, http::query_param(req, "principal").value_or(""))}};
     if (!page.next.empty()) out["next"] = page.next;
     res->respond(answer(200, out));
 }
@@ -267,6 +268,14 @@ void worker_view(const parts& p, const std::string& name, const responder_ptr& r
     res->respond(answer(200, *w));
 }
 
+void worker_remove(const parts& p, const std::string& name, const responder_ptr& res) {
+    auto a = p.workers.remove(name, "worker '" + name + "' was removed by an operator");
+    if (a.outcome == worker_outcome::unknown_worker)
+        return res->respond(problem(404, "no worker named '" + name + "' is registered"));
+    if (a.outcome != worker_outcome::done) return res->respond(problem(500, a.body.value("error", "cannot remove it")));
+    res->respond(answer(200, a.body));
+}
+
 // Dead letters of worker w live in mcp.dlq/<w>; what became of one is kept
 // under dlq/<w>/<offset>.
 std::string dlq_topic(const std::string& worker) { return "mcp.dlq/" + worker; }
@@ -379,6 +388,8 @@ void admin_api::add_routes() {
         [&p](http_request&, args, const responder_ptr& res) { worker_list(p, res); });
     add("GET", "/admin/workers/{name}", "one worker (no credential needed here)",
         [&p](http_request&, args a, const responder_ptr& res) { worker_view(p, a[0], res); });
+    add("DELETE", "/admin/workers/{name}", "removes the worker without its credential: its calls fail, its queue goes",
+        [&p](http_request&, args a, const responder_ptr& res) { worker_remove(p, a[0], res); });
     add("GET", "/admin/workers/{name}/dead-letters", "its dead letters and what became of each (?from=&limit=)",
         [&p](http_request& req, args a, const responder_ptr& res) { dead_letter_list(p, req, a[0], res); });
     add("DELETE", "/admin/workers/{name}/dead-letters/{offset}", "drops a dead letter",

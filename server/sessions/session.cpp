@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "server/util/counted.h"
 #include "server/util/ids.h"
 #include "server/json/json_text.h"
 #include "server/sessions/stream_feeder.h"
@@ -15,8 +16,13 @@ std::uint64_t now_ms() {
     using namespace std::chrono;
     return static_cast<std::uint64_t>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
 }
-}  // namespace
+// A stream open or a request running here (the admin API's "active").
+bool is_active(session_state& s) {
+    std::lock_guard lock(s.mu);
+    return !s.live_streams.empty() || s.get_stream || !s.running.empty();
+}
 
+}  // namespace
 
 session_table::session_table(store::store& s, std::uint64_t max_sessions, std::uint64_t max_per_principal)
     : store_(s), max_(max_sessions), max_per_principal_(max_per_principal) {
@@ -187,13 +193,22 @@ void session_table::expired(std::string_view topic) {
 }
 
 void session_table::cancel_all() {
-    std::lock_guard lock(mu_);
-    for (auto& [id, s] : sessions_) {
-        std::lock_guard l(s->mu);
-        for (auto& [rid, flag] : s->running)
-            if (!flag->exchange(true)) s->interrupted.insert(rid);  // not a request the client cancelled
-        for (auto& [wid, w] : s->waiting) w->wake();
+    std::size_t cancelled = 0;
+    {
+        std::lock_guard lock(mu_);
+        for (auto& [id, s] : sessions_) {
+            std::lock_guard l(s->mu);
+            for (auto& [rid, flag] : s->running)
+                if (!flag->exchange(true)) {  // not a request the client cancelled
+                    s->interrupted.insert(rid);
+                    ++cancelled;
+                }
+            for (auto& [wid, w] : s->waiting) w->wake();
+        }
     }
+    if (cancelled)
+        spdlog::info("session: stopping: {} cancelled; each client gets an error saying the server stopped",
+                     counted(cancelled, "running request"));
 }
 
 void session_table::close_streams() {
@@ -239,6 +254,22 @@ json session_table::describe(session_state& s) {
                 {"waitingForClient", s.waiting.size()}};
 }
 
+std::uint64_t session_table::matching(const std::string& state, const std::string& principal) const {
+    std::lock_guard lock(mu_);
+    std::uint64_t all = count_.load();
+    if (!principal.empty()) {
+        auto it = per_principal_.find(principal);
+        all = it == per_principal_.end() ? 0 : it->second;
+    }
+    if (state.empty()) return all;
+    // Only a session in memory can be active: count those.
+    std::uint64_t active = 0;
+    for (auto& [id, s] : sessions_)
+        if ((principal.empty() || s->principal == principal) && is_active(*s)) ++active;
+    if (state == "active") return active;
+    return all > active ? all - active : 0;
+}
+
 session_table::page session_table::list(const std::string& after, std::size_t limit, const std::string& state,
                                         const std::string& principal) {
     page out;
@@ -256,11 +287,7 @@ session_table::page session_table::list(const std::string& after, std::size_t li
                 std::lock_guard lock(mu_);
                 if (auto it = sessions_.find(id); it != sessions_.end()) loaded = it->second;
             }
-            bool active = false;
-            if (loaded) {
-                std::lock_guard l(loaded->mu);
-                active = !loaded->live_streams.empty() || loaded->get_stream || !loaded->running.empty();
-            }
+            const bool active = loaded && is_active(*loaded);
             if ((state == "active" && !active) || (state == "idle" && active)) continue;
             auto parsed = parse_json(value);
             if (!parsed) continue;

@@ -126,6 +126,9 @@ public:
         std::string next;  // pass as `after` for the next page; empty at the end
     };
     page list(const std::string& after, std::size_t limit, const std::string& state, const std::string& principal = {});
+    // How many sessions list() pages through with these filters, from the
+    // counts kept in memory (no scan of the records).
+    std::uint64_t matching(const std::string& state, const std::string& principal = {}) const;
     // One session for the admin API: its record and what runs in it now.
     json describe(session_state& s);
 

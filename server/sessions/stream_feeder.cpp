@@ -26,7 +26,11 @@ std::shared_ptr<stream_feeder> stream_feeder::start(store::store& st, work_pool&
     // The stream owns its feeder until it ends: nothing else needs to keep a
     // resumed stream's feeder alive. The cycle (stream -> callback -> feeder
     // -> stream) is cut when the stream ends and drops the callback.
-    f->sse_->on_closed([f] { f->stop(false); });
+    f->sse_->on_closed([f] {
+        if (f->stop(false))  // the stream ended before its feeder was done: the client left
+            spdlog::debug("session {}: the client left its {} stream; it resumes with Last-Event-ID", f->o_.session->id,
+                          f->get_stream() ? "GET" : "resumed");
+    });
     return f;
 }
 
@@ -109,15 +113,16 @@ void stream_feeder::deliver() {
     }
 }
 
-void stream_feeder::stop(bool abort) {
+bool stream_feeder::stop(bool abort) {
     {
         std::lock_guard lock(mu_);
-        if (done_) return;
+        if (done_) return false;
         done_ = true;
     }
     follower_->stop();
     if (abort) sse_->abort();
     else sse_->close();
+    return true;
 }
 
 }  // namespace litemcp::server

@@ -43,7 +43,8 @@ public:
     static std::shared_ptr<stream_feeder> start(store::store& st, work_pool& pool,
                                                 std::shared_ptr<transport::sse_stream> sse, options o);
     // Ends the feeding; closes the SSE stream (abort: drop the connection).
-    void stop(bool abort);
+    // Returns false when it had stopped already.
+    bool stop(bool abort);
     // The first event to send (priming), with the id for the current position.
     std::string position_id() const;
     bool get_stream() const { return o_.tag == session_log::get_stream; }

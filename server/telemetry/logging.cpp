@@ -5,9 +5,12 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <optional>
+
+#include "server/util/closest.h"
 
 namespace litemcp::server {
 
@@ -63,27 +66,65 @@ private:
     std::map<std::string, spdlog::level::level_enum, std::less<>> levels_;
 };
 
+// Text escaped for the inside of a JSON string.
+void append_escaped(spdlog::memory_buf_t& dest, std::string_view text) {
+    for (char c : text) {
+        switch (c) {
+            case '"': dest.append(std::string_view("\\\"")); break;
+            case '\\': dest.append(std::string_view("\\\\")); break;
+            case '\n': dest.append(std::string_view("\\n")); break;
+            case '\r': dest.append(std::string_view("\\r")); break;
+            case '\t': dest.append(std::string_view("\\t")); break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    char esc[8];
+                    std::snprintf(esc, sizeof esc, "\\u%04x", c);
+                    dest.append(std::string_view(esc));
+                } else {
+                    dest.push_back(c);
+                }
+        }
+    }
+}
+
+// ,"<name>":"<value>" (as_number: the value unquoted, when it is one).
+void append_field(spdlog::memory_buf_t& dest, std::string_view name, std::string_view value, bool as_number = false) {
+    dest.append(std::string_view(",\""));
+    dest.append(name);
+    dest.append(std::string_view("\":"));
+    const bool number = as_number && !value.empty() &&
+                        value.find_first_not_of("0123456789.") == std::string_view::npos;
+    if (!number) dest.push_back('"');
+    append_escaped(dest, value);
+    if (!number) dest.push_back('"');
+}
+
+// An access line ("access: <peer> <method> <target> <status> <ms> ms
+// [mcp=<method> era=<era>] [session=<id>]", written in app/routes.cpp) as
+// fields of its own.
+void append_access_fields(spdlog::memory_buf_t& dest, std::string_view msg) {
+    static constexpr std::string_view positional[] = {"peer", "httpMethod", "target", "status", "durationMs"};
+    msg.remove_prefix(std::string_view("access: ").size());
+    std::size_t i = 0;
+    while (!msg.empty()) {
+        auto space = msg.find(' ');
+        auto token = msg.substr(0, space);
+        msg = space == std::string_view::npos ? std::string_view() : msg.substr(space + 1);
+        if (i < std::size(positional)) {
+            append_field(dest, positional[i], token, i >= 3);
+        } else if (auto eq = token.find('='); eq != std::string_view::npos) {
+            const auto key = token.substr(0, eq);
+            append_field(dest, key == "mcp" ? std::string_view("mcpMethod") : key, token.substr(eq + 1));
+        }
+        ++i;
+    }
+}
+
 // %* in a pattern: the message, escaped for a JSON string; %&: its module.
 class json_message : public spdlog::custom_flag_formatter {
 public:
     void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
-        for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
-            switch (c) {
-                case '"': dest.append(std::string_view("\\\"")); break;
-                case '\\': dest.append(std::string_view("\\\\")); break;
-                case '\n': dest.append(std::string_view("\\n")); break;
-                case '\r': dest.append(std::string_view("\\r")); break;
-                case '\t': dest.append(std::string_view("\\t")); break;
-                default:
-                    if (static_cast<unsigned char>(c) < 0x20) {
-                        char esc[8];
-                        std::snprintf(esc, sizeof esc, "\\u%04x", c);
-                        dest.append(std::string_view(esc));
-                    } else {
-                        dest.push_back(c);
-                    }
-            }
-        }
+        append_escaped(dest, std::string_view(msg.payload.data(), msg.payload.size()));
     }
     std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<json_message>(); }
 };
@@ -97,11 +138,14 @@ public:
     std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<module_name>(); }
 };
 
-// %#: ,"session":"<id>" (or "task", "worker") when the line names one.
+// %#: ,"session":"<id>" (or "task", "worker") when the line names one; an
+// access line's parts, each a field.
 class subject_field : public spdlog::custom_flag_formatter {
 public:
     void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
-        auto [field, id] = subject_of(std::string_view(msg.payload.data(), msg.payload.size()));
+        const std::string_view text(msg.payload.data(), msg.payload.size());
+        if (text.starts_with("access: ")) return append_access_fields(dest, text);
+        auto [field, id] = subject_of(text);
         if (id.empty()) return;
         dest.append(std::string_view(",\""));
         dest.append(field);
@@ -111,6 +155,10 @@ public:
     }
     std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<subject_field>(); }
 };
+
+// Every module a line may start with (see module_of), for --log-modules.
+constexpr std::string_view known_modules[] = {"access", "admin", "auth", "delivery", "handlers", "listen", "litemcp",
+                                              "mcp", "session", "store", "tasks", "transport", "workers"};
 
 std::optional<spdlog::level::level_enum> level_of(const std::string& name) {
     auto l = spdlog::level::from_str(name);
@@ -135,6 +183,13 @@ std::expected<void, std::string> setup_logging(const log_options& o) {
         auto eq = part.find('=');
         auto level = eq == std::string::npos ? std::optional<spdlog::level::level_enum>() : level_of(part.substr(eq + 1));
         if (!level || eq == 0) return std::unexpected("log-modules: '" + part + "' is not <module>=<level>");
+        const auto module = part.substr(0, eq);
+        if (std::find(std::begin(known_modules), std::end(known_modules), module) == std::end(known_modules)) {
+            std::string all;
+            for (auto m : known_modules) all += (all.empty() ? "" : ", ") + std::string(m);
+            return std::unexpected("log-modules: no module '" + module + "'" + did_you_mean(module, known_modules) +
+                                   "; the modules are " + all);
+        }
         levels[part.substr(0, eq)] = *level;
         lowest = std::min(lowest, *level);
     }

@@ -92,6 +92,8 @@ private:
     // Tells the instance holding a delivered call to stop working on it.
     void send_cancel(const worker_call& c, const std::string& reason);
     void save_cursor(hub_worker& w);
+    // A counter of w changed: its save is scheduled (one per status_flush).
+    void counted(hub_worker& w);
     void save(const worker_call& c, std::string_view when);
     static std::expected<std::unique_ptr<worker_call>, std::string> read_call(const json& record);
     static json event_for(const worker_call& c);

@@ -95,6 +95,7 @@ void call_queue::deliver(hub_worker& w, worker_call& c, const std::shared_ptr<hu
     }
     w.delivered++;
     if (c.attempts > 1) w.redelivered++;
+    counted(w);
     p_.schedule(c.invisible_until, {hub_timer::kind::invisibility, w.name, c.id, c.generation});
     spdlog::debug("workers: {}: call {} delivered to {} (attempt {})", w.name, c.id, to->id, c.attempts);
 }
@@ -130,6 +131,7 @@ void call_queue::retry_or_dead_letter(worker_call& c, const std::string& why,
             if (!r) spdlog::error("workers: {}: cannot dead-letter call {}: {}", name, id, r.error().message);
         });
         w->dead_lettered++;
+        counted(*w);
         spdlog::warn("workers: {}: call {} dead-lettered after {} attempts: {}", w->name, c.id, c.attempts, why);
         return fail(c,
                     "worker '" + w->name + "' failed this call " + std::to_string(c.attempts) +
@@ -141,6 +143,12 @@ void call_queue::retry_or_dead_letter(worker_call& c, const std::string& why,
     c.state = worker_call::phase::waiting;
     p_.schedule(clock::now() + delay, {hub_timer::kind::retry, w->name, c.id, c.generation});
     p_.wake(w->name);  // a slot is free
+}
+
+void call_queue::counted(hub_worker& w) {
+    if (w.status_pending) return;
+    w.status_pending = true;
+    p_.schedule(clock::now() + status_flush, {hub_timer::kind::status, w.name, {}, 0});
 }
 
 void call_queue::save_cursor(hub_worker& w) {
@@ -174,6 +182,7 @@ worker_answer call_queue::answer(hub_worker& w, const std::string& call_id, cons
             return error(worker_outcome::invalid,
                          "result.content: a tools/call result is an MCP CallToolResult, with a content array");
         w.answered++;
+        counted(w);
         complete(c, make_result(c.ticket.request_id, result), fx);
         return done("answered");
     }

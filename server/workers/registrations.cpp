@@ -11,6 +11,7 @@
 #include "server/json/json_text.h"
 #include "server/util/ids.h"
 #include "server/workers/worker_hub_state.h"
+#include "server/util/counted.h"
 
 namespace litemcp::server {
 
@@ -23,7 +24,14 @@ hub_worker* registrations::find(const std::string& name) {
 
 void registrations::remove(const std::string& name) {
     (void)p_.st.kv_delete(std::string(worker_prefix) + name);
+    (void)p_.st.kv_delete(std::string(status_prefix) + name);
     workers_.erase(name);
+}
+
+void registrations::save_status(hub_worker& w) {
+    w.status_pending = false;
+    if (auto r = p_.st.kv_put(std::string(status_prefix) + w.name, to_json(w.status())); !r)
+        spdlog::warn("workers: {}: cannot save the counters: {}", w.name, r.error().message);
 }
 
 std::expected<std::unique_ptr<hub_worker>, std::string> registrations::make(const json& record) const {
@@ -71,6 +79,8 @@ store::result<void> registrations::load() {
             auto& ref = **w;
             auto cur = p_.st.cursor(ref.consumer, ref.topic);
             ref.next = ref.saved_cursor = cur && *cur ? **cur : 0;
+            if (auto counts = p_.st.kv_get(std::string(status_prefix) + ref.name); counts && *counts)
+                ref.read_status(parse_json(**counts).value_or(json()));
             workers_[ref.name] = std::move(*w);
         }
         if (page->size() < 500) return {};
@@ -203,7 +213,7 @@ worker_answer registrations::add(const json& body, const std::optional<std::stri
             w.take_over(*existing->second);  // the queue, its cursor, the instances and the counters carry over
             existing->second = std::move(*loaded);
             out = {worker_outcome::done, json{{"workerId", w.id}, {"name", name}, {"topic", w.topic}, {"registered", "again"}}};
-            spdlog::info("workers: {}: registered again ({} tools)", name, w.tools.size());
+            spdlog::info("workers: {}: registered again ({})", name, counted(w.tools.size(), "tool"));
         } else {
             auto cur = p_.st.cursor(w.consumer, w.topic);  // a topic left by an earlier registration
             w.next = w.saved_cursor = cur && *cur ? **cur : 0;
@@ -211,7 +221,7 @@ worker_answer registrations::add(const json& body, const std::optional<std::stri
             p_.watch_presence(name, w.presence);
             workers_[name] = std::move(*loaded);
             out = {worker_outcome::registered, json{{"workerId", w.id}, {"name", name}, {"credential", secret}, {"topic", w.topic}}};
-            spdlog::info("workers: {}: registered ({} tools)", name, w.tools.size());
+            spdlog::info("workers: {}: registered ({})", name, counted(w.tools.size(), "tool"));
         }
         publish(*workers_[name], fx);
     }
@@ -241,7 +251,8 @@ json registrations::describe(const hub_worker& w, std::size_t in_flight) const {
                 {"delivered", w.delivered},
                 {"redelivered", w.redelivered},
                 {"answered", w.answered},
-                {"deadLettered", w.dead_lettered}};
+                {"deadLettered", w.dead_lettered},
+                {"offlineSinceMs", w.online ? json(nullptr) : json(w.offline_since_ms)}};
 }
 
 void registrations::publish(const hub_worker& w, effects& fx) {

@@ -59,6 +59,10 @@ public:
     std::optional<std::string> owner(list_kind kind, const std::string& key) const;
     std::shared_ptr<const tool> worker_tool(const std::string& name) const;
 
+    // Saves w's status: its counters and since when it is offline (they
+    // survive restarts; see status_flush).
+    void save_status(hub_worker& w);
+
     // Queues a republish of w: the registry lists what it serves while it is online.
     void publish(const hub_worker& w, effects& fx);
 

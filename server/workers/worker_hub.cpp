@@ -10,6 +10,7 @@
 #include "server/workers/call_queue.h"
 #include "server/workers/registrations.h"
 #include "server/workers/worker_hub_state.h"
+#include "server/util/counted.h"
 
 namespace litemcp::server {
 
@@ -47,7 +48,8 @@ store::result<void> worker_hub::start() {
             schedule(now + opts_.offline_grace, {hub_timer::kind::offline, name, {}, w->presence});
             regs_->publish(*w, fx);
         }
-        spdlog::info("workers: {} registered, {} calls open", regs_->all().size(), calls_->size());
+        spdlog::info("workers: {} registered, {} open", counted(regs_->all().size(), "worker"),
+                     counted(calls_->size(), "call"));
     }
     for (auto& f : fx) f();
     // Each restored call gets the object its answer goes through (made
@@ -84,7 +86,10 @@ void worker_hub::stop() {
     wake_cv_.notify_all();
     if (thread_.joinable()) thread_.join();
     std::lock_guard lock(mu_);
-    for (auto& [name, w] : regs_->all()) w->subscription.reset();
+    for (auto& [name, w] : regs_->all()) {
+        w->subscription.reset();
+        if (w->status_pending) regs_->save_status(*w);
+    }
 }
 
 // ---- the hub's thread ------------------------------------------------------------
@@ -142,6 +147,19 @@ void worker_hub::on_timer(const hub_timer& t, effects& fx) {
         case hub_timer::kind::resume:
             if (auto* w = regs_->find(t.worker)) calls_->pump(*w, fx);
             return;
+        case hub_timer::kind::status:
+            if (auto* w = regs_->find(t.worker); w && w->status_pending) regs_->save_status(*w);
+            return;
+        case hub_timer::kind::expiry:
+            if (auto* w = regs_->find(t.worker); w && w->presence == t.generation && !w->online) {
+                fx.push_back([this, name = t.worker, presence = t.generation] {
+                    (void)drop(name,
+                               "worker '" + name + "' was removed after being offline for " +
+                                   std::to_string(opts_.offline_expiry.count()) + " ms (--worker-offline-expiry-ms)",
+                               presence);
+                });
+            }
+            return;
         case hub_timer::kind::offline:
             if (auto* w = regs_->find(t.worker); w && w->presence == t.generation && w->instances.empty())
                 set_online(*w, false, fx);
@@ -152,10 +170,26 @@ void worker_hub::on_timer(const hub_timer& t, effects& fx) {
 }
 
 void worker_hub::set_online(hub_worker& w, bool online, effects& fx) {
+    if (online && w.offline_since_ms) {  // back (a worker restored offline is online for the grace period)
+        w.offline_since_ms = 0;
+        regs_->save_status(w);
+    }
     if (w.online == online) return;
     w.online = online;
     spdlog::info("workers: {}: {}", w.name, online ? "online" : "offline");
     regs_->publish(w, fx);
+    if (!online) {
+        if (!w.offline_since_ms) {  // else: offline since before a restart
+            w.offline_since_ms = worker_hub_detail::wall_ms();
+            regs_->save_status(w);
+        }
+        if (opts_.offline_expiry.count() > 0) {
+            const auto due = w.offline_since_ms + static_cast<std::uint64_t>(opts_.offline_expiry.count());
+            const auto now = worker_hub_detail::wall_ms();
+            schedule(clock::now() + std::chrono::milliseconds(due > now ? due - now : 0),
+                     {hub_timer::kind::expiry, w.name, {}, w.presence});
+        }
+    }
     if (online || w.queue_while_offline) return;
     calls_->fail_all(w.name, "worker '" + w.name + "' is offline (no instance is connected)", fx);
 }

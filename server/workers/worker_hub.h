@@ -64,6 +64,10 @@ struct worker_options {
     std::chrono::milliseconds retry_backoff{1'000};  // delay before the 2nd delivery after a failure, doubling. Default: 1 s
     std::chrono::milliseconds call_timeout{300'000}; // per worker: callTimeoutMs. Default: 5 min
     std::chrono::milliseconds offline_grace{10'000}; // no instance for this long: offline. Default: 10 s
+    // Offline for this long (wall clock, across restarts): removed, as by
+    // the admin API, so a lost credential cannot hold a name for ever.
+    // 0: never. Default: 7 days.
+    std::chrono::milliseconds offline_expiry{std::chrono::hours(24 * 7)};
     std::size_t max_workers = 1'000;                 // registrations. Default: 1,000
     std::size_t max_instances = 64;                  // bound instances per worker. Default: 64
     std::size_t max_open_calls = 10'000;             // queued + delivered calls per worker. Default: 10,000
@@ -145,6 +149,9 @@ public:
     // authentication); it may register its worker again without the credential.
     worker_answer register_worker(const json& body, std::optional<std::string> credential, const std::string& owner = {});
     worker_answer deregister(const std::string& name, std::optional<std::string> credential);
+    // Deregisters without the credential (the admin API): why goes into the
+    // tool error of each open call.
+    worker_answer remove(const std::string& name, const std::string& why);
     worker_answer describe(const std::string& name, std::optional<std::string> credential);
     // Binds an instance's SSE stream; the answer is an error, or nullopt
     // when the stream is bound (the caller has started it).
@@ -187,6 +194,9 @@ private:
     void run();
     void on_timer(const hub_timer& t, effects& fx);
     void set_online(hub_worker& w, bool online, effects& fx);
+    // Removes a worker; with offline_presence, only when it is still
+    // offline since that presence (its expiry).
+    worker_answer drop(const std::string& name, const std::string& why, std::optional<std::uint64_t> offline_presence);
     void schedule(clock::time_point at, hub_timer t);
     void wake(const std::string& worker_name);
 

@@ -29,16 +29,31 @@ worker_answer worker_hub::register_worker(const json& body, std::optional<std::s
 }
 
 worker_answer worker_hub::deregister(const std::string& name, std::optional<std::string> credential) {
+    {
+        std::lock_guard lock(mu_);
+        worker_answer denied;
+        if (!regs_->authorized(name, credential, denied)) return denied;
+    }
+    return drop(name, "worker '" + name + "' was deregistered", std::nullopt);
+}
+
+worker_answer worker_hub::remove(const std::string& name, const std::string& why) {
+    return drop(name, why, std::nullopt);
+}
+
+worker_answer worker_hub::drop(const std::string& name, const std::string& why,
+                               std::optional<std::uint64_t> offline_presence) {
     effects fx;
     std::vector<std::shared_ptr<hub_instance>> instances;
     std::unique_ptr<topic_subscription> subscription;
     std::string topic;
     {
         std::lock_guard lock(mu_);
-        worker_answer denied;
-        auto* w = regs_->authorized(name, credential, denied);
-        if (!w) return denied;
-        calls_->fail_all(name, "worker '" + name + "' was deregistered", fx);
+        auto* w = regs_->find(name);
+        if (!w) return error(worker_outcome::unknown_worker, "no worker named '" + name + "' is registered");
+        if (offline_presence && (w->presence != *offline_presence || w->online || !w->instances.empty()))
+            return {worker_outcome::conflict, json{{"error", "worker '" + name + "' came back"}}};
+        calls_->fail_all(name, why, fx);
         instances = std::move(w->instances);
         w->online = false;
         regs_->publish(*w, fx);
@@ -51,7 +66,7 @@ worker_answer worker_hub::deregister(const std::string& name, std::optional<std:
     if (auto r = store_.remove_topic(topic); !r && r.error().code != store::errc::not_found)
         spdlog::error("workers: {}: cannot remove the queue: {}", name, r.error().message);
     for (auto& i : instances) i->sse->close();
-    spdlog::info("workers: {}: deregistered", name);
+    spdlog::info("workers: {}: removed: {}", name, why);
     return {worker_outcome::done, json{{"name", name}, {"deregistered", true}}};
 }
 

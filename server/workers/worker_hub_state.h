@@ -16,6 +16,11 @@ namespace worker_hub_detail {
 
 inline constexpr std::string_view worker_prefix = "worker/";
 inline constexpr std::string_view call_prefix = "wcall/";
+// A worker's status: its counters and since when it is offline.
+inline constexpr std::string_view status_prefix = "wstatus/";
+// How long a changed counter waits before it is saved: a kill -9 loses at
+// most this much of the counts.
+inline constexpr std::chrono::seconds status_flush{1};
 inline constexpr std::size_t recently_done_max = 10'000;
 
 inline std::uint64_t wall_ms() {
@@ -68,6 +73,21 @@ struct hub_worker {
     std::uint64_t presence = 0;      // bumps when an instance attaches: stale offline checks do nothing
     clock::time_point suspended_until{};
     std::uint64_t delivered = 0, redelivered = 0, dead_lettered = 0, answered = 0;
+    bool status_pending = false;  // a counter changed since saved; a save is scheduled
+    std::uint64_t offline_since_ms = 0;  // wall clock; 0: online (or never seen offline)
+
+    json status() const {
+        return json{{"delivered", delivered}, {"redelivered", redelivered}, {"answered", answered},
+                    {"deadLettered", dead_lettered}, {"offlineSinceMs", offline_since_ms}};
+    }
+    void read_status(const json& j) {
+        if (!j.is_object()) return;
+        delivered = j.value("delivered", std::uint64_t{0});
+        redelivered = j.value("redelivered", std::uint64_t{0});
+        answered = j.value("answered", std::uint64_t{0});
+        dead_lettered = j.value("deadLettered", std::uint64_t{0});
+        offline_since_ms = j.value("offlineSinceMs", std::uint64_t{0});
+    }
 
     // A registration made again: the queue, its cursor, the instances and
     // the counters of the one it replaces carry over.
@@ -86,6 +106,8 @@ struct hub_worker {
         redelivered = old.redelivered;
         dead_lettered = old.dead_lettered;
         answered = old.answered;
+        status_pending = old.status_pending;
+        offline_since_ms = old.offline_since_ms;
     }
 };
 
@@ -122,7 +144,7 @@ struct worker_call {
 };
 
 struct hub_timer {
-    enum class kind { invisibility, retry, deadline, resume, offline };
+    enum class kind { invisibility, retry, deadline, resume, offline, status, expiry };
     kind what;
     std::string worker, call;
     std::uint64_t generation = 0;

@@ -79,6 +79,10 @@ class HeaderRules(ServerTest):
         self.assertEqual(b["id"], 1)
         s, _ = self.status(self.ping, {"Mcp-Session-Id": "0" * 32})
         self.assertEqual(s, 404)
+        # A browser opening the endpoint learns what it is and how to start.
+        status, _, text = self.srv.request("GET", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+        self.assertEqual(status, 400)
+        self.assertIn("POSTs an initialize request", json.loads(text)["error"]["message"])
 
     def test_protocol_version_header(self):
         s, b = self.status(self.ping, {"Mcp-Session-Id": self.sid, "MCP-Protocol-Version": "2031-01-01"})
@@ -661,6 +665,25 @@ class Streams(ServerTest):
             if m["method"] != "notifications/resources/updated":
                 break
         self.assertEqual(m["method"], "notifications/tools/list_changed")
+        g2._conn.close()
+
+    def test_a_get_stream_taken_over_ends_with_its_final_chunk(self):
+        sid, _ = self.srv.initialize()
+        old = socket.create_connection(("127.0.0.1", self.srv.port), timeout=10)
+        old.sendall(("GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: text/event-stream\r\n"
+                     "Mcp-Session-Id: %s\r\n\r\n" % (self.srv.port, sid)).encode())
+        got = b""
+        while b"text/event-stream" not in got:
+            got += old.recv(65536)
+        g2 = self.srv.open("GET", headers={"Mcp-Session-Id": sid, "Accept": "text/event-stream"})
+        next(events(g2))
+        while not got.endswith(b"\r\n0\r\n\r\n"):
+            more = old.recv(65536)
+            if not more:
+                break  # cut without the final chunk: what this test guards against
+            got += more
+        self.assertTrue(got.endswith(b"\r\n0\r\n\r\n"), got[-200:])
+        old.close()
         g2._conn.close()
 
     def test_sep_1699_polling(self):

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -117,6 +118,56 @@ class Logging(unittest.TestCase):
         self.assertTrue(any(" GET /healthz 200 " in m for m in access), access)
         self.assertFalse([l for l in lines if l["module"] == "session"])
         self.assertTrue([l for l in lines if l["module"] == "litemcp"])
+
+    def test_calls_errors_resumes_takeovers_and_the_stop_are_logged_with_their_session(self):
+        srv = Server(BINARY)  # not started: the process is this test's, to read its log
+        data = srv.data
+        proc = subprocess.Popen([BINARY, "--port", "0", "--data", data, "--examples", "--log-level", "debug",
+                                 "--log-format", "json", "--access-log"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            srv.port = int(re.search(r":(\d+)/", proc.stdout.readline()).group(1))
+            sid, _ = srv.initialize()
+            messages(srv.open("POST", *call(sid, 1, "echo", {"text": "hi"})))
+            messages(srv.open("POST", *call(sid, 2, "no_such_tool")))
+            messages(srv.open("POST", *call(sid, 3, "test_error_handling")))
+            first = srv.open("POST", *call(sid, 4, "echo", {"text": "again"}))
+            last_id = [e["id"] for e in events(first) if "id" in e][-1]
+            resumed = srv.open("GET", headers={"Mcp-Session-Id": sid, "Accept": "text/event-stream",
+                                               "Last-Event-ID": last_id})
+            list(events(resumed))
+            g1 = srv.open("GET", headers={"Mcp-Session-Id": sid, "Accept": "text/event-stream"})
+            next(events(g1))
+            g2 = srv.open("GET", headers={"Mcp-Session-Id": sid, "Accept": "text/event-stream"})
+            next(events(g2))
+            slow = srv.open("POST", *call(sid, 5, "countdown", {"steps": 100}))
+            next(events(slow))
+            proc.terminate()  # a request still running: the stop cancels it, and says so
+            _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+            proc.stdout.close()
+            shutil.rmtree(data, ignore_errors=True)
+        lines = [json.loads(line) for line in err.splitlines() if line.strip()]
+        mine = [l for l in lines if l.get("session") == sid and l["module"] == "session"]
+
+        def logged(level, *parts):
+            return [l for l in mine if l["level"] == level and all(p in l["msg"] for p in parts)]
+        self.assertTrue(logged("debug", "tools/call 'echo' (id 1): answered in"), mine)
+        self.assertTrue(logged("info", "tools/call 'no_such_tool' (id 2): error -32602", "no_such_tool"), mine)
+        self.assertTrue(logged("info", "tools/call 'test_error_handling' (id 3): tool error", "intentionally"), mine)
+        self.assertTrue(logged("info", "a GET resumes after event " + last_id), mine)
+        self.assertTrue(logged("info", "a newer GET stream took over"), mine)
+        self.assertTrue([l for l in lines if l["level"] == "info" and "1 running request cancelled" in l["msg"]], lines)
+        access = [l for l in lines if l["module"] == "access"]
+        calls = [l for l in access if l.get("mcpMethod") == "tools/call"]
+        self.assertTrue(calls, access)
+        self.assertTrue(all(l["session"] == sid and l["httpMethod"] == "POST" and l["target"] == "/mcp" and
+                            l["status"] == 200 and isinstance(l["durationMs"], float) for l in calls), calls)
+        init = [l for l in access if l.get("mcpMethod") == "initialize"]
+        self.assertEqual(init[0]["session"], sid)  # named by the answer's header
 
     def test_json_lines_name_the_session_they_concern(self):
         data = tempfile.mkdtemp(prefix="litemcp-log-")
@@ -339,7 +390,8 @@ class Admin(unittest.TestCase):
             after = page["next"]
         self.assertEqual(seen, sids)
         self.assertEqual(page["total"], 5)
-        self.assertEqual(len(self.get("/admin/sessions?principal=nobody")[1]["sessions"]), 0)
+        nobody = self.get("/admin/sessions?principal=nobody")[1]
+        self.assertEqual((len(nobody["sessions"]), nobody["total"]), (0, 0))  # total counts what the filter matches
         full = self.get("/admin/sessions?limit=5")[1]  # a full last page has no cursor to an empty one
         self.assertEqual((len(full["sessions"]), "next" in full), (5, False))
         self.assertEqual(self.get("/admin/sessions?limit=0")[1]["sessions"][0]["id"], sids[0])  # at least one
@@ -368,7 +420,10 @@ class Admin(unittest.TestCase):
                 break
             time.sleep(0.05)
         self.assertEqual(active, [sid])
-        self.assertNotIn(sid, [x["id"] for x in self.get("/admin/sessions?state=idle")[1]["sessions"]])
+        self.assertEqual(self.get("/admin/sessions?state=active")[1]["total"], 1)
+        idle = self.get("/admin/sessions?state=idle")[1]
+        self.assertNotIn(sid, [x["id"] for x in idle["sessions"]])
+        self.assertEqual(idle["total"], 4)
         self.assertEqual(self.get("/admin/sessions/" + sid)[1]["getStreamOpen"], True)
         stream._conn.close()
         self.assertEqual(self.get("/admin/sessions?state=bogus")[0], 400)

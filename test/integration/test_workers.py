@@ -71,6 +71,23 @@ class Registration(WorkerTest):
         self.assertEqual(w.describe()["tools"], ["add", "slow"])
         self.assertIn("slow", tool_names(self.srv, self.sid))
 
+    def test_the_admin_api_removes_a_worker_without_its_credential(self):
+        w = Worker(self.srv, "calc", [ADD])
+        inst = w.connect()
+        resp = self.start_call(1)
+        inst.next_event()  # delivered, then its credential is "lost"
+        status, _, text = self.srv.request("DELETE", path="/admin/workers/calc")
+        self.assertEqual((status, json.loads(text)["deregistered"]), (200, True))
+        out = messages(resp)[-1]["result"]
+        self.assertTrue(out["isError"])
+        self.assertIn("removed by an operator", out["content"][0]["text"])
+        self.assertNotIn("add", tool_names(self.srv, self.sid))
+        self.assertEqual(self.srv.request("GET", path="/admin/workers/calc")[0], 404)
+        self.assertEqual(self.srv.request("DELETE", path="/admin/workers/calc")[0], 404)
+        # The name and its tool are free for anyone now.
+        again = Worker(self.srv, "calc", [ADD])
+        self.assertNotEqual(again.credential, w.credential)
+
     def test_tool_names_are_unique_across_the_server(self):
         Worker(self.srv, "calc", [ADD])
         status, _, text = self.srv.request("POST", {"name": "other", "tools": [ADD]}, path="/workers")
@@ -388,7 +405,55 @@ class Liveness(WorkerTest):
         self.assertEqual(messages(resp)[-1]["result"]["content"][0]["text"], "5")
 
 
-class Restart(unittest.TestCase):
+class Expiry(WorkerTest):
+    args = ("--worker-offline-grace-ms", "200", "--worker-offline-expiry-ms", "1500")
+
+    def test_an_offline_worker_expires_and_an_attached_one_does_not(self):
+        gone = Worker(self.srv, "calc", [ADD])
+        kept = Worker(self.srv, "kept", [SLOW])
+        inst = kept.connect()
+        self.assertTrue(wait_until(lambda: not gone.describe()["online"], timeout=5))
+        self.assertGreater(gone.describe()["offlineSinceMs"], 0)
+        self.assertIsNone(kept.describe()["offlineSinceMs"])
+        time.sleep(0.5)
+        self.assertEqual(self.srv.request("GET", path="/admin/workers/calc")[0], 200)  # not yet
+        self.assertTrue(wait_until(lambda: self.srv.request("GET", path="/admin/workers/calc")[0] == 404, timeout=5))
+        self.assertEqual(self.srv.request("GET", headers=gone.auth(), path="/workers/calc")[0], 404)
+        self.assertTrue(kept.describe()["online"])
+        inst.close()
+
+    def test_counters_survive_a_stop_and_a_kill_9(self):
+        srv = Server(BINARY, []).start()
+        try:
+            sid, _ = srv.initialize()
+            w = Worker(srv, "calc", [ADD])
+
+            def one_call(i):
+                inst = w.connect()
+                resp = srv.open("POST", *call(sid, i, "add", {"a": i, "b": i}))
+                ev = inst.next_event()
+                w.post(ev["callId"], "result", text_result(str(2 * i)))
+                messages(resp)
+                inst.close()
+
+            def counts():
+                d = w.describe()
+                return d["delivered"], d["answered"]
+
+            one_call(1)
+            one_call(2)
+            self.assertEqual(counts(), (2, 2))
+            srv.stop()  # saved at a graceful stop
+            srv.start()
+            self.assertEqual(counts(), (2, 2))
+            one_call(3)
+            time.sleep(1.5)  # past the save interval
+            srv.kill9()
+            srv.start()
+            self.assertEqual(counts(), (3, 3))
+        finally:
+            srv.cleanup()
+
     def test_calls_survive_kill_9_of_litemcp_and_the_client_resumes_to_the_result(self):
         srv = Server(BINARY, ["--worker-offline-grace-ms", "5000", "--log-level", os.environ.get("LOGLEVEL", "warn")]).start()
         try:

@@ -80,7 +80,40 @@ TEST_CASE("a bad configuration file stops the start with a message naming the fi
     program_options o;
     auto r = parse({"--config", "/nonexistent/litemcp.json"}, {}, o);
     CHECK(r.outcome == parse_outcome::invalid);
-    CHECK(r.message.find("/nonexistent/litemcp.json") != std::string::npos);
+    CHECK(r.message.find("/nonexistent/litemcp.json: No such file or directory") != std::string::npos);
+}
+
+TEST_CASE("a bad configuration file is explained in plain words, with the nearest setting") {
+    litemcp::test::temp_dir d;
+    struct bad {
+        const char* text;
+        const char* says;
+    };
+    for (auto [text, says] : {bad{R"({"prot": 80})", "prot: not a setting of litemcp (did you mean 'port'?)"},
+                              bad{R"({"port": 99999})", "port: 99999 is above the maximum, 65535"},
+                              bad{R"({"port": "eighty"})", "port: \"eighty\" is not an integer"},
+                              bad{R"({"fsync": "sometimes"})", "fsync: \"sometimes\" does not fit: always | interval:<ms> | never"},
+                              bad{R"({"log-level": "loud"})", "log-level: \"loud\" is not one of"},
+                              bad{R"({"allowed-hosts": ["a", 1]})", "allowed-hosts[1]: 1 is not a string"},
+                              bad{"[1]", "a JSON object of settings"}}) {
+        CAPTURE(text);
+        program_options o;
+        auto r = parse({"--config", write(d, text).c_str()}, {}, o);
+        CHECK(r.outcome == parse_outcome::invalid);
+        CHECK(r.message.find(says) != std::string::npos);
+        CAPTURE(r.message);
+    }
+}
+
+TEST_CASE("a misspelt flag gets the nearest one; an unknown LITEMCP_ variable a warning") {
+    program_options o;
+    CHECK(parse({"--prot", "1"}, {}, o).message == "unknown flag --prot (did you mean --port?)");
+    CHECK(parse({"--zzzzzz"}, {}, o).message == "unknown flag --zzzzzz (see --help)");
+    auto r = parse({}, {"LITEMCP_PROT=80", "LITEMCP_PORT=81", "LITEMCP_CONFIG=", "OTHER=1"}, o);
+    REQUIRE(r.outcome == parse_outcome::run);
+    REQUIRE(r.warnings.size() == 1);
+    CHECK(r.warnings[0] == "LITEMCP_PROT is not a setting of litemcp; it is ignored (did you mean 'LITEMCP_PORT'?)");
+    CHECK(o.config.http.port == 81);
 }
 
 TEST_CASE("bad flags and environment values are refused by name") {
@@ -91,6 +124,15 @@ TEST_CASE("bad flags and environment values are refused by name") {
     CHECK(parse({}, {"LITEMCP_FSYNC=sometimes"}, o).message.find("LITEMCP_FSYNC") != std::string::npos);
     CHECK(parse({"--help"}, {}, o).outcome == parse_outcome::help);
     CHECK(parse({"--help"}, {}, o).message.find("--worker-max-attempts") != std::string::npos);
+}
+
+TEST_CASE("--version prints the release, which serverInfo reports unless configured") {
+    program_options o;
+    auto p = parse({"--version", "--port", "x"}, {}, o);  // it wins over anything else on the line
+    CHECK(p.outcome == parse_outcome::help);
+    CHECK(p.message == "litemcp " + std::string(litemcp_version()) + "\n");
+    CHECK(litemcp_version().find('.') != std::string_view::npos);
+    CHECK(program_options{}.config.mcp.server_version == litemcp_version());
 }
 
 TEST_CASE("a switch the file turns on can be turned off from the environment or the command line") {
