@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "store/store_impl.h"
@@ -443,11 +444,16 @@ void store::impl::commit(std::vector<pending>& batch) {
             parent_deltas_.clear();
             batch_entries_.clear();
             for (auto* p : live) fail(*p, write_error);
+            last_write_failure_ms_ = static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                    .count());
+            writes_failing_ = true;
         }
     }
 
     std::vector<std::string_view> touched;
     if (written && ok_count > 0) {
+        writes_failing_ = false;
         for (auto& [name, m] : staged) topics_.insert(m);
         indexed_end_.store(log_->end());
         log_dirty_ = true;

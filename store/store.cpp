@@ -410,6 +410,8 @@ store_stats store::stats() const {
     s.append_batches = p.batches_;
     s.append_bytes = p.bytes_;
     s.append_errors = p.errors_;
+    s.writes_failing = p.writes_failing_;
+    s.last_write_failure_ms = p.last_write_failure_ms_;
     s.fsyncs = p.fsyncs_;
     s.fsync_micros = p.fsync_us_;
     for (std::size_t i = 0; i < s.fsync_buckets.size(); ++i) s.fsync_buckets[i] = p.fsync_buckets_[i];

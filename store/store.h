@@ -106,6 +106,10 @@ struct store_stats {
     std::uint64_t wakes = 0;
     std::uint64_t recovered_records = 0;   // re-indexed at the last open
     std::uint64_t truncated_bytes = 0;     // torn tail cut at the last open
+    // The last group commit failed (an I/O error, a full disk, the index
+    // refusing a write): true until one succeeds again.
+    bool writes_failing = false;
+    std::uint64_t last_write_failure_ms = 0;  // wall clock of the last failed commit; 0: none since open
 };
 
 struct parent_info {

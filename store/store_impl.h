@@ -201,6 +201,8 @@ public:
     std::atomic<std::uint64_t> appends_{0}, batches_{0}, bytes_{0}, errors_{0}, fsyncs_{0},
         fsync_us_{0}, reclaimed_{0}, deleted_segments_{0};
     std::uint64_t recovered_records_ = 0, truncated_bytes_ = 0;
+    std::atomic<bool> writes_failing_{false};
+    std::atomic<std::uint64_t> last_write_failure_ms_{0};
 };
 
 template <class F>

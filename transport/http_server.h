@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <expected>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,11 @@ struct server_stats {
     std::uint64_t streams = 0;      // SSE streams open now
     std::uint64_t requests = 0;     // since start
 };
+
+// Whether host:port can be listened on now (a port in use, an address
+// this machine does not have, a privileged port): checked before anything
+// is written to disk, so a bad address fails the start at once.
+std::expected<void, std::string> check_listen_address(const std::string& host, std::uint16_t port);
 
 class http_server {
 public:

@@ -5,6 +5,11 @@
 #include <spdlog/spdlog.h>
 
 #include <pthread.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 
 #include "schemas/schemas.h"
 #include "server/app/mcp_server_impl.h"
@@ -36,8 +41,34 @@ std::expected<std::map<std::string, std::shared_ptr<const json_schema>>, std::st
 // Opens what the parts stand on: authentication, the request-state key, the
 // store (recovering it). The store learns of an expired session or task
 // only through its callback, which reaches the parts made later through p.
+// The data folder is a writable folder, or can be made: its nearest
+// existing ancestor is one.
+std::expected<void, std::string> check_data_folder(const std::string& dir) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const auto status = fs::status(dir, ec);
+    if (fs::exists(status)) {
+        if (!fs::is_directory(status)) return std::unexpected("the data folder " + dir + " is not a folder");
+        if (::access(dir.c_str(), W_OK | X_OK) != 0)
+            return std::unexpected("the data folder " + dir + " is not writable: " + std::strerror(errno));
+        return {};
+    }
+    auto parent = fs::absolute(dir, ec).parent_path();
+    while (parent.has_relative_path() && !fs::exists(parent, ec)) parent = parent.parent_path();
+    if (!fs::is_directory(parent, ec))
+        return std::unexpected("cannot create the data folder " + dir + ": " + parent.string() + " is not a folder");
+    if (::access(parent.c_str(), W_OK | X_OK) != 0)
+        return std::unexpected("cannot create the data folder " + dir + ": " + parent.string() + ": " +
+                               std::strerror(errno));
+    return {};
+}
+
 std::expected<void, std::string> open_foundations(mcp_server::impl& p) {
     auto& cfg = p.cfg;
+    // What can be checked is checked before anything is written to disk.
+    if (cfg.http.port != 0)
+        if (auto r = transport::check_listen_address(cfg.http.host, cfg.http.port); !r) return std::unexpected(r.error());
+    if (auto r = check_data_folder(cfg.store.dir); !r) return std::unexpected(r.error());
     for (auto& parent : builtin_parents(cfg.mcp)) cfg.store.parents.push_back(parent);
     cfg.store.on_reclaimed = [raw = &p](std::string_view topic) {
         if (raw->stopping) return;

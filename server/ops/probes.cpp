@@ -1,5 +1,6 @@
 #include "server/ops/probes.h"
 
+#include <chrono>
 #include <cstdio>
 
 #include "server/http/answers.h"
@@ -11,6 +12,25 @@ namespace litemcp::server {
 using transport::http_request;
 using transport::http_response;
 using transport::responder;
+
+namespace {
+// How long /readyz says "store failing" after a failed write.
+constexpr std::chrono::seconds store_failure_hold{10};
+}  // namespace
+
+http_response probes::readiness() const {
+    if (p_.stopping) return http::json_answer(503, json{{"status", "stopping"}});
+    const auto s = p_.st.stats();
+    const auto now = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    const auto hold = static_cast<std::uint64_t>(std::chrono::milliseconds(store_failure_hold).count());
+    if (s.writes_failing && now - s.last_write_failure_ms < hold)
+        return http::json_answer(503, json{{"status", "store failing"},
+                                           {"error", "the last write to the store failed; see the log"},
+                                           {"failedAtMs", s.last_write_failure_ms}});
+    return http::json_answer(200, json{{"status", "ready"}});
+}
 
 bool probes::handle(http_request& req, const std::shared_ptr<responder>& res) const {
     const std::string_view path = req.path;  // compared without strlen
@@ -36,10 +56,7 @@ bool probes::handle(http_request& req, const std::shared_ptr<responder>& res) co
     if (path == "/healthz") {
         res->respond(http::json_answer(200, json{{"status", "ok"}}));
     } else if (path == "/readyz") {
-        // Recovery finished before the listener opened; not ready again once
-        // a shutdown begins, so a balancer stops sending new sessions.
-        if (p_.stopping) res->respond(http::json_answer(503, json{{"status", "stopping"}}));
-        else res->respond(http::json_answer(200, json{{"status", "ready"}}));
+        res->respond(readiness());
     } else {
         http_response r;
         r.status = 200;
@@ -73,6 +90,8 @@ std::string probes::render_metrics() const {
     counter("litemcp_store_append_bytes_total", "encoded bytes appended to the commit log", static_cast<double>(s.append_bytes));
     counter("litemcp_store_append_batches_total", "group commits", static_cast<double>(s.append_batches));
     counter("litemcp_store_append_errors_total", "records that failed to append", static_cast<double>(s.append_errors));
+    gauge("litemcp_store_writes_failing", "1 while the store's last group commit failed (until one succeeds)",
+          s.writes_failing ? 1.0 : 0.0);
     metrics::family(out, "litemcp_store_fsync_seconds", "histogram", "fdatasync calls of the commit log and their time");
     {
         std::uint64_t cumulative = 0;

@@ -1,6 +1,6 @@
 // The operator's endpoints that need no MCP: /healthz (the process
-// answers), /readyz (recovery finished and no shutdown begun, so a balancer
-// may send new sessions) and /metrics (Prometheus text: the counters of
+// answers), /readyz (recovery finished, no shutdown begun and the store
+// writing, so a balancer may send new sessions) and /metrics (Prometheus text: the counters of
 // telemetry/metrics.h and the figures read now from the store, the HTTP
 // server, the sessions, the tasks and the workers).
 //
@@ -47,6 +47,11 @@ public:
 
     // Whether the path is one of the three (then the request is answered).
     bool handle(transport::http_request& req, const std::shared_ptr<transport::responder>& res) const;
+    // /readyz: recovery finished before the listener opened; not ready once
+    // a shutdown begins (a balancer stops sending new sessions), nor for
+    // store_failure_hold after a failed store write -- then ready again, so
+    // that traffic tests the store rather than one failure keeping it away.
+    transport::http_response readiness() const;
     std::string render_metrics() const;
 
 private:

@@ -5,6 +5,8 @@
 #include <openssl/hmac.h>
 #include <sys/random.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -61,7 +63,7 @@ std::expected<request_state_codec, std::string> request_state_codec::load(const 
     {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         out << key;
-        if (!out) return std::unexpected("cannot write " + tmp);
+        if (!out) return std::unexpected("cannot write " + tmp + ": " + std::strerror(errno));
     }
     std::filesystem::permissions(tmp, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
                                  std::filesystem::perm_options::replace, ec);

@@ -32,7 +32,7 @@ class Server:
             cmd.append("--examples")
         # The test command runs some suites on one I/O thread (connections
         # without strands) and the rest on the default, one per core.
-        threads = os.environ.get("LITEMCP_TEST_THREADS")
+        threads = os.environ.get("TEST_IO_THREADS")
         if threads and "--threads" not in self.args:
             cmd += ["--threads", threads]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=None, text=True)

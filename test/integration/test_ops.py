@@ -366,6 +366,47 @@ class Descriptors(unittest.TestCase):
         self.assertIn("the descriptor limit (ulimit -n) is 500, no more than the 640 kept for the store", r.stderr)
 
 
+class StartChecks(unittest.TestCase):
+    """What is wrong is found before anything is written to disk."""
+
+    def run_litemcp(self, args):
+        return subprocess.run([BINARY] + args, capture_output=True, text=True, timeout=30)
+
+    def test_version(self):
+        r = self.run_litemcp(["--version"])
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"^litemcp \d+\.\d+\.\d+\n$")
+
+    def test_a_port_in_use_is_refused_before_the_data_folder_is_made(self):
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        parent = tempfile.mkdtemp(prefix="litemcp-start-")
+        try:
+            r = self.run_litemcp(["--port", str(port), "--data", parent + "/data"])
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("cannot listen on 127.0.0.1:%d: Address already in use" % port, r.stderr)
+            self.assertFalse(os.path.exists(parent + "/data"))
+        finally:
+            busy.close()
+            shutil.rmtree(parent, ignore_errors=True)
+
+    def test_a_data_folder_that_cannot_be_made_is_named_with_the_reason(self):
+        parent = tempfile.mkdtemp(prefix="litemcp-start-")
+        try:
+            with open(parent + "/file", "w") as f:
+                f.write("x")
+            r = self.run_litemcp(["--port", "0", "--data", parent + "/file/data"])
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("cannot create the data folder %s/file/data: %s/file is not a folder" % (parent, parent),
+                          r.stderr)
+            r = self.run_litemcp(["--port", "0", "--data", parent + "/file"])
+            self.assertIn("the data folder %s/file is not a folder" % parent, r.stderr)
+        finally:
+            shutil.rmtree(parent, ignore_errors=True)
+
+
 class Admin(unittest.TestCase):
     def setUp(self):
         self.srv = Server(BINARY, ["--admin-token", "t0k3n-for-the-admin-api"]).start()

@@ -61,6 +61,8 @@ int exercise_full_disk(const store_options& o, const std::function<void()>& make
         FAULT_EXPECT(failure->message.find(expect_in_error) != std::string::npos);
         // Further appends keep failing cleanly, without crashing or moving offsets.
         FAULT_EXPECT(!s->append("t/a", payload));
+        FAULT_EXPECT(s->stats().writes_failing);  // what /readyz reports
+        FAULT_EXPECT(s->stats().last_write_failure_ms > 0);
         // Reads still work and see exactly the acknowledged records.
         auto r = s->read("t/a", 0, {1000000, 1u << 30});
         FAULT_EXPECT(r && r->records.size() == acked);
@@ -69,6 +71,7 @@ int exercise_full_disk(const store_options& o, const std::function<void()>& make
         auto again = s->append("t/a", "after");
         FAULT_EXPECT(again.has_value());
         FAULT_EXPECT(again->offset == acked);
+        FAULT_EXPECT(!s->stats().writes_failing);
         ++acked;
     }
     // Reopen: consistent and complete.
