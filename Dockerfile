@@ -24,7 +24,7 @@ FROM debian:12-slim
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       librocksdb7.8 libspdlog1.10 libfmt9 libssl3 libgflags2.2 libsnappy1v5 liblz4-1 libzstd1 \
-      libtcmalloc-minimal4 curl \
+      libtcmalloc-minimal4 libnats3.4 curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /var/lib/litemcp --shell /usr/sbin/nologin litemcp \
  && mkdir -p /var/lib/litemcp && chown litemcp:litemcp /var/lib/litemcp

@@ -17,6 +17,8 @@ packages=(
   libboost1.81-dev libssl-dev         # HTTP/TLS (transport/, Boost.Beast), JSON reading (Boost.JSON), URLs
   nlohmann-json3-dev libvalijson-dev  # JSON and tool-argument validation (server/)
   libgoogle-perftools-dev             # tcmalloc, the server's allocator (meson option 'allocator')
+  libnats-dev                         # the JetStream engine's NATS client (store/jetstream/)
+  nats-server haproxy                 # the cluster tests: a NATS JetStream cluster and a load balancer in front
   doctest-dev python3 openssl         # unit and integration tests (openssl makes the TLS test's certificate)
   wrk                                 # the HTTP benchmark (test/bench/http_bench.py)
 )

@@ -20,7 +20,7 @@ constexpr std::uint64_t trim_step = 16;
 
 }  // namespace
 
-result<void> store::impl::check_append(std::string_view topic, std::string_view payload) const {
+result<void> embedded_store::impl::check_append(std::string_view topic, std::string_view payload) const {
     auto parent = parse_topic_name(topic);
     if (!parent) return std::unexpected(parent.error());
     auto policy = policy_of(*parent);
@@ -33,7 +33,7 @@ result<void> store::impl::check_append(std::string_view topic, std::string_view 
     return {};
 }
 
-void store::impl::wait_for_room(std::unique_lock<std::mutex>& lock) {
+void embedded_store::impl::wait_for_room(std::unique_lock<std::mutex>& lock) {
     if (stopping_ || queue_.size() < opts_.max_pending_appends) return;
     // Full: the appender must run, even if the queue holds only deferred appends.
     wanted_ = true;
@@ -41,7 +41,7 @@ void store::impl::wait_for_room(std::unique_lock<std::mutex>& lock) {
     space_cv_.wait(lock, [&] { return stopping_ || queue_.size() < opts_.max_pending_appends; });
 }
 
-void store::impl::enqueue(std::span<pending> records, bool wake) {
+void embedded_store::impl::enqueue(std::span<pending> records, bool wake) {
     std::unique_lock lock(q_mu_);
     wait_for_room(lock);
     if (stopping_) {
@@ -59,7 +59,7 @@ void store::impl::enqueue(std::span<pending> records, bool wake) {
     if (notify) q_cv_.notify_one();
 }
 
-result<append_ack> store::append(std::string_view topic, std::string_view payload, std::uint32_t flags) {
+result<append_ack> embedded_store::append(std::string_view topic, std::string_view payload, std::uint32_t flags) {
     if (auto r = impl_->check_append(topic, payload); !r) return std::unexpected(r.error());
     auto slot = std::make_shared<impl::sync_slot>();
     impl::pending p;
@@ -71,7 +71,7 @@ result<append_ack> store::append(std::string_view topic, std::string_view payloa
     return slot->wait();
 }
 
-void store::append_async(std::string_view topic, std::string_view payload, std::uint32_t flags,
+void embedded_store::append_async(std::string_view topic, std::string_view payload, std::uint32_t flags,
                          append_callback done) {
     if (auto r = impl_->check_append(topic, payload); !r) {
         if (done) done(std::unexpected(r.error()));
@@ -87,21 +87,21 @@ void store::append_async(std::string_view topic, std::string_view payload, std::
     impl_->enqueue({&p, 1}, true);
 }
 
-void store::append_group_async(std::string_view topic, std::span<const record_spec> records, append_callback done) {
+void embedded_store::append_group_async(std::string_view topic, std::span<const record_spec> records, append_callback done) {
     append_group(topic, records, std::move(done), true);
 }
 
-void store::append_group_deferred(std::string_view topic, std::span<const record_spec> records,
+void embedded_store::append_group_deferred(std::string_view topic, std::span<const record_spec> records,
                                   append_callback done) {
     append_group(topic, records, std::move(done), false);
 }
 
-void store::commit_queued() {
+void embedded_store::commit_queued() {
     while (impl_->drain(false)) {
     }
 }
 
-void store::append_group(std::string_view topic, std::span<const record_spec> records, append_callback done,
+void embedded_store::append_group(std::string_view topic, std::span<const record_spec> records, append_callback done,
                          bool wake) {
     if (records.empty()) {
         if (done) done(make_error(errc::invalid_argument, "an append group needs at least one record"));
@@ -128,7 +128,7 @@ void store::append_group(std::string_view topic, std::span<const record_spec> re
     impl_->enqueue(group, wake);
 }
 
-void store::impl::run_appender() {
+void embedded_store::impl::run_appender() {
     // SCHED_BATCH: a woken appender does not preempt the thread that queued
     // the append. On a busy core the producers go on queueing until they
     // block, and the appender then commits all of it as one batch, instead of
@@ -154,7 +154,7 @@ void store::impl::run_appender() {
     }
 }
 
-bool store::impl::drain(bool run_jobs) {
+bool embedded_store::impl::drain(bool run_jobs) {
     std::lock_guard commit_lock(commit_mu_);
     auto& batch = drain_batch_;
     auto& jobs = drain_jobs_;
@@ -181,7 +181,7 @@ bool store::impl::drain(bool run_jobs) {
     return more;
 }
 
-result<topic_meta*> store::impl::load_topic(std::string_view name) {
+result<topic_meta*> embedded_store::impl::load_topic(std::string_view name) {
     if (auto* m = topics_.find(name)) return m;
     auto id = index_->topic_id(name);
     if (!id) return std::unexpected(id.error());
@@ -192,7 +192,7 @@ result<topic_meta*> store::impl::load_topic(std::string_view name) {
     return topics_.insert(std::move(**meta));
 }
 
-result<topic_meta*> store::impl::create_topic(std::string_view name, std::string_view parent, std::uint64_t id,
+result<topic_meta*> embedded_store::impl::create_topic(std::string_view name, std::string_view parent, std::uint64_t id,
                                               std::uint64_t now) {
     auto policy = policy_of(parent);
     if (!policy) return make_error(errc::unknown_parent, "parent topic '" + std::string(parent) + "' is not defined");
@@ -212,7 +212,7 @@ result<topic_meta*> store::impl::create_topic(std::string_view name, std::string
     return topics_.insert(std::move(m));
 }
 
-void store::impl::index_record(index::batch& b, topic_meta& m, const topic_policy& policy, std::uint64_t offset,
+void embedded_store::impl::index_record(index::batch& b, topic_meta& m, const topic_policy& policy, std::uint64_t offset,
                                std::uint64_t pos, std::uint32_t size, std::uint64_t ts) {
     const std::uint64_t seg = log_->segment_of(pos);
     b.put_entry(m.id, offset, offset_entry{pos, size});
@@ -275,7 +275,7 @@ void store::impl::index_record(index::batch& b, topic_meta& m, const topic_polic
     }
 }
 
-void store::impl::flush_counts(index::batch& b) {
+void embedded_store::impl::flush_counts(index::batch& b) {
     for (auto& [seg, d] : segment_deltas_)
         if (d != 0) b.add_segment_count(seg, d);
     for (auto& [parent, d] : parent_deltas_)
@@ -285,7 +285,7 @@ void store::impl::flush_counts(index::batch& b) {
     batch_entries_.clear();
 }
 
-void store::impl::commit(std::vector<pending>& batch) {
+void embedded_store::impl::commit(std::vector<pending>& batch) {
     const std::uint64_t now = now_ms();
     const std::uint64_t start_pos = log_->end();
     const std::uint64_t saved_next_id = next_topic_id_;

@@ -49,9 +49,42 @@ struct parent_topic {
     topic_policy policy;
 };
 
+// Where the JetStream engine (store/jetstream/jetstream_store.h) keeps the
+// lite topics: NATS servers with JetStream enabled. An empty server list
+// selects the embedded engine.
+struct nats_options {
+    // Server URLs, e.g. {"nats://10.0.0.1:4222", "nats://10.0.0.2:4222"};
+    // the client learns the rest of the cluster from them. Default: none.
+    std::vector<std::string> servers;
+    // Streams, buckets and subjects are named after it ([A-Za-z0-9_-]{1,32}),
+    // so several deployments can share one NATS cluster. Default: "litemcp".
+    std::string prefix = "litemcp";
+    // Copies of every stream and bucket (1, 3 or 5; at most the cluster's
+    // size). Default: 3.
+    int replicas = 3;
+    // Streams per parent topic: a lite topic's stream is chosen by a hash of
+    // its name, which spreads stream leaders, and so the write load, over the
+    // nodes. Changing it for existing data moves topics. Default: 3.
+    int shards = 3;
+    // Longest wait for JetStream's answer to one request (an append's
+    // acknowledgement, a read, a key). Default: 5 s.
+    std::chrono::milliseconds request_timeout{5000};
+    // Wait between attempts to reconnect to a lost server; the client keeps
+    // trying for ever and keeps unsent appends (up to reconnect_buffer_bytes)
+    // meanwhile. Default: 250 ms.
+    std::chrono::milliseconds reconnect_wait{250};
+    // Bytes of publishes held while reconnecting. Default: 8 MiB.
+    std::uint64_t reconnect_buffer_bytes = 8ull << 20;
+    // The connection's name in the NATS server's monitoring. Default: "litemcp".
+    std::string connection_name = "litemcp";
+};
+
 struct store_options {
-    // Folder holding log/ (segments) and index/ (RocksDB). Created if missing. Required.
+    // Folder holding log/ (segments) and index/ (RocksDB). Created if missing.
+    // Required by the embedded engine.
     std::string dir;
+    // Set servers to keep the lite topics in JetStream instead. Default: none.
+    nats_options nats;
     durability fsync;
     // Parent topics known at open. More may be added with store::define_parent.
     // Default: none.

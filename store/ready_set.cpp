@@ -106,6 +106,13 @@ std::vector<std::string> ready_set::bound_consumers(std::string_view topic) cons
     return out;
 }
 
+std::vector<std::string> ready_set::bindings_of(std::string_view id) const {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out;
+    if (auto c = consumers_.find(id); c != consumers_.end()) out.assign(c->second->topics.begin(), c->second->topics.end());
+    return out;
+}
+
 std::shared_ptr<ready_set::consumer> ready_set::mark_locked(const std::shared_ptr<consumer>& c,
                                                             std::string_view topic) {
     if (auto s = c->suspended.find(topic); s != c->suspended.end()) {

@@ -70,6 +70,8 @@ public:
     void unbind(std::string_view id, std::string_view topic);
     bool has_bindings(std::string_view topic) const;
     std::vector<std::string> bound_consumers(std::string_view topic) const;
+    // The topics a consumer is bound to.
+    std::vector<std::string> bindings_of(std::string_view id) const;
 
     // Called after records were committed to these topics.
     void notify(const std::vector<std::string_view>& topics);

@@ -15,7 +15,7 @@ namespace {
 std::string_view parent_of(std::string_view name) { return name.substr(0, name.find('/')); }
 }  // namespace
 
-result<void> store::impl::drop_topic(index::batch& b, const topic_meta& m) {
+result<void> embedded_store::impl::drop_topic(index::batch& b, const topic_meta& m) {
     auto r = index_->entries(m.id, m.retained_start, [&](std::uint64_t, offset_entry e) {
         const std::uint64_t seg = log_->segment_of(e.pos);
         segment_deltas_[seg] -= 1;
@@ -31,7 +31,7 @@ result<void> store::impl::drop_topic(index::batch& b, const topic_meta& m) {
     return {};
 }
 
-result<std::size_t> store::impl::reclaim_pass() {
+result<std::size_t> embedded_store::impl::reclaim_pass() {
     const std::uint64_t now = now_ms();
     auto due = index_->due(now, opts_.reclaim_batch);
     if (!due) return std::unexpected(due.error());
@@ -80,7 +80,7 @@ result<std::size_t> store::impl::reclaim_pass() {
     return dropped;
 }
 
-result<void> store::impl::remove_topic_now(std::string_view name) {
+result<void> embedded_store::impl::remove_topic_now(std::string_view name) {
     auto loaded = load_topic(name);
     if (!loaded) return std::unexpected(loaded.error());
     if (!*loaded) return make_error(errc::not_found, "no lite topic '" + std::string(name) + "'");
@@ -95,7 +95,7 @@ result<void> store::impl::remove_topic_now(std::string_view name) {
     return {};
 }
 
-void store::impl::delete_dead_segments() {
+void embedded_store::impl::delete_dead_segments() {
     const std::uint64_t durable = durable_checkpoint_.load();
     auto segs = log_->segments();
     if (segs.size() < 2) return;

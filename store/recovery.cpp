@@ -6,7 +6,7 @@
 
 namespace litemcp::store {
 
-result<void> store::impl::recover() {
+result<void> embedded_store::impl::recover() {
     for (auto& [parent, count] : index_->parent_counts()) parent_counts_[parent] = count;
     segment_counts_ = index_->segment_counts();
     next_topic_id_ = index_->next_topic_id();

@@ -44,19 +44,19 @@ void topic_cache::erase(std::string_view name) {
 
 // ---- impl lifecycle --------------------------------------------------------
 
-store::impl::impl(store_options o)
+embedded_store::impl::impl(store_options o)
     : opts_(std::move(o)), topics_(std::max<std::uint64_t>(opts_.topic_cache_entries, 16)) {
     for (auto& p : opts_.parents) parents_[p.name] = p.policy;
 }
 
-store::impl::~impl() { stop(); }
+embedded_store::impl::~impl() { stop(); }
 
-std::uint64_t store::impl::now_ms() const {
+std::uint64_t embedded_store::impl::now_ms() const {
     using namespace std::chrono;
     return static_cast<std::uint64_t>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
 }
 
-result<void> store::impl::start() {
+result<void> embedded_store::impl::start() {
     if (opts_.dir.empty()) return make_error(errc::invalid_argument, "store_options.dir is required");
     if (opts_.segment_bytes < 4096) return make_error(errc::invalid_argument, "segment_bytes must be at least 4096");
     if (opts_.checkpoint_interval.count() <= 0 || opts_.reclaim_interval.count() <= 0 ||
@@ -108,7 +108,7 @@ result<void> store::impl::start() {
     return {};
 }
 
-void store::impl::stop() {
+void embedded_store::impl::stop() {
     {
         std::lock_guard lock(q_mu_);
         if (stopping_ && !appender_.joinable()) return;
@@ -131,7 +131,7 @@ void store::impl::stop() {
 
 // ---- maintenance -----------------------------------------------------------
 
-result<void> store::impl::sync_log() {
+result<void> embedded_store::impl::sync_log() {
     if (opts_.fsync.mode == fsync_mode::never || !log_) return {};
     const auto t0 = std::chrono::steady_clock::now();
     auto r = log_->sync();
@@ -145,7 +145,7 @@ result<void> store::impl::sync_log() {
     return r;
 }
 
-result<void> store::impl::checkpoint_now() {
+result<void> embedded_store::impl::checkpoint_now() {
     std::lock_guard lock(checkpoint_mu_);
     const std::uint64_t cp = indexed_end_.load();
     if (cp == durable_checkpoint_.load()) return {};
@@ -165,7 +165,7 @@ result<void> store::impl::checkpoint_now() {
 // The interval fsync has a thread of its own: a checkpoint waits for
 // RocksDB's flush, which runs at a low CPU priority and may take long on a
 // busy core, and must not hold the log's fsync back meanwhile.
-void store::impl::run_syncer() {
+void embedded_store::impl::run_syncer() {
     using clock = std::chrono::steady_clock;
     auto next_sync = clock::now() + opts_.fsync.interval;
     std::unique_lock lock(m_mu_);
@@ -184,7 +184,7 @@ void store::impl::run_syncer() {
     }
 }
 
-void store::impl::run_maintenance() {
+void embedded_store::impl::run_maintenance() {
     using clock = std::chrono::steady_clock;
     auto next_checkpoint = clock::now() + opts_.checkpoint_interval;
     auto next_reclaim = clock::now() + opts_.reclaim_interval;
@@ -208,7 +208,7 @@ void store::impl::run_maintenance() {
     }
 }
 
-std::optional<topic_policy> store::impl::policy_of(std::string_view parent) const {
+std::optional<topic_policy> embedded_store::impl::policy_of(std::string_view parent) const {
     std::shared_lock lock(parents_mu_);
     auto it = parents_.find(parent);
     if (it == parents_.end()) return std::nullopt;
@@ -217,18 +217,18 @@ std::optional<topic_policy> store::impl::policy_of(std::string_view parent) cons
 
 // ---- facade ----------------------------------------------------------------
 
-store::store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
-store::~store() = default;
+embedded_store::embedded_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+embedded_store::~embedded_store() = default;
 
-result<std::unique_ptr<store>> store::open(store_options options) {
+result<std::unique_ptr<store>> embedded_store::open(store_options options) {
     auto p = std::make_unique<impl>(std::move(options));
     if (auto r = p->start(); !r) return std::unexpected(r.error());
-    return std::unique_ptr<store>(new store(std::move(p)));
+    return std::unique_ptr<store>(new embedded_store(std::move(p)));
 }
 
-const store_options& store::options() const { return impl_->opts_; }
+const store_options& embedded_store::options() const { return impl_->opts_; }
 
-result<void> store::define_parent(parent_topic parent) {
+result<void> embedded_store::define_parent(parent_topic parent) {
     if (auto r = parse_topic_name(parent.name + "/x"); !r) return std::unexpected(r.error());
     if (parent.policy.max_record_size + record_header_bytes + 512 > impl_->opts_.segment_bytes)
         return make_error(errc::invalid_argument, "max_record_size exceeds a log segment");
@@ -237,7 +237,7 @@ result<void> store::define_parent(parent_topic parent) {
     return {};
 }
 
-result<read_batch> store::read(std::string_view topic, std::uint64_t from, read_limits limits) const {
+result<read_batch> embedded_store::read(std::string_view topic, std::uint64_t from, read_limits limits) const {
     auto& ix = *impl_->index_;
     auto id = ix.topic_id(topic);
     if (!id) return std::unexpected(id.error());
@@ -298,7 +298,7 @@ result<read_batch> store::read(std::string_view topic, std::uint64_t from, read_
     return out;
 }
 
-result<topic_info> store::topic(std::string_view topic) const {
+result<topic_info> embedded_store::topic(std::string_view topic) const {
     auto id = impl_->index_->topic_id(topic);
     if (!id) return std::unexpected(id.error());
     if (!*id) return make_error(errc::not_found, "no lite topic '" + std::string(topic) + "'");
@@ -310,13 +310,13 @@ result<topic_info> store::topic(std::string_view topic) const {
                       m.last_write_ms, impl_->ready_.bound_consumers(topic)};
 }
 
-result<void> store::remove_topic(std::string_view topic) {
+result<void> embedded_store::remove_topic(std::string_view topic) {
     if (auto r = parse_topic_name(topic); !r) return std::unexpected(r.error());
     std::string name(topic);
     return impl_->on_appender([this, name] { return impl_->remove_topic_now(name); });
 }
 
-result<void> store::set_cursor(std::string_view consumer, std::string_view topic, std::uint64_t offset) {
+result<void> embedded_store::set_cursor(std::string_view consumer, std::string_view topic, std::uint64_t offset) {
     if (auto r = validate_consumer_id(consumer); !r) return r;
     auto id = impl_->index_->topic_id(topic);
     if (!id) return std::unexpected(id.error());
@@ -324,33 +324,42 @@ result<void> store::set_cursor(std::string_view consumer, std::string_view topic
     return impl_->index_->put_cursor(**id, consumer, offset);
 }
 
-result<std::optional<std::uint64_t>> store::cursor(std::string_view consumer, std::string_view topic) const {
+result<std::optional<std::uint64_t>> embedded_store::cursor(std::string_view consumer, std::string_view topic) const {
     auto id = impl_->index_->topic_id(topic);
     if (!id) return std::unexpected(id.error());
     if (!*id) return std::optional<std::uint64_t>();
     return impl_->index_->cursor(**id, consumer);
 }
 
-result<void> store::kv_put(std::string_view key, std::string_view value) {
+result<void> embedded_store::kv_put(std::string_view key, std::string_view value) {
     if (key.empty()) return make_error(errc::invalid_argument, "empty key");
     return impl_->index_->kv_put(key, value);
 }
-result<std::optional<std::string>> store::kv_get(std::string_view key) const { return impl_->index_->kv_get(key); }
-result<void> store::kv_delete(std::string_view key) { return impl_->index_->kv_delete(key); }
-result<std::vector<std::pair<std::string, std::string>>> store::kv_scan(std::string_view prefix,
+result<std::optional<std::string>> embedded_store::kv_get(std::string_view key) const { return impl_->index_->kv_get(key); }
+result<void> embedded_store::kv_delete(std::string_view key) { return impl_->index_->kv_delete(key); }
+result<bool> embedded_store::kv_create(std::string_view key, std::string_view value) {
+    if (key.empty()) return make_error(errc::invalid_argument, "empty key");
+    std::lock_guard lock(impl_->kv_create_mu_);
+    auto existing = impl_->index_->kv_get(key);
+    if (!existing) return std::unexpected(existing.error());
+    if (*existing) return false;
+    if (auto r = impl_->index_->kv_put(key, value); !r) return std::unexpected(r.error());
+    return true;
+}
+result<std::vector<std::pair<std::string, std::string>>> embedded_store::kv_scan(std::string_view prefix,
                                                                         std::string_view after,
                                                                         std::size_t limit) const {
     return impl_->index_->kv_scan(prefix, after, limit);
 }
 
-result<void> store::add_consumer(std::string_view consumer, wake_fn wake) {
+result<void> embedded_store::add_consumer(std::string_view consumer, wake_fn wake) {
     if (auto r = validate_consumer_id(consumer); !r) return r;
     impl_->ready_.add_consumer(consumer, std::move(wake));
     return {};
 }
-void store::remove_consumer(std::string_view consumer) { impl_->ready_.remove_consumer(consumer); }
+void embedded_store::remove_consumer(std::string_view consumer) { impl_->ready_.remove_consumer(consumer); }
 
-result<void> store::bind(std::string_view consumer, std::string_view topic) {
+result<void> embedded_store::bind(std::string_view consumer, std::string_view topic) {
     if (auto r = parse_topic_name(topic); !r) return std::unexpected(r.error());
     // Bind first, then look: an append between the two wakes us either way.
     if (!impl_->ready_.bind(consumer, topic, false))
@@ -365,21 +374,21 @@ result<void> store::bind(std::string_view consumer, std::string_view topic) {
     if (*meta && cur->value_or(0) < (*meta)->next_offset) impl_->ready_.mark_ready(consumer, topic);
     return {};
 }
-void store::unbind(std::string_view consumer, std::string_view topic) { impl_->ready_.unbind(consumer, topic); }
-std::vector<std::string> store::take_ready(std::string_view consumer) { return impl_->ready_.take_ready(consumer); }
-void store::mark_ready(std::string_view consumer, std::string_view topic) { impl_->ready_.mark_ready(consumer, topic); }
-void store::suspend(std::string_view consumer, std::string_view topic, std::chrono::milliseconds duration) {
+void embedded_store::unbind(std::string_view consumer, std::string_view topic) { impl_->ready_.unbind(consumer, topic); }
+std::vector<std::string> embedded_store::take_ready(std::string_view consumer) { return impl_->ready_.take_ready(consumer); }
+void embedded_store::mark_ready(std::string_view consumer, std::string_view topic) { impl_->ready_.mark_ready(consumer, topic); }
+void embedded_store::suspend(std::string_view consumer, std::string_view topic, std::chrono::milliseconds duration) {
     impl_->ready_.suspend(consumer, topic, duration);
 }
-void store::resume(std::string_view consumer, std::string_view topic) { impl_->ready_.resume(consumer, topic); }
+void embedded_store::resume(std::string_view consumer, std::string_view topic) { impl_->ready_.resume(consumer, topic); }
 
-result<void> store::checkpoint() {
+result<void> embedded_store::checkpoint() {
     // Syncing explicitly covers `never` mode and an idle index (nothing to flush).
     if (auto r = impl_->log_->sync(); !r) return r;
     return impl_->checkpoint_now();
 }
 
-std::vector<parent_info> store::parents() const {
+std::vector<parent_info> embedded_store::parents() const {
     std::vector<parent_info> out;
     {
         std::shared_lock lock(impl_->parents_mu_);
@@ -394,16 +403,16 @@ std::vector<parent_info> store::parents() const {
     return out;
 }
 
-void store::observe_appends(append_observer observer) {
+void embedded_store::observe_appends(append_observer observer) {
     std::lock_guard lock(impl_->observer_mu_);
     impl_->observer_ = observer ? std::make_shared<const append_observer>(std::move(observer)) : nullptr;
 }
 
-result<std::size_t> store::reclaim() {
+result<std::size_t> embedded_store::reclaim() {
     return impl_->on_appender([this] { return impl_->reclaim_pass(); });
 }
 
-store_stats store::stats() const {
+store_stats embedded_store::stats() const {
     auto& p = *impl_;
     store_stats s;
     s.appends = p.appends_;

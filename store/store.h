@@ -1,24 +1,28 @@
-// litemcp's embedded lite-topic broker: the public API of store/.
+// litemcp's lite-topic broker: the public API of store/, one interface over
+// two engines.
 //
 // A parent topic (defined with a policy) holds any number of lite topics,
-// named "<parent>/<lite>", each created by its first append and holding a
-// dense sequence of offsets 0, 1, 2, ... All lite topics share one commit log
-// (store/commit_log.h); RocksDB indexes it (store/index.h). Consumers bind to
-// lite topics through the ready set (store/ready_set.h) and are woken when
+// named "<parent>/<lite>", each created by its first append. A lite topic's
+// offsets only grow: the records of one group are consecutive, and the
+// embedded engine numbers every record 0, 1, 2, ...; the JetStream engine
+// leaves gaps between appends (its offsets come from the stream sequence),
+// so no caller may count records by subtracting offsets across appends.
+// Consumers bind to lite topics through the ready set and are woken when
 // records arrive; their positions (cursors) are held by the store.
 //
-// Threading: every method is thread-safe. Appends from all threads are
-// queued and written as one batch (group commit): one log write, one fsync in
-// `always` mode, one RocksDB WriteBatch. The appender thread commits them,
-// or the caller that queued deferred appends, in commit_queued(); one batch
-// at a time, in queue order. append() blocks until its batch is committed;
-// append_async() calls its callback on the committing thread. Reads run on the caller's thread and never
-// wait for the appender. A maintenance thread syncs the log (interval mode),
-// checkpoints the index and asks the appender to reclaim expired topics.
+// Engines: embedded_store (store/embedded_store.h, the default) keeps every
+// lite topic in one commit log on local disk indexed in RocksDB;
+// jetstream_store (store/jetstream/jetstream_store.h) keeps them in NATS
+// JetStream streams and KV buckets so that several servers share them.
+// store::open picks one from the options; nothing above the store knows
+// which it has.
 //
-// Lifetime: open() recovers the folder (docs/store.md, "Durability and recovery") and starts the
-// threads; the destructor completes every queued append, syncs the log,
-// checkpoints the index and joins the threads. One process per folder.
+// Threading: every method is thread-safe. append() blocks until its record
+// is committed; append_async() calls its callback on the engine's thread.
+// Each engine's header says which calls wait on a disk or a network.
+//
+// Lifetime: open() returns a ready engine; the destructor completes or fails
+// every pending append and stops the engine's threads.
 #pragma once
 
 #include <array>
@@ -85,6 +89,11 @@ struct topic_info {
 inline constexpr std::array<std::uint64_t, 12> fsync_bucket_micros = {50,    100,   250,    500,    1'000,  2'500,
                                                                       5'000, 10'000, 25'000, 50'000, 100'000, 1'000'000};
 
+// Upper bounds (µs) of the JetStream acknowledgement latency buckets in
+// store_stats; the last bucket counts everything slower.
+inline constexpr std::array<std::uint64_t, 10> publish_bucket_micros = {100,   250,    500,    1'000,   2'500,
+                                                                        5'000, 10'000, 25'000, 100'000, 1'000'000};
+
 struct store_stats {
     std::uint64_t appends = 0;           // records acknowledged
     std::uint64_t append_batches = 0;    // group commits
@@ -110,6 +119,15 @@ struct store_stats {
     // refusing a write): true until one succeeds again.
     bool writes_failing = false;
     std::uint64_t last_write_failure_ms = 0;  // wall clock of the last failed commit; 0: none since open
+
+    // The JetStream engine only (zero, and connected, with the embedded one).
+    bool remote = false;                  // the store lives in NATS JetStream
+    bool connected = true;                // the connection to NATS is up
+    std::uint64_t reconnects = 0;         // to NATS since open
+    std::uint64_t wake_gaps = 0;          // wakes found missing (then caught up by reading)
+    std::uint64_t publish_micros = 0;     // total time from publish to JetStream's acknowledgement
+    std::array<std::uint64_t, publish_bucket_micros.size() + 1> publish_buckets{};
+    std::uint64_t watched_topics = 0;     // wake subjects this server listens on
 };
 
 struct parent_info {
@@ -123,22 +141,25 @@ public:
     using append_callback = std::function<void(result<append_ack>)>;
     using wake_fn = std::function<void()>;
 
+    // Opens the engine the options name: the embedded commit log in
+    // options.dir (the default), or JetStream when options.nats.servers is
+    // set (store/jetstream/jetstream_store.h).
     static result<std::unique_ptr<store>> open(store_options options);
-    ~store();
+    virtual ~store() = default;
     store(const store&) = delete;
     store& operator=(const store&) = delete;
 
     // Adds or replaces a parent topic's policy.
-    result<void> define_parent(parent_topic parent);
+    virtual result<void> define_parent(parent_topic parent) = 0;
 
     // Appends one record to a lite topic ("parent/lite"), creating the topic on
     // its first append. Blocks until the record is written (and fsynced in
     // `always` mode).
-    result<append_ack> append(std::string_view topic, std::string_view payload, std::uint32_t flags = 0);
+    virtual result<append_ack> append(std::string_view topic, std::string_view payload, std::uint32_t flags = 0) = 0;
     // The same without waiting; done runs on the committing thread (or on the
     // caller's thread when the request is rejected before queueing).
-    void append_async(std::string_view topic, std::string_view payload, std::uint32_t flags,
-                      append_callback done);
+    virtual void append_async(std::string_view topic, std::string_view payload, std::uint32_t flags,
+                              append_callback done) = 0;
     // Appends several records to one lite topic as consecutive offsets, in one
     // group commit: no other record comes between them and they land (or
     // fail) together. done gets the ack of the last one (the first has offset
@@ -147,70 +168,74 @@ public:
         std::string_view payload;
         std::uint32_t flags = 0;
     };
-    void append_group_async(std::string_view topic, std::span<const record_spec> records, append_callback done);
+    virtual void append_group_async(std::string_view topic, std::span<const record_spec> records,
+                                    append_callback done) = 0;
     // The same, committed by the caller: the records wait in the queue,
     // without waking the appender thread, until commit_queued() runs on any
     // thread (or the appender wakes for other work, or the store closes).
     // An I/O thread queues a burst of requests this way and commits them
     // once, on its own thread; done then runs there, inside commit_queued().
-    void append_group_deferred(std::string_view topic, std::span<const record_spec> records, append_callback done);
+    // (An engine without a local queue sends them at once; done then runs
+    // where append_async's does.)
+    virtual void append_group_deferred(std::string_view topic, std::span<const record_spec> records,
+                                       append_callback done) = 0;
     // Commits everything queued (one group commit) on the calling thread.
-    void commit_queued();
+    virtual void commit_queued() = 0;
 
     // Reads records from offset `from` on. not_found when the topic does not exist.
-    result<read_batch> read(std::string_view topic, std::uint64_t from, read_limits limits = {}) const;
-    result<topic_info> topic(std::string_view topic) const;
+    virtual result<read_batch> read(std::string_view topic, std::uint64_t from, read_limits limits = {}) const = 0;
+    virtual result<topic_info> topic(std::string_view topic) const = 0;
     // Deletes a lite topic now: its records, index entries and cursors.
-    result<void> remove_topic(std::string_view topic);
+    virtual result<void> remove_topic(std::string_view topic) = 0;
 
     // Broker-held consumer positions, persisted.
-    result<void> set_cursor(std::string_view consumer, std::string_view topic, std::uint64_t offset);
-    result<std::optional<std::uint64_t>> cursor(std::string_view consumer, std::string_view topic) const;
+    virtual result<void> set_cursor(std::string_view consumer, std::string_view topic, std::uint64_t offset) = 0;
+    virtual result<std::optional<std::uint64_t>> cursor(std::string_view consumer, std::string_view topic) const = 0;
 
     // A key-value space for the layers above (sessions, workers), persisted.
-    result<void> kv_put(std::string_view key, std::string_view value);
-    result<std::optional<std::string>> kv_get(std::string_view key) const;
-    result<void> kv_delete(std::string_view key);
-    result<std::vector<std::pair<std::string, std::string>>> kv_scan(std::string_view prefix,
-                                                                     std::string_view after = {},
-                                                                     std::size_t limit = 1000) const;
+    virtual result<void> kv_put(std::string_view key, std::string_view value) = 0;
+    virtual result<std::optional<std::string>> kv_get(std::string_view key) const = 0;
+    virtual result<void> kv_delete(std::string_view key) = 0;
+    // Stores value unless the key exists, atomically (also across the servers
+    // sharing a JetStream store); true when it stored it.
+    virtual result<bool> kv_create(std::string_view key, std::string_view value) = 0;
+    // Keys starting with prefix and greater than after, in key order.
+    virtual result<std::vector<std::pair<std::string, std::string>>> kv_scan(std::string_view prefix,
+                                                                             std::string_view after = {},
+                                                                             std::size_t limit = 1000) const = 0;
 
     // The ready set. A consumer must be added before it binds. bind() makes the
     // consumer ready at once when the topic holds records past its cursor
     // (offset 0 when it has none).
-    result<void> add_consumer(std::string_view consumer, wake_fn wake);
-    void remove_consumer(std::string_view consumer);
-    result<void> bind(std::string_view consumer, std::string_view topic);
-    void unbind(std::string_view consumer, std::string_view topic);
-    std::vector<std::string> take_ready(std::string_view consumer);
-    void mark_ready(std::string_view consumer, std::string_view topic);
-    void suspend(std::string_view consumer, std::string_view topic, std::chrono::milliseconds duration);
-    void resume(std::string_view consumer, std::string_view topic);
+    virtual result<void> add_consumer(std::string_view consumer, wake_fn wake) = 0;
+    virtual void remove_consumer(std::string_view consumer) = 0;
+    virtual result<void> bind(std::string_view consumer, std::string_view topic) = 0;
+    virtual void unbind(std::string_view consumer, std::string_view topic) = 0;
+    virtual std::vector<std::string> take_ready(std::string_view consumer) = 0;
+    virtual void mark_ready(std::string_view consumer, std::string_view topic) = 0;
+    virtual void suspend(std::string_view consumer, std::string_view topic, std::chrono::milliseconds duration) = 0;
+    virtual void resume(std::string_view consumer, std::string_view topic) = 0;
 
     // Makes everything appended so far durable and flushes the index.
-    result<void> checkpoint();
+    virtual result<void> checkpoint() = 0;
     // Runs one reclaim pass now; returns how many lite topics it reclaimed.
-    result<std::size_t> reclaim();
+    virtual result<std::size_t> reclaim() = 0;
 
     // Every parent topic, with its policy and how many lite topics it holds.
-    std::vector<parent_info> parents() const;
-    // Called on the appender thread for every record of every committed
-    // batch, after the ready set was told; it must not block or append. One
-    // observer at a time (nullptr removes it). For live views such as the
-    // admin API's tail; costs nothing while unset.
+    virtual std::vector<parent_info> parents() const = 0;
+    // Called for every record of every committed batch, after the ready set
+    // was told; it must not block or append. One observer at a time (nullptr
+    // removes it). For live views such as the admin API's tail; costs nothing
+    // while unset.
     using append_observer = std::function<void(std::string_view topic, std::uint64_t offset, std::uint32_t flags,
                                                std::string_view payload)>;
-    void observe_appends(append_observer observer);
+    virtual void observe_appends(append_observer observer) = 0;
 
-    store_stats stats() const;
-    const store_options& options() const;
+    virtual store_stats stats() const = 0;
+    virtual const store_options& options() const = 0;
 
-    class impl;
-
-private:
-    explicit store(std::unique_ptr<impl> p);
-    void append_group(std::string_view topic, std::span<const record_spec> records, append_callback done, bool wake);
-    std::unique_ptr<impl> impl_;
+protected:
+    store() = default;
 };
 
 // Validates a lite-topic name "parent/lite": parent [a-z0-9][a-z0-9._-]{0,63},

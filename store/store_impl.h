@@ -19,7 +19,7 @@
 #include "store/commit_log.h"
 #include "store/index.h"
 #include "store/ready_set.h"
-#include "store/store.h"
+#include "store/embedded_store.h"
 #include "store/tail_cache.h"
 
 namespace litemcp::store {
@@ -40,7 +40,7 @@ private:
     string_map<list_t::iterator> map_;
 };
 
-class store::impl {
+class embedded_store::impl {
 public:
     explicit impl(store_options o);
     ~impl();
@@ -152,6 +152,7 @@ public:
     ready_set ready_;
 
     mutable std::shared_mutex parents_mu_;
+    std::mutex kv_create_mu_;  // kv_create's read-then-write
     std::map<std::string, topic_policy, std::less<>> parents_;
 
     // appender queue
@@ -206,7 +207,7 @@ public:
 };
 
 template <class F>
-auto store::impl::on_appender(F f) -> decltype(f()) {
+auto embedded_store::impl::on_appender(F f) -> decltype(f()) {
     using R = decltype(f());
     std::optional<R> out;
     std::mutex mu;

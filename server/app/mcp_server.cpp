@@ -63,12 +63,35 @@ std::expected<void, std::string> check_data_folder(const std::string& dir) {
     return {};
 }
 
+// The store, as the start-up log and errors name it.
+std::string store_name(const store::store_options& o) {
+    if (o.nats.servers.empty()) return "in " + o.dir;
+    std::string urls;
+    for (auto& u : o.nats.servers) urls += (urls.empty() ? "" : ",") + u;
+    return "on NATS JetStream at " + urls;
+}
+
+// The request-state key the servers sharing a store agree on: the first to
+// start stores one, the others read it.
+std::expected<std::string, std::string> shared_request_state_key(store::store& st) {
+    constexpr std::string_view key_name = "config/request-state-key";
+    const auto fresh = request_state_codec::new_key();
+    if (fresh.empty()) return std::unexpected("no randomness for a key");
+    if (auto made = st.kv_create(key_name, fresh); !made) return std::unexpected(made.error().message);
+    auto key = st.kv_get(key_name);
+    if (!key) return std::unexpected(key.error().message);
+    if (!*key || (*key)->size() < 16) return std::unexpected("the shared key is missing or shorter than 16 bytes");
+    return **key;
+}
+
 std::expected<void, std::string> open_foundations(mcp_server::impl& p) {
     auto& cfg = p.cfg;
     // What can be checked is checked before anything is written to disk.
     if (cfg.http.port != 0)
         if (auto r = transport::check_listen_address(cfg.http.host, cfg.http.port); !r) return std::unexpected(r.error());
-    if (auto r = check_data_folder(cfg.store.dir); !r) return std::unexpected(r.error());
+    const bool shared_store = !cfg.store.nats.servers.empty();
+    if (!shared_store)
+        if (auto r = check_data_folder(cfg.store.dir); !r) return std::unexpected(r.error());
     for (auto& parent : builtin_parents(cfg.mcp)) cfg.store.parents.push_back(parent);
     cfg.store.on_reclaimed = [raw = &p](std::string_view topic) {
         if (raw->stopping) return;
@@ -81,16 +104,23 @@ std::expected<void, std::string> open_foundations(mcp_server::impl& p) {
     auto auth = authenticator::load(cfg.auth);
     if (!auth) return std::unexpected(auth.error());
     p.auth = std::move(*auth);
-    auto states = request_state_codec::load(cfg.mcp.request_state, cfg.store.dir);
-    if (!states) return std::unexpected("request state: " + states.error());
-    p.states = std::make_unique<request_state_codec>(std::move(*states));
-    p.results = std::make_unique<stateless_results>(cfg.mcp, *p.states, p.auth->enabled());
     auto api_schemas = worker_api_schemas();
     if (!api_schemas) return std::unexpected(api_schemas.error());
     p.api_schemas = std::move(*api_schemas);
     auto st = store::store::open(cfg.store);
-    if (!st) return std::unexpected("cannot open the store in " + cfg.store.dir + ": " + st.error().message);
+    if (!st) return std::unexpected("cannot open the store " + store_name(cfg.store) + ": " + st.error().message);
     p.st = std::move(*st);
+    // Servers sharing a store share the key too: any of them opens the
+    // requestState another sealed.
+    if (shared_store && cfg.mcp.request_state.key.empty()) {
+        auto key = shared_request_state_key(*p.st);
+        if (!key) return std::unexpected("request state: " + key.error());
+        cfg.mcp.request_state.key = *key;
+    }
+    auto states = request_state_codec::load(cfg.mcp.request_state, cfg.store.dir);
+    if (!states) return std::unexpected("request state: " + states.error());
+    p.states = std::make_unique<request_state_codec>(std::move(*states));
+    p.results = std::make_unique<stateless_results>(cfg.mcp, *p.states, p.auth->enabled());
     return {};
 }
 
@@ -173,9 +203,10 @@ std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
     p->runner->resume();
     if (auto r = listen(*p); !r) return std::unexpected(r.error());
     const auto& cfg = p->cfg;
-    spdlog::info("litemcp: {} on record; listening on {}:{}{} ({}), data in {}, fsync {}",
+    spdlog::info("litemcp: {} on record; listening on {}:{}{} ({}), store {}{}",
                  counted(p->sessions->count(), "session"), cfg.http.host, p->http->port(), cfg.mcp.endpoint,
-                 cfg.http.tls_cert_file.empty() ? "http" : "https", cfg.store.dir, cfg.store.fsync.to_string());
+                 cfg.http.tls_cert_file.empty() ? "http" : "https", store_name(cfg.store),
+                 cfg.store.nats.servers.empty() ? ", fsync " + cfg.store.fsync.to_string() : std::string());
     return std::unique_ptr<mcp_server>(new mcp_server(std::move(p)));
 }
 

@@ -80,6 +80,21 @@ std::vector<setting> settings_for(program_options& o) {
                      if (d) s.fsync = *d;
                      return d.has_value();
                  }, s.fsync.to_string()});
+    f.push_back({"store", "where lite topics live: embedded (the data folder) or NATS JetStream, nats://host:port[,nats://host:port...] (docs/cluster.md)", [&s](const std::string& v) {
+                     if (v == "embedded") {
+                         s.nats.servers.clear();
+                         return true;
+                     }
+                     auto urls = split(v);
+                     for (auto& u : urls)
+                         if (!u.starts_with("nats://") && !u.starts_with("tls://")) return false;
+                     s.nats.servers = std::move(urls);
+                     return !s.nats.servers.empty();
+                 }, "embedded"});
+    f.push_back({"nats-prefix", "first part of the names of litemcp's streams, buckets and subjects in NATS ([A-Za-z0-9_-]{1,32})", str(s.nats.prefix), s.nats.prefix});
+    f.push_back({"nats-replicas", "copies of every JetStream stream and bucket (1, 3 or 5; at most the NATS cluster's size)", num(s.nats.replicas), std::to_string(s.nats.replicas)});
+    f.push_back({"nats-shards", "JetStream streams per parent topic (spreads stream leaders over the NATS nodes)", num(s.nats.shards), std::to_string(s.nats.shards)});
+    f.push_back({"nats-timeout-ms", "longest wait for JetStream's answer to one request or append", ms(s.nats.request_timeout), std::to_string(s.nats.request_timeout.count())});
     f.push_back({"checkpoint-ms", "how often the index is flushed (bounds recovery work and reclaim delay)", ms(s.checkpoint_interval), std::to_string(s.checkpoint_interval.count())});
     f.push_back({"reclaim-ms", "how often expired sessions and topics are reclaimed", ms(s.reclaim_interval), std::to_string(s.reclaim_interval.count())});
     f.push_back({"tls-cert", "PEM certificate chain (enables TLS with --tls-key)", str(h.tls_cert_file), "none"});

@@ -25,6 +25,9 @@ http_response probes::readiness() const {
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
             .count());
     const auto hold = static_cast<std::uint64_t>(std::chrono::milliseconds(store_failure_hold).count());
+    if (!s.connected)
+        return http::json_answer(503, json{{"status", "store unreachable"},
+                                           {"error", "the connection to NATS is down; reconnecting (see the log)"}});
     if (s.writes_failing && now - s.last_write_failure_ms < hold)
         return http::json_answer(503, json{{"status", "store failing"},
                                            {"error", "the last write to the store failed; see the log"},
@@ -67,17 +70,78 @@ bool probes::handle(http_request& req, const std::shared_ptr<responder>& res) co
     return true;
 }
 
+namespace {
+
+void gauge(std::string& out, const std::string& name, const std::string& help, double v) {
+    metrics::family(out, name, "gauge", help);
+    metrics::sample(out, name, {}, v);
+}
+
+void counter(std::string& out, const std::string& name, const std::string& help, double v) {
+    metrics::family(out, name, "counter", help);
+    metrics::sample(out, name, {}, v);
+}
+
+// A latency histogram kept in microsecond buckets (the last counts the rest),
+// rendered in seconds.
+template <std::size_t N>
+void seconds_histogram(std::string& out, const std::string& name, const std::string& help,
+                       const std::array<std::uint64_t, N>& bounds_us, const std::array<std::uint64_t, N + 1>& buckets,
+                       std::uint64_t total_us) {
+    metrics::family(out, name, "histogram", help);
+    std::uint64_t cumulative = 0;
+    char le[32];
+    for (std::size_t i = 0; i < N; ++i) {
+        cumulative += buckets[i];
+        std::snprintf(le, sizeof le, "%g", static_cast<double>(bounds_us[i]) / 1e6);
+        metrics::sample(out, name + "_bucket", {{"le", le}}, static_cast<double>(cumulative));
+    }
+    cumulative += buckets[N];
+    metrics::sample(out, name + "_bucket", {{"le", "+Inf"}}, static_cast<double>(cumulative));
+    metrics::sample(out, name + "_sum", {}, static_cast<double>(total_us) / 1e6);
+    metrics::sample(out, name + "_count", {}, static_cast<double>(cumulative));
+}
+
+// The store's families: the commit log's on the embedded engine, the
+// connection's on JetStream, the rest on both.
+void store_metrics(std::string& out, const store::store_stats& s) {
+    counter(out, "litemcp_store_appends_total", "records appended", static_cast<double>(s.appends));
+    counter(out, "litemcp_store_append_bytes_total", "encoded bytes appended", static_cast<double>(s.append_bytes));
+    counter(out, "litemcp_store_append_batches_total", "group commits (JetStream: acknowledged messages)",
+            static_cast<double>(s.append_batches));
+    counter(out, "litemcp_store_append_errors_total", "records that failed to append", static_cast<double>(s.append_errors));
+    gauge(out, "litemcp_store_writes_failing", "1 while the store's last write failed (until one succeeds)",
+          s.writes_failing ? 1.0 : 0.0);
+    counter(out, "litemcp_store_wakes_total", "ready-set wake-ups of consumers", static_cast<double>(s.wakes));
+    gauge(out, "litemcp_store_consumers", "consumers in the ready set", static_cast<double>(s.consumers));
+    if (s.remote) {
+        gauge(out, "litemcp_store_nats_connected", "1 while the connection to NATS is up", s.connected ? 1.0 : 0.0);
+        counter(out, "litemcp_store_nats_reconnects_total", "reconnections to NATS", static_cast<double>(s.reconnects));
+        seconds_histogram(out, "litemcp_store_publish_seconds", "appends from publish to JetStream's acknowledgement",
+                          store::publish_bucket_micros, s.publish_buckets, s.publish_micros);
+        counter(out, "litemcp_store_wake_gaps_total", "wakes found missing, then caught up by reading",
+                static_cast<double>(s.wake_gaps));
+        gauge(out, "litemcp_store_watched_topics", "wake subjects this server listens on",
+              static_cast<double>(s.watched_topics));
+        return;
+    }
+    seconds_histogram(out, "litemcp_store_fsync_seconds", "fdatasync calls of the commit log and their time",
+                      store::fsync_bucket_micros, s.fsync_buckets, s.fsync_micros);
+    counter(out, "litemcp_store_reclaimed_topics_total", "lite topics reclaimed after their TTL", static_cast<double>(s.reclaimed_topics));
+    counter(out, "litemcp_store_deleted_segments_total", "commit-log segments deleted", static_cast<double>(s.deleted_segments));
+    gauge(out, "litemcp_store_log_bytes", "commit-log bytes on disk", static_cast<double>(s.log_bytes));
+    gauge(out, "litemcp_store_log_segments", "commit-log segments", static_cast<double>(s.log_segments));
+    gauge(out, "litemcp_store_index_bytes", "RocksDB SST bytes", static_cast<double>(s.index_disk_bytes));
+    gauge(out, "litemcp_store_checkpoint_position", "log position the index is durable up to", static_cast<double>(s.checkpoint));
+}
+
+}  // namespace
+
 std::string probes::render_metrics() const {
     std::string out;
     p_.counters.render(out);
-    auto gauge = [&](const std::string& name, const std::string& help, double v) {
-        metrics::family(out, name, "gauge", help);
-        metrics::sample(out, name, {}, v);
-    };
-    auto counter = [&](const std::string& name, const std::string& help, double v) {
-        metrics::family(out, name, "counter", help);
-        metrics::sample(out, name, {}, v);
-    };
+    auto gauge = [&](const std::string& name, const std::string& help, double v) { server::gauge(out, name, help, v); };
+    auto counter = [&](const std::string& name, const std::string& help, double v) { server::counter(out, name, help, v); };
     const auto h = p_.http_figures();
     gauge("litemcp_sessions", "sessions on record (live, not ended or expired)", static_cast<double>(p_.sessions.count()));
     gauge("litemcp_sessions_loaded", "sessions held in memory", static_cast<double>(p_.sessions.loaded()));
@@ -85,34 +149,7 @@ std::string probes::render_metrics() const {
     gauge("litemcp_sse_streams", "open SSE streams (POST, GET and worker streams)", static_cast<double>(h.streams));
     gauge("litemcp_requests_in_flight", "requests between arrival and response", static_cast<double>(p_.requests_in_flight()));
 
-    const auto s = p_.st.stats();
-    counter("litemcp_store_appends_total", "records appended", static_cast<double>(s.appends));
-    counter("litemcp_store_append_bytes_total", "encoded bytes appended to the commit log", static_cast<double>(s.append_bytes));
-    counter("litemcp_store_append_batches_total", "group commits", static_cast<double>(s.append_batches));
-    counter("litemcp_store_append_errors_total", "records that failed to append", static_cast<double>(s.append_errors));
-    gauge("litemcp_store_writes_failing", "1 while the store's last group commit failed (until one succeeds)",
-          s.writes_failing ? 1.0 : 0.0);
-    metrics::family(out, "litemcp_store_fsync_seconds", "histogram", "fdatasync calls of the commit log and their time");
-    {
-        std::uint64_t cumulative = 0;
-        char le[32];
-        for (std::size_t i = 0; i < store::fsync_bucket_micros.size(); ++i) {
-            cumulative += s.fsync_buckets[i];
-            std::snprintf(le, sizeof le, "%g", static_cast<double>(store::fsync_bucket_micros[i]) / 1e6);
-            metrics::sample(out, "litemcp_store_fsync_seconds_bucket", {{"le", le}}, static_cast<double>(cumulative));
-        }
-        metrics::sample(out, "litemcp_store_fsync_seconds_bucket", {{"le", "+Inf"}}, static_cast<double>(s.fsyncs));
-    }
-    metrics::sample(out, "litemcp_store_fsync_seconds_sum", {}, static_cast<double>(s.fsync_micros) / 1e6);
-    metrics::sample(out, "litemcp_store_fsync_seconds_count", {}, static_cast<double>(s.fsyncs));
-    counter("litemcp_store_wakes_total", "ready-set wake-ups of consumers", static_cast<double>(s.wakes));
-    counter("litemcp_store_reclaimed_topics_total", "lite topics reclaimed after their TTL", static_cast<double>(s.reclaimed_topics));
-    counter("litemcp_store_deleted_segments_total", "commit-log segments deleted", static_cast<double>(s.deleted_segments));
-    gauge("litemcp_store_log_bytes", "commit-log bytes on disk", static_cast<double>(s.log_bytes));
-    gauge("litemcp_store_log_segments", "commit-log segments", static_cast<double>(s.log_segments));
-    gauge("litemcp_store_index_bytes", "RocksDB SST bytes", static_cast<double>(s.index_disk_bytes));
-    gauge("litemcp_store_checkpoint_position", "log position the index is durable up to", static_cast<double>(s.checkpoint));
-    gauge("litemcp_store_consumers", "consumers in the ready set", static_cast<double>(s.consumers));
+    store_metrics(out, p_.st.stats());
 
     gauge("litemcp_tasks_active", "tasks working or waiting for input", static_cast<double>(p_.tasks.active()));
     const auto tc = p_.tasks.totals();

@@ -35,6 +35,19 @@ std::string hex(const unsigned char* p, std::size_t n) {
 
 }  // namespace
 
+std::string request_state_codec::new_key() {
+    unsigned char raw[32];
+    for (std::size_t got = 0; got < sizeof raw;) {
+        auto n = ::getrandom(raw + got, sizeof raw - got, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return {};
+        }
+        got += static_cast<std::size_t>(n);
+    }
+    return hex(raw, sizeof raw);
+}
+
 std::expected<request_state_codec, std::string> request_state_codec::load(const request_state_options& options,
                                                                            const std::string& data_dir) {
     if (!options.key.empty()) {
@@ -51,13 +64,8 @@ std::expected<request_state_codec, std::string> request_state_codec::load(const 
         if (!in || key.size() < 16) return std::unexpected(path.string() + " is unreadable or shorter than 16 bytes");
         return request_state_codec(std::move(key), options.ttl);
     }
-    unsigned char raw[32];
-    for (std::size_t got = 0; got < sizeof raw;) {
-        auto n = ::getrandom(raw + got, sizeof raw - got, 0);
-        if (n < 0) return std::unexpected("no randomness for a request-state key");
-        got += static_cast<std::size_t>(n);
-    }
-    std::string key = hex(raw, sizeof raw);
+    std::string key = new_key();
+    if (key.empty()) return std::unexpected("no randomness for a request-state key");
     std::filesystem::create_directories(data_dir, ec);
     const auto tmp = path.string() + ".tmp";
     {

@@ -48,6 +48,9 @@ public:
     // Returns the answers of a state sealed for this binding, or why not.
     std::expected<json, std::string> open(std::string_view state, const request_binding& binding) const;
 
+    // A fresh random key (64 hex digits).
+    static std::string new_key();
+
     // A digest of a request's parameters without the parts that change
     // between rounds (_meta, inputResponses, requestState).
     static std::string params_digest(const json& params);

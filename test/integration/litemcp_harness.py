@@ -1,6 +1,7 @@
 """Starts the real litemcp binary on a free loopback port and talks HTTP to it,
 as a client would. Standard library only."""
 
+import hashlib
 import http.client
 import json
 import os
@@ -35,6 +36,12 @@ class Server:
         threads = os.environ.get("TEST_IO_THREADS")
         if threads and "--threads" not in self.args:
             cmd += ["--threads", threads]
+        # Under test/cluster/nats_cluster.py the store is JetStream; each data
+        # folder gets streams of its own (a restart on the same folder finds them).
+        nats = os.environ.get("TEST_NATS_SERVERS")
+        if nats and "--store" not in self.args:
+            prefix = "it" + hashlib.sha1(self.data.encode()).hexdigest()[:12]
+            cmd += ["--store", nats, "--nats-prefix", prefix, "--nats-replicas", "3" if nats.count(",") >= 2 else "1"]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=None, text=True)
         line = self.proc.stdout.readline()
         m = re.search(r":(\d+)/", line)

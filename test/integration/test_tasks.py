@@ -169,10 +169,26 @@ class SharedKey(unittest.TestCase):
                              inputResponses=answers)
             self.assertEqual((status, m["error"]["code"]), (400, -32602))
             # without a configured key each node made one in its data folder
-            self.assertTrue(os.path.exists(os.path.join(c.data, "request-state.key")))
+            # (on JetStream: in its store, test_servers_sharing_a_store_...)
+            if not os.environ.get("TEST_NATS_SERVERS"):
+                self.assertTrue(os.path.exists(os.path.join(c.data, "request-state.key")))
         finally:
             for s in (a, b, c):
                 s.cleanup()
+
+    @unittest.skipUnless(os.environ.get("TEST_NATS_SERVERS"), "servers share a store only on JetStream")
+    def test_servers_sharing_a_store_share_the_key_without_configuring_it(self):
+        a = Server(BINARY).start()
+        b = Server(BINARY, data=a.data).start()  # the same data folder: the same streams and buckets
+        try:
+            _, m = tool(a, 1, "test_input_required_result_request_state")
+            answers = {"confirm": {"action": "accept", "content": {"ok": True}}}
+            _, m = tool(b, 2, "test_input_required_result_request_state", requestState=m["result"]["requestState"],
+                        inputResponses=answers)
+            self.assertEqual(m["result"]["resultType"], "complete")
+        finally:
+            b.cleanup()
+            a.cleanup()
 
 
 class ModernTasks(unittest.TestCase):

@@ -426,6 +426,9 @@ TEST_CASE("cursors and key-value records persist across a reopen") {
     auto gone = s->kv_get("session/abc");
     REQUIRE(gone);
     CHECK_FALSE(gone->has_value());
+    CHECK(s->kv_create("config/k", "first").value());
+    CHECK_FALSE(s->kv_create("config/k", "second").value());
+    CHECK(s->kv_get("config/k").value() == "first");
 }
 
 TEST_CASE("bind wakes a consumer with unread records at once, and appends wake it") {
