@@ -59,6 +59,13 @@ public:
     result<std::size_t> reclaim() override;
     std::vector<parent_info> parents() const override;
     void observe_appends(append_observer observer) override;
+    // One process per folder: nobody to signal.
+    void on_signal(signal_handler) override {}
+    void signal(std::string_view, std::string_view) override {}
+    void ask(std::string_view, std::string_view, std::chrono::milliseconds, answer_fn done) override {
+        if (done) done(std::nullopt);
+    }
+    bool shared() const override { return false; }
     store_stats stats() const override;
     const store_options& options() const override;
 

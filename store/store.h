@@ -231,6 +231,26 @@ public:
                                                std::string_view payload)>;
     virtual void observe_appends(append_observer observer) = 0;
 
+    // Signals between the servers sharing this store: small messages, not
+    // stored, delivered at most once to every other server (never back to
+    // this one) -- a cancellation, a takeover, the end of a session. The
+    // embedded engine has no other server: signal() does nothing and ask()
+    // hears no answer. channel: [a-z0-9_-]{1,32}.
+    //
+    // The handler runs on an engine thread and must not block; what it
+    // returns answers a question (nullopt: no answer). One handler, set
+    // before the first signal can arrive.
+    using signal_handler = std::function<std::optional<std::string>(std::string_view channel, std::string_view payload)>;
+    virtual void on_signal(signal_handler handler) = 0;
+    virtual void signal(std::string_view channel, std::string_view payload) = 0;
+    // Asks the other servers; done gets the first answer, or nullopt when
+    // none comes within wait. It runs on an engine thread, or at once.
+    using answer_fn = std::function<void(std::optional<std::string> answer)>;
+    virtual void ask(std::string_view channel, std::string_view payload, std::chrono::milliseconds wait,
+                     answer_fn done) = 0;
+    // Whether other servers may share this store (signals go somewhere).
+    virtual bool shared() const = 0;
+
     virtual store_stats stats() const = 0;
     virtual const store_options& options() const = 0;
 

@@ -142,8 +142,15 @@ void make_parts(mcp_server::impl& p) {
         task_runner::parts{o, *p.tasks, *p.workers, *p.handlers, *p.timers, authenticated,
                            [raw = &p](const std::shared_ptr<call>& c) { return raw->calls->run(c); }});
     p.calls = std::make_unique<dispatcher>(method_services{p.reg, p.schemas, *p.workers, *p.sessions, *p.st, *p.runner});
+    p.signals = std::make_unique<session_signals>(
+        session_signals::parts{*p.st, *p.sessions, *p.workers, *p.handlers, *p.timers, p.stopping});
+    p.st->on_signal([raw = &p](std::string_view channel, std::string_view payload) -> std::optional<std::string> {
+        if (raw->stopping) return std::nullopt;
+        return raw->signals->handle(channel, payload);
+    });
     p.session_api = std::make_unique<session_endpoint>(session_endpoint::parts{
-        o, *p.st, *p.sessions, *p.calls, *p.handlers, *p.delivery, *p.workers, p.meter, *p.bursts, authenticated});
+        o, *p.st, *p.sessions, *p.calls, *p.handlers, *p.delivery, *p.workers, p.meter, *p.bursts, *p.signals,
+        authenticated});
     p.stateless_api = std::make_unique<stateless_endpoint>(
         stateless_endpoint::parts{o, p.reg, *p.workers, *p.calls, *p.st, *p.tasks, *p.handlers, *p.delivery,
                                   *p.states, *p.results, p.meter, authenticated});
@@ -226,6 +233,7 @@ void mcp_server::stop() {
     auto& p = *impl_;
     if (p.stopping.exchange(true)) return;
     spdlog::info("litemcp: stopping");
+    p.st->on_signal(nullptr);  // other servers' signals no longer reach the parts
     p.runner->stop_promotions();
     {
         std::lock_guard lock(p.maint_mu);

@@ -74,6 +74,7 @@ public:
     std::unique_ptr<worker_hub> workers;
     std::unique_ptr<task_runner> runner;
     std::unique_ptr<dispatcher> calls;
+    std::unique_ptr<session_signals> signals;  // between the servers sharing the store
     std::unique_ptr<session_endpoint> session_api;
     std::unique_ptr<stateless_endpoint> stateless_api;
     std::unique_ptr<mcp_endpoint> endpoint;

@@ -300,13 +300,8 @@ void session_endpoint::notification(const std::shared_ptr<session_state>& s, con
         s->initialized = true;
     } else if (method == "notifications/cancelled") {
         if (!params.contains("requestId")) return;
-        {
-            std::lock_guard lock(s->mu);
-            if (auto it = s->running.find(to_json(params["requestId"])); it != s->running.end()) {
-                *it->second = true;
-                for (auto& [id, w] : s->waiting) w->wake();
-            }
-        }
+        // The request may run here, or on another server sharing the store.
+        if (!cancel_running(*s, to_json(params["requestId"]))) p_.signals.cancelled(*s, params["requestId"]);
         p_.workers.cancel({call_origin::kind::session, s->id, {}}, params["requestId"]);  // a call waiting on a worker
     }
     // roots/list_changed and others need no action here.
@@ -317,25 +312,15 @@ void session_endpoint::client_answer(const std::shared_ptr<session_state>& s, js
     // the waiting handler runs; then the handler wakes.
     auto m = std::make_shared<json>(std::move(msg));
     p_.st.append_async(s->topic, session_log::encode("", to_json(*m)), session_log::flag_client_answer,
-                       [s, m, done = std::move(done)](store::result<store::append_ack> ack) {
+                       [s, m, &signals = p_.signals, done = std::move(done)](store::result<store::append_ack> ack) {
                            if (!ack)
                                spdlog::error("session {}: cannot record the client's answer {}: {}", s->id,
                                              to_json((*m)["id"]), ack.error().message);
-                           std::shared_ptr<pending_reply> w;
-                           {
-                               std::lock_guard lock(s->mu);
-                               if (auto it = s->waiting.find(to_json((*m)["id"])); it != s->waiting.end())
-                                   w = it->second;
-                           }
-                           if (w) {
-                               {
-                                   std::lock_guard lock(w->mu);
-                                   w->answer = std::move(*m);
-                               }
-                               w->cv.notify_all();
-                           } else {
-                               spdlog::debug("session {}: answer {} matches no waiting request", s->id,
+                           // The handler waits here, or on another server sharing the store.
+                           if (!deliver_answer(*s, *m)) {
+                               spdlog::debug("session {}: answer {} matches no request waiting here", s->id,
                                              to_json((*m)["id"]));
+                               signals.answered(*s, *m);
                            }
                            if (done) done();
                        });

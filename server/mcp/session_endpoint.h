@@ -29,6 +29,7 @@
 #include "server/mcp/at_once.h"
 #include "server/mcp/dispatcher.h"
 #include "server/mcp/session_channel.h"
+#include "server/mcp/session_signals.h"
 #include "server/sessions/session.h"
 #include "server/util/work_pool.h"
 #include "server/workers/worker_hub.h"
@@ -49,6 +50,7 @@ public:
         worker_hub& workers;  // notifications/cancelled reaches calls waiting on a worker
         call_meter& meter;
         commit_bursts& bursts;
+        session_signals& signals;  // other servers sharing the store
         bool authenticated;  // a session is its principal's alone
     };
     explicit session_endpoint(parts p) : p_(p) {}

@@ -111,6 +111,9 @@ void session_endpoint::get(const http_request& req, std::shared_ptr<responder> r
         std::lock_guard lock(s->mu);
         arrival = ++s->get_arrivals;
     }
+    const auto since_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                         std::chrono::system_clock::now().time_since_epoch())
+                                                         .count());
     auto last = req.headers.get("Last-Event-ID");
     stream_feeder::options o;
     if (last) {
@@ -123,6 +126,12 @@ void session_endpoint::get(const http_request& req, std::shared_ptr<responder> r
         o = standalone_start(p_.st, *s);
     }
     o.session = s;
+    if (p_.st.shared() && o.tag != session_log::get_stream) {
+        o.ask_live = [signals = &p_.signals, id = s->id](std::uint64_t r, std::function<void(bool)> done) {
+            signals->ask_live(id, r, std::move(done));
+        };
+        o.later = [signals = &p_.signals](std::function<void()> fn) { signals->later(std::move(fn)); };
+    }
     auto sse = res->start_sse({});
     if (p_.options.priming && s->version >= "2025-11-25")
         sse->send_priming(last ? std::string(*last)
@@ -135,11 +144,14 @@ void session_endpoint::get(const http_request& req, std::shared_ptr<responder> r
         std::lock_guard lock(s->mu);
         if (arrival > s->get_installed) {
             s->get_installed = arrival;
+            s->get_since_ms = since_ms;
             loser = std::exchange(s->get_stream, feeder);
         } else {
             loser = feeder;  // a newer GET got there first
         }
     }
+    // A GET stream of this session on another server ends too.
+    if (loser != feeder) p_.signals.took_get(*s, since_ms);
     // The old stream ends cleanly (its final chunk after what it queued): a
     // client sees the end of a response, not a broken connection.
     if (loser) {

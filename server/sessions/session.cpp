@@ -133,27 +133,99 @@ std::shared_ptr<session_state> session_table::find(const std::string& id) {
     return it->second;
 }
 
+namespace {
+
+// Marks a session ended and stops what runs in it here: its GET stream, its
+// requests, the handlers waiting for the client. False when it had ended.
+bool stop_everything(session_state& s) {
+    std::shared_ptr<stream_feeder> get;
+    {
+        std::lock_guard lock(s.mu);
+        if (s.ended) return false;
+        s.ended = true;
+        get = std::move(s.get_stream);
+        for (auto& [id, flag] : s.running) *flag = true;
+        for (auto& [id, w] : s.waiting) w->wake();
+    }
+    if (get) get->stop(true);
+    return true;
+}
+
+}  // namespace
+
+bool cancel_running(session_state& s, const std::string& id_key) {
+    std::lock_guard lock(s.mu);
+    auto it = s.running.find(id_key);
+    if (it == s.running.end()) return false;
+    *it->second = true;
+    for (auto& [id, w] : s.waiting) w->wake();
+    return true;
+}
+
+bool deliver_answer(session_state& s, json answer) {
+    std::shared_ptr<pending_reply> w;
+    {
+        std::lock_guard lock(s.mu);
+        if (auto it = s.waiting.find(to_json(answer["id"])); it != s.waiting.end()) w = it->second;
+    }
+    if (!w) return false;
+    {
+        std::lock_guard lock(w->mu);
+        w->answer = std::move(answer);
+    }
+    w->cv.notify_all();
+    return true;
+}
+
 void session_table::save(session_state& s) {
     std::string rec;
     {
         std::lock_guard lock(s.mu);
         rec = record_of(s);
     }
-    if (auto r = store_.kv_put(std::string(record_prefix) + s.id, rec); !r)
+    if (auto r = store_.kv_put(std::string(record_prefix) + s.id, rec); !r) {
         spdlog::error("session {}: cannot persist: {}", s.id, r.error().message);
+        return;
+    }
+    if (store_.shared()) store_.signal("s-changed", s.id);
+}
+
+std::shared_ptr<session_state> session_table::loaded_state(const std::string& id) const {
+    std::lock_guard lock(mu_);
+    auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : it->second;
+}
+
+void session_table::changed_elsewhere(const std::string& id) {
+    auto s = loaded_state(id);
+    if (!s) return;  // read from the store when next used
+    auto rec = store_.kv_get(std::string(record_prefix) + id);
+    if (!rec || !*rec) return;
+    auto j = parse_json(**rec).value_or(json());
+    if (!j.is_object()) return;
+    std::lock_guard lock(s->mu);
+    s->level = parse_log_level(j.value("level", "info")).value_or(log_level::info);
+    s->subscriptions.clear();
+    for (auto& u : j.value("subscriptions", json::array()))
+        if (u.is_string()) s->subscriptions.insert(u.get<std::string>());
+}
+
+void session_table::ended_elsewhere(const std::string& id) {
+    std::shared_ptr<session_state> s;
+    {
+        std::lock_guard lock(mu_);
+        auto it = sessions_.find(id);
+        if (it == sessions_.end()) return;
+        s = it->second;
+        sessions_.erase(it);
+    }
+    if (!stop_everything(*s)) return;
+    // The session counts stay this server's own (docs/cluster.md, "Not yet").
+    spdlog::info("session {}: ended by another server", id);
 }
 
 void session_table::end(const std::shared_ptr<session_state>& s) {
-    std::shared_ptr<stream_feeder> get;
-    {
-        std::lock_guard lock(s->mu);
-        if (s->ended) return;
-        s->ended = true;
-        get = std::move(s->get_stream);
-        for (auto& [id, flag] : s->running) *flag = true;
-        for (auto& [id, w] : s->waiting) w->wake();
-    }
-    if (get) get->stop(true);
+    if (!stop_everything(*s)) return;
     {
         std::lock_guard lock(mu_);
         sessions_.erase(s->id);
@@ -162,6 +234,7 @@ void session_table::end(const std::shared_ptr<session_state>& s) {
         spdlog::error("session {}: cannot delete its record: {}", s->id, r.error().message);
     if (auto r = store_.remove_topic(s->topic); !r && r.error().code != store::errc::not_found)
         spdlog::error("session {}: cannot delete its topic: {}", s->id, r.error().message);
+    if (store_.shared()) store_.signal("s-end", s->id);
     uncount(s->principal);
     spdlog::info("session {}: ended", s->id);
 }

@@ -72,6 +72,7 @@ struct session_state {
     std::map<std::string, std::shared_ptr<std::atomic<bool>>> running;  // request id (dumped) -> cancelled flag
     std::map<std::string, std::shared_ptr<pending_reply>> waiting;      // server request id (dumped)
     std::shared_ptr<stream_feeder> get_stream;               // the standalone GET stream, if attached
+    std::uint64_t get_since_ms = 0;                          // when it arrived (wall clock): the newest GET anywhere wins
     // GETs of the standalone stream in arrival order: the newest one is the
     // stream, even when an older GET's handler installs its feeder later.
     std::uint64_t get_arrivals = 0, get_installed = 0;
@@ -83,6 +84,13 @@ struct session_state {
         return live_streams.contains(stream);
     }
 };
+
+// Cancels the request running here under that id (its JSON text); false
+// when none runs here.
+bool cancel_running(session_state& s, const std::string& id_key);
+// Hands a client's answer (a whole response message) to the handler waiting
+// for it here; false when none waits here.
+bool deliver_answer(session_state& s, json answer);
 
 enum class lookup_outcome { found, unknown };
 
@@ -110,6 +118,14 @@ public:
     void end(const std::shared_ptr<session_state>& s);
     // The store reclaimed an idle session's topic.
     void expired(std::string_view topic);
+    // What another server sharing the store did (store::signal; the store's
+    // record and topic are already as it left them): it ended the session,
+    // so its streams and requests here end too; or it changed what the
+    // record keeps (log level, subscriptions), which is read again.
+    void ended_elsewhere(const std::string& id);
+    void changed_elsewhere(const std::string& id);
+    // The session if it is in memory here (no store read); nullptr otherwise.
+    std::shared_ptr<session_state> loaded_state(const std::string& id) const;
     // Cancels every running request (shutdown): handlers waiting for a client
     // answer wake up and finish.
     void cancel_all();

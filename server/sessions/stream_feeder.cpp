@@ -82,35 +82,73 @@ void stream_feeder::deliver() {
         if (pos_ != pos_before) (void)store_.set_cursor(o_.session->id + ".g", o_.session->topic, pos_);
         if (changes_pos_ != changes_before) (void)store_.set_cursor(o_.session->id + ".g", changes_topic, changes_pos_);
     }
-    if (alive && !final_seen && !get_stream()) {
-        // A resumed stream whose request is no longer executing here: it
-        // finished (then one more read finds its final), or a server stop
-        // interrupted it (then it is answered with an error now, and read).
-        const std::uint64_t request = std::stoull(o_.tag);
-        if (!o_.session->is_live(request)) {
-            alive = drain_session(final_seen);
-            if (alive && !final_seen) {
-                switch (answer_interrupted(store_, *o_.session, request)) {
-                    case interruption_outcome::answered:
-                    case interruption_outcome::already_answered:
-                        alive = drain_session(final_seen);
-                        if (alive && !final_seen) final_seen = true;  // before this stream's start: nothing to send
-                        break;
-                    case interruption_outcome::live:  // its final is on the way and wakes this feeder
-                        break;
-                    case interruption_outcome::failed:
-                        final_seen = true;  // nothing more will come
-                        break;
-                }
-            }
-        }
-    }
+    if (alive && !final_seen && !get_stream()) settle_request(alive, final_seen);
     if (!alive || final_seen) {
         done_ = true;
         follower_->stop();
         if (alive) sse_->close();
         else sse_->abort();
     }
+}
+
+void stream_feeder::settle_request(bool& alive, bool& final_seen) {
+    // A resumed stream whose request is no longer executing here: it
+    // finished (then one more read finds its final), it runs on another
+    // server sharing the store (then its final wakes this feeder), or a
+    // server stop interrupted it (then it is answered with an error now, and
+    // read).
+    const std::uint64_t request = std::stoull(o_.tag);
+    if (o_.session->is_live(request)) return;
+    alive = drain_session(final_seen);
+    if (!alive || final_seen) return;
+    if (o_.ask_live && elsewhere_ != elsewhere::not_live) {
+        if (elsewhere_ == elsewhere::unknown) {
+            elsewhere_ = elsewhere::asking;
+            std::weak_ptr<stream_feeder> weak = shared_from_this();
+            o_.ask_live(request, [weak](bool live) {
+                if (auto self = weak.lock()) self->heard_liveness(live);
+            });
+        }
+        return;  // asking, or live elsewhere: wait
+    }
+    switch (answer_interrupted(store_, *o_.session, request)) {
+        case interruption_outcome::answered:
+        case interruption_outcome::already_answered:
+            alive = drain_session(final_seen);
+            if (alive && !final_seen) final_seen = true;  // before this stream's start: nothing to send
+            break;
+        case interruption_outcome::live:  // its final is on the way and wakes this feeder
+            break;
+        case interruption_outcome::failed:
+            final_seen = true;  // nothing more will come
+            break;
+    }
+}
+
+void stream_feeder::heard_liveness(bool live) {
+    std::weak_ptr<stream_feeder> weak = shared_from_this();
+    {
+        std::lock_guard lock(mu_);
+        if (done_) return;
+        elsewhere_ = live ? elsewhere::live : elsewhere::not_live;
+    }
+    if (!live) {
+        if (follower_) follower_->poke();  // answer it as interrupted, on the pool
+        return;
+    }
+    // Running elsewhere: its final wakes this feeder. Should that server die
+    // first, looking again later finds nobody running it.
+    if (o_.later)
+        o_.later([weak] {
+            auto self = weak.lock();
+            if (!self) return;
+            {
+                std::lock_guard lock(self->mu_);
+                if (self->done_ || self->elsewhere_ != elsewhere::live) return;
+                self->elsewhere_ = elsewhere::unknown;
+            }
+            if (self->follower_) self->follower_->poke();
+        });
 }
 
 bool stream_feeder::stop(bool abort) {

@@ -38,6 +38,11 @@ public:
         std::uint64_t from = 0;       // next session-topic offset to look at
         std::uint64_t changes_from = 0;  // GET stream: next change-log offset
         bool persist_cursor = false;  // GET stream: keep positions as the broker-held cursor
+        // Servers sharing the store (resumed POST streams): whether another
+        // server still runs request r (the answer comes on any thread), and
+        // a way to look again later. Unset: only this server runs requests.
+        std::function<void(std::uint64_t r, std::function<void(bool live)>)> ask_live;
+        std::function<void(std::function<void()>)> later;
     };
 
     static std::shared_ptr<stream_feeder> start(store::store& st, work_pool& pool,
@@ -52,6 +57,11 @@ public:
 private:
     stream_feeder(store::store& st, std::shared_ptr<transport::sse_stream> sse, options o);
     void deliver();
+    // The request of a resumed stream is not running here and has no final
+    // record: asks the other servers, or answers it as interrupted. Under mu_;
+    // returns true when the stream ends.
+    void settle_request(bool& alive, bool& final_seen);
+    void heard_liveness(bool live);
     // Reads the session topic from pos_; returns false when the stream must end.
     bool drain_session(bool& final_seen);
     bool drain_changes();
@@ -65,6 +75,7 @@ private:
     std::uint64_t pos_;
     std::uint64_t changes_pos_;
     bool done_ = false;
+    enum class elsewhere { unknown, asking, live, not_live } elsewhere_ = elsewhere::unknown;
 };
 
 }  // namespace litemcp::server

@@ -39,6 +39,9 @@ public:
     follow_outcome read(std::string_view topic, std::uint64_t& pos,
                         const std::function<bool(const store::record&)>& each);
 
+    // Runs on_ready once more (on the pool), as a wake-up does.
+    void poke() { wake(); }
+
     // Ends the following: the consumer leaves the ready set.
     void stop();
     ~topic_follower();

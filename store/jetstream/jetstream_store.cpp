@@ -27,12 +27,14 @@ jetstream_store::jetstream_store(store_options o)
 }
 
 jetstream_store::~jetstream_store() {
+    if (signals_) signals_->stop();
     if (router_) router_->stop();
     if (publisher_) publisher_->stop();
     if (link_) link_->close();
     // kv_, router_ and publisher_ release their libnats handles before the
     // connection itself goes (members are destroyed in reverse order).
     kv_.reset();
+    signals_.reset();
     router_.reset();
     publisher_.reset();
 }
@@ -61,6 +63,8 @@ result<void> jetstream_store::start() {
     publisher_ = std::make_unique<publisher>(*link_, opts_.max_pending_appends);
     if (auto r = publisher_->start(); !r) return r;
     router_ = std::make_unique<wake_router>(*link_, names_, ready_);
+    signals_ = std::make_unique<signals>(*link_, names_);
+    if (auto r = signals_->start(); !r) return r;
     link_->on_reconnect([this] {
         if (router_) router_->catch_up();
     });
@@ -312,6 +316,17 @@ std::vector<parent_info> jetstream_store::parents() const {
 }
 
 void jetstream_store::observe_appends(append_observer observer) { router_->observe(std::move(observer)); }
+
+void jetstream_store::on_signal(signal_handler handler) { signals_->on_signal(std::move(handler)); }
+
+void jetstream_store::signal(std::string_view channel, std::string_view payload) {
+    if (auto r = signals_->send(channel, payload); !r) spdlog::warn("store: {}", r.error().message);
+}
+
+void jetstream_store::ask(std::string_view channel, std::string_view payload, std::chrono::milliseconds wait,
+                          answer_fn done) {
+    signals_->ask(channel, payload, wait, std::move(done));
+}
 
 store_stats jetstream_store::stats() const {
     store_stats s;

@@ -43,6 +43,7 @@
 #include "store/jetstream/names.h"
 #include "store/jetstream/nats_link.h"
 #include "store/jetstream/publisher.h"
+#include "store/jetstream/signals.h"
 #include "store/jetstream/wake_router.h"
 #include "store/ready_set.h"
 #include "store/store.h"
@@ -87,6 +88,11 @@ public:
     result<std::size_t> reclaim() override { return std::size_t{0}; }
     std::vector<parent_info> parents() const override;
     void observe_appends(append_observer observer) override;
+    void on_signal(signal_handler handler) override;
+    void signal(std::string_view channel, std::string_view payload) override;
+    void ask(std::string_view channel, std::string_view payload, std::chrono::milliseconds wait,
+             answer_fn done) override;
+    bool shared() const override { return true; }
     store_stats stats() const override;
     const store_options& options() const override { return opts_; }
 
@@ -107,6 +113,7 @@ private:
     std::unique_ptr<publisher> publisher_;
     std::unique_ptr<wake_router> router_;
     std::unique_ptr<kv_space> kv_;
+    std::unique_ptr<signals> signals_;
 
     mutable std::shared_mutex parents_mu_;
     std::map<std::string, topic_policy, std::less<>> parents_;

@@ -67,6 +67,10 @@ result<std::unique_ptr<nats_link>> nats_link::connect(const nats_options& o) {
     // delivery threads instead of a thread each.
     if (s == NATS_OK) s = natsOptions_UseGlobalMessageDelivery(opts.get(), true);
     if (s == NATS_OK) s = natsOptions_SetMaxPendingMsgs(opts.get(), 1 << 20);
+    // A server never hears its own signals (signals.h); JetStream's answers
+    // and republished wakes come from the NATS server, not from this
+    // connection, so they still arrive.
+    if (s == NATS_OK) s = natsOptions_SetNoEcho(opts.get(), true);
     if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts.get(), &nats_link::disconnected_cb, link.get());
     if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts.get(), &nats_link::reconnected_cb, link.get());
     if (s != NATS_OK) return std::unexpected(nats_error("NATS options", s));

@@ -1,7 +1,6 @@
 #include "store/jetstream/publisher.h"
 
 #include <charconv>
-#include <cstring>
 
 #include <nlohmann/json.hpp>
 
@@ -35,139 +34,50 @@ result<std::uint64_t> parse_ack(natsMsg* msg) {
 }  // namespace
 
 publisher::publisher(nats_link& link, std::size_t max_pending)
-    : link_(link), max_pending_(max_pending ? max_pending : 1) {}
-
-publisher::~publisher() { stop(); }
-
-result<void> publisher::start() {
-    natsInbox* inbox = nullptr;
-    if (auto s = natsInbox_Create(&inbox); s != NATS_OK) return std::unexpected(nats_error("inbox", s));
-    inbox_ = inbox;
-    natsInbox_Destroy(inbox);
-    const std::string filter = inbox_ + ".*";
-    if (auto s = natsConnection_Subscribe(&sub_, link_.connection(), filter.c_str(), &publisher::on_ack, this);
-        s != NATS_OK)
-        return std::unexpected(nats_error("subscribing to acknowledgements", s));
-    natsSubscription_SetPendingLimits(sub_, -1, -1);
-    timer_ = std::thread([this] { run_timeouts(); });
-    return {};
-}
-
-void publisher::stop() {
-    std::map<std::uint64_t, pending> failed;
-    {
-        std::lock_guard lock(mu_);
-        stopping_ = true;
-        failed.swap(pending_);
-    }
-    room_cv_.notify_all();
-    timer_cv_.notify_all();
-    if (timer_.joinable()) timer_.join();
-    if (sub_) {
-        natsSubscription_Unsubscribe(sub_);
-        natsSubscription_Destroy(sub_);
-        sub_ = nullptr;
-    }
-    for (auto& [id, p] : failed)
-        if (p.done) p.done(make_error(errc::closed, "the store is closing"));
-}
+    : link_(link),
+      replies_(link, max_pending,
+               "JetStream did not acknowledge the append within " + std::to_string(link.timeout().count()) +
+                   " ms (it may or may not be stored)") {}
 
 void publisher::publish(const std::string& subject, const headers& hdrs, std::string_view payload, done_fn done) {
-    std::uint64_t id = 0;
+    auto reply = replies_.expect(link_.timeout(), [this, done = std::move(done)](result<msg_ptr> r,
+                                                                              pending_replies::clock::duration waited) {
+        result<std::uint64_t> seq = r ? parse_ack(r->get()) : std::unexpected(r.error());
+        count(seq.has_value(), waited);
+        if (done) done(std::move(seq));
+    });
+    if (!reply) return;
     {
-        std::unique_lock lock(mu_);
-        room_cv_.wait(lock, [&] { return stopping_ || pending_.size() < max_pending_; });
-        if (stopping_) {
-            lock.unlock();
-            if (done) done(make_error(errc::closed, "the store is closing"));
-            return;
-        }
-        id = next_id_++;
-        pending_.emplace(id, pending{std::move(done), std::chrono::steady_clock::now()});
+        std::lock_guard lock(mu_);
         ++stats_.published;
     }
-    const std::string reply = inbox_ + "." + std::to_string(id);
     natsMsg* msg = nullptr;
-    natsStatus s = natsMsg_Create(&msg, subject.c_str(), reply.c_str(), payload.data(), static_cast<int>(payload.size()));
+    natsStatus s = natsMsg_Create(&msg, subject.c_str(), reply->c_str(), payload.data(), static_cast<int>(payload.size()));
     for (auto& [key, value] : hdrs)
         if (s == NATS_OK) s = natsMsgHeader_Set(msg, key, value.c_str());
     if (s == NATS_OK) s = natsConnection_PublishMsg(link_.connection(), msg);
     natsMsg_Destroy(msg);
-    if (s != NATS_OK) acknowledged(id, std::unexpected(nats_error("publishing to " + subject, s)));
-    else timer_cv_.notify_one();
+    if (s != NATS_OK) replies_.fail(*reply, nats_error("publishing to " + subject, s));
 }
 
-void publisher::on_ack(natsConnection*, natsSubscription*, natsMsg* msg, void* self) {
-    auto* p = static_cast<publisher*>(self);
-    const char* subject = natsMsg_GetSubject(msg);
-    const char* dot = std::strrchr(subject, '.');
-    std::uint64_t id = 0;
-    if (dot) std::from_chars(dot + 1, subject + std::strlen(subject), id);
-    auto r = parse_ack(msg);
-    natsMsg_Destroy(msg);
-    if (id) p->acknowledged(id, std::move(r));
-}
-
-void publisher::acknowledged(std::uint64_t id, result<std::uint64_t> r) {
-    done_fn done;
-    {
-        std::lock_guard lock(mu_);
-        auto it = pending_.find(id);
-        if (it == pending_.end()) return;  // timed out already
-        done = std::move(it->second.done);
-        record_latency(std::chrono::steady_clock::now() - it->second.sent);
-        pending_.erase(it);
-        if (r) ++stats_.acked;
-        else ++stats_.failed;
+void publisher::count(bool ok, pending_replies::clock::duration waited) {
+    const auto us = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(waited).count());
+    std::lock_guard lock(mu_);
+    if (!ok) {
+        ++stats_.failed;
+        return;
     }
-    room_cv_.notify_one();
-    if (done) done(std::move(r));
-}
-
-void publisher::record_latency(std::chrono::steady_clock::duration d) {
-    const auto us = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+    ++stats_.acked;
     stats_.ack_micros += us;
     std::size_t b = 0;
     while (b < publish_bucket_micros.size() && us > publish_bucket_micros[b]) ++b;
     ++stats_.ack_buckets[b];
 }
 
-void publisher::run_timeouts() {
-    const auto limit = link_.timeout();
-    std::unique_lock lock(mu_);
-    while (!stopping_) {
-        if (pending_.empty()) {
-            timer_cv_.wait(lock);
-            continue;
-        }
-        const auto due = pending_.begin()->second.sent + limit;
-        if (std::chrono::steady_clock::now() < due) {
-            timer_cv_.wait_until(lock, due);
-            continue;
-        }
-        // Ids grow with time and share one timeout: the expired ones are first.
-        std::vector<done_fn> expired;
-        const auto now = std::chrono::steady_clock::now();
-        while (!pending_.empty() && pending_.begin()->second.sent + limit <= now) {
-            expired.push_back(std::move(pending_.begin()->second.done));
-            pending_.erase(pending_.begin());
-            ++stats_.timed_out;
-            ++stats_.failed;
-        }
-        lock.unlock();
-        room_cv_.notify_all();
-        for (auto& done : expired)
-            if (done)
-                done(make_error(errc::io_error, "JetStream did not acknowledge the append within " +
-                                                    std::to_string(limit.count()) + " ms (it may or may not be stored)"));
-        lock.lock();
-    }
-}
-
 publisher_stats publisher::stats() const {
     std::lock_guard lock(mu_);
     auto s = stats_;
-    s.pending = pending_.size();
+    s.pending = replies_.outstanding();
     return s;
 }
 

@@ -1,32 +1,27 @@
 // Appends to JetStream without waiting: each message is published with a
-// reply subject of its own under one inbox, JetStream's acknowledgement
+// reply subject of its own (pending_replies.h), JetStream's acknowledgement
 // (stream and sequence) comes back there, and the append's callback runs
 // with the sequence, or with an error when JetStream refuses it or does not
-// answer within the request timeout (the message may then be stored or
-// not: the caller sees a failed append, as after a disk error).
+// answer within the request timeout (the message may then be stored or not:
+// the caller sees a failed append, as after a disk error).
 //
 // Bounds: at most max_pending unacknowledged messages; a caller beyond that
 // waits for room (as the embedded appender's queue makes it wait).
 //
 // Threading: publish() from any thread; callbacks run on a libnats delivery
-// thread or on the timeout thread, never under the publisher's lock.
-// Lifetime: owned by jetstream_store, after the link; stop() fails every
-// pending append with errc::closed and joins the timeout thread.
+// thread or on the deadline thread. Lifetime: owned by jetstream_store;
+// stop() fails every pending append with errc::closed.
 #pragma once
 
 #include <array>
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
-#include "store/jetstream/nats_link.h"
+#include "store/jetstream/pending_replies.h"
 #include "store/store.h"
 
 namespace litemcp::store::jetstream {
@@ -35,7 +30,6 @@ struct publisher_stats {
     std::uint64_t published = 0;
     std::uint64_t acked = 0;
     std::uint64_t failed = 0;
-    std::uint64_t timed_out = 0;
     std::uint64_t ack_micros = 0;  // total
     std::array<std::uint64_t, publish_bucket_micros.size() + 1> ack_buckets{};
     std::uint64_t pending = 0;
@@ -47,12 +41,9 @@ public:
     using headers = std::vector<std::pair<const char*, std::string>>;
 
     publisher(nats_link& link, std::size_t max_pending);
-    ~publisher();
-    publisher(const publisher&) = delete;
-    publisher& operator=(const publisher&) = delete;
 
-    result<void> start();
-    void stop();
+    result<void> start() { return replies_.start(); }
+    void stop() { replies_.stop(); }
 
     // Publishes payload with hdrs on subject; done gets the stream sequence.
     void publish(const std::string& subject, const headers& hdrs, std::string_view payload, done_fn done);
@@ -60,27 +51,12 @@ public:
     publisher_stats stats() const;
 
 private:
-    struct pending {
-        done_fn done;
-        std::chrono::steady_clock::time_point sent;
-    };
-    static void on_ack(natsConnection*, natsSubscription*, natsMsg* msg, void* self);
-    void acknowledged(std::uint64_t id, result<std::uint64_t> r);
-    void run_timeouts();
-    void record_latency(std::chrono::steady_clock::duration d);
+    void count(bool ok, pending_replies::clock::duration waited);
 
     nats_link& link_;
-    const std::size_t max_pending_;
-    std::string inbox_;
-    natsSubscription* sub_ = nullptr;
-
+    pending_replies replies_;
     mutable std::mutex mu_;
-    std::condition_variable room_cv_, timer_cv_;
-    std::map<std::uint64_t, pending> pending_;  // by id: oldest first
-    std::uint64_t next_id_ = 1;
-    bool stopping_ = false;
     publisher_stats stats_;
-    std::thread timer_;
 };
 
 }  // namespace litemcp::store::jetstream

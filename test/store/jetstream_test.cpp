@@ -340,3 +340,60 @@ TEST_CASE("jetstream: parents count their lite topics across shards") {
     CHECK(st.connected);
     CHECK(st.appends == 5);
 }
+
+TEST_CASE("jetstream: a server observes its own appends too") {
+    auto s = open_cluster(fresh_prefix());
+    std::mutex mu;
+    std::condition_variable cv;
+    int seen = 0;
+    s->observe_appends([&](std::string_view, std::uint64_t, std::uint32_t, std::string_view) {
+        { std::lock_guard lock(mu); ++seen; }
+        cv.notify_all();
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    REQUIRE(s->append("t/self", "x"));
+    std::unique_lock lock(mu);
+    CHECK(cv.wait_for(lock, std::chrono::seconds(5), [&] { return seen >= 1; }));
+}
+
+TEST_CASE("jetstream: signals reach the other servers, never the sender; questions get the first answer") {
+    const auto prefix = fresh_prefix();
+    auto a = open_cluster(prefix);
+    auto b = open_cluster(prefix);
+    auto c = open_cluster(prefix);
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::string> heard_a, heard_b, heard_c;
+    auto handler = [&](std::vector<std::string>& into, std::optional<std::string> answer) {
+        return [&, answer](std::string_view channel, std::string_view payload) -> std::optional<std::string> {
+            { std::lock_guard lock(mu); into.push_back(std::string(channel) + ":" + std::string(payload)); }
+            cv.notify_all();
+            return channel == "live" ? answer : std::nullopt;
+        };
+    };
+    a->on_signal(handler(heard_a, std::nullopt));
+    b->on_signal(handler(heard_b, std::string("yes from b")));
+    c->on_signal(handler(heard_c, std::nullopt));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the subscriptions reach the servers
+
+    a->signal("cancel", "s1/7");
+    {
+        std::unique_lock lock(mu);
+        REQUIRE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return heard_b.size() == 1 && heard_c.size() == 1; }));
+        CHECK(heard_b[0] == "cancel:s1/7");
+        CHECK(heard_a.empty());
+    }
+
+    std::promise<std::optional<std::string>> answered;
+    a->ask("live", "s1/8", std::chrono::seconds(2), [&](std::optional<std::string> v) { answered.set_value(v); });
+    CHECK(answered.get_future().get() == "yes from b");
+
+    // Nobody answers: nullopt once the wait is over.
+    std::promise<std::optional<std::string>> silent;
+    const auto asked = std::chrono::steady_clock::now();
+    b->ask("live", "s1/9", std::chrono::milliseconds(200), [&](std::optional<std::string> v) { silent.set_value(v); });
+    CHECK_FALSE(silent.get_future().get().has_value());
+    CHECK(std::chrono::steady_clock::now() - asked < std::chrono::seconds(2));
+
+    CHECK(a->shared());
+}

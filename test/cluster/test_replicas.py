@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Three litemcp servers sharing one JetStream store: each step of a legacy
+session is sent on purpose to another server than the one before it.
+
+Run under nats_cluster.py (TEST_NATS_SERVERS names the NATS servers):
+    nats_cluster.py --nodes 3 -- python3 test_replicas.py path/to/litemcp
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from litemcp_harness import Server, call, events, messages, wait_until  # noqa: E402
+
+BINARY = None
+
+
+def answer(sid, id, text):
+    return ({"jsonrpc": "2.0", "id": id, "result": {
+        "role": "assistant", "content": {"type": "text", "text": text}, "model": "m"}},
+        {"Mcp-Session-Id": sid})
+
+
+class Replicas(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not os.environ.get("TEST_NATS_SERVERS"):
+            raise unittest.SkipTest("run under test/cluster/nats_cluster.py")
+        # One data folder for all: the harness names the JetStream prefix after
+        # it, so the three share their streams and buckets.
+        cls.data = tempfile.mkdtemp(prefix="litemcp-cluster-")
+        cls.a = Server(BINARY, data=cls.data).start()
+        cls.b = Server(BINARY, data=cls.data).start()
+        cls.c = Server(BINARY, data=cls.data).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        for s in (cls.a, cls.b, cls.c):
+            s.cleanup()
+        shutil.rmtree(cls.data, ignore_errors=True)
+
+    def test_initialize_call_stream_and_delete_on_three_servers(self):
+        sid, _ = self.a.initialize()
+        body, headers = call(sid, 1, "echo", {"text": "made on a, called on b"})
+        out = messages(self.b.open("POST", body, headers))[-1]
+        self.assertEqual(out["result"]["content"][0]["text"], "made on a, called on b")
+        # The standalone stream on c gets a change triggered through a.
+        g = self.c.open("GET", headers={"Mcp-Session-Id": sid, "Accept": "text/event-stream"})
+        self.assertEqual(g.status, 200)
+        body, headers = call(sid, 2, "test_trigger_tool_change")
+        messages(self.a.open("POST", body, headers))
+        got = None
+        for e in events(g):
+            if e.get("data") and json.loads(e["data"]).get("method") == "notifications/tools/list_changed":
+                got = e
+                break
+        self.assertIsNotNone(got, "the GET stream on c saw no list change")
+        # Ended on a: gone on b and c too.
+        status, _, _ = self.a.request("DELETE", headers={"Mcp-Session-Id": sid})
+        self.assertEqual(status, 200)
+        body, headers = call(sid, 3, "echo", {"text": "x"})
+        self.assertTrue(wait_until(lambda: self.b.request("POST", body, headers)[0] == 404, timeout=5))
+        self.assertEqual(self.c.request("POST", body, headers)[0], 404)
+        g._conn.close()
+
+    def test_a_sampling_answer_posted_to_another_server_reaches_the_waiting_tool(self):
+        sid, _ = self.a.initialize(capabilities={"sampling": {}})
+        body, headers = call(sid, 11, "test_sampling", {"prompt": "hi"})
+        r = self.b.open("POST", body, headers)  # the tool runs on b
+        got = None
+        for e in events(r):
+            if not e.get("data"):
+                continue
+            m = json.loads(e["data"])
+            if m.get("method") == "sampling/createMessage":
+                status, _, text = self.c.request("POST", *answer(sid, m["id"], "hello from c"))
+                self.assertEqual(status, 202, text)
+            elif m.get("id") == 11:
+                got = m
+        self.assertEqual(got["result"]["content"][0]["text"], "LLM response: hello from c")
+
+    def test_a_cancellation_sent_to_another_server_ends_the_request(self):
+        sid, _ = self.a.initialize(capabilities={"sampling": {}})
+        body, headers = call(sid, 21, "test_sampling", {"prompt": "wait"})
+        r = self.a.open("POST", body, headers)
+        seen = []
+        for e in events(r):
+            if not e.get("data"):
+                continue
+            m = json.loads(e["data"])
+            seen.append(m)
+            if m.get("method") == "sampling/createMessage":
+                status, _, _ = self.b.request("POST", {"jsonrpc": "2.0", "method": "notifications/cancelled",
+                                                       "params": {"requestId": 21, "reason": "changed my mind"}},
+                                              {"Mcp-Session-Id": sid})
+                self.assertEqual(status, 202)
+        self.assertEqual([m for m in seen if m.get("id") == 21], [], seen)
+
+    def start_countdown(self, srv, sid, steps):
+        body, headers = call(sid, 1, "countdown", {"steps": steps}, meta={"progressToken": 5})
+        r = srv.open("POST", body, headers)
+        it = events(r)
+        evs = []
+        for e in it:
+            if e.get("data"):
+                evs.append(e)
+            if len(evs) == 2:
+                r._conn.close()  # the client leaves; the call goes on
+                return evs
+        self.fail("the countdown's stream ended early")
+
+    def resume(self, srv, sid, last_id):
+        g = srv.open("GET", headers={"Mcp-Session-Id": sid, "Last-Event-ID": last_id, "Accept": "text/event-stream"})
+        return [json.loads(e["data"]) for e in events(g) if e.get("data")]
+
+    def test_a_stream_resumed_on_another_server_follows_the_running_request_to_its_result(self):
+        sid, _ = self.a.initialize()
+        evs = self.start_countdown(self.a, sid, steps=20)  # 2 s on a
+        replay = self.resume(self.c, sid, evs[-1]["id"])
+        self.assertEqual(replay[-1].get("id"), 1, replay[-1])
+        self.assertEqual(replay[-1]["result"]["content"][0]["text"], "countdown of 20 finished")
+        self.assertEqual([m for m in replay if "error" in m], [])
+
+    def test_a_request_whose_server_was_killed_is_answered_as_interrupted_elsewhere(self):
+        d = Server(BINARY, data=self.data).start()
+        try:
+            sid, _ = d.initialize()
+            evs = self.start_countdown(d, sid, steps=100)
+            d.kill9()
+            replay = self.resume(self.b, sid, evs[-1]["id"])
+            self.assertEqual(replay[-1].get("id"), 1, replay[-1])
+            self.assertEqual(replay[-1]["error"]["code"], -31000, replay[-1])
+            self.assertEqual(sum(1 for m in replay if "error" in m), 1)
+        finally:
+            d.cleanup()
+
+    def test_a_get_on_another_server_takes_the_standalone_stream_over(self):
+        sid, _ = self.a.initialize()
+        old = self.a.open("GET", headers={"Mcp-Session-Id": sid, "Accept": "text/event-stream"})
+        self.assertEqual(old.status, 200)
+        new = self.b.open("GET", headers={"Mcp-Session-Id": sid, "Accept": "text/event-stream"})
+        self.assertEqual(new.status, 200)
+        # The old stream ends (cleanly) without the client doing anything.
+        for _ in events(old):
+            pass
+        new._conn.close()
+
+    def test_a_log_level_set_through_one_server_holds_on_another(self):
+        sid, _ = self.a.initialize()
+        body, headers = call(sid, 1, "test_tool_with_logging")
+        self.assertEqual(len([m for m in messages(self.a.open("POST", body, headers))
+                              if m.get("method") == "notifications/message"]), 3)
+        status, _, _ = self.b.request("POST", {"jsonrpc": "2.0", "id": 2, "method": "logging/setLevel",
+                                               "params": {"level": "error"}},
+                                      {"Mcp-Session-Id": sid, "MCP-Protocol-Version": "2025-11-25"})
+        self.assertEqual(status, 200)
+
+        def quiet_on_a():
+            body, headers = call(sid, 3, "test_tool_with_logging")
+            return [m for m in messages(self.a.open("POST", body, headers))
+                    if m.get("method") == "notifications/message"] == []
+        self.assertTrue(wait_until(quiet_on_a, timeout=5))
+
+
+if __name__ == "__main__":
+    BINARY = sys.argv.pop(1)
+    unittest.main(verbosity=2)
