@@ -44,7 +44,11 @@ session_table::session_table(store::store& s, std::uint64_t max_sessions, std::u
 }
 
 void session_table::uncount(const std::string& principal) {
-    count_--;
+    // On a store shared by several servers a session made on another one
+    // (after this one counted the records) may end here: the count stops at
+    // zero rather than wrap (docs/cluster.md, "Not yet").
+    for (auto n = count_.load(); n > 0 && !count_.compare_exchange_weak(n, n - 1);) {
+    }
     if (principal.empty()) return;
     std::lock_guard lock(mu_);
     if (auto it = per_principal_.find(principal); it != per_principal_.end() && --it->second == 0) per_principal_.erase(it);

@@ -10,7 +10,13 @@ RUN is one of
   2026-07-28  0.2.0-alpha.12 --requirements 2026-07-28 (scored, the Tasks extension, pending)
 
 The one check allowed not to succeed: alpha.12 reports tasks-status-notifications
-as SKIPPED whatever the server does (its harness awaits a rewrite)."""
+as SKIPPED whatever the server does (its harness awaits a rewrite).
+
+With TEST_REPLICAS=N (N > 1, under test/cluster/nats_cluster.py) the suite
+talks to HAProxy in front of N litemcp servers sharing one JetStream store,
+round robin without stickiness: every request may reach another server."""
+import shutil
+import tempfile
 
 import glob
 import json
@@ -21,7 +27,21 @@ import time
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "integration"))
+sys.path.insert(0, os.path.join(here, "..", "cluster"))
+from haproxy import Balancer  # noqa: E402
 from litemcp_harness import Server  # noqa: E402
+
+
+def start_servers(binary):
+    """The servers and the URL the suite talks to (a balancer before several)."""
+    replicas = int(os.environ.get("TEST_REPLICAS", "1"))
+    if replicas <= 1:
+        srv = Server(binary).start()
+        return [srv], None, "http://127.0.0.1:%d/mcp" % srv.port
+    data = tempfile.mkdtemp(prefix="litemcp-conformance-")  # one folder: one JetStream prefix for all
+    servers = [Server(binary, data=data).start() for _ in range(replicas)]
+    lb = Balancer([s.port for s in servers]).start()
+    return servers, (lb, data), "http://127.0.0.1:%d/mcp" % lb.port
 
 RUNS = {
     # run: (package folder, suite arguments, scenarios expected)
@@ -39,15 +59,18 @@ def main():
     suite = os.path.join(modules, package, "dist", "index.js")
     results = os.path.join(work, "conformance-results-" + run_name)
     subprocess.run(["rm", "-rf", results], check=True)
-    srv = Server(binary).start()
+    servers, front, url = start_servers(binary)
     started = time.time()
     try:
-        url = "http://127.0.0.1:%d/mcp" % srv.port
         run = subprocess.run(["node", "--import", os.path.join(here, "fs-globsync-shim.mjs"), suite, "server",
                               "--url", url, *args, "-o", results],
                              capture_output=True, text=True, timeout=900)
     finally:
-        srv.cleanup()
+        for srv in servers:
+            srv.cleanup()
+        if front:
+            front[0].stop()
+            shutil.rmtree(front[1], ignore_errors=True)
     marker = "=== SUMMARY ===" if "=== SUMMARY ===" in run.stdout else "Total:"
     print(run.stdout[run.stdout.rfind(marker) - 3000 if marker == "Total:" else run.stdout.find(marker):])
     if run.returncode != 0:

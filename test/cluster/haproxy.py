@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""HAProxy in front of litemcp servers for tests: round robin, no stickiness,
+each request balanced on its own (the server side of every exchange is closed
+after the response, so a keep-alive client still reaches every server in
+turn), long timeouts for SSE streams, servers checked with GET /readyz.
+
+    with Balancer([port_a, port_b, port_c]) as lb: lb.port ...
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def haproxy_binary():
+    found = shutil.which("haproxy") or ("/usr/sbin/haproxy" if os.path.exists("/usr/sbin/haproxy") else None)
+    if not found:
+        raise RuntimeError("haproxy is not installed (./setup.sh installs it)")
+    return found
+
+
+class Balancer:
+    def __init__(self, server_ports, workdir=None):
+        self.server_ports = list(server_ports)
+        self._own_dir = workdir is None
+        self.dir = workdir or tempfile.mkdtemp(prefix="litemcp-haproxy-")
+        self.port = free_port()
+        self.proc = None
+
+    def _config(self):
+        servers = "\n".join(
+            f"  server s{i} 127.0.0.1:{p} check inter 250ms fall 2 rise 1"
+            for i, p in enumerate(self.server_ports))
+        text = f"""global
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 1h
+  timeout server 1h
+  timeout tunnel 1h
+  timeout http-request 30s
+  option http-server-close
+  retries 2
+  option redispatch
+frontend mcp
+  bind 127.0.0.1:{self.port}
+  default_backend litemcp
+backend litemcp
+  balance roundrobin
+  option httpchk GET /readyz
+{servers}
+"""
+        path = os.path.join(self.dir, "haproxy.cfg")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def start(self, timeout=15):
+        log = open(os.path.join(self.dir, "haproxy.log"), "ab")
+        self.proc = subprocess.Popen([haproxy_binary(), "-db", "-f", self._config()], stdout=log,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"haproxy exited: see {self.dir}/haproxy.log")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("haproxy did not listen in time")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        if self._own_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
