@@ -333,16 +333,29 @@ result<std::optional<std::uint64_t>> embedded_store::cursor(std::string_view con
 
 result<void> embedded_store::kv_put(std::string_view key, std::string_view value) {
     if (key.empty()) return make_error(errc::invalid_argument, "empty key");
+    std::lock_guard lock(impl_->kv_write_mu_);
     return impl_->index_->kv_put(key, value);
 }
 result<std::optional<std::string>> embedded_store::kv_get(std::string_view key) const { return impl_->index_->kv_get(key); }
-result<void> embedded_store::kv_delete(std::string_view key) { return impl_->index_->kv_delete(key); }
+result<void> embedded_store::kv_delete(std::string_view key) {
+    std::lock_guard lock(impl_->kv_write_mu_);
+    return impl_->index_->kv_delete(key);
+}
 result<bool> embedded_store::kv_create(std::string_view key, std::string_view value) {
     if (key.empty()) return make_error(errc::invalid_argument, "empty key");
-    std::lock_guard lock(impl_->kv_create_mu_);
+    std::lock_guard lock(impl_->kv_write_mu_);
     auto existing = impl_->index_->kv_get(key);
     if (!existing) return std::unexpected(existing.error());
     if (*existing) return false;
+    if (auto r = impl_->index_->kv_put(key, value); !r) return std::unexpected(r.error());
+    return true;
+}
+result<bool> embedded_store::kv_swap(std::string_view key, std::string_view expected, std::string_view value) {
+    if (key.empty()) return make_error(errc::invalid_argument, "empty key");
+    std::lock_guard lock(impl_->kv_write_mu_);
+    auto existing = impl_->index_->kv_get(key);
+    if (!existing) return std::unexpected(existing.error());
+    if (!*existing || **existing != expected) return false;
     if (auto r = impl_->index_->kv_put(key, value); !r) return std::unexpected(r.error());
     return true;
 }

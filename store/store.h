@@ -199,6 +199,11 @@ public:
     // Stores value unless the key exists, atomically (also across the servers
     // sharing a JetStream store); true when it stored it.
     virtual result<bool> kv_create(std::string_view key, std::string_view value) = 0;
+    // Stores value if the key holds exactly `expected`, atomically (also
+    // across servers): compare-and-set for records that several servers
+    // change. true when it stored it; false when the key holds something
+    // else or nothing (read it again and retry).
+    virtual result<bool> kv_swap(std::string_view key, std::string_view expected, std::string_view value) = 0;
     // Keys starting with prefix and greater than after, in key order.
     virtual result<std::vector<std::pair<std::string, std::string>>> kv_scan(std::string_view prefix,
                                                                              std::string_view after = {},

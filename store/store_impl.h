@@ -152,7 +152,7 @@ public:
     ready_set ready_;
 
     mutable std::shared_mutex parents_mu_;
-    std::mutex kv_create_mu_;  // kv_create's read-then-write
+    std::mutex kv_write_mu_;  // key writes, so kv_create's and kv_swap's read-then-write is atomic
     std::map<std::string, topic_policy, std::less<>> parents_;
 
     // appender queue

@@ -20,8 +20,9 @@ void change_notices::list_changed(list_kind k) {
 
 void change_notices::resource_updated(const std::string& uri) {
     const auto msg = make_notification("notifications/resources/updated", json{{"uri", uri}});
-    // 2026-07-28 listeners read it from the change log, each for its URIs.
-    if (p_.listeners.listening())
+    // 2026-07-28 listeners read it from the change log, each for its URIs
+    // (with a shared store, listeners on other servers too).
+    if (p_.st.shared() || p_.listeners.listening())
         if (auto r = p_.st.append(changes_topic, to_json(msg), changes_flag_listen_only); !r)
             spdlog::error("litemcp: cannot record the update of {}: {}", uri, r.error().message);
     // Legacy sessions subscribed with resources/subscribe get it on their GET stream.
@@ -47,7 +48,9 @@ void change_notices::task_changed(const task_record& r) {
         p_.st.append_async(s->topic, session_log::encode(session_log::get_stream, to_json(msg)), 0, nullptr);
         return;
     }
-    if (!p_.listeners.listening()) return;  // nobody can be listening for it
+    // Nobody can be listening for it (here; with a shared store, listeners
+    // on other servers follow the same topic).
+    if (!p_.st.shared() && !p_.listeners.listening()) return;
     const auto msg = make_notification("notifications/tasks", task_detail(r));
     p_.st.append_async(changes_topic, to_json(msg), changes_flag_listen_only, nullptr);
 }

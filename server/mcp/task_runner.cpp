@@ -178,9 +178,19 @@ void task_runner::hand_to_worker(const std::shared_ptr<task>& t, const call_orig
     std::lock_guard lock(t->mu);
     auto w = parts_.workers.adopt(from, c.id, {call_origin::kind::task, t->rec.id, {}}, json(t->rec.id));
     if (!w) return;  // not queued yet (its submit adopts it), or answered already
-    t->rec.worker = *w;
-    if (auto saved = parts_.tasks.save(*t, "handed to worker", json{{"worker", *w}}); !saved)
-        spdlog::error("task {}: cannot record its worker: {}", t->rec.id, saved.error().message);
+    record_worker(*t, *w);
+}
+
+void task_runner::record_worker(task& t, const std::string& worker) {
+    auto saved = parts_.tasks.update(
+        t,
+        [&](task_record& r) -> std::optional<std::string> {
+            if (terminal(r.status)) return std::nullopt;
+            r.worker = worker;
+            return "handed to worker";
+        },
+        json{{"worker", worker}});
+    if (!saved) spdlog::error("task {}: cannot record its worker: {}", t.rec.id, saved.error().message);
 }
 
 void task_runner::run(const std::shared_ptr<task>& t) {
@@ -204,9 +214,8 @@ void task_runner::run(const std::shared_ptr<task>& t) {
         auto outcome = parts_.run_handler(c);
         if (c->deferred) {  // a worker's tool: the hub settles it (finish())
             std::lock_guard lock(t->mu);
-            auto name = c->params.value("name", "");
-            if (auto w = parts_.workers.owner(list_kind::tools, name)) t->rec.worker = *w;
-            (void)parts_.tasks.save(*t, "handed to worker", json{{"worker", t->rec.worker}});
+            auto w = parts_.workers.owner(list_kind::tools, c->params.value("name", ""));
+            record_worker(*t, w ? *w : t->rec.worker);
             return;
         }
         c->channel->finish(c, std::move(outcome));
@@ -218,37 +227,55 @@ void task_runner::settle(const std::shared_ptr<task>& t, const call* c, call_out
     if (interrupted_) return;  // it stays working and runs again after the restart
     std::lock_guard lock(t->mu);
     if (c && t->running.get() == c) t->running = nullptr;
-    auto& r = t->rec;
-    if (terminal(r.status)) return;  // cancelled meanwhile: the late outcome is dropped
-    const char* event;
-    if (!outcome || t->cancel_requested) {
-        r.status = task_status::cancelled;
-        r.status_message = "cancelled";
-        event = "cancelled";
-    } else if (!*outcome && outcome->error().code == rpc_code::input_pending && c) {
-        r.status = task_status::input_required;
-        r.status_message = "waiting for input";
-        r.input_requests = c->input_requests;
-        event = "input required";
-    } else if (!*outcome) {
-        r.status = task_status::failed;
-        const auto& e = outcome->error();
-        r.error = json{{"code", e.code}, {"message", e.message}};
-        if (e.data) (*r.error)["data"] = *e.data;
-        r.status_message = e.message;
-        event = "failed";
-    } else {
+    const bool cancelled = !outcome || t->cancel_requested;
+    auto saved = parts_.tasks.update(*t, [&](task_record& r) -> std::optional<std::string> {
+        if (terminal(r.status)) return std::nullopt;  // cancelled meanwhile: the late outcome is dropped
+        if (cancelled) {
+            r.status = task_status::cancelled;
+            r.status_message = "cancelled";
+            return "cancelled";
+        }
+        if (!*outcome && outcome->error().code == rpc_code::input_pending && c) {
+            r.status = task_status::input_required;
+            r.status_message = "waiting for input";
+            r.input_requests = c->input_requests;
+            return "input required";
+        }
+        if (!*outcome) {
+            const auto& e = outcome->error();
+            r.status = task_status::failed;
+            r.error = json{{"code", e.code}, {"message", e.message}};
+            if (e.data) (*r.error)["data"] = *e.data;
+            r.status_message = e.message;
+            return "failed";
+        }
         r.status = task_status::completed;
-        r.result = std::move(**outcome);
+        r.result = **outcome;
         r.status_message.clear();
-        event = "completed";
-    }
-    if (auto saved = parts_.tasks.save(*t, event); !saved)
-        spdlog::error("task {}: cannot record its {}: {}", r.id, event, saved.error().message);
-    else
-        spdlog::debug("task {}: {}", r.id, event);
+        return "completed";
+    });
+    if (!saved)
+        spdlog::error("task {}: cannot record how its run ended: {}", t->rec.id, saved.error().message);
+    else if (*saved)
+        spdlog::debug("task {}: {}", t->rec.id, **saved);
 }
 
+void task_runner::changed_elsewhere(const std::string& id) {
+    auto t = parts_.tasks.loaded(id);
+    if (!t) return;  // not in memory here: the next read finds the record as it is
+    std::shared_ptr<call> running;
+    {
+        std::lock_guard lock(t->mu);
+        if (!parts_.tasks.refresh(*t) || t->rec.status != task_status::cancelled) return;
+        running = t->running;
+    }
+    // Cancelled through another server while its handler runs here.
+    if (running) {
+        if (running->deferred) parts_.workers.cancel(running->channel->origin(), running->id);
+        running->cancelled->store(true);
+    }
+    parts_.workers.cancel({call_origin::kind::task, id, {}}, json(id));
+}
 
 task_runner::task_runner(parts p) : parts_(std::move(p)) {
     settle_fn_ = [this](const std::shared_ptr<task>& t, const call* c, call_outcome outcome) {
@@ -265,13 +292,50 @@ void task_runner::resume() {
             std::lock_guard lock(t->mu);
             again = t->rec.status == task_status::working && t->rec.worker.empty();
         }
-        if (again) {
+        if (!again) continue;
+        ++rerun;
+        if (parts_.tasks.shared())
+            recover_if_orphaned(t);
+        else
             run(t);
-            ++rerun;
-        }
     }
     if (!unfinished.empty())
-        spdlog::info("tasks: {} unfinished on record, {} running again", unfinished.size(), rerun);
+        spdlog::info("tasks: {} unfinished on record, {} running again{}", unfinished.size(), rerun,
+                     parts_.tasks.shared() ? " (those no other server runs)" : "");
+}
+
+void task_runner::recover_if_orphaned(const std::shared_ptr<task>& t) {
+    if (!parts_.tasks.shared() || interrupted_) return;
+    {
+        std::lock_guard lock(t->mu);
+        const auto now = std::chrono::steady_clock::now();
+        if (t->rec.status != task_status::working || !t->rec.worker.empty() || t->running || t->stored.empty() ||
+            now - t->asked < orphan_recheck)
+            return;
+        t->asked = now;
+    }
+    parts_.tasks.ask_live(t->rec.id, [this, t](bool live) {
+        if (!live) (void)parts_.handlers.post([this, t] { claim_and_run(t); });
+    });
+}
+
+void task_runner::claim_and_run(const std::shared_ptr<task>& t) {
+    if (interrupted_) return;
+    bool claimed = false;
+    {
+        std::lock_guard lock(t->mu);
+        auto saved = parts_.tasks.update(
+            *t,
+            [&](task_record& r) -> std::optional<std::string> {
+                if (r.status != task_status::working || !r.worker.empty() || t->running) return std::nullopt;
+                return "running again";
+            },
+            json{{"why", "no server was running it"}});
+        claimed = saved && *saved;
+    }
+    if (!claimed) return;
+    spdlog::info("task {}: no server was running it; running it again here", t->rec.id);
+    run(t);
 }
 
 void task_runner::stop_promotions() { promotions_stopped_ = true; }

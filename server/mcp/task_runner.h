@@ -77,9 +77,21 @@ public:
     // task t (a promoted call): filed under the task, and the task record
     // names its worker.
     void hand_to_worker(const std::shared_ptr<task>& t, const call_origin& from, const call& c);
+    // Another server changed task `id` (its t-changed signal): the copy here
+    // is read again, and a handler running here for a task cancelled there
+    // is cancelled. Reads the store: not on an I/O or signal thread.
+    void changed_elsewhere(const std::string& id);
+    // On a shared store: when task t is working with no handler here and no
+    // worker, asks whether another server runs it (at most every
+    // orphan_recheck per task); when none answers, this server claims it
+    // (a compare-and-set on its record, so one server wins) and runs it
+    // again, as a restart would. Returns at once.
+    void recover_if_orphaned(const std::shared_ptr<task>& t);
+    static constexpr std::chrono::seconds orphan_recheck{5};
     // Whether the client of call c may see task r.
     bool visible(const task_record& r, const call& c) const;
-    // Runs again the tasks that were working when the server stopped.
+    // Runs again the tasks that were working when the server stopped (on a
+    // shared store, those no other server runs: recover_if_orphaned).
     void resume();
     // Shutdown, first step: no call becomes a task any more.
     void stop_promotions();
@@ -99,6 +111,10 @@ private:
     rpc_result start(const std::shared_ptr<call>& c);
     // A 2026-07-28 call still running when task_promote ends becomes a task.
     void promote(const std::shared_ptr<call>& c);
+    // Runs task t again if it is still working with no handler anywhere.
+    void claim_and_run(const std::shared_ptr<task>& t);
+    // Records that `worker` serves task t. Caller holds t.mu.
+    void record_worker(task& t, const std::string& worker);
 
     parts parts_;
     task_channel::settle_fn settle_fn_;

@@ -113,6 +113,10 @@ std::shared_ptr<session_state> session_table::find(const std::string& id) {
         }
     }
     if (id.size() != 32) return nullptr;
+    {
+        std::lock_guard lock(mu_);
+        if (ended_.contains(id)) return nullptr;
+    }
     auto rec = store_.kv_get(std::string(record_prefix) + id);
     if (!rec || !*rec) return nullptr;
     auto parsed = parse_json(**rec);
@@ -133,6 +137,7 @@ std::shared_ptr<session_state> session_table::find(const std::string& id) {
     for (auto& u : j.value("subscriptions", json::array())) s->subscriptions.insert(u.get<std::string>());
     s->initialized = true;  // it was, before the restart
     std::lock_guard lock(mu_);
+    if (ended_.contains(id)) return nullptr;  // it ended while its record was read
     auto [it, inserted] = sessions_.emplace(id, s);
     return it->second;
 }
@@ -214,10 +219,21 @@ void session_table::changed_elsewhere(const std::string& id) {
         if (u.is_string()) s->subscriptions.insert(u.get<std::string>());
 }
 
+void session_table::remember_ended(const std::string& id) {
+    const auto now = std::chrono::steady_clock::now();
+    while (!ended_order_.empty() &&
+           (ended_order_.size() >= max_ended || now - ended_order_.front().first > ended_memory)) {
+        ended_.erase(ended_order_.front().second);
+        ended_order_.pop_front();
+    }
+    if (ended_.insert(id).second) ended_order_.emplace_back(now, id);
+}
+
 void session_table::ended_elsewhere(const std::string& id) {
     std::shared_ptr<session_state> s;
     {
         std::lock_guard lock(mu_);
+        remember_ended(id);
         auto it = sessions_.find(id);
         if (it == sessions_.end()) return;
         s = it->second;
@@ -232,13 +248,17 @@ void session_table::end(const std::shared_ptr<session_state>& s) {
     if (!stop_everything(*s)) return;
     {
         std::lock_guard lock(mu_);
+        remember_ended(s->id);
         sessions_.erase(s->id);
     }
+    // The others first: by the time the client hears that the session ended,
+    // every server has long heard it too (and will not load it back from the
+    // record being deleted: remember_ended).
+    if (store_.shared()) store_.signal("s-end", s->id);
     if (auto r = store_.kv_delete(std::string(record_prefix) + s->id); !r)
         spdlog::error("session {}: cannot delete its record: {}", s->id, r.error().message);
     if (auto r = store_.remove_topic(s->topic); !r && r.error().code != store::errc::not_found)
         spdlog::error("session {}: cannot delete its topic: {}", s->id, r.error().message);
-    if (store_.shared()) store_.signal("s-end", s->id);
     uncount(s->principal);
     spdlog::info("session {}: ended", s->id);
 }

@@ -15,7 +15,9 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <expected>
 #include <map>
 #include <memory>
@@ -24,6 +26,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "server/rpc/json_rpc.h"
 #include "server/rpc/provider.h"
@@ -156,6 +159,14 @@ public:
 private:
     std::string record_of(const session_state& s) const;
     void uncount(const std::string& principal);
+    // Sessions ended lately, here or elsewhere: find() does not load one back
+    // from a record that is still being deleted (or whose deletion another
+    // server has not finished). Kept ended_memory, at most max_ended. mu_ held.
+    void remember_ended(const std::string& id);
+    static constexpr std::chrono::seconds ended_memory{60};
+    static constexpr std::size_t max_ended = 100'000;
+    std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> ended_order_;
+    std::unordered_set<std::string> ended_;
     store::store& store_;
     std::uint64_t max_, max_per_principal_;
     std::map<std::string, std::uint64_t> per_principal_;  // guarded by mu_

@@ -102,21 +102,46 @@ std::expected<std::shared_ptr<task>, std::string> task_table::create(task_record
     auto t = std::make_shared<task>();
     t->rec = std::move(rec);
     std::lock_guard tl(t->mu);
-    if (auto r = st_.kv_put(deadline_key(t->rec.created_ms + t->rec.ttl_ms, t->rec.id), ""); !r)
-        return std::unexpected("cannot record the task: " + r.error().message);
-    if (auto r = save(*t, "created"); !r) {
-        (void)st_.kv_delete(deadline_key(t->rec.created_ms + t->rec.ttl_ms, t->rec.id));
-        return std::unexpected("cannot record the task: " + r.error().message);
+    const auto& r = t->rec;
+    const auto deadline = deadline_key(r.created_ms + r.ttl_ms, r.id);
+    auto text = to_json(r.to_json());
+    auto undo = [&] {
+        (void)st_.kv_delete(std::string(record_prefix) + r.id);
+        (void)st_.kv_delete(deadline);
+    };
+    if (auto d = st_.kv_put(deadline, ""); !d) return std::unexpected("cannot record the task: " + d.error().message);
+    if (auto k = st_.kv_create(std::string(record_prefix) + r.id, text); !k || !*k) {
+        undo();
+        return std::unexpected("cannot record the task: " + (k ? std::string("its id is taken") : k.error().message));
     }
-    std::lock_guard lock(mu_);
-    live_[t->rec.id] = t;
+    t->stored = std::move(text);
+    if (auto a = st_.append(topic_of(r.id), to_json(json{{"event", "created"}, {"status", to_string(r.status)},
+                                                         {"at", r.updated_ms}}));
+        !a) {
+        undo();
+        return std::unexpected("cannot record the task: " + a.error().message);
+    }
+    created_++;
+    {
+        std::lock_guard lock(mu_);
+        live_[r.id] = t;
+    }
+    if (on_saved_) on_saved_(r);
     return t;
 }
 
+std::shared_ptr<task> task_table::loaded(const std::string& id) const {
+    std::lock_guard lock(mu_);
+    auto it = live_.find(id);
+    return it == live_.end() ? nullptr : it->second;
+}
+
 std::shared_ptr<task> task_table::find(const std::string& id) {
-    {
-        std::lock_guard lock(mu_);
-        if (auto it = live_.find(id); it != live_.end()) return it->second;
+    if (auto t = loaded(id)) {
+        if (!st_.shared()) return t;
+        std::lock_guard lock(t->mu);
+        refresh(*t);
+        return t->stored.empty() ? nullptr : t;  // gone: expired or removed elsewhere
     }
     auto raw = st_.kv_get(std::string(record_prefix) + id);
     if (!raw || !*raw) return nullptr;
@@ -124,6 +149,7 @@ std::shared_ptr<task> task_table::find(const std::string& id) {
     if (!rec || rec->created_ms + rec->ttl_ms < now_ms()) return nullptr;
     auto t = std::make_shared<task>();
     t->rec = std::move(*rec);
+    t->stored = std::move(**raw);
     if (!terminal(t->rec.status)) {  // another thread may have loaded it first
         std::lock_guard lock(mu_);
         auto [it, inserted] = live_.try_emplace(id, t);
@@ -132,27 +158,87 @@ std::shared_ptr<task> task_table::find(const std::string& id) {
     return t;
 }
 
-store::result<void> task_table::save(task& t, std::string_view event, json detail) {
-    auto& r = t.rec;
-    r.updated_ms = now_ms();
-    json entry{{"event", event}, {"status", to_string(r.status)}, {"at", r.updated_ms}};
-    if (!r.status_message.empty()) entry["statusMessage"] = r.status_message;
-    if (!detail.is_null()) entry["detail"] = std::move(detail);
-    if (r.status == task_status::input_required) entry["inputRequests"] = r.input_requests;
-    if (r.result) entry["result"] = *r.result;
-    if (r.error) entry["error"] = *r.error;
-    if (auto a = st_.append(topic_of(r.id), to_json(entry)); !a) return std::unexpected(a.error());
-    if (auto k = st_.kv_put(std::string(record_prefix) + r.id, to_json(r.to_json())); !k) return k;
-    if (event == "created") created_++;
-    if (terminal(r.status)) {
+store::result<bool> task_table::reread(task& t) {
+    auto raw = st_.kv_get(std::string(record_prefix) + t.rec.id);
+    if (!raw) return std::unexpected(raw.error());
+    std::optional<task_record> rec;
+    if (*raw) rec = task_record::from_json(parse_json(**raw).value_or(json()));
+    if (!rec) {  // expired or removed (or unreadable, which a write would only make worse)
+        t.stored.clear();
+        t.cancel_requested = true;
         std::lock_guard lock(mu_);
-        // Counted once: a terminal task is never saved again.
-        if (live_.erase(r.id))
+        live_.erase(t.rec.id);
+        return false;
+    }
+    t.rec = std::move(*rec);
+    t.stored = std::move(**raw);
+    return true;
+}
+
+bool task_table::refresh(task& t) {
+    if (!st_.shared() || t.stored.empty()) return false;
+    const auto before = t.stored;
+    auto r = reread(t);
+    if (!r) {
+        spdlog::warn("task {}: cannot read its record again: {}", t.rec.id, r.error().message);
+        return false;
+    }
+    if (t.stored == before) return false;
+    changed(t, false);
+    return true;
+}
+
+store::result<std::optional<std::string>> task_table::update(task& t, const change_fn& change, json detail) {
+    const std::string key = std::string(record_prefix) + t.rec.id;
+    // Each retry means another server changed the task in between: a few
+    // are plenty unless something rewrites it in a loop.
+    for (int attempt = 0; attempt < 16; ++attempt) {
+        if (t.stored.empty()) return store::make_error(store::errc::not_found, "task " + t.rec.id + " no longer exists");
+        task_record next = t.rec;
+        auto event = change(next);
+        if (!event) return std::optional<std::string>();
+        next.updated_ms = now_ms();
+        auto text = to_json(next.to_json());
+        auto swapped = st_.kv_swap(key, t.stored, text);
+        if (!swapped) return std::unexpected(swapped.error());
+        if (!*swapped) {  // changed elsewhere: apply the change to what is there now
+            if (auto r = reread(t); !r) return std::unexpected(r.error());
+            changed(t, false);
+            continue;
+        }
+        t.rec = std::move(next);
+        t.stored = std::move(text);
+        const auto& r = t.rec;
+        json entry{{"event", *event}, {"status", to_string(r.status)}, {"at", r.updated_ms}};
+        if (!r.status_message.empty()) entry["statusMessage"] = r.status_message;
+        if (!detail.is_null()) entry["detail"] = detail;
+        if (r.status == task_status::input_required) entry["inputRequests"] = r.input_requests;
+        if (r.result) entry["result"] = *r.result;
+        if (r.error) entry["error"] = *r.error;
+        // The record holds the state; the topic is its history, so a failed
+        // append is reported but does not undo the transition.
+        if (auto a = st_.append(topic_of(r.id), to_json(entry)); !a)
+            spdlog::error("task {}: cannot append its {} event: {}", r.id, *event, a.error().message);
+        changed(t, true);
+        return event;
+    }
+    return store::make_error(store::errc::io_error, "task " + t.rec.id + " kept changing under 16 attempts to change it");
+}
+
+void task_table::changed(task& t, bool here) {
+    const auto& r = t.rec;
+    if (terminal(r.status)) {
+        if (r.status == task_status::cancelled) t.cancel_requested = true;
+        std::lock_guard lock(mu_);
+        // Counted once, by the server that ended it: a terminal task is
+        // never changed again.
+        if (live_.erase(r.id) && here)
             (r.status == task_status::completed ? completed_ : r.status == task_status::failed ? failed_ : cancelled_)++;
     }
     t.changed.notify_all();
+    if (!here) return;
     if (on_saved_) on_saved_(r);
-    return {};
+    if (st_.shared()) st_.signal(changed_signal, r.id);
 }
 
 void task_table::note(const task& t, json message) {
@@ -160,36 +246,49 @@ void task_table::note(const task& t, json message) {
                      nullptr);
 }
 
-std::vector<task_record> task_table::list(const std::function<bool(const task_record&)>& keep,
-                                          const std::string& after, std::size_t limit) {
-    std::vector<task_record> out;
+void task_table::scan(const std::function<bool(task_record&&, std::string&&)>& each, const std::string& after) {
     std::string from = after.empty() ? std::string() : std::string(record_prefix) + after;
     const auto now = now_ms();
-    while (out.size() < limit) {
+    for (;;) {
         auto batch = st_.kv_scan(record_prefix, from, 1000);
-        if (!batch || batch->empty()) break;
+        if (!batch || batch->empty()) return;
         for (auto& [key, value] : *batch) {
             from = key;
             auto rec = task_record::from_json(parse_json(value).value_or(json()));
-            if (!rec || rec->created_ms + rec->ttl_ms < now || !keep(*rec)) continue;
-            out.push_back(std::move(*rec));
-            if (out.size() == limit) break;
+            if (!rec || rec->created_ms + rec->ttl_ms < now) continue;
+            if (!each(std::move(*rec), std::move(value))) return;
         }
-        if (batch->size() < 1000) break;
+        if (batch->size() < 1000) return;
     }
+}
+
+std::vector<task_record> task_table::list(const std::function<bool(const task_record&)>& keep,
+                                          const std::string& after, std::size_t limit) {
+    std::vector<task_record> out;
+    if (limit == 0) return out;
+    scan(
+        [&](task_record&& r, std::string&&) {
+            if (keep(r)) out.push_back(std::move(r));
+            return out.size() < limit;
+        },
+        after);
     return out;
 }
 
 std::vector<std::shared_ptr<task>> task_table::load_unfinished() {
-    auto recs = list([](const task_record& r) { return !terminal(r.status); }, {}, SIZE_MAX);
     std::vector<std::shared_ptr<task>> out;
+    scan(
+        [&](task_record&& r, std::string&& stored) {
+            if (terminal(r.status)) return true;
+            auto t = std::make_shared<task>();
+            t->rec = std::move(r);
+            t->stored = std::move(stored);
+            out.push_back(std::move(t));
+            return true;
+        },
+        {});
     std::lock_guard lock(mu_);
-    for (auto& r : recs) {
-        auto t = std::make_shared<task>();
-        t->rec = std::move(r);
-        live_[t->rec.id] = t;
-        out.push_back(std::move(t));
-    }
+    for (auto& t : out) live_[t->rec.id] = t;
     return out;
 }
 
@@ -243,6 +342,19 @@ void task_table::reclaimed(std::string_view topic) {
         if (auto rec = task_record::from_json(parse_json(**raw).value_or(json())))
             deadline = rec->created_ms + rec->ttl_ms;
     forget(id, deadline);
+}
+
+void task_table::ask_live(const std::string& id, std::function<void(bool)> done) {
+    st_.ask(live_question, id, live_wait,
+            [done = std::move(done)](std::optional<std::string> answer) { done(answer.has_value()); });
+}
+
+std::optional<std::string> task_table::answer_live(const std::string& id) const {
+    auto t = loaded(id);
+    if (!t) return std::nullopt;
+    std::unique_lock lock(t->mu, std::try_to_lock);
+    if (!lock.owns_lock() || t->running) return std::string("1");
+    return std::nullopt;
 }
 
 std::size_t task_table::active() const {

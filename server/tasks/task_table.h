@@ -5,17 +5,25 @@
 // A task T owns the lite topic mcp.task/T: every status transition, progress
 // notification, input request and the final result is a record there, in
 // order. The latest state is also kept in the index (key task/T), so
-// tasks/get is one read; it is written after the topic record, and a task is
-// durable (both written) before its handle is returned to the client.
+// tasks/get is one read; a task is durable (both written) before its handle
+// is returned to the client.
 // Expiry: a task lives ttlMs from its creation, whatever its status; a
 // deadline key (taskexp/<ms>/T) lets expire_due() find the expired ones
 // without scanning, and it removes the topic and the record together.
 //
+// Several servers may change one task (a JetStream store: input given
+// through one server, a cancellation through another, the handler running
+// on a third). So the index record is the truth and every change is a
+// compare-and-set on it (update()): a server whose copy is stale reads the
+// record again and applies its change to what it finds, or finds nothing to
+// do (the task ended meanwhile). After each change the others hear a
+// "t-changed" signal (store::signal) and re-read their copies (refresh()).
+//
 // Threading: task_table is thread-safe. A task's mutable parts are guarded
-// by its own mutex; save() must be called with that mutex held, so the
-// records of one task are written in the order of its transitions.
-// Lifetime: unfinished tasks stay in memory; finished ones are read from the
-// index on demand.
+// by its own mutex; update() and refresh() must be called with that mutex
+// held, so the records of one task are written in the order of its
+// transitions. Lifetime: unfinished tasks stay in memory; finished ones are
+// read from the index on demand.
 #pragma once
 
 #include <atomic>
@@ -70,8 +78,10 @@ struct task {
     std::mutex mu;
     std::condition_variable changed;  // notified on every saved transition
     task_record rec;
+    std::string stored;               // the record as the index holds it (what update() compares)
     std::shared_ptr<call> running;    // the handler's call while one runs here
     bool cancel_requested = false;
+    std::chrono::steady_clock::time_point asked{};  // last t-live question about it (shared stores)
 };
 
 struct task_table_options {
@@ -86,12 +96,25 @@ public:
     // nullptr with a message when the table is full or the store failed.
     std::expected<std::shared_ptr<task>, std::string> create(task_record rec);
     // An unfinished task from memory, or any task from the index; nullptr
-    // when there is none (or it expired).
+    // when there is none (or it expired). On a shared store the copy in
+    // memory is read again first.
     std::shared_ptr<task> find(const std::string& id);
-    // Records the task's current state after a transition: appends `event`
-    // (with the state) to its topic, then rewrites its index record.
+    // An unfinished task already in memory (no store read); nullptr if none.
+    std::shared_ptr<task> loaded(const std::string& id) const;
+    // One transition of task t. `change` edits a copy of its record and
+    // names the event (nullopt: nothing to change, the record is left
+    // alone); the copy replaces the index record if that still holds what t
+    // last saw, else t is read again and `change` runs on the new state.
+    // Then the event (with the state and detail) is appended to the task's
+    // topic and the other servers are told. Returns the event recorded, or
+    // nullopt; an error when the store failed or the task is gone.
     // Caller holds t.mu.
-    store::result<void> save(task& t, std::string_view event, json detail = nullptr);
+    using change_fn = std::function<std::optional<std::string>(task_record&)>;
+    store::result<std::optional<std::string>> update(task& t, const change_fn& change, json detail = nullptr);
+    // Reads t's record again when other servers may have changed it (a shared
+    // store); true when it had changed. A task found cancelled elsewhere has
+    // its running handler cancelled. Caller holds t.mu.
+    bool refresh(task& t);
     // Appends a record to the task's topic without changing its state
     // (progress, log messages).
     void note(const task& t, json message);
@@ -118,8 +141,29 @@ public:
     std::vector<std::shared_ptr<task>> unfinished() const;
 
     static constexpr std::string_view parent = "mcp.task";
+    // What the servers sharing a store tell each other about tasks
+    // (store::signal; the payload is the task id):
+    //   t-changed  its record changed: read it again (task_runner)
+    //   t-live     a question: "1" from a server whose handler runs it
+    static constexpr std::string_view changed_signal = "t-changed";
+    static constexpr std::string_view live_question = "t-live";
+    static constexpr std::chrono::milliseconds live_wait{250};
+    bool shared() const { return st_.shared(); }
+    // Asks the other servers whether one runs task id's handler; done runs
+    // on a store thread.
+    void ask_live(const std::string& id, std::function<void(bool)> done);
+    // The answer to t-live here: never blocks (a task being changed counts
+    // as running).
+    std::optional<std::string> answer_live(const std::string& id) const;
 
 private:
+    // Every unexpired task record after `after`, in id order, with its text,
+    // until each returns false.
+    void scan(const std::function<bool(task_record&&, std::string&&)>& each, const std::string& after);
+    // Reads t's record from the index into t; false when it is gone.
+    store::result<bool> reread(task& t);
+    // After t's record changed (here or elsewhere): counts, memory, waiters.
+    void changed(task& t, bool here);
     void forget(const std::string& id, std::int64_t deadline_ms);
     store::store& st_;
     task_table_options options_;

@@ -246,6 +246,9 @@ result<void> jetstream_store::kv_put(std::string_view key, std::string_view valu
 result<std::optional<std::string>> jetstream_store::kv_get(std::string_view key) const { return kv_->get(key); }
 result<void> jetstream_store::kv_delete(std::string_view key) { return kv_->remove(key); }
 result<bool> jetstream_store::kv_create(std::string_view key, std::string_view value) { return kv_->create(key, value); }
+result<bool> jetstream_store::kv_swap(std::string_view key, std::string_view expected, std::string_view value) {
+    return kv_->swap(key, expected, value);
+}
 result<std::vector<std::pair<std::string, std::string>>> jetstream_store::kv_scan(std::string_view prefix,
                                                                                   std::string_view after,
                                                                                   std::size_t limit) const {

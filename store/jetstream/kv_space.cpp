@@ -93,6 +93,24 @@ result<bool> kv_space::create(std::string_view key, std::string_view value) {
     return make_error(errc::io_error, "storing the key " + std::string(key) + " failed");
 }
 
+result<bool> kv_space::swap(std::string_view key, std::string_view expected, std::string_view value) {
+    if (key.empty()) return make_error(errc::invalid_argument, "empty key");
+    const auto k = names::record_key(key);
+    auto m = last_message(link_, "KV_" + names_.records_bucket(), "$KV." + names_.records_bucket() + "." + k,
+                          served_by::leader);
+    if (!m) return std::unexpected(error{m.error().code, "reading the key " + std::string(key) + ": " + m.error().message});
+    if (!*m || (*m)->deleted || (*m)->payload != expected) return false;
+    uint64_t revision = 0;
+    const auto s = kvStore_Update(&revision, records_, k.c_str(), value.data(), static_cast<int>(value.size()), (*m)->seq);
+    if (s == NATS_OK) return true;
+    // Refused when another server changed it since the read (JetStream's
+    // "wrong last sequence"); anything else is the bucket being unreachable.
+    auto now = last_message(link_, "KV_" + names_.records_bucket(), "$KV." + names_.records_bucket() + "." + k,
+                            served_by::leader);
+    if (now && (!*now || (*now)->seq != (*m)->seq)) return false;
+    return std::unexpected(nats_error("storing the key " + std::string(key), s));
+}
+
 result<std::vector<std::pair<std::string, std::string>>> kv_space::scan(std::string_view prefix,
                                                                         std::string_view after,
                                                                         std::size_t limit) const {

@@ -39,6 +39,9 @@ public:
     result<std::optional<std::string>> get(std::string_view key) const;
     result<void> remove(std::string_view key);
     result<bool> create(std::string_view key, std::string_view value);
+    // Compare-and-set: reads the key's value and revision from the leader,
+    // then updates it only at that revision (two round trips).
+    result<bool> swap(std::string_view key, std::string_view expected, std::string_view value);
     result<std::vector<std::pair<std::string, std::string>>> scan(std::string_view prefix, std::string_view after,
                                                                   std::size_t limit) const;
 

@@ -5,6 +5,11 @@ after the response, so a keep-alive client still reaches every server in
 turn), long timeouts for SSE streams, servers checked with GET /readyz.
 
     with Balancer([port_a, port_b, port_c]) as lb: lb.port ...
+
+For the test runners: litemcp_servers(binary, Server) starts one server, or,
+with TEST_REPLICAS=N (N > 1, under nats_cluster.py), N servers sharing one
+JetStream store behind a Balancer; it returns the URL of /mcp and a stop
+function.
 """
 import os
 import shutil
@@ -97,3 +102,21 @@ backend litemcp
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def litemcp_servers(binary, server_class):
+    """(url, stop): one litemcp, or TEST_REPLICAS of them behind a Balancer."""
+    replicas = int(os.environ.get("TEST_REPLICAS", "1"))
+    if replicas <= 1:
+        srv = server_class(binary).start()
+        return "http://127.0.0.1:%d/mcp" % srv.port, srv.cleanup
+    data = tempfile.mkdtemp(prefix="litemcp-replicas-")  # one folder: one JetStream prefix for all
+    servers = [server_class(binary, data=data).start() for _ in range(replicas)]
+    lb = Balancer([s.port for s in servers]).start()
+
+    def stop():
+        for srv in servers:
+            srv.cleanup()
+        lb.stop()
+        shutil.rmtree(data, ignore_errors=True)
+    return "http://127.0.0.1:%d/mcp" % lb.port, stop

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Three litemcp servers sharing one JetStream store: each step of a legacy
-session is sent on purpose to another server than the one before it.
+session, and of a task in both eras, is sent on purpose to another server
+than the one before it.
 
 Run under nats_cluster.py (TEST_NATS_SERVERS names the NATS servers):
     nats_cluster.py --nodes 3 -- python3 test_replicas.py path/to/litemcp
@@ -10,10 +11,12 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from litemcp_harness import Server, call, events, messages, wait_until  # noqa: E402
+from test_tasks import TASK_CAPS, poll, task_call, tool  # noqa: E402
 
 BINARY = None
 
@@ -163,6 +166,86 @@ class Replicas(unittest.TestCase):
             return [m for m in messages(self.a.open("POST", body, headers))
                     if m.get("method") == "notifications/message"] == []
         self.assertTrue(wait_until(quiet_on_a, timeout=5))
+
+
+    # ---- tasks ----
+
+    def legacy_rpc(self, srv, sid, id, method, params):
+        status, _, text = srv.request("POST", {"jsonrpc": "2.0", "id": id, "method": method, "params": params},
+                                      {"Mcp-Session-Id": sid, "MCP-Protocol-Version": "2025-11-25"})
+        self.assertEqual(status, 200, text)
+        return [m for m in (json.loads(l[6:]) for l in text.splitlines() if l.startswith("data: ") and len(l) > 6)
+                if m.get("id") == id][0]
+
+    def create_task(self, srv, name, arguments):
+        status, m = tool(srv, 1, name, arguments, caps=TASK_CAPS)
+        self.assertEqual((status, m["result"]["resultType"]), (200, "task"), m)
+        return m["result"]["taskId"]
+
+    def test_a_task_made_on_one_server_takes_its_input_in_parts_through_the_others(self):
+        task = self.create_task(self.a, "multi_input", {})
+        waiting = poll(self.b, task, ("input_required",))
+        self.assertEqual(sorted(waiting["inputRequests"]), ["first", "second"])
+        # Half the input through c; the rest through a, whose copy of the task
+        # still wants both: it must apply its half to what c recorded.
+        task_call(self.c, 2, "tasks/update", task, inputResponses={"first": {"action": "accept", "content": {"name": "one"}}})
+        _, m = task_call(self.a, 3, "tasks/update", task,
+                         inputResponses={"second": {"action": "accept", "content": {"name": "two"}}})
+        self.assertNotIn("error", m)
+        done = poll(self.b, task, ("completed",))
+        self.assertEqual(done["result"]["content"][0]["text"], 'answers: {"name":"one"}, {"name":"two"}')
+
+    def test_a_task_cancelled_through_another_server_stops_its_handler_there(self):
+        # d has one handler thread: while the task's handler runs, nothing else runs there.
+        d = Server(BINARY, ["--handler-threads", "1"], data=self.data).start()
+        try:
+            task = self.create_task(d, "slow_compute", {"seconds": 60})
+            _, m = task_call(self.b, 2, "tasks/cancel", task)
+            self.assertNotIn("error", m)
+            self.assertEqual(poll(self.c, task, ("cancelled",))["status"], "cancelled")
+            # The handler on d stopped: d runs the next call at once.
+            status, m = tool(d, 3, "echo", {"text": "free again"})
+            self.assertEqual((status, m["result"]["content"][0]["text"]), (200, "free again"), m)
+            time.sleep(0.3)
+            self.assertEqual(poll(self.a, task, ("cancelled",))["status"], "cancelled")  # not overwritten
+        finally:
+            d.cleanup()
+
+    def test_a_task_whose_server_was_killed_runs_again_on_the_server_polling_it(self):
+        d = Server(BINARY, data=self.data).start()
+        try:
+            task = self.create_task(d, "slow_compute", {"seconds": 2, "label": "again"})
+            d.kill9()
+            done = poll(self.b, task, ("completed", "failed", "cancelled"), timeout=30)
+            self.assertEqual(done["status"], "completed", done)
+            self.assertIn("computed again", done["result"]["content"][0]["text"])
+        finally:
+            d.cleanup()
+
+    def test_a_task_running_on_one_server_is_not_run_again_by_another_asking(self):
+        task = self.create_task(self.a, "slow_compute", {"seconds": 1.5, "label": "once"})
+        # Polls through b and c ask who runs it; a answers, so neither takes it.
+        done = poll(self.c, task, ("completed",))
+        self.assertIn("computed once", done["result"]["content"][0]["text"])
+        _, got = task_call(self.b, 4, "tasks/get", task)
+        self.assertEqual(got["result"]["status"], "completed")
+        # One run only: the task's topic records one completion and no rerun.
+        status, _, text = self.b.request("GET", path="/admin/tasks/" + task + "/events")
+        self.assertEqual(status, 200, text)
+        self.assertIn("completed", text)
+        self.assertNotIn("running again", text)
+
+    def test_a_legacy_task_runs_on_one_server_and_its_result_waits_on_another(self):
+        sid, _ = self.a.initialize()
+        m = self.legacy_rpc(self.a, sid, 1, "tools/call",
+                            {"name": "slow_compute", "arguments": {"seconds": 1}, "task": {}})
+        task = m["result"]["task"]["taskId"]
+        # tasks/result on b blocks until a records the end.
+        result = self.legacy_rpc(self.b, sid, 2, "tasks/result", {"taskId": task})["result"]
+        self.assertIn("computed", result["content"][0]["text"])
+        self.assertEqual(self.legacy_rpc(self.c, sid, 3, "tasks/get", {"taskId": task})["result"]["status"], "completed")
+        listed = self.legacy_rpc(self.c, sid, 4, "tasks/list", {})["result"]["tasks"]
+        self.assertEqual([t["taskId"] for t in listed], [task])
 
 
 if __name__ == "__main__":

@@ -14,10 +14,12 @@ as SKIPPED whatever the server does (its harness awaits a rewrite).
 
 With TEST_REPLICAS=N (N > 1, under test/cluster/nats_cluster.py) the suite
 talks to HAProxy in front of N litemcp servers sharing one JetStream store,
-round robin without stickiness: every request may reach another server."""
-import shutil
-import tempfile
-
+round robin without stickiness: every request may reach another server.
+There one more WARNING is allowed: tools-list-deterministic-order calls its
+sample "not testable" when the tools differ between two tools/list probes,
+and the examples' test_trigger_tool_change adds or removes a tool in the
+registry of the one server it reached (tools defined by a server's code are
+that server's: docs/cluster.md)."""
 import glob
 import json
 import os
@@ -28,20 +30,9 @@ import time
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "integration"))
 sys.path.insert(0, os.path.join(here, "..", "cluster"))
-from haproxy import Balancer  # noqa: E402
+from haproxy import litemcp_servers  # noqa: E402
 from litemcp_harness import Server  # noqa: E402
 
-
-def start_servers(binary):
-    """The servers and the URL the suite talks to (a balancer before several)."""
-    replicas = int(os.environ.get("TEST_REPLICAS", "1"))
-    if replicas <= 1:
-        srv = Server(binary).start()
-        return [srv], None, "http://127.0.0.1:%d/mcp" % srv.port
-    data = tempfile.mkdtemp(prefix="litemcp-conformance-")  # one folder: one JetStream prefix for all
-    servers = [Server(binary, data=data).start() for _ in range(replicas)]
-    lb = Balancer([s.port for s in servers]).start()
-    return servers, (lb, data), "http://127.0.0.1:%d/mcp" % lb.port
 
 RUNS = {
     # run: (package folder, suite arguments, scenarios expected)
@@ -52,6 +43,12 @@ RUNS = {
 ALWAYS_SKIPPED = {("tasks-status-notifications", "tasks-status-notifications")}
 
 
+def allowed_with_replicas(name, check):
+    return (int(os.environ.get("TEST_REPLICAS", "1")) > 1 and "server-tools-list" in name
+            and check["status"] == "WARNING" and check.get("id") == "tools-list-deterministic-order"
+            and (check.get("errorMessage") or "").startswith("Not testable"))
+
+
 def main():
     binary, work, run_name = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
     package, args, expected = RUNS[run_name]
@@ -59,18 +56,14 @@ def main():
     suite = os.path.join(modules, package, "dist", "index.js")
     results = os.path.join(work, "conformance-results-" + run_name)
     subprocess.run(["rm", "-rf", results], check=True)
-    servers, front, url = start_servers(binary)
+    url, stop = litemcp_servers(binary, Server)
     started = time.time()
     try:
         run = subprocess.run(["node", "--import", os.path.join(here, "fs-globsync-shim.mjs"), suite, "server",
                               "--url", url, *args, "-o", results],
                              capture_output=True, text=True, timeout=900)
     finally:
-        for srv in servers:
-            srv.cleanup()
-        if front:
-            front[0].stop()
-            shutil.rmtree(front[1], ignore_errors=True)
+        stop()
     marker = "=== SUMMARY ===" if "=== SUMMARY ===" in run.stdout else "Total:"
     print(run.stdout[run.stdout.rfind(marker) - 3000 if marker == "Total:" else run.stdout.find(marker):])
     if run.returncode != 0:
@@ -83,6 +76,9 @@ def main():
             if check["status"] in ("SUCCESS", "INFO"):
                 continue
             if check["status"] == "SKIPPED" and any(s in name and c == check.get("id") for s, c in ALWAYS_SKIPPED):
+                continue
+            if allowed_with_replicas(name, check):
+                print("allowed with replicas: %s %s" % (name, check.get("id")))
                 continue
             bad.append("%s: %s %s: %s" % (name, check["status"], check.get("id"),
                                           check.get("errorMessage") or check.get("description", "")))

@@ -6,7 +6,11 @@ litemcp binary:
   modern_client.mjs  the v2 client (@modelcontextprotocol/client 2.4.0),
                      2026-07-28: discover, input_required rounds, listen.
 
-usage: run_sdk_client.py LITEMCP_BINARY WORK_DIR [SCRIPT]  (default resume_client.mjs)"""
+usage: run_sdk_client.py LITEMCP_BINARY WORK_DIR [SCRIPT]  (default resume_client.mjs)
+
+With TEST_REPLICAS=N (N > 1, under test/cluster/nats_cluster.py) the client
+talks to HAProxy in front of N litemcp servers sharing one JetStream store,
+round robin without stickiness."""
 
 import os
 import shutil
@@ -15,6 +19,8 @@ import sys
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
+sys.path.insert(0, os.path.join(here, "..", "cluster"))
+from haproxy import litemcp_servers  # noqa: E402
 from litemcp_harness import Server  # noqa: E402
 
 
@@ -25,12 +31,11 @@ def main():
     # ESM resolves packages from the script's folder upwards: run it from the install.
     script = os.path.join(work, name)
     shutil.copy(os.path.join(here, "..", "..", "examples", "client", name), script)
-    srv = Server(binary).start()
+    url, stop = litemcp_servers(binary, Server)
     try:
-        run = subprocess.run(["node", script, "http://127.0.0.1:%d/mcp" % srv.port], capture_output=True,
-                             text=True, timeout=120)
+        run = subprocess.run(["node", script, url], capture_output=True, text=True, timeout=120)
     finally:
-        srv.cleanup()
+        stop()
     print(run.stdout)
     print(run.stderr, file=sys.stderr)
     ok = run.returncode == 0 and "all checks passed" in run.stdout

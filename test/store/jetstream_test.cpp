@@ -267,6 +267,30 @@ TEST_CASE("jetstream: the key-value space, scans in key order") {
     CHECK(s->kv_get("session/b").value() == "22");
 }
 
+TEST_CASE("jetstream: compare-and-set on a key holds across servers") {
+    const auto prefix = fresh_prefix();
+    auto a = open_cluster(prefix);
+    auto b = open_cluster(prefix);
+    CHECK_FALSE(a->kv_swap("task/t", "", "v1").value());  // nothing there to compare with
+    REQUIRE(a->kv_put("task/t", "v1"));
+    CHECK(b->kv_swap("task/t", "v1", "v2-b").value());
+    // a still believes v1: refused, and b's value stays.
+    CHECK_FALSE(a->kv_swap("task/t", "v1", "v2-a").value());
+    CHECK(a->kv_get("task/t").value() == "v2-b");
+    CHECK(a->kv_swap("task/t", "v2-b", "v3-a").value());
+    CHECK(b->kv_get("task/t").value() == "v3-a");
+    // Two servers racing from the same value: exactly one wins.
+    std::atomic<int> won{0};
+    std::thread ta([&] { won += a->kv_swap("task/t", "v3-a", "a").value_or(false); });
+    std::thread tb([&] { won += b->kv_swap("task/t", "v3-a", "b").value_or(false); });
+    ta.join();
+    tb.join();
+    CHECK(won == 1);
+    REQUIRE(a->kv_delete("task/t"));
+    CHECK_FALSE(b->kv_swap("task/t", "a", "c").value());
+    CHECK_FALSE(b->kv_swap("task/t", "b", "c").value());
+}
+
 TEST_CASE("jetstream: an append on one server wakes a consumer bound on another") {
     const auto prefix = fresh_prefix();
     auto a = open_cluster(prefix);

@@ -429,6 +429,12 @@ TEST_CASE("cursors and key-value records persist across a reopen") {
     CHECK(s->kv_create("config/k", "first").value());
     CHECK_FALSE(s->kv_create("config/k", "second").value());
     CHECK(s->kv_get("config/k").value() == "first");
+    // Compare-and-set.
+    CHECK(s->kv_swap("config/k", "first", "next").value());
+    CHECK_FALSE(s->kv_swap("config/k", "first", "stale").value());
+    CHECK(s->kv_get("config/k").value() == "next");
+    CHECK_FALSE(s->kv_swap("config/none", "", "x").value());
+    CHECK_FALSE(s->kv_get("config/none").value().has_value());
 }
 
 TEST_CASE("bind wakes a consumer with unread records at once, and appends wake it") {

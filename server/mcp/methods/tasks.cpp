@@ -2,6 +2,9 @@
 // (io.modelcontextprotocol/tasks: tasks/get, tasks/update, tasks/cancel)
 // and the experimental tasks of 2025-11-25 (tasks/get, tasks/result,
 // tasks/list, tasks/cancel). How tasks start and run is task_runner.h.
+#include <algorithm>
+#include <chrono>
+
 #include "server/json/json_text.h"
 #include "server/mcp/methods/methods.h"
 #include "server/mcp/task_runner.h"
@@ -40,23 +43,26 @@ rpc_result task_update(task_runner& srv, const std::shared_ptr<task>& t, const j
     bool ready = false;
     {
         std::lock_guard lock(t->mu);
-        auto& r = t->rec;
-        if (r.status != task_status::input_required) return json::object();
-        bool changed = false;
-        for (auto& [key, value] : p["inputResponses"].items()) {
-            if (!r.input_requests.contains(key) || !value.is_object()) continue;  // unknown or answered
-            r.answers[key] = value;
-            r.input_requests.erase(key);
-            changed = true;
-        }
-        if (!changed) return json::object();
-        ready = r.input_requests.empty();
-        if (ready) {
-            r.status = task_status::working;
-            r.status_message.clear();
-        }
-        if (auto saved = srv.table().save(*t, ready ? "input complete" : "input received"); !saved)
-            return fail(rpc_code::internal_error, "cannot record the input: " + saved.error().message);
+        auto saved = srv.table().update(*t, [&](task_record& r) -> std::optional<std::string> {
+            ready = false;
+            if (r.status != task_status::input_required) return std::nullopt;
+            bool changed = false;
+            for (auto& [key, value] : p["inputResponses"].items()) {
+                if (!r.input_requests.contains(key) || !value.is_object()) continue;  // unknown or answered
+                r.answers[key] = value;
+                r.input_requests.erase(key);
+                changed = true;
+            }
+            if (!changed) return std::nullopt;
+            ready = r.input_requests.empty();
+            if (ready) {
+                r.status = task_status::working;
+                r.status_message.clear();
+            }
+            return ready ? "input complete" : "input received";
+        });
+        if (!saved) return fail(rpc_code::internal_error, "cannot record the input: " + saved.error().message);
+        if (!*saved) ready = false;
     }
     if (ready) srv.run(t);
     return json::object();
@@ -66,16 +72,22 @@ rpc_result task_cancel(task_runner& srv, const std::shared_ptr<task>& t, const s
     std::shared_ptr<call> running;
     {
         std::lock_guard lock(t->mu);
-        auto& r = t->rec;
-        if (terminal(r.status)) {
+        std::string ended;
+        auto saved = srv.table().update(*t, [&](task_record& r) -> std::optional<std::string> {
+            if (terminal(r.status)) {
+                ended = to_string(r.status);
+                return std::nullopt;
+            }
+            r.status = task_status::cancelled;
+            r.status_message = "cancelled by the client";
+            return "cancelled";
+        });
+        if (!saved) return fail(rpc_code::internal_error, "cannot record the cancellation: " + saved.error().message);
+        if (!*saved) {
             if (modern) return json::object();
-            return fail(rpc_code::invalid_params, "task " + id + " is already " + std::string(to_string(r.status)));
+            return fail(rpc_code::invalid_params, "task " + id + " is already " + ended);
         }
         t->cancel_requested = true;
-        r.status = task_status::cancelled;
-        r.status_message = "cancelled by the client";
-        if (auto saved = srv.table().save(*t, "cancelled"); !saved)
-            return fail(rpc_code::internal_error, "cannot record the cancellation: " + saved.error().message);
         running = t->running;
     }
     if (running) {
@@ -108,18 +120,26 @@ std::optional<rpc_failure> ask_for_task_input(task_runner& srv, const std::share
         answers[key] = std::move(*answer);
     }
     lock.lock();
-    auto& r = t->rec;
-    if (r.status != task_status::input_required) return std::nullopt;  // cancelled or expired meanwhile
-    for (auto& [key, value] : answers.items()) {
-        if (!r.input_requests.contains(key)) continue;
-        r.answers[key] = value;
-        r.input_requests.erase(key);
-    }
-    if (!r.input_requests.empty()) return std::nullopt;
-    r.status = task_status::working;
-    r.status_message.clear();
-    if (auto saved = srv.table().save(*t, "input complete"); !saved)
-        return rpc_failure{rpc_code::internal_error, "cannot record the input: " + saved.error().message, {}};
+    bool ready = false;
+    auto saved = srv.table().update(*t, [&](task_record& r) -> std::optional<std::string> {
+        ready = false;
+        if (r.status != task_status::input_required) return std::nullopt;  // cancelled or expired meanwhile
+        bool changed = false;
+        for (auto& [key, value] : answers.items()) {
+            if (!r.input_requests.contains(key)) continue;
+            r.answers[key] = value;
+            r.input_requests.erase(key);
+            changed = true;
+        }
+        if (!changed) return std::nullopt;
+        ready = r.input_requests.empty();
+        if (!ready) return "input received";
+        r.status = task_status::working;
+        r.status_message.clear();
+        return "input complete";
+    });
+    if (!saved) return rpc_failure{rpc_code::internal_error, "cannot record the input: " + saved.error().message, {}};
+    if (!*saved || !ready) return std::nullopt;
     lock.unlock();
     srv.run(t);
     lock.lock();
@@ -132,10 +152,18 @@ rpc_result task_result(task_runner& srv, const std::shared_ptr<call>& c, const s
                        const std::string& id, request_context& ctx) {
     const auto deadline = std::chrono::steady_clock::now() + srv.options().request_timeout;
     std::unique_lock lock(t->mu);
+    auto waited = [&] {
+        return terminal(t->rec.status) || t->rec.status == task_status::input_required || c->cancelled->load();
+    };
     for (;;) {
-        t->changed.wait_until(lock, deadline, [&] {
-            return terminal(t->rec.status) || t->rec.status == task_status::input_required || c->cancelled->load();
-        });
+        // Another server's change comes with a signal (task_runner::
+        // changed_elsewhere); should one be lost, the record is read again
+        // every few seconds.
+        while (!waited() && std::chrono::steady_clock::now() < deadline) {
+            t->changed.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(3)),
+                                  waited);
+            if (!waited()) srv.table().refresh(*t);
+        }
         if (t->rec.status != task_status::input_required || c->cancelled->load()) break;
         if (auto failed = ask_for_task_input(srv, t, id, ctx, lock)) return std::unexpected(std::move(*failed));
     }
@@ -173,6 +201,7 @@ rpc_result tasks(method_scope& s) {
         visible = runner.visible(t->rec, *c);
     }
     if (!visible) return fail(rpc_code::invalid_params, "Unknown task: " + id);
+    runner.recover_if_orphaned(t);
     if (m == "tasks/get") return task_get(*t, modern);
     if (m == "tasks/update" && modern) return task_update(runner, t, p);
     if (m == "tasks/cancel") return task_cancel(runner, t, id, modern);
