@@ -108,6 +108,8 @@ struct store_options {
     // recovery. Default: 5 s.
     std::chrono::milliseconds checkpoint_interval{5000};
     // How often expired lite topics and dead segments are reclaimed. Default: 1 s.
+    // The JetStream engine lists a parent's topics every max(this, its
+    // idle_ttl / 10) (idle_reclaimer.h).
     std::chrono::milliseconds reclaim_interval{1000};
     // Most lite topics reclaimed per pass, so one pass never stalls appends. Default: 10,000.
     std::uint64_t reclaim_batch = 10'000;
@@ -116,8 +118,10 @@ struct store_options {
     // RocksDB memtable size. Default: 32 MiB.
     std::uint64_t index_write_buffer_bytes = 32ull << 20;
     // Called with the name of each lite topic reclaimed for idleness (not for
-    // remove_topic), on the appender thread, after the removal is committed.
-    // Must not block or append. Default: none.
+    // remove_topic), on the appender thread, after the removal is committed
+    // (the JetStream engine: on its reclaimer thread, which it may block,
+    // some time after the topic's last record aged out). Must not append,
+    // nor, on the embedded engine, block. Default: none.
     std::function<void(std::string_view topic)> on_reclaimed;
 };
 

@@ -240,7 +240,8 @@ public:
     // stored, delivered at most once to every other server (never back to
     // this one) -- a cancellation, a takeover, the end of a session. The
     // embedded engine has no other server: signal() does nothing and ask()
-    // hears no answer. channel: [a-z0-9_-]{1,32}.
+    // hears no answer. channel: [a-z0-9_-]{1,32}, not starting with "store-"
+    // (the engine's own questions).
     //
     // The handler runs on an engine thread and must not block; what it
     // returns answers a question (nullopt: no answer). One handler, set

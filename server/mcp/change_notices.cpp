@@ -31,7 +31,9 @@ void change_notices::resource_updated(const std::string& uri) {
     if (!subs) return;
     const auto text = to_json(msg);
     for (auto& [key, value] : *subs) {
-        auto s = p_.sessions.find(key.substr(prefix.size()));
+        auto found = p_.sessions.find(key.substr(prefix.size()));
+        if (!found) continue;  // the store did not answer: not a reason to unsubscribe it
+        auto s = *found;
         if (!s) {
             (void)p_.st.kv_delete(key);
             continue;
@@ -42,7 +44,7 @@ void change_notices::resource_updated(const std::string& uri) {
 
 void change_notices::task_changed(const task_record& r) {
     if (!r.session.empty()) {
-        auto s = p_.sessions.find(r.session);
+        auto s = p_.sessions.find(r.session).value_or(nullptr);
         if (!s || s->ended) return;
         const auto msg = make_notification("notifications/tasks/status", task_view(r, false));
         p_.st.append_async(s->topic, session_log::encode(session_log::get_stream, to_json(msg)), 0, nullptr);

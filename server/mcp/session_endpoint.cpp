@@ -72,7 +72,7 @@ void session_endpoint::post(http_request&& req, json body, std::shared_ptr<respo
         // one's initialize is treated as if the id were unknown (a new
         // session), so an id cannot be probed.
         if (auto sid = req.headers.get("Mcp-Session-Id"))
-            if (auto s = p_.sessions.find(std::string(*sid)); s && s->principal == req.principal)
+            if (auto s = p_.sessions.find(std::string(*sid)).value_or(nullptr); s && s->principal == req.principal)
                 return res->respond(http::rpc_error(400, id, rpc_code::invalid_request,
                                                     "Invalid Request: the session is already initialized"));
         return on_pool(res, [this, body = std::move(body), principal = req.principal, res]() mutable {
@@ -109,7 +109,17 @@ std::expected<std::shared_ptr<session_state>, http_response> session_endpoint::s
         return refuse(400, "Bad Request: Mcp-Session-Id header is required. This is an MCP endpoint (Streamable "
                            "HTTP): a client POSTs an initialize request here first, then sends the Mcp-Session-Id "
                            "it gets back with every request");
-    auto s = p_.sessions.find(std::string(*sid));
+    auto found = p_.sessions.find(std::string(*sid));
+    if (!found) {
+        // Not "no such session": a client told 404 starts a new session and
+        // leaves this one behind. 503 with Retry-After tells it to come back.
+        auto r = http::rpc_error(503, id, rpc_code::internal_error,
+                                 "Service Unavailable: cannot look the session up now (" + found.error().message +
+                                     "); retry");
+        r.headers.set("Retry-After", "1");
+        return std::unexpected(std::move(r));
+    }
+    auto s = *found;
     // Another principal's session is as unknown as one that never existed.
     if (s && p_.authenticated && s->principal != req.principal) s = nullptr;
     if (!s) return refuse(404, "Session not found: it ended, expired or never existed; initialize a new one");

@@ -31,7 +31,7 @@ std::shared_ptr<call> worker_sink::restored(const call_ticket& t) {
     case call_origin::kind::session: {
         // The request's stream is open again until the worker answers; a
         // client resuming it waits for that answer.
-        auto s = p_.sessions.find(t.origin.id);
+        auto s = p_.sessions.find(t.origin.id).value_or(nullptr);
         std::uint64_t stream = 0;
         const auto& tag = t.origin.stream;
         if (!s) return nullptr;  // the session ended or expired meanwhile

@@ -125,8 +125,12 @@ void session_list(const parts& p, const http_request& req, const responder_ptr& 
 
 std::shared_ptr<session_state> session_or_404(const parts& p, const std::string& id, const responder_ptr& res) {
     auto s = p.sessions.find(id);
-    if (!s) res->respond(problem(404, "no session " + id));
-    return s;
+    if (!s) {
+        res->respond(problem(503, "cannot look the session up: " + s.error().message));
+        return nullptr;
+    }
+    if (!*s) res->respond(problem(404, "no session " + id));
+    return *s;
 }
 
 void session_view(const parts& p, const std::string& id, const responder_ptr& res) {

@@ -28,7 +28,12 @@ http_response probes::readiness() const {
     if (!s.connected)
         return http::json_answer(503, json{{"status", "store unreachable"},
                                            {"error", "the connection to NATS is down; reconnecting (see the log)"}});
-    if (s.writes_failing && now - s.last_write_failure_ms < hold)
+    // A failing local disk is this server's trouble: the balancer should
+    // send clients elsewhere. A shared store's failing writes (a stream
+    // electing a leader after a NATS node died) fail on every server alike:
+    // taking them all out of rotation would turn seconds of errors on some
+    // streams into an outage of every stream.
+    if (s.writes_failing && !s.remote && now - s.last_write_failure_ms < hold)
         return http::json_answer(503, json{{"status", "store failing"},
                                            {"error", "the last write to the store failed; see the log"},
                                            {"failedAtMs", s.last_write_failure_ms}});

@@ -104,7 +104,7 @@ std::expected<std::shared_ptr<session_state>, create_refusal> session_table::cre
     return s;
 }
 
-std::shared_ptr<session_state> session_table::find(const std::string& id) {
+store::result<std::shared_ptr<session_state>> session_table::find(const std::string& id) {
     {
         std::lock_guard lock(mu_);
         if (auto it = sessions_.find(id); it != sessions_.end()) {
@@ -118,7 +118,8 @@ std::shared_ptr<session_state> session_table::find(const std::string& id) {
         if (ended_.contains(id)) return nullptr;
     }
     auto rec = store_.kv_get(std::string(record_prefix) + id);
-    if (!rec || !*rec) return nullptr;
+    if (!rec) return std::unexpected(rec.error());
+    if (!*rec) return nullptr;
     auto parsed = parse_json(**rec);
     if (!parsed) {
         spdlog::error("session {}: stored record is not JSON: {}", id, parsed.error().message);
@@ -270,6 +271,7 @@ void session_table::expired(std::string_view topic) {
     std::shared_ptr<session_state> s;
     {
         std::lock_guard lock(mu_);
+        remember_ended(id);
         if (auto it = sessions_.find(id); it != sessions_.end()) {
             s = it->second;
             sessions_.erase(it);
@@ -279,12 +281,16 @@ void session_table::expired(std::string_view topic) {
         std::lock_guard lock(s->mu);
         s->ended = true;
     }
+    // Counted out by whoever deletes its record: with a shared store, every
+    // server reports the idle topic, and one ended elsewhere (DELETE) is
+    // reported too, its record already gone.
+    auto rec = store_.kv_get(std::string(record_prefix) + id);
+    if (!rec || !*rec) return;
     std::string principal = s ? s->principal : "";
-    if (!s)
-        if (auto rec = store_.kv_get(std::string(record_prefix) + id); rec && *rec) {
-            auto j = parse_json(**rec).value_or(json());
-            if (j.is_object()) principal = j.value("principal", "");
-        }
+    if (!s) {
+        auto j = parse_json(**rec).value_or(json());
+        if (j.is_object()) principal = j.value("principal", "");
+    }
     if (store_.kv_delete(std::string(record_prefix) + id)) uncount(principal);
     spdlog::info("session {}: expired", id);
 }

@@ -113,8 +113,10 @@ public:
     std::expected<std::shared_ptr<session_state>, create_refusal> create(std::string version, json capabilities,
                                                                          json client_info, std::string principal = {});
     // The session, loaded from the store when not in memory; nullptr when it
-    // does not exist (never created, ended, or expired).
-    std::shared_ptr<session_state> find(const std::string& id);
+    // does not exist (never created, ended, or expired); an error when the
+    // store could not say (a shared store unreachable for a moment): that is
+    // not "no session", and the client should hear the difference.
+    store::result<std::shared_ptr<session_state>> find(const std::string& id);
     // Persists what can change (log level, subscriptions).
     void save(session_state& s);
     // Ends a session: the record, its topic and its streams.

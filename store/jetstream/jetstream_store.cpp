@@ -27,6 +27,7 @@ jetstream_store::jetstream_store(store_options o)
 }
 
 jetstream_store::~jetstream_store() {
+    if (reclaimer_) reclaimer_->stop();
     if (signals_) signals_->stop();
     if (router_) router_->stop();
     if (publisher_) publisher_->stop();
@@ -34,6 +35,7 @@ jetstream_store::~jetstream_store() {
     // kv_, router_ and publisher_ release their libnats handles before the
     // connection itself goes (members are destroyed in reverse order).
     kv_.reset();
+    reclaimer_.reset();
     signals_.reset();
     router_.reset();
     publisher_.reset();
@@ -65,9 +67,25 @@ result<void> jetstream_store::start() {
     router_ = std::make_unique<wake_router>(*link_, names_, ready_);
     signals_ = std::make_unique<signals>(*link_, names_);
     if (auto r = signals_->start(); !r) return r;
+    signals_->on_engine_signal([this](std::string_view channel, std::string_view payload) -> std::optional<std::string> {
+        if (channel == idle_reclaimer::bound_question && ready_.has_bindings(payload)) return std::string("1");
+        return std::nullopt;
+    });
     link_->on_reconnect([this] {
         if (router_) router_->catch_up();
     });
+    reclaimer_ = std::make_unique<idle_reclaimer>(
+        idle_reclaimer::parts{*link_, names_, *signals_,
+                              [this] {
+                                  std::shared_lock lock(parents_mu_);
+                                  std::vector<std::pair<std::string, std::chrono::milliseconds>> out;
+                                  for (auto& [name, policy] : parents_) out.emplace_back(name, policy.idle_ttl);
+                                  return out;
+                              },
+                              [this](std::string_view topic) { return ready_.has_bindings(topic); },
+                              opts_.on_reclaimed},
+        opts_.reclaim_interval);
+    reclaimer_->start();
     return {};
 }
 
@@ -226,6 +244,7 @@ result<void> jetstream_store::remove_topic(std::string_view topic) {
     jsOptions_Init(&o);
     o.Stream.Purge.Subject = addr.subject.c_str();
     jsErrCode jerr{};
+    reclaimer_->removed(topic);  // before it leaves its stream: not idleness
     if (auto s = js_PurgeStream(link_->js(), addr.stream.c_str(), &o, &jerr); s != NATS_OK)
         return std::unexpected(nats_error("removing " + std::string(topic), s));
     return kv_->remove_cursors(topic);
@@ -346,6 +365,7 @@ store_stats jetstream_store::stats() const {
     s.publish_micros = p.ack_micros;
     s.publish_buckets = p.ack_buckets;
     s.wake_gaps = router_->gaps();
+    s.reclaimed_topics = reclaimer_->reclaimed();
     s.watched_topics = router_->watched();
     const auto r = ready_.stats();
     s.consumers = r.consumers;

@@ -16,9 +16,9 @@
 //
 // What differs from the embedded engine, by design: per-topic byte
 // retention and the per-parent topic count are not enforced (the record
-// count and the age are); records expire by age (MaxAge), not by the
-// topic's idleness, so on_reclaimed is never called and reclaim() does
-// nothing; read() never reports truncation (a reader behind the retained
+// count and the age are); records expire by age (MaxAge), and a topic
+// whose last record aged out is reported idle (idle_reclaimer.h) some time
+// after, not at once; read() never reports truncation (a reader behind the retained
 // start continues from the oldest record); checkpoint() has nothing to do
 // (JetStream writes on its own; 2.9 acknowledges before its fsync:
 // docs/cluster.md says what survives which failure).
@@ -39,6 +39,7 @@
 #include <memory>
 #include <shared_mutex>
 
+#include "store/jetstream/idle_reclaimer.h"
 #include "store/jetstream/kv_space.h"
 #include "store/jetstream/names.h"
 #include "store/jetstream/nats_link.h"
@@ -86,7 +87,7 @@ public:
     void suspend(std::string_view consumer, std::string_view topic, std::chrono::milliseconds duration) override;
     void resume(std::string_view consumer, std::string_view topic) override;
     result<void> checkpoint() override { return {}; }
-    result<std::size_t> reclaim() override { return std::size_t{0}; }
+    result<std::size_t> reclaim() override { return reclaimer_->pass(true); }
     std::vector<parent_info> parents() const override;
     void observe_appends(append_observer observer) override;
     void on_signal(signal_handler handler) override;
@@ -115,6 +116,7 @@ private:
     std::unique_ptr<wake_router> router_;
     std::unique_ptr<kv_space> kv_;
     std::unique_ptr<signals> signals_;
+    std::unique_ptr<idle_reclaimer> reclaimer_;
 
     mutable std::shared_mutex parents_mu_;
     std::map<std::string, topic_policy, std::less<>> parents_;

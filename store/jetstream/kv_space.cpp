@@ -81,34 +81,56 @@ result<void> kv_space::remove(std::string_view key) {
     return {};
 }
 
+result<bool> kv_space::conditional_put(std::string_view key, std::uint64_t last, std::string_view value) {
+    const auto k = names::record_key(key);
+    const auto stream = "KV_" + names_.records_bucket();
+    const auto subject = "$KV." + names_.records_bucket() + "." + k;
+    // The expected last sequence alone is not enough: nats-server 2.9 checks
+    // it before the write's Raft proposal, so two writes expecting the same
+    // sequence in flight at once may both pass (nats-server issue 4320). The
+    // message id <key>@<sequence> makes them the same message to the
+    // stream's deduplication, which is staged at the leader before the
+    // proposal: one is stored, the other is a duplicate.
+    const std::string id = k + "@" + std::to_string(last);
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MsgId = id.c_str();
+    if (last == 0)
+        po.ExpectNoMessage = true;
+    else
+        po.ExpectLastSubjectSeq = last;
+    po.MaxWait = static_cast<int64_t>(link_.timeout().count());
+    jsPubAck* ack = nullptr;
+    jsErrCode jerr{};
+    const auto s = js_Publish(&ack, link_.js(), subject.c_str(), value.data(), static_cast<int>(value.size()), &po, &jerr);
+    const bool duplicate = ack && ack->Duplicate;
+    if (ack) jsPubAck_Destroy(ack);
+    if (s == NATS_OK) return !duplicate;
+    // Refused (another server wrote since: "wrong last sequence", or the same
+    // write raced ours), or the answer was lost: what the key holds now says.
+    auto now = last_message(link_, stream, subject, served_by::leader);
+    if (now && *now && !(*now)->deleted && (*now)->payload == value) return true;
+    if (now && (*now ? (*now)->seq : 0) != last) return false;
+    if (jerr != 0) return false;  // refused by JetStream, the key unchanged
+    return std::unexpected(nats_error("storing the key " + std::string(key), s));
+}
+
 result<bool> kv_space::create(std::string_view key, std::string_view value) {
     if (key.empty()) return make_error(errc::invalid_argument, "empty key");
-    const auto k = names::record_key(key);
-    if (kvStore_Create(nullptr, records_, k.c_str(), value.data(), static_cast<int>(value.size())) == NATS_OK) return true;
-    // Refused: another server stored it first (or the bucket is unreachable,
-    // which the read says).
-    auto now = get(key);
-    if (!now) return std::unexpected(now.error());
-    if (*now) return false;
-    return make_error(errc::io_error, "storing the key " + std::string(key) + " failed");
+    auto m = last_message(link_, "KV_" + names_.records_bucket(),
+                          "$KV." + names_.records_bucket() + "." + names::record_key(key), served_by::leader);
+    if (!m) return std::unexpected(error{m.error().code, "reading the key " + std::string(key) + ": " + m.error().message});
+    if (*m && !(*m)->deleted) return false;
+    return conditional_put(key, *m ? (*m)->seq : 0, value);  // after a delete: its marker's sequence
 }
 
 result<bool> kv_space::swap(std::string_view key, std::string_view expected, std::string_view value) {
     if (key.empty()) return make_error(errc::invalid_argument, "empty key");
-    const auto k = names::record_key(key);
-    auto m = last_message(link_, "KV_" + names_.records_bucket(), "$KV." + names_.records_bucket() + "." + k,
-                          served_by::leader);
+    auto m = last_message(link_, "KV_" + names_.records_bucket(),
+                          "$KV." + names_.records_bucket() + "." + names::record_key(key), served_by::leader);
     if (!m) return std::unexpected(error{m.error().code, "reading the key " + std::string(key) + ": " + m.error().message});
     if (!*m || (*m)->deleted || (*m)->payload != expected) return false;
-    uint64_t revision = 0;
-    const auto s = kvStore_Update(&revision, records_, k.c_str(), value.data(), static_cast<int>(value.size()), (*m)->seq);
-    if (s == NATS_OK) return true;
-    // Refused when another server changed it since the read (JetStream's
-    // "wrong last sequence"); anything else is the bucket being unreachable.
-    auto now = last_message(link_, "KV_" + names_.records_bucket(), "$KV." + names_.records_bucket() + "." + k,
-                            served_by::leader);
-    if (now && (!*now || (*now)->seq != (*m)->seq)) return false;
-    return std::unexpected(nats_error("storing the key " + std::string(key), s));
+    return conditional_put(key, (*m)->seq, value);
 }
 
 result<std::vector<std::pair<std::string, std::string>>> kv_space::scan(std::string_view prefix,

@@ -51,6 +51,10 @@ public:
     result<void> remove_cursors(std::string_view topic);
 
 private:
+    // Stores value if the key's last sequence is still `last` (0: it has
+    // none); true when this write is the one stored.
+    result<bool> conditional_put(std::string_view key, std::uint64_t last, std::string_view value);
+
     nats_link& link_;
     const names& names_;
     kvStore* records_ = nullptr;

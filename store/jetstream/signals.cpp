@@ -42,17 +42,22 @@ void signals::on_signal(store::signal_handler handler) {
     handler_ = handler ? std::make_shared<const store::signal_handler>(std::move(handler)) : nullptr;
 }
 
+void signals::on_engine_signal(store::signal_handler handler) {
+    std::lock_guard lock(mu_);
+    engine_handler_ = handler ? std::make_shared<const store::signal_handler>(std::move(handler)) : nullptr;
+}
+
 void signals::on_message(natsConnection* nc, natsSubscription*, natsMsg* msg, void* self) {
     auto* s = static_cast<signals*>(self);
     msg_ptr owned(msg);
+    std::string_view subject = natsMsg_GetSubject(msg);
+    const auto channel = subject.substr(subject.rfind('.') + 1);
     std::shared_ptr<const store::signal_handler> handler;
     {
         std::lock_guard lock(s->mu_);
-        handler = s->handler_;
+        handler = channel.starts_with("store-") ? s->engine_handler_ : s->handler_;
     }
     if (!handler) return;
-    std::string_view subject = natsMsg_GetSubject(msg);
-    const auto channel = subject.substr(subject.rfind('.') + 1);
     std::string_view payload(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
     auto answer = (*handler)(channel, payload);
     const char* reply = natsMsg_GetReply(msg);

@@ -27,7 +27,10 @@ public:
     result<void> start();
     void stop();
 
+    // The server's handler. Channels starting with "store-" are the
+    // engine's own: they go to the engine's handler, never the server's.
     void on_signal(store::signal_handler handler);
+    void on_engine_signal(store::signal_handler handler);
     result<void> send(std::string_view channel, std::string_view payload);
     void ask(std::string_view channel, std::string_view payload, std::chrono::milliseconds wait, store::answer_fn done);
 
@@ -40,7 +43,7 @@ private:
     pending_replies questions_;
     natsSubscription* sub_ = nullptr;
     std::mutex mu_;
-    std::shared_ptr<const store::signal_handler> handler_;
+    std::shared_ptr<const store::signal_handler> handler_, engine_handler_;
 };
 
 // Checks a channel name: [a-z0-9_-]{1,32}.

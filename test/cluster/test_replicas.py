@@ -168,6 +168,30 @@ class Replicas(unittest.TestCase):
         self.assertTrue(wait_until(quiet_on_a, timeout=5))
 
 
+    def test_an_idle_session_expires_on_every_server_but_not_one_streaming_on_another(self):
+        args = ["--session-ttl-ms", "300", "--reclaim-ms", "100"]
+        data = tempfile.mkdtemp(prefix="litemcp-idle-")
+        d = Server(BINARY, args, data=data).start()
+        e = Server(BINARY, args, data=data).start()
+        try:
+            ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+            idle, _ = d.initialize()
+            self.assertEqual(e.request("POST", ping, {"Mcp-Session-Id": idle})[0], 200)  # e holds it too
+            watched, _ = d.initialize()
+            g = d.open("GET", headers={"Mcp-Session-Id": watched, "Accept": "text/event-stream"})
+            next(events(g))  # the stream is attached, on d
+            time.sleep(2.0)  # untouched for far longer than the TTL
+            self.assertEqual(d.request("POST", ping, {"Mcp-Session-Id": idle})[0], 404)
+            self.assertEqual(e.request("POST", ping, {"Mcp-Session-Id": idle})[0], 404)
+            # e asked who streams the watched one; d did, so e kept it too.
+            self.assertEqual(e.request("POST", ping, {"Mcp-Session-Id": watched})[0], 200)
+            self.assertEqual(d.request("POST", ping, {"Mcp-Session-Id": watched})[0], 200)
+            g._conn.close()
+        finally:
+            d.cleanup()
+            e.cleanup()
+            shutil.rmtree(data, ignore_errors=True)
+
     # ---- tasks ----
 
     def legacy_rpc(self, srv, sid, id, method, params):

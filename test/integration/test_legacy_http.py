@@ -835,9 +835,6 @@ class Durability(unittest.TestCase):
         finally:
             srv.cleanup()
 
-    # On JetStream records age out by the stream's MaxAge and nothing expires
-    # the session records yet: docs/cluster.md, "Not yet".
-    @unittest.skipIf(os.environ.get("TEST_NATS_SERVERS"), "idle-session expiry is not built on JetStream yet")
     def test_idle_sessions_expire_but_not_under_an_open_stream(self):
         srv = Server(BINARY, ["--session-ttl-ms", "300", "--checkpoint-ms", "100", "--reclaim-ms", "100"]).start()
         try:

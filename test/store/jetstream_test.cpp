@@ -279,16 +279,39 @@ TEST_CASE("jetstream: compare-and-set on a key holds across servers") {
     CHECK(a->kv_get("task/t").value() == "v2-b");
     CHECK(a->kv_swap("task/t", "v2-b", "v3-a").value());
     CHECK(b->kv_get("task/t").value() == "v3-a");
-    // Two servers racing from the same value: exactly one wins.
-    std::atomic<int> won{0};
-    std::thread ta([&] { won += a->kv_swap("task/t", "v3-a", "a").value_or(false); });
-    std::thread tb([&] { won += b->kv_swap("task/t", "v3-a", "b").value_or(false); });
-    ta.join();
-    tb.join();
-    CHECK(won == 1);
+    // Two servers racing from the same value, many times: exactly one wins
+    // each time, and the key holds the winner's value. (nats-server 2.9
+    // lets both win on the expected revision alone: kv_space.cpp.)
+    std::string at = "v3-a";
+    for (int round = 0; round < 40; ++round) {
+        std::atomic<int> won{0};
+        const auto va = "a" + std::to_string(round), vb = "b" + std::to_string(round);
+        std::atomic<bool> a_won{false};
+        std::thread ta([&] {
+            if (a->kv_swap("task/t", at, va).value_or(false)) {
+                ++won;
+                a_won = true;
+            }
+        });
+        std::thread tb([&] { won += b->kv_swap("task/t", at, vb).value_or(false); });
+        ta.join();
+        tb.join();
+        REQUIRE(won.load() == 1);
+        at = a_won ? va : vb;
+        CHECK(a->kv_get("task/t").value() == at);
+    }
     REQUIRE(a->kv_delete("task/t"));
-    CHECK_FALSE(b->kv_swap("task/t", "a", "c").value());
-    CHECK_FALSE(b->kv_swap("task/t", "b", "c").value());
+    CHECK_FALSE(b->kv_swap("task/t", at, "c").value());
+    // Create-if-absent raced the same way (servers agreeing on a shared key).
+    for (int round = 0; round < 20; ++round) {
+        const auto key = "config/race-" + std::to_string(round);
+        std::atomic<int> won{0};
+        std::thread ta([&] { won += a->kv_create(key, "a").value_or(false); });
+        std::thread tb([&] { won += b->kv_create(key, "b").value_or(false); });
+        ta.join();
+        tb.join();
+        REQUIRE(won.load() == 1);
+    }
 }
 
 TEST_CASE("jetstream: an append on one server wakes a consumer bound on another") {
@@ -420,4 +443,51 @@ TEST_CASE("jetstream: signals reach the other servers, never the sender; questio
     CHECK(std::chrono::steady_clock::now() - asked < std::chrono::seconds(2));
 
     CHECK(a->shared());
+}
+
+TEST_CASE("jetstream: a topic whose records aged out is reported idle, unless removed or bound anywhere") {
+    const auto prefix = fresh_prefix();
+    auto options = [&](std::vector<std::string>* reported, std::mutex* mu) {
+        auto o = cluster_options(prefix);
+        for (auto& p : o.parents) p.policy.idle_ttl = std::chrono::milliseconds(400);
+        o.reclaim_interval = std::chrono::hours(1);  // passes only when the test asks (reclaim())
+        o.on_reclaimed = [reported, mu](std::string_view topic) {
+            std::lock_guard lock(*mu);
+            reported->emplace_back(topic);
+        };
+        return o;
+    };
+    std::mutex mu;
+    std::vector<std::string> on_a, on_b;
+    auto a = store::open(options(&on_a, &mu));
+    REQUIRE(a);
+    auto b = store::open(options(&on_b, &mu));
+    REQUIRE(b);
+    REQUIRE((*a)->append("t/idle", "x"));
+    REQUIRE((*a)->append("t/removed", "x"));
+    REQUIRE((*a)->append("t/bound-on-b", "x"));
+    REQUIRE((*b)->add_consumer("stream-1", [] {}));
+    REQUIRE((*b)->bind("stream-1", "t/bound-on-b"));
+    CHECK((*a)->reclaim().value() == 0);  // the first listing: nothing to compare with
+    CHECK((*b)->reclaim().value() == 0);
+    REQUIRE((*a)->remove_topic("t/removed"));
+    // Every record is older than the TTL: JetStream drops them.
+    CHECK(eventually([&] { return !(*a)->topic("t/idle").has_value(); }, std::chrono::seconds(10)));
+    CHECK(eventually([&] { return !(*a)->topic("t/bound-on-b").has_value(); }, std::chrono::seconds(10)));
+    CHECK((*a)->reclaim().value() == 1);
+    CHECK((*b)->reclaim().value() == 2);
+    {
+        std::lock_guard lock(mu);
+        CHECK(on_a == std::vector<std::string>{"t/idle"});  // not its own removal; b answered for the bound one
+        // b takes the removal on a for idleness (a removal is told nobody;
+        // the callbacks are idempotent). It keeps its bound topic.
+        CHECK(std::find(on_b.begin(), on_b.end(), "t/idle") != on_b.end());
+        CHECK(std::find(on_b.begin(), on_b.end(), "t/bound-on-b") == on_b.end());
+    }
+    CHECK((*a)->stats().reclaimed_topics == 1);
+    // Once b lets go, the next pass reports it.
+    (*b)->unbind("stream-1", "t/bound-on-b");
+    CHECK((*a)->reclaim().value() == 1);
+    std::lock_guard lock(mu);
+    CHECK(on_a.back() == "t/bound-on-b");
 }
