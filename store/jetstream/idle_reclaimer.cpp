@@ -95,6 +95,7 @@ std::vector<std::string> idle_reclaimer::unbound(std::vector<std::string> left) 
 }
 
 std::size_t idle_reclaimer::pass(bool force) {
+    std::lock_guard turn(pass_mu_);
     std::size_t reported = 0;
     for (auto& [parent, ttl] : p_.parents()) {
         const auto now = std::chrono::steady_clock::now();

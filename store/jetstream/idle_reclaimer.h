@@ -17,8 +17,9 @@
 // when a topic left reports it (the server's callbacks are idempotent); a
 // topic that left while no server ran is never reported (docs/cluster.md).
 //
-// Threading: one thread of its own runs the passes; on_reclaimed runs on
-// it and may block. removed() is thread-safe. Lifetime: owned by
+// Threading: one thread of its own runs the passes, and pass() may be
+// called from any thread (store::reclaim()): passes take turns. on_reclaimed
+// runs on the thread of the pass and may block. removed() is thread-safe. Lifetime: owned by
 // jetstream_store; stop() before the link closes.
 #pragma once
 
@@ -79,8 +80,9 @@ private:
 
     parts p_;
     std::chrono::milliseconds interval_;
-    std::map<std::string, std::set<std::string>> known_;  // stream -> its topics at the last listing (pass thread)
-    std::map<std::string, std::chrono::steady_clock::time_point> due_;  // parent -> next listing (pass thread)
+    std::mutex pass_mu_;  // one pass at a time; guards known_ and due_
+    std::map<std::string, std::set<std::string>> known_;  // stream -> its topics at the last listing
+    std::map<std::string, std::chrono::steady_clock::time_point> due_;  // parent -> next listing
     std::mutex mu_;
     std::condition_variable cv_;
     bool stopping_ = false;

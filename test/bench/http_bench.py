@@ -19,7 +19,16 @@ Sections:
   worker      tools/call through the example C++ worker at 32 connections:
               req/s, p50/p99; and the wake latency from a worker's result
               POST to the client's stream delivering it
-Needs wrk and taskset (Debian: wrk, util-linux) and node for the reference."""
+  cluster     three litemcp servers on a 3-node JetStream cluster (R3) behind
+              HAProxy (round robin), all on this machine: legacy tools/call
+              through the balancer side by side with one litemcp on the
+              embedded engine and the v1 SDK reference, nothing pinned (wrk on
+              core 1); an append on one server to the first byte on another
+              server's stream (p50/p99); a resume's first byte from JetStream
+              with 100,000 events; memory per idle session in litemcp and in
+              each NATS node; failover (test/cluster/test_failover.py)
+Needs wrk and taskset (Debian: wrk, util-linux) and node for the reference;
+the cluster section nats-server and haproxy."""
 
 import argparse
 import collections
@@ -40,6 +49,7 @@ import time
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.abspath(os.path.join(here, "..", ".."))
 sys.path.insert(0, os.path.join(here, "..", "integration"))
+sys.path.insert(0, os.path.join(here, "..", "cluster"))
 from litemcp_harness import Server  # noqa: E402
 
 HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
@@ -377,42 +387,48 @@ def section_sessions(args, binary):
         srv.cleanup()
 
 
+def resume_latency(srv, calls, resumes):
+    """Fills one session of srv with 2 * calls + 2 events, then resumes it
+    `resumes` times from random event ids: (p50, p99) of the first byte, ms."""
+    sid = initialize(srv.port)
+    h = dict(HEADERS, **{"Mcp-Session-Id": sid})
+    c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+    ids = []
+    for i in range(calls):
+        c.request("POST", "/mcp", json.dumps({"jsonrpc": "2.0", "id": i + 1, "method": "tools/call",
+                                              "params": {"name": "echo", "arguments": {"text": "x"}}}), h)
+        r = c.getresponse()
+        body = r.read().decode()
+        found = re.findall(r"^id: (\S+)$", body, re.M)
+        if r.status != 200 or not found:
+            raise RuntimeError("call %d: HTTP %d %r" % (i, r.status, body[:200]))
+        ids.append(found[0])  # each call's priming id
+    c.close()
+    lat = []
+    c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+    g = {"Accept": "text/event-stream", "Mcp-Session-Id": sid}
+    for _ in range(resumes):
+        g["Last-Event-ID"] = random.choice(ids)
+        t0 = time.perf_counter()
+        c.request("GET", "/mcp", headers=g)
+        r = c.getresponse()
+        first = r.read(1)
+        lat.append((time.perf_counter() - t0) * 1000)
+        rest = r.read()
+        if not first or b'"result"' not in first + rest:
+            raise RuntimeError("a resume did not replay the response")
+    c.close()
+    lat.sort()
+    return lat[len(lat) // 2], lat[int(len(lat) * 0.99) - 1]
+
+
 def section_resume(args, binary):
     calls = 5000 if args.quick else 50000  # two records each: request and response
     resumes = 200 if args.quick else 1000
     print("# resume: a session holding %d events, %d resumes from random event ids" % (2 * calls + 2, resumes))
     srv = Server(binary, ["--session-retention-records", str(4 * calls), "--session-retention-bytes", str(1 << 30)]).start()
     try:
-        sid = initialize(srv.port)
-        h = dict(HEADERS, **{"Mcp-Session-Id": sid})
-        c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
-        ids = []
-        for i in range(calls):
-            c.request("POST", "/mcp", json.dumps({"jsonrpc": "2.0", "id": i + 1, "method": "tools/call",
-                                                  "params": {"name": "echo", "arguments": {"text": "x"}}}), h)
-            r = c.getresponse()
-            body = r.read().decode()
-            found = re.findall(r"^id: (\S+)$", body, re.M)
-            if r.status != 200 or not found:
-                raise RuntimeError("call %d: HTTP %d %r" % (i, r.status, body[:200]))
-            ids.append(found[0])  # each call's priming id
-        c.close()
-        lat = []
-        c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
-        g = {"Accept": "text/event-stream", "Mcp-Session-Id": sid}
-        for _ in range(resumes):
-            g["Last-Event-ID"] = random.choice(ids)
-            t0 = time.perf_counter()
-            c.request("GET", "/mcp", headers=g)
-            r = c.getresponse()
-            first = r.read(1)
-            lat.append((time.perf_counter() - t0) * 1000)
-            rest = r.read()
-            if not first or b'"result"' not in first + rest:
-                raise RuntimeError("a resume did not replay the response")
-        c.close()
-        lat.sort()
-        p50, p99 = lat[len(lat) // 2], lat[int(len(lat) * 0.99) - 1]
+        p50, p99 = resume_latency(srv, calls, resumes)
         print("resume first byte (%d events in the topic): p50 %.2f ms, p99 %.2f ms" % (2 * calls + 2, p50, p99))
         return {"p99": p99}
     finally:
@@ -490,6 +506,130 @@ def worker_wake_latency(srv, n):
     return p99
 
 
+def rss_total_kib(pids):
+    return sum(rss_kib(p) for p in pids)
+
+
+def cross_server_wake(a_port, b_port, n):
+    """p50/p99 (ms) from sending a tools/call to server a whose handler
+    appends a change (test_trigger_tool_change) to the first byte of that
+    change on a session's GET stream held by server b."""
+    sid = initialize(a_port)
+    g = http.client.HTTPConnection("127.0.0.1", b_port, timeout=30)
+    g.request("GET", "/mcp", headers={"Accept": "text/event-stream", "Mcp-Session-Id": sid,
+                                      "MCP-Protocol-Version": "2025-11-25"})
+    stream = g.getresponse()
+    if stream.status != 200:
+        raise RuntimeError("the GET stream on b: HTTP %d" % stream.status)
+    c = http.client.HTTPConnection("127.0.0.1", a_port, timeout=30)
+    h = dict(HEADERS, **{"Mcp-Session-Id": sid, "MCP-Protocol-Version": "2025-11-25"})
+    lat = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        c.request("POST", "/mcp", json.dumps({"jsonrpc": "2.0", "id": i + 1, "method": "tools/call",
+                                              "params": {"name": "test_trigger_tool_change", "arguments": {}}}), h)
+        c.getresponse().read()
+        while True:
+            line = stream.fp.readline()
+            if not line:
+                raise RuntimeError("the GET stream on b ended")
+            if b"list_changed" in line:
+                lat.append((time.perf_counter() - t0) * 1000)
+                break
+    c.close()
+    g.close()
+    lat.sort()
+    return lat[len(lat) // 2], lat[int(len(lat) * 0.99) - 1]
+
+
+def section_cluster(args, binary, npm_dir):
+    from haproxy import Balancer
+    from nats_cluster import NatsCluster
+    seconds = 5 if args.quick else 15
+    calls = 5000 if args.quick else 50000
+    sessions = 10000 if args.quick else 100000
+    print("# cluster: 3 litemcp servers on a 3-node JetStream cluster (R3) behind HAProxy round robin, "
+          "everything on this machine's 2 cores (servers unpinned, wrk on core 1)")
+    out = {}
+    data = tempfile.mkdtemp(prefix="litemcp-bench-cluster-")
+    with NatsCluster(3) as nats:
+        store = ["--store", ",".join(nats.urls), "--nats-prefix", "bench%d" % random.randrange(1 << 30),
+                 "--nats-replicas", "3", "--log-level", "error", "--max-sessions", str(sessions + 1000),
+                 "--session-retention-records", str(4 * calls), "--session-retention-bytes", str(1 << 30)]
+        servers = [Server(binary, store, data=data).start() for _ in range(3)]
+        lb = Balancer([s.port for s in servers]).start()
+        try:
+            sid = initialize(lb.port)
+            warm(lb.port, sid)
+            out["cluster"] = wrk(lb.port, sid, seconds)
+            # One litemcp on the embedded engine and the v1 SDK reference, the same way (unpinned).
+            script = os.path.join(npm_dir, "reference_server.mjs")
+            shutil.copy(os.path.join(here, "reference_server.mjs"), script)
+            single = tempfile.mkdtemp(prefix="litemcp-bench-")
+            for name, command in (("embedded", lambda port: [binary, "--port", str(port), "--data", single,
+                                                             "--examples", "--log-level", "warn"]),
+                                  ("reference", lambda port: ["node", script, str(port)])):
+                port = free_port()
+                proc = subprocess.Popen(command(port), stdout=subprocess.PIPE, text=True)
+                proc.stdout.readline()
+                try:
+                    one = initialize(port)
+                    warm(port, one)
+                    out[name] = wrk(port, one, seconds)
+                finally:
+                    proc.terminate()
+                    proc.wait()
+            shutil.rmtree(single, ignore_errors=True)
+            for name, label in (("cluster", "3 servers on JetStream R3 behind HAProxy"),
+                                ("embedded", "1 litemcp, embedded engine"),
+                                ("reference", "TypeScript SDK 1.32.2 reference, 1 node")):
+                r = out[name]
+                print("cluster throughput, %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms (bad %d, socket errors %s)"
+                      % (label, r.rps, r.p50, r.p99, r.bad, r.errors))
+            ratio = out["cluster"].rps / out["reference"].rps
+            print("cluster throughput ratio cluster / reference: %.1fx (bound: 3 litemcp, 3 nats-server, HAProxy "
+                  "and wrk share 2 cores; each call is an append acknowledged by a quorum of 2 NATS nodes)" % ratio)
+            out["ratio"] = ratio
+            w50, w99 = cross_server_wake(servers[0].port, servers[1].port, 50 if args.quick else 300)
+            print("cluster wake: a change appended through server a to the first byte on server b's GET stream: "
+                  "p50 %.2f ms, p99 %.2f ms" % (w50, w99))
+            out["wake_p99"] = w99
+            r50, r99 = resume_latency(servers[2], calls, 200 if args.quick else 1000)
+            print("cluster resume first byte from JetStream (%d events in the topic): p50 %.2f ms, p99 %.2f ms"
+                  % (2 * calls + 2, r50, r99))
+            out["resume_p99"] = r99
+            nats_pids = [p.pid for p in nats.procs]
+            time.sleep(1)
+            before, nats_before = rss_kib(servers[0].proc.pid), [rss_kib(p) for p in nats_pids]
+            conns = [http.client.HTTPConnection("127.0.0.1", servers[0].port, timeout=30) for _ in range(4)]
+            t0 = time.time()
+            for i in range(sessions):
+                initialize(servers[0].port, conns[i % 4])
+            took = time.time() - t0
+            for c in conns:
+                c.close()
+            time.sleep(2)
+            per = (rss_kib(servers[0].proc.pid) - before) * 1024 / sessions
+            per_nats = [(rss_kib(p) - b) * 1024 / sessions for p, b in zip(nats_pids, nats_before)]
+            print("cluster sessions: %d created through one server in %.1f s (%.0f/s); RSS per idle session: "
+                  "litemcp %.0f bytes, NATS nodes %s bytes"
+                  % (sessions, took, sessions / took, per, ", ".join("%.0f" % x for x in per_nats)))
+            out["per_session"] = per
+        finally:
+            lb.stop()
+            for srv in servers:
+                srv.cleanup()
+            shutil.rmtree(data, ignore_errors=True)
+        failover = subprocess.run([sys.executable, os.path.join(here, "..", "cluster", "test_failover.py"), binary,
+                                   npm_dir], env=dict(os.environ, TEST_NATS_SERVERS=",".join(nats.urls)),
+                                  capture_output=True, text=True, timeout=300)
+        m = re.search(r"open again on another server after (\d+) ms", failover.stdout)
+        out["failover_ms"] = int(m.group(1)) if m else None
+        print("cluster failover: kill -9 of the server holding the SDK client's stream to that stream open again "
+              "on another server: %s" % ("%d ms" % out["failover_ms"] if m else "not measured: " + failover.stdout[-300:]))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(root, "build"))
@@ -515,6 +655,8 @@ def main():
         r["resume"] = section_resume(args, binary)
     if args.only in (None, "worker"):
         r["worker"] = section_worker(args, binary)
+    if args.only in (None, "cluster"):
+        r["cluster"] = section_cluster(args, binary, npm_dir)
     print("\n# summary%s" % (" (--quick: reduced sizes, not comparable with the targets)" if args.quick else ""))
 
     def line(what, value, met):
@@ -539,6 +681,13 @@ def main():
         line("resume first byte p99 <= 5 ms", "%.2f ms" % r["resume"]["p99"], r["resume"]["p99"] <= 5)
     if "worker" in r:
         line("worker wake latency p99 <= 2 ms", "%.2f ms" % r["worker"]["wake"], r["worker"]["wake"] <= 2)
+    if "cluster" in r:
+        c = r["cluster"]
+        line("cluster >= 2x the reference's single node", "%.1fx" % c["ratio"], c["ratio"] >= 2)
+        line("cross-server wake p99 <= 5 ms", "%.2f ms" % c["wake_p99"], c["wake_p99"] <= 5)
+        line("resume from JetStream (100,000 events) p99 <= 10 ms", "%.2f ms" % c["resume_p99"], c["resume_p99"] <= 10)
+        line("failover <= 2 s", "%s ms" % c["failover_ms"], c["failover_ms"] is not None and c["failover_ms"] <= 2000)
+        print("  %-52s %-28s" % ("RSS per idle session in litemcp (JetStream)", "%.0f bytes" % c["per_session"]))
 
 
 if __name__ == "__main__":

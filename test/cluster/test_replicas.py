@@ -192,6 +192,28 @@ class Replicas(unittest.TestCase):
             e.cleanup()
             shutil.rmtree(data, ignore_errors=True)
 
+    def test_the_admin_api_of_any_server_shows_sessions_tasks_and_topics_made_on_others(self):
+        sid, _ = self.a.initialize()
+        task = self.create_task(self.b, "slow_compute", {"seconds": 1})
+        for srv in (self.a, self.b, self.c):
+            status, _, text = srv.request("GET", path="/admin/sessions?limit=1000")
+            self.assertEqual(status, 200, text)
+            self.assertIn(sid, [x["id"] for x in json.loads(text)["sessions"]])
+            status, _, text = srv.request("GET", path="/admin/sessions/" + sid)
+            self.assertEqual(status, 200, text)
+            status, _, text = srv.request("GET", path="/admin/tasks/" + task)
+            self.assertEqual(status, 200, text)
+            status, _, text = srv.request("GET", path="/admin/topics")
+            self.assertEqual(status, 200, text)
+            parents = {p["name"]: p for p in json.loads(text)["parents"]}
+            self.assertGreaterEqual(parents["mcp.session"]["liteTopics"], 1, parents["mcp.session"])
+            status, _, text = srv.request("GET", path="/readyz")
+            self.assertEqual((status, json.loads(text)["status"]), (200, "ready"))
+        status, _, text = self.c.request("GET", path="/metrics")
+        for name in ("litemcp_store_nats_connected 1", "litemcp_store_nats_reconnects_total",
+                     "litemcp_store_publish_seconds_bucket", "litemcp_store_wake_gaps_total"):
+            self.assertIn(name, text)
+
     # ---- tasks ----
 
     def legacy_rpc(self, srv, sid, id, method, params):
