@@ -71,6 +71,9 @@ result<std::unique_ptr<nats_link>> nats_link::connect(const nats_options& o) {
     // and republished wakes come from the NATS server, not from this
     // connection, so they still arrive.
     if (s == NATS_OK) s = natsOptions_SetNoEcho(opts.get(), true);
+    // Appends and signals are waited for one by one: write each at once
+    // rather than let libnats' flusher wait a millisecond to batch them.
+    if (s == NATS_OK) s = natsOptions_SetSendAsap(opts.get(), true);
     if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts.get(), &nats_link::disconnected_cb, link.get());
     if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts.get(), &nats_link::reconnected_cb, link.get());
     if (s != NATS_OK) return std::unexpected(nats_error("NATS options", s));
