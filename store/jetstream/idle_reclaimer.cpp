@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <unordered_set>
 #include <nlohmann/json.hpp>
 
 namespace litemcp::store::jetstream {
@@ -131,10 +132,9 @@ std::size_t idle_reclaimer::pass(bool force) {
         auto gone = unbound(idle);
         // The bound ones (and any whose answer is missing) stay known, to be
         // looked at again next pass.
+        const std::unordered_set<std::string> idle_set(idle.begin(), idle.end()), gone_set(gone.begin(), gone.end());
         for (auto& [stream, t] : left)
-            if (std::find(gone.begin(), gone.end(), t) == gone.end() &&
-                std::find(idle.begin(), idle.end(), t) != idle.end())
-                known_[stream].insert(t);
+            if (idle_set.contains(t) && !gone_set.contains(t)) known_[stream].insert(t);
         for (auto& t : gone) {
             if (p_.on_reclaimed) p_.on_reclaimed(t);
             ++reported;

@@ -20,17 +20,11 @@ import tempfile
 import time
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from nats_cluster import free_port, system_binary
 
 
 def haproxy_binary():
-    found = shutil.which("haproxy") or ("/usr/sbin/haproxy" if os.path.exists("/usr/sbin/haproxy") else None)
-    if not found:
-        raise RuntimeError("haproxy is not installed (./setup.sh installs it)")
-    return found
+    return system_binary("haproxy")
 
 
 class Balancer:

@@ -26,11 +26,16 @@ def free_port():
         return s.getsockname()[1]
 
 
-def nats_server_binary():
-    found = shutil.which("nats-server") or ("/usr/sbin/nats-server" if os.path.exists("/usr/sbin/nats-server") else None)
+def system_binary(name):
+    """The path of a program Debian installs (on PATH or in /usr/sbin); setup.sh installs it."""
+    found = shutil.which(name) or (f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None)
     if not found:
-        raise RuntimeError("nats-server is not installed (./setup.sh installs it)")
+        raise RuntimeError(f"{name} is not installed (./setup.sh installs it)")
     return found
+
+
+def nats_server_binary():
+    return system_binary("nats-server")
 
 
 class NatsCluster:
