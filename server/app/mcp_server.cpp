@@ -144,11 +144,12 @@ void make_parts(mcp_server::impl& p) {
     p.calls = std::make_unique<dispatcher>(method_services{p.reg, p.schemas, *p.workers, *p.sessions, *p.st, *p.runner});
     p.signals = std::make_unique<session_signals>(
         session_signals::parts{*p.st, *p.sessions, *p.workers, *p.handlers, *p.timers, p.stopping});
-    // Signals from the other servers sharing the store: about tasks (task_table.h)
-    // or legacy sessions (session_signals.h). Never blocks: store reads go to
+    // Signals from the other servers sharing the store: about workers
+    // (hub_peers.h), tasks (task_table.h) or legacy sessions (session_signals.h). Never blocks: store reads go to
     // the handler pool.
     p.st->on_signal([raw = &p](std::string_view channel, std::string_view payload) -> std::optional<std::string> {
         if (raw->stopping) return std::nullopt;
+        if (channel.starts_with("w-")) return raw->workers->on_signal(channel, payload);
         if (channel == task_table::live_question) return raw->tasks->answer_live(std::string(payload));
         if (channel == task_table::changed_signal) {
             (void)raw->handlers->post([raw, id = std::string(payload)] { raw->runner->changed_elsewhere(id); });

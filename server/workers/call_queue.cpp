@@ -35,23 +35,43 @@ std::expected<std::unique_ptr<worker_call>, std::string> call_queue::read_call(c
     return c;
 }
 
-store::result<void> call_queue::load(std::vector<std::string>& restored) {
+store::result<void> call_queue::load(std::vector<std::string>& restored,
+                                     const std::function<bool(const std::string& node)>& orphaned) {
     const auto now = clock::now();
     const auto now_ms = wall_ms();
+    const bool shared = p_.peers.shared();
+    std::map<std::string, bool> orphans;  // node -> nobody answers for it
     std::string after;
     for (;;) {
         auto page = p_.st.kv_scan(call_prefix, after, load_page);
         if (!page) return std::unexpected(page.error());
         for (auto& [key, value] : *page) {
             after = key;
-            auto c = read_call(parse_json(value).value_or(json()));
+            auto doc = parse_json(value).value_or(json());
+            auto c = read_call(doc);
             if (!c) spdlog::error("workers: dropping the unreadable call record {}: {}", key, c.error());
+            // Another running server's call is its own (its worker may be
+            // newer than what this server loaded); a dead one's is taken by
+            // the first server to swap its record.
+            if (shared) {
+                const std::string node = doc.is_object() && doc["node"].is_string() ? doc["node"].get<std::string>() : "";
+                auto [known, fresh] = orphans.try_emplace(node, false);
+                if (fresh) known->second = orphaned(node);
+                if (!known->second) continue;
+            }
             auto* w = c ? p_.workers.find((*c)->worker) : nullptr;
             if (!w) {  // unreadable, or its worker is gone
                 (void)p_.st.kv_delete(key);
                 continue;
             }
             auto& call = **c;
+            if (shared) {
+                auto taken = p_.st.kv_swap(key, value, to_json(call.record(p_.peers.node())));
+                if (!taken || !*taken) continue;
+                call.state = worker_call::phase::ready;  // the shared cursor may be past its topic record
+                w->ready.push_back(call.id);
+                spdlog::info("workers: {}: call {} of a server that stopped is now this server's", call.worker, call.id);
+            }
             call.deadline = now + std::chrono::milliseconds(call.deadline_ms > now_ms ? call.deadline_ms - now_ms : 0);
             p_.schedule(call.deadline, {hub_timer::kind::deadline, call.worker, call.id, 0});
             w->open++;
@@ -70,7 +90,7 @@ worker_call* call_queue::find(const std::string& id) {
 }
 
 void call_queue::save(const worker_call& c, std::string_view when) {
-    if (auto r = p_.st.kv_put(std::string(call_prefix) + c.id, to_json(c.record())); !r)
+    if (auto r = p_.st.kv_put(std::string(call_prefix) + c.id, to_json(c.record(p_.peers.node()))); !r)
         spdlog::error("workers: {}: call {}: cannot record {}: {}", c.worker, c.id, when, r.error().message);
 }
 

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "server/workers/hub_peers.h"
 #include "server/workers/worker_hub.h"
 #include "server/workers/worker_hub_state.h"
 
@@ -40,6 +41,7 @@ public:
         call_sink& sink;
         const worker_options& options;
         registrations& workers;
+        hub_peers& peers;  // the other servers' hubs (a shared store)
         // A worker's queue has work to do (a slot freed, a call to deliver).
         std::function<void(const std::string& worker)> wake;
         // Calls on_timer(t) on the hub's thread at `at`.
@@ -49,7 +51,11 @@ public:
 
     // Reads the open calls from the store (at start); restored: their ids.
     // A call whose worker is gone, or whose record is unreadable, is dropped.
-    store::result<void> load(std::vector<std::string>& restored);
+    // On a shared store only the calls no running server owns are taken
+    // (orphaned(node): true when that server does not answer), each by a
+    // compare-and-set, so one server takes it.
+    store::result<void> load(std::vector<std::string>& restored,
+                             const std::function<bool(const std::string& node)>& orphaned);
     std::size_t size() const { return calls_.size(); }
     worker_call* find(const std::string& id);
 
@@ -76,21 +82,43 @@ public:
                          effects& fx);
     // Every open call of the worker ends with a tool error saying why.
     void fail_all(const std::string& worker, const std::string& message, effects& fx);
+    // Pauses the worker's deliveries here for ms (a suspend answer, here or
+    // on another server).
+    void suspend(hub_worker& w, std::chrono::milliseconds ms);
     // An invisibility, retry or deadline timer has come due.
     void on_timer(const hub_timer& t, effects& fx);
 
     // Calls of the worker delivered now.
     std::size_t in_flight(const std::string& worker) const;
 
+    // ---- another server's hub (hub_peers.h) ----
+    // w-deliver: writes a call of another server's to a free instance of w.
+    void deliver_for_peer(hub_worker& w, const json& request);
+    // w-release: the owner is done with a call an instance here holds.
+    void release_for_peer(const std::string& call_id, const std::string& cancel_reason);
+    // A held call's deadline came without a w-release.
+    void peer_slot_expired(const hub_timer& t);
+    // Whether any call here is open under that id (w-answer: this hub owns it).
+    bool owns(const std::string& call_id) const { return calls_.contains(call_id); }
+    bool recently_done(const std::string& call_id) const { return recently_done_.contains(call_id); }
+
 private:
     void deliver(hub_worker& w, worker_call& c, const std::shared_ptr<hub_instance>& to, effects& fx);
+    // Hands a ready call to another server with instances of w (w-deliver);
+    // false when none can take one now.
+    bool deliver_elsewhere(hub_worker& w, worker_call& c);
+    // That server's reply: "ok" (delivered), or the call is ready again.
+    void delivered_elsewhere(const std::string& call_id, std::uint64_t generation, const std::string& node,
+                             const std::optional<json>& reply, effects& fx);
+    // An instance's slot is free: another server may deliver to it again.
+    void slot_freed(hub_worker& w, hub_instance& i);
     void retry_or_dead_letter(worker_call& c, const std::string& why, std::optional<std::chrono::milliseconds> after_ms,
                               effects& fx);
     void complete(worker_call& c, std::optional<json> response, effects& fx);
     void fail(worker_call& c, const std::string& message, effects& fx);
     void release_slot(worker_call& c);
     // Tells the instance holding a delivered call to stop working on it.
-    void send_cancel(const worker_call& c, const std::string& reason);
+    void send_cancel(worker_call& c, const std::string& reason);
     void save_cursor(hub_worker& w);
     // A counter of w changed: its save is scheduled (one per status_flush).
     void counted(hub_worker& w);
@@ -103,6 +131,8 @@ private:
     std::map<std::string, std::string> by_request_;  // origin + '\n' + request id -> call id
     std::set<std::string> recently_done_;             // answered call ids, for idempotent answers
     std::deque<std::string> done_order_;
+    std::map<std::string, held_for_peer> held_;  // call id -> its slot here, for another server
+    std::uint64_t held_generation_ = 0;
 };
 
 }  // namespace litemcp::server

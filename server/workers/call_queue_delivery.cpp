@@ -17,6 +17,7 @@ using namespace worker_hub_detail;
 
 namespace {
 constexpr std::size_t max_ready = 4096;  // calls read ahead of the instances, per worker
+constexpr std::size_t max_asking = 16;   // w-deliver requests waiting for a reply, per worker
 }
 
 void call_queue::pump(hub_worker& w, effects& fx) {
@@ -51,8 +52,158 @@ void call_queue::pump(hub_worker& w, effects& fx) {
             if (!c || c->state != worker_call::phase::ready) continue;
             deliver(w, *c, best, fx);
         }
+        // No free instance here: the instances on other servers.
+        while (!w.ready.empty() && !w.elsewhere.empty() && w.asking < max_asking) {
+            auto* c = find(w.ready.front());
+            if (!c || c->state != worker_call::phase::ready) {
+                w.ready.pop_front();
+                continue;
+            }
+            if (!deliver_elsewhere(w, *c)) break;
+            w.ready.pop_front();
+        }
     }
     save_cursor(w);
+}
+
+bool call_queue::deliver_elsewhere(hub_worker& w, worker_call& c) {
+    const auto now = clock::now();
+    std::erase_if(w.elsewhere, [&](const auto& e) { return now - e.second.seen > hub_peers::beat_expiry; });
+    std::vector<std::string> nodes;
+    for (auto& [node, e] : w.elsewhere)
+        if (e.count > 0 && !e.full) nodes.push_back(node);
+    if (nodes.empty()) return false;
+    const auto node = nodes[w.next_peer++ % nodes.size()];
+    c.attempts++;
+    c.generation++;
+    c.state = worker_call::phase::delivered;
+    c.holder.reset();
+    c.holder_node = node;
+    c.invisible_until = now + w.invisibility;
+    save(c, "delivery " + std::to_string(c.attempts));
+    w.asking++;
+    p_.peers.request("w-deliver", json{{"to", node}, {"w", w.name}, {"c", c.id}, {"e", event_for(c)}},
+                     hub_peers::deliver_wait,
+                     [this, id = c.id, gen = c.generation, node, name = w.name](std::optional<json> reply, effects& fx) {
+                         auto* wk = p_.workers.find(name);
+                         if (wk && wk->asking > 0) wk->asking--;
+                         delivered_elsewhere(id, gen, node, reply, fx);
+                         if (wk && !wk->ready.empty()) p_.wake(name);  // room for another request
+                     });
+    p_.schedule(c.invisible_until, {hub_timer::kind::invisibility, w.name, c.id, c.generation});
+    return true;
+}
+
+void call_queue::delivered_elsewhere(const std::string& call_id, std::uint64_t generation, const std::string& node,
+                                     const std::optional<json>& reply, effects& fx) {
+    auto* c = find(call_id);
+    auto* w = c ? p_.workers.find(c->worker) : nullptr;
+    if (!w) return;
+    const bool current = c->generation == generation && c->state == worker_call::phase::delivered;
+    // That server may hold the call in a slot this delivery no longer
+    // stands for (the reply was lost, or came after the call moved on):
+    // it frees it -- unless the call is delivered there again since.
+    auto release_there = [&] {
+        if (!(c->state == worker_call::phase::delivered && c->holder_node == node && !current))
+            p_.peers.send("w-release", json{{"to", node}, {"w", w->name}, {"c", c->id}});
+    };
+    if (reply && *reply == "ok") {
+        if (!current) {  // answered (or timed out) before the reply came
+            release_there();
+            return;
+        }
+        w->delivered++;
+        if (c->attempts > 1) w->redelivered++;
+        counted(*w);
+        spdlog::debug("workers: {}: call {} delivered through server {} (attempt {})", w->name, c->id, node, c->attempts);
+        return;
+    }
+    // Not delivered: not an attempt. "busy": that server's instances are
+    // full; no reply or "gone": it has none (any more), or it stopped.
+    if (reply && *reply == "busy") {
+        if (auto e = w->elsewhere.find(node); e != w->elsewhere.end()) e->second.full = true;
+    } else {
+        if (!reply) release_there();
+        w->elsewhere.erase(node);
+        spdlog::info("workers: {}: server {} did not take call {} ({}); delivering elsewhere", w->name, node, c->id,
+                     reply ? reply->dump() : std::string("no reply"));
+    }
+    if (!current) return;
+    c->attempts--;
+    c->generation++;
+    c->holder_node.clear();
+    c->state = worker_call::phase::ready;
+    w->ready.push_front(c->id);
+    save(*c, "that delivery " + std::to_string(c->attempts + 1) + " did not happen");
+    p_.wake(w->name);
+    (void)fx;
+}
+
+void call_queue::slot_freed(hub_worker& w, hub_instance& i) {
+    // Only a full instance turns callers away: only then is it worth saying.
+    if (p_.peers.shared() && i.busy + 1 == w.concurrency) p_.peers.send("w-free", json{{"w", w.name}, {"n", p_.peers.node()}});
+}
+
+void call_queue::deliver_for_peer(hub_worker& w, const json& request) {
+    const auto call_id = request.value("c", "");
+    if (call_id.empty() || !request.contains("e") || !request.at("e").is_object()) return;  // not a call: no reply
+    const json& event = request.at("e");
+    if (auto held = held_.find(call_id); held != held_.end()) {
+        // Delivered here before, by a server that stopped since (the call's
+        // new owner delivers it again): to the same instance, in its slot.
+        auto i = held->second.instance.lock();
+        if (i && i->sse->is_open() && i->sse->send({}, to_json(event))) {
+            p_.peers.reply(request, "ok");
+            return;
+        }
+        if (i && i->busy > 0) i->busy--;
+        held_.erase(held);
+    }
+    std::shared_ptr<hub_instance> best;
+    for (auto& i : w.instances)
+        if (i->attached && i->busy < w.concurrency && i->sse->is_open() && (!best || i->busy < best->busy)) best = i;
+    if (!best) {
+        p_.peers.reply(request, w.instances.empty() ? "gone" : "busy");
+        return;
+    }
+    if (!best->sse->send({}, to_json(event))) {
+        std::erase(w.instances, best);
+        p_.peers.reply(request, "gone");
+        return;
+    }
+    best->busy++;
+    const auto gen = ++held_generation_;
+    held_[call_id] = held_for_peer{w.name, best, gen};
+    // The owner says w-release when it is done; should that be lost (the
+    // owner stopped), the slot is free at the call's deadline.
+    const auto deadline_ms = event.value("deadline", std::uint64_t{0});
+    const auto now_ms = wall_ms();
+    const auto left = std::chrono::milliseconds(deadline_ms > now_ms ? deadline_ms - now_ms : 0);
+    p_.schedule(clock::now() + std::min<std::chrono::milliseconds>(left, w.call_timeout),
+                {hub_timer::kind::peer_slot, w.name, call_id, gen});
+    p_.peers.reply(request, "ok");
+}
+
+void call_queue::release_for_peer(const std::string& call_id, const std::string& cancel_reason) {
+    auto held = held_.find(call_id);
+    if (held == held_.end()) return;
+    auto* w = p_.workers.find(held->second.worker);
+    if (auto i = held->second.instance.lock()) {
+        if (!cancel_reason.empty())
+            i->sse->send({}, to_json(json{{"type", "cancel"}, {"callId", call_id}, {"reason", cancel_reason}}));
+        if (i->busy > 0) i->busy--;
+        if (w) {
+            slot_freed(*w, *i);
+            p_.wake(w->name);
+        }
+    }
+    held_.erase(held);
+}
+
+void call_queue::peer_slot_expired(const hub_timer& t) {
+    auto held = held_.find(t.call);
+    if (held == held_.end() || held->second.generation != t.generation) return;
+    release_for_peer(t.call, {});
 }
 
 json call_queue::event_for(const worker_call& c) {
@@ -100,14 +251,27 @@ void call_queue::deliver(hub_worker& w, worker_call& c, const std::shared_ptr<hu
     spdlog::debug("workers: {}: call {} delivered to {} (attempt {})", w.name, c.id, to->id, c.attempts);
 }
 
-void call_queue::send_cancel(const worker_call& c, const std::string& reason) {
+void call_queue::send_cancel(worker_call& c, const std::string& reason) {
     if (c.state != worker_call::phase::delivered) return;
+    if (!c.holder_node.empty()) {  // the server holding it tells its instance, and frees the slot
+        p_.peers.send("w-release", json{{"to", c.holder_node}, {"w", c.worker}, {"c", c.id}, {"cancel", reason}});
+        c.holder_node.clear();
+        return;
+    }
     if (auto i = c.holder.lock()) i->sse->send({}, to_json(json{{"type", "cancel"}, {"callId", c.id}, {"reason", reason}}));
 }
 
 void call_queue::release_slot(worker_call& c) {
     if (c.state != worker_call::phase::delivered) return;
-    if (auto i = c.holder.lock(); i && i->busy > 0) i->busy--;
+    if (!c.holder_node.empty()) {
+        p_.peers.send("w-release", json{{"to", c.holder_node}, {"w", c.worker}, {"c", c.id}});
+        c.holder_node.clear();
+        return;
+    }
+    if (auto i = c.holder.lock(); i && i->busy > 0) {
+        i->busy--;
+        if (auto* w = p_.workers.find(c.worker)) slot_freed(*w, *i);
+    }
     c.holder.reset();
 }
 
@@ -159,6 +323,12 @@ void call_queue::save_cursor(hub_worker& w) {
         return;
     }
     w.saved_cursor = cur;
+}
+
+void call_queue::suspend(hub_worker& w, std::chrono::milliseconds ms) {
+    w.suspended_until = clock::now() + ms;
+    if (w.subscription) w.subscription->suspend(w.topic, ms);
+    p_.schedule(w.suspended_until, {hub_timer::kind::resume, w.name, {}, 0});
 }
 
 // ---- the worker's answers ------------------------------------------------------
@@ -235,9 +405,9 @@ worker_answer call_queue::answer(hub_worker& w, const std::string& call_id, cons
     c.generation++;
     c.state = worker_call::phase::ready;
     w.ready.push_front(c.id);
-    w.suspended_until = now + ms;
-    if (w.subscription) w.subscription->suspend(w.topic, ms);
-    p_.schedule(w.suspended_until, {hub_timer::kind::resume, w.name, {}, 0});
+    suspend(w, ms);
+    // The whole worker pauses: its instances elsewhere too.
+    p_.peers.send("w-suspend", json{{"w", w.name}, {"ms", ms.count()}});
     auto out = done("suspended");
     out.body["resumeInMs"] = ms.count();
     return out;

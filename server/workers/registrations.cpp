@@ -10,6 +10,7 @@
 #include "server/json/json_schema.h"
 #include "server/json/json_text.h"
 #include "server/util/ids.h"
+#include "server/workers/hub_peers.h"
 #include "server/workers/worker_hub_state.h"
 #include "server/util/counted.h"
 
@@ -228,9 +229,41 @@ worker_answer registrations::add(const json& body, const std::optional<std::stri
     return out;
 }
 
+std::expected<void, std::string> registrations::refresh(const std::string& name, const std::string& text, effects& fx) {
+    auto loaded = make(parse_json(text).value_or(json()));
+    if (!loaded) return std::unexpected(loaded.error());
+    auto& w = **loaded;
+    if (w.name != name) return std::unexpected("the record names worker '" + w.name + "'");
+    if (auto existing = workers_.find(name); existing != workers_.end()) {
+        if (existing->second->digest == w.digest && existing->second->definition == w.definition) return {};
+        w.take_over(*existing->second);
+        existing->second = std::move(*loaded);
+        spdlog::info("workers: {}: registered again on another server ({})", name, counted(w.tools.size(), "tool"));
+    } else {
+        auto sub = topic_subscription::open(p_.st, w.consumer, [wake = p_.wake, name] { wake(name); });
+        if (!sub) return std::unexpected("cannot bind the worker's queue: " + sub.error().message);
+        w.subscription = std::move(*sub);
+        auto cur = p_.st.cursor(w.consumer, w.topic);
+        w.next = w.saved_cursor = cur && *cur ? **cur : 0;
+        (void)w.subscription->bind(w.topic);
+        p_.watch_presence(name, w.presence);  // online for the grace period, then as the beats say
+        workers_[name] = std::move(*loaded);
+        spdlog::info("workers: {}: registered on another server ({})", name, counted(w.tools.size(), "tool"));
+    }
+    // Its list_changed again, from here: a client told by the other server
+    // may have listed here before this change was taken.
+    publish(*workers_[name], fx);
+    return {};
+}
+
 json registrations::describe(const hub_worker& w, std::size_t in_flight) const {
     json instances = json::array();
     for (auto& i : w.instances) instances.push_back({{"id", i->id}, {"inFlight", i->busy}});
+    // Instances attached to the other servers sharing the store, as their
+    // last beats said.
+    std::size_t elsewhere = 0;
+    for (auto& [node, e] : w.elsewhere)
+        if (std::chrono::steady_clock::now() - e.seen <= hub_peers::beat_expiry) elsewhere += e.count;
     json tools = json::array();
     for (auto& t : w.tools) tools.push_back(t->definition.value("name", ""));
     return json{{"name", w.name},
@@ -245,6 +278,7 @@ json registrations::describe(const hub_worker& w, std::size_t in_flight) const {
                 {"maxAttempts", w.max_attempts},
                 {"callTimeoutMs", w.call_timeout.count()},
                 {"instances", instances},
+                {"instancesElsewhere", elsewhere},
                 {"openCalls", w.open},
                 {"inFlight", in_flight},
                 {"cursor", w.saved_cursor},

@@ -53,6 +53,11 @@ public:
                            worker_answer& denied);
     // Forgets a worker (its record too); its calls are the caller's.
     void remove(const std::string& name);
+    // Forgets a worker whose record another server removed.
+    void forget(const std::string& name) { workers_.erase(name); }
+    // Takes the registration another server stored (record: its text): a
+    // new worker, or one registered again, as add() would have made it.
+    std::expected<void, std::string> refresh(const std::string& name, const std::string& record, effects& fx);
 
     // What describe() and the admin API show; in_flight: calls delivered now.
     json describe(const hub_worker& w, std::size_t in_flight) const;

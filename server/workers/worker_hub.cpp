@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "server/workers/call_queue.h"
+#include "server/workers/hub_peers.h"
 #include "server/workers/registrations.h"
 #include "server/workers/worker_hub_state.h"
 #include "server/util/counted.h"
@@ -16,13 +17,15 @@ namespace litemcp::server {
 
 worker_hub::worker_hub(store::store& st, registry& reg, call_sink& sink, worker_options o)
     : store_(st), sink_(sink), opts_(o),
+      peers_(std::make_unique<hub_peers>(hub_peers::parts{
+          st, [this](clock::time_point at, std::uint64_t q) { schedule(at, {hub_timer::kind::reply, {}, {}, q}); }})),
       regs_(std::make_unique<registrations>(registrations::parts{
           st, reg, opts_, mu_, [this](const std::string& name) { wake(name); },
           [this](const std::string& name, std::uint64_t presence) {
               schedule(clock::now() + opts_.offline_grace, {hub_timer::kind::offline, name, {}, presence});
           }})),
       calls_(std::make_unique<call_queue>(call_queue::parts{
-          st, sink, opts_, *regs_, [this](const std::string& name) { wake(name); },
+          st, sink, opts_, *regs_, *peers_, [this](const std::string& name) { wake(name); },
           [this](clock::time_point at, hub_timer t) { schedule(at, std::move(t)); }})) {}
 
 worker_hub::~worker_hub() { stop(); }
@@ -35,7 +38,10 @@ store::result<void> worker_hub::start() {
     {
         std::lock_guard lock(mu_);
         if (auto r = regs_->load(); !r) return r;
-        if (auto r = calls_->load(restored); !r) return r;
+        // On a shared store: the calls of servers that stopped (kill -9)
+        // and no other took yet.
+        auto orphaned = [this](const std::string& node) { return !peers_->alive(node, std::chrono::milliseconds(500)); };
+        if (auto r = calls_->load(restored, orphaned); !r) return r;
         const auto now = clock::now();
         for (auto& [name, w] : regs_->all()) {
             auto sub = topic_subscription::open(store_, w->consumer, [this, n = name] { wake(n); });
@@ -74,6 +80,7 @@ store::result<void> worker_hub::start() {
         for (auto& [name, w] : regs_->all()) names.push_back(name);
     }
     for (auto& name : names) wake(name);
+    if (peers_->shared()) schedule(clock::now(), {hub_timer::kind::beat, {}, {}, beat_generation_});
     return {};
 }
 
@@ -116,15 +123,17 @@ void worker_hub::run() {
     for (;;) {
         std::set<std::string> dirty;
         std::vector<hub_timer> due;
+        std::vector<std::function<void(effects&)>> jobs;
         {
             std::unique_lock lock(wake_mu_);
-            auto ready = [&] { return stopping_ || !dirty_.empty() || timers_changed_ ||
+            auto ready = [&] { return stopping_ || !dirty_.empty() || !jobs_.empty() || timers_changed_ ||
                                       (!timers_.empty() && timers_.begin()->first <= clock::now()); };
             if (timers_.empty()) wake_cv_.wait(lock, ready);
             else wake_cv_.wait_until(lock, timers_.begin()->first, ready);
             if (stopping_) return;
             timers_changed_ = false;
             dirty.swap(dirty_);
+            jobs.swap(jobs_);
             const auto now = clock::now();
             while (!timers_.empty() && timers_.begin()->first <= now) {
                 due.push_back(std::move(timers_.begin()->second));
@@ -134,6 +143,7 @@ void worker_hub::run() {
         effects fx;
         {
             std::lock_guard lock(mu_);
+            for (auto& job : jobs) job(fx);
             for (auto& t : due) on_timer(t, fx);
             for (auto& name : dirty)
                 if (auto* w = regs_->find(name)) calls_->pump(*w, fx);
@@ -161,8 +171,22 @@ void worker_hub::on_timer(const hub_timer& t, effects& fx) {
             }
             return;
         case hub_timer::kind::offline:
-            if (auto* w = regs_->find(t.worker); w && w->presence == t.generation && w->instances.empty())
-                set_online(*w, false, fx);
+            if (auto* w = regs_->find(t.worker); w && w->presence == t.generation && w->instances.empty()) {
+                // Instances elsewhere keep it online; look again, as they may stop.
+                if (present(*w)) schedule(clock::now() + opts_.offline_grace, t);
+                else set_online(*w, false, fx);
+            }
+            return;
+        case hub_timer::kind::reply:
+            peers_->expired(t.generation, fx);
+            return;
+        case hub_timer::kind::beat:
+            if (t.generation != beat_generation_) return;  // an earlier beat was sent since
+            beat();
+            schedule(clock::now() + hub_peers::beat_interval, t);
+            return;
+        case hub_timer::kind::peer_slot:
+            calls_->peer_slot_expired(t);
             return;
         default:
             calls_->on_timer(t, fx);

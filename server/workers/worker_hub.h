@@ -41,6 +41,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -57,6 +58,7 @@ struct hub_worker;  // worker_hub_state.h
 struct hub_timer;
 class registrations;  // registrations.h
 class call_queue;  // call_queue.h
+class hub_peers;  // hub_peers.h
 
 struct worker_options {
     std::chrono::milliseconds invisibility{30'000};  // per worker: invisibilityMs. Default: 30 s
@@ -187,6 +189,11 @@ public:
     std::optional<std::string> adopt(const call_origin& from, const json& request_id, const call_origin& to,
                                      const json& new_request_id);
 
+    // ---- the other servers sharing the store (hub_peers.h) ----
+    // A signal whose channel starts with "w-"; never blocks: what it asks
+    // runs on the hub's thread. What it returns answers a question.
+    std::optional<std::string> on_signal(std::string_view channel, std::string_view payload);
+
 private:
     using clock = std::chrono::steady_clock;
     using effects = std::vector<std::function<void()>>;  // run after the lock is released
@@ -199,19 +206,38 @@ private:
     worker_answer drop(const std::string& name, const std::string& why, std::optional<std::uint64_t> offline_presence);
     void schedule(clock::time_point at, hub_timer t);
     void wake(const std::string& worker_name);
+    // Runs fn on the hub's thread with mu_ held.
+    void post(std::function<void(effects&)> fn);
+    // A message from another server's hub, on the hub's thread.
+    void from_peer(const std::string& channel, json msg, effects& fx);
+    // Tells the others which instances this server has (the beat); beat_soon
+    // does it at once (with mu_ held), after an instance came or went.
+    void beat();
+    void beat_soon();
+    // Whether w has an instance here or on another server.
+    bool present(hub_worker& w) const;
+    // A worker whose registration another server changed: read it again.
+    void reload(const std::string& name, effects& fx);
+    // An answer for a call this hub does not hold: to the server that does.
+    worker_answer forward_answer(const std::string& name, const std::string& call_id, const std::string& action,
+                                 const json& body);
 
     store::store& store_;
     call_sink& sink_;
     worker_options opts_;
 
     mutable std::mutex mu_;  // guards the registrations and the calls
+    std::unique_ptr<hub_peers> peers_;
     std::unique_ptr<registrations> regs_;
     std::unique_ptr<call_queue> calls_;
+    bool beating_ = false;  // the last beat named instances here
+    std::uint64_t beat_generation_ = 0;  // bumps when a beat is sent early: the periodic one follows it
 
     std::mutex wake_mu_;  // taken under mu_, never the other way: the store's threads take it
     std::condition_variable wake_cv_;
     std::multimap<clock::time_point, hub_timer> timers_;
     std::set<std::string> dirty_;
+    std::vector<std::function<void(effects&)>> jobs_;
     bool timers_changed_ = false;
     bool stopping_ = false;
     std::thread thread_;

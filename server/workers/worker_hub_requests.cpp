@@ -10,6 +10,7 @@
 #include "server/json/json_text.h"
 #include "server/util/ids.h"
 #include "server/workers/call_queue.h"
+#include "server/workers/hub_peers.h"
 #include "server/workers/registrations.h"
 #include "server/workers/worker_hub_state.h"
 
@@ -25,6 +26,8 @@ worker_answer worker_hub::register_worker(const json& body, std::optional<std::s
         out = regs_->add(body, credential, owner, fx);
     }
     for (auto& f : fx) f();
+    if (out.outcome == worker_outcome::done || out.outcome == worker_outcome::registered)
+        peers_->send("w-changed", json{{"w", body.at("name")}});
     return out;
 }
 
@@ -66,6 +69,7 @@ worker_answer worker_hub::drop(const std::string& name, const std::string& why,
     if (auto r = store_.remove_topic(topic); !r && r.error().code != store::errc::not_found)
         spdlog::error("workers: {}: cannot remove the queue: {}", name, r.error().message);
     for (auto& i : instances) i->sse->close();
+    peers_->send("w-changed", json{{"w", name}});
     spdlog::info("workers: {}: removed: {}", name, why);
     return {worker_outcome::done, json{{"name", name}, {"deregistered", true}}};
 }
@@ -124,6 +128,7 @@ void worker_hub::attach(const std::string& name, std::string instance_id, std::s
         sse->send({}, to_json(json{{"type", "attached"}, {"worker", name}, {"instance", instance_id}}));
         mine->attached = true;
         spdlog::info("workers: {}: instance {} attached ({} now)", name, instance_id, w.instances.size());
+        beat_soon();
     }
     // Runs on an I/O thread when the stream ends for any reason. Calls the
     // instance held stay delivered until their invisibility timeout.
@@ -137,6 +142,7 @@ void worker_hub::attach(const std::string& name, std::string instance_id, std::s
         std::erase(w.instances, me);
         spdlog::info("workers: {}: instance {} left ({} now)", name, instance_id, w.instances.size());
         if (w.instances.empty()) schedule(clock::now() + opts_.offline_grace, {hub_timer::kind::offline, name, {}, w.presence});
+        beat_soon();
     });
     wake(name);
 }
@@ -145,14 +151,23 @@ worker_answer worker_hub::answer(const std::string& name, std::optional<std::str
                                  const std::string& call_id, const std::string& action, const json& body) {
     effects fx;
     worker_answer out;
+    bool forward = false;
     {
         std::lock_guard lock(mu_);
         auto* w = regs_->authorized(name, credential, out);
         if (!w) return out;
-        out = calls_->answer(*w, call_id, action, body, fx);
+        // Another server's call (its client asked there): that server applies it.
+        if (peers_->shared() && !calls_->owns(call_id) && !calls_->recently_done(call_id)) forward = true;
+        else out = calls_->answer(*w, call_id, action, body, fx);
     }
     for (auto& f : fx) f();
+    if (forward) return forward_answer(name, call_id, action, body);
     return out;
+}
+
+void worker_hub::beat_soon() {
+    if (!peers_->shared()) return;
+    schedule(clock::now(), {hub_timer::kind::beat, {}, {}, ++beat_generation_});
 }
 
 std::expected<std::string, std::string> worker_hub::requeue(const std::string& worker, const json& letter) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <deque>
+#include <map>
 
 #include "server/json/json_text.h"
 #include "server/streams/topic_subscription.h"
@@ -46,6 +47,21 @@ struct hub_instance {
     bool attached = false;  // told so: calls are delivered to it from then on
 };
 
+// Another server's instances of a worker, as its last beat said (hub_peers.h).
+struct peer_instances {
+    std::size_t count = 0;
+    std::chrono::steady_clock::time_point seen;
+    bool full = false;  // it answered "busy": no delivery until it says w-free or beats again
+};
+
+// A call of another server's delivered to an instance here (w-deliver):
+// its slot, until the owner's w-release or the call's deadline.
+struct held_for_peer {
+    std::string worker;
+    std::weak_ptr<hub_instance> instance;
+    std::uint64_t generation = 0;  // its expiry timer's
+};
+
 struct hub_worker {
     using clock = std::chrono::steady_clock;
 
@@ -68,6 +84,10 @@ struct hub_worker {
     std::set<std::uint64_t> pinned;  // topic offsets of open calls already read
     std::deque<std::string> ready;   // calls waiting for an instance, in order
     std::vector<std::shared_ptr<hub_instance>> instances;
+    // Instances on the other servers sharing the store, by server.
+    std::map<std::string, peer_instances> elsewhere;
+    std::size_t asking = 0;      // w-deliver requests waiting for a reply
+    std::size_t next_peer = 0;   // round robin over elsewhere
     std::size_t open = 0;            // open calls (queued, ready, delivered, waiting)
     bool online = true;
     std::uint64_t presence = 0;      // bumps when an instance attaches: stale offline checks do nothing
@@ -98,6 +118,8 @@ struct hub_worker {
         pinned = std::move(old.pinned);
         ready = std::move(old.ready);
         instances = std::move(old.instances);
+        elsewhere = std::move(old.elsewhere);
+        asking = old.asking;
         open = old.open;
         online = old.online;
         presence = old.presence;
@@ -124,13 +146,16 @@ struct worker_call {
     std::optional<std::uint64_t> offset;  // its record on the worker's topic, once read
     phase state = phase::queued;
     std::weak_ptr<hub_instance> holder;  // delivered to
+    std::string holder_node;             // delivered through another server (w-deliver): its node
     std::uint64_t generation = 0;   // bumps at each change of phase: stale timers do nothing
     clock::time_point invisible_until;
     std::string last_error;
     bool counted = false;  // in its worker's open count
 
-    json record() const {
+    // node: the server that owns the call now (hub_peers::node).
+    json record(const std::string& node) const {
         json r{{"id", id},
+               {"node", node},
                {"worker", worker},
                {"requestId", ticket.request_id},
                {"method", ticket.method},
@@ -144,7 +169,9 @@ struct worker_call {
 };
 
 struct hub_timer {
-    enum class kind { invisibility, retry, deadline, resume, offline, status, expiry };
+    // reply: a hub_peers request's wait (generation: its q); beat: this
+    // server's w-beat; peer_slot: a held_for_peer's deadline (call: its id).
+    enum class kind { invisibility, retry, deadline, resume, offline, status, expiry, reply, beat, peer_slot };
     kind what;
     std::string worker, call;
     std::uint64_t generation = 0;

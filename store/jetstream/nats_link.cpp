@@ -76,6 +76,7 @@ result<std::unique_ptr<nats_link>> nats_link::connect(const nats_options& o) {
     if (s == NATS_OK) s = natsOptions_SetSendAsap(opts.get(), true);
     if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts.get(), &nats_link::disconnected_cb, link.get());
     if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts.get(), &nats_link::reconnected_cb, link.get());
+    if (s == NATS_OK) s = natsOptions_SetClosedCB(opts.get(), &nats_link::closed_cb, link.get());
     if (s != NATS_OK) return std::unexpected(nats_error("NATS options", s));
     if (s = natsConnection_Connect(&link->nc_, opts.get()); s != NATS_OK) {
         std::string where;
@@ -99,8 +100,21 @@ nats_link::~nats_link() {
 void nats_link::close() {
     std::call_once(closed_, [this] {
         closing_.store(true);
-        if (nc_) natsConnection_Close(nc_);
+        if (!nc_) return;
+        natsConnection_Close(nc_);
+        // libnats runs the connection's callbacks on its own thread, after
+        // Close returns; they refer to this link, so it waits for the last.
+        std::unique_lock lock(closed_mu_);
+        if (!closed_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return closed_cb_ran_; }))
+            spdlog::warn("store: the NATS client did not report the connection closed within 5 s");
     });
+}
+
+void nats_link::closed_cb(natsConnection*, void* self) {
+    auto* link = static_cast<nats_link*>(self);
+    std::lock_guard lock(link->closed_mu_);
+    link->closed_cb_ran_ = true;
+    link->closed_cv_.notify_all();
 }
 
 bool nats_link::connected() const { return nc_ && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED; }

@@ -13,6 +13,7 @@
 #include <nats/nats.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -67,6 +68,8 @@ private:
     nats_link() = default;
     static void disconnected_cb(natsConnection*, void* self);
     static void reconnected_cb(natsConnection*, void* self);
+    // libnats' last callback of a connection: after it none uses this link.
+    static void closed_cb(natsConnection*, void* self);
 
     natsConnection* nc_ = nullptr;
     jsCtx* js_ = nullptr;
@@ -75,6 +78,9 @@ private:
     std::atomic<bool> closing_{false};
     std::function<void()> on_reconnect_;
     std::once_flag closed_;
+    std::mutex closed_mu_;
+    std::condition_variable closed_cv_;
+    bool closed_cb_ran_ = false;
 };
 
 }  // namespace litemcp::store::jetstream

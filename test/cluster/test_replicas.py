@@ -17,6 +17,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from litemcp_harness import Server, call, events, messages, wait_until  # noqa: E402
 from test_tasks import TASK_CAPS, poll, task_call, tool  # noqa: E402
+from three_servers import ThreeServers  # noqa: E402
 
 BINARY = None
 
@@ -27,24 +28,7 @@ def answer(sid, id, text):
         {"Mcp-Session-Id": sid})
 
 
-class Replicas(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        if not os.environ.get("TEST_NATS_SERVERS"):
-            raise unittest.SkipTest("run under test/cluster/nats_cluster.py")
-        # One data folder for all: the harness names the JetStream prefix after
-        # it, so the three share their streams and buckets.
-        cls.data = tempfile.mkdtemp(prefix="litemcp-cluster-")
-        cls.a = Server(BINARY, data=cls.data).start()
-        cls.b = Server(BINARY, data=cls.data).start()
-        cls.c = Server(BINARY, data=cls.data).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        for s in (cls.a, cls.b, cls.c):
-            s.cleanup()
-        shutil.rmtree(cls.data, ignore_errors=True)
-
+class Replicas(ThreeServers):
     def test_initialize_call_stream_and_delete_on_three_servers(self):
         sid, _ = self.a.initialize()
         body, headers = call(sid, 1, "echo", {"text": "made on a, called on b"})
@@ -128,7 +112,7 @@ class Replicas(unittest.TestCase):
         self.assertEqual([m for m in replay if "error" in m], [])
 
     def test_a_request_whose_server_was_killed_is_answered_as_interrupted_elsewhere(self):
-        d = Server(BINARY, data=self.data).start()
+        d = self.another()
         try:
             sid, _ = d.initialize()
             evs = self.start_countdown(d, sid, steps=100)
@@ -258,7 +242,7 @@ class Replicas(unittest.TestCase):
             d.cleanup()
 
     def test_a_task_whose_server_was_killed_runs_again_on_the_server_polling_it(self):
-        d = Server(BINARY, data=self.data).start()
+        d = self.another()
         try:
             task = self.create_task(d, "slow_compute", {"seconds": 2, "label": "again"})
             d.kill9()
@@ -295,5 +279,5 @@ class Replicas(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    BINARY = sys.argv.pop(1)
+    ThreeServers.binary = BINARY = sys.argv.pop(1)
     unittest.main(verbosity=2)

@@ -1,0 +1,183 @@
+// The worker hub and the other servers sharing its store: their messages
+// (hub_peers.h), the beat that says where instances are, a registration
+// changed elsewhere, and a worker's answer that reached the wrong server.
+#include <spdlog/spdlog.h>
+
+#include <future>
+
+#include "server/json/json_text.h"
+#include "server/workers/call_queue.h"
+#include "server/workers/hub_peers.h"
+#include "server/workers/registrations.h"
+#include "server/workers/worker_hub.h"
+#include "server/workers/worker_hub_state.h"
+
+namespace litemcp::server {
+
+using namespace worker_hub_detail;
+
+namespace {
+// Messages from other servers waiting for the hub's thread; beyond this
+// they are dropped (signals are at most once anyway) and logged.
+constexpr std::size_t max_jobs = 100'000;
+}  // namespace
+
+std::optional<std::string> worker_hub::on_signal(std::string_view channel, std::string_view payload) {
+    if (channel == "w-node") return payload == peers_->node() ? std::optional<std::string>("1") : std::nullopt;
+    auto msg = parse_json(payload);
+    if (!msg || !msg->is_object()) {
+        spdlog::warn("workers: signal {}: unreadable payload", channel);
+        return std::nullopt;
+    }
+    // Addressed to another server: not worth the hub's thread.
+    if (msg->contains("to") && (*msg)["to"] != peers_->node()) return std::nullopt;
+    post([this, ch = std::string(channel), m = std::move(*msg)](effects& fx) mutable { from_peer(ch, std::move(m), fx); });
+    return std::nullopt;
+}
+
+void worker_hub::post(std::function<void(effects&)> fn) {
+    {
+        std::lock_guard lock(wake_mu_);
+        if (stopping_) return;
+        if (jobs_.size() >= max_jobs) {
+            spdlog::warn("workers: {} messages from other servers wait; dropping one", jobs_.size());
+            return;
+        }
+        jobs_.push_back(std::move(fn));
+    }
+    wake_cv_.notify_one();
+}
+
+bool worker_hub::present(hub_worker& w) const {
+    if (!w.instances.empty()) return true;
+    const auto now = clock::now();
+    for (auto& [node, e] : w.elsewhere)
+        if (e.count > 0 && now - e.seen <= hub_peers::beat_expiry) return true;
+    return false;
+}
+
+void worker_hub::beat() {
+    json here = json::object();
+    for (auto& [name, w] : regs_->all()) {
+        std::size_t attached = 0;
+        for (auto& i : w->instances)
+            if (i->attached) ++attached;
+        if (attached) here[name] = attached;
+    }
+    // Nothing here, now or at the last beat: nothing to say.
+    if (here.empty() && !beating_) return;
+    beating_ = !here.empty();
+    peers_->send("w-beat", json{{"n", peers_->node()}, {"w", std::move(here)}});
+}
+
+void worker_hub::from_peer(const std::string& channel, json msg, effects& fx) {
+    const std::string name = msg.contains("w") && msg["w"].is_string() ? msg["w"].get<std::string>() : "";
+    auto* w = name.empty() ? nullptr : regs_->find(name);
+    if (channel == "w-reply") {
+        peers_->replied(msg, fx);
+    } else if (channel == "w-beat") {
+        const auto node = msg.value("n", "");
+        if (node.empty() || !msg["w"].is_object()) return;
+        const auto now = clock::now();
+        for (auto& [wn, wk] : regs_->all()) {
+            auto count = msg["w"].value(wn, std::size_t{0});
+            if (!count) {
+                wk->elsewhere.erase(node);
+                continue;
+            }
+            wk->elsewhere[node] = peer_instances{count, now, false};
+            if (!wk->online) {
+                wk->presence++;
+                set_online(*wk, true, fx);
+                // Offline again should those instances go (the beats stop).
+                schedule(now + opts_.offline_grace, {hub_timer::kind::offline, wn, {}, wk->presence});
+            }
+            if (!wk->ready.empty()) wake(wn);
+        }
+    } else if (channel == "w-deliver") {
+        if (!w) return peers_->reply(msg, "gone");
+        calls_->deliver_for_peer(*w, msg);
+    } else if (channel == "w-release") {
+        calls_->release_for_peer(msg.value("c", ""), msg.value("cancel", ""));
+    } else if (channel == "w-free") {
+        if (!w) return;
+        if (auto e = w->elsewhere.find(msg.value("n", "")); e != w->elsewhere.end()) e->second.full = false;
+        if (!w->ready.empty()) wake(name);
+    } else if (channel == "w-suspend") {
+        if (w && msg["ms"].is_number_integer()) calls_->suspend(*w, std::chrono::milliseconds(msg["ms"].get<long long>()));
+    } else if (channel == "w-answer") {
+        const auto call_id = msg.value("c", "");
+        if (w && calls_->owns(call_id)) {
+            auto out = calls_->answer(*w, call_id, msg.value("a", ""), msg["b"], fx);
+            // After what the answer does (the client's result), as on one server.
+            fx.push_back([this, msg, r = json{{"o", static_cast<int>(out.outcome)}, {"b", std::move(out.body)}}] {
+                peers_->reply(msg, r);
+            });
+        } else if (calls_->recently_done(call_id)) {
+            peers_->reply(msg, json{{"o", static_cast<int>(worker_outcome::done)},
+                                    {"b", {{"callId", call_id}, {"status", "already finished"}}}});
+        }
+    } else if (channel == "w-changed") {
+        reload(name, fx);
+    }
+}
+
+void worker_hub::reload(const std::string& name, effects& fx) {
+    if (name.empty()) return;
+    auto record = store_.kv_get(std::string(worker_prefix) + name);
+    if (!record) {  // stays as it was until the next change or restart
+        spdlog::error("workers: {}: cannot read the registration another server changed: {}", name,
+                      record.error().message);
+        return;
+    }
+    if (*record) {
+        if (auto r = regs_->refresh(name, **record, fx); !r)
+            spdlog::error("workers: {}: cannot use the registration another server stored: {}", name, r.error());
+        return;
+    }
+    // Deregistered (or removed) on another server, which removed its topic.
+    auto* w = regs_->find(name);
+    if (!w) return;
+    calls_->fail_all(name, "worker '" + name + "' was deregistered", fx);
+    auto instances = std::move(w->instances);
+    w->online = false;
+    regs_->publish(*w, fx);
+    fx.push_back([instances = std::move(instances), sub = std::shared_ptr<topic_subscription>(std::move(w->subscription))] {
+        for (auto& i : instances) i->sse->close();
+    });
+    regs_->forget(name);
+    spdlog::info("workers: {}: removed on another server", name);
+}
+
+worker_answer worker_hub::forward_answer(const std::string& name, const std::string& call_id, const std::string& action,
+                                         const json& body) {
+    // The call's record names its owner. Without one the call is closed,
+    // or never was: only its former owner, which remembers answered calls
+    // for a while, may still say "already finished" -- a short wait.
+    json request{{"w", name}, {"c", call_id}, {"a", action}, {"b", body}};
+    auto wait = std::chrono::milliseconds(250);
+    if (auto record = store_.kv_get(std::string(call_prefix) + call_id); record && *record) {
+        if (auto doc = parse_json(**record); doc && doc->is_object() && (*doc)["node"].is_string())
+            request["to"] = (*doc)["node"];
+        wait = hub_peers::answer_wait;
+    }
+    auto got = std::make_shared<std::promise<std::optional<json>>>();
+    auto reply = got->get_future();
+    {
+        std::lock_guard lock(mu_);
+        const bool sent = peers_->request("w-answer", std::move(request), wait,
+                                          [got](std::optional<json> r, effects&) { got->set_value(std::move(r)); });
+        if (!sent) got->set_value(std::nullopt);
+    }
+    const auto unknown = error(worker_outcome::unknown_call,
+                               "call '" + call_id + "' is not open on worker '" + name +
+                                   "' on any server (it never existed, or it was answered, failed or cancelled)");
+    if (reply.wait_for(wait + std::chrono::seconds(1)) != std::future_status::ready) return unknown;
+    auto r = reply.get();
+    if (!r || !r->is_object() || !(*r)["o"].is_number_integer()) return unknown;
+    const auto o = (*r)["o"].get<int>();
+    if (o < 0 || o > static_cast<int>(worker_outcome::internal)) return unknown;
+    return {static_cast<worker_outcome>(o), (*r)["b"]};
+}
+
+}  // namespace litemcp::server

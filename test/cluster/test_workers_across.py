@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Workers across three litemcp servers sharing one JetStream store: a worker
+registered through one server, its instance attached to another, clients on
+the others, and its answers posted to yet another -- each on purpose.
+
+Run under nats_cluster.py (TEST_NATS_SERVERS names the NATS servers):
+    nats_cluster.py --nodes 3 -- python3 test_workers_across.py path/to/litemcp
+"""
+import copy
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from litemcp_harness import Worker, call, events, messages, wait_until  # noqa: E402
+from test_workers import ADD, text_result, tool_names  # noqa: E402
+from three_servers import ThreeServers  # noqa: E402
+
+
+def through(worker, srv):
+    """The same worker (its credential), talking to another server."""
+    w = copy.copy(worker)
+    w.srv = srv
+    return w
+
+
+def attach(worker, srv, instance=None):
+    """An instance on srv, once srv has heard of the registration."""
+    w = through(worker, srv)
+    assert wait_until(lambda: srv.request("GET", headers=w.auth(), path="/workers/" + w.name)[0] == 200, timeout=5), \
+        "server %d never heard of %s" % (srv.port, w.name)
+    return w.connect(instance)
+
+
+class WorkersAcross(ThreeServers):
+    args = ("--worker-offline-grace-ms", "3000")
+    n = 0
+
+    def register(self, srv, **options):
+        """A worker with its own tool name (the tests share the servers)."""
+        WorkersAcross.n += 1
+        tool = dict(ADD, name="add%d" % WorkersAcross.n)
+        w = Worker(srv, "calc%d" % WorkersAcross.n, [tool], **options)
+        w.tool = tool["name"]
+        return w
+
+    def start_call(self, srv, sid, id, tool, arguments=None):
+        body, h = call(sid, id, tool, arguments if arguments is not None else {"a": 2, "b": 3})
+        return srv.open("POST", body, h)
+
+    def session_seeing(self, srv, tool):
+        sid, _ = srv.initialize()
+        self.assertTrue(wait_until(lambda: tool in tool_names(srv, sid), timeout=10),
+                        "%s is not listed on %s" % (tool, srv.port))
+        return sid
+
+    def test_an_instance_on_one_server_serves_clients_of_the_others(self):
+        w = self.register(self.a, concurrency=2)
+        inst = attach(w, self.a, "on-a")
+        sid_b = self.session_seeing(self.b, w.tool)
+        sid_c = self.session_seeing(self.c, w.tool)
+        from_b = self.start_call(self.b, sid_b, 1, w.tool)
+        first = inst.next_event()
+        from_c = self.start_call(self.c, sid_c, 1, w.tool, {"a": 1, "b": 1})
+        second = inst.next_event()
+        self.assertEqual({first["arguments"]["a"], second["arguments"]["a"]}, {2, 1})
+        # Each answer posted to a server that neither runs the instance nor
+        # holds the call: it travels to the server the client asked.
+        for ev in (first, second):
+            via = self.c if ev["arguments"]["a"] == 2 else self.b
+            status, reply = through(w, via).post(ev["callId"], "result", text_result(str(ev["arguments"]["a"] * 10)))
+            self.assertEqual((status, reply["status"]), (200, "answered"), reply)
+        self.assertEqual(messages(from_b)[-1]["result"]["content"][0]["text"], "20")
+        self.assertEqual(messages(from_c)[-1]["result"]["content"][0]["text"], "10")
+        # Answered again: the owner remembers it.
+        status, reply = through(w, self.a).post(first["callId"], "result", text_result("late"))
+        self.assertEqual((status, reply["status"]), (200, "already finished"), reply)
+        # Every server's view: the instance is on a; the others see it elsewhere.
+        self.assertTrue(wait_until(lambda: through(w, self.b).describe()["instancesElsewhere"] == 1, timeout=5))
+        self.assertEqual(len(through(w, self.a).describe()["instances"]), 1)
+
+    def test_retries_dead_letters_and_suspend_hold_across_servers(self):
+        w = self.register(self.a, maxAttempts=2)
+        inst = attach(w, self.c, "on-c")
+        sid = self.session_seeing(self.b, w.tool)
+        # Suspend, posted through a: the call goes back to the head of the
+        # queue on b (the owner), and comes again after the pause, same attempt.
+        resp = self.start_call(self.b, sid, 1, w.tool)
+        ev = inst.next_event()
+        t0 = time.time()
+        status, reply = through(w, self.a).post(ev["callId"], "suspend", {"ms": 800})
+        self.assertEqual((status, reply["status"]), (200, "suspended"), reply)
+        again = inst.next_event()
+        self.assertGreaterEqual(time.time() - t0, 0.75)
+        self.assertEqual((again["callId"], again["attempt"]), (ev["callId"], 1))
+        # A failure through a, retried after its delay; a second one through b
+        # dead-letters it and the client on b gets the tool error.
+        status, reply = through(w, self.a).post(ev["callId"], "failure", {"error": "database down", "retryAfterMs": 200})
+        self.assertEqual((status, reply["status"]), (200, "will be retried"), reply)
+        again = inst.next_event()
+        self.assertEqual((again["callId"], again["attempt"]), (ev["callId"], 2))
+        status, reply = through(w, self.b).post(ev["callId"], "failure", {"error": "database still down"})
+        self.assertEqual(reply["status"], "dead-lettered")
+        result = messages(resp)[-1]["result"]
+        self.assertTrue(result["isError"])
+        self.assertIn("failed this call 2 times", result["content"][0]["text"])
+        # The dead letter is in the shared store: any server's admin API has it.
+        self.assertTrue(wait_until(
+            lambda: ev["callId"] in self.c.request("GET", path="/admin/workers/%s/dead-letters" % w.name)[2], timeout=5))
+        # The instance (concurrency 1) is free again for the next call.
+        resp = self.start_call(self.b, sid, 2, w.tool)
+        ev = inst.next_event()
+        through(w, self.c).post(ev["callId"], "result", text_result("5"))
+        self.assertEqual(messages(resp)[-1]["result"]["content"][0]["text"], "5")
+
+    def test_a_cancellation_reaches_the_instance_on_another_server(self):
+        w = self.register(self.a)
+        inst = attach(w, self.c)
+        sid = self.session_seeing(self.b, w.tool)
+        resp = self.start_call(self.b, sid, 7, w.tool)
+        ev = inst.next_event()
+        status, _, _ = self.a.request("POST", {"jsonrpc": "2.0", "method": "notifications/cancelled",
+                                               "params": {"requestId": 7, "reason": "changed my mind"}},
+                                      {"Mcp-Session-Id": sid})
+        self.assertEqual(status, 202)
+        cancel = inst.next_event()
+        self.assertEqual(cancel, {"type": "cancel", "callId": ev["callId"], "reason": "the client cancelled the request"})
+        self.assertEqual([m for m in messages(resp) if "id" in m], [])
+
+    def test_a_deregistration_on_one_server_removes_the_tools_on_every_server(self):
+        w = self.register(self.a)
+        inst = attach(w, self.a)
+        sid = self.session_seeing(self.c, w.tool)
+        status, _, text = self.b.request("DELETE", headers=w.auth(), path="/workers/" + w.name)
+        self.assertEqual(status, 200, text)
+        self.assertTrue(wait_until(lambda: w.tool not in tool_names(self.c, sid), timeout=5))
+        inst.settimeout(5)
+        self.assertEqual(list(inst.events), [])  # a closed its stream
+
+    def test_the_calls_of_an_instance_on_a_killed_server_go_to_an_instance_on_another(self):
+        d = self.another()
+        try:
+            w = self.register(self.a, invisibilityMs=1500)
+            first = attach(w, d, "on-d")
+            sid = self.session_seeing(self.b, w.tool)
+            resp = self.start_call(self.b, sid, 1, w.tool)
+            ev = first.next_event()
+            # b (the owner) has d's word that the call was delivered: an attempt.
+            self.assertTrue(wait_until(lambda: through(w, self.b).describe()["delivered"] == 1, timeout=5))
+            d.kill9()
+            second = attach(w, self.c, "on-c")
+            again = second.next_event()
+            self.assertEqual((again["callId"], again["attempt"]), (ev["callId"], 2))
+            through(w, self.a).post(again["callId"], "result", text_result("5"))
+            msgs = messages(resp)
+            self.assertEqual([m["result"]["content"][0]["text"] for m in msgs if "result" in m], ["5"])
+        finally:
+            d.cleanup()
+
+    def test_the_calls_of_a_killed_owner_are_taken_by_the_next_server_to_start(self):
+        d = self.another()
+        e = None
+        try:
+            w = self.register(self.a)
+            inst = attach(w, self.a, "on-a")
+            sid = self.session_seeing(d, w.tool)
+            resp = self.start_call(d, sid, 1, w.tool)
+            primed = next(e for e in events(resp) if e.get("id"))  # the request stream's first event
+            ev = inst.next_event()
+            d.kill9()
+            # The server starting next finds the call of a server that does not
+            # answer, takes it and delivers it again (to the same instance).
+            e = self.another()
+            again = inst.next_event()
+            self.assertEqual(again["callId"], ev["callId"])
+            status, reply = through(w, self.b).post(ev["callId"], "result", text_result("taken over"))
+            self.assertEqual((status, reply["status"]), (200, "answered"), reply)
+            # The client, resuming its request's stream elsewhere, gets the answer.
+            status, _, text = self.c.request("GET", headers={"Mcp-Session-Id": sid, "Last-Event-ID": primed["id"],
+                                                             "Accept": "text/event-stream"})
+            self.assertEqual(status, 200, text)
+            self.assertIn("taken over", text)
+        finally:
+            d.cleanup()
+            if e:
+                e.cleanup()
+
+
+if __name__ == "__main__":
+    ThreeServers.binary = sys.argv.pop(1)
+    unittest.main(verbosity=2)
