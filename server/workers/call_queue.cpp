@@ -37,8 +37,6 @@ std::expected<std::unique_ptr<worker_call>, std::string> call_queue::read_call(c
 
 store::result<void> call_queue::load(std::vector<std::string>& restored,
                                      const std::function<bool(const std::string& node)>& orphaned) {
-    const auto now = clock::now();
-    const auto now_ms = wall_ms();
     const bool shared = p_.peers.shared();
     std::map<std::string, bool> orphans;  // node -> nobody answers for it
     std::string after;
@@ -47,41 +45,77 @@ store::result<void> call_queue::load(std::vector<std::string>& restored,
         if (!page) return std::unexpected(page.error());
         for (auto& [key, value] : *page) {
             after = key;
-            auto doc = parse_json(value).value_or(json());
-            auto c = read_call(doc);
-            if (!c) spdlog::error("workers: dropping the unreadable call record {}: {}", key, c.error());
-            // Another running server's call is its own (its worker may be
-            // newer than what this server loaded); a dead one's is taken by
-            // the first server to swap its record.
             if (shared) {
-                const std::string node = doc.is_object() && doc["node"].is_string() ? doc["node"].get<std::string>() : "";
-                auto [known, fresh] = orphans.try_emplace(node, false);
-                if (fresh) known->second = orphaned(node);
+                // Another running server's call is its own (its worker may be
+                // newer than what this server loaded); a dead one's is taken.
+                auto [known, fresh] = orphans.try_emplace(owner_of(value), false);
+                if (fresh) known->second = orphaned(known->first);
                 if (!known->second) continue;
+                if (auto id = take(key, value)) restored.push_back(*id);
+                continue;
             }
+            auto c = read_call(parse_json(value).value_or(json()));
+            if (!c) spdlog::error("workers: dropping the unreadable call record {}: {}", key, c.error());
             auto* w = c ? p_.workers.find((*c)->worker) : nullptr;
             if (!w) {  // unreadable, or its worker is gone
                 (void)p_.st.kv_delete(key);
                 continue;
             }
-            auto& call = **c;
-            if (shared) {
-                auto taken = p_.st.kv_swap(key, value, to_json(call.record(p_.peers.node())));
-                if (!taken || !*taken) continue;
-                call.state = worker_call::phase::ready;  // the shared cursor may be past its topic record
-                w->ready.push_back(call.id);
-                spdlog::info("workers: {}: call {} of a server that stopped is now this server's", call.worker, call.id);
-            }
-            call.deadline = now + std::chrono::milliseconds(call.deadline_ms > now_ms ? call.deadline_ms - now_ms : 0);
-            p_.schedule(call.deadline, {hub_timer::kind::deadline, call.worker, call.id, 0});
-            w->open++;
-            call.counted = true;
-            by_request_[request_key(call.ticket.origin, call.ticket.request_id)] = call.id;
-            restored.push_back(call.id);
-            calls_[call.id] = std::move(*c);
+            restored.push_back(file(std::move(*c), *w));
         }
         if (page->size() < load_page) return {};
     }
+}
+
+std::string call_queue::owner_of(const std::string& record) {
+    auto doc = parse_json(record).value_or(json());
+    return doc.is_object() && doc["node"].is_string() ? doc["node"].get<std::string>() : std::string();
+}
+
+store::result<std::vector<std::pair<std::string, std::string>>> call_queue::records_of(
+    const std::set<std::string>& nodes) const {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::string after;
+    for (;;) {
+        auto page = p_.st.kv_scan(call_prefix, after, load_page);
+        if (!page) return std::unexpected(page.error());
+        for (auto& [key, value] : *page) {
+            after = key;
+            if (nodes.contains(owner_of(value))) out.emplace_back(key, value);
+        }
+        if (page->size() < load_page) return out;
+    }
+}
+
+std::optional<std::string> call_queue::take(const std::string& key, const std::string& text) {
+    auto c = read_call(parse_json(text).value_or(json()));
+    if (!c) spdlog::error("workers: dropping the unreadable call record {}: {}", key, c.error());
+    auto* w = c ? p_.workers.find((*c)->worker) : nullptr;
+    if (!w) {  // unreadable, or its worker is gone
+        (void)p_.st.kv_delete(key);
+        return std::nullopt;
+    }
+    // One server takes it: the first to swap the record it read.
+    auto taken = p_.st.kv_swap(key, text, to_json((*c)->record(p_.peers.node())));
+    if (!taken || !*taken) return std::nullopt;
+    auto& call = **c;
+    call.state = worker_call::phase::ready;  // the shared cursor may be past its topic record
+    w->ready.push_back(call.id);
+    spdlog::info("workers: {}: call {} of a server that stopped is now this server's", call.worker, call.id);
+    return file(std::move(*c), *w);
+}
+
+std::string call_queue::file(std::unique_ptr<worker_call> c, hub_worker& w) {
+    const auto now_ms = wall_ms();
+    auto& call = *c;
+    call.deadline = clock::now() + std::chrono::milliseconds(call.deadline_ms > now_ms ? call.deadline_ms - now_ms : 0);
+    p_.schedule(call.deadline, {hub_timer::kind::deadline, call.worker, call.id, 0});
+    w.open++;
+    call.counted = true;
+    by_request_[request_key(call.ticket.origin, call.ticket.request_id)] = call.id;
+    std::string id = call.id;
+    calls_[id] = std::move(c);
+    return id;
 }
 
 worker_call* call_queue::find(const std::string& id) {

@@ -56,6 +56,13 @@ public:
     // compare-and-set, so one server takes it.
     store::result<void> load(std::vector<std::string>& restored,
                              const std::function<bool(const std::string& node)>& orphaned);
+    // The records (key, text) of the open calls owned by these servers (a
+    // shared store; safe without the hub's mutex: it reads only the store).
+    store::result<std::vector<std::pair<std::string, std::string>>> records_of(const std::set<std::string>& nodes) const;
+    // Takes one of them: a compare-and-set on its record, then it is this
+    // server's, ready to deliver. Its id; nullopt when another server took
+    // it first, or its worker is gone.
+    std::optional<std::string> take(const std::string& key, const std::string& record);
     std::size_t size() const { return calls_.size(); }
     worker_call* find(const std::string& id);
 
@@ -124,6 +131,10 @@ private:
     void counted(hub_worker& w);
     void save(const worker_call& c, std::string_view when);
     static std::expected<std::unique_ptr<worker_call>, std::string> read_call(const json& record);
+    // The server a call's record names as its owner.
+    static std::string owner_of(const std::string& record);
+    // Files a call read from the store as open here; its id.
+    std::string file(std::unique_ptr<worker_call> c, hub_worker& w);
     static json event_for(const worker_call& c);
 
     parts p_;

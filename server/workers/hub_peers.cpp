@@ -48,6 +48,20 @@ void hub_peers::expired(std::uint64_t q, effects& fx) {
     done(std::nullopt, fx);
 }
 
+std::set<std::string> hub_peers::silent() {
+    std::set<std::string> out;
+    const auto now = clock::now();
+    for (auto it = heard_.begin(); it != heard_.end();) {
+        if (now - it->second > beat_expiry) {
+            out.insert(it->first);
+            it = heard_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return out;
+}
+
 bool hub_peers::alive(const std::string& node, std::chrono::milliseconds wait) const {
     if (node == node_) return true;
     if (!p_.st.shared()) return false;

@@ -9,7 +9,8 @@
 // another server travels to the owner:
 //
 //   w-changed  name                        the registration changed: read it again
-//   w-beat     {n, w: {name: instances}}   every beat_interval: this server's instances
+//   w-beat     {n, w: {name: instances}}   every beat_interval from every server: it runs,
+//                                          with these instances
 //   w-deliver  {n, q, to, w, c, e}         to `to`: write call event e to an instance
 //                                          with a free slot; reply "ok", "busy" or "gone"
 //   w-release  {to, w, c, cancel?}         to `to`: the call's slot is free (with
@@ -26,9 +27,9 @@
 // once: a lost w-deliver or reply is a timeout, a lost w-release frees the
 // slot at the call's deadline, a lost beat is made up by the next.
 //
-// Threading: request(), replied() and expired() are called with the hub's
-// mutex held, on the hub's thread or the worker API's; send() and node()
-// anywhere. Lifetime: the hub's.
+// Threading: request(), replied(), expired(), heard() and silent() are
+// called with the hub's mutex held, on the hub's thread or the worker API's;
+// send(), alive() and node() anywhere. Lifetime: the hub's.
 #pragma once
 
 #include <chrono>
@@ -36,6 +37,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,12 +87,18 @@ public:
     void expired(std::uint64_t q, effects& fx);
     // Whether server `node` runs (the w-node question; blocking up to wait).
     bool alive(const std::string& node, std::chrono::milliseconds wait) const;
+    // A beat came from that server (every running server beats).
+    void heard(const std::string& node) { heard_[node] = clock::now(); }
+    // The servers heard before but not for beat_expiry: stopped (or cut
+    // off). Each is reported once.
+    std::set<std::string> silent();
 
 private:
     parts p_;
     std::string node_;
     std::uint64_t next_q_ = 1;
     std::map<std::uint64_t, reply_fn> waiting_;
+    std::map<std::string, clock::time_point> heard_;  // server -> its last beat
 };
 
 }  // namespace litemcp::server

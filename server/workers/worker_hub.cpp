@@ -58,18 +58,7 @@ store::result<void> worker_hub::start() {
                      counted(calls_->size(), "call"));
     }
     for (auto& f : fx) f();
-    // Each restored call gets the object its answer goes through (made
-    // outside the lock: the sink looks up sessions and tasks).
-    for (auto& id : restored) {
-        call_ticket t;
-        {
-            std::lock_guard lock(mu_);
-            if (auto* c = calls_->find(id)) t = c->ticket;
-        }
-        auto live = sink_.restored(t);
-        std::lock_guard lock(mu_);
-        if (auto* c = calls_->find(id)) c->ticket.live = std::move(live);
-    }
+    restore(restored);
     thread_ = std::thread([this] {
         pthread_setname_np(pthread_self(), "worker-hub");
         run();
@@ -82,6 +71,21 @@ store::result<void> worker_hub::start() {
     for (auto& name : names) wake(name);
     if (peers_->shared()) schedule(clock::now(), {hub_timer::kind::beat, {}, {}, beat_generation_});
     return {};
+}
+
+void worker_hub::restore(const std::vector<std::string>& ids) {
+    // Each restored call gets the object its answer goes through (made
+    // outside the lock: the sink looks up sessions and tasks).
+    for (auto& id : ids) {
+        call_ticket t;
+        {
+            std::lock_guard lock(mu_);
+            if (auto* c = calls_->find(id)) t = c->ticket;
+        }
+        auto live = sink_.restored(t);
+        std::lock_guard lock(mu_);
+        if (auto* c = calls_->find(id)) c->ticket.live = std::move(live);
+    }
 }
 
 void worker_hub::stop() {
@@ -184,6 +188,8 @@ void worker_hub::on_timer(const hub_timer& t, effects& fx) {
             if (t.generation != beat_generation_) return;  // an earlier beat was sent since
             beat();
             schedule(clock::now() + hub_peers::beat_interval, t);
+            if (auto stopped = peers_->silent(); !stopped.empty())
+                fx.push_back([this, stopped] { take_over(stopped); });
             return;
         case hub_timer::kind::peer_slot:
             calls_->peer_slot_expired(t);

@@ -216,6 +216,11 @@ private:
     void beat_soon();
     // Whether w has an instance here or on another server.
     bool present(hub_worker& w) const;
+    // Gives each restored call (ids) the object its answer goes through.
+    void restore(const std::vector<std::string>& ids);
+    // Takes the open calls of servers whose beats stopped (on the hub's
+    // thread, without mu_).
+    void take_over(const std::set<std::string>& nodes);
     // A worker whose registration another server changed: read it again.
     void reload(const std::string& name, effects& fx);
     // An answer for a call this hub does not hold: to the server that does.
@@ -230,7 +235,6 @@ private:
     std::unique_ptr<hub_peers> peers_;
     std::unique_ptr<registrations> regs_;
     std::unique_ptr<call_queue> calls_;
-    bool beating_ = false;  // the last beat named instances here
     std::uint64_t beat_generation_ = 0;  // bumps when a beat is sent early: the periodic one follows it
 
     std::mutex wake_mu_;  // taken under mu_, never the other way: the store's threads take it

@@ -6,6 +6,7 @@
 #include <future>
 
 #include "server/json/json_text.h"
+#include "server/util/counted.h"
 #include "server/workers/call_queue.h"
 #include "server/workers/hub_peers.h"
 #include "server/workers/registrations.h"
@@ -64,9 +65,8 @@ void worker_hub::beat() {
             if (i->attached) ++attached;
         if (attached) here[name] = attached;
     }
-    // Nothing here, now or at the last beat: nothing to say.
-    if (here.empty() && !beating_) return;
-    beating_ = !here.empty();
+    // Sent with no instances too: the others learn that this server runs
+    // (the calls it owns are taken over when its beats stop).
     peers_->send("w-beat", json{{"n", peers_->node()}, {"w", std::move(here)}});
 }
 
@@ -78,6 +78,7 @@ void worker_hub::from_peer(const std::string& channel, json msg, effects& fx) {
     } else if (channel == "w-beat") {
         const auto node = msg.value("n", "");
         if (node.empty() || !msg["w"].is_object()) return;
+        peers_->heard(node);
         const auto now = clock::now();
         for (auto& [wn, wk] : regs_->all()) {
             auto count = msg["w"].value(wn, std::size_t{0});
@@ -147,6 +148,29 @@ void worker_hub::reload(const std::string& name, effects& fx) {
     });
     regs_->forget(name);
     spdlog::info("workers: {}: removed on another server", name);
+}
+
+void worker_hub::take_over(const std::set<std::string>& nodes) {
+    // Read without the mutex (a scan of every open call); each is then
+    // taken by a compare-and-set, so of the servers doing this one takes it.
+    auto records = calls_->records_of(nodes);
+    if (!records) {
+        spdlog::error("workers: cannot read the calls of servers that stopped: {}", records.error().message);
+        return;
+    }
+    std::vector<std::string> taken;
+    std::set<std::string> workers;
+    for (auto& [key, text] : *records) {
+        std::lock_guard lock(mu_);
+        if (auto id = calls_->take(key, text)) {
+            taken.push_back(*id);
+            if (auto* c = calls_->find(*id)) workers.insert(c->worker);
+        }
+    }
+    if (!taken.empty())
+        spdlog::info("workers: took {} of server(s) that stopped", counted(taken.size(), "open call"));
+    restore(taken);
+    for (auto& w : workers) wake(w);
 }
 
 worker_answer worker_hub::forward_answer(const std::string& name, const std::string& call_id, const std::string& action,

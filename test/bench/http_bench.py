@@ -561,7 +561,19 @@ def section_cluster(args, binary, npm_dir):
         try:
             sid = initialize(lb.port)
             warm(lb.port, sid)
+            # Where the 2 cores go during the run: each group's CPU time over
+            # the wall time (200% is both cores).
+            groups = {"litemcp": [s.proc.pid for s in servers], "nats-server": [p.pid for p in nats.procs],
+                      "haproxy": [lb.proc.pid]}
+            cpu0 = {g: sum(cpu_ns(p) for p in pids) for g, pids in groups.items()}
+            wrk0, wall0 = children_cpu_seconds(), time.monotonic()
             out["cluster"] = wrk(lb.port, sid, seconds)
+            wall = time.monotonic() - wall0
+            shares = {g: 100 * (sum(cpu_ns(p) for p in pids) - cpu0[g]) / 1e9 / wall for g, pids in groups.items()}
+            shares["wrk"] = 100 * (children_cpu_seconds() - wrk0) / wall
+            out["cluster_cpu"] = shares
+            print("cluster CPU during that run (200%% is both cores): %s"
+                  % ", ".join("%s %.0f%%" % (g, v) for g, v in shares.items()))
             # One litemcp on the embedded engine and the v1 SDK reference, the same way (unpinned).
             script = os.path.join(npm_dir, "reference_server.mjs")
             shutil.copy(os.path.join(here, "reference_server.mjs"), script)

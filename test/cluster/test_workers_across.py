@@ -158,6 +158,31 @@ class WorkersAcross(ThreeServers):
         finally:
             d.cleanup()
 
+    def test_the_calls_of_a_killed_owner_are_taken_by_a_running_server(self):
+        d = self.another()
+        try:
+            w = self.register(self.a)
+            inst = attach(w, self.a, "on-a")
+            sid = self.session_seeing(d, w.tool)
+            resp = self.start_call(d, sid, 1, w.tool)
+            primed = next(e for e in events(resp) if e.get("id"))
+            ev = inst.next_event()
+            d.kill9()
+            # d's beats stop; within seconds one of a, b and c takes its call
+            # and delivers it again.
+            t0 = time.time()
+            again = inst.next_event()
+            self.assertEqual(again["callId"], ev["callId"])
+            self.assertLess(time.time() - t0, 12)
+            status, reply = through(w, self.c).post(ev["callId"], "result", text_result("taken while running"))
+            self.assertEqual((status, reply["status"]), (200, "answered"), reply)
+            status, _, text = self.b.request("GET", headers={"Mcp-Session-Id": sid, "Last-Event-ID": primed["id"],
+                                                             "Accept": "text/event-stream"})
+            self.assertEqual(status, 200, text)
+            self.assertIn("taken while running", text)
+        finally:
+            d.cleanup()
+
     def test_the_calls_of_a_killed_owner_are_taken_by_the_next_server_to_start(self):
         d = self.another()
         e = None
