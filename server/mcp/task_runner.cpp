@@ -162,6 +162,10 @@ void task_runner::promote(const std::shared_ptr<call>& c) {
             return std::unexpected(rpc_failure{rpc_code::internal_error, "cannot create the task: " + t.error(), {}});
         }
         made = *t;
+        // A worker's call is filed under the task before the client sees the
+        // handle: a crash right after must find the call the task's, or the
+        // worker's answer would settle nothing and the task would run again.
+        if (c->deferred) hand_to_worker(made, before, *c);
         auto channel = std::make_shared<task_channel>(channel_parts(), made);
         std::lock_guard lock(made->mu);
         made->running = c;
@@ -170,7 +174,6 @@ void task_runner::promote(const std::shared_ptr<call>& c) {
         return reply_channel::promoted_to{std::move(channel), std::move(handle)};
     };
     if (!c->channel->promote(c, make)) return;
-    if (c->deferred) hand_to_worker(made, before, *c);
     spdlog::info("task {}: a call of {} became a task", made->rec.id, c->params.value("name", ""));
 }
 
