@@ -49,7 +49,32 @@ http_response accepted() { return http_response{202, {}, {}}; }
 
 }  // namespace
 
+bool session_endpoint::lookup_waits(const http_request& req) const {
+    if (!p_.st.shared()) return false;
+    auto sid = req.headers.get("Mcp-Session-Id");
+    return sid && !sid->empty() && !p_.sessions.loaded_state(std::string(*sid));
+}
+
 void session_endpoint::post(http_request&& req, json body, std::shared_ptr<responder> res) {
+    if (!lookup_waits(req)) return post_now(std::move(req), std::move(body), std::move(res));
+    auto r = std::make_shared<http_request>(std::move(req));
+    auto b = std::make_shared<json>(std::move(body));
+    on_pool(res, [this, r, b, res] { post_now(std::move(*r), std::move(*b), res); });
+}
+
+void session_endpoint::get(const http_request& req, std::shared_ptr<responder> res) {
+    if (!p_.st.shared()) return get_now(req, std::move(res));
+    auto r = std::make_shared<http_request>(req);
+    on_pool(res, [this, r, res] { get_now(*r, res); });
+}
+
+void session_endpoint::del(const http_request& req, std::shared_ptr<responder> res) {
+    if (!p_.st.shared()) return del_now(req, std::move(res));
+    auto r = std::make_shared<http_request>(req);
+    on_pool(res, [this, r, res] { del_now(*r, res); });
+}
+
+void session_endpoint::post_now(http_request&& req, json body, std::shared_ptr<responder> res) {
     if (body.is_array()) {
         if (body.empty())
             return res->respond(http::rpc_error(400, nullptr, rpc_code::invalid_request, "Invalid Request: empty batch"));
@@ -92,7 +117,7 @@ void session_endpoint::post(http_request&& req, json body, std::shared_ptr<respo
     }
 }
 
-void session_endpoint::del(const http_request& req, std::shared_ptr<responder> res) {
+void session_endpoint::del_now(const http_request& req, std::shared_ptr<responder> res) {
     auto s = session_for(req, nullptr);
     if (!s) return res->respond(std::move(s.error()));
     p_.sessions.end(*s);

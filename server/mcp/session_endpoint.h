@@ -56,7 +56,9 @@ public:
     explicit session_endpoint(parts p) : p_(p) {}
 
     // A POST whose body parsed and is not a 2026-07-28 request; req's
-    // principal is filled in.
+    // principal is filled in. Each is called on an I/O thread; what would
+    // wait for a shared store there moves to the handler pool first (a
+    // session not in memory, a GET, a DELETE: each a round trip to NATS).
     void post(transport::http_request&& req, json body, std::shared_ptr<transport::responder> res);
     void get(const transport::http_request& req, std::shared_ptr<transport::responder> res);
     void del(const transport::http_request& req, std::shared_ptr<transport::responder> res);
@@ -65,6 +67,12 @@ public:
     session_channel::parts channel_parts() { return {p_.st, p_.options, p_.meter}; }
 
 private:
+    void post_now(transport::http_request&& req, json body, std::shared_ptr<transport::responder> res);
+    void get_now(const transport::http_request& req, std::shared_ptr<transport::responder> res);
+    void del_now(const transport::http_request& req, std::shared_ptr<transport::responder> res);
+    // On a shared store: whether the session req names is not in memory,
+    // so that finding it waits for the store.
+    bool lookup_waits(const transport::http_request& req) const;
     // The session Mcp-Session-Id names, after the MCP-Protocol-Version check;
     // or the answer that refuses the request.
     std::expected<std::shared_ptr<session_state>, transport::http_response> session_for(

@@ -96,7 +96,7 @@ stream_feeder::options standalone_start(store::store& st, const session_state& s
 
 }  // namespace
 
-void session_endpoint::get(const http_request& req, std::shared_ptr<responder> res) {
+void session_endpoint::get_now(const http_request& req, std::shared_ptr<responder> res) {
     if (!http::accepts(req, "text/event-stream"))
         return res->respond(http::rpc_error(406, nullptr, rpc_code::invalid_request,
                                             "Not Acceptable: Accept must list text/event-stream"));

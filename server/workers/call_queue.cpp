@@ -35,36 +35,42 @@ std::expected<std::unique_ptr<worker_call>, std::string> call_queue::read_call(c
     return c;
 }
 
-store::result<void> call_queue::load(std::vector<std::string>& restored,
-                                     const std::function<bool(const std::string& node)>& orphaned) {
-    const bool shared = p_.peers.shared();
-    std::map<std::string, bool> orphans;  // node -> nobody answers for it
+store::result<void> call_queue::each_record(const std::function<void(const std::string& key, const std::string& record)>& fn) const {
     std::string after;
     for (;;) {
         auto page = p_.st.kv_scan(call_prefix, after, load_page);
         if (!page) return std::unexpected(page.error());
         for (auto& [key, value] : *page) {
             after = key;
-            if (shared) {
-                // Another running server's call is its own (its worker may be
-                // newer than what this server loaded); a dead one's is taken.
-                auto [known, fresh] = orphans.try_emplace(owner_of(value), false);
-                if (fresh) known->second = orphaned(known->first);
-                if (!known->second) continue;
-                if (auto id = take(key, value)) restored.push_back(*id);
-                continue;
-            }
-            auto c = read_call(parse_json(value).value_or(json()));
-            if (!c) spdlog::error("workers: dropping the unreadable call record {}: {}", key, c.error());
-            auto* w = c ? p_.workers.find((*c)->worker) : nullptr;
-            if (!w) {  // unreadable, or its worker is gone
-                (void)p_.st.kv_delete(key);
-                continue;
-            }
-            restored.push_back(file(std::move(*c), *w));
+            fn(key, value);
         }
         if (page->size() < load_page) return {};
     }
+}
+
+store::result<void> call_queue::load(std::vector<std::string>& restored,
+                                     const std::function<bool(const std::string& node)>& orphaned) {
+    const bool shared = p_.peers.shared();
+    std::map<std::string, bool> orphans;  // node -> nobody answers for it
+    return each_record([&](const std::string& key, const std::string& value) {
+        if (shared) {
+            // Another running server's call is its own (its worker may be
+            // newer than what this server loaded); a dead one's is taken.
+            auto [known, fresh] = orphans.try_emplace(owner_of(value), false);
+            if (fresh) known->second = orphaned(known->first);
+            if (!known->second) return;
+            if (auto id = take(key, value)) restored.push_back(*id);
+            return;
+        }
+        auto c = read_call(parse_json(value).value_or(json()));
+        if (!c) spdlog::error("workers: dropping the unreadable call record {}: {}", key, c.error());
+        auto* w = c ? p_.workers.find((*c)->worker) : nullptr;
+        if (!w) {  // unreadable, or its worker is gone
+            (void)p_.st.kv_delete(key);
+            return;
+        }
+        restored.push_back(file(std::move(*c), *w));
+    });
 }
 
 std::string call_queue::owner_of(const std::string& record) {
@@ -75,16 +81,11 @@ std::string call_queue::owner_of(const std::string& record) {
 store::result<std::vector<std::pair<std::string, std::string>>> call_queue::records_of(
     const std::set<std::string>& nodes) const {
     std::vector<std::pair<std::string, std::string>> out;
-    std::string after;
-    for (;;) {
-        auto page = p_.st.kv_scan(call_prefix, after, load_page);
-        if (!page) return std::unexpected(page.error());
-        for (auto& [key, value] : *page) {
-            after = key;
-            if (nodes.contains(owner_of(value))) out.emplace_back(key, value);
-        }
-        if (page->size() < load_page) return out;
-    }
+    auto read = each_record([&](const std::string& key, const std::string& value) {
+        if (nodes.contains(owner_of(value))) out.emplace_back(key, value);
+    });
+    if (!read) return std::unexpected(read.error());
+    return out;
 }
 
 std::optional<std::string> call_queue::take(const std::string& key, const std::string& text) {

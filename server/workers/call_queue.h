@@ -133,6 +133,8 @@ private:
     static std::expected<std::unique_ptr<worker_call>, std::string> read_call(const json& record);
     // The server a call's record names as its owner.
     static std::string owner_of(const std::string& record);
+    // Calls fn for every open call's record in the store, page by page.
+    store::result<void> each_record(const std::function<void(const std::string& key, const std::string& record)>& fn) const;
     // Files a call read from the store as open here; its id.
     std::string file(std::unique_ptr<worker_call> c, hub_worker& w);
     static json event_for(const worker_call& c);

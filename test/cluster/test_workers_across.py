@@ -158,34 +158,11 @@ class WorkersAcross(ThreeServers):
         finally:
             d.cleanup()
 
-    def test_the_calls_of_a_killed_owner_are_taken_by_a_running_server(self):
-        d = self.another()
-        try:
-            w = self.register(self.a)
-            inst = attach(w, self.a, "on-a")
-            sid = self.session_seeing(d, w.tool)
-            resp = self.start_call(d, sid, 1, w.tool)
-            primed = next(e for e in events(resp) if e.get("id"))
-            ev = inst.next_event()
-            d.kill9()
-            # d's beats stop; within seconds one of a, b and c takes its call
-            # and delivers it again.
-            t0 = time.time()
-            again = inst.next_event()
-            self.assertEqual(again["callId"], ev["callId"])
-            self.assertLess(time.time() - t0, 12)
-            status, reply = through(w, self.c).post(ev["callId"], "result", text_result("taken while running"))
-            self.assertEqual((status, reply["status"]), (200, "answered"), reply)
-            status, _, text = self.b.request("GET", headers={"Mcp-Session-Id": sid, "Last-Event-ID": primed["id"],
-                                                             "Accept": "text/event-stream"})
-            self.assertEqual(status, 200, text)
-            self.assertIn("taken while running", text)
-        finally:
-            d.cleanup()
-
-    def test_the_calls_of_a_killed_owner_are_taken_by_the_next_server_to_start(self):
-        d = self.another()
-        e = None
+    def killed_owner(self, take_over, via_answer, via_resume):
+        """A call from a client of server d to an instance on a; d killed, then
+        take_over() (nothing, or start a server); the call comes again and its
+        answer reaches the client resuming its request's stream elsewhere."""
+        d, took = self.another(), None
         try:
             w = self.register(self.a)
             inst = attach(w, self.a, "on-a")
@@ -194,23 +171,30 @@ class WorkersAcross(ThreeServers):
             primed = next(e for e in events(resp) if e.get("id"))  # the request stream's first event
             ev = inst.next_event()
             d.kill9()
-            # The server starting next finds the call of a server that does not
-            # answer, takes it and delivers it again (to the same instance).
-            e = self.another()
-            again = inst.next_event()
+            took = take_over()
+            t0 = time.time()
+            again = inst.next_event()  # delivered again, to the same instance
             self.assertEqual(again["callId"], ev["callId"])
-            status, reply = through(w, self.b).post(ev["callId"], "result", text_result("taken over"))
+            waited = time.time() - t0
+            status, reply = through(w, via_answer).post(ev["callId"], "result", text_result("taken over"))
             self.assertEqual((status, reply["status"]), (200, "answered"), reply)
-            # The client, resuming its request's stream elsewhere, gets the answer.
-            status, _, text = self.c.request("GET", headers={"Mcp-Session-Id": sid, "Last-Event-ID": primed["id"],
-                                                             "Accept": "text/event-stream"})
+            status, _, text = via_resume.request("GET", headers={"Mcp-Session-Id": sid, "Last-Event-ID": primed["id"],
+                                                                 "Accept": "text/event-stream"})
             self.assertEqual(status, 200, text)
             self.assertIn("taken over", text)
+            return waited
         finally:
-            d.cleanup()
-            if e:
-                e.cleanup()
+            for s in (d, took):
+                if s:
+                    s.cleanup()
 
+    def test_the_calls_of_a_killed_owner_are_taken_by_a_running_server(self):
+        # d's beats stop; within seconds one of a, b and c takes its call.
+        self.assertLess(self.killed_owner(lambda: None, self.c, self.b), 12)
+
+    def test_the_calls_of_a_killed_owner_are_taken_by_the_next_server_to_start(self):
+        # The server starting finds the call of a server that does not answer.
+        self.killed_owner(self.another, self.b, self.c)
 
 if __name__ == "__main__":
     ThreeServers.binary = sys.argv.pop(1)
