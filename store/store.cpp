@@ -359,6 +359,14 @@ result<bool> embedded_store::kv_swap(std::string_view key, std::string_view expe
     if (auto r = impl_->index_->kv_put(key, value); !r) return std::unexpected(r.error());
     return true;
 }
+result<std::optional<std::string>> embedded_store::kv_take(std::string_view key) {
+    if (key.empty()) return make_error(errc::invalid_argument, "empty key");
+    std::lock_guard lock(impl_->kv_write_mu_);
+    auto existing = impl_->index_->kv_get(key);
+    if (!existing || !*existing) return existing;
+    if (auto r = impl_->index_->kv_delete(key); !r) return std::unexpected(r.error());
+    return existing;
+}
 result<std::vector<std::pair<std::string, std::string>>> embedded_store::kv_scan(std::string_view prefix,
                                                                         std::string_view after,
                                                                         std::size_t limit) const {

@@ -204,6 +204,10 @@ public:
     // change. true when it stored it; false when the key holds something
     // else or nothing (read it again and retry).
     virtual result<bool> kv_swap(std::string_view key, std::string_view expected, std::string_view value) = 0;
+    // Deletes the key and returns what it held, atomically (also across
+    // servers): of several servers taking the same record, one gets its
+    // value, so one of them acts on its removal; nullopt when it holds nothing.
+    virtual result<std::optional<std::string>> kv_take(std::string_view key) = 0;
     // Keys starting with prefix and greater than after, in key order.
     virtual result<std::vector<std::pair<std::string, std::string>>> kv_scan(std::string_view prefix,
                                                                              std::string_view after = {},

@@ -129,7 +129,7 @@ void make_parts(mcp_server::impl& p) {
     const auto& o = p.cfg.mcp;
     const bool authenticated = p.auth->enabled();
     p.bursts = std::make_unique<commit_bursts>(*p.st);
-    p.sessions = std::make_unique<session_table>(*p.st, o.max_sessions, o.max_sessions_per_principal);
+    p.sessions = std::make_unique<session_table>(*p.st, o.max_sessions, o.max_sessions_per_principal, o.session_recount);
     p.handlers = std::make_unique<work_pool>("handlers", o.handler_threads, o.handler_queue);
     p.delivery = std::make_unique<work_pool>("delivery", 2, 1'000'000);
     p.timers = std::make_unique<timer_queue>();
@@ -290,6 +290,7 @@ void mcp_server::impl::maintenance_loop() {
         maint_cv.wait_for(lock, std::chrono::seconds(1));
         if (stopping) break;
         tasks->expire_due();
+        sessions->refresh_counts();  // a shared store: the other servers' counts
         if (std::chrono::steady_clock::now() - last_trim >= std::chrono::seconds(30)) {
             sessions->trim_memory(std::chrono::seconds(60));
             last_trim = std::chrono::steady_clock::now();

@@ -40,6 +40,10 @@ struct mcp_options {
     bool strict_protocol_version = false;
     std::chrono::milliseconds session_ttl{std::chrono::minutes(30)};  // idle session expiry. Default: 30 min
     std::uint64_t max_sessions = 100'000;  // beyond: 503 on initialize. Default: 100,000
+    // On a store shared by several servers, how often one of them counts the
+    // session records again; what skews the counts between two counts (a
+    // server killed mid-change) lasts until the next. Default: 1 min.
+    std::chrono::milliseconds session_recount{std::chrono::minutes(1)};
     std::uint64_t session_retention_records = 10'000;  // events kept per session. Default: 10,000
     std::uint64_t session_retention_bytes = 16ull << 20;  // Default: 16 MiB
     unsigned handler_threads = 64;  // requests executing at once. Default: 64

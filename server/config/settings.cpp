@@ -115,6 +115,7 @@ std::vector<setting> settings_for(program_options& o) {
     f.push_back({"retry-ms", "retry: value sent before a server-side close", ms(m.retry), std::to_string(m.retry.count())});
     f.push_back({"session-ttl-ms", "idle session expiry", ms(m.session_ttl), std::to_string(m.session_ttl.count())});
     f.push_back({"max-sessions", "sessions at once (503 on initialize beyond)", num(m.max_sessions), std::to_string(m.max_sessions)});
+    f.push_back({"session-recount-ms", "on a shared store: how often the session records are counted again", ms(m.session_recount), std::to_string(m.session_recount.count())});
     f.push_back({"session-retention-records", "events kept per session", num(m.session_retention_records), std::to_string(m.session_retention_records)});
     f.push_back({"session-retention-bytes", "bytes of events kept per session", num(m.session_retention_bytes), std::to_string(m.session_retention_bytes)});
     f.push_back({"handler-threads", "requests executing at once", num(m.handler_threads), std::to_string(m.handler_threads)});

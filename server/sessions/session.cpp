@@ -24,34 +24,22 @@ bool is_active(session_state& s) {
 
 }  // namespace
 
-session_table::session_table(store::store& s, std::uint64_t max_sessions, std::uint64_t max_per_principal)
-    : store_(s), max_(max_sessions), max_per_principal_(max_per_principal) {
-    // Count the records once at start; afterwards the counts move with create/end/expire.
-    std::string after;
-    std::uint64_t n = 0;
-    for (;;) {
-        auto page = store_.kv_scan(record_prefix, after, 10'000);
-        if (!page || page->empty()) break;
-        n += page->size();
-        for (auto& [key, value] : *page)
-            if (value.find("\"principal\"") != std::string::npos) {
-                auto j = parse_json(value).value_or(json());
-                if (j.is_object() && j.value("principal", "") != "") per_principal_[j["principal"].get<std::string>()]++;
-            }
-        after = page->back().first;
-    }
-    count_ = n;
+session_table::session_table(store::store& s, std::uint64_t max_sessions, std::uint64_t max_per_principal,
+                             std::chrono::milliseconds recount_every)
+    : store_(s), max_(max_sessions), max_per_principal_(max_per_principal), counts_(s, recount_every) {
+    counts_.start();
 }
 
-void session_table::uncount(const std::string& principal) {
-    // On a store shared by several servers a session made on another one
-    // (after this one counted the records) may end here: the count stops at
-    // zero rather than wrap (docs/cluster.md, "Not yet").
-    for (auto n = count_.load(); n > 0 && !count_.compare_exchange_weak(n, n - 1);) {
+bool session_table::take_record(const std::string& id, std::string& principal) {
+    auto taken = store_.kv_take(std::string(record_prefix) + id);
+    if (!taken) {
+        spdlog::error("session {}: cannot delete its record: {}", id, taken.error().message);
+        return false;
     }
-    if (principal.empty()) return;
-    std::lock_guard lock(mu_);
-    if (auto it = per_principal_.find(principal); it != per_principal_.end() && --it->second == 0) per_principal_.erase(it);
+    if (!*taken) return false;  // another server (or an earlier end here) took it
+    auto j = parse_json(**taken).value_or(json());
+    if (j.is_object()) principal = j.value("principal", "");
+    return true;
 }
 
 std::string session_table::record_of(const session_state& s) const {
@@ -70,22 +58,10 @@ std::expected<std::shared_ptr<session_state>, create_refusal> session_table::cre
                                                                                     json capabilities,
                                                                                     json client_info,
                                                                                     std::string principal) {
-    if (count_.fetch_add(1) >= max_) {
-        count_--;
-        return std::unexpected(create_refusal{create_refusal::reason::server_full,
-                                              "the session limit (" + std::to_string(max_) + ") is reached"});
-    }
-    if (!principal.empty()) {
-        std::lock_guard lock(mu_);
-        auto& mine = per_principal_[principal];
-        if (max_per_principal_ && mine >= max_per_principal_) {
-            count_--;
-            return std::unexpected(create_refusal{create_refusal::reason::principal_full,
-                                                  "'" + principal + "' has " + std::to_string(mine) +
-                                                      " sessions open, the limit per principal; end one (DELETE) first"});
-        }
-        ++mine;
-    }
+    if (auto refused = counts_.admit(principal, max_, max_per_principal_))
+        return std::unexpected(create_refusal{refused->principal_full ? create_refusal::reason::principal_full
+                                                                      : create_refusal::reason::server_full,
+                                              std::move(refused->message)});
     auto s = std::make_shared<session_state>();
     s->id = random_id();
     s->topic = topic_of(s->id);
@@ -96,7 +72,7 @@ std::expected<std::shared_ptr<session_state>, create_refusal> session_table::cre
     s->principal = std::move(principal);
     if (auto r = store_.kv_put(std::string(record_prefix) + s->id, record_of(*s)); !r) {
         spdlog::error("session {}: cannot persist: {}", s->id, r.error().message);
-        uncount(s->principal);
+        counts_.ended(s->principal);
         return std::unexpected(create_refusal{create_refusal::reason::store_error, "cannot record the session: " + r.error().message});
     }
     std::lock_guard lock(mu_);
@@ -241,8 +217,7 @@ void session_table::ended_elsewhere(const std::string& id) {
         sessions_.erase(it);
     }
     if (!stop_everything(*s)) return;
-    // The session counts stay this server's own (docs/cluster.md, "Not yet").
-    spdlog::info("session {}: ended by another server", id);
+    spdlog::info("session {}: ended by another server", id);  // which counted it out
 }
 
 void session_table::end(const std::shared_ptr<session_state>& s) {
@@ -256,11 +231,11 @@ void session_table::end(const std::shared_ptr<session_state>& s) {
     // every server has long heard it too (and will not load it back from the
     // record being deleted: remember_ended).
     if (store_.shared()) store_.signal("s-end", s->id);
-    if (auto r = store_.kv_delete(std::string(record_prefix) + s->id); !r)
-        spdlog::error("session {}: cannot delete its record: {}", s->id, r.error().message);
+    std::string principal = s->principal;
+    const bool took = take_record(s->id, principal);
     if (auto r = store_.remove_topic(s->topic); !r && r.error().code != store::errc::not_found)
         spdlog::error("session {}: cannot delete its topic: {}", s->id, r.error().message);
-    uncount(s->principal);
+    if (took) counts_.ended(principal);  // counted out once, by whoever took its record
     spdlog::info("session {}: ended", s->id);
 }
 
@@ -281,17 +256,12 @@ void session_table::expired(std::string_view topic) {
         std::lock_guard lock(s->mu);
         s->ended = true;
     }
-    // Counted out by whoever deletes its record: with a shared store, every
+    // Counted out by whoever takes its record: with a shared store, every
     // server reports the idle topic, and one ended elsewhere (DELETE) is
     // reported too, its record already gone.
-    auto rec = store_.kv_get(std::string(record_prefix) + id);
-    if (!rec || !*rec) return;
-    std::string principal = s ? s->principal : "";
-    if (!s) {
-        auto j = parse_json(**rec).value_or(json());
-        if (j.is_object()) principal = j.value("principal", "");
-    }
-    if (store_.kv_delete(std::string(record_prefix) + id)) uncount(principal);
+    std::string principal;
+    if (!take_record(id, principal)) return;
+    counts_.ended(principal);
     spdlog::info("session {}: expired", id);
 }
 
@@ -358,13 +328,9 @@ json session_table::describe(session_state& s) {
 }
 
 std::uint64_t session_table::matching(const std::string& state, const std::string& principal) const {
-    std::lock_guard lock(mu_);
-    std::uint64_t all = count_.load();
-    if (!principal.empty()) {
-        auto it = per_principal_.find(principal);
-        all = it == per_principal_.end() ? 0 : it->second;
-    }
+    const std::uint64_t all = principal.empty() ? counts_.total() : counts_.of(principal);
     if (state.empty()) return all;
+    std::lock_guard lock(mu_);
     // Only a session in memory can be active: count those.
     std::uint64_t active = 0;
     for (auto& [id, s] : sessions_)

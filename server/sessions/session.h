@@ -30,6 +30,7 @@
 
 #include "server/rpc/json_rpc.h"
 #include "server/rpc/provider.h"
+#include "server/sessions/session_counts.h"
 #include "store/store.h"
 
 namespace litemcp::server {
@@ -107,7 +108,10 @@ class session_table {
 public:
     // max_per_principal bounds the sessions of each authenticated principal
     // (0: no bound); sessions without a principal count only toward max_sessions.
-    session_table(store::store& s, std::uint64_t max_sessions, std::uint64_t max_per_principal = 0);
+    // recount_every: how often a shared store's session records are counted
+    // again (session_counts.h).
+    session_table(store::store& s, std::uint64_t max_sessions, std::uint64_t max_per_principal = 0,
+                  std::chrono::milliseconds recount_every = std::chrono::minutes(1));
 
     // Creates and persists a session owned by principal (empty: nobody).
     std::expected<std::shared_ptr<session_state>, create_refusal> create(std::string version, json capabilities,
@@ -153,14 +157,20 @@ public:
     // One session for the admin API: its record and what runs in it now.
     json describe(session_state& s);
 
-    std::uint64_t count() const { return count_.load(); }
+    // Sessions on record (on a shared store: on every server's, session_counts.h).
+    std::uint64_t count() const { return counts_.total(); }
+    // Reads the other servers' counts and writes this one's when due
+    // (a shared store; the maintenance tick, once a second).
+    void refresh_counts() { counts_.refresh(); }
     std::size_t loaded() const;
 
     static std::string topic_of(std::string_view id) { return "mcp.session/" + std::string(id); }
 
 private:
     std::string record_of(const session_state& s) const;
-    void uncount(const std::string& principal);
+    // Deletes a session's record; true when this call took it (and so counts
+    // the session out), with the principal it named.
+    bool take_record(const std::string& id, std::string& principal);
     // Sessions ended lately, here or elsewhere: find() does not load one back
     // from a record that is still being deleted (or whose deletion another
     // server has not finished). Kept ended_memory, at most max_ended. mu_ held.
@@ -171,10 +181,9 @@ private:
     std::unordered_set<std::string> ended_;
     store::store& store_;
     std::uint64_t max_, max_per_principal_;
-    std::map<std::string, std::uint64_t> per_principal_;  // guarded by mu_
+    session_counts counts_;
     mutable std::mutex mu_;
     std::unordered_map<std::string, std::shared_ptr<session_state>> sessions_;
-    std::atomic<std::uint64_t> count_{0};
 };
 
 }  // namespace litemcp::server

@@ -268,6 +268,7 @@ result<bool> jetstream_store::kv_create(std::string_view key, std::string_view v
 result<bool> jetstream_store::kv_swap(std::string_view key, std::string_view expected, std::string_view value) {
     return kv_->swap(key, expected, value);
 }
+result<std::optional<std::string>> jetstream_store::kv_take(std::string_view key) { return kv_->take(key); }
 result<std::vector<std::pair<std::string, std::string>>> jetstream_store::kv_scan(std::string_view prefix,
                                                                                   std::string_view after,
                                                                                   std::size_t limit) const {

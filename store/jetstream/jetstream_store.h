@@ -75,6 +75,7 @@ public:
     result<void> kv_delete(std::string_view key) override;
     result<bool> kv_create(std::string_view key, std::string_view value) override;
     result<bool> kv_swap(std::string_view key, std::string_view expected, std::string_view value) override;
+    result<std::optional<std::string>> kv_take(std::string_view key) override;
     result<std::vector<std::pair<std::string, std::string>>> kv_scan(std::string_view prefix,
                                                                      std::string_view after = {},
                                                                      std::size_t limit = 1000) const override;

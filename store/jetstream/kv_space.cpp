@@ -81,7 +81,8 @@ result<void> kv_space::remove(std::string_view key) {
     return {};
 }
 
-result<bool> kv_space::conditional_put(std::string_view key, std::uint64_t last, std::string_view value) {
+result<bool> kv_space::conditional_write(std::string_view key, std::uint64_t last,
+                                         std::optional<std::string_view> value) {
     const auto k = names::record_key(key);
     const auto stream = "KV_" + names_.records_bucket();
     const auto subject = "$KV." + names_.records_bucket() + "." + k;
@@ -100,16 +101,31 @@ result<bool> kv_space::conditional_put(std::string_view key, std::uint64_t last,
     else
         po.ExpectLastSubjectSeq = last;
     po.MaxWait = static_cast<int64_t>(link_.timeout().count());
+    natsMsg* msg = nullptr;
+    const std::string_view body = value.value_or(std::string_view{});
+    if (auto s = natsMsg_Create(&msg, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size()));
+        s != NATS_OK)
+        return std::unexpected(nats_error("storing the key " + std::string(key), s));
+    if (!value) {  // a purge marker, as kvStore_Purge writes it: it replaces the key's history
+        natsStatus h = natsMsgHeader_Set(msg, "KV-Operation", "PURGE");
+        if (h == NATS_OK) h = natsMsgHeader_Set(msg, "Nats-Rollup", "sub");
+        if (h != NATS_OK) {
+            natsMsg_Destroy(msg);
+            return std::unexpected(nats_error("removing the key " + std::string(key), h));
+        }
+    }
     jsPubAck* ack = nullptr;
     jsErrCode jerr{};
-    const auto s = js_Publish(&ack, link_.js(), subject.c_str(), value.data(), static_cast<int>(value.size()), &po, &jerr);
+    const auto s = js_PublishMsg(&ack, link_.js(), msg, &po, &jerr);
+    natsMsg_Destroy(msg);
     const bool duplicate = ack && ack->Duplicate;
     if (ack) jsPubAck_Destroy(ack);
     if (s == NATS_OK) return !duplicate;
     // Refused (another server wrote since: "wrong last sequence", or the same
     // write raced ours), or the answer was lost: what the key holds now says.
+    // A purge cannot be told from another server's: then it was not ours.
     auto now = last_message(link_, stream, subject, served_by::leader);
-    if (now && *now && !(*now)->deleted && (*now)->payload == value) return true;
+    if (value && now && *now && !(*now)->deleted && (*now)->payload == *value) return true;
     if (now && (*now ? (*now)->seq : 0) != last) return false;
     if (jerr != 0) return false;  // refused by JetStream, the key unchanged
     return std::unexpected(nats_error("storing the key " + std::string(key), s));
@@ -121,7 +137,7 @@ result<bool> kv_space::create(std::string_view key, std::string_view value) {
                           "$KV." + names_.records_bucket() + "." + names::record_key(key), served_by::leader);
     if (!m) return std::unexpected(error{m.error().code, "reading the key " + std::string(key) + ": " + m.error().message});
     if (*m && !(*m)->deleted) return false;
-    return conditional_put(key, *m ? (*m)->seq : 0, value);  // after a delete: its marker's sequence
+    return conditional_write(key, *m ? (*m)->seq : 0, value);  // after a delete: its marker's sequence
 }
 
 result<bool> kv_space::swap(std::string_view key, std::string_view expected, std::string_view value) {
@@ -130,7 +146,29 @@ result<bool> kv_space::swap(std::string_view key, std::string_view expected, std
                           "$KV." + names_.records_bucket() + "." + names::record_key(key), served_by::leader);
     if (!m) return std::unexpected(error{m.error().code, "reading the key " + std::string(key) + ": " + m.error().message});
     if (!*m || (*m)->deleted || (*m)->payload != expected) return false;
-    return conditional_put(key, (*m)->seq, value);
+    return conditional_write(key, (*m)->seq, value);
+}
+
+result<std::optional<std::string>> kv_space::take(std::string_view key) {
+    if (key.empty()) return make_error(errc::invalid_argument, "empty key");
+    constexpr int max_rounds = 16;
+    std::uint64_t refused_at = 0;
+    for (int round = 0; round < max_rounds; ++round) {
+        auto m = last_message(link_, "KV_" + names_.records_bucket(),
+                              "$KV." + names_.records_bucket() + "." + names::record_key(key), served_by::leader);
+        if (!m)
+            return std::unexpected(error{m.error().code, "reading the key " + std::string(key) + ": " + m.error().message});
+        if (!*m || (*m)->deleted) return std::nullopt;
+        if ((*m)->seq == refused_at)  // refused, and not for a write between
+            return make_error(errc::io_error, "JetStream refused to remove the key " + std::string(key));
+        auto purged = conditional_write(key, (*m)->seq, std::nullopt);
+        if (!purged) return std::unexpected(purged.error());
+        if (*purged) return std::move((*m)->payload);
+        // Another write came between: the key's newest value is taken, or
+        // another server took it (then the next read finds it gone).
+        refused_at = (*m)->seq;
+    }
+    return make_error(errc::io_error, "the key " + std::string(key) + " kept changing while it was being removed");
 }
 
 result<std::vector<std::pair<std::string, std::string>>> kv_space::scan(std::string_view prefix,

@@ -42,6 +42,9 @@ public:
     // Compare-and-set: reads the key's value and revision from the leader,
     // then updates it only at that revision (two round trips).
     result<bool> swap(std::string_view key, std::string_view expected, std::string_view value);
+    // Purges the key and returns what it held: a read at the leader and a
+    // purge conditional on it (again when another write came between).
+    result<std::optional<std::string>> take(std::string_view key);
     result<std::vector<std::pair<std::string, std::string>>> scan(std::string_view prefix, std::string_view after,
                                                                   std::size_t limit) const;
 
@@ -51,9 +54,9 @@ public:
     result<void> remove_cursors(std::string_view topic);
 
 private:
-    // Stores value if the key's last sequence is still `last` (0: it has
-    // none); true when this write is the one stored.
-    result<bool> conditional_put(std::string_view key, std::uint64_t last, std::string_view value);
+    // Stores value (nullopt: a purge marker) if the key's last sequence is
+    // still `last` (0: it has none); true when this write is the one stored.
+    result<bool> conditional_write(std::string_view key, std::uint64_t last, std::optional<std::string_view> value);
 
     nats_link& link_;
     const names& names_;

@@ -312,6 +312,25 @@ TEST_CASE("jetstream: compare-and-set on a key holds across servers") {
         tb.join();
         REQUIRE(won.load() == 1);
     }
+    // Take, raced: one server gets each record's value (and so one of them
+    // counts it out); a taken key holds nothing.
+    CHECK_FALSE(a->kv_take("task/r").value().has_value());
+    for (int round = 0; round < 20; ++round) {
+        const auto value = "v" + std::to_string(round);
+        REQUIRE(a->kv_put("task/r", value));
+        std::atomic<int> won{0};
+        std::string got_a, got_b;
+        std::thread ta([&] { if (auto v = a->kv_take("task/r").value_or(std::nullopt)) { ++won; got_a = *v; } });
+        std::thread tb([&] { if (auto v = b->kv_take("task/r").value_or(std::nullopt)) { ++won; got_b = *v; } });
+        ta.join();
+        tb.join();
+        REQUIRE(won.load() == 1);
+        CHECK(got_a + got_b == value);
+        CHECK_FALSE(b->kv_get("task/r").value().has_value());
+    }
+    // A removed key is created again like a new one.
+    CHECK(a->kv_create("task/r", "again").value());
+    CHECK(b->kv_get("task/r").value() == "again");
 }
 
 TEST_CASE("jetstream: an append on one server wakes a consumer bound on another") {

@@ -435,6 +435,10 @@ TEST_CASE("cursors and key-value records persist across a reopen") {
     CHECK(s->kv_get("config/k").value() == "next");
     CHECK_FALSE(s->kv_swap("config/none", "", "x").value());
     CHECK_FALSE(s->kv_get("config/none").value().has_value());
+    // Take: delete and return what it held.
+    CHECK(s->kv_take("config/k").value() == "next");
+    CHECK_FALSE(s->kv_get("config/k").value().has_value());
+    CHECK_FALSE(s->kv_take("config/k").value().has_value());
 }
 
 TEST_CASE("bind wakes a consumer with unread records at once, and appends wake it") {
