@@ -242,38 +242,52 @@ void stateless_endpoint::listen(const json& id, const json& params, const http_r
     }
     // The Tasks extension's status notifications (notifications/tasks) for
     // the tasks named, to a client that declared the extension.
-    std::set<std::string> task_ids;
+    std::vector<std::string> asked;
     if (wanted.contains("taskIds")) {
         if (!wanted["taskIds"].is_array())
             return refuse(400, rpc_code::invalid_params, "Invalid params: notifications.taskIds must be an array of task ids");
         const json& caps = params["_meta"].value(key_capabilities, json::object());
-        if (caps.contains("extensions") && caps["extensions"].contains("io.modelcontextprotocol/tasks")) {
-            json list = json::array();
-            for (auto& t : wanted["taskIds"]) {
-                if (!t.is_string()) continue;
-                // Only tasks this client may see (another principal's are left out, as unknown ones).
-                auto task = p_.tasks.find(t.get<std::string>());
-                if (!task) continue;
-                {
-                    std::lock_guard lock(task->mu);
-                    if (!task->rec.session.empty() || (p_.authenticated && task->rec.principal != req.principal))
-                        continue;
-                }
-                if (task_ids.insert(t.get<std::string>()).second) list.push_back(t);
-            }
-            if (!list.empty()) honoured["taskIds"] = list;
-        }
+        if (caps.contains("extensions") && caps["extensions"].contains("io.modelcontextprotocol/tasks"))
+            for (auto& t : wanted["taskIds"])
+                if (t.is_string()) asked.push_back(t.get<std::string>());
     }
+    listen_request l{id, std::move(methods), std::move(uris), {}, std::move(honoured)};
+    if (asked.empty()) return open_listen(std::move(l), std::move(res));
+    // Looking a task up may be a round trip to a shared store: not on an I/O
+    // thread. The stream opens back on the connection's strand.
+    auto find_then_open = [this, l = std::move(l), asked = std::move(asked), principal = req.principal, res]() mutable {
+        json list = json::array();
+        for (auto& t : asked) {
+            // Only tasks this client may see (another principal's are left out, as unknown ones).
+            auto task = p_.tasks.find(t);
+            if (!task) continue;
+            {
+                std::lock_guard lock(task->mu);
+                if (!task->rec.session.empty() || (p_.authenticated && task->rec.principal != principal)) continue;
+            }
+            if (l.task_ids.insert(t).second) list.push_back(t);
+        }
+        if (!list.empty()) l.honoured["taskIds"] = list;
+        if (!p_.st.shared()) return open_listen(std::move(l), std::move(res));
+        res->post([this, l = std::move(l), res]() mutable { open_listen(std::move(l), std::move(res)); });
+    };
+    if (!p_.st.shared()) return find_then_open();  // a local read
+    if (!p_.handlers.post(std::move(find_then_open)))
+        refuse(503, rpc_code::internal_error, "Service Unavailable: the server is busy; retry later");
+}
+
+void stateless_endpoint::open_listen(listen_request l, std::shared_ptr<responder> res) {
     std::lock_guard lock(listens_mu_);
     std::erase_if(listens_, [](auto& w) {
         auto l = w.lock();
         return !l || !l->open();
     });
     if (listens_.size() >= p_.options.max_listen_streams)
-        return refuse(503, rpc_code::internal_error,
-                      "Service Unavailable: " + std::to_string(listens_.size()) + " listen streams are open, the limit");
-    listens_.push_back(listen_stream::start(p_.st, p_.delivery, res->start_sse({}), id, std::move(methods),
-                                            std::move(uris), std::move(task_ids), std::move(honoured)));
+        return res->respond(http::rpc_error(503, l.id, rpc_code::internal_error,
+                                            "Service Unavailable: " + std::to_string(listens_.size()) +
+                                                " listen streams are open, the limit"));
+    listens_.push_back(listen_stream::start(p_.st, p_.delivery, res->start_sse({}), l.id, std::move(l.methods),
+                                            std::move(l.uris), std::move(l.task_ids), std::move(l.honoured)));
 }
 
 bool stateless_endpoint::listening() {

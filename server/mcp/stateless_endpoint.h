@@ -19,6 +19,7 @@
 
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,14 @@ public:
     void finish_listens();
 
 private:
+    // What a subscriptions/listen stream is opened with.
+    struct listen_request {
+        json id;
+        std::set<std::string> methods, uris, task_ids;
+        json honoured;
+    };
+    // Opens the stream (on the connection's strand), unless too many are open.
+    void open_listen(listen_request l, std::shared_ptr<transport::responder> res);
     void listen(const json& id, const json& params, const transport::http_request& req,
                 std::shared_ptr<transport::responder> res);
     json discover() const;

@@ -31,8 +31,35 @@ void registrations::remove(const std::string& name) {
 
 void registrations::save_status(hub_worker& w) {
     w.status_pending = false;
-    if (auto r = p_.st.kv_put(std::string(status_prefix) + w.name, to_json(w.status())); !r)
-        spdlog::warn("workers: {}: cannot save the counters: {}", w.name, r.error().message);
+    const std::string key = std::string(status_prefix) + w.name;
+    if (!p_.st.shared()) {
+        if (auto r = p_.st.kv_put(key, to_json(w.status())); !r)
+            spdlog::warn("workers: {}: cannot save the counters: {}", w.name, r.error().message);
+        return;
+    }
+    // Every server owning calls of the worker counts them: each adds what it
+    // counted since its last save to the record (compare-and-set), and takes
+    // the sum as its counters.
+    for (int round = 0; round < 8; ++round) {
+        auto stored = p_.st.kv_get(key);
+        if (!stored) {
+            spdlog::warn("workers: {}: cannot save the counters: {}", w.name, stored.error().message);
+            return;
+        }
+        const json sum = w.status_on(*stored ? parse_json(**stored).value_or(json()) : json());
+        const std::string text = to_json(sum);
+        auto saved = *stored ? p_.st.kv_swap(key, **stored, text) : p_.st.kv_create(key, text);
+        if (!saved) {
+            spdlog::warn("workers: {}: cannot save the counters: {}", w.name, saved.error().message);
+            return;
+        }
+        if (*saved) {
+            w.added_to_record();
+            return w.read_status(sum);
+        }
+    }
+    spdlog::warn("workers: {}: cannot save the counters: the record kept changing; trying again at the next count",
+                 w.name);
 }
 
 std::expected<std::unique_ptr<hub_worker>, std::string> registrations::make(const json& record) const {

@@ -18,6 +18,28 @@ namespace litemcp::server {
 
 using namespace worker_hub_detail;
 
+namespace {
+
+// On a shared store, the counters every server saved (read before the hub's
+// mutex is taken); nullopt on the embedded store, whose hub counts them all.
+std::optional<json> saved_counters(store::store& st, const std::string& name) {
+    if (!st.shared()) return std::nullopt;
+    auto r = st.kv_get(std::string(status_prefix) + name);
+    if (!r || !*r) return std::nullopt;
+    return parse_json(**r).value_or(json());
+}
+
+// A description with the cluster's counters: the saved ones plus what this
+// server counted since it last saved.
+json with_counters(json d, const hub_worker& w, const std::optional<json>& saved) {
+    if (!saved) return d;
+    auto sum = w.status_on(*saved);
+    for (const char* k : {"delivered", "redelivered", "answered", "deadLettered"}) d[k] = sum[k];
+    return d;
+}
+
+}  // namespace
+
 worker_answer worker_hub::register_worker(const json& body, std::optional<std::string> credential, const std::string& owner) {
     effects fx;
     worker_answer out;
@@ -75,11 +97,12 @@ worker_answer worker_hub::drop(const std::string& name, const std::string& why,
 }
 
 worker_answer worker_hub::describe(const std::string& name, std::optional<std::string> credential) {
+    const auto saved = saved_counters(store_, name);
     std::lock_guard lock(mu_);
     worker_answer denied;
     auto* w = regs_->authorized(name, credential, denied);
     if (!w) return denied;
-    return {worker_outcome::done, regs_->describe(*w, calls_->in_flight(name))};
+    return {worker_outcome::done, with_counters(regs_->describe(*w, calls_->in_flight(name)), *w, saved)};
 }
 
 std::optional<worker_answer> worker_hub::check_attach(const std::string& name, std::optional<std::string> credential) {
@@ -180,10 +203,11 @@ std::expected<std::string, std::string> worker_hub::requeue(const std::string& w
 }
 
 std::optional<json> worker_hub::inspect(const std::string& name) const {
+    const auto saved = saved_counters(store_, name);
     std::lock_guard lock(mu_);
     auto* w = regs_->find(name);
     if (!w) return std::nullopt;
-    return regs_->describe(*w, calls_->in_flight(name));
+    return with_counters(regs_->describe(*w, calls_->in_flight(name)), *w, saved);
 }
 
 std::vector<worker_stats> worker_hub::stats() const {
@@ -192,6 +216,12 @@ std::vector<worker_stats> worker_hub::stats() const {
     for (auto& [name, w] : regs_->all()) {
         worker_stats s{name, w->online, w->instances.size(), w->open, 0, w->delivered, w->redelivered, w->answered,
                        w->dead_lettered};
+        if (store_.shared()) {  // this server's own counts: summed across the servers
+            s.delivered = w->here_delivered + (w->delivered - w->saved_delivered);
+            s.redelivered = w->here_redelivered + (w->redelivered - w->saved_redelivered);
+            s.answered = w->here_answered + (w->answered - w->saved_answered);
+            s.dead_lettered = w->here_dead_lettered + (w->dead_lettered - w->saved_dead_lettered);
+        }
         for (auto& i : w->instances) s.in_flight += i->busy;
         out.push_back(std::move(s));
     }

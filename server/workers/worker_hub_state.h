@@ -93,6 +93,12 @@ struct hub_worker {
     std::uint64_t presence = 0;      // bumps when an instance attaches: stale offline checks do nothing
     clock::time_point suspended_until{};
     std::uint64_t delivered = 0, redelivered = 0, dead_lettered = 0, answered = 0;
+    // The counters as last saved or read: what this server counted since is
+    // the difference (servers sharing a store each add theirs to the record).
+    std::uint64_t saved_delivered = 0, saved_redelivered = 0, saved_dead_lettered = 0, saved_answered = 0;
+    // What this server counted and added to the record since it started (a
+    // shared store: its metrics are its own counts, summed across servers).
+    std::uint64_t here_delivered = 0, here_redelivered = 0, here_dead_lettered = 0, here_answered = 0;
     bool status_pending = false;  // a counter changed since saved; a save is scheduled
     std::uint64_t offline_since_ms = 0;  // wall clock; 0: online (or never seen offline)
 
@@ -100,12 +106,28 @@ struct hub_worker {
         return json{{"delivered", delivered}, {"redelivered", redelivered}, {"answered", answered},
                     {"deadLettered", dead_lettered}, {"offlineSinceMs", offline_since_ms}};
     }
+    // A stored status (j) plus what this server counted since its last save.
+    json status_on(const json& j) const {
+        auto n = [&](const char* key) { return j.is_object() ? j.value(key, std::uint64_t{0}) : std::uint64_t{0}; };
+        return json{{"delivered", n("delivered") + (delivered - saved_delivered)},
+                    {"redelivered", n("redelivered") + (redelivered - saved_redelivered)},
+                    {"answered", n("answered") + (answered - saved_answered)},
+                    {"deadLettered", n("deadLettered") + (dead_lettered - saved_dead_lettered)},
+                    {"offlineSinceMs", offline_since_ms}};
+    }
+    // Before the sum of a save is read back: what this server added.
+    void added_to_record() {
+        here_delivered += delivered - saved_delivered;
+        here_redelivered += redelivered - saved_redelivered;
+        here_answered += answered - saved_answered;
+        here_dead_lettered += dead_lettered - saved_dead_lettered;
+    }
     void read_status(const json& j) {
         if (!j.is_object()) return;
-        delivered = j.value("delivered", std::uint64_t{0});
-        redelivered = j.value("redelivered", std::uint64_t{0});
-        answered = j.value("answered", std::uint64_t{0});
-        dead_lettered = j.value("deadLettered", std::uint64_t{0});
+        saved_delivered = delivered = j.value("delivered", std::uint64_t{0});
+        saved_redelivered = redelivered = j.value("redelivered", std::uint64_t{0});
+        saved_answered = answered = j.value("answered", std::uint64_t{0});
+        saved_dead_lettered = dead_lettered = j.value("deadLettered", std::uint64_t{0});
         offline_since_ms = j.value("offlineSinceMs", std::uint64_t{0});
     }
 
@@ -128,6 +150,14 @@ struct hub_worker {
         redelivered = old.redelivered;
         dead_lettered = old.dead_lettered;
         answered = old.answered;
+        saved_delivered = old.saved_delivered;
+        saved_redelivered = old.saved_redelivered;
+        saved_dead_lettered = old.saved_dead_lettered;
+        saved_answered = old.saved_answered;
+        here_delivered = old.here_delivered;
+        here_redelivered = old.here_redelivered;
+        here_dead_lettered = old.here_dead_lettered;
+        here_answered = old.here_answered;
         status_pending = old.status_pending;
         offline_since_ms = old.offline_since_ms;
     }

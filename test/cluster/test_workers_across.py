@@ -79,6 +79,13 @@ class WorkersAcross(ThreeServers):
         # Every server's view: the instance is on a; the others see it elsewhere.
         self.assertTrue(wait_until(lambda: through(w, self.b).describe()["instancesElsewhere"] == 1, timeout=5))
         self.assertEqual(len(through(w, self.a).describe()["instances"]), 1)
+        # The counters are the cluster's on every server: b and c each owned
+        # one call (each saves its counts within a second).
+        def counted(srv):
+            d = through(w, srv).describe()
+            return (d["delivered"], d["answered"])
+        self.assertTrue(wait_until(lambda: all(counted(s) == (2, 2) for s in (self.a, self.b, self.c)), timeout=5),
+                        [counted(s) for s in (self.a, self.b, self.c)])
 
     def test_retries_dead_letters_and_suspend_hold_across_servers(self):
         w = self.register(self.a, maxAttempts=2)
