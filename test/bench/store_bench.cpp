@@ -3,6 +3,7 @@
 // compared with the project's targets in a summary block at the end.
 //
 //   store_bench [--quick] [--dir PATH] [--only append|topics|wake]
+//   store_bench [--quick] --nats URL[,URL...]
 //
 // Sections (each on its own fresh store in a subfolder of the work folder):
 //   append  appends/s and MB/s, 256 B and 4 KiB payloads, 1/8/64 appender
@@ -15,6 +16,11 @@
 //   wake    many consumers each bound to its own topic; latency from append to
 //           wake callback for 1% of them, one at a time; then the process CPU
 //           used while everything stays bound and idle.
+//
+// --nats measures the JetStream engine instead, on the NATS servers given
+// (streams with 3 copies when 3 or more URLs are given, 1 otherwise, under a
+// fresh prefix): the pipelined append case only, the ceiling of appends a
+// cluster of litemcp servers can make through that NATS cluster.
 //
 // --quick shrinks every size so the whole run takes well under 30 s (a smoke
 // run); its figures are not comparable with the targets. Without --dir the
@@ -175,6 +181,7 @@ struct config {
     fs::path dir;
     bool remove_root = false;  // the work folder was created by us
     std::string only;          // empty: every section
+    std::vector<std::string> nats;  // the JetStream engine's servers (--nats)
 
     // append
     std::chrono::milliseconds append_case_time{2000};
@@ -221,7 +228,7 @@ struct results {
 // Store options shared by every section: one parent "bench" with the default
 // policy except a 1 h idle TTL (nothing is reclaimed during a run) and room
 // for 10 M lite topics.
-ls::store_options make_options(const fs::path& dir, std::string_view fsync) {
+ls::store_options make_options(const fs::path& dir, std::string_view fsync, const std::vector<std::string>& nats = {}) {
     ls::store_options o;
     o.dir = dir.string();
     o.fsync = check(ls::durability::parse(fsync), "durability::parse(" + std::string(fsync) + ")");
@@ -229,6 +236,11 @@ ls::store_options make_options(const fs::path& dir, std::string_view fsync) {
     policy.idle_ttl = std::chrono::hours(1);
     policy.max_lite_topics = 10'000'000;
     o.parents.push_back({"bench", policy});
+    if (!nats.empty()) {
+        o.nats.servers = nats;
+        o.nats.prefix = "storebench" + std::to_string(std::random_device{}() % 1'000'000'000);
+        o.nats.replicas = nats.size() >= 3 ? 3 : 1;
+    }
     return o;
 }
 
@@ -327,7 +339,7 @@ append_figure run_async_case(const config& cfg, std::string_view mode_text, std:
     const fs::path dir = fresh_subdir(cfg, case_name);
     append_figure fig{std::string(mode_label), payload_size, 0, 0};
     {
-        auto st = open_store(make_options(dir, mode_text));
+        auto st = open_store(make_options(dir, mode_text, cfg.nats));
         const std::string payload(payload_size, 'p');
         std::vector<std::string> topics;
         for (int i = 0; i < 64; ++i) topics.push_back("bench/a" + std::to_string(i));
@@ -363,6 +375,13 @@ append_figure run_async_case(const config& cfg, std::string_view mode_text, std:
 }
 
 void section_append(const config& cfg, results& out) {
+    if (!cfg.nats.empty()) {
+        std::printf("# append: the JetStream engine on %zu NATS server(s), %lld ms per case\n", cfg.nats.size(),
+                    static_cast<long long>(cfg.append_case_time.count()));
+        for (const std::size_t in_flight : {std::size_t{64}, std::size_t{1024}})
+            out.appends.push_back(run_async_case(cfg, "interval:100", "jetstream", 256, in_flight, cfg.append_case_time));
+        return;
+    }
     std::printf("# append: synchronous appends, one lite topic per appender thread, %lld ms per case\n",
                 static_cast<long long>(cfg.append_case_time.count()));
     struct mode {
@@ -650,7 +669,8 @@ void print_summary(const config& cfg, const results& r) {
                  "usage: store_bench [--quick] [--dir PATH] [--only append|topics|wake]\n"
                  "  --quick         small sizes (smoke run, < 30 s)\n"
                  "  --dir PATH      work folder (kept; default: a fresh folder under the temp directory, removed)\n"
-                 "  --only SECTION  run one section: append, topics or wake\n");
+                 "  --only SECTION  run one section: append, topics or wake\n"
+                 "  --nats URLS     the JetStream engine on these NATS servers (comma-separated): pipelined appends only\n");
     std::exit(status);
 }
 
@@ -670,6 +690,13 @@ config parse_args(int argc, char** argv) {
             quick = true;
         } else if (a == "--dir") {
             cfg.dir = std::string(value());
+        } else if (a == "--nats") {
+            std::string urls(value());
+            for (std::size_t at = 0; at <= urls.size();) {
+                const auto comma = std::min(urls.find(',', at), urls.size());
+                if (comma > at) cfg.nats.push_back(urls.substr(at, comma - at));
+                at = comma + 1;
+            }
         } else if (a == "--only") {
             cfg.only = std::string(value());
             if (cfg.only != "append" && cfg.only != "topics" && cfg.only != "wake") {
@@ -684,6 +711,7 @@ config parse_args(int argc, char** argv) {
         }
     }
     if (quick) cfg.make_quick();
+    if (!cfg.nats.empty()) cfg.append_case_time = std::chrono::milliseconds(quick ? 1500 : 5000);
     return cfg;
 }
 
@@ -717,10 +745,14 @@ int main(int argc, char** argv) {
     int status = 0;
     try {
         const auto t0 = clock_type::now();
-        if (cfg.only.empty() || cfg.only == "append") section_append(cfg, res);
-        if (cfg.only.empty() || cfg.only == "topics") section_topics(cfg, res);
-        if (cfg.only.empty() || cfg.only == "wake") section_wake(cfg, res);
-        print_summary(cfg, res);
+        if (!cfg.nats.empty()) {
+            section_append(cfg, res);  // the embedded engine's targets do not apply
+        } else {
+            if (cfg.only.empty() || cfg.only == "append") section_append(cfg, res);
+            if (cfg.only.empty() || cfg.only == "topics") section_topics(cfg, res);
+            if (cfg.only.empty() || cfg.only == "wake") section_wake(cfg, res);
+            print_summary(cfg, res);
+        }
         std::printf("# total %.1f s\n", seconds_since(t0));
     } catch (const std::exception& e) {
         std::fflush(stdout);

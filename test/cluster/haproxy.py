@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """HAProxy in front of litemcp servers for tests: round robin, no stickiness,
-each request balanced on its own (the server side of every exchange is closed
-after the response, so a keep-alive client still reaches every server in
-turn), long timeouts for SSE streams, servers checked with GET /readyz.
+each request balanced on its own (HAProxy picks a server for every request,
+also on a keep-alive client connection, and reuses idle connections to the
+servers for any client: so a keep-alive client still reaches every server in
+turn, without a new server connection per request), long timeouts for SSE
+streams, servers checked with GET /readyz.
 
     with Balancer([port_a, port_b, port_c]) as lb: lb.port ...
 
@@ -48,7 +50,8 @@ defaults
   timeout server 1h
   timeout tunnel 1h
   timeout http-request 30s
-  option http-server-close
+  option http-keep-alive
+  http-reuse always
   retries 2
   option redispatch
 frontend mcp
