@@ -247,7 +247,7 @@ void lite_topic_view(const parts& p, const std::string& name, const responder_pt
 
 void worker_list(const parts& p, const responder_ptr& res) {
     json list = json::array();
-    for (auto& w : p.workers.stats())
+    for (auto& w : p.workers.stats(true))
         list.push_back({{"name", w.name},
                         {"online", w.online},
                         {"instances", w.instances},

@@ -149,6 +149,8 @@ std::string probes::render_metrics() const {
     auto counter = [&](const std::string& name, const std::string& help, double v) { server::counter(out, name, help, v); };
     const auto h = p_.http_figures();
     gauge("litemcp_sessions", "sessions on record (live, not ended or expired)", static_cast<double>(p_.sessions.count()));
+    gauge("litemcp_sessions_count_epoch", "a shared store: the number of the session count in use (one more at each recount)",
+          static_cast<double>(p_.sessions.count_epoch()));
     gauge("litemcp_sessions_loaded", "sessions held in memory", static_cast<double>(p_.sessions.loaded()));
     gauge("litemcp_http_connections", "open HTTP connections", static_cast<double>(h.connections));
     gauge("litemcp_sse_streams", "open SSE streams (POST, GET and worker streams)", static_cast<double>(h.streams));

@@ -167,11 +167,29 @@ void session_table::save(session_state& s) {
     std::string rec;
     {
         std::lock_guard lock(s.mu);
+        if (s.ended) return;
         rec = record_of(s);
     }
-    if (auto r = store_.kv_put(std::string(record_prefix) + s.id, rec); !r) {
-        spdlog::error("session {}: cannot persist: {}", s.id, r.error().message);
-        return;
+    // Only over the record that is there: a session ended meanwhile (here or
+    // on another server, which took its record) does not come back.
+    const std::string key = std::string(record_prefix) + s.id;
+    for (int round = 0;; ++round) {
+        auto stored = store_.kv_get(key);
+        if (!stored) {
+            spdlog::error("session {}: cannot persist: {}", s.id, stored.error().message);
+            return;
+        }
+        if (!*stored) return;  // ended
+        auto saved = store_.kv_swap(key, **stored, rec);
+        if (!saved) {
+            spdlog::error("session {}: cannot persist: {}", s.id, saved.error().message);
+            return;
+        }
+        if (*saved) break;
+        if (round == 8) {
+            spdlog::error("session {}: cannot persist: its record kept changing", s.id);
+            return;
+        }
     }
     if (store_.shared()) store_.signal("s-changed", s.id);
 }

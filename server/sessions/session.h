@@ -162,6 +162,7 @@ public:
     // Reads the other servers' counts and writes this one's when due
     // (a shared store; the maintenance tick, once a second).
     void refresh_counts() { counts_.refresh(); }
+    std::uint64_t count_epoch() const { return counts_.epoch(); }
     std::size_t loaded() const;
 
     static std::string topic_of(std::string_view id) { return "mcp.session/" + std::string(id); }

@@ -6,20 +6,23 @@
 // counted once at start, and the count moves with each create and end.
 //
 // On a store shared by several servers the counts are a base plus changes:
-// * the base, `count/sessions/base` ({"epoch", "n", "by": {principal: n},
-//   "at"}), is a count of the session records, made again every
-//   `recount_every` by one server (compare-and-set on the base it replaces)
-//   under a new epoch;
-// * each server's changes since the base, `count/sessions/s/<server>`
-//   (sessions it made minus sessions it ended, under the base's epoch; a
+// * each server's changes, `count/sessions/s/<server>` ({"epoch", "n", "by":
+//   {principal: n}, "at"}: sessions it made minus sessions it ended; a
 //   session made on A and ended on B is +1 in A's and -1 in B's), written by
-//   that server only, after each change.
+//   that server only, after each change;
+// * the base, `count/sessions/base` ({"epoch", "n", "by", "at", "from":
+//   {server: changes}}), a count of the session records made again every
+//   `recount_every` by one server (compare-and-set on the base it replaces)
+//   under a new epoch. `from` holds each server's changes as the recount
+//   read them before it read the records: those are in the count. A server
+//   seeing a new epoch takes them out of its changes, keeping the ones made
+//   since; until then the others take them out for it.
 // Each server reads the base and the others' changes every refresh() (once
 // a second): a limit is checked against the others' changes as they were at
 // most a second ago. Whatever skews the changes (a server killed between
 // storing a record and writing its changes, a change made while a recount
-// read past it) lasts until the next recount, which starts over from the
-// records: nothing accumulates.
+// was reading the records) lasts until the next recount, which starts over
+// from the records: nothing accumulates.
 //
 // A session is counted out by the caller that took its record
 // (store::kv_take), so a DELETE and an idle expiry that every server notices
@@ -70,22 +73,28 @@ public:
 
     std::uint64_t total() const;
     std::uint64_t of(const std::string& principal) const;
+    // The epoch of the count in use (0 before the first; the embedded store: 0).
+    std::uint64_t epoch() const;
 
-private:
+    // Sessions in all and per principal (changes may be negative).
     struct tally {
         std::int64_t n = 0;
         std::map<std::string, std::int64_t> by;
-        void add(const tally& o);
+        void add(const tally& o, std::int64_t sign = 1);
         std::int64_t of(const std::string& principal) const;
     };
+
+private:
     // The records counted (a scan of `session/`); nullopt when the store failed.
     std::optional<tally> count_records() const;
     // Writes mine_ while it has changes not written; returns at once when
     // another thread is writing (it picks this change up).
     void write_mine();
-    // Replaces the base (read as base_text) with a new count; true when this
-    // server's count is the one stored.
-    bool recount(const std::optional<std::string>& base_text, std::uint64_t epoch);
+    // Replaces the base (read as base_text; nullopt: none) with a new count
+    // of the records, `from` the servers' changes read just before; true when
+    // this server's count is the one stored.
+    bool recount(const std::optional<std::string>& base_text, std::uint64_t epoch,
+                 const std::map<std::string, tally>& from);
     std::uint64_t total_locked() const;
 
     store::store& st_;
@@ -97,6 +106,9 @@ private:
     std::uint64_t epoch_ = 0;  // the base's; mine_ holds the changes since it
     bool dirty_ = false;       // mine_ changed since it was last written
     std::mutex write_mu_;      // held by the thread writing mine_
+    // When this server last counted the records (refresh()'s thread only):
+    // it tries at most once a period, whatever the base says.
+    std::chrono::steady_clock::time_point last_recount_{};
 };
 
 }  // namespace litemcp::server

@@ -37,29 +37,68 @@ void registrations::save_status(hub_worker& w) {
             spdlog::warn("workers: {}: cannot save the counters: {}", w.name, r.error().message);
         return;
     }
+    // An addition not confirmed before goes first, then what was counted since.
+    for (int addition = 0; addition < 2; ++addition) {
+        if (!w.save_in_flight) {
+            if (!w.has_unsaved()) return;
+            w.save_in_flight = w.unsaved();
+            ++w.save_number;
+        }
+        if (!add_status(w, key)) return;  // tried again at the next save, the same
+    }
+}
+
+bool registrations::add_status(hub_worker& w, const std::string& key) {
     // Every server owning calls of the worker counts them: each adds what it
-    // counted since its last save to the record (compare-and-set), and takes
-    // the sum as its counters.
+    // counted since its last save to the record (compare-and-set). Each
+    // addition carries its number among this server's ("saves": {server:
+    // [number, wall ms]}), and is tried again the same until the store
+    // confirms it: one that landed though its answer was lost is found there
+    // and not added twice.
+    const json add = *w.save_in_flight;
+    const std::uint64_t now = wall_ms();
     for (int round = 0; round < 8; ++round) {
         auto stored = p_.st.kv_get(key);
         if (!stored) {
             spdlog::warn("workers: {}: cannot save the counters: {}", w.name, stored.error().message);
-            return;
+            return false;
         }
-        const json sum = w.status_on(*stored ? parse_json(**stored).value_or(json()) : json());
-        const std::string text = to_json(sum);
+        json rec = *stored ? parse_json(**stored).value_or(json::object()) : json::object();
+        if (!rec.is_object()) rec = json::object();
+        json saves = rec.value("saves", json::object());
+        if (!saves.is_object()) saves = json::object();
+        if (auto mine = saves.find(p_.node);
+            mine != saves.end() && mine->is_array() && !mine->empty() && (*mine)[0] == w.save_number) {
+            w.saved(add);  // it landed before
+            w.save_in_flight.reset();
+            return true;
+        }
+        for (const char* k : {"delivered", "redelivered", "answered", "deadLettered"})
+            rec[k] = rec.value(k, std::uint64_t{0}) + add.value(k, std::uint64_t{0});
+        rec["offlineSinceMs"] = w.offline_since_ms;
+        // Numbers older than any retry are dropped (a server's last one stays 10 min).
+        for (auto it = saves.begin(); it != saves.end();)
+            if (it->is_array() && it->size() == 2 && (*it)[1].is_number_unsigned() &&
+                (*it)[1].get<std::uint64_t>() + 600'000 < now)
+                it = saves.erase(it);
+            else
+                ++it;
+        saves[p_.node] = json::array({w.save_number, now});
+        rec["saves"] = std::move(saves);
+        const std::string text = to_json(rec);
         auto saved = *stored ? p_.st.kv_swap(key, **stored, text) : p_.st.kv_create(key, text);
         if (!saved) {
             spdlog::warn("workers: {}: cannot save the counters: {}", w.name, saved.error().message);
-            return;
+            return false;
         }
         if (*saved) {
-            w.added_to_record();
-            return w.read_status(sum);
+            w.saved(add);
+            w.save_in_flight.reset();
+            return true;
         }
     }
-    spdlog::warn("workers: {}: cannot save the counters: the record kept changing; trying again at the next count",
-                 w.name);
+    spdlog::warn("workers: {}: cannot save the counters: the record kept changing; trying again later", w.name);
+    return false;
 }
 
 std::expected<std::unique_ptr<hub_worker>, std::string> registrations::make(const json& record) const {

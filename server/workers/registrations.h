@@ -31,6 +31,7 @@ public:
         registry& reg;
         const worker_options& options;
         std::mutex& hub_mu;
+        std::string node;  // this server's name among those sharing the store (hub_peers::node)
         // A worker's queue has records to read (the store's wake-up).
         std::function<void(const std::string& worker)> wake;
         // A new worker goes offline unless an instance attaches in time.
@@ -72,6 +73,9 @@ public:
     void publish(const hub_worker& w, effects& fx);
 
 private:
+    // A shared store: adds w.save_in_flight to the worker's status record;
+    // false when the store did not confirm it (it is tried again, the same).
+    bool add_status(hub_worker& w, const std::string& key);
     std::expected<std::unique_ptr<hub_worker>, std::string> make(const json& record) const;
     // A tool, resource or prompt of the registration that another worker or
     // the server itself serves.

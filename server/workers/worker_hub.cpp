@@ -20,7 +20,7 @@ worker_hub::worker_hub(store::store& st, registry& reg, call_sink& sink, worker_
       peers_(std::make_unique<hub_peers>(hub_peers::parts{
           st, [this](clock::time_point at, std::uint64_t q) { schedule(at, {hub_timer::kind::reply, {}, {}, q}); }})),
       regs_(std::make_unique<registrations>(registrations::parts{
-          st, reg, opts_, mu_, [this](const std::string& name) { wake(name); },
+          st, reg, opts_, mu_, peers_->node(), [this](const std::string& name) { wake(name); },
           [this](const std::string& name, std::uint64_t presence) {
               schedule(clock::now() + opts_.offline_grace, {hub_timer::kind::offline, name, {}, presence});
           }})),
@@ -99,7 +99,7 @@ void worker_hub::stop() {
     std::lock_guard lock(mu_);
     for (auto& [name, w] : regs_->all()) {
         w->subscription.reset();
-        if (w->status_pending) regs_->save_status(*w);
+        if (w->status_pending || w->save_in_flight || w->has_unsaved()) regs_->save_status(*w);
     }
 }
 

@@ -164,7 +164,10 @@ public:
     worker_answer answer(const std::string& name, std::optional<std::string> credential, const std::string& call_id,
                       const std::string& action, const json& body);
 
-    std::vector<worker_stats> stats() const;
+    // cluster_totals (the admin API): on a shared store, the counters of
+    // every server (a store read per worker); otherwise, and for /metrics,
+    // on a shared store this server's own counts since it started.
+    std::vector<worker_stats> stats(bool cluster_totals = false) const;
     // Queues a dead-lettered call (a record of mcp.dlq/<name>) again, detached
     // from any client -- the client got the failure when it was dead-lettered:
     // for a worker that has been fixed. Returns the new call's id.

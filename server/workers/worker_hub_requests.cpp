@@ -210,17 +210,34 @@ std::optional<json> worker_hub::inspect(const std::string& name) const {
     return with_counters(regs_->describe(*w, calls_->in_flight(name)), *w, saved);
 }
 
-std::vector<worker_stats> worker_hub::stats() const {
+std::vector<worker_stats> worker_hub::stats(bool cluster_totals) const {
+    // The cluster's counters are read before the hub's mutex is taken.
+    std::map<std::string, json> saved;
+    if (cluster_totals && store_.shared()) {
+        std::vector<std::string> names;
+        {
+            std::lock_guard lock(mu_);
+            for (auto& [name, w] : regs_->all()) names.push_back(name);
+        }
+        for (auto& name : names)
+            if (auto counters = saved_counters(store_, name)) saved[name] = std::move(*counters);
+    }
     std::lock_guard lock(mu_);
     std::vector<worker_stats> out;
     for (auto& [name, w] : regs_->all()) {
         worker_stats s{name, w->online, w->instances.size(), w->open, 0, w->delivered, w->redelivered, w->answered,
                        w->dead_lettered};
-        if (store_.shared()) {  // this server's own counts: summed across the servers
-            s.delivered = w->here_delivered + (w->delivered - w->saved_delivered);
-            s.redelivered = w->here_redelivered + (w->redelivered - w->saved_redelivered);
-            s.answered = w->here_answered + (w->answered - w->saved_answered);
-            s.dead_lettered = w->here_dead_lettered + (w->dead_lettered - w->saved_dead_lettered);
+        if (auto it = saved.find(name); it != saved.end()) {  // every server's counts
+            const auto sum = w->status_on(it->second);
+            s.delivered = sum["delivered"];
+            s.redelivered = sum["redelivered"];
+            s.answered = sum["answered"];
+            s.dead_lettered = sum["deadLettered"];
+        } else if (store_.shared()) {  // this server's own counts since it started: summed across the servers
+            s.delivered = w->delivered - w->loaded_delivered;
+            s.redelivered = w->redelivered - w->loaded_redelivered;
+            s.answered = w->answered - w->loaded_answered;
+            s.dead_lettered = w->dead_lettered - w->loaded_dead_lettered;
         }
         for (auto& i : w->instances) s.in_flight += i->busy;
         out.push_back(std::move(s));

@@ -6,6 +6,7 @@
 
 #include <deque>
 #include <map>
+#include <optional>
 
 #include "server/json/json_text.h"
 #include "server/streams/topic_subscription.h"
@@ -93,18 +94,38 @@ struct hub_worker {
     std::uint64_t presence = 0;      // bumps when an instance attaches: stale offline checks do nothing
     clock::time_point suspended_until{};
     std::uint64_t delivered = 0, redelivered = 0, dead_lettered = 0, answered = 0;
-    // The counters as last saved or read: what this server counted since is
-    // the difference (servers sharing a store each add theirs to the record).
+    // A shared store: the counters as read at start, and as added to the
+    // record since (servers sharing a store each add what they counted).
+    std::uint64_t loaded_delivered = 0, loaded_redelivered = 0, loaded_dead_lettered = 0, loaded_answered = 0;
     std::uint64_t saved_delivered = 0, saved_redelivered = 0, saved_dead_lettered = 0, saved_answered = 0;
-    // What this server counted and added to the record since it started (a
-    // shared store: its metrics are its own counts, summed across servers).
-    std::uint64_t here_delivered = 0, here_redelivered = 0, here_dead_lettered = 0, here_answered = 0;
+    // The addition being saved: its number among this server's saves, so
+    // one whose answer was lost is not added twice when tried again.
+    std::uint64_t save_number = 0;
+    std::optional<json> save_in_flight;  // the amounts added, until the store confirms
     bool status_pending = false;  // a counter changed since saved; a save is scheduled
     std::uint64_t offline_since_ms = 0;  // wall clock; 0: online (or never seen offline)
 
     json status() const {
         return json{{"delivered", delivered}, {"redelivered", redelivered}, {"answered", answered},
                     {"deadLettered", dead_lettered}, {"offlineSinceMs", offline_since_ms}};
+    }
+    // What this server counted and has not added to the record.
+    json unsaved() const {
+        return json{{"delivered", delivered - saved_delivered},
+                    {"redelivered", redelivered - saved_redelivered},
+                    {"answered", answered - saved_answered},
+                    {"deadLettered", dead_lettered - saved_dead_lettered}};
+    }
+    bool has_unsaved() const {
+        return delivered != saved_delivered || redelivered != saved_redelivered || answered != saved_answered ||
+               dead_lettered != saved_dead_lettered;
+    }
+    // The amounts d are in the record now.
+    void saved(const json& d) {
+        saved_delivered += d.value("delivered", std::uint64_t{0});
+        saved_redelivered += d.value("redelivered", std::uint64_t{0});
+        saved_answered += d.value("answered", std::uint64_t{0});
+        saved_dead_lettered += d.value("deadLettered", std::uint64_t{0});
     }
     // A stored status (j) plus what this server counted since its last save.
     json status_on(const json& j) const {
@@ -115,19 +136,13 @@ struct hub_worker {
                     {"deadLettered", n("deadLettered") + (dead_lettered - saved_dead_lettered)},
                     {"offlineSinceMs", offline_since_ms}};
     }
-    // Before the sum of a save is read back: what this server added.
-    void added_to_record() {
-        here_delivered += delivered - saved_delivered;
-        here_redelivered += redelivered - saved_redelivered;
-        here_answered += answered - saved_answered;
-        here_dead_lettered += dead_lettered - saved_dead_lettered;
-    }
+    // At start: the counters on record.
     void read_status(const json& j) {
         if (!j.is_object()) return;
-        saved_delivered = delivered = j.value("delivered", std::uint64_t{0});
-        saved_redelivered = redelivered = j.value("redelivered", std::uint64_t{0});
-        saved_answered = answered = j.value("answered", std::uint64_t{0});
-        saved_dead_lettered = dead_lettered = j.value("deadLettered", std::uint64_t{0});
+        loaded_delivered = saved_delivered = delivered = j.value("delivered", std::uint64_t{0});
+        loaded_redelivered = saved_redelivered = redelivered = j.value("redelivered", std::uint64_t{0});
+        loaded_answered = saved_answered = answered = j.value("answered", std::uint64_t{0});
+        loaded_dead_lettered = saved_dead_lettered = dead_lettered = j.value("deadLettered", std::uint64_t{0});
         offline_since_ms = j.value("offlineSinceMs", std::uint64_t{0});
     }
 
@@ -154,10 +169,12 @@ struct hub_worker {
         saved_redelivered = old.saved_redelivered;
         saved_dead_lettered = old.saved_dead_lettered;
         saved_answered = old.saved_answered;
-        here_delivered = old.here_delivered;
-        here_redelivered = old.here_redelivered;
-        here_dead_lettered = old.here_dead_lettered;
-        here_answered = old.here_answered;
+        loaded_delivered = old.loaded_delivered;
+        loaded_redelivered = old.loaded_redelivered;
+        loaded_dead_lettered = old.loaded_dead_lettered;
+        loaded_answered = old.loaded_answered;
+        save_number = old.save_number;
+        save_in_flight = std::move(old.save_in_flight);
         status_pending = old.status_pending;
         offline_since_ms = old.offline_since_ms;
     }

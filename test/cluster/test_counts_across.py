@@ -71,10 +71,10 @@ class CountsAcross(ThreeServers):
         self.made = [m for m in self.made if m[1] != sid]
         return status
 
-    def sessions_metric(self, srv):
+    def sessions_metric(self, srv, name="litemcp_sessions"):
         status, _, text = srv.request("GET", path="/metrics", headers={"Authorization": "Bearer " + TOKENS["ops"]})
         self.assertEqual(status, 200, text)
-        return int(float(re.search(r"^litemcp_sessions (\S+)$", text, re.M).group(1)))
+        return int(float(re.search(r"^%s (\S+)$" % name, text, re.M).group(1)))
 
     def admin_total(self, srv, principal=""):
         query = "?principal=" + principal if principal else ""
@@ -138,11 +138,15 @@ class CountsAcross(ThreeServers):
             self.assertEqual(self.sessions_metric(self.a), 2)
             d.kill9()
             self.made = [(self.b, sid, who) for _, sid, who in self.made]  # d is gone: end them through b
+            epochs = [self.sessions_metric(s, "litemcp_sessions_count_epoch") for s in (self.a, self.b, self.c)]
+            self.assertGreaterEqual(min(epochs), 1, epochs)
             for srv in (self.a, self.b, self.c):
                 self.assertEqual(self.sessions_metric(srv), 2)
             # Past a recount (RECOUNT_MS plus up to 5 s of each server's
             # offset): the records say the same.
-            time.sleep(RECOUNT_MS / 1000 + 6)
+            self.assertTrue(wait_until(
+                lambda: all(self.sessions_metric(s, "litemcp_sessions_count_epoch") > max(epochs)
+                            for s in (self.a, self.b, self.c)), timeout=RECOUNT_MS / 1000 + 10))
             for srv in (self.a, self.b, self.c):
                 self.assertEqual(self.sessions_metric(srv), 2)
                 self.assertEqual(self.admin_total(srv, "alice"), 1)
@@ -156,7 +160,7 @@ class CountsAcross(ThreeServers):
         # Two servers of their own (a store of their own), recounting rarely,
         # so that only the counting out shows: 3 sessions, 2 left idle past
         # the TTL, 1 kept by its stream.
-        args = ["--session-ttl-ms", "300", "--reclaim-ms", "100", "--tokens-file", self.tokens,
+        args = ["--session-ttl-ms", "1500", "--reclaim-ms", "100", "--tokens-file", self.tokens,
                 "--resource-uri", "http://127.0.0.1/mcp"]
         data = tempfile.mkdtemp(prefix="litemcp-expiry-")
         d = Server(ThreeServers.binary, args, data=data).start()
@@ -174,7 +178,7 @@ class CountsAcross(ThreeServers):
             g = e.open("GET", headers={"Mcp-Session-Id": made[2], "Accept": "text/event-stream",
                                        "Authorization": "Bearer " + TOKENS["alice"]})
             next(events(g))  # attached on e: that session does not expire
-            time.sleep(3)
+            time.sleep(5)
             for srv in (d, e):
                 status, _, text = srv.request("GET", path="/metrics",
                                               headers={"Authorization": "Bearer " + TOKENS["ops"]})

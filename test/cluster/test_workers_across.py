@@ -7,6 +7,7 @@ Run under nats_cluster.py (TEST_NATS_SERVERS names the NATS servers):
     nats_cluster.py --nodes 3 -- python3 test_workers_across.py path/to/litemcp
 """
 import copy
+import json
 import os
 import sys
 import time
@@ -83,8 +84,10 @@ class WorkersAcross(ThreeServers):
         # one call (each saves its counts within a second).
         def counted(srv):
             d = through(w, srv).describe()
-            return (d["delivered"], d["answered"])
-        self.assertTrue(wait_until(lambda: all(counted(s) == (2, 2) for s in (self.a, self.b, self.c)), timeout=5),
+            status, _, text = srv.request("GET", path="/admin/workers")
+            listed = [x for x in json.loads(text)["workers"] if x["name"] == w.name][0]
+            return (d["delivered"], d["answered"], listed["delivered"], listed["answered"])
+        self.assertTrue(wait_until(lambda: all(counted(s) == (2, 2, 2, 2) for s in (self.a, self.b, self.c)), timeout=5),
                         [counted(s) for s in (self.a, self.b, self.c)])
 
     def test_retries_dead_letters_and_suspend_hold_across_servers(self):
