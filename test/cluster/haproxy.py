@@ -3,8 +3,8 @@
 each request balanced on its own (HAProxy picks a server for every request,
 also on a keep-alive client connection, and reuses idle connections to the
 servers for any client: so a keep-alive client still reaches every server in
-turn, without a new server connection per request), long timeouts for SSE
-streams, servers checked with GET /readyz.
+turn, without a new server connection per request: test_replicas.py checks
+it), long timeouts for SSE streams, servers checked with GET /readyz.
 
     with Balancer([port_a, port_b, port_c]) as lb: lb.port ...
 

@@ -6,8 +6,10 @@ than the one before it.
 Run under nats_cluster.py (TEST_NATS_SERVERS names the NATS servers):
     nats_cluster.py --nodes 3 -- python3 test_replicas.py path/to/litemcp
 """
+import http.client
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -18,6 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from litemcp_harness import Server, call, events, messages, wait_until  # noqa: E402
 from test_tasks import TASK_CAPS, poll, task_call, tool  # noqa: E402
 from three_servers import ThreeServers  # noqa: E402
+from haproxy import Balancer  # noqa: E402
 
 BINARY = None
 
@@ -175,6 +178,28 @@ class Replicas(ThreeServers):
             d.cleanup()
             e.cleanup()
             shutil.rmtree(data, ignore_errors=True)
+
+    def test_the_balancer_sends_each_request_of_a_keep_alive_client_to_the_next_server(self):
+        # HAProxy keeps its server connections (http-reuse): a keep-alive
+        # client must still reach every server in turn, as the cluster
+        # tests and benchmark assume.
+        def pings(srv):
+            _, _, text = srv.request("GET", path="/metrics")
+            return sum(float(v) for v in re.findall(r'^litemcp_mcp_requests_total\{method="ping"[^}]*\} (\S+)$', text, re.M))
+        sid, _ = self.a.initialize()
+        with Balancer([s.port for s in (self.a, self.b, self.c)]) as lb:
+            before = [pings(s) for s in (self.a, self.b, self.c)]
+            conn = http.client.HTTPConnection("127.0.0.1", lb.port, timeout=10)
+            for i in range(9):
+                conn.request("POST", "/mcp", json.dumps({"jsonrpc": "2.0", "id": i, "method": "ping"}),
+                             {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+                              "Mcp-Session-Id": sid, "MCP-Protocol-Version": "2025-11-25"})
+                r = conn.getresponse()
+                r.read()
+                self.assertEqual(r.status, 200)
+            conn.close()
+            after = [pings(s) for s in (self.a, self.b, self.c)]
+        self.assertEqual([y - x for x, y in zip(before, after)], [3, 3, 3])
 
     def test_the_admin_api_of_any_server_shows_sessions_tasks_and_topics_made_on_others(self):
         sid, _ = self.a.initialize()
