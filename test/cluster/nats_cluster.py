@@ -86,16 +86,40 @@ class NatsCluster:
         while time.monotonic() < deadline:
             for i in nodes:
                 if self.procs[i] is not None and self.procs[i].poll() is not None:
-                    raise RuntimeError(f"nats-server n{i} exited: see {self.dir}/n{i}.log")
+                    raise RuntimeError(f"nats-server n{i} exited: see {self.dir}/n{i}.log\n{self._log_tail(i, 600)}")
             if all(self.healthy(i) for i in nodes):
                 return
             time.sleep(0.1)
         raise RuntimeError(f"the NATS cluster was not ready within {timeout} s: see {self.dir}")
 
-    def start(self):
-        for i in range(self.nodes):
-            self._spawn(i)
-        self.wait_ready()
+    def _log_tail(self, i, size=2000):
+        try:
+            with open(os.path.join(self.dir, f"n{i}.log"), "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - size))
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def start(self, attempts=5):
+        """Starts every node. The ports are chosen free but not held, so a test
+        running beside this one may take one first: a node that exits because
+        its address is in use makes the whole cluster start again on new ports."""
+        for attempt in range(attempts):
+            for i in range(self.nodes):
+                self._spawn(i)
+            try:
+                self.wait_ready()
+                return self
+            except RuntimeError:
+                taken = any("address already in use" in self._log_tail(i).lower() for i in range(self.nodes))
+                if not taken or attempt + 1 == attempts:
+                    raise
+                self._stop_nodes()
+                for i in range(self.nodes):
+                    shutil.rmtree(os.path.join(self.dir, f"n{i}"), ignore_errors=True)
+                    os.replace(os.path.join(self.dir, f"n{i}.log"), os.path.join(self.dir, f"n{i}.log.{attempt}"))
+                self.ports = [(free_port(), free_port(), free_port()) for _ in range(self.nodes)]
         return self
 
     def kill(self, i):
@@ -111,7 +135,7 @@ class NatsCluster:
         self._spawn(i)
         self.wait_ready([i])
 
-    def stop(self):
+    def _stop_nodes(self):
         for p in self.procs:
             if p and p.poll() is None:
                 p.send_signal(signal.SIGTERM)
@@ -123,6 +147,9 @@ class NatsCluster:
                     p.kill()
                     p.wait()
             self.procs[i] = None
+
+    def stop(self):
+        self._stop_nodes()
         if self._own_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
 
