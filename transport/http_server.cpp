@@ -1,8 +1,8 @@
 // Boost.Beast implementation of transport/http_server.h: the listener and
 // its accept loop, the descriptor budget, start and stop. The connections
 // and the SSE writer are transport/beast/connection.h, the wire format
-// beast/wire_format.h. The only translation unit of transport/ that
-// includes Beast.
+// beast/wire_format.h. The only translation unit of the server that
+// includes Beast (http_client.cpp is the client's).
 #include "transport/http_server.h"
 
 #include "transport/beast/common.h"

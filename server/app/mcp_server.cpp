@@ -136,6 +136,7 @@ void make_parts(mcp_server::impl& p) {
     p.tasks = std::make_unique<task_table>(*p.st, task_table_options{o.max_active_tasks});
     p.sink = std::make_unique<worker_sink>(worker_sink::parts{*p.sessions, *p.tasks});
     p.workers = std::make_unique<worker_hub>(*p.st, p.reg, *p.sink, p.cfg.workers);
+    p.upstream_links = std::make_unique<upstreams>(*p.workers, p.cfg.upstreams);
     // The task runner runs handlers through the dispatcher, whose methods
     // start tasks through the runner: the runner reaches it through p.
     p.runner = std::make_unique<task_runner>(
@@ -177,7 +178,13 @@ void make_parts(mcp_server::impl& p) {
     p.tails = std::make_unique<admin_tails>();
     p.admin = std::make_unique<admin_api>(
         admin_api::parts{p.cfg, *p.st, *p.sessions, *p.tasks, *p.workers, *p.tails, *p.auth});
-    p.worker_http = std::make_unique<worker_api>(worker_api::parts{*p.workers, *p.auth, p.api_schemas});
+    p.worker_http = std::make_unique<worker_api>(worker_api::parts{
+        *p.workers, *p.auth, p.api_schemas,
+        [raw = &p](json body, std::optional<std::string> credential, std::string owner,
+                   std::function<void(worker_answer)> done) {
+            raw->upstream_links->register_upstream(std::move(body), std::move(credential), std::move(owner),
+                                                   std::move(done));
+        }});
 }
 
 // Opens the listener; from here on requests arrive.
@@ -216,6 +223,7 @@ std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
     make_parts(*p);
     if (providers) providers(p->reg);
     if (auto r = p->workers->start(); !r) return std::unexpected("cannot load the workers: " + r.error().message);
+    p->upstream_links->start();
     p->runner->resume();
     if (auto r = listen(*p); !r) return std::unexpected(r.error());
     const auto& cfg = p->cfg;
@@ -266,6 +274,7 @@ void mcp_server::stop() {
     p.sessions->close_streams();
     // The pools finish what they hold and refuse more; a request whose record
     // is still being appended then gets a "busy" answer.
+    p.upstream_links->stop();
     p.workers->stop();
     p.handlers->stop();
     p.timers.reset();  // no promotion fires once the store may be going

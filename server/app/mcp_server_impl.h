@@ -33,6 +33,7 @@
 #include "server/telemetry/metrics.h"
 #include "server/util/timer_queue.h"
 #include "server/util/work_pool.h"
+#include "server/upstreams/upstreams.h"
 #include "server/workers/worker_api.h"
 #include "server/workers/worker_hub.h"
 #include "store/store.h"
@@ -72,6 +73,7 @@ public:
     std::unique_ptr<task_table> tasks;
     std::unique_ptr<worker_sink> sink;
     std::unique_ptr<worker_hub> workers;
+    std::unique_ptr<upstreams> upstream_links;  // MCP servers registered by URL: their connections
     std::unique_ptr<task_runner> runner;
     std::unique_ptr<dispatcher> calls;
     std::unique_ptr<session_signals> signals;  // between the servers sharing the store

@@ -11,6 +11,7 @@
 #include "server/auth/auth.h"
 #include "server/telemetry/logging.h"
 #include "server/rpc/request_state.h"
+#include "server/upstreams/upstreams.h"
 #include "server/workers/worker_hub.h"
 #include "store/options.h"
 #include "transport/http_server.h"
@@ -100,6 +101,7 @@ struct server_config {
     store::store_options store;
     mcp_options mcp;
     worker_options workers;
+    upstream_options upstreams;
     auth_options auth;
     log_options log;
 };

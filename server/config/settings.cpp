@@ -159,9 +159,15 @@ std::vector<setting> settings_for(program_options& o) {
     f.push_back({"max-workers", "registered workers", num(w.max_workers), std::to_string(w.max_workers)});
     f.push_back({"worker-max-instances", "instances connected per worker", num(w.max_instances), std::to_string(w.max_instances)});
     f.push_back({"worker-max-open-calls", "queued and delivered calls per worker (beyond: a tool error)", num(w.max_open_calls), std::to_string(w.max_open_calls)});
+    auto& u = c.upstreams;
+    f.push_back({"upstream-request-timeout-ms", "the longest silence of an upstream MCP server answering one request (a registration may choose its own)", ms(u.request_timeout), std::to_string(u.request_timeout.count())});
+    f.push_back({"upstream-ping-ms", "an upstream MCP server is pinged this often; one that does not answer goes offline", ms(u.ping_interval), std::to_string(u.ping_interval.count())});
+    f.push_back({"upstream-retry-max-ms", "the longest wait between two tries to reach an upstream that does not answer (1 s, doubling)", ms(u.retry_max), std::to_string(u.retry_max.count())});
+    f.push_back({"upstream-concurrency", "calls forwarded at once to an upstream by each server (a registration may choose its own)", num(u.concurrency), std::to_string(u.concurrency)});
+    f.push_back({"upstream-max-message-bytes", "the largest message an upstream may send (one JSON answer or event)", num(u.max_message_bytes), std::to_string(u.max_message_bytes)});
     f.push_back({"log-level", "trace | debug | info | warn | error | critical | off", str(c.log.level), c.log.level});
     f.push_back({"log-format", "text | json (one JSON object per line)", str(c.log.format), c.log.format});
-    f.push_back({"log-modules", "levels per module, e.g. store=debug,workers=warn (modules: store, transport, session, tasks, listen, workers, auth, admin, access, litemcp)", str(c.log.modules), "none"});
+    f.push_back({"log-modules", "levels per module, e.g. store=debug,workers=warn (modules: access, admin, auth, delivery, handlers, listen, litemcp, mcp, session, store, tasks, transport, upstreams, workers)", str(c.log.modules), "none"});
     f.push_back({"access-log", "log one 'access:' line per HTTP exchange", on(c.log.access_log, true), "off", false});
     f.push_back({"examples", "serve the example tools, resources and prompts (the conformance fixtures)", on(examples, true), "off", false});
     return f;

@@ -158,7 +158,7 @@ public:
 
 // Every module a line may start with (see module_of), for --log-modules.
 constexpr std::string_view known_modules[] = {"access", "admin", "auth", "delivery", "handlers", "listen", "litemcp",
-                                              "mcp", "session", "store", "tasks", "transport", "workers"};
+                                              "mcp", "session", "store", "tasks", "transport", "upstreams", "workers"};
 
 std::optional<spdlog::level::level_enum> level_of(const std::string& name) {
     auto l = spdlog::level::from_str(name);

@@ -356,6 +356,19 @@ worker_answer call_queue::answer(hub_worker& w, const std::string& call_id, cons
         complete(c, make_result(c.ticket.request_id, result), fx);
         return done("answered");
     }
+    if (action == "error") {
+        // A JSON-RPC error for the client (an upstream's answer): final, as a result is.
+        const auto& e = body.at("error");
+        if (!e.is_object() || !e.contains("code") || !e["code"].is_number_integer() || !e.contains("message") ||
+            !e["message"].is_string())
+            return error(worker_outcome::invalid, "error: a JSON-RPC error object, with an integer code and a message");
+        w.answered++;
+        counted(w);
+        complete(c, make_error(c.ticket.request_id, e["code"].get<int>(), e["message"].get<std::string>(),
+                               e.contains("data") ? std::optional<json>(e["data"]) : std::nullopt),
+                 fx);
+        return done("answered");
+    }
     if (action == "progress") {
         if (delivered) c.invisible_until = std::max(c.invisible_until, now + w.invisibility);
         if (!c.ticket.progress_token) return done("dropped: the client asked for no progress");

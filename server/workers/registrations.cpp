@@ -236,7 +236,7 @@ std::optional<worker_answer> registrations::name_clash(const std::string& name, 
 }
 
 worker_answer registrations::add(const json& body, const std::optional<std::string>& credential, const std::string& owner,
-                                 effects& fx) {
+                                 effects& fx, bool trusted) {
     const auto name = body.at("name").get<std::string>();
     if (auto problem = definition_problem(body)) return *problem;
     worker_answer out;
@@ -246,7 +246,7 @@ worker_answer registrations::add(const json& body, const std::optional<std::stri
         if (!fresh) {
             worker_answer denied;
             const bool same_owner = !owner.empty() && existing->second->owner == owner;
-            if (!same_owner && !authorized(name, credential, denied))
+            if (!trusted && !same_owner && !authorized(name, credential, denied))
                 return error(worker_outcome::conflict, "a worker named '" + name +
                                                            "' is registered; registering it again needs its credential "
                                                            "(Authorization: Bearer <credential>)");
@@ -332,7 +332,7 @@ json registrations::describe(const hub_worker& w, std::size_t in_flight) const {
         if (std::chrono::steady_clock::now() - e.seen <= hub_peers::beat_expiry) elsewhere += e.count;
     json tools = json::array();
     for (auto& t : w.tools) tools.push_back(t->definition.value("name", ""));
-    return json{{"name", w.name},
+    json out{{"name", w.name},
                 {"workerId", w.id},
                 {"online", w.online},
                 {"topic", w.topic},
@@ -353,10 +353,23 @@ json registrations::describe(const hub_worker& w, std::size_t in_flight) const {
                 {"answered", w.answered},
                 {"deadLettered", w.dead_lettered},
                 {"offlineSinceMs", w.online ? json(nullptr) : json(w.offline_since_ms)}};
+    // An upstream MCP server (server/upstreams/): where it is, never what
+    // its headers or token say.
+    if (auto u = w.definition.find("upstream"); u != w.definition.end() && u->is_object()) {
+        json shown{{"url", u->value("url", "")}, {"toolPrefix", u->value("toolPrefix", w.name + "__")}};
+        json headers = json::array();
+        const json given = u->value("headers", json::object());
+        for (auto& [k, v] : given.items()) headers.push_back(k);
+        if (u->contains("bearerToken")) headers.push_back("Authorization");
+        shown["headers"] = std::move(headers);
+        out["upstream"] = std::move(shown);
+    }
+    return out;
 }
 
 void registrations::publish(const hub_worker& w, effects& fx) {
     fx.push_back([this, name = w.name] { republish(name); });
+    if (changed_) fx.push_back([f = changed_, name = w.name] { f(name); });
 }
 
 void registrations::republish(const std::string& name) {

@@ -47,8 +47,11 @@ public:
     store::result<void> load();
     // Registers a worker, or registers it again: owner is the principal
     // registering (it may do so without the credential).
+    // trusted: the hub's own change (an upstream's new lists), no credential needed.
     worker_answer add(const json& body, const std::optional<std::string>& credential, const std::string& owner,
-                      effects& fx);
+                      effects& fx, bool trusted = false);
+    // f(name) runs as an effect of every publish (see worker_hub::on_registration).
+    void on_change(std::function<void(const std::string& name)> f) { changed_ = std::move(f); }
     // The worker when the credential is its own; otherwise null, with why in denied.
     hub_worker* authorized(const std::string& name, const std::optional<std::string>& credential,
                            worker_answer& denied);
@@ -85,6 +88,7 @@ private:
     parts p_;
     std::mutex publish_mu_;  // orders republish(); taken before the hub's mutex, never while holding it
     std::map<std::string, std::unique_ptr<hub_worker>> workers_;
+    std::function<void(const std::string& name)> changed_;
 };
 
 }  // namespace litemcp::server

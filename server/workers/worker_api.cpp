@@ -30,6 +30,7 @@ unsigned status_of(worker_outcome o) {
         case worker_outcome::conflict: return 409;
         case worker_outcome::too_many_instances: return 429;
         case worker_outcome::internal: return 500;
+        case worker_outcome::upstream_failed: return 502;
         case worker_outcome::full:
         case worker_outcome::store_unavailable: return 503;
     }
@@ -82,6 +83,12 @@ void worker_api::add_routes() {
         auto body = body_of(req, "worker-register", res);
         if (!body) return;
         auto given = p_.auth.enabled() ? std::nullopt : credential(req);
+        if (body->contains("upstream")) {
+            // An MCP server by URL: reached and listed before it is registered.
+            if (!p_.register_upstream) return res->respond(http::problem(501, "upstreams are not available here"));
+            return p_.register_upstream(std::move(*body), given, req.principal,
+                                        [res](worker_answer a) { res->respond(answer_of(a)); });
+        }
         res->respond(answer_of(w.register_worker(*body, given, req.principal)));
     });
     routes_.add("GET", "/workers/{name}", "the worker's state", [&w](http_request& req, args a, const responder_ptr& res) {

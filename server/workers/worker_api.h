@@ -17,6 +17,7 @@
 // synchronously). Lifetime: owned by the server; its parts outlive it.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -36,6 +37,11 @@ public:
         const authenticator& auth;
         // The request schemas by name (worker-register, worker-result, ...).
         const std::map<std::string, std::shared_ptr<const json_schema>>& schemas;
+        // Registers an MCP server by URL (server/upstreams/upstreams.h):
+        // body, credential, owner; done answers the request.
+        std::function<void(json body, std::optional<std::string> credential, std::string owner,
+                           std::function<void(worker_answer)> done)>
+            register_upstream;
     };
 
     explicit worker_api(parts p);

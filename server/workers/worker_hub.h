@@ -123,6 +123,7 @@ enum class worker_outcome {
     too_many_instances,  // the worker's instance limit is reached
     full,                // the worker limit is reached
     store_unavailable,   // the store could not record it (retry later)
+    upstream_failed,     // an upstream MCP server could not be reached or answered what cannot be used
     internal,            // a fault of litemcp's
 };
 
@@ -163,6 +164,24 @@ public:
     // checked against schemas/worker-<action>.json).
     worker_answer answer(const std::string& name, std::optional<std::string> credential, const std::string& call_id,
                       const std::string& action, const json& body);
+
+    // ---- the hub's own instances (an upstream's MCP client, server/upstreams/) ----
+    // answer() for an instance inside this process: no credential. action
+    // may also be "error": body {"error": a JSON-RPC error object}, the
+    // client's final answer.
+    worker_answer answer_as_instance(const std::string& name, const std::string& call_id, const std::string& action,
+                                     const json& body);
+    // Registers a worker again with new lists, as its owner would (an
+    // upstream that changed its tools).
+    worker_answer reregister(const json& body);
+    // The registration body of every worker, or of one; nullopt: none by that name.
+    std::optional<json> definition(const std::string& name) const;
+    std::vector<std::string> names() const;
+    const worker_options& options() const { return opts_; }
+    // f(name) runs, after the hub's mutex is released, whenever a worker is
+    // registered, registered again (here or on another server), goes online
+    // or offline, or is removed. Set before start().
+    void on_registration(std::function<void(const std::string& name)> f);
 
     // cluster_totals (the admin API): on a shared store, the counters of
     // every server (a store read per worker); otherwise, and for /metrics,

@@ -188,6 +188,55 @@ worker_answer worker_hub::answer(const std::string& name, std::optional<std::str
     return out;
 }
 
+worker_answer worker_hub::answer_as_instance(const std::string& name, const std::string& call_id,
+                                             const std::string& action, const json& body) {
+    effects fx;
+    worker_answer out;
+    bool forward = false;
+    {
+        std::lock_guard lock(mu_);
+        auto* w = regs_->find(name);
+        if (!w) return error(worker_outcome::unknown_worker, "no worker named '" + name + "' is registered");
+        if (peers_->shared() && !calls_->owns(call_id) && !calls_->recently_done(call_id)) forward = true;
+        else out = calls_->answer(*w, call_id, action, body, fx);
+    }
+    for (auto& f : fx) f();
+    if (forward) return forward_answer(name, call_id, action, body);
+    return out;
+}
+
+worker_answer worker_hub::reregister(const json& body) {
+    effects fx;
+    worker_answer out;
+    {
+        std::lock_guard lock(mu_);
+        out = regs_->add(body, std::nullopt, {}, fx, true);
+    }
+    for (auto& f : fx) f();
+    if (out.outcome == worker_outcome::done || out.outcome == worker_outcome::registered)
+        peers_->send("w-changed", json{{"w", body.at("name")}});
+    return out;
+}
+
+std::optional<json> worker_hub::definition(const std::string& name) const {
+    std::lock_guard lock(mu_);
+    auto it = regs_->all().find(name);
+    if (it == regs_->all().end()) return std::nullopt;
+    return it->second->definition;
+}
+
+std::vector<std::string> worker_hub::names() const {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out;
+    for (auto& [name, w] : regs_->all()) out.push_back(name);
+    return out;
+}
+
+void worker_hub::on_registration(std::function<void(const std::string& name)> f) {
+    std::lock_guard lock(mu_);
+    regs_->on_change(std::move(f));
+}
+
 void worker_hub::beat_soon() {
     if (!peers_->shared()) return;
     schedule(clock::now(), {hub_timer::kind::beat, {}, {}, ++beat_generation_});

@@ -1,7 +1,8 @@
 // Private to transport/: what the Beast-based files share -- Boost and
 // system includes and the namespace aliases. Included only by
-// transport/http_server.cpp, the one translation unit of transport/ that
-// sees Beast, through the other headers of transport/beast/.
+// transport/http_server.cpp and transport/http_client.cpp, the translation
+// units of transport/ that see Beast, through the other headers of
+// transport/beast/.
 #pragma once
 
 #include <boost/asio.hpp>

@@ -1,0 +1,79 @@
+#include "server/upstreams/upstream_definition.h"
+
+#include <regex>
+
+namespace litemcp::server {
+
+namespace {
+
+// The worker API's rule for tool names (schemas/worker-register.json).
+bool servable_name(const std::string& n) {
+    static const std::regex pattern("^[A-Za-z0-9_.-]{1,128}$");
+    return std::regex_match(n, pattern);
+}
+
+}  // namespace
+
+std::expected<upstream_definition, std::string> upstream_definition::read(
+    const std::string& name, const json& block, std::chrono::milliseconds request_timeout_default) {
+    // The block was checked against schemas/worker-register.json: the types hold.
+    upstream_definition d;
+    d.name = name;
+    d.url = block.value("url", "");
+    if (!d.url.starts_with("http://") && !d.url.starts_with("https://"))
+        return std::unexpected("upstream.url: '" + d.url + "' is not an http:// or https:// URL");
+    const json headers = block.value("headers", json::object());
+    for (auto& [k, v] : headers.items()) {
+        if (!v.is_string()) return std::unexpected("upstream.headers." + k + ": not a string");
+        d.headers.emplace_back(k, v.get<std::string>());
+    }
+    if (auto token = block.find("bearerToken"); token != block.end() && token->is_string())
+        d.headers.emplace_back("Authorization", "Bearer " + token->get<std::string>());
+    d.prefix = block.contains("toolPrefix") ? block["toolPrefix"].get<std::string>() : name + "__";
+    d.request_timeout = std::chrono::milliseconds(
+        block.value("requestTimeoutMs", static_cast<long long>(request_timeout_default.count())));
+    return d;
+}
+
+std::optional<std::string> upstream_definition::upstream_name(const std::string& listed) const {
+    if (!listed.starts_with(prefix)) return std::nullopt;
+    return listed.substr(prefix.size());
+}
+
+std::expected<json, std::string> upstream_registration(const json& asked, const upstream_definition& d,
+                                                       const json& lists) {
+    json body = asked;
+    json tools = json::array();
+    for (const auto& t : lists.value("tools", json::array())) {
+        if (!t.is_object() || !t.contains("name") || !t["name"].is_string())
+            return std::unexpected("the server listed a tool without a name");
+        json x = t;
+        const std::string named = d.prefix + t["name"].get<std::string>();
+        if (!servable_name(named))
+            return std::unexpected("the server's tool '" + t["name"].get<std::string>() + "' would be named '" + named +
+                                   "': a tool name here is 1 to 128 of A-Z a-z 0-9 _ . -");
+        x["name"] = named;
+        if (!x.contains("inputSchema")) x["inputSchema"] = json{{"type", "object"}};
+        tools.push_back(std::move(x));
+    }
+    json prompts = json::array();
+    for (const auto& p : lists.value("prompts", json::array())) {
+        if (!p.is_object() || !p.contains("name") || !p["name"].is_string())
+            return std::unexpected("the server listed a prompt without a name");
+        json x = p;
+        x["name"] = d.prefix + p["name"].get<std::string>();
+        prompts.push_back(std::move(x));
+    }
+    json resources = json::array();
+    for (const auto& r : lists.value("resources", json::array())) {
+        if (!r.is_object() || !r.contains("uri") || !r["uri"].is_string() || !r.contains("name"))
+            return std::unexpected("the server listed a resource without a uri or name");
+        resources.push_back(r);
+    }
+    body["tools"] = std::move(tools);
+    body["prompts"] = std::move(prompts);
+    body["resources"] = std::move(resources);
+    return body;
+}
+
+}  // namespace litemcp::server

@@ -1,0 +1,57 @@
+// An upstream: an MCP server registered by URL (docs/workers.md, "Register
+// your MCP server"). It is a worker whose instance is litemcp's own MCP
+// client of that server: the registration's "upstream" block says where it
+// is and how to reach it; the tools, resources and prompts are what the
+// server lists, tools and prompts named with the prefix.
+//
+// This file holds the values and the pure rules: reading the block, naming,
+// turning the server's lists into the registration. (What the API shows of
+// the block, without its secrets, is the worker's description.) Threading: values; no shared state.
+#pragma once
+
+#include <chrono>
+#include <expected>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "server/json/json.h"
+
+namespace litemcp::server {
+
+struct upstream_definition {
+    std::string name;  // the worker's name; its queue is mcp.worker/<name>
+    std::string url;   // the server's Streamable HTTP endpoint (http:// or https://)
+    // Sent with every request, bearerToken as "Authorization: Bearer ...".
+    // Secrets: kept in the registration, never shown by the API.
+    std::vector<std::pair<std::string, std::string>> headers;
+    // Put before every tool and prompt name of the server. Default:
+    // "<name>__"; empty: the server's names as they are.
+    std::string prefix;
+    // The longest silence of the server while it answers one request (a
+    // call's stream may stay open longer while it sends progress). Default:
+    // the server's --upstream-request-timeout-ms (60 s).
+    std::chrono::milliseconds request_timeout{60'000};
+
+    // Reads a registration's "upstream" block; request_timeout_default
+    // applies when the block names none.
+    static std::expected<upstream_definition, std::string> read(const std::string& name, const json& block,
+                                                                std::chrono::milliseconds request_timeout_default);
+
+    // The server's name of a tool or prompt listed under ours; nullopt when
+    // it does not carry the prefix.
+    std::optional<std::string> upstream_name(const std::string& listed) const;
+    // The same server reached the same way (a change of anything else keeps
+    // the connection).
+    bool same_endpoint(const upstream_definition& o) const { return url == o.url && headers == o.headers; }
+};
+
+// The registration body of an upstream: what was asked (name, upstream,
+// worker options) with the server's lists, tools and prompts renamed with
+// the prefix. lists: {"tools": [...], "resources": [...], "prompts": [...]}
+// as the server listed them. An error names what the server listed that
+// cannot be served (a name too long with the prefix, ...).
+std::expected<json, std::string> upstream_registration(const json& asked, const upstream_definition& d,
+                                                       const json& lists);
+
+}  // namespace litemcp::server

@@ -1,0 +1,80 @@
+// The instance of an upstream's worker inside litemcp (docs/workers.md,
+// "Register your MCP server"): the hub delivers the worker's calls to it as
+// it would to a worker's SSE stream -- it is one, to the hub -- and it
+// forwards each call to the upstream server with litemcp's MCP client. What
+// comes back is reported as a worker would answer: progress and log
+// messages, the result (or the server's JSON-RPC error), or a failed
+// attempt when the server could not be reached, which the hub retries.
+//
+// Each forwarded request carries the call's id as an idempotency key in
+// _meta ("io.litemcp/deliveryId") and the attempt ("io.litemcp/attempt"):
+// at-least-once means a server may see a call twice.
+//
+// Threading: the sse_stream methods may be called from any thread, with the
+// hub's mutex held: they never block and never call the hub; reports go
+// through `report`, which must not call the hub on the caller's thread
+// either (upstreams posts them to its own thread). Lifetime: shared by the
+// hub (as an instance) and upstreams; it ends when either closes it.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "server/json/json.h"
+#include "server/upstreams/mcp_client.h"
+#include "server/upstreams/upstream_definition.h"
+#include "transport/sse_stream.h"
+
+namespace litemcp::server {
+
+class upstream_instance : public transport::sse_stream, public std::enable_shared_from_this<upstream_instance> {
+public:
+    struct parts {
+        upstream_definition definition;
+        std::shared_ptr<mcp_client> client;
+        // An answer for the hub, as worker_hub::answer_as_instance takes it.
+        std::function<void(const std::string& call_id, const std::string& action, json body)> report;
+        // The server could not be reached for a call (upstreams checks its health).
+        std::function<void(const std::string& why)> unreachable;
+        // Runs a function later, off the caller's thread (on_closed callbacks).
+        std::function<void(std::function<void()>)> later;
+    };
+    explicit upstream_instance(parts p) : p_(std::move(p)) {}
+
+    // ---- sse_stream: the hub's side ----
+    bool send(std::string_view id, std::string_view data) override;
+    bool send_priming(std::string_view, std::chrono::milliseconds) override { return is_open(); }
+    bool send_retry(std::chrono::milliseconds) override { return is_open(); }
+    void close() override;
+    void abort() override { close(); }
+    bool is_open() const override;
+    void on_closed(std::function<void()> f) override;
+
+    std::size_t in_flight() const;
+    // The calls forwarded and not answered yet (their invisibility is
+    // extended while the server works on them: the open exchange says it does).
+    std::vector<std::string> call_ids() const;
+
+private:
+    void forward(const json& call);
+    void cancel(const std::string& call_id, const std::string& reason);
+    // A message of the server's while it works on a call.
+    void on_message(const std::string& call_id, const std::string& rpc_id, json m);
+    void on_response(const std::string& call_id, std::expected<json, upstream_failure> r);
+
+    parts p_;
+    mutable std::mutex mu_;
+    struct flight {
+        std::string rpc_id;  // the request's id at the server
+        std::shared_ptr<mcp_client::exchange> exchange;
+    };
+    std::map<std::string, flight> flights_;  // by call id
+    bool open_ = true;
+    std::vector<std::function<void()>> closed_;
+};
+
+}  // namespace litemcp::server

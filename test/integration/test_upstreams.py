@@ -1,0 +1,313 @@
+"""Integration tests of upstreams: MCP servers registered with litemcp by URL
+(docs/workers.md, "Register your MCP server"). The upstream is a real server
+nobody here wrote -- an McpServer of the official TypeScript SDK over
+Streamable HTTP, stateful or stateless (test/upstreams/upstream_server.mjs)
+-- and an MCP client calls its tools through litemcp.
+
+usage: test_upstreams.py /path/to/litemcp NPM_WORK_DIR [unittest args]"""
+
+import http.server
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+import urllib.request
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, here)
+from litemcp_harness import Server, call, events, messages, wait_until  # noqa: E402
+
+BINARY = None
+NPM = None
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Upstream:
+    """The SDK fixture server on a port of its own; kill() and start() again
+    on the same port, as a restarted server."""
+
+    def __init__(self, stateless=False, port=None):
+        self.stateless = stateless
+        self.port = port or free_port()
+        self.proc = None
+        script = os.path.join(NPM, "upstream_server.mjs")
+        shutil.copy(os.path.join(here, "..", "upstreams", "upstream_server.mjs"), script)
+        self.script = script
+
+    def start(self):
+        cmd = ["node", self.script, "--port", str(self.port)] + (["--stateless"] if self.stateless else [])
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        assert line.startswith("listening"), line
+        return self
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d/mcp" % self.port
+
+    def stats(self):
+        with urllib.request.urlopen("http://127.0.0.1:%d/stats" % self.port, timeout=5) as r:
+            return json.loads(r.read())
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc:
+            self.proc.stdout.close()
+
+
+def register(srv, name, url, **options):
+    body = dict({"name": name, "upstream": dict({"url": url}, **options.pop("upstream", {}))}, **options)
+    status, _, text = srv.request("POST", body, path="/workers")
+    return status, json.loads(text) if text else None
+
+
+def result_of(srv, sid, id, name, arguments=None, meta=None):
+    status, _, text = srv.request("POST", *call(sid, id, name, arguments, meta=meta))
+    assert status == 200, (status, text)
+    msgs = [json.loads(l[6:]) for l in text.splitlines() if l.startswith("data: {")]
+    if not msgs:
+        msgs = [json.loads(text)]
+    return msgs
+
+
+def listed(srv, sid, method, field):
+    status, _, text = srv.request("POST", {"jsonrpc": "2.0", "id": 90, "method": method}, {"Mcp-Session-Id": sid})
+    assert status == 200, (status, text)
+    msgs = [json.loads(l[6:]) for l in text.splitlines() if l.startswith("data: {")] or [json.loads(text)]
+    return msgs[-1]["result"][field]
+
+
+class UpstreamTest(unittest.TestCase):
+    stateless = False
+    args = ("--worker-offline-grace-ms", "1500", "--upstream-ping-ms", "500", "--upstream-retry-max-ms", "1000")
+
+    def setUp(self):
+        self.up = Upstream(self.stateless).start()
+        self.srv = Server(BINARY, self.args).start()
+        self.sid, _ = self.srv.initialize()
+
+    def tearDown(self):
+        self.srv.cleanup()
+        self.up.kill()
+
+    def registered(self, name="fx", **options):
+        status, reply = register(self.srv, name, self.up.url, **options)
+        self.assertEqual(status, 201, reply)
+        return reply
+
+
+class Calls(UpstreamTest):
+    def test_register_lists_the_server_s_tools_under_the_prefix(self):
+        reply = self.registered(upstream={"bearerToken": "s3cret-token", "headers": {"X-Api-Key": "k3y-value"}})
+        self.assertRegex(reply["credential"], r"^[0-9a-f]{64}$")
+        self.assertEqual(reply["upstream"]["serverInfo"]["name"], "upstream-fixture")
+        self.assertEqual(reply["upstream"]["tools"], 5)
+        names = [t["name"] for t in listed(self.srv, self.sid, "tools/list", "tools")]
+        for t in ("fx__echo", "fx__add", "fx__slow", "fx__log", "fx__boom"):
+            self.assertIn(t, names)
+        status, _, text = self.srv.request("GET", headers={"Authorization": "Bearer " + reply["credential"]},
+                                           path="/workers/fx")
+        self.assertEqual(status, 200, text)
+        d = json.loads(text)
+        self.assertEqual(d["upstream"]["url"], self.up.url)
+        self.assertEqual(sorted(d["upstream"]["headers"]), ["Authorization", "X-Api-Key"])
+        # Secrets are never shown, by the worker API or the admin API.
+        self.assertNotIn("s3cret-token", text)
+        self.assertNotIn("k3y-value", text)
+        status, _, text = self.srv.request("GET", path="/admin/workers/fx")
+        self.assertEqual(status, 200, text)
+        self.assertNotIn("s3cret-token", text)
+        self.assertNotIn("k3y-value", text)
+
+    def test_calls_are_forwarded_with_the_delivery_id_and_answered(self):
+        self.registered()
+        msgs = result_of(self.srv, self.sid, 1, "fx__add", {"a": 2, "b": 3})
+        self.assertEqual(msgs[-1]["result"]["content"][0]["text"], "5")
+        msgs = result_of(self.srv, self.sid, 2, "fx__echo", {"text": "hi there"})
+        self.assertEqual(msgs[-1]["result"]["content"][0]["text"], "hi there")
+        stats = self.up.stats()
+        self.assertEqual(stats["tools"], {"add": 1, "echo": 1})
+        # Each call reached the server once, under its own delivery id.
+        self.assertEqual(sorted(stats["byDelivery"].values()), [1, 1])
+
+    def test_progress_and_log_messages_reach_the_client(self):
+        self.registered()
+        self.srv.request("POST", {"jsonrpc": "2.0", "id": 5, "method": "logging/setLevel", "params": {"level": "debug"}},
+                         {"Mcp-Session-Id": self.sid})
+        msgs = result_of(self.srv, self.sid, 3, "fx__slow", {"steps": 3, "ms": 20}, meta={"progressToken": "tok"})
+        progress = [m["params"] for m in msgs if m.get("method") == "notifications/progress"]
+        self.assertEqual([p["progress"] for p in progress], [1, 2, 3])
+        self.assertTrue(all(p["progressToken"] == "tok" for p in progress), progress)
+        self.assertEqual(progress[0]["message"], "step 1")
+        self.assertEqual(msgs[-1]["result"]["content"][0]["text"], "done after 3")
+        msgs = result_of(self.srv, self.sid, 4, "fx__log", {"text": "a line"})
+        logs = [m["params"] for m in msgs if m.get("method") == "notifications/message"]
+        self.assertEqual(logs, [{"level": "info", "logger": "fixture", "data": "a line"}])
+
+    def test_a_failing_tool_is_a_tool_error_and_unknown_names_are_refused(self):
+        self.registered()
+        msgs = result_of(self.srv, self.sid, 6, "fx__boom")
+        self.assertTrue(msgs[-1]["result"]["isError"])
+        self.assertIn("boom went the tool", msgs[-1]["result"]["content"][0]["text"])
+        msgs = result_of(self.srv, self.sid, 7, "boom")  # the server's name, without the prefix
+        self.assertIn("error", msgs[-1])
+        self.assertIn("boom", msgs[-1]["error"]["message"])
+
+    def test_resources_and_prompts_are_served_too(self):
+        self.registered()
+        uris = [r["uri"] for r in listed(self.srv, self.sid, "resources/list", "resources")]
+        self.assertIn("fixture://hello", uris)
+        status, _, text = self.srv.request("POST", {"jsonrpc": "2.0", "id": 8, "method": "resources/read",
+                                                    "params": {"uri": "fixture://hello"}}, {"Mcp-Session-Id": self.sid})
+        msgs = [json.loads(l[6:]) for l in text.splitlines() if l.startswith("data: {")] or [json.loads(text)]
+        self.assertEqual(msgs[-1]["result"]["contents"][0]["text"], "hello from the upstream")
+        self.assertIn("fx__greet", [p["name"] for p in listed(self.srv, self.sid, "prompts/list", "prompts")])
+        status, _, text = self.srv.request("POST", {"jsonrpc": "2.0", "id": 9, "method": "prompts/get",
+                                                    "params": {"name": "fx__greet", "arguments": {"who": "Ada"}}},
+                                           {"Mcp-Session-Id": self.sid})
+        msgs = [json.loads(l[6:]) for l in text.splitlines() if l.startswith("data: {")] or [json.loads(text)]
+        self.assertEqual(msgs[-1]["result"]["messages"][0]["content"]["text"], "Hello, Ada!")
+
+    def test_a_cancelled_call_is_cancelled_at_the_server(self):
+        self.registered()
+        r = self.srv.open("POST", *call(self.sid, 10, "fx__slow", {"steps": 50, "ms": 100}))
+        self.assertTrue(wait_until(lambda: self.up.stats()["tools"].get("slow") == 1))
+        self.srv.request("POST", {"jsonrpc": "2.0", "method": "notifications/cancelled",
+                                  "params": {"requestId": 10, "reason": "changed my mind"}}, {"Mcp-Session-Id": self.sid})
+        self.assertTrue(wait_until(lambda: self.up.stats()["cancelled"] == 1), self.up.stats())
+        r._conn.close()
+
+    def test_the_server_restarting_forgets_the_session_and_litemcp_starts_a_new_one(self):
+        self.registered()
+        self.assertEqual(result_of(self.srv, self.sid, 11, "fx__add", {"a": 1, "b": 1})[-1]["result"]["content"][0]["text"], "2")
+        self.up.kill()
+        self.up.start()  # same port, no sessions
+        msgs = result_of(self.srv, self.sid, 12, "fx__add", {"a": 2, "b": 2})
+        self.assertEqual(msgs[-1]["result"]["content"][0]["text"], "4", msgs)
+
+
+class StatelessCalls(UpstreamTest):
+    stateless = True
+
+    def test_a_stateless_server_serves_calls(self):
+        self.registered()
+        msgs = result_of(self.srv, self.sid, 1, "fx__echo", {"text": "no session"})
+        self.assertEqual(msgs[-1]["result"]["content"][0]["text"], "no session")
+        msgs = result_of(self.srv, self.sid, 2, "fx__slow", {"steps": 2, "ms": 10}, meta={"progressToken": 7})
+        self.assertEqual([m["params"]["progress"] for m in msgs if m.get("method") == "notifications/progress"], [1, 2])
+
+
+class BadInput(UpstreamTest):
+    def test_an_unreachable_url_is_refused_with_502(self):
+        status, reply = register(self.srv, "gone", "http://127.0.0.1:%d/mcp" % free_port())
+        self.assertEqual(status, 502, reply)
+        self.assertIn("cannot use the MCP server at", reply["error"])
+        self.assertEqual(self.srv.request("GET", path="/workers/gone")[0], 404)
+
+    def test_a_server_that_is_not_mcp_is_refused_with_502(self):
+        class Garbage(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                body = b"<html>not MCP</html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Garbage)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        try:
+            status, reply = register(self.srv, "junk", "http://127.0.0.1:%d/mcp" % httpd.server_address[1])
+            self.assertEqual(status, 502, reply)
+            self.assertIn("not JSON", reply["error"])
+        finally:
+            httpd.shutdown()
+        # litemcp keeps serving
+        self.assertEqual(result_of(self.srv, self.sid, 1, "echo", {"text": "still here"})[-1]["result"]["content"][0]["text"],
+                         "still here")
+
+    def test_a_name_collision_is_refused_with_409(self):
+        self.registered("one", upstream={"toolPrefix": "x_"})
+        status, reply = register(self.srv, "two", self.up.url, upstream={"toolPrefix": "x_"})
+        self.assertEqual(status, 409, reply)
+        self.assertIn("tool 'x_echo' is already served by worker 'one'", reply["error"])
+        # Without a prefix, the server's echo meets litemcp's own.
+        status, reply = register(self.srv, "three", self.up.url, upstream={"toolPrefix": ""})
+        self.assertEqual(status, 409, reply)
+        self.assertIn("already served by this server", reply["error"])
+
+    def test_lists_given_with_an_upstream_are_refused(self):
+        status, reply = register(self.srv, "fx", self.up.url, tools=[])
+        self.assertEqual(status, 400, reply)
+        status, reply = register(self.srv, "fx", "ftp://example.org/mcp")
+        self.assertEqual(status, 400, reply)
+
+
+class Health(UpstreamTest):
+    def test_a_server_that_stops_answering_goes_offline_and_comes_back(self):
+        reply = self.registered()
+        auth = {"Authorization": "Bearer " + reply["credential"]}
+
+        def online():
+            return json.loads(self.srv.request("GET", headers=auth, path="/workers/fx")[2])["online"]
+
+        self.up.kill()
+        self.assertTrue(wait_until(lambda: not online(), timeout=15))
+        self.assertNotIn("fx__echo", [t["name"] for t in listed(self.srv, self.sid, "tools/list", "tools")])
+        msgs = result_of(self.srv, self.sid, 1, "fx__echo", {"text": "x"})
+        self.assertTrue(msgs[-1].get("error") or msgs[-1]["result"].get("isError"), msgs)
+        self.up.start()
+        self.assertTrue(wait_until(online, timeout=15))
+        self.assertEqual(result_of(self.srv, self.sid, 2, "fx__echo", {"text": "back"})[-1]["result"]["content"][0]["text"],
+                         "back")
+
+    def test_queued_calls_wait_for_the_server_and_are_delivered_when_it_returns(self):
+        self.registered(queueWhileOffline=True)
+        self.up.kill()
+        r = self.srv.open("POST", *call(self.sid, 3, "fx__add", {"a": 20, "b": 22}))
+        time.sleep(2.5)  # past the offline grace
+        self.up.start()
+        msgs = messages(r)
+        self.assertEqual(msgs[-1]["result"]["content"][0]["text"], "42", msgs)
+
+
+class Durability(UpstreamTest):
+    def test_a_call_in_flight_survives_kill_9_and_is_answered_once(self):
+        self.registered()
+        r = self.srv.open("POST", *call(self.sid, 1, "fx__slow", {"steps": 30, "ms": 100}))
+        priming = next(events(r))["id"]
+        self.assertTrue(wait_until(lambda: self.up.stats()["tools"].get("slow") == 1))
+        self.srv.kill9()
+        self.srv.start()  # same data folder: the open call is forwarded again
+        g = self.srv.open("GET", headers={"Mcp-Session-Id": self.sid, "Accept": "text/event-stream",
+                                          "Last-Event-ID": priming})
+        msgs = messages(g)
+        finals = [m for m in msgs if m.get("id") == 1]
+        self.assertEqual(len(finals), 1, msgs)
+        self.assertEqual(finals[0]["result"]["content"][0]["text"], "done after 30")
+        stats = self.up.stats()
+        # The same delivery id twice: the idempotency key a tool may use.
+        self.assertEqual(list(stats["byDelivery"].values()), [2], stats)
+
+
+if __name__ == "__main__":
+    BINARY = sys.argv.pop(1)
+    NPM = os.path.abspath(sys.argv.pop(1))
+    subprocess.check_output([os.path.join(here, "..", "npm", "install.sh"), NPM], text=True)
+    unittest.main(verbosity=2)

@@ -1,0 +1,163 @@
+// An upstream MCP server for the upstream tests: the official TypeScript SDK
+// (npm @modelcontextprotocol/sdk 1.32.2) over Streamable HTTP, stateful
+// (sessions, SSE answers) or --stateless (no session: every request alone).
+// It counts every call it receives by litemcp's delivery id, so a test can
+// check what reached it: GET /stats. POST /add-tool adds a tool (the SDK
+// then sends list_changed).
+//
+//   node upstream_server.mjs [--port N] [--stateless]     prints "listening PORT"
+import http from "node:http";
+import { randomUUID } from "node:crypto";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { z } from "zod";
+
+const args = process.argv.slice(2);
+const stateless = args.includes("--stateless");
+const port = Number(args[args.indexOf("--port") + 1] || 0) || 0;
+
+const stats = { calls: 0, byDelivery: {}, cancelled: 0, initialize: 0, tools: {} };
+const servers = new Set();
+const extraTools = [];
+
+function count(name, extra) {
+  stats.calls++;
+  stats.tools[name] = (stats.tools[name] || 0) + 1;
+  const id = extra?._meta?.["io.litemcp/deliveryId"];
+  if (id) stats.byDelivery[id] = (stats.byDelivery[id] || 0) + 1;
+}
+
+const sleep = (ms, signal) =>
+  new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(t);
+      reject(new Error("aborted"));
+    });
+  });
+
+function makeServer() {
+  const server = new McpServer(
+    { name: "upstream-fixture", version: "1.0.0" },
+    { capabilities: { logging: {} } },
+  );
+  server.tool("echo", "Echoes its text argument", { text: z.string() }, async ({ text }, extra) => {
+    count("echo", extra);
+    return { content: [{ type: "text", text }] };
+  });
+  server.tool("add", "Adds two numbers", { a: z.number(), b: z.number() }, async ({ a, b }, extra) => {
+    count("add", extra);
+    return { content: [{ type: "text", text: String(a + b) }] };
+  });
+  server.tool(
+    "slow",
+    "Sends a progress notification per step, then answers",
+    { steps: z.number(), ms: z.number() },
+    async ({ steps, ms }, extra) => {
+      count("slow", extra);
+      const token = extra._meta?.progressToken;
+      try {
+        for (let i = 1; i <= steps; i++) {
+          await sleep(ms, extra.signal);
+          if (token !== undefined)
+            await extra.sendNotification({
+              method: "notifications/progress",
+              params: { progressToken: token, progress: i, total: steps, message: `step ${i}` },
+            });
+        }
+      } catch (e) {
+        stats.cancelled++;
+        throw e;
+      }
+      return { content: [{ type: "text", text: `done after ${steps}` }] };
+    },
+  );
+  server.tool("log", "Logs its text at info, then answers", { text: z.string() }, async ({ text }, extra) => {
+    count("log", extra);
+    await extra.sendNotification({
+      method: "notifications/message",
+      params: { level: "info", logger: "fixture", data: text },
+    });
+    return { content: [{ type: "text", text: "logged" }] };
+  });
+  server.tool("boom", "Always fails", {}, async (_args, extra) => {
+    count("boom", extra);
+    throw new Error("boom went the tool");
+  });
+  server.resource("hello", "fixture://hello", { mimeType: "text/plain" }, async (uri) => ({
+    contents: [{ uri: uri.href, text: "hello from the upstream" }],
+  }));
+  server.prompt("greet", "Greets someone", { who: z.string() }, ({ who }) => ({
+    messages: [{ role: "user", content: { type: "text", text: `Hello, ${who}!` } }],
+  }));
+  for (const name of extraTools)
+    server.tool(name, "Added at run time", {}, async (_a, extra) => {
+      count(name, extra);
+      return { content: [{ type: "text", text: name }] };
+    });
+  servers.add(server);
+  return server;
+}
+
+const transports = new Map();
+
+async function handle(req, res) {
+  if (req.url === "/stats") {
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(stats));
+    return;
+  }
+  const chunks = [];
+  for await (const c of req) chunks.push(c);
+  if (req.url === "/add-tool") {
+    const name = JSON.parse(Buffer.concat(chunks).toString()).name;
+    extraTools.push(name);
+    for (const s of servers)
+      s.tool(name, "Added at run time", {}, async (_a, extra) => {
+        count(name, extra);
+        return { content: [{ type: "text", text: name }] };
+      });
+    res.writeHead(200).end("{}");
+    return;
+  }
+  let body;
+  try {
+    body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : undefined;
+  } catch {
+    res.writeHead(400).end();
+    return;
+  }
+  if (body?.method === "initialize") stats.initialize++;
+  if (stateless) {
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    const server = makeServer();
+    res.on("close", () => {
+      transport.close();
+      server.close();
+      servers.delete(server);
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body);
+    return;
+  }
+  const sid = req.headers["mcp-session-id"];
+  let transport = sid ? transports.get(sid) : undefined;
+  if (!transport) {
+    if (sid || body?.method !== "initialize") {
+      res.writeHead(sid ? 404 : 400).end();
+      return;
+    }
+    transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => transports.set(id, transport),
+    });
+    await makeServer().connect(transport);
+  }
+  await transport.handleRequest(req, res, body);
+}
+
+const httpServer = http.createServer((req, res) =>
+  handle(req, res).catch((e) => {
+    if (!res.headersSent) res.writeHead(500).end(String(e));
+  }),
+);
+httpServer.listen(port, "127.0.0.1", () => console.log(`listening ${httpServer.address().port}`));
