@@ -7,6 +7,8 @@
 // includes Beast.
 #include "transport/http_client.h"
 
+#include <thread>
+
 #include "transport/beast/client_url.h"
 #include "transport/beast/common.h"
 #include "transport/beast/connection_pool.h"
@@ -261,7 +263,7 @@ private:
         received_ += n;
         conn_->buffer().commit(n);
         // A stream's silence is counted from the last bytes read.
-        if (phase_ == phase::streaming && req_.timeout.count() > 0) set_deadline(clock::now() + req_.timeout);
+        if (phase_ == phase::streaming && silence().count() > 0) set_deadline(clock::now() + silence());
         parse();
     }
 
@@ -340,9 +342,12 @@ private:
         if (cancelled_ || !h_.on_head) return false;
         if (!h_.on_head(res)) return false;
         phase_ = phase::streaming;
-        set_deadline(req_.timeout.count() > 0 ? clock::now() + req_.timeout : clock::time_point::max());
+        set_deadline(silence().count() > 0 ? clock::now() + silence() : clock::time_point::max());
         return true;
     }
+
+    // The longest silence of a streamed body.
+    std::chrono::milliseconds silence() const { return req_.stream_timeout.value_or(req_.timeout); }
 
     void data(std::string_view chunk) override {
         if (!cancelled_ && h_.on_data) h_.on_data(chunk);
@@ -382,7 +387,7 @@ private:
                                      "no complete response from " + origin_ + " within " + millis(req_.timeout)));
         case phase::streaming:
             return finish(make_error(errc::timed_out,
-                                     "the stream from " + origin_ + " was silent for " + millis(req_.timeout)));
+                                     "the stream from " + origin_ + " was silent for " + millis(silence())));
         }
     }
 
@@ -461,6 +466,15 @@ http_client::~http_client() {
     // The threads return once the last exchange has ended (a resolve in
     // progress ends when the system's resolver returns).
     impl_->work.reset();
+    for (auto& t : impl_->threads)
+        if (t.get_id() == std::this_thread::get_id()) {
+            // Destroyed by a handler's last reference, on one of its own
+            // threads: nothing may be freed under the running io_context,
+            // so it is left to end on its own (a leak, never a crash).
+            for (auto& x : impl_->threads) x.detach();
+            (void)impl_.release();
+            return;
+        }
     for (auto& t : impl_->threads) t.join();
 }
 

@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -68,6 +69,11 @@ struct client_request {
     // silence allowed between two reads. 0 = none (the caller then bounds the
     // exchange itself, with cancel()). errc::timed_out beyond. Default: 30 s.
     std::chrono::milliseconds timeout{30000};
+    // For a streamed body, after the head, the longest silence allowed
+    // between two reads when it differs from timeout (a stream that may
+    // rightly stay silent for long, bounded by its caller). 0 = none.
+    // Default: unset (timeout).
+    std::optional<std::chrono::milliseconds> stream_timeout;
 };
 
 struct client_response {

@@ -134,7 +134,7 @@ void make_parts(mcp_server::impl& p) {
     p.delivery = std::make_unique<work_pool>("delivery", 2, 1'000'000);
     p.timers = std::make_unique<timer_queue>();
     p.tasks = std::make_unique<task_table>(*p.st, task_table_options{o.max_active_tasks});
-    p.sink = std::make_unique<worker_sink>(worker_sink::parts{*p.sessions, *p.tasks});
+    p.sink = std::make_unique<worker_sink>(worker_sink::parts{*p.sessions, *p.tasks, nullptr, nullptr, p.handlers.get()});
     p.workers = std::make_unique<worker_hub>(*p.st, p.reg, *p.sink, p.cfg.workers);
     p.upstream_links = std::make_unique<upstreams>(*p.workers, p.cfg.upstreams);
     // The task runner runs handlers through the dispatcher, whose methods

@@ -10,6 +10,7 @@
 #include "schemas/schemas.h"
 #include "server/json/json_schema.h"
 #include "server/json/json_text.h"
+#include "server/upstreams/upstream_config.h"
 #include "server/util/closest.h"
 #include "store/options.h"
 
@@ -21,6 +22,22 @@ template <class T>
 bool parse_number(const std::string& v, T& out) {
     auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
     return ec == std::errc() && p == v.data() + v.size();
+}
+
+// --mcp-servers FILE: the upstreams the file declares, added to u; what is
+// wrong with it, or "".
+std::string add_declared(upstream_options& u, const std::string& path, std::vector<std::string>& warnings) {
+    std::ifstream in(path);
+    if (!in) return "cannot read the MCP servers file " + path + ": " + std::strerror(errno);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto doc = parse_json(text.str(), {.comments = true});
+    if (!doc) return path + ": not JSON: " + to_string(doc.error());
+    auto declared = read_declared_upstreams(*doc, path);
+    if (!declared) return declared.error();
+    for (auto& [name, body] : declared->bodies.items()) u.declared[name] = body;
+    for (auto& w : declared->warnings) warnings.push_back(w);
+    return {};
 }
 
 bool parse_ms(const std::string& v, std::chrono::milliseconds& out) {
@@ -160,11 +177,17 @@ std::vector<setting> settings_for(program_options& o) {
     f.push_back({"worker-max-instances", "instances connected per worker", num(w.max_instances), std::to_string(w.max_instances)});
     f.push_back({"worker-max-open-calls", "queued and delivered calls per worker (beyond: a tool error)", num(w.max_open_calls), std::to_string(w.max_open_calls)});
     auto& u = c.upstreams;
-    f.push_back({"upstream-request-timeout-ms", "the longest silence of an upstream MCP server answering one request (a registration may choose its own)", ms(u.request_timeout), std::to_string(u.request_timeout.count())});
-    f.push_back({"upstream-ping-ms", "an upstream MCP server is pinged this often; one that does not answer goes offline", ms(u.ping_interval), std::to_string(u.ping_interval.count())});
+    f.push_back({"upstream-request-timeout-ms", "how long an upstream MCP server may take to answer initialize, a list or a ping, and to start answering a call (a registration may choose its own)", ms(u.request_timeout), std::to_string(u.request_timeout.count())});
+    f.push_back({"upstream-ping-ms", "an upstream MCP server is pinged, and its lists read again, this often; one that does not answer goes offline", ms(u.ping_interval), std::to_string(u.ping_interval.count())});
     f.push_back({"upstream-retry-max-ms", "the longest wait between two tries to reach an upstream that does not answer (1 s, doubling)", ms(u.retry_max), std::to_string(u.retry_max.count())});
     f.push_back({"upstream-concurrency", "calls forwarded at once to an upstream by each server (a registration may choose its own)", num(u.concurrency), std::to_string(u.concurrency)});
     f.push_back({"upstream-max-message-bytes", "the largest message an upstream may send (one JSON answer or event)", num(u.max_message_bytes), std::to_string(u.max_message_bytes)});
+    f.push_back({"mcp-servers", "a JSON file of MCP servers to put behind litemcp: Claude Desktop's mcpServers, VS Code's servers or a registry server.json (also the key mcpServers of the configuration file)",
+                 [&o, &u](const std::string& v) {
+                     o.problem = add_declared(u, v, o.warnings);
+                     return o.problem.empty();
+                 },
+                 "none"});
     f.push_back({"log-level", "trace | debug | info | warn | error | critical | off", str(c.log.level), c.log.level});
     f.push_back({"log-format", "text | json (one JSON object per line)", str(c.log.format), c.log.format});
     f.push_back({"log-modules", "levels per module, e.g. store=debug,workers=warn (modules: access, admin, auth, delivery, handlers, listen, litemcp, mcp, session, store, tasks, transport, upstreams, workers)", str(c.log.modules), "none"});
@@ -206,7 +229,7 @@ const setting* find(const std::vector<setting>& table, std::string_view name) {
     return nullptr;
 }
 
-parsed invalid(std::string message) { return {parse_outcome::invalid, std::move(message)}; }
+parsed invalid(std::string message) { return {parse_outcome::invalid, std::move(message), {}}; }
 
 std::vector<std::string> names_of(const std::vector<setting>& table) {
     std::vector<std::string> names;
@@ -243,7 +266,7 @@ std::string why_invalid(const std::string& name, const json& prop, const json& v
     return shown + " does not fit: " + what;
 }
 
-parsed apply_file(const std::string& path, const std::vector<setting>& table) {
+parsed apply_file(const std::string& path, const std::vector<setting>& table, program_options& o) {
     std::ifstream in(path);
     if (!in) return invalid("cannot read the configuration file " + path + ": " + std::strerror(errno));
     std::stringstream text;
@@ -260,6 +283,14 @@ parsed apply_file(const std::string& path, const std::vector<setting>& table) {
     const auto& props = (*schema_doc)["properties"];
     for (auto& [key, value] : doc.items()) {
         if (key == "$schema") continue;
+        if (key == "mcpServers") {
+            // Claude Desktop's shape, as it is: upstreams (upstream_config.h).
+            auto declared = read_declared_upstreams(json{{"mcpServers", value}}, path);
+            if (!declared) return invalid(declared.error());
+            for (auto& [name, body] : declared->bodies.items()) o.config.upstreams.declared[name] = body;
+            for (auto& w : declared->warnings) o.warnings.push_back(w);
+            continue;
+        }
         if (!find(table, key))
             return invalid(path + ": " + key + ": not a setting of litemcp" + did_you_mean(key, names_of(table)));
         if (auto p = props.find(key); p != props.end())
@@ -268,7 +299,7 @@ parsed apply_file(const std::string& path, const std::vector<setting>& table) {
     }
     if (auto problem = (*schema)->validate(doc)) return invalid(path + ": " + *problem);
     for (auto& [key, value] : doc.items()) {
-        if (key == "$schema") continue;
+        if (key == "$schema" || key == "mcpServers") continue;
         auto* s = find(table, key);
         std::string v;
         if (value.is_boolean()) {
@@ -280,7 +311,7 @@ parsed apply_file(const std::string& path, const std::vector<setting>& table) {
         } else {
             v = to_json(value);
         }
-        if (!s->set(v)) return invalid(path + ": " + key + ": invalid value " + to_json(value));
+        if (!s->set(v)) return invalid(path + ": " + key + ": " + (o.problem.empty() ? "invalid value " + to_json(value) : o.problem));
     }
     return {};
 }
@@ -303,17 +334,18 @@ parsed parse_settings(int argc, const char* const* argv, const char* const* env,
     if (auto v = getenv_("LITEMCP_CONFIG")) config = v;
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
-        if (a == "--help" || a == "-h") return {parse_outcome::help, usage(table)};
-        if (a == "--version") return {parse_outcome::help, "litemcp " + std::string(litemcp_version()) + "\n"};
+        if (a == "--help" || a == "-h") return {parse_outcome::help, usage(table), {}};
+        if (a == "--version") return {parse_outcome::help, "litemcp " + std::string(litemcp_version()) + "\n", {}};
         if (a == "--config" && i + 1 < argc) config = argv[i + 1];
         else if (a.starts_with("--config=")) config = std::string(a.substr(9));
     }
     if (!config.empty())
-        if (auto r = apply_file(config, table); r.outcome != parse_outcome::run) return r;
+        if (auto r = apply_file(config, table, o); r.outcome != parse_outcome::run) return r;
     for (auto& s : table) {
         auto v = getenv_(env_name(s.name));
         if (!v) continue;
-        if (!s.set(v)) return invalid(env_name(s.name) + ": invalid value '" + v + "'");
+        if (!s.set(v))
+            return invalid(env_name(s.name) + ": " + (o.problem.empty() ? "invalid value '" + std::string(v) + "'" : o.problem));
     }
     // A LITEMCP_ variable that names no setting is a typo or a leftover:
     // said, not fatal (other tools may share the prefix).
@@ -351,10 +383,12 @@ parsed parse_settings(int argc, const char* const* argv, const char* const* env,
             if (i + 1 >= argc) return invalid("--" + name + " needs a value");
             value = argv[++i];
         }
-        if (!s->set(value)) return invalid("invalid value '" + value + "' for --" + name);
+        if (!s->set(value))
+            return invalid(o.problem.empty() ? "invalid value '" + value + "' for --" + name : "--" + name + ": " + o.problem);
     }
     parsed out;
     out.warnings = std::move(warnings);
+    for (auto& w : o.warnings) out.warnings.push_back(w);
     return out;
 }
 

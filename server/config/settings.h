@@ -29,6 +29,11 @@ struct setting {
 struct program_options {
     server_config config;
     bool examples = false;
+    // What reading the settings found to say (an entry of an MCP servers
+    // file that was skipped), and why the last value was refused, when a
+    // setting knows better than "invalid value".
+    std::vector<std::string> warnings;
+    std::string problem;
 };
 
 // The table, bound to the fields of o.

@@ -19,6 +19,26 @@ void worker_sink::finish(const call_ticket& t, std::optional<json> response) {
     t.live->channel->finish(t.live, outcome_of(std::move(response)));
 }
 
+void worker_sink::ask(const call_ticket& t, std::string method, json params, std::function<void(json answer)> done) {
+    auto refuse = [&done](int code, std::string message) {
+        done(json{{"error", {{"code", code}, {"message", std::move(message)}}}});
+    };
+    if (!t.live || t.live->channel->ended()) return refuse(rpc_code::internal_error, "nobody waits for this call any more");
+    if (!t.live->channel->session())
+        return refuse(rpc_code::method_not_found,
+                      "the calling client cannot be asked in the middle of this call: it answers input in rounds "
+                      "(2026-07-28, or a task)");
+    auto live = t.live;
+    const bool queued = p_.pool && p_.pool->post([live, method = std::move(method), params = std::move(params), done] {
+        auto r = live->channel->request(live, method, params, std::chrono::minutes(10));
+        if (r) return done(json{{"result", std::move(*r)}});
+        json e{{"code", r.error().code}, {"message", r.error().message}};
+        if (r.error().data) e["data"] = *r.error().data;
+        done(json{{"error", std::move(e)}});
+    });
+    if (!queued) refuse(rpc_code::internal_error, "litemcp is too busy to ask the client now");
+}
+
 std::shared_ptr<call> worker_sink::restored(const call_ticket& t) {
     auto c = std::make_shared<call>();
     c->id = t.request_id;

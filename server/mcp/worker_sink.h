@@ -4,7 +4,8 @@
 // call whose channel leads to the session stream or the task the recorded
 // origin names. How a call reaches a worker is worker_calls.cpp.
 //
-// Threading: called on the hub's thread and the worker API's; thread-safe.
+// Threading: called on the hub's thread and the worker API's; thread-safe;
+// ask() waits for the client on the pool it is given.
 // Lifetime: the server's; it outlives the hub.
 #pragma once
 
@@ -14,6 +15,7 @@
 #include "server/mcp/task_runner.h"
 #include "server/sessions/session.h"
 #include "server/tasks/task_table.h"
+#include "server/util/work_pool.h"
 #include "server/workers/worker_hub.h"
 
 namespace litemcp::server {
@@ -27,6 +29,8 @@ public:
         task_table& tasks;
         session_endpoint* endpoint = nullptr;
         task_runner* runner = nullptr;
+        // Where a request to a client waits for its answer (ask()).
+        work_pool* pool = nullptr;
     };
     explicit worker_sink(parts p) : p_(p) {}
     void attach(session_endpoint& endpoint, task_runner& runner) {
@@ -37,6 +41,10 @@ public:
     void notify(const call_ticket& t, json notification, std::optional<log_level> level) override;
     void finish(const call_ticket& t, std::optional<json> response) override;
     std::shared_ptr<call> restored(const call_ticket& t) override;
+    // Only a legacy session's client can be asked in the middle of a call;
+    // the others answer input in rounds, which a call already forwarded
+    // cannot take part in.
+    void ask(const call_ticket& t, std::string method, json params, std::function<void(json answer)> done) override;
 
 private:
     parts p_;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "server/json/json_text.h"
 #include "transport/sse_parser.h"
 
@@ -13,6 +15,10 @@ namespace {
 // server may answer an older one it supports.
 constexpr const char* offered_version = "2025-11-25";
 constexpr const char* known_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
+// Resumes of one answer in a row that brought no event: then it failed.
+constexpr int max_idle_resumes = 3;
+constexpr int max_pages = 100;
+constexpr std::size_t max_items = 10'000;
 
 bool is_response(const json& m) {
     return m.is_object() && m.contains("id") && !m.contains("method") && (m.contains("result") || m.contains("error"));
@@ -25,9 +31,79 @@ std::string snippet(std::string_view body) {
     return s;
 }
 
+std::string text_of(const json& o, const char* key) {
+    if (!o.is_object()) return {};
+    auto it = o.find(key);
+    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 upstream_failure failure(upstream_failure::kind k, std::string message) { return {k, std::move(message)}; }
 
 }  // namespace
+
+// One request of the caller's and its answer, over one POST and the GETs
+// that resume its stream. Its callbacks run on the HTTP client's thread, one
+// at a time.
+struct mcp_client::exchange_state {
+    json message;
+    json id;  // null: a notification or response of ours
+    bool initialize = false;
+    std::shared_ptr<exchange> ex;
+    message_fn on_message;
+    response_fn on_response;
+    request_options opts;
+    bool may_reconnect = true;
+    std::uint64_t generation = 0;  // the session it was sent on
+
+    // The HTTP exchange now carrying it.
+    std::unique_ptr<transport::sse_parser> parser;
+    bool streaming = false;
+    bool broken = false;  // an event too large: the exchange was cancelled
+    std::string session_header;
+    // The answer so far.
+    bool answered = false;
+    std::string last_id;  // the stream's last event id: where a resume starts
+    std::chrono::milliseconds retry{0};
+    int idle_resumes = 0;
+    bool got_event = false;  // since the last (re)start
+    // Delivers the answer once (set by post()).
+    std::function<void(std::expected<json, upstream_failure>)> finish;
+
+    // A message of the server's (or a batch): ours answered, or one for on_message.
+    void take(json m) {
+        if (m.is_array()) {
+            for (auto& one : m) take(std::move(one));
+            return;
+        }
+        if (answered) return;
+        if (is_response(m)) {
+            if (m["id"] == id) finish(std::move(m));
+            return;
+        }
+        if (on_message && m.is_object() && m.contains("method") && m["method"].is_string()) on_message(std::move(m));
+    }
+    // A piece of the answer's event stream; a message that breaks MCP's
+    // rules, or an event past the bound, fails the exchange.
+    void feed(std::string_view chunk) {
+        if (broken || answered) return;
+        bool ok = true;
+        try {
+            ok = parser->feed(chunk, [&](transport::sse_event_in&& e) {
+                if (!e.id.empty()) last_id = e.id;
+                if (e.retry) retry = *e.retry;
+                got_event = true;
+                if (e.data.empty()) return;  // a priming event
+                if (auto m = parse_json(e.data)) take(std::move(*m));
+            });
+        } catch (const std::exception&) {
+            ok = false;
+        }
+        if (!ok) {
+            broken = true;
+            ex->cancel();
+        }
+    }
+};
 
 void mcp_client::exchange::cancel() {
     std::shared_ptr<transport::client_exchange> current;
@@ -39,8 +115,18 @@ void mcp_client::exchange::cancel() {
     if (current) current->cancel();
 }
 
-std::shared_ptr<mcp_client> mcp_client::make(transport::http_client& http, options o) {
-    return std::make_shared<mcp_client>(http, std::move(o));
+bool mcp_client::exchange::carry(std::shared_ptr<transport::client_exchange> x) {
+    {
+        std::lock_guard lock(mu_);
+        current_ = x;
+        if (!cancelled_) return true;
+    }
+    x->cancel();
+    return false;
+}
+
+std::shared_ptr<mcp_client> mcp_client::make(std::shared_ptr<transport::http_client> http, options o) {
+    return std::make_shared<mcp_client>(std::move(http), std::move(o));
 }
 
 std::string mcp_client::protocol_version() const {
@@ -53,15 +139,16 @@ std::string mcp_client::session_id() const {
     return session_;
 }
 
-transport::client_request mcp_client::make_request(const json& message) const {
+transport::client_request mcp_client::make_request(const json& message, const request_options& o) const {
     transport::client_request r;
     r.method = "POST";
     r.url = opts_.url;
-    r.timeout = opts_.request_timeout;
+    r.timeout = o.timeout.value_or(opts_.request_timeout);
+    if (o.patient) r.stream_timeout = std::chrono::milliseconds(0);
     r.body = to_json(message);
     r.headers.set("Content-Type", "application/json");
     r.headers.set("Accept", "application/json, text/event-stream");
-    const bool initialize = message.value("method", "") == "initialize";
+    const bool initialize = text_of(message, "method") == "initialize";
     {
         std::lock_guard lock(mu_);
         if (!initialize && !session_.empty()) r.headers.set("Mcp-Session-Id", session_);
@@ -72,54 +159,43 @@ transport::client_request mcp_client::make_request(const json& message) const {
 }
 
 void mcp_client::post(json message, std::shared_ptr<exchange> ex, message_fn on_message, response_fn on_response,
-                      bool may_reconnect) {
-    // The state of one HTTP exchange, shared by its callbacks (all on the
-    // HTTP client's thread, one at a time).
-    struct state {
-        explicit state(std::size_t max) : parser(max) {}
-        transport::sse_parser parser;
-        bool streaming = false;
-        bool answered = false;
-        bool broken = false;  // an event was too large: the exchange is cancelled
-        std::string session_header;
-    };
-    auto st = std::make_shared<state>(opts_.max_message_bytes);
-    const bool is_request = message.contains("method") && message.contains("id");
-    const bool initialize = message.value("method", "") == "initialize";
-    const json id = is_request ? message["id"] : json();
-    std::uint64_t generation;
+                      bool may_reconnect, request_options o) {
+    auto st = std::make_shared<exchange_state>();
+    st->id = message.contains("method") && message.contains("id") ? message["id"] : json();
+    st->initialize = text_of(message, "method") == "initialize";
+    st->message = std::move(message);
+    st->ex = std::move(ex);
+    st->on_message = std::move(on_message);
+    st->on_response = std::move(on_response);
+    st->opts = o;
+    st->may_reconnect = may_reconnect;
+    st->parser = std::make_unique<transport::sse_parser>(opts_.max_message_bytes);
     {
         std::lock_guard lock(mu_);
-        generation = generation_;
+        st->generation = generation_;
     }
     auto self = shared_from_this();
-    // Delivers the response once: an initialize answer first sets the session.
-    auto respond = [self, st, initialize, on_response](std::expected<json, upstream_failure> r) {
-        if (st->answered) return;
-        st->answered = true;
-        if (initialize && r && r->contains("result")) {
-            const auto& result = (*r)["result"];
-            const auto version = result.value("protocolVersion", "");
+    // Delivers the answer once; an initialize answer first sets the session.
+    st->finish = [self, st = std::weak_ptr<exchange_state>(st)](std::expected<json, upstream_failure> r) {
+        auto state = st.lock();
+        if (!state) return;
+        auto& x = *state;
+        if (x.answered) return;
+        x.answered = true;
+        if (x.initialize && r && r->contains("result")) {
+            const auto version = text_of((*r)["result"], "protocolVersion");
             if (std::find(std::begin(known_versions), std::end(known_versions), version) == std::end(known_versions))
-                return on_response(std::unexpected(failure(
+                return x.on_response(std::unexpected(failure(
                     upstream_failure::kind::refused,
                     "the server answered initialize with protocol version '" + version + "', which litemcp does not speak")));
             std::lock_guard lock(self->mu_);
-            self->session_ = st->session_header;
+            self->session_ = x.session_header;
             self->version_ = version;
             ++self->generation_;
         }
-        on_response(std::move(r));
+        x.on_response(std::move(r));
     };
-    auto handle = [st, id, on_message, respond](json m) {
-        if (st->answered) return;
-        if (is_response(m)) {
-            if (m["id"] == id) respond(std::move(m));
-            return;
-        }
-        if (on_message && m.is_object() && m.contains("method")) on_message(std::move(m));
-    };
-
+    auto finish = st->finish;
     transport::client_handlers h;
     h.on_head = [st](const transport::client_response& head) {
         if (auto s = head.headers.get("Mcp-Session-Id")) st->session_header = std::string(*s);
@@ -127,87 +203,132 @@ void mcp_client::post(json message, std::shared_ptr<exchange> ex, message_fn on_
         st->streaming = head.status == 200 && type.starts_with("text/event-stream");
         return st->streaming;
     };
-    std::weak_ptr<exchange> weak_ex = ex;
-    h.on_data = [st, handle, weak_ex](std::string_view chunk) {
-        if (st->broken || st->answered) return;
-        const bool ok = st->parser.feed(chunk, [&](transport::sse_event_in&& e) {
-            if (e.data.empty()) return;  // a priming event
-            auto m = parse_json(e.data);
-            if (m) handle(std::move(*m));
-        });
-        if (!ok) {
-            st->broken = true;
-            if (auto ex = weak_ex.lock()) ex->cancel();
-        }
-    };
-    h.on_done = [self, st, message, ex, on_message, on_response, respond, handle, is_request, generation,
-                 may_reconnect, max = opts_.max_message_bytes](transport::result<transport::client_response> r) {
+    h.on_data = [st](std::string_view chunk) { st->feed(chunk); };
+    h.on_done = [self, st, finish](transport::result<transport::client_response> r) {
         if (st->answered) return;
-        if (st->broken)
-            return respond(std::unexpected(failure(upstream_failure::kind::garbage,
-                                                   "the server sent an event larger than " + std::to_string(max) + " bytes")));
-        if (!r) {
-            if (r.error().code == transport::errc::cancelled)
-                return respond(std::unexpected(failure(upstream_failure::kind::cancelled, "cancelled")));
-            if (r.error().code == transport::errc::too_large)
-                return respond(std::unexpected(failure(upstream_failure::kind::garbage, r.error().message)));
-            return respond(std::unexpected(failure(upstream_failure::kind::unreachable, r.error().message)));
-        }
-        const auto status = r->status;
-        if (status == 404 && may_reconnect) {
-            bool had_session;
-            {
-                std::lock_guard lock(self->mu_);
-                had_session = !self->session_.empty();
+        try {
+            if (st->broken)
+                return finish(std::unexpected(failure(upstream_failure::kind::garbage,
+                                                      "the server sent an event larger than " +
+                                                          std::to_string(self->opts_.max_message_bytes) + " bytes")));
+            if (!r) {
+                switch (r.error().code) {
+                    case transport::errc::cancelled:
+                        return finish(std::unexpected(failure(upstream_failure::kind::cancelled, "cancelled")));
+                    case transport::errc::too_large:
+                        return finish(std::unexpected(failure(upstream_failure::kind::garbage, r.error().message)));
+                    case transport::errc::closed:
+                        // The stream broke after an event id: resume it.
+                        if (st->streaming && !st->last_id.empty()) return self->resume(st);
+                        [[fallthrough]];
+                    default:
+                        return finish(std::unexpected(failure(upstream_failure::kind::unreachable, r.error().message)));
+                }
             }
-            if (had_session) {
-                // The server forgot our session (it restarted): a new one,
-                // then this message once more.
-                st->answered = true;
-                auto again = [self, message, ex, on_message, on_response](std::expected<json, upstream_failure> c) {
-                    if (!c) return on_response(std::unexpected(c.error()));
-                    self->post(message, ex, on_message, on_response, false);
-                };
+            const auto status = r->status;
+            if ((status == 404 || status == 400) && st->may_reconnect && !st->initialize) {
+                bool had_session;
                 std::uint64_t now;
                 {
                     std::lock_guard lock(self->mu_);
+                    had_session = !self->session_.empty();
                     now = self->generation_;
                 }
-                if (now != generation) return again(json::object());  // another request made the new session
-                spdlog::info("upstreams: {}: the server forgot session {}; initializing again", self->opts_.url,
-                             self->session_id());
-                return self->connect(std::move(again));
+                if (had_session) {
+                    // The server does not know our session (it restarted; some
+                    // SDK servers say so with 400): a new one, then the
+                    // message once more.
+                    st->answered = true;
+                    auto again = [self, st](std::expected<json, upstream_failure> c) {
+                        if (!c) return st->on_response(std::unexpected(c.error()));
+                        self->post(st->message, st->ex, st->on_message, st->on_response, false, st->opts);
+                    };
+                    if (now != st->generation) return again(json::object());  // another request made the new session
+                    spdlog::info("upstreams: {}: the server does not know session {} (HTTP {}); initializing again",
+                                 self->opts_.url, self->session_id(), status);
+                    return self->connect(std::move(again));
+                }
             }
+            if (status == 408 || status == 429 || status >= 500)
+                return finish(std::unexpected(failure(upstream_failure::kind::unreachable,
+                                                      "the server answered HTTP " + std::to_string(status) + ": " +
+                                                          snippet(r->body))));
+            if (status >= 300)
+                return finish(std::unexpected(failure(upstream_failure::kind::refused,
+                                                      "the server answered HTTP " + std::to_string(status) + ": " +
+                                                          snippet(r->body))));
+            if (st->streaming) {
+                // SEP-1699: a server may end the stream after an event id and
+                // let the client resume it.
+                if (!st->last_id.empty()) return self->resume(st);
+                return finish(std::unexpected(failure(upstream_failure::kind::unreachable,
+                                                      "the server's event stream ended before the response")));
+            }
+            if (st->id.is_null()) return finish(json::object());  // a notification or response: 202 is all
+            auto body = parse_json(r->body);
+            if (!body)
+                return finish(std::unexpected(failure(upstream_failure::kind::garbage,
+                                                      "the server's answer is not JSON: " + snippet(r->body))));
+            st->take(std::move(*body));
+            if (!st->answered)
+                finish(std::unexpected(failure(upstream_failure::kind::garbage,
+                                               "the server's answer holds no response to the request: " + snippet(r->body))));
+        } catch (const std::exception& e) {
+            finish(std::unexpected(failure(upstream_failure::kind::garbage, std::string("the server's answer: ") + e.what())));
         }
-        if (status == 408 || status == 429 || status >= 500)
-            return respond(std::unexpected(failure(upstream_failure::kind::unreachable,
-                                                   "the server answered HTTP " + std::to_string(status) + ": " +
-                                                       snippet(r->body))));
-        if (status >= 300)
-            return respond(std::unexpected(failure(upstream_failure::kind::refused,
-                                                   "the server answered HTTP " + std::to_string(status) + ": " +
-                                                       snippet(r->body))));
-        if (st->streaming)
-            return respond(std::unexpected(failure(upstream_failure::kind::unreachable,
-                                                   "the server's event stream ended before the response")));
-        if (!is_request) return respond(json::object());  // a notification or response: 202 is all
-        auto body = parse_json(r->body);
-        if (!body)
-            return respond(std::unexpected(failure(upstream_failure::kind::garbage,
-                                                   "the server's answer is not JSON: " + snippet(r->body))));
-        if (body->is_array()) {
-            for (auto& m : *body) handle(std::move(m));
-        } else {
-            handle(std::move(*body));
-        }
-        if (!st->answered)
-            respond(std::unexpected(failure(upstream_failure::kind::garbage,
-                                            "the server's answer holds no response to the request: " + snippet(r->body))));
     };
-    auto sent = http_.send(make_request(message), std::move(h));
-    std::lock_guard lock(ex->mu_);
-    ex->current_ = sent;
-    if (ex->cancelled_) sent->cancel();
+    st->ex->carry(http_->send(make_request(st->message, o), std::move(h)));
+}
+
+void mcp_client::resume(std::shared_ptr<exchange_state> st) {
+    if (!st->got_event && ++st->idle_resumes > max_idle_resumes)
+        return st->finish(std::unexpected(failure(upstream_failure::kind::unreachable,
+                                                  "the server's event stream ended again and again before the response")));
+    if (st->got_event) st->idle_resumes = 0;
+    st->got_event = false;
+    auto self = shared_from_this();
+    auto go = [self, st] {
+        transport::client_request r;
+        r.method = "GET";
+        r.url = self->opts_.url;
+        r.timeout = st->opts.timeout.value_or(self->opts_.request_timeout);
+        if (st->opts.patient) r.stream_timeout = std::chrono::milliseconds(0);
+        r.headers.set("Accept", "text/event-stream");
+        r.headers.set("Last-Event-ID", st->last_id);
+        {
+            std::lock_guard lock(self->mu_);
+            if (!self->session_.empty()) r.headers.set("Mcp-Session-Id", self->session_);
+            if (!self->version_.empty()) r.headers.set("MCP-Protocol-Version", self->version_);
+        }
+        for (auto& [k, v] : self->opts_.headers) r.headers.set(k, v);
+        st->parser = std::make_unique<transport::sse_parser>(self->opts_.max_message_bytes);
+        st->streaming = false;
+        // The same handlers as the POST's: a fresh post() state would lose
+        // the answer's place, so the GET is sent through one that shares it.
+        transport::client_handlers h;
+        h.on_head = [st](const transport::client_response& head) {
+            st->streaming = head.status == 200 && head.headers.get("Content-Type").value_or("").starts_with("text/event-stream");
+            return st->streaming;
+        };
+        h.on_data = [st](std::string_view chunk) { st->feed(chunk); };
+
+        h.on_done = [self, st](transport::result<transport::client_response> r) {
+            if (st->answered) return;
+            auto fail = [&](upstream_failure::kind k, std::string m) { st->finish(std::unexpected(failure(k, std::move(m)))); };
+            if (st->broken) return fail(upstream_failure::kind::garbage, "the server sent an event that is too large");
+            if (!r) {
+                if (r.error().code == transport::errc::cancelled) return fail(upstream_failure::kind::cancelled, "cancelled");
+                if (r.error().code == transport::errc::closed && st->streaming) return self->resume(st);
+                return fail(upstream_failure::kind::unreachable, "resuming the answer: " + r.error().message);
+            }
+            if (st->streaming) return self->resume(st);
+            fail(upstream_failure::kind::unreachable,
+                 "resuming the answer: the server answered the GET with HTTP " + std::to_string(r->status));
+        };
+        st->ex->carry(self->http_->send(std::move(r), std::move(h)));
+    };
+    if (st->retry.count() > 0 && opts_.later) return opts_.later(st->retry, std::move(go));
+    go();
 }
 
 void mcp_client::connect(std::function<void(std::expected<json, upstream_failure>)> done) {
@@ -216,67 +337,155 @@ void mcp_client::connect(std::function<void(std::expected<json, upstream_failure
                  {"method", "initialize"},
                  {"params",
                   {{"protocolVersion", offered_version},
-                   {"capabilities", json::object()},
+                   // What litemcp relays to the calling client (upstream_instance.h).
+                   {"capabilities", {{"sampling", json::object()}, {"elicitation", json::object()}, {"roots", json::object()}}},
                    {"clientInfo", {{"name", "litemcp"}, {"version", "0.1.0"}}}}}};
     auto self = shared_from_this();
     post(std::move(init), std::make_shared<exchange>(), nullptr,
          [self, done](std::expected<json, upstream_failure> r) {
              if (!r) return done(std::unexpected(r.error()));
-             if (r->contains("error"))
+             if (r->contains("error") || !(*r)["result"].is_object())
                  return done(std::unexpected(failure(upstream_failure::kind::refused,
-                                                     "the server refused initialize: " + to_json((*r)["error"]))));
-             self->send(json{{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
-             done((*r)["result"]);
+                                                     "the server refused initialize: " + to_json(r->value("error", json())))));
+             // The server has the session once it took notifications/initialized.
+             json result = (*r)["result"];
+             self->post(json{{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}}, std::make_shared<exchange>(),
+                        nullptr,
+                        [done, result](std::expected<json, upstream_failure> sent) {
+                            if (!sent) return done(std::unexpected(sent.error()));
+                            done(result);
+                        },
+                        false, {});
          },
-         false);
+         false, {});
 }
 
 std::shared_ptr<mcp_client::exchange> mcp_client::request(const std::string& method, json params, json id,
-                                                          message_fn on_message, response_fn on_response) {
+                                                          message_fn on_message, response_fn on_response,
+                                                          request_options o) {
     auto ex = std::make_shared<exchange>();
     json m = {{"jsonrpc", "2.0"}, {"id", std::move(id)}, {"method", method}};
     if (!params.is_null()) m["params"] = std::move(params);
-    post(std::move(m), ex, std::move(on_message), std::move(on_response), true);
+    post(std::move(m), ex, std::move(on_message), std::move(on_response), true, o);
     return ex;
 }
 
 void mcp_client::send(json message) {
     const auto url = opts_.url;
-    const auto what = message.value("method", std::string("a response"));
+    const auto what = text_of(message, "method").empty() ? std::string("a response") : text_of(message, "method");
     post(std::move(message), std::make_shared<exchange>(), nullptr,
          [url, what](std::expected<json, upstream_failure> r) {
              if (!r && r.error().what != upstream_failure::kind::cancelled)
                  spdlog::debug("upstreams: {}: {} was not taken: {}", url, what, r.error().message);
          },
-         true);
+         true, {});
+}
+
+void mcp_client::close() {
+    transport::client_request r;
+    r.method = "DELETE";
+    r.url = opts_.url;
+    r.timeout = std::chrono::seconds(5);
+    {
+        std::lock_guard lock(mu_);
+        if (session_.empty()) return;
+        r.headers.set("Mcp-Session-Id", session_);
+        r.headers.set("MCP-Protocol-Version", version_);
+        session_.clear();
+    }
+    for (auto& [k, v] : opts_.headers) r.headers.set(k, v);
+    transport::client_handlers h;
+    h.on_done = [](transport::result<transport::client_response>) {};  // a courtesy: whatever comes is fine
+    http_->send(std::move(r), std::move(h));
+}
+
+std::shared_ptr<mcp_client::exchange> mcp_client::listen(message_fn on_message,
+                                                         std::function<void(bool, std::string)> on_end) {
+    auto ex = std::make_shared<exchange>();
+    transport::client_request r;
+    r.method = "GET";
+    r.url = opts_.url;
+    r.timeout = opts_.request_timeout;
+    r.stream_timeout = std::chrono::milliseconds(0);
+    r.headers.set("Accept", "text/event-stream");
+    {
+        std::lock_guard lock(mu_);
+        if (session_.empty()) {
+            // A server without sessions has nothing to say outside a request.
+            on_end(true, "the server keeps no session");
+            return ex;
+        }
+        r.headers.set("Mcp-Session-Id", session_);
+        r.headers.set("MCP-Protocol-Version", version_);
+    }
+    for (auto& [k, v] : opts_.headers) r.headers.set(k, v);
+    struct state {
+        explicit state(std::size_t max) : parser(max) {}
+        transport::sse_parser parser;
+        bool streaming = false;
+        bool broken = false;
+    };
+    auto st = std::make_shared<state>(opts_.max_message_bytes);
+    transport::client_handlers h;
+    h.on_head = [st](const transport::client_response& head) {
+        st->streaming = head.status == 200 &&
+                        head.headers.get("Content-Type").value_or("").starts_with("text/event-stream");
+        return st->streaming;
+    };
+    std::weak_ptr<exchange> weak_ex = ex;
+    h.on_data = [st, on_message, weak_ex](std::string_view chunk) {
+        if (st->broken) return;
+        const bool ok = st->parser.feed(chunk, [&](transport::sse_event_in&& e) {
+            if (e.data.empty()) return;
+            if (auto m = parse_json(e.data); m && m->is_object() && m->contains("method") && (*m)["method"].is_string())
+                on_message(std::move(*m));
+        });
+        if (!ok) {
+            st->broken = true;
+            if (auto ex = weak_ex.lock()) ex->cancel();
+        }
+    };
+    h.on_done = [st, on_end](transport::result<transport::client_response> r) {
+        if (st->broken) return on_end(false, "the server sent an event that is too large");
+        if (!r) return on_end(false, r.error().message);
+        if (st->streaming) return on_end(false, "the server ended its stream");
+        // 405: the server offers no stream; anything else is worth another try later.
+        on_end(r->status == 405, "the server answered the GET with HTTP " + std::to_string(r->status));
+    };
+    ex->carry(http_->send(std::move(r), std::move(h)));
+    return ex;
 }
 
 void mcp_client::list_all(const std::string& method, const std::string& field,
                           std::function<void(std::expected<json, upstream_failure>)> done) {
-    list_page(method, field, json(), json::array(), std::move(done));
+    list_page(method, field, json(), json::array(), 0, std::move(done));
 }
 
-void mcp_client::list_page(const std::string& method, const std::string& field, json cursor, json items,
+void mcp_client::list_page(const std::string& method, const std::string& field, json cursor, json items, int pages,
                            std::function<void(std::expected<json, upstream_failure>)> done) {
     json params = json::object();
     if (!cursor.is_null()) params["cursor"] = cursor;
     auto self = shared_from_this();
     request(method, std::move(params), "litemcp-" + std::to_string(next_id_++), nullptr,
-            [self, method, field, items = std::move(items), done](std::expected<json, upstream_failure> r) mutable {
+            [self, method, field, cursor, items = std::move(items), pages, done](std::expected<json, upstream_failure> r) mutable {
+                auto garbage = [&](std::string m) { done(std::unexpected(failure(upstream_failure::kind::garbage, method + ": " + m))); };
                 if (!r) return done(std::unexpected(r.error()));
                 if (r->contains("error"))
                     return done(std::unexpected(failure(upstream_failure::kind::refused,
                                                         method + " failed: " + to_json((*r)["error"]))));
                 const auto& result = (*r)["result"];
-                const auto page = result.value(field, json::array());
-                if (!page.is_array())
-                    return done(std::unexpected(failure(upstream_failure::kind::garbage, method + ": " + field + " is not a list")));
-                for (auto& x : page) items.push_back(x);
-                if (items.size() > 10'000)
-                    return done(std::unexpected(failure(upstream_failure::kind::garbage, method + ": more than 10,000 items")));
-                if (auto next = result.find("nextCursor"); next != result.end() && next->is_string() && !next->get<std::string>().empty())
-                    return self->list_page(method, field, *next, std::move(items), std::move(done));
-                done(std::move(items));
+                if (!result.is_object()) return garbage("the result is not an object");
+                auto page = result.find(field);
+                if (page != result.end() && !page->is_array()) return garbage(field + " is not a list");
+                if (page != result.end())
+                    for (auto& x : *page) items.push_back(x);
+                if (items.size() > max_items) return garbage("more than 10,000 items");
+                auto next = result.find("nextCursor");
+                if (next == result.end() || next->is_null() || (next->is_string() && next->get<std::string>().empty()))
+                    return done(std::move(items));
+                if (*next == cursor) return garbage("the server gave the same cursor again");
+                if (pages + 1 >= max_pages) return garbage("more than 100 pages");
+                self->list_page(method, field, *next, std::move(items), pages + 1, std::move(done));
             });
 }
 

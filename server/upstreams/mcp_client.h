@@ -2,13 +2,16 @@
 // (2025 revisions): initialize and notifications/initialized, the
 // Mcp-Session-Id and MCP-Protocol-Version headers, answers as JSON or as an
 // event stream carrying the server's notifications and requests before the
-// response, a new session when the server forgot ours (404), and servers
-// that keep no session at all (no Mcp-Session-Id: every request stands alone).
+// response, resuming such a stream with Last-Event-ID when the server ends
+// it early (SEP-1699), a new session when the server forgot ours (404, or
+// 400 as some SDK servers answer), and servers that keep no session at all.
 //
 // Threading: every method may be called from any thread and never blocks;
 // the callbacks run on the HTTP client's thread, must not block, and are
-// never called with a lock of this class held. Lifetime: shared; an exchange
-// holds the client until its response callback has run.
+// never called with a lock of this class held. Whatever the server sends,
+// nothing here throws: a message that is not what MCP says is the
+// exchange's failure. Lifetime: shared; an exchange holds the client (and
+// the client the HTTP client) until its response callback has run.
 #pragma once
 
 #include <atomic>
@@ -31,12 +34,22 @@ namespace litemcp::server {
 struct upstream_failure {
     enum class kind {
         unreachable,  // no connection, a timeout, a broken stream: the request may be sent again
-        refused,      // the server answered with an HTTP error that a retry will not mend (4xx but 404/408/429)
-        garbage,      // the server's answer is not MCP (not JSON, no response)
+        refused,      // the server answered with an HTTP error that a retry will not mend
+        garbage,      // the server's answer is not MCP (not JSON, no response, too large)
         cancelled,    // cancel() was called
     };
     kind what = kind::unreachable;
     std::string message;
+};
+
+// How one request of mcp_client's is bounded.
+struct mcp_request_options {
+    // The whole exchange's bound instead of the request timeout.
+    std::optional<std::chrono::milliseconds> timeout;
+    // Once the server streams its answer it may stay silent for any time (a
+    // forwarded call waiting for a client's answer: the caller bounds it);
+    // otherwise silence is bounded by the timeout too.
+    bool patient = false;
 };
 
 class mcp_client : public std::enable_shared_from_this<mcp_client> {
@@ -44,11 +57,16 @@ public:
     struct options {
         std::string url;
         std::vector<std::pair<std::string, std::string>> headers;  // sent with every request
-        // The longest silence while the server answers one request. Default: 60 s.
+        // How long the server may take to answer a request of litemcp's own
+        // (initialize, lists, ping) and to start answering any. Default: 60 s.
         std::chrono::milliseconds request_timeout{60'000};
         // The largest message the server may send (one JSON answer or event). Default: 8 MiB.
         std::size_t max_message_bytes = 8 * 1024 * 1024;
+        // Runs f after a delay (the server's retry hint before resuming a
+        // stream); unset: at once.
+        std::function<void(std::chrono::milliseconds, std::function<void()>)> later;
     };
+    using request_options = mcp_request_options;
     // A message of the server's within one exchange: a notification, or a
     // request to the client (sampling, elicitation, roots).
     using message_fn = std::function<void(json message)>;
@@ -62,42 +80,57 @@ public:
 
     private:
         friend class mcp_client;
+        // The HTTP exchange carrying it now (the POST, or a GET resuming
+        // it); false when cancelled already.
+        bool carry(std::shared_ptr<transport::client_exchange> x);
         std::mutex mu_;
         std::shared_ptr<transport::client_exchange> current_;
         bool cancelled_ = false;
     };
 
-    static std::shared_ptr<mcp_client> make(transport::http_client& http, options o);
+    static std::shared_ptr<mcp_client> make(std::shared_ptr<transport::http_client> http, options o);
+    mcp_client(std::shared_ptr<transport::http_client> http, options o) : http_(std::move(http)), opts_(std::move(o)) {}
 
     // initialize, then notifications/initialized; done gets the server's
-    // InitializeResult. Again after the server forgot the session.
+    // InitializeResult once the server took both.
     void connect(std::function<void(std::expected<json, upstream_failure>)> done);
     // A request with the caller's id (unique among those in flight).
     // Messages of the server about it go to on_message, in order, before the
     // response.
     std::shared_ptr<exchange> request(const std::string& method, json params, json id, message_fn on_message,
-                                      response_fn on_response);
+                                      response_fn on_response, request_options o = {});
     // A notification or a response of ours (POSTed; the server answers 202).
     void send(json message);
+    // The server's own stream (a GET): its notifications that belong to no
+    // request (list_changed), each to on_message. on_end runs once when it
+    // ends: no_stream is true when the server offers none (405, or no
+    // session), so trying again is useless. Silence is not bounded here:
+    // the caller's pings say the server lives.
+    std::shared_ptr<exchange> listen(message_fn on_message, std::function<void(bool no_stream, std::string why)> on_end);
     // Every page of a list (tools/list, resources/list, prompts/list): the
-    // items of `field` from all pages.
+    // items of `field` from all pages (at most 10,000 items, 100 pages).
     void list_all(const std::string& method, const std::string& field,
                   std::function<void(std::expected<json, upstream_failure>)> done);
+    // Ends the session at the server (DELETE), if it keeps one.
+    void close();
 
     std::string protocol_version() const;
     std::string session_id() const;
 
-    mcp_client(transport::http_client& http, options o) : http_(http), opts_(std::move(o)) {}
-
 private:
-    // One POST of a message; retried once on a new session after a 404.
+    struct exchange_state;
+    // One POST of a message; once more on a new session after the server
+    // said it does not know ours.
     void post(json message, std::shared_ptr<exchange> ex, message_fn on_message, response_fn on_response,
-              bool may_reconnect);
-    transport::client_request make_request(const json& message) const;
-    void list_page(const std::string& method, const std::string& field, json cursor, json items,
+              bool may_reconnect, request_options o);
+    // The answer's stream ended after event `last_id` without the response:
+    // a GET with Last-Event-ID, after the server's retry hint.
+    void resume(std::shared_ptr<exchange_state> st);
+    transport::client_request make_request(const json& message, const request_options& o) const;
+    void list_page(const std::string& method, const std::string& field, json cursor, json items, int pages,
                    std::function<void(std::expected<json, upstream_failure>)> done);
 
-    transport::http_client& http_;
+    std::shared_ptr<transport::http_client> http_;
     const options opts_;
     mutable std::mutex mu_;
     std::string session_;   // Mcp-Session-Id; empty: the server keeps none

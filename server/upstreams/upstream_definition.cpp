@@ -1,6 +1,8 @@
 #include "server/upstreams/upstream_definition.h"
 
-#include <regex>
+#include <cctype>
+
+#include "server/json/json_text.h"
 
 namespace litemcp::server {
 
@@ -8,8 +10,10 @@ namespace {
 
 // The worker API's rule for tool names (schemas/worker-register.json).
 bool servable_name(const std::string& n) {
-    static const std::regex pattern("^[A-Za-z0-9_.-]{1,128}$");
-    return std::regex_match(n, pattern);
+    if (n.empty() || n.size() > 128) return false;
+    for (unsigned char c : n)
+        if (!std::isalnum(c) && c != '_' && c != '.' && c != '-') return false;
+    return true;
 }
 
 }  // namespace
@@ -42,6 +46,10 @@ std::optional<std::string> upstream_definition::upstream_name(const std::string&
 
 std::expected<json, std::string> upstream_registration(const json& asked, const upstream_definition& d,
                                                        const json& lists) {
+    // The worker API's bounds (schemas/worker-register.json).
+    for (const char* field : {"tools", "resources", "prompts"})
+        if (lists.value(field, json::array()).size() > 1000)
+            return std::unexpected(std::string("the server lists more than 1,000 ") + field);
     json body = asked;
     json tools = json::array();
     for (const auto& t : lists.value("tools", json::array())) {
@@ -73,6 +81,8 @@ std::expected<json, std::string> upstream_registration(const json& asked, const 
     body["tools"] = std::move(tools);
     body["prompts"] = std::move(prompts);
     body["resources"] = std::move(resources);
+    // A registration is one record in the store (JetStream's values are at most 1 MiB).
+    if (to_json(body).size() > 512 * 1024) return std::unexpected("what the server lists is larger than 512 KiB");
     return body;
 }
 

@@ -41,9 +41,12 @@ struct upstream_definition {
     // The server's name of a tool or prompt listed under ours; nullopt when
     // it does not carry the prefix.
     std::optional<std::string> upstream_name(const std::string& listed) const;
-    // The same server reached the same way (a change of anything else keeps
-    // the connection).
-    bool same_endpoint(const upstream_definition& o) const { return url == o.url && headers == o.headers; }
+    // The URL as logs and answers show it: a query (often a key) hidden.
+    std::string shown_url() const { return shown(url); }
+    static std::string shown(const std::string& url) {
+        auto q = url.find('?');
+        return q == std::string::npos ? url : url.substr(0, q) + "?…";
+    }
 };
 
 // The registration body of an upstream: what was asked (name, upstream,

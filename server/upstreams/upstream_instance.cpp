@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "server/json/json_text.h"
 #include "server/rpc/json_rpc.h"
 
@@ -10,6 +12,24 @@ namespace litemcp::server {
 namespace {
 
 constexpr std::string_view log_levels[] = {"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"};
+
+std::string text_of(const json& o, const char* key) {
+    if (!o.is_object()) return {};
+    auto it = o.find(key);
+    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+json object_of(const json& o, const char* key) {
+    if (!o.is_object()) return json::object();
+    auto it = o.find(key);
+    return it != o.end() && it->is_object() ? *it : json::object();
+}
+
+std::uint64_t wall_ms() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
 
 }  // namespace
 
@@ -56,7 +76,7 @@ void upstream_instance::close() {
     for (auto& [call_id, f] : flights) {
         p_.client->send(make_notification("notifications/cancelled",
                                           json{{"requestId", f.rpc_id}, {"reason", "litemcp closed its connection"}}));
-        f.exchange->cancel();
+        if (f.exchange) f.exchange->cancel();
     }
     for (auto& f : closed) p_.later(std::move(f));
 }
@@ -65,30 +85,32 @@ bool upstream_instance::send(std::string_view, std::string_view data) {
     if (!is_open()) return false;
     auto event = parse_json(data);
     if (!event || !event->is_object()) return true;
-    const auto type = event->value("type", "");
-    if (type == "call") forward(*event);
-    else if (type == "cancel") cancel(event->value("callId", ""), event->value("reason", "cancelled by the client"));
+    const auto type = text_of(*event, "type");
+    if (type == "call") return forward(*event);
+    if (type == "cancel") {
+        const auto reason = text_of(*event, "reason");
+        cancel(text_of(*event, "callId"), reason.empty() ? "cancelled by the client" : reason);
+    }
     return true;
 }
 
-void upstream_instance::forward(const json& call) {
-    const auto call_id = call.value("callId", "");
-    const auto method = call.value("method", "tools/call");
-    const auto attempt = call.value("attempt", 1u);
+bool upstream_instance::forward(const json& call) {
+    const auto call_id = text_of(call, "callId");
+    const auto method = text_of(call, "method").empty() ? std::string("tools/call") : text_of(call, "method");
+    const unsigned attempt = call.contains("attempt") && call["attempt"].is_number_unsigned() ? call["attempt"].get<unsigned>() : 1u;
     const std::string rpc_id = call_id + "/" + std::to_string(attempt);
     const auto& d = p_.definition;
 
-    json params = method == "tools/call" ? json::object() : call.value("params", json::object());
-    json meta = method == "tools/call" ? call.value("meta", json::object()) : params.value("_meta", json::object());
-    if (!meta.is_object()) meta = json::object();
+    json params = method == "tools/call" ? json::object() : object_of(call, "params");
+    json meta = method == "tools/call" ? object_of(call, "meta") : object_of(params, "_meta");
     if (method == "tools/call" || method == "prompts/get") {
-        const auto listed = method == "tools/call" ? call.value("tool", "") : params.value("name", "");
+        const auto listed = method == "tools/call" ? text_of(call, "tool") : text_of(params, "name");
         auto name = d.upstream_name(listed);
         if (!name) {
             p_.report(call_id, "error",
                       json{{"error", {{"code", rpc_code::invalid_params},
                                       {"message", "'" + listed + "' is not served by upstream '" + d.name + "'"}}}});
-            return;
+            return true;
         }
         params["name"] = *name;
         if (method == "tools/call" && call.contains("arguments")) params["arguments"] = call["arguments"];
@@ -100,19 +122,39 @@ void upstream_instance::forward(const json& call) {
     meta["io.litemcp/deliveryId"] = call_id;
     meta["io.litemcp/attempt"] = attempt;
     params["_meta"] = std::move(meta);
+    // The call's own bound: its deadline (callTimeoutMs from its arrival).
+    mcp_client::request_options o;
+    o.patient = true;  // once the answer streams, it may wait on a client's answer to a request it relayed
+    if (call.contains("deadline") && call["deadline"].is_number_unsigned()) {
+        const auto deadline = call["deadline"].get<std::uint64_t>();
+        const auto now = wall_ms();
+        o.timeout = std::chrono::milliseconds(deadline > now + 1'000 ? deadline - now : 1'000);
+    }
 
-    auto self = shared_from_this();
     {
         std::lock_guard lock(mu_);
-        if (!open_) return;
+        if (!open_) return false;
+        // Delivered again while the server still works on it (an
+        // invisibility that ran out, another server taking the call over):
+        // the running attempt answers it; a second would run it twice.
+        if (flights_.contains(call_id)) return true;
         flights_[call_id] = flight{rpc_id, nullptr};
     }
+    auto self = shared_from_this();
     auto ex = p_.client->request(
         method, std::move(params), rpc_id,
         [self, call_id, rpc_id](json m) { self->on_message(call_id, rpc_id, std::move(m)); },
-        [self, call_id](std::expected<json, upstream_failure> r) { self->on_response(call_id, std::move(r)); });
-    std::lock_guard lock(mu_);
-    if (auto it = flights_.find(call_id); it != flights_.end() && it->second.rpc_id == rpc_id) it->second.exchange = ex;
+        [self, call_id, rpc_id](std::expected<json, upstream_failure> r) { self->on_response(call_id, rpc_id, std::move(r)); },
+        o);
+    bool gone = false;
+    {
+        std::lock_guard lock(mu_);
+        auto it = flights_.find(call_id);
+        if (it != flights_.end() && it->second.rpc_id == rpc_id) it->second.exchange = ex;
+        else gone = !open_;  // closed meanwhile: nobody cancels it but us
+    }
+    if (gone) ex->cancel();
+    return true;
 }
 
 void upstream_instance::cancel(const std::string& call_id, const std::string& reason) {
@@ -128,15 +170,30 @@ void upstream_instance::cancel(const std::string& call_id, const std::string& re
     if (f.exchange) f.exchange->cancel();
 }
 
+bool upstream_instance::current(const std::string& call_id, const std::string& rpc_id) const {
+    std::lock_guard lock(mu_);
+    auto it = flights_.find(call_id);
+    return it != flights_.end() && it->second.rpc_id == rpc_id;
+}
+
 void upstream_instance::on_message(const std::string& call_id, const std::string& rpc_id, json m) {
-    const auto method = m.value("method", "");
-    const auto params = m.value("params", json::object());
+    if (!current(call_id, rpc_id)) return;
+    const auto method = text_of(m, "method");
+    const auto params = object_of(m, "params");
     if (m.contains("id")) {
-        // A request of the server's (sampling, elicitation, roots): litemcp
-        // declared none of these capabilities, so it says so rather than
-        // leave the server waiting.
-        p_.client->send(make_error(m["id"], rpc_code::method_not_found,
-                                   "litemcp does not relay " + method + " to its clients from an upstream"));
+        const json id = m["id"];
+        auto client = p_.client;
+        if (method == "ping") return client->send(make_result(id, json::object()));
+        if (method != "sampling/createMessage" && method != "elicitation/create" && method != "roots/list") {
+            client->send(make_error(id, rpc_code::method_not_found, "litemcp does not relay " + method + " to its clients"));
+            return;
+        }
+        // The client's answer, whenever it comes, goes to the server under its id.
+        p_.ask(call_id, method, params, [client, id](json answer) {
+            answer["jsonrpc"] = "2.0";
+            answer["id"] = id;
+            client->send(std::move(answer));
+        });
         return;
     }
     if (method == "notifications/progress") {
@@ -148,35 +205,45 @@ void upstream_instance::on_message(const std::string& call_id, const std::string
         if (params.contains("message") && params["message"].is_string()) body["message"] = params["message"];
         p_.report(call_id, "progress", std::move(body));
     } else if (method == "notifications/message") {
-        const auto level = params.value("level", "");
+        const auto level = text_of(params, "level");
         if (std::find(std::begin(log_levels), std::end(log_levels), level) == std::end(log_levels)) return;
-        json body{{"level", level}, {"data", params.value("data", json())}};
+        json body{{"level", level}, {"data", params.contains("data") ? params["data"] : json()}};
         if (params.contains("logger") && params["logger"].is_string()) body["logger"] = params["logger"];
         p_.report(call_id, "log", std::move(body));
+    } else {
+        p_.notice(std::move(m));
     }
 }
 
-void upstream_instance::on_response(const std::string& call_id, std::expected<json, upstream_failure> r) {
+void upstream_instance::on_response(const std::string& call_id, const std::string& rpc_id,
+                                    std::expected<json, upstream_failure> r) {
     {
         std::lock_guard lock(mu_);
         auto it = flights_.find(call_id);
-        if (it == flights_.end()) return;  // cancelled, or this instance closed: the hub knows
+        // Cancelled, closed, or an older attempt's: the hub knows.
+        if (it == flights_.end() || it->second.rpc_id != rpc_id) return;
         flights_.erase(it);
     }
     const auto& d = p_.definition;
+    auto final_error = [&](int code, const std::string& message) {
+        p_.report(call_id, "error", json{{"error", {{"code", code}, {"message", message}}}});
+    };
     if (!r) {
         using kind = upstream_failure::kind;
         switch (r.error().what) {
             case kind::cancelled: return;
             case kind::refused:
-                p_.report(call_id, "error",
-                          json{{"error", {{"code", rpc_code::internal_error},
-                                          {"message", "upstream '" + d.name + "' refused the call: " + r.error().message}}}});
-                return;
-            case kind::unreachable:
-                p_.unreachable(r.error().message);
-                [[fallthrough]];
+                return final_error(rpc_code::internal_error, "upstream '" + d.name + "' refused the call: " + r.error().message);
             case kind::garbage:
+                // The same answer again on a retry: final.
+                return final_error(rpc_code::internal_error,
+                                   "upstream '" + d.name + "' answered what is not MCP: " + r.error().message);
+            case kind::unreachable:
+                // The server may still be working on it: tell it to stop
+                // before the call is delivered again.
+                p_.client->send(make_notification(
+                    "notifications/cancelled", json{{"requestId", rpc_id}, {"reason", "litemcp gave this attempt up"}}));
+                p_.unreachable(r.error().message);
                 p_.report(call_id, "failure", json{{"error", "upstream '" + d.name + "': " + r.error().message}});
                 return;
         }
@@ -184,17 +251,15 @@ void upstream_instance::on_response(const std::string& call_id, std::expected<js
     auto& m = *r;
     if (auto e = m.find("error"); e != m.end()) {
         if (!e->is_object() || !e->contains("code") || !(*e)["code"].is_number_integer() || !e->contains("message") ||
-            !(*e)["message"].is_string()) {
-            p_.report(call_id, "failure", json{{"error", "upstream '" + d.name + "' answered a malformed error: " + to_json(*e)}});
-            return;
-        }
-        p_.report(call_id, "error", json{{"error", *e}});
+            !(*e)["message"].is_string())
+            return final_error(rpc_code::internal_error, "upstream '" + d.name + "' answered a malformed error: " + to_json(*e));
+        json out{{"code", (*e)["code"]}, {"message", (*e)["message"]}};
+        if (e->contains("data")) out["data"] = (*e)["data"];
+        p_.report(call_id, "error", json{{"error", std::move(out)}});
         return;
     }
-    if (!m["result"].is_object()) {
-        p_.report(call_id, "failure", json{{"error", "upstream '" + d.name + "' answered a result that is not an object"}});
-        return;
-    }
+    if (!m.contains("result") || !m["result"].is_object())
+        return final_error(rpc_code::internal_error, "upstream '" + d.name + "' answered a result that is not an object");
     p_.report(call_id, "result", json{{"result", std::move(m["result"])}});
 }
 

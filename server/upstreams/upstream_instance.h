@@ -4,7 +4,9 @@
 // forwards each call to the upstream server with litemcp's MCP client. What
 // comes back is reported as a worker would answer: progress and log
 // messages, the result (or the server's JSON-RPC error), or a failed
-// attempt when the server could not be reached, which the hub retries.
+// attempt when the server could not be reached, which the hub retries. The
+// server's requests while it works on a call (sampling, elicitation, roots)
+// go to the calling client, and its answer back to the server.
 //
 // Each forwarded request carries the call's id as an idempotency key in
 // _meta ("io.litemcp/deliveryId") and the attempt ("io.litemcp/attempt"):
@@ -40,6 +42,13 @@ public:
         std::function<void(const std::string& call_id, const std::string& action, json body)> report;
         // The server could not be reached for a call (upstreams checks its health).
         std::function<void(const std::string& why)> unreachable;
+        // A request of the server's to the calling client (sampling,
+        // elicitation, roots): done gets {"result"} or {"error"} to send back.
+        std::function<void(const std::string& call_id, std::string method, json params, std::function<void(json)> done)>
+            ask;
+        // Any other notification of the server's sent while it answers a
+        // call (list_changed): the same as on its own stream.
+        std::function<void(json notification)> notice;
         // Runs a function later, off the caller's thread (on_closed callbacks).
         std::function<void(std::function<void()>)> later;
     };
@@ -60,11 +69,14 @@ public:
     std::vector<std::string> call_ids() const;
 
 private:
-    void forward(const json& call);
+    // False when this instance is closed (the hub then counts no delivery).
+    bool forward(const json& call);
     void cancel(const std::string& call_id, const std::string& reason);
     // A message of the server's while it works on a call.
     void on_message(const std::string& call_id, const std::string& rpc_id, json m);
-    void on_response(const std::string& call_id, std::expected<json, upstream_failure> r);
+    void on_response(const std::string& call_id, const std::string& rpc_id, std::expected<json, upstream_failure> r);
+    // Whether rpc_id is the attempt of call_id in flight here.
+    bool current(const std::string& call_id, const std::string& rpc_id) const;
 
     parts p_;
     mutable std::mutex mu_;

@@ -2,54 +2,113 @@
 
 #include <spdlog/spdlog.h>
 
+#include <thread>
+
 #include "server/json/json_text.h"
 #include "server/util/counted.h"
 #include "server/util/ids.h"
 
 namespace litemcp::server {
 
+// Where callbacks from other threads enter: closed by stop(), after which
+// nothing reaches this object.
+struct upstreams::gate {
+    std::mutex mu;
+    upstreams* self = nullptr;
+    // Runs f on the upstreams thread; false once stopped.
+    bool post(std::function<void(upstreams&)> f) {
+        std::lock_guard lock(mu);
+        if (!self) return false;
+        return self->serial_.post([s = self, f = std::move(f)] { f(*s); });
+    }
+    void report(const std::string& name, const std::string& call_id, const std::string& action, json body) {
+        std::lock_guard lock(mu);
+        if (self) self->report(name, call_id, action, std::move(body));
+    }
+};
+
 // One upstream as this server reaches it. On this class's thread only.
 struct upstreams::link {
     upstream_definition def;
     json block;  // the registration's upstream block, as recorded
-    // Bumps with every try to connect and every loss: callbacks of an
-    // older one find it changed and do nothing.
+    // Set anew (from one counter of all links) with every try to connect
+    // and every loss: callbacks of an older one find it changed.
     std::uint64_t generation = 0;
     std::uint64_t ping_chain = 0;  // bumps when a ping is asked for at once: the older chain stops
     std::shared_ptr<mcp_client> client;
+    json init;  // the server's InitializeResult: its capabilities say which lists it has
+    std::shared_ptr<mcp_client::exchange> listening;  // the server's own stream
     std::shared_ptr<upstream_instance> instance;
     std::chrono::milliseconds backoff{1'000};
     bool up = false;
+
+    ~link() { stop(); }
+    // Ends what this link has open: its stream, its instance, its session.
+    void stop() {
+        if (listening) listening->cancel();
+        listening.reset();
+        if (instance) instance->close();
+        instance.reset();
+        if (client) client->close();
+        client.reset();
+    }
 };
 
 namespace {
 
-// What a call's report does when the hub will not take it: a result the hub
-// finds invalid (not a CallToolResult) is this attempt's failure.
 constexpr std::chrono::milliseconds first_backoff{1'000};
+constexpr std::size_t reporter_threads = 4;
+
+std::string text_of(const json& o, const char* key) {
+    if (!o.is_object()) return {};
+    auto it = o.find(key);
+    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// Lists what `wanted` names (method, field), one after the other, into lists.
+void list_each(std::shared_ptr<mcp_client> client, std::vector<std::pair<std::string, std::string>> wanted,
+               std::size_t i, json lists, std::function<void(std::expected<json, upstream_failure>)> done) {
+    if (i == wanted.size()) return done(std::move(lists));
+    const auto [method, field] = wanted[i];
+    client->list_all(method, field,
+                     [client, wanted = std::move(wanted), i, lists = std::move(lists), field, done = std::move(done)](
+                         std::expected<json, upstream_failure> r) mutable {
+                         if (!r) return done(std::unexpected(r.error()));
+                         lists[field] = std::move(*r);
+                         list_each(client, std::move(wanted), i + 1, std::move(lists), std::move(done));
+                     });
+}
 
 }  // namespace
 
-upstreams::upstreams(worker_hub& hub, upstream_options o) : hub_(hub), opts_(o) {
+upstreams::upstreams(worker_hub& hub, upstream_options o) : hub_(hub), opts_(std::move(o)), gate_(std::make_shared<gate>()) {
+    gate_->self = this;
+    for (std::size_t i = 0; i < reporter_threads; ++i)
+        reporters_.push_back(std::make_unique<work_pool>("upstream-rep", 1, 100'000));
     transport::client_options co;
-    co.max_body_bytes = o.max_message_bytes;
-    http_ = std::make_unique<transport::http_client>(co);
-    hub_.on_registration([this](const std::string& name) { post([this, name] { reconcile(name); }); });
+    co.max_body_bytes = opts_.max_message_bytes;
+    // Below the 5 s keep-alive of Node's and most Python servers: a pooled
+    // connection is dropped here before the server drops it.
+    co.idle_timeout = std::chrono::seconds(4);
+    http_ = std::make_shared<transport::http_client>(co);
+    hub_.on_registration([g = gate_](const std::string& name) {
+        g->post([name](upstreams& self) { self.reconcile(name); });
+    });
 }
 
 upstreams::~upstreams() { stop(); }
 
 void upstreams::post(std::function<void()> f) {
-    if (stopping_) return;
-    (void)serial_.post(std::move(f));
+    (void)gate_->post([f = std::move(f)](upstreams&) { f(); });
 }
 
 void upstreams::after(std::chrono::milliseconds delay, std::function<void()> f) {
-    timers_.at(timer_queue::clock::now() + delay, [this, f = std::move(f)] { post(f); });
+    timers_.at(timer_queue::clock::now() + delay, [g = gate_, f = std::move(f)] { g->post([f](upstreams&) { f(); }); });
 }
 
 void upstreams::start() {
     post([this] {
+        apply_declared();
         for (auto& name : hub_.names()) reconcile(name);
     });
 }
@@ -57,71 +116,91 @@ void upstreams::start() {
 void upstreams::stop() {
     if (stopping_.exchange(true)) return;
     hub_.on_registration(nullptr);
-    // Runs after what is queued; then the connections end.
+    // Runs after what is queued; then nothing enters any more.
     (void)serial_.post([this] {
-        for (auto& [name, l] : links_)
-            if (l->instance) l->instance->close();
         links_.clear();
         fresh_.clear();
     });
+    {
+        std::lock_guard lock(gate_->mu);
+        gate_->self = nullptr;
+    }
     serial_.stop();
-    http_.reset();
+    // What the instances reported reaches the hub before it stops.
+    for (auto& r : reporters_) r->stop();
 }
 
 std::shared_ptr<mcp_client> upstreams::make_client(const upstream_definition& d) {
-    return mcp_client::make(*http_, mcp_client::options{d.url, d.headers, d.request_timeout, opts_.max_message_bytes});
+    mcp_client::options o{d.url, d.headers, d.request_timeout, opts_.max_message_bytes, nullptr};
+    o.later = [this, g = gate_](std::chrono::milliseconds delay, std::function<void()> f) {
+        // Resuming a stream after the server's retry hint: on the timer
+        // thread, handed straight to the HTTP client (it never blocks).
+        std::lock_guard lock(g->mu);
+        if (g->self) timers_.at(timer_queue::clock::now() + delay, std::move(f));
+    };
+    return mcp_client::make(http_, std::move(o));
 }
 
-std::vector<upstreams::link_state> upstreams::states() const {
-    std::lock_guard lock(states_mu_);
-    std::vector<link_state> out;
-    for (auto& [name, s] : states_) out.push_back(s);
-    return out;
-}
-
-void upstreams::discover(std::shared_ptr<mcp_client> client, json init,
+void upstreams::discover(std::shared_ptr<mcp_client> client, const json& init,
                          std::function<void(std::expected<json, upstream_failure>)> done) {
-    const json caps = init.value("capabilities", json::object());
-    // The lists one after the other: tools, then resources and prompts if offered.
-    auto lists = std::make_shared<json>(json{{"tools", json::array()}, {"resources", json::array()}, {"prompts", json::array()}});
+    const json caps = init.is_object() && init.contains("capabilities") && init["capabilities"].is_object()
+                          ? init["capabilities"]
+                          : json::object();
     std::vector<std::pair<std::string, std::string>> wanted;  // method, field
-    if (caps.contains("tools") || !caps.is_object() || caps.empty()) wanted.emplace_back("tools/list", "tools");
+    if (caps.contains("tools") || caps.empty()) wanted.emplace_back("tools/list", "tools");
     if (caps.contains("resources")) wanted.emplace_back("resources/list", "resources");
     if (caps.contains("prompts")) wanted.emplace_back("prompts/list", "prompts");
-    auto step = std::make_shared<std::function<void(std::size_t)>>();
-    *step = [client, lists, wanted, done, step](std::size_t i) {
-        if (i == wanted.size()) {
-            done(*lists);
-            *step = nullptr;  // the cycle through the capture ends here
-            return;
+    list_each(std::move(client), std::move(wanted), 0,
+              json{{"tools", json::array()}, {"resources", json::array()}, {"prompts", json::array()}}, std::move(done));
+}
+
+void upstreams::report(const std::string& name, const std::string& call_id, const std::string& action, json body) {
+    auto run = [this, name, call_id, action, body = std::move(body)] {
+        auto a = hub_.answer_as_instance(name, call_id, action, body);
+        if (a.outcome == worker_outcome::invalid)
+            // Not what the client can be given (a tools/call result without
+            // content): the same answer would come again, so it is final.
+            a = hub_.answer_as_instance(
+                name, call_id, "error",
+                json{{"error", {{"code", rpc_code::internal_error},
+                                {"message", "upstream '" + name + "' answered what cannot be used: " +
+                                                text_of(a.body, "error")}}}});
+        const bool final = action == "result" || action == "error" || action == "failure";
+        for (int again = 0; final && again < 3 && (a.outcome == worker_outcome::store_unavailable ||
+                                                    a.outcome == worker_outcome::internal);
+             ++again) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            a = hub_.answer_as_instance(name, call_id, action, body);
         }
-        client->list_all(wanted[i].first, wanted[i].second, [lists, wanted, done, step, i](std::expected<json, upstream_failure> r) {
-            if (!r) {
-                done(std::unexpected(r.error()));
-                *step = nullptr;
-                return;
-            }
-            (*lists)[wanted[i].second] = std::move(*r);
-            (*step)(i + 1);
-        });
+        if (a.outcome != worker_outcome::done && a.outcome != worker_outcome::unknown_call)
+            spdlog::warn("upstreams: {}: call {}: the {} could not be given: {}", name, call_id, action,
+                         text_of(a.body, "error"));
     };
-    (*step)(0);
+    // One reporter per call: its progress, messages and answer in order.
+    auto& pool = *reporters_[std::hash<std::string>{}(call_id) % reporters_.size()];
+    if (pool.post(std::move(run))) return;
+    // Never an answer lost for good: the call stays open and is delivered
+    // again after its invisibility.
+    spdlog::warn("upstreams: {}: call {}: too busy to take its {}; {}", name, call_id, action,
+                 action == "progress" || action == "log" ? "dropped" : "the call will be forwarded again");
 }
 
 void upstreams::register_upstream(json body, std::optional<std::string> credential, std::string owner,
                                   std::function<void(worker_answer)> done) {
     auto refuse = [](worker_outcome o, std::string message) { return worker_answer{o, json{{"error", std::move(message)}}}; };
     post([=, this]() mutable {
-        const auto name = body.at("name").get<std::string>();
+        const auto name = text_of(body, "name");
         for (const char* field : {"tools", "resources", "prompts"})
             if (body.contains(field))
                 return done(refuse(worker_outcome::invalid, std::string(field) +
                                                                 ": an upstream's lists come from the server; leave them out"));
+        // Nothing is sent to a URL for a request that may not register the name.
+        if (auto denied = hub_.may_register(name, credential, owner)) return done(std::move(*denied));
         auto d = upstream_definition::read(name, body["upstream"], opts_.request_timeout);
         if (!d) return done(refuse(worker_outcome::invalid, d.error()));
         if (!body.contains("concurrency")) body["concurrency"] = opts_.concurrency;
         auto client = make_client(*d);
-        const auto url = d->url;
+        const auto url = d->shown_url();
         client->connect([=, this](std::expected<json, upstream_failure> init) {
             if (!init)
                 return post([=] {
@@ -130,16 +209,22 @@ void upstreams::register_upstream(json body, std::optional<std::string> credenti
                 });
             discover(client, *init, [=, this](std::expected<json, upstream_failure> lists) {
                 post([=, this] {
-                    if (!lists)
+                    if (!lists) {
+                        client->close();
                         return done(refuse(worker_outcome::upstream_failed,
                                            "the MCP server at " + url + " could not list what it serves: " +
                                                lists.error().message));
+                    }
                     auto reg = upstream_registration(body, *d, *lists);
-                    if (!reg) return done(refuse(worker_outcome::upstream_failed, "the MCP server at " + url + ": " + reg.error()));
+                    if (!reg) {
+                        client->close();
+                        return done(refuse(worker_outcome::upstream_failed, "the MCP server at " + url + ": " + reg.error()));
+                    }
                     fresh_[name] = {client, *init};
                     auto a = hub_.register_worker(*reg, credential, owner);
                     if (a.outcome != worker_outcome::registered && a.outcome != worker_outcome::done) {
                         fresh_.erase(name);
+                        client->close();
                         return done(std::move(a));
                     }
                     a.body["upstream"] = json{{"url", url},
@@ -155,31 +240,60 @@ void upstreams::register_upstream(json body, std::optional<std::string> credenti
     });
 }
 
+void upstreams::apply_declared() {
+    for (auto& name : hub_.names()) {
+        auto d = hub_.definition(name);
+        if (d && d->value("declared", false) && !opts_.declared.contains(name))
+            (void)hub_.remove(name, "upstream '" + name + "' is no longer declared in the configuration");
+    }
+    for (auto& [name, declared] : opts_.declared.items()) {
+        json body = declared;
+        if (!body.contains("concurrency")) body["concurrency"] = opts_.concurrency;
+        auto current = hub_.definition(name);
+        if (current && !current->value("declared", false)) {
+            spdlog::error("upstreams: {}: declared in the configuration, but a worker of that name was registered "
+                          "through the API; the declaration is not used",
+                          name);
+            continue;
+        }
+        // What the server listed stays until it is reached again.
+        for (const char* field : {"tools", "resources", "prompts"})
+            body[field] = current ? current->value(field, json::array()) : json::array();
+        if (current && *current == body) continue;
+        auto a = hub_.reregister(body);
+        if (a.outcome != worker_outcome::done && a.outcome != worker_outcome::registered)
+            spdlog::error("upstreams: {}: cannot register the declared upstream: {}", name, text_of(a.body, "error"));
+        else
+            spdlog::info("upstreams: {}: declared in the configuration", name);
+    }
+}
+
 void upstreams::reconcile(const std::string& name) {
-    if (stopping_) return;
     auto definition = hub_.definition(name);
     auto it = links_.find(name);
     if (!definition || !definition->contains("upstream")) {
         if (it != links_.end()) {
-            if (it->second->instance) it->second->instance->close();
             links_.erase(it);
-            std::lock_guard lock(states_mu_);
-            states_.erase(name);
             spdlog::info("upstreams: {}: no longer registered; disconnected", name);
         }
-        fresh_.erase(name);
+        if (auto f = fresh_.find(name); f != fresh_.end()) {
+            f->second.first->close();
+            fresh_.erase(f);
+        }
         return;
     }
     const json& block = (*definition)["upstream"];
     if (it != links_.end()) {
         auto& l = *it->second;
         if (l.block == block) {
-            fresh_.erase(name);
+            if (auto f = fresh_.find(name); f != fresh_.end()) {
+                f->second.first->close();
+                fresh_.erase(f);
+            }
             // The hub let go of the instance (another took over its id): attach again.
             if (l.up && l.instance && !l.instance->is_open()) connect(l);
             return;
         }
-        if (l.instance) l.instance->close();
         links_.erase(it);
     }
     auto d = upstream_definition::read(name, block, opts_.request_timeout);
@@ -192,20 +306,13 @@ void upstreams::reconcile(const std::string& name) {
     l->block = block;
     auto& ref = *l;
     links_[name] = std::move(l);
-    {
-        std::lock_guard lock(states_mu_);
-        link_state fresh;
-        fresh.name = name;
-        states_[name] = std::move(fresh);
-    }
     connect(ref);
 }
 
 void upstreams::connect(link& l) {
-    if (l.instance) l.instance->close();
-    l.instance.reset();
+    l.stop();
     l.up = false;
-    const auto generation = ++l.generation;
+    const auto generation = l.generation = ++next_generation_;
     const auto name = l.def.name;
     if (auto f = fresh_.find(name); f != fresh_.end()) {
         // Registered a moment ago: that connection and its lists serve.
@@ -213,7 +320,7 @@ void upstreams::connect(link& l) {
         fresh_.erase(f);
         discover(client, init, [=, this](std::expected<json, upstream_failure> lists) {
             if (!lists) return post([=, this] { went_down(name, generation, lists.error().message); });
-            post([=, this] { connected(name, generation, client, *lists); });
+            post([=, this] { connected(name, generation, client, init, *lists); });
         });
         return;
     }
@@ -222,70 +329,129 @@ void upstreams::connect(link& l) {
         if (!init) return post([=, this] { went_down(name, generation, init.error().message); });
         discover(client, *init, [=, this](std::expected<json, upstream_failure> lists) {
             if (!lists) return post([=, this] { went_down(name, generation, lists.error().message); });
-            post([=, this] { connected(name, generation, client, *lists); });
+            post([=, this] { connected(name, generation, client, *init, *lists); });
         });
     });
 }
 
-void upstreams::connected(const std::string& name, std::uint64_t generation, std::shared_ptr<mcp_client> client,
-                          json lists) {
-    auto it = links_.find(name);
-    if (it == links_.end() || it->second->generation != generation) return;
-    auto& l = *it->second;
+bool upstreams::take_lists(link& l, const json& lists) {
+    const auto& name = l.def.name;
     auto definition = hub_.definition(name);
-    if (!definition) return;
+    if (!definition) return false;
     // The server may have changed what it serves since it was registered.
     auto body = upstream_registration(*definition, l.def, lists);
-    if (!body) return went_down(name, generation, body.error());
+    if (!body) {
+        went_down(name, l.generation, body.error());
+        return false;
+    }
     bool changed = false;
     for (const char* field : {"tools", "resources", "prompts"})
         if ((*body)[field] != definition->value(field, json::array())) changed = true;
-    if (changed) {
-        auto a = hub_.reregister(*body);
-        if (a.outcome != worker_outcome::done && a.outcome != worker_outcome::registered)
-            return went_down(name, generation, "its new lists cannot be registered: " + a.body.value("error", ""));
-        spdlog::info("upstreams: {}: the server's lists changed; registered again ({})", name,
-                     counted((*body)["tools"].size(), "tool"));
+    if (!changed) return true;
+    auto a = hub_.reregister(*body);
+    if (a.outcome != worker_outcome::done && a.outcome != worker_outcome::registered) {
+        went_down(name, l.generation, "its new lists cannot be registered: " + text_of(a.body, "error"));
+        return false;
     }
+    spdlog::info("upstreams: {}: the server's lists changed; registered again ({})", name,
+                 counted((*body)["tools"].size(), "tool"));
+    return true;
+}
+
+void upstreams::connected(const std::string& name, std::uint64_t generation, std::shared_ptr<mcp_client> client,
+                          json init, json lists) {
+    auto it = links_.find(name);
+    if (it == links_.end() || it->second->generation != generation) {
+        client->close();  // a connection nobody uses any more
+        return;
+    }
+    auto& l = *it->second;
+    l.stop();
     l.client = client;
+    l.init = std::move(init);
+    if (!take_lists(l, lists)) return;
+    auto g = gate_;
     upstream_instance::parts parts{
         l.def, client,
-        [this, name](const std::string& call_id, const std::string& action, json body) {
-            post([this, name, call_id, action, body = std::move(body)] {
-                auto a = hub_.answer_as_instance(name, call_id, action, body);
-                if (a.outcome == worker_outcome::invalid)
-                    (void)hub_.answer_as_instance(
-                        name, call_id, "failure",
-                        json{{"error", "upstream '" + name + "' answered what cannot be used: " + a.body.value("error", "")}});
-            });
+        [g, name](const std::string& call_id, const std::string& action, json body) {
+            g->report(name, call_id, action, std::move(body));
         },
-        [this, name, generation](const std::string& why) {
-            post([this, name, generation, why] {
-                auto it = links_.find(name);
-                if (it == links_.end() || it->second->generation != generation || !it->second->up) return;
+        [g, name, generation](const std::string& why) {
+            g->post([name, generation, why](upstreams& self) {
+                auto it = self.links_.find(name);
+                if (it == self.links_.end() || it->second->generation != generation || !it->second->up) return;
                 spdlog::debug("upstreams: {}: a call failed ({}); checking the server", name, why);
-                ping(name, generation, ++it->second->ping_chain);
+                self.ping(name, generation, ++it->second->ping_chain);
             });
         },
-        [this](std::function<void()> f) { post(std::move(f)); }};
+        [g, name](const std::string& call_id, std::string method, json params, std::function<void(json)> done) {
+            const bool queued = g->post([name, call_id, method, params, done](upstreams& self) {
+                self.hub_.ask_client(name, call_id, method, params, done);
+            });
+            if (!queued)
+                done(json{{"error", {{"code", rpc_code::internal_error}, {"message", "litemcp is stopping"}}}});
+        },
+        [g, name, generation](json m) {
+            g->post([name, generation, m = std::move(m)](upstreams& self) { self.notice(name, generation, m); });
+        },
+        [g](std::function<void()> f) { g->post([f = std::move(f)](upstreams&) { f(); }); }};
     l.instance = std::make_shared<upstream_instance>(std::move(parts));
     l.up = true;
     l.backoff = first_backoff;
-    const auto version = client->protocol_version();
-    {
-        std::lock_guard lock(states_mu_);
-        auto& s = states_[name];
-        s.name = name;
-        s.connected = true;
-        s.protocol_version = version;
-        s.last_error.clear();
-    }
     hub_.attach(name, "upstream-" + random_id().substr(0, 8), l.instance);
-    spdlog::info("upstreams: {}: connected to {} (protocol {}, {})", name, l.def.url, version,
+    spdlog::info("upstreams: {}: connected to {} (protocol {}, {})", name, l.def.shown_url(), client->protocol_version(),
                  client->session_id().empty() ? std::string("no session") : "session " + client->session_id());
     const auto chain = ++l.ping_chain;
     after(opts_.ping_interval, [this, name, generation, chain] { ping(name, generation, chain); });
     keep_invisible(name, generation);
+    listen(name, generation);
+}
+
+void upstreams::listen(const std::string& name, std::uint64_t generation) {
+    auto it = links_.find(name);
+    if (it == links_.end() || it->second->generation != generation || !it->second->up) return;
+    auto g = gate_;
+    it->second->listening = it->second->client->listen(
+        [g, name, generation](json m) {
+            g->post([name, generation, m = std::move(m)](upstreams& self) { self.notice(name, generation, m); });
+        },
+        [g, name, generation](bool no_stream, std::string why) {
+            g->post([name, generation, no_stream, why](upstreams& s) {
+                auto* self = &s;
+                auto it = self->links_.find(name);
+                if (it == self->links_.end() || it->second->generation != generation || !it->second->up) return;
+                it->second->listening.reset();
+                if (no_stream) {
+                    spdlog::debug("upstreams: {}: no stream of the server's own ({}); its lists are read again on "
+                                  "each connection",
+                                  name, why);
+                    return;
+                }
+                spdlog::debug("upstreams: {}: the server's stream ended ({}); opening it again", name, why);
+                self->after(std::chrono::seconds(1), [self, name, generation] { self->listen(name, generation); });
+            });
+        });
+}
+
+void upstreams::notice(const std::string& name, std::uint64_t generation, const json& message) {
+    const auto method = text_of(message, "method");
+    if (!method.ends_with("/list_changed")) return;
+    spdlog::debug("upstreams: {}: {}: reading its lists again", name, method);
+    relist(name, generation);
+}
+
+void upstreams::relist(const std::string& name, std::uint64_t generation) {
+    auto it = links_.find(name);
+    if (it == links_.end() || it->second->generation != generation || !it->second->up) return;
+    auto& l = *it->second;
+    discover(l.client, l.init, [this, name, generation](std::expected<json, upstream_failure> lists) {
+        post([this, name, generation, lists = std::move(lists)] {
+            auto it = links_.find(name);
+            if (it == links_.end() || it->second->generation != generation || !it->second->up) return;
+            if (!lists) return went_down(name, generation, "cannot read its lists again: " + lists.error().message);
+            take_lists(*it->second, *lists);
+        });
+    });
 }
 
 void upstreams::keep_invisible(const std::string& name, std::uint64_t generation) {
@@ -295,8 +461,7 @@ void upstreams::keep_invisible(const std::string& name, std::uint64_t generation
     if (!definition) return;
     const auto invisibility = std::chrono::milliseconds(
         definition->value("invisibilityMs", static_cast<long long>(hub_.options().invisibility.count())));
-    for (auto& call_id : it->second->instance->call_ids())
-        (void)hub_.answer_as_instance(name, call_id, "extend", json{{"ms", invisibility.count()}});
+    for (auto& call_id : it->second->instance->call_ids()) report(name, call_id, "extend", json{{"ms", invisibility.count()}});
     after(std::max(invisibility / 3, std::chrono::milliseconds(50)),
           [this, name, generation] { keep_invisible(name, generation); });
 }
@@ -305,21 +470,14 @@ void upstreams::went_down(const std::string& name, std::uint64_t generation, con
     auto it = links_.find(name);
     if (it == links_.end() || it->second->generation != generation) return;
     auto& l = *it->second;
-    if (l.instance) l.instance->close();
-    l.instance.reset();
+    l.stop();
     const bool was_up = l.up;
     l.up = false;
-    const auto now = ++l.generation;
+    const auto now = l.generation = ++next_generation_;
     const auto delay = l.backoff;
     l.backoff = std::min(l.backoff * 2, opts_.retry_max);
-    {
-        std::lock_guard lock(states_mu_);
-        auto& s = states_[name];
-        s.connected = false;
-        s.last_error = why;
-    }
-    spdlog::warn("upstreams: {}: {} {}: {}; trying again in {} ms", name, was_up ? "lost" : "cannot reach", l.def.url,
-                 why, delay.count());
+    spdlog::warn("upstreams: {}: {} {}: {}; trying again in {} ms", name, was_up ? "lost" : "cannot reach",
+                 l.def.shown_url(), why, delay.count());
     after(delay, [this, name, now] {
         auto it = links_.find(name);
         if (it != links_.end() && it->second->generation == now && !it->second->up) connect(*it->second);
@@ -332,19 +490,29 @@ void upstreams::ping(const std::string& name, std::uint64_t generation, std::uin
         return;
     auto& l = *it->second;
     if (!l.instance || !l.instance->is_open()) return connect(l);
-    l.client->request("ping", json::object(), "litemcp-ping-" + std::to_string(chain), nullptr,
-                      [this, name, generation, chain](std::expected<json, upstream_failure> r) {
-                          post([this, name, generation, chain, r = std::move(r)] {
-                              // Any answer, an error too, says the server is there.
-                              if (!r && r.error().what != upstream_failure::kind::cancelled)
-                                  return went_down(name, generation, r.error().message);
-                              auto it = links_.find(name);
-                              if (it == links_.end() || it->second->generation != generation ||
-                                  it->second->ping_chain != chain)
-                                  return;
-                              after(opts_.ping_interval, [this, name, generation, chain] { ping(name, generation, chain); });
-                          });
-                      });
+    mcp_client::request_options o;
+    o.timeout = std::min(opts_.ping_interval, std::chrono::milliseconds(10'000));
+    auto g = gate_;
+    l.client->request(
+        "ping", json::object(), "litemcp-ping-" + std::to_string(chain), nullptr,
+        [g, name, generation, chain](std::expected<json, upstream_failure> r) {
+            g->post([name, generation, chain, r = std::move(r)](upstreams& s) {
+                auto* self = &s;
+                // Any answer, an error too, says the server is there.
+                if (!r && r.error().what != upstream_failure::kind::cancelled)
+                    return self->went_down(name, generation, "no answer to a ping: " + r.error().message);
+                auto it = self->links_.find(name);
+                if (it == self->links_.end() || it->second->generation != generation || it->second->ping_chain != chain)
+                    return;
+                // A list_changed can be missed (sent while litemcp's stream
+                // to the server was not open yet, or by a server with no
+                // stream at all): the lists are read again with each ping.
+                self->relist(name, generation);
+                self->after(self->opts_.ping_interval,
+                            [self, name, generation, chain] { self->ping(name, generation, chain); });
+            });
+        },
+        o);
 }
 
 }  // namespace litemcp::server

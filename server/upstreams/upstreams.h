@@ -10,24 +10,32 @@
 // recorded, so a wrong URL is refused at once. Afterwards each litemcp
 // server keeps one connection per upstream: it attaches an instance once
 // the server answers initialize (taking any change of its lists into the
-// registration), pings it while idle, and when it stops answering detaches
-// the instance -- the hub then takes the worker offline after its grace
-// period, as for a worker whose instances left -- and tries again with
-// backoff until it answers.
+// registration), follows the server's list_changed (and reads the lists
+// again with every ping, for the changes a server could not announce), pings it, and when it
+// stops answering detaches the instance -- the hub then takes the worker
+// offline after its grace period, as for a worker whose instances left --
+// and tries again with backoff until it answers. Upstreams declared in the
+// configuration (upstream_config.h) are registered at start.
 //
 // Threading: the public methods may be called from any thread and never
-// block; the work runs on one thread of its own, which is the only one to
-// touch the links and the only one to call the hub. Lifetime: owned by the
-// server, after the hub it uses and destroyed before it; stop() ends the
-// connections.
+// block. The links live on one thread of this class's; what the instances
+// report goes to the hub from a few reporter threads (one per call, so a
+// call's messages keep their order), since the hub may wait on the store or
+// another server. Callbacks from the hub, the HTTP client and the timers
+// reach this object through a gate that stop() closes, so none arrives after
+// it. Lifetime: owned by the server, made after the hub it uses; stop()
+// before the hub stops.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "server/json/json.h"
 #include "server/upstreams/mcp_client.h"
@@ -41,21 +49,27 @@
 namespace litemcp::server {
 
 struct upstream_options {
-    // The longest silence of an upstream answering one request, unless its
-    // registration says otherwise (--upstream-request-timeout-ms). Default: 60 s.
+    // The longest an upstream may take to answer litemcp's own requests
+    // (initialize, lists) and to start answering a call, unless its
+    // registration says otherwise (--upstream-request-timeout-ms). A call
+    // itself is bounded by its callTimeoutMs. Default: 60 s.
     std::chrono::milliseconds request_timeout{60'000};
-    // An upstream is pinged this often; one that does not answer loses its
-    // instance here (--upstream-ping-ms). Default: 15 s.
+    // An upstream is pinged, and its lists read again, this often (the
+    // answer is awaited at most as long, and 10 s); one that does not answer
+    // loses its instance here (--upstream-ping-ms). Default: 15 s.
     std::chrono::milliseconds ping_interval{15'000};
     // The longest wait between two tries to reach an upstream that does not
-    // answer (the first is 1 s, doubling). Default: 30 s.
+    // answer (the first is 1 s, doubling) (--upstream-retry-max-ms). Default: 30 s.
     std::chrono::milliseconds retry_max{30'000};
     // Calls forwarded at once to one upstream by each litemcp server, unless
-    // the registration's concurrency says otherwise. Default: 16.
+    // the registration's concurrency says otherwise (--upstream-concurrency). Default: 16.
     unsigned concurrency = 16;
     // The largest message an upstream may send: one JSON answer or one event
     // (--upstream-max-message-bytes). Default: 8 MiB.
     std::size_t max_message_bytes = 8 * 1024 * 1024;
+    // Upstreams declared in configuration (upstream_config.h): registered at
+    // start, kept as declared, removed when no longer declared. Default: none.
+    json declared = json::object();
 };
 
 class upstreams {
@@ -65,8 +79,10 @@ public:
     upstreams(const upstreams&) = delete;
     upstreams& operator=(const upstreams&) = delete;
 
-    // Connects to every upstream registered (after the hub has started).
+    // Registers the declared upstreams and connects to every upstream
+    // registered (after the hub has started).
     void start();
+    // Ends the connections; what the instances reported reaches the hub first.
     void stop();
 
     // POST /workers with an "upstream" block (checked against its schema):
@@ -75,45 +91,53 @@ public:
     void register_upstream(json body, std::optional<std::string> credential, std::string owner,
                            std::function<void(worker_answer)> done);
 
-    // Per upstream connected here, for /metrics and the admin API.
-    struct link_state {
-        std::string name;
-        bool connected = false;
-        std::string protocol_version;
-        std::string last_error;
-        std::size_t in_flight = 0;
-    };
-    std::vector<link_state> states() const;
-
 private:
     struct link;
-    // Runs f on this class's thread.
+    struct gate;
+    // Runs f on this class's thread (nothing once stopped).
     void post(std::function<void()> f);
+    void after(std::chrono::milliseconds delay, std::function<void()> f);
+    // Registers what the configuration declares and removes what it no
+    // longer does (at start).
+    void apply_declared();
     // A registration changed (the hub's observer): start, change or end its link.
     void reconcile(const std::string& name);
     void connect(link& l);
-    void connected(const std::string& name, std::uint64_t generation, std::shared_ptr<mcp_client> client, json lists);
+    void connected(const std::string& name, std::uint64_t generation, std::shared_ptr<mcp_client> client, json init,
+                   json lists);
+    // Takes the server's lists into the registration when they changed;
+    // false (and the link down) when they cannot be registered.
+    bool take_lists(link& l, const json& lists);
+    // The server's own stream (its list_changed), opened again a second
+    // after it ends, unless the server offers none.
+    void listen(const std::string& name, std::uint64_t generation);
+    // A notification of the server's outside a call's answer, or inside one.
+    void notice(const std::string& name, std::uint64_t generation, const json& message);
+    // Reads the server's lists again and registers a change.
+    void relist(const std::string& name, std::uint64_t generation);
     void went_down(const std::string& name, std::uint64_t generation, const std::string& why);
     void ping(const std::string& name, std::uint64_t generation, std::uint64_t chain);
     // Every third of the worker's invisibility: the calls the server is
     // still answering stay invisible, so the hub does not deliver them again.
     void keep_invisible(const std::string& name, std::uint64_t generation);
-    void after(std::chrono::milliseconds delay, std::function<void()> f);
+    // An instance's report, to the hub from a reporter thread.
+    void report(const std::string& name, const std::string& call_id, const std::string& action, json body);
     std::shared_ptr<mcp_client> make_client(const upstream_definition& d);
     // Lists what the server serves (tools, and resources and prompts when
     // its capabilities say so) after initialize.
-    void discover(std::shared_ptr<mcp_client> client, json init,
+    void discover(std::shared_ptr<mcp_client> client, const json& init,
                   std::function<void(std::expected<json, upstream_failure>)> done);
 
     worker_hub& hub_;
     const upstream_options opts_;
-    work_pool serial_{"upstreams", 1, 1'000'000};
+    std::shared_ptr<gate> gate_;
+    work_pool serial_{"upstreams", 1, 100'000};
+    std::vector<std::unique_ptr<work_pool>> reporters_;
     timer_queue timers_;
-    std::unique_ptr<transport::http_client> http_;
-    mutable std::mutex states_mu_;        // guards states_ (read by /metrics)
-    std::map<std::string, link_state> states_;
+    std::shared_ptr<transport::http_client> http_;
     std::map<std::string, std::unique_ptr<link>> links_;  // this class's thread only
     std::map<std::string, std::pair<std::shared_ptr<mcp_client>, json>> fresh_;  // clients just registered: reused once
+    std::uint64_t next_generation_ = 0;  // this class's thread only; across links, so no callback mistakes one for another
     std::atomic<bool> stopping_{false};
 };
 

@@ -356,7 +356,9 @@ json registrations::describe(const hub_worker& w, std::size_t in_flight) const {
     // An upstream MCP server (server/upstreams/): where it is, never what
     // its headers or token say.
     if (auto u = w.definition.find("upstream"); u != w.definition.end() && u->is_object()) {
-        json shown{{"url", u->value("url", "")}, {"toolPrefix", u->value("toolPrefix", w.name + "__")}};
+        auto url = u->value("url", "");
+        if (auto q = url.find('?'); q != std::string::npos) url = url.substr(0, q) + "?…";  // a query often holds a key
+        json shown{{"url", url}, {"toolPrefix", u->value("toolPrefix", w.name + "__")}};
         json headers = json::array();
         const json given = u->value("headers", json::object());
         for (auto& [k, v] : given.items()) headers.push_back(k);

@@ -96,6 +96,13 @@ public:
     virtual void notify(const call_ticket& t, json notification, std::optional<log_level> level) = 0;
     // The call's response (a JSON-RPC result or error); nullopt: cancelled, no response.
     virtual void finish(const call_ticket& t, std::optional<json> response) = 0;
+    // A request to the call's client on the worker's behalf (sampling,
+    // elicitation, roots: an upstream's). done gets {"result": ...} or
+    // {"error": {code, message}}, once, on any thread; never blocks the caller.
+    // By default nobody can be asked.
+    virtual void ask(const call_ticket&, std::string method, json, std::function<void(json answer)> done) {
+        done(json{{"error", {{"code", rpc_code::method_not_found}, {"message", "no client can be asked " + method}}}});
+    }
     // After a restart: the call that stands for the one the origin waits
     // for (its stream is open again until finish()); null when nobody waits.
     virtual std::shared_ptr<call> restored(const call_ticket& t) = 0;
@@ -123,8 +130,9 @@ enum class worker_outcome {
     too_many_instances,  // the worker's instance limit is reached
     full,                // the worker limit is reached
     store_unavailable,   // the store could not record it (retry later)
-    upstream_failed,     // an upstream MCP server could not be reached or answered what cannot be used
     internal,            // a fault of litemcp's
+    // (new values go last: the number travels between servers, see hub_peers.h)
+    upstream_failed,     // an upstream MCP server could not be reached or answered what cannot be used
 };
 
 // The hub's answer: the outcome and its JSON body (what was done, or
@@ -171,6 +179,15 @@ public:
     // client's final answer.
     worker_answer answer_as_instance(const std::string& name, const std::string& call_id, const std::string& action,
                                      const json& body);
+    // Asks the client of one of the worker's calls open here (see
+    // call_sink::ask); done gets an error when the call is not open here.
+    void ask_client(const std::string& name, const std::string& call_id, std::string method, json params,
+                    std::function<void(json answer)> done);
+    // Why a registration under this name by this credential or owner would
+    // be refused (taken by another, the worker limit); nullopt when it may
+    // go ahead. Registering still checks, this only avoids work before it.
+    std::optional<worker_answer> may_register(const std::string& name, const std::optional<std::string>& credential,
+                                              const std::string& owner);
     // Registers a worker again with new lists, as its owner would (an
     // upstream that changed its tools).
     worker_answer reregister(const json& body);

@@ -205,6 +205,37 @@ worker_answer worker_hub::answer_as_instance(const std::string& name, const std:
     return out;
 }
 
+void worker_hub::ask_client(const std::string& name, const std::string& call_id, std::string method, json params,
+                            std::function<void(json answer)> done) {
+    std::optional<call_ticket> ticket;
+    {
+        std::lock_guard lock(mu_);
+        if (auto* c = calls_->find(call_id); c && c->worker == name) ticket = c->ticket;
+    }
+    if (!ticket)
+        return done(json{{"error", {{"code", rpc_code::internal_error},
+                                    {"message", "the call is not open on this litemcp server; its client cannot be asked"}}}});
+    sink_.ask(*ticket, std::move(method), std::move(params), std::move(done));
+}
+
+std::optional<worker_answer> worker_hub::may_register(const std::string& name, const std::optional<std::string>& credential,
+                                                      const std::string& owner) {
+    std::lock_guard lock(mu_);
+    auto* w = regs_->find(name);
+    if (!w) {
+        if (regs_->all().size() >= opts_.max_workers)
+            return error(worker_outcome::full, "the worker limit (" + std::to_string(opts_.max_workers) + ") is reached");
+        return std::nullopt;
+    }
+    if (!owner.empty() && w->owner == owner) return std::nullopt;
+    worker_answer denied;
+    if (!regs_->authorized(name, credential, denied))
+        return error(worker_outcome::conflict, "a worker named '" + name +
+                                                   "' is registered; registering it again needs its credential "
+                                                   "(Authorization: Bearer <credential>)");
+    return std::nullopt;
+}
+
 worker_answer worker_hub::reregister(const json& body) {
     effects fx;
     worker_answer out;

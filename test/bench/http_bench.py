@@ -19,6 +19,12 @@ Sections:
   worker      tools/call through the example C++ worker at 32 connections:
               req/s, p50/p99; and the wake latency from a worker's result
               POST to the client's stream delivering it
+  upstream    tools/call of `echo` on the v1 SDK reference server straight, and
+              the same through litemcp with the reference registered by URL
+              (an upstream: each call queued durably on mcp.worker/<name>,
+              then forwarded), 32 connections; the reference on core 0, wrk
+              and litemcp on core 1, in the same minutes: req/s, p50/p99 and
+              what the hop costs
   cluster     three litemcp servers on a 3-node JetStream cluster (R3) behind
               HAProxy (round robin), all on this machine: legacy tools/call
               through the balancer side by side with one litemcp on the
@@ -506,6 +512,57 @@ def worker_wake_latency(srv, n):
     return p99
 
 
+def section_upstream(args, binary, npm_dir):
+    """The durable hop: the reference server called straight, then through
+    litemcp (the reference registered as an upstream, names kept, so the same
+    wrk script calls `echo` on both); rounds alternate the two."""
+    seconds = 5 if args.quick else 15
+    print("# upstream: tools/call echo on the v1 SDK reference, straight and through litemcp (registered by URL), "
+          "32 connections, %d s; the reference on core 0, wrk and litemcp on core 1; median of %d rounds"
+          % (seconds, args.rounds))
+    script = os.path.join(npm_dir, "reference_server.mjs")
+    shutil.copy(os.path.join(here, "reference_server.mjs"), script)
+    rounds = []
+    for i in range(args.rounds):
+        port = free_port()
+        ref = subprocess.Popen(["taskset", "-c", "0", "node", script, str(port)], stdout=subprocess.PIPE, text=True)
+        srv = None
+        try:
+            ref.stdout.readline()
+            sid = initialize(port)
+            warm(port, sid)
+            straight = wrk(port, sid, seconds, server_pid=ref.pid)
+            srv = Server(binary, ["--threads", "1", "--log-level", "warn"], examples=False).start()
+            subprocess.run(["taskset", "-p", "-c", "1", str(srv.proc.pid)], check=True, capture_output=True)
+            status, _, text = srv.request("POST", {"name": "ref", "concurrency": 64, "upstream": {
+                "url": "http://127.0.0.1:%d/mcp" % port, "toolPrefix": ""}}, path="/workers")
+            if status != 201:
+                raise RuntimeError("registering the reference: %d %s" % (status, text))
+            lsid = initialize(srv.port)
+            warm(srv.port, lsid)
+            through = wrk(srv.port, lsid, seconds, server_pid=ref.pid)
+        finally:
+            if srv:
+                srv.cleanup()
+            ref.terminate()
+            ref.wait()
+            ref.stdout.close()
+        if args.rounds > 1:
+            print("upstream round %d: straight %.0f req/s (p99 %.2f ms), through litemcp %.0f req/s (p99 %.2f ms), "
+                  "%.0f%% of straight" % (i + 1, straight.rps, straight.p99, through.rps, through.p99,
+                                          100 * through.rps / straight.rps))
+        rounds.append((straight, through))
+    straight, through = sorted(rounds, key=lambda r: r[1].rps / r[0].rps)[len(rounds) // 2]
+    for label, r in (("the reference straight", straight), ("through litemcp (durable hop)", through)):
+        print("upstream %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms, max %.2f ms (bad responses %d, socket errors %s; "
+              "reference %.0f%% of core 0)" % (label, r.rps, r.p50, r.p99, r.max, r.bad, r.errors, r.cpu[0]))
+    share = through.rps / straight.rps
+    added = through.p99 - straight.p99
+    print("upstream hop: %.0f%% of the straight throughput (cost %.0f%%), p99 added %.2f ms"
+          % (100 * share, 100 * (1 - share), added))
+    return {"share": share, "added_p99": added}
+
+
 def rss_total_kib(pids):
     return sum(rss_kib(p) for p in pids)
 
@@ -694,6 +751,8 @@ def main():
         r["resume"] = section_resume(args, binary)
     if args.only in (None, "worker"):
         r["worker"] = section_worker(args, binary)
+    if args.only in (None, "upstream"):
+        r["upstream"] = section_upstream(args, binary, npm_dir)
     if args.only in (None, "cluster"):
         r["cluster"] = section_cluster(args, binary, npm_dir)
     print("\n# summary%s" % (" (--quick: reduced sizes, not comparable with the targets)" if args.quick else ""))
@@ -720,6 +779,10 @@ def main():
         line("resume first byte p99 <= 5 ms", "%.2f ms" % r["resume"]["p99"], r["resume"]["p99"] <= 5)
     if "worker" in r:
         line("worker wake latency p99 <= 2 ms", "%.2f ms" % r["worker"]["wake"], r["worker"]["wake"] <= 2)
+    if "upstream" in r:
+        u = r["upstream"]
+        line("upstream hop costs <= 20% of the straight req/s", "%.0f%%" % (100 * (1 - u["share"])), u["share"] >= 0.8)
+        line("upstream hop adds <= 2 ms to p99", "%.2f ms" % u["added_p99"], u["added_p99"] <= 2)
     if "cluster" in r:
         c = r["cluster"]
         line("cluster >= 2x the reference's single node (256 conns)", "%.1fx (%.1fx at 32)" % (c["ratio"], c["ratio", 32]),

@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -113,7 +114,7 @@ class Calls(UpstreamTest):
         reply = self.registered(upstream={"bearerToken": "s3cret-token", "headers": {"X-Api-Key": "k3y-value"}})
         self.assertRegex(reply["credential"], r"^[0-9a-f]{64}$")
         self.assertEqual(reply["upstream"]["serverInfo"]["name"], "upstream-fixture")
-        self.assertEqual(reply["upstream"]["tools"], 5)
+        self.assertEqual(reply["upstream"]["tools"], 8)
         names = [t["name"] for t in listed(self.srv, self.sid, "tools/list", "tools")]
         for t in ("fx__echo", "fx__add", "fx__slow", "fx__log", "fx__boom"):
             self.assertIn(t, names)
@@ -156,6 +157,14 @@ class Calls(UpstreamTest):
         logs = [m["params"] for m in msgs if m.get("method") == "notifications/message"]
         self.assertEqual(logs, [{"level": "info", "logger": "fixture", "data": "a line"}])
 
+    def test_an_answer_whose_stream_the_server_ends_is_resumed(self):
+        self.registered()
+        msgs = result_of(self.srv, self.sid, 13, "fx__pause", {}, meta={"progressToken": "p"})
+        self.assertEqual([m["params"]["progress"] for m in msgs if m.get("method") == "notifications/progress"], [1, 2])
+        self.assertEqual(msgs[-1]["result"]["content"][0]["text"], "after the pause", msgs)
+        # Resumed with Last-Event-ID, not sent again.
+        self.assertEqual(self.up.stats()["tools"], {"pause": 1})
+
     def test_a_failing_tool_is_a_tool_error_and_unknown_names_are_refused(self):
         self.registered()
         msgs = result_of(self.srv, self.sid, 6, "fx__boom")
@@ -196,6 +205,118 @@ class Calls(UpstreamTest):
         self.up.start()  # same port, no sessions
         msgs = result_of(self.srv, self.sid, 12, "fx__add", {"a": 2, "b": 2})
         self.assertEqual(msgs[-1]["result"]["content"][0]["text"], "4", msgs)
+
+
+class Relay(UpstreamTest):
+    """The server's requests to the client in the middle of a call."""
+
+    def ask(self, sid, id, tool, arguments, answer):
+        r = self.srv.open("POST", *call(sid, id, tool, arguments))
+        got, asked = None, []
+        for e in events(r):
+            if not e.get("data"):
+                continue
+            m = json.loads(e["data"])
+            if "method" in m and "id" in m:
+                asked.append(m)
+                status, _, text = self.srv.request("POST", {"jsonrpc": "2.0", "id": m["id"], "result": answer},
+                                                   {"Mcp-Session-Id": sid})
+                self.assertEqual(status, 202, text)
+            elif m.get("id") == id:
+                got = m
+        return asked, got
+
+    def test_sampling_and_elicitation_reach_the_client_and_its_answers_the_server(self):
+        self.registered()
+        sid, _ = self.srv.initialize(capabilities={"sampling": {}, "elicitation": {}})
+        asked, got = self.ask(sid, 1, "fx__ask", {"prompt": "hi"},
+                              {"role": "assistant", "content": {"type": "text", "text": "hello back"}, "model": "m"})
+        self.assertEqual([m["method"] for m in asked], ["sampling/createMessage"])
+        self.assertEqual(asked[0]["params"]["messages"][0]["content"]["text"], "hi")
+        self.assertEqual(got["result"]["content"][0]["text"], "model said: hello back")
+        asked, got = self.ask(sid, 2, "fx__elicit", {}, {"action": "accept", "content": {"name": "Ada"}})
+        self.assertEqual([m["method"] for m in asked], ["elicitation/create"])
+        self.assertEqual(got["result"]["content"][0]["text"], "hello Ada")
+
+    def test_a_client_without_the_capability_makes_the_server_s_request_fail_clearly(self):
+        self.registered()
+        msgs = result_of(self.srv, self.sid, 3, "fx__ask", {"prompt": "hi"})  # no sampling capability
+        self.assertTrue(msgs[-1]["result"]["isError"], msgs)
+        self.assertIn("sampling", msgs[-1]["result"]["content"][0]["text"])
+
+
+class ListChanged(UpstreamTest):
+    def test_a_tool_the_server_adds_is_listed_and_callable(self):
+        self.registered()
+        req = urllib.request.Request("http://127.0.0.1:%d/add-tool" % self.up.port, data=b'{"name": "fresh"}',
+                                     method="POST")
+        urllib.request.urlopen(req, timeout=5).read()
+        self.assertTrue(wait_until(lambda: "fx__fresh" in [t["name"] for t in listed(self.srv, self.sid, "tools/list", "tools")]))
+        self.assertEqual(result_of(self.srv, self.sid, 1, "fx__fresh")[-1]["result"]["content"][0]["text"], "fresh")
+
+
+class Declared(unittest.TestCase):
+    """Upstreams declared in configuration: Claude Desktop's mcpServers in
+    the configuration file, or a file named by --mcp-servers (mcpServers,
+    VS Code's servers, or a registry server.json)."""
+
+    def setUp(self):
+        self.up = Upstream().start()
+        self.dir = tempfile.mkdtemp(prefix="litemcp-declared-")
+        self.srv = None
+
+    def tearDown(self):
+        if self.srv:
+            self.srv.cleanup()
+        self.up.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def write(self, name, doc):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        return path
+
+    def tools(self):
+        sid, _ = self.srv.initialize()
+        return [t["name"] for t in listed(self.srv, sid, "tools/list", "tools")]
+
+    def test_the_configuration_file_s_mcpServers_are_registered_and_removed_when_gone(self):
+        config = self.write("config.json", {"mcpServers": {
+            "fx": {"url": self.up.url, "headers": {"X-Key": "v"}},
+            "local": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-everything"]}}})
+        self.srv = Server(BINARY, ["--config", config], data=os.path.join(self.dir, "data"))
+        self.srv.start()
+        self.assertTrue(wait_until(lambda: "fx__echo" in self.tools()))
+        sid, _ = self.srv.initialize()
+        self.assertEqual(result_of(self.srv, sid, 1, "fx__echo", {"text": "declared"})[-1]["result"]["content"][0]["text"],
+                         "declared")
+        status, _, text = self.srv.request("GET", path="/admin/workers/fx")
+        self.assertEqual(status, 200, text)
+        self.assertNotIn('"v"', text)
+        self.srv.stop()
+        # Started again without it: the declared upstream is gone.
+        self.srv = Server(BINARY, [], data=os.path.join(self.dir, "data"))
+        self.srv.start()
+        self.assertTrue(wait_until(lambda: self.srv.request("GET", path="/admin/workers/fx")[0] == 404))
+
+    def test_a_file_in_each_shape(self):
+        for doc in ({"mcpServers": {"fx": {"url": self.up.url}}},
+                    {"servers": {"fx": {"type": "http", "url": self.up.url}}},
+                    {"name": "io.github.example/fx", "remotes": [{"type": "streamable-http", "url": self.up.url}]}):
+            path = self.write("servers.json", doc)
+            self.srv = Server(BINARY, ["--mcp-servers", path], data=tempfile.mkdtemp(dir=self.dir))
+            self.srv.start()
+            self.assertTrue(wait_until(lambda: "fx__add" in self.tools()), doc)
+            self.srv.cleanup()
+            self.srv = None
+
+    def test_a_bad_file_stops_the_start_with_a_clear_message(self):
+        path = self.write("servers.json", {"mcpServers": {"fx": {"url": "ftp://x"}}})
+        run = subprocess.run([BINARY, "--port", "0", "--data", os.path.join(self.dir, "d"), "--mcp-servers", path],
+                             capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(run.returncode, 0)
+        self.assertIn("mcpServers.fx.url", run.stderr + run.stdout)
 
 
 class StatelessCalls(UpstreamTest):

@@ -33,13 +33,33 @@ TEST_CASE("every setting is a key of schemas/config.json, and every key a settin
     std::set<std::string> table, schema;
     for (auto& s : settings_for(o)) table.insert(s.name);
     const json doc = json::parse(*litemcp::schemas::find("config"));
+    // mcpServers: upstreams in Claude Desktop's shape, an object rather than a setting.
     for (auto& [key, value] : doc.at("properties").items())
-        if (key != "$schema") schema.insert(key);
+        if (key != "$schema" && key != "mcpServers") schema.insert(key);
     std::vector<std::string> only_table, only_schema;
     std::set_difference(table.begin(), table.end(), schema.begin(), schema.end(), std::back_inserter(only_table));
     std::set_difference(schema.begin(), schema.end(), table.begin(), table.end(), std::back_inserter(only_schema));
     CHECK_MESSAGE(only_table.empty(), "settings missing from schemas/config.json: " << only_table.size() << " first " << (only_table.empty() ? "" : only_table[0]));
     CHECK_MESSAGE(only_schema.empty(), "keys of schemas/config.json that are no setting: " << only_schema.size() << " first " << (only_schema.empty() ? "" : only_schema[0]));
+}
+
+TEST_CASE("MCP servers: the configuration file's mcpServers and --mcp-servers") {
+    litemcp::test::temp_dir d;
+    program_options o;
+    auto path = write(d, R"({"mcpServers": {"a": {"url": "http://h/mcp"}, "b": {"command": "x"}}})");
+    auto r = parse({"--config", path.c_str()}, {}, o);
+    REQUIRE(r.outcome == parse_outcome::run);
+    CHECK(o.config.upstreams.declared.contains("a"));
+    CHECK(!o.config.upstreams.declared.contains("b"));
+    REQUIRE(r.warnings.size() == 1);
+    CHECK(r.warnings[0].find("mcpServers.b") != std::string::npos);
+
+    program_options bad;
+    auto other = d.path() + "/servers.json";
+    std::ofstream(other) << R"({"servers": {"x": {"url": "ftp://nope"}}})";
+    auto refused = parse({"--mcp-servers", other.c_str()}, {}, bad);
+    CHECK(refused.outcome == parse_outcome::invalid);
+    CHECK(refused.message.find("servers.x.url") != std::string::npos);
 }
 
 TEST_CASE("the command line wins over the environment, which wins over the file") {

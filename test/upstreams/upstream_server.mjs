@@ -1,6 +1,7 @@
 // An upstream MCP server for the upstream tests: the official TypeScript SDK
 // (npm @modelcontextprotocol/sdk 1.32.2) over Streamable HTTP, stateful
-// (sessions, SSE answers) or --stateless (no session: every request alone).
+// (sessions, SSE answers with event ids and the SDK's in-memory event store,
+// so a client may resume them) or --stateless (no session: every request alone).
 // It counts every call it receives by litemcp's delivery id, so a test can
 // check what reached it: GET /stats. POST /add-tool adds a tool (the SDK
 // then sends list_changed).
@@ -10,6 +11,8 @@ import http from "node:http";
 import { randomUUID } from "node:crypto";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { InMemoryEventStore } from "@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js";
+import { CreateMessageResultSchema, ElicitResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 
 const args = process.argv.slice(2);
@@ -84,6 +87,45 @@ function makeServer() {
     count("boom", extra);
     throw new Error("boom went the tool");
   });
+  server.tool("ask", "Asks the client's model (sampling)", { prompt: z.string() }, async ({ prompt }, extra) => {
+    count("ask", extra);
+    const r = await extra.sendRequest(
+      {
+        method: "sampling/createMessage",
+        params: { messages: [{ role: "user", content: { type: "text", text: prompt } }], maxTokens: 10 },
+      },
+      CreateMessageResultSchema,
+    );
+    return { content: [{ type: "text", text: "model said: " + r.content.text }] };
+  });
+  server.tool("elicit", "Asks the user for a name (elicitation)", {}, async (_args, extra) => {
+    count("elicit", extra);
+    const r = await extra.sendRequest(
+      {
+        method: "elicitation/create",
+        params: {
+          message: "Your name?",
+          requestedSchema: { type: "object", properties: { name: { type: "string" } }, required: ["name"] },
+        },
+      },
+      ElicitResultSchema,
+    );
+    return { content: [{ type: "text", text: r.action === "accept" ? "hello " + r.content.name : r.action }] };
+  });
+  server.tool("pause", "Ends its answer's stream half way (SEP-1699), then answers", {}, async (_args, extra) => {
+    count("pause", extra);
+    const token = extra._meta?.progressToken;
+    const progress = (n) =>
+      token === undefined
+        ? Promise.resolve()
+        : extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress: n, total: 2 } });
+    await progress(1);
+    if (!extra.closeSSEStream) throw new Error("the transport cannot close the stream");
+    extra.closeSSEStream();
+    await sleep(300);
+    await progress(2);
+    return { content: [{ type: "text", text: "after the pause" }] };
+  });
   server.resource("hello", "fixture://hello", { mimeType: "text/plain" }, async (uri) => ({
     contents: [{ uri: uri.href, text: "hello from the upstream" }],
   }));
@@ -148,6 +190,8 @@ async function handle(req, res) {
     }
     transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      eventStore: new InMemoryEventStore(),
+      retryInterval: 100,
       onsessioninitialized: (id) => transports.set(id, transport),
     });
     await makeServer().connect(transport);
