@@ -7,6 +7,7 @@
 // includes Beast.
 #include "transport/http_client.h"
 
+#include <atomic>
 #include <thread>
 
 #include "transport/beast/client_url.h"
@@ -96,6 +97,8 @@ public:
     // The exchanges in flight, for the destructor to cancel.
     std::mutex mu;
     bool stopping = false;
+    std::atomic<bool> shut{false};  // shutdown() ran
+    bool detached = false;          // shutdown() ran on one of the client's own threads
     std::uint64_t next_exchange = 0;
     std::unordered_map<std::uint64_t, std::weak_ptr<exchange_op>> live;
 
@@ -452,7 +455,8 @@ http_client::http_client(client_options options) : impl_(std::make_unique<impl>(
         });
 }
 
-http_client::~http_client() {
+void http_client::shutdown() {
+    if (impl_->shut.exchange(true)) return;
     std::vector<std::shared_ptr<exchange_op>> live;
     {
         std::lock_guard lock(impl_->mu);
@@ -468,14 +472,20 @@ http_client::~http_client() {
     impl_->work.reset();
     for (auto& t : impl_->threads)
         if (t.get_id() == std::this_thread::get_id()) {
-            // Destroyed by a handler's last reference, on one of its own
-            // threads: nothing may be freed under the running io_context,
-            // so it is left to end on its own (a leak, never a crash).
+            // Called from a handler, on one of the client's own threads: it
+            // cannot be joined from here, so the threads end on their own.
             for (auto& x : impl_->threads) x.detach();
-            (void)impl_.release();
+            impl_->detached = true;
             return;
         }
     for (auto& t : impl_->threads) t.join();
+}
+
+http_client::~http_client() {
+    shutdown();
+    // Destroyed by a handler's last reference: nothing may be freed under
+    // the running io_context (a leak at exit, never a crash).
+    if (impl_->detached) (void)impl_.release();
 }
 
 std::shared_ptr<client_exchange> http_client::send(client_request request, client_handlers handlers) {

@@ -7,12 +7,13 @@
 // Threading: the client runs its own io_context on `threads` threads. send()
 // may be called from any thread and never blocks; every handler of an
 // exchange runs on one of the client's threads, one at a time per exchange,
-// never after its on_done. Handlers must not block, must not throw, and must
-// not destroy the client (its destructor joins the threads they run on).
+// never after its on_done. Handlers must not block and must not throw.
 // Lifetime: the client owns its threads, its connections and every exchange
-// in flight. Destroying it cancels the exchanges still running (each on_done
-// runs, with errc::cancelled), closes the idle connections and joins the
-// threads; an exchange handle kept after that is inert.
+// in flight. Destroying it (or shutdown()) cancels the exchanges still
+// running (each on_done runs, with errc::cancelled), closes the idle
+// connections and joins the threads; an exchange handle kept after that is
+// inert. A client destroyed by a handler's last reference, on its own
+// thread, cannot join that thread: it is then left to end on its own.
 #pragma once
 
 #include <chrono>
@@ -118,6 +119,12 @@ public:
     ~http_client();
     http_client(const http_client&) = delete;
     http_client& operator=(const http_client&) = delete;
+
+    // Cancels every exchange (each on_done runs, errc::cancelled), closes
+    // the idle connections and joins the threads; afterwards send() answers
+    // nothing (its handlers never run). For an owner that must know the
+    // handlers are done while others still hold the client. Idempotent.
+    void shutdown();
 
     // Starts an exchange and returns at once; the outcome, errors included
     // (a bad URL too), arrives through the handlers. Dropping the returned

@@ -27,8 +27,8 @@ namespace {
 // The worker API's request schemas (schemas/), compiled once.
 std::expected<std::map<std::string, std::shared_ptr<const json_schema>>, std::string> worker_api_schemas() {
     std::map<std::string, std::shared_ptr<const json_schema>> out;
-    for (auto name : {"worker-register", "worker-progress", "worker-log", "worker-result", "worker-failure",
-                      "worker-suspend", "worker-extend"}) {
+    for (auto name : {"worker-register", "worker-progress", "worker-log", "worker-result", "worker-error",
+                      "worker-failure", "worker-suspend", "worker-extend"}) {
         auto doc = parse_json(schemas::find(name).value());
         if (!doc) return std::unexpected("schema " + std::string(name) + " is not JSON: " + doc.error().message);
         auto compiled = json_schema::compile(*doc);
@@ -132,9 +132,12 @@ void make_parts(mcp_server::impl& p) {
     p.sessions = std::make_unique<session_table>(*p.st, o.max_sessions, o.max_sessions_per_principal, o.session_recount);
     p.handlers = std::make_unique<work_pool>("handlers", o.handler_threads, o.handler_queue);
     p.delivery = std::make_unique<work_pool>("delivery", 2, 1'000'000);
+    // Each relayed request holds a thread until its client answers: a pool
+    // of its own, so a few people slow to answer hold no one else's request.
+    p.relay = std::make_unique<work_pool>("relay", 16, 10'000);
     p.timers = std::make_unique<timer_queue>();
     p.tasks = std::make_unique<task_table>(*p.st, task_table_options{o.max_active_tasks});
-    p.sink = std::make_unique<worker_sink>(worker_sink::parts{*p.sessions, *p.tasks, nullptr, nullptr, p.handlers.get()});
+    p.sink = std::make_unique<worker_sink>(worker_sink::parts{*p.sessions, *p.tasks, nullptr, nullptr, p.relay.get()});
     p.workers = std::make_unique<worker_hub>(*p.st, p.reg, *p.sink, p.cfg.workers);
     p.upstream_links = std::make_unique<upstreams>(*p.workers, p.cfg.upstreams);
     // The task runner runs handlers through the dispatcher, whose methods
@@ -223,9 +226,9 @@ std::expected<std::unique_ptr<mcp_server>, std::string> mcp_server::start(
     make_parts(*p);
     if (providers) providers(p->reg);
     if (auto r = p->workers->start(); !r) return std::unexpected("cannot load the workers: " + r.error().message);
-    p->upstream_links->start();
     p->runner->resume();
     if (auto r = listen(*p); !r) return std::unexpected(r.error());
+    p->upstream_links->start();
     const auto& cfg = p->cfg;
     spdlog::info("litemcp: {} on record; listening on {}:{}{} ({}), store {}{}",
                  counted(p->sessions->count(), "session"), cfg.http.host, p->http->port(), cfg.mcp.endpoint,
@@ -275,6 +278,7 @@ void mcp_server::stop() {
     // The pools finish what they hold and refuse more; a request whose record
     // is still being appended then gets a "busy" answer.
     p.upstream_links->stop();
+    p.relay->stop();  // a relayed request still waiting ends: its call is cancelled below
     p.workers->stop();
     p.handlers->stop();
     p.timers.reset();  // no promotion fires once the store may be going

@@ -69,6 +69,7 @@ public:
     std::unique_ptr<session_table> sessions;
     std::unique_ptr<work_pool> handlers;
     std::unique_ptr<work_pool> delivery;
+    std::unique_ptr<work_pool> relay;  // requests relayed to a client for a worker's call, each waiting for its answer
     std::unique_ptr<timer_queue> timers;
     std::unique_ptr<task_table> tasks;
     std::unique_ptr<worker_sink> sink;

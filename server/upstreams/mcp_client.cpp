@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "server/json/json_fields.h"
 #include "server/json/json_text.h"
 #include "transport/sse_parser.h"
 
@@ -31,11 +32,6 @@ std::string snippet(std::string_view body) {
     return s;
 }
 
-std::string text_of(const json& o, const char* key) {
-    if (!o.is_object()) return {};
-    auto it = o.find(key);
-    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 upstream_failure failure(upstream_failure::kind k, std::string message) { return {k, std::move(message)}; }
 
@@ -89,10 +85,12 @@ struct mcp_client::exchange_state {
         bool ok = true;
         try {
             ok = parser->feed(chunk, [&](transport::sse_event_in&& e) {
+                // Progress, for the resumes' bound: a new event id or a message.
+                if (!e.id.empty() && e.id != last_id) got_event = true;
                 if (!e.id.empty()) last_id = e.id;
                 if (e.retry) retry = *e.retry;
-                got_event = true;
                 if (e.data.empty()) return;  // a priming event
+                got_event = true;
                 if (auto m = parse_json(e.data)) take(std::move(*m));
             });
         } catch (const std::exception&) {
@@ -148,7 +146,7 @@ transport::client_request mcp_client::make_request(const json& message, const re
     r.body = to_json(message);
     r.headers.set("Content-Type", "application/json");
     r.headers.set("Accept", "application/json, text/event-stream");
-    const bool initialize = text_of(message, "method") == "initialize";
+    const bool initialize = string_field(message, "method") == "initialize";
     {
         std::lock_guard lock(mu_);
         if (!initialize && !session_.empty()) r.headers.set("Mcp-Session-Id", session_);
@@ -162,7 +160,7 @@ void mcp_client::post(json message, std::shared_ptr<exchange> ex, message_fn on_
                       bool may_reconnect, request_options o) {
     auto st = std::make_shared<exchange_state>();
     st->id = message.contains("method") && message.contains("id") ? message["id"] : json();
-    st->initialize = text_of(message, "method") == "initialize";
+    st->initialize = string_field(message, "method") == "initialize";
     st->message = std::move(message);
     st->ex = std::move(ex);
     st->on_message = std::move(on_message);
@@ -183,7 +181,7 @@ void mcp_client::post(json message, std::shared_ptr<exchange> ex, message_fn on_
         if (x.answered) return;
         x.answered = true;
         if (x.initialize && r && r->contains("result")) {
-            const auto version = text_of((*r)["result"], "protocolVersion");
+            const auto version = string_field((*r)["result"], "protocolVersion");
             if (std::find(std::begin(known_versions), std::end(known_versions), version) == std::end(known_versions))
                 return x.on_response(std::unexpected(failure(
                     upstream_failure::kind::refused,
@@ -327,7 +325,10 @@ void mcp_client::resume(std::shared_ptr<exchange_state> st) {
         };
         st->ex->carry(self->http_->send(std::move(r), std::move(h)));
     };
-    if (st->retry.count() > 0 && opts_.later) return opts_.later(st->retry, std::move(go));
+    // The server's hint, within reason; a short pause without one.
+    const auto delay = std::clamp(st->retry.count() > 0 ? st->retry : std::chrono::milliseconds(250),
+                                  std::chrono::milliseconds(250), std::chrono::milliseconds(30'000));
+    if (opts_.later) return opts_.later(delay, std::move(go));
     go();
 }
 
@@ -372,7 +373,7 @@ std::shared_ptr<mcp_client::exchange> mcp_client::request(const std::string& met
 
 void mcp_client::send(json message) {
     const auto url = opts_.url;
-    const auto what = text_of(message, "method").empty() ? std::string("a response") : text_of(message, "method");
+    const auto what = string_field(message, "method").empty() ? std::string("a response") : string_field(message, "method");
     post(std::move(message), std::make_shared<exchange>(), nullptr,
          [url, what](std::expected<json, upstream_failure> r) {
              if (!r && r.error().what != upstream_failure::kind::cancelled)
@@ -408,16 +409,19 @@ std::shared_ptr<mcp_client::exchange> mcp_client::listen(message_fn on_message,
     r.timeout = opts_.request_timeout;
     r.stream_timeout = std::chrono::milliseconds(0);
     r.headers.set("Accept", "text/event-stream");
+    std::string session, version;
     {
         std::lock_guard lock(mu_);
-        if (session_.empty()) {
-            // A server without sessions has nothing to say outside a request.
-            on_end(true, "the server keeps no session");
-            return ex;
-        }
-        r.headers.set("Mcp-Session-Id", session_);
-        r.headers.set("MCP-Protocol-Version", version_);
+        session = session_;
+        version = version_;
     }
+    if (session.empty()) {
+        // A server without sessions has nothing to say outside a request.
+        on_end(true, "the server keeps no session");
+        return ex;
+    }
+    r.headers.set("Mcp-Session-Id", session);
+    r.headers.set("MCP-Protocol-Version", version);
     for (auto& [k, v] : opts_.headers) r.headers.set(k, v);
     struct state {
         explicit state(std::size_t max) : parser(max) {}
@@ -449,8 +453,8 @@ std::shared_ptr<mcp_client::exchange> mcp_client::listen(message_fn on_message,
         if (st->broken) return on_end(false, "the server sent an event that is too large");
         if (!r) return on_end(false, r.error().message);
         if (st->streaming) return on_end(false, "the server ended its stream");
-        // 405: the server offers no stream; anything else is worth another try later.
-        on_end(r->status == 405, "the server answered the GET with HTTP " + std::to_string(r->status));
+        // A 4xx (405 above all): the server offers no stream; a 5xx is worth another try later.
+        on_end(r->status >= 400 && r->status < 500, "the server answered the GET with HTTP " + std::to_string(r->status));
     };
     ex->carry(http_->send(std::move(r), std::move(h)));
     return ex;

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "server/json/json_fields.h"
+
 namespace litemcp::server {
 
 namespace {
@@ -26,10 +28,10 @@ std::expected<void, std::string> add_entry(declared_upstreams& out, const std::s
                                            const std::string& at) {
     if (!e.is_object()) return std::unexpected(at + ": not an object");
     if (!valid_name(name)) return std::unexpected(at + ": the name must be 1 to 64 of A-Z a-z 0-9 . _ -");
-    const auto type = e.value("type", "");
+    const auto type = string_field(e, "type");
     if (e.contains("command") || type == "stdio") {
-        out.warnings.push_back(at + ": a stdio server (command) cannot be reached by URL, and litemcp does not run "
-                                    "stdio servers yet -- skipped");
+        out.warnings.push_back(at + ": a stdio server (command) cannot be reached by URL; run it with litemcp-connect "
+                                    "(docs/workers.md) -- skipped");
         return {};
     }
     if (type == "sse") {
@@ -66,17 +68,18 @@ std::expected<declared_upstreams, std::string> read_declared_upstreams(const jso
     if (doc.contains("remotes")) {
         // server.json: the registry's name is reverse-DNS with a slash; the
         // worker is named after its last part.
-        auto full = doc.value("name", "");
+        auto full = string_field(doc, "name");
         auto name = full.substr(full.find_last_of('/') == std::string::npos ? 0 : full.find_last_of('/') + 1);
         if (!valid_name(name)) return std::unexpected(where + ": name '" + full + "' gives no usable worker name");
         if (!doc["remotes"].is_array()) return std::unexpected(where + ": remotes must be an array");
         for (auto& r : doc["remotes"]) {
-            if (!r.is_object() || r.value("type", "") != "streamable-http") continue;
-            json e = {{"url", r.value("url", "")}};
+            if (string_field(r, "type") != "streamable-http") continue;
+            json e = {{"url", string_field(r, "url")}};
             json headers = json::object();
-            for (auto& h : r.value("headers", json::array()))
-                if (h.is_object() && h.contains("name") && h.contains("value") && h["value"].is_string())
-                    headers[h["name"].get<std::string>()] = h["value"];
+            const json given = r.contains("headers") && r["headers"].is_array() ? r["headers"] : json::array();
+            for (auto& h : given)
+                if (!string_field(h, "name").empty() && h.contains("value") && h["value"].is_string())
+                    headers[string_field(h, "name")] = h["value"];
             e["headers"] = headers;
             if (auto added = add_entry(out, name, e, where + ": remotes"); !added) return std::unexpected(added.error());
             return out;

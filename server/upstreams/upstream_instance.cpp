@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "server/json/json_fields.h"
 #include "server/json/json_text.h"
 #include "server/rpc/json_rpc.h"
 
@@ -13,17 +14,7 @@ namespace {
 
 constexpr std::string_view log_levels[] = {"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"};
 
-std::string text_of(const json& o, const char* key) {
-    if (!o.is_object()) return {};
-    auto it = o.find(key);
-    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
-json object_of(const json& o, const char* key) {
-    if (!o.is_object()) return json::object();
-    auto it = o.find(key);
-    return it != o.end() && it->is_object() ? *it : json::object();
-}
 
 std::uint64_t wall_ms() {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -85,26 +76,26 @@ bool upstream_instance::send(std::string_view, std::string_view data) {
     if (!is_open()) return false;
     auto event = parse_json(data);
     if (!event || !event->is_object()) return true;
-    const auto type = text_of(*event, "type");
+    const auto type = string_field(*event, "type");
     if (type == "call") return forward(*event);
     if (type == "cancel") {
-        const auto reason = text_of(*event, "reason");
-        cancel(text_of(*event, "callId"), reason.empty() ? "cancelled by the client" : reason);
+        const auto reason = string_field(*event, "reason");
+        cancel(string_field(*event, "callId"), reason.empty() ? "cancelled by the client" : reason);
     }
     return true;
 }
 
 bool upstream_instance::forward(const json& call) {
-    const auto call_id = text_of(call, "callId");
-    const auto method = text_of(call, "method").empty() ? std::string("tools/call") : text_of(call, "method");
+    const auto call_id = string_field(call, "callId");
+    const auto method = string_field(call, "method").empty() ? std::string("tools/call") : string_field(call, "method");
     const unsigned attempt = call.contains("attempt") && call["attempt"].is_number_unsigned() ? call["attempt"].get<unsigned>() : 1u;
     const std::string rpc_id = call_id + "/" + std::to_string(attempt);
     const auto& d = p_.definition;
 
-    json params = method == "tools/call" ? json::object() : object_of(call, "params");
-    json meta = method == "tools/call" ? object_of(call, "meta") : object_of(params, "_meta");
+    json params = method == "tools/call" ? json::object() : object_field(call, "params");
+    json meta = method == "tools/call" ? object_field(call, "meta") : object_field(params, "_meta");
     if (method == "tools/call" || method == "prompts/get") {
-        const auto listed = method == "tools/call" ? text_of(call, "tool") : text_of(params, "name");
+        const auto listed = method == "tools/call" ? string_field(call, "tool") : string_field(params, "name");
         auto name = d.upstream_name(listed);
         if (!name) {
             p_.report(call_id, "error",
@@ -178,8 +169,8 @@ bool upstream_instance::current(const std::string& call_id, const std::string& r
 
 void upstream_instance::on_message(const std::string& call_id, const std::string& rpc_id, json m) {
     if (!current(call_id, rpc_id)) return;
-    const auto method = text_of(m, "method");
-    const auto params = object_of(m, "params");
+    const auto method = string_field(m, "method");
+    const auto params = object_field(m, "params");
     if (m.contains("id")) {
         const json id = m["id"];
         auto client = p_.client;
@@ -205,7 +196,7 @@ void upstream_instance::on_message(const std::string& call_id, const std::string
         if (params.contains("message") && params["message"].is_string()) body["message"] = params["message"];
         p_.report(call_id, "progress", std::move(body));
     } else if (method == "notifications/message") {
-        const auto level = text_of(params, "level");
+        const auto level = string_field(params, "level");
         if (std::find(std::begin(log_levels), std::end(log_levels), level) == std::end(log_levels)) return;
         json body{{"level", level}, {"data", params.contains("data") ? params["data"] : json()}};
         if (params.contains("logger") && params["logger"].is_string()) body["logger"] = params["logger"];

@@ -4,7 +4,9 @@
 
 #include <thread>
 
+#include "server/json/json_fields.h"
 #include "server/json/json_text.h"
+#include "server/rpc/json_rpc.h"
 #include "server/util/counted.h"
 #include "server/util/ids.h"
 
@@ -41,6 +43,7 @@ struct upstreams::link {
     std::shared_ptr<upstream_instance> instance;
     std::chrono::milliseconds backoff{1'000};
     bool up = false;
+    bool relisting = false, relist_again = false;  // one relist in flight at a time
 
     ~link() { stop(); }
     // Ends what this link has open: its stream, its instance, its session.
@@ -57,13 +60,12 @@ struct upstreams::link {
 namespace {
 
 constexpr std::chrono::milliseconds first_backoff{1'000};
+
+worker_answer refuse_stopping() {
+    return {worker_outcome::store_unavailable, json{{"error", "litemcp is stopping; register again later"}}};
+}
 constexpr std::size_t reporter_threads = 4;
 
-std::string text_of(const json& o, const char* key) {
-    if (!o.is_object()) return {};
-    auto it = o.find(key);
-    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 // Lists what `wanted` names (method, field), one after the other, into lists.
 void list_each(std::shared_ptr<mcp_client> client, std::vector<std::pair<std::string, std::string>> wanted,
@@ -119,6 +121,7 @@ void upstreams::stop() {
     // Runs after what is queued; then nothing enters any more.
     (void)serial_.post([this] {
         links_.clear();
+        for (auto& [name, f] : fresh_) f.first->close();
         fresh_.clear();
     });
     {
@@ -128,6 +131,9 @@ void upstreams::stop() {
     serial_.stop();
     // What the instances reported reaches the hub before it stops.
     for (auto& r : reporters_) r->stop();
+    // No handler of an exchange runs after this (the instances the hub still
+    // holds keep the client, inert).
+    http_->shutdown();
 }
 
 std::shared_ptr<mcp_client> upstreams::make_client(const upstream_definition& d) {
@@ -164,7 +170,7 @@ void upstreams::report(const std::string& name, const std::string& call_id, cons
                 name, call_id, "error",
                 json{{"error", {{"code", rpc_code::internal_error},
                                 {"message", "upstream '" + name + "' answered what cannot be used: " +
-                                                text_of(a.body, "error")}}}});
+                                                string_field(a.body, "error")}}}});
         const bool final = action == "result" || action == "error" || action == "failure";
         for (int again = 0; final && again < 3 && (a.outcome == worker_outcome::store_unavailable ||
                                                     a.outcome == worker_outcome::internal);
@@ -174,7 +180,7 @@ void upstreams::report(const std::string& name, const std::string& call_id, cons
         }
         if (a.outcome != worker_outcome::done && a.outcome != worker_outcome::unknown_call)
             spdlog::warn("upstreams: {}: call {}: the {} could not be given: {}", name, call_id, action,
-                         text_of(a.body, "error"));
+                         string_field(a.body, "error"));
     };
     // One reporter per call: its progress, messages and answer in order.
     auto& pool = *reporters_[std::hash<std::string>{}(call_id) % reporters_.size()];
@@ -189,7 +195,7 @@ void upstreams::register_upstream(json body, std::optional<std::string> credenti
                                   std::function<void(worker_answer)> done) {
     auto refuse = [](worker_outcome o, std::string message) { return worker_answer{o, json{{"error", std::move(message)}}}; };
     post([=, this]() mutable {
-        const auto name = text_of(body, "name");
+        const auto name = string_field(body, "name");
         for (const char* field : {"tools", "resources", "prompts"})
             if (body.contains(field))
                 return done(refuse(worker_outcome::invalid, std::string(field) +
@@ -201,14 +207,16 @@ void upstreams::register_upstream(json body, std::optional<std::string> credenti
         if (!body.contains("concurrency")) body["concurrency"] = opts_.concurrency;
         auto client = make_client(*d);
         const auto url = d->shown_url();
-        client->connect([=, this](std::expected<json, upstream_failure> init) {
+        auto g = gate_;
+        auto refused = [g, done](worker_answer a) {
+            if (!g->post([a, done](upstreams&) { done(a); })) done(refuse_stopping());
+        };
+        client->connect([=](std::expected<json, upstream_failure> init) {
             if (!init)
-                return post([=] {
-                    done(refuse(worker_outcome::upstream_failed,
-                                "cannot use the MCP server at " + url + ": " + init.error().message));
-                });
-            discover(client, *init, [=, this](std::expected<json, upstream_failure> lists) {
-                post([=, this] {
+                return refused(refuse(worker_outcome::upstream_failed,
+                                      "cannot use the MCP server at " + url + ": " + init.error().message));
+            discover(client, *init, [=](std::expected<json, upstream_failure> lists) {
+                const bool queued = g->post([=](upstreams& self) {
                     if (!lists) {
                         client->close();
                         return done(refuse(worker_outcome::upstream_failed,
@@ -220,10 +228,10 @@ void upstreams::register_upstream(json body, std::optional<std::string> credenti
                         client->close();
                         return done(refuse(worker_outcome::upstream_failed, "the MCP server at " + url + ": " + reg.error()));
                     }
-                    fresh_[name] = {client, *init};
-                    auto a = hub_.register_worker(*reg, credential, owner);
+                    self.fresh_[name] = {client, *init};
+                    auto a = self.hub_.register_worker(*reg, credential, owner);
                     if (a.outcome != worker_outcome::registered && a.outcome != worker_outcome::done) {
-                        fresh_.erase(name);
+                        self.fresh_.erase(name);
                         client->close();
                         return done(std::move(a));
                     }
@@ -235,6 +243,7 @@ void upstreams::register_upstream(json body, std::optional<std::string> credenti
                                               {"prompts", (*reg)["prompts"].size()}};
                     done(std::move(a));
                 });
+                if (!queued) done(refuse_stopping());
             });
         });
     });
@@ -262,7 +271,7 @@ void upstreams::apply_declared() {
         if (current && *current == body) continue;
         auto a = hub_.reregister(body);
         if (a.outcome != worker_outcome::done && a.outcome != worker_outcome::registered)
-            spdlog::error("upstreams: {}: cannot register the declared upstream: {}", name, text_of(a.body, "error"));
+            spdlog::error("upstreams: {}: cannot register the declared upstream: {}", name, string_field(a.body, "error"));
         else
             spdlog::info("upstreams: {}: declared in the configuration", name);
     }
@@ -314,23 +323,25 @@ void upstreams::connect(link& l) {
     l.up = false;
     const auto generation = l.generation = ++next_generation_;
     const auto name = l.def.name;
+    auto g = gate_;
+    auto ready = [g, name, generation](std::shared_ptr<mcp_client> client, json init,
+                                       std::expected<json, upstream_failure> lists) {
+        g->post([=](upstreams& self) {
+            if (!lists) return self.went_down(name, generation, lists.error().message);
+            self.connected(name, generation, client, init, *lists);
+        });
+    };
     if (auto f = fresh_.find(name); f != fresh_.end()) {
         // Registered a moment ago: that connection and its lists serve.
         auto [client, init] = f->second;
         fresh_.erase(f);
-        discover(client, init, [=, this](std::expected<json, upstream_failure> lists) {
-            if (!lists) return post([=, this] { went_down(name, generation, lists.error().message); });
-            post([=, this] { connected(name, generation, client, init, *lists); });
-        });
+        discover(client, init, [=](std::expected<json, upstream_failure> lists) { ready(client, init, std::move(lists)); });
         return;
     }
     auto client = make_client(l.def);
-    client->connect([=, this](std::expected<json, upstream_failure> init) {
-        if (!init) return post([=, this] { went_down(name, generation, init.error().message); });
-        discover(client, *init, [=, this](std::expected<json, upstream_failure> lists) {
-            if (!lists) return post([=, this] { went_down(name, generation, lists.error().message); });
-            post([=, this] { connected(name, generation, client, *init, *lists); });
-        });
+    client->connect([=](std::expected<json, upstream_failure> init) {
+        if (!init) return g->post([=](upstreams& self) { self.went_down(name, generation, init.error().message); }), void();
+        discover(client, *init, [=](std::expected<json, upstream_failure> lists) { ready(client, *init, std::move(lists)); });
     });
 }
 
@@ -350,7 +361,7 @@ bool upstreams::take_lists(link& l, const json& lists) {
     if (!changed) return true;
     auto a = hub_.reregister(*body);
     if (a.outcome != worker_outcome::done && a.outcome != worker_outcome::registered) {
-        went_down(name, l.generation, "its new lists cannot be registered: " + text_of(a.body, "error"));
+        went_down(name, l.generation, "its new lists cannot be registered: " + string_field(a.body, "error"));
         return false;
     }
     spdlog::info("upstreams: {}: the server's lists changed; registered again ({})", name,
@@ -434,7 +445,17 @@ void upstreams::listen(const std::string& name, std::uint64_t generation) {
 }
 
 void upstreams::notice(const std::string& name, std::uint64_t generation, const json& message) {
-    const auto method = text_of(message, "method");
+    const auto method = string_field(message, "method");
+    if (message.contains("id")) {
+        // A request of the server's outside any call: no client to ask.
+        auto it = links_.find(name);
+        if (it == links_.end() || it->second->generation != generation || !it->second->client) return;
+        if (method == "ping") it->second->client->send(make_result(message["id"], json::object()));
+        else
+            it->second->client->send(make_error(message["id"], rpc_code::method_not_found,
+                                                method + " outside a call: there is no client to ask"));
+        return;
+    }
     if (!method.ends_with("/list_changed")) return;
     spdlog::debug("upstreams: {}: {}: reading its lists again", name, method);
     relist(name, generation);
@@ -444,12 +465,21 @@ void upstreams::relist(const std::string& name, std::uint64_t generation) {
     auto it = links_.find(name);
     if (it == links_.end() || it->second->generation != generation || !it->second->up) return;
     auto& l = *it->second;
-    discover(l.client, l.init, [this, name, generation](std::expected<json, upstream_failure> lists) {
-        post([this, name, generation, lists = std::move(lists)] {
-            auto it = links_.find(name);
-            if (it == links_.end() || it->second->generation != generation || !it->second->up) return;
-            if (!lists) return went_down(name, generation, "cannot read its lists again: " + lists.error().message);
-            take_lists(*it->second, *lists);
+    if (l.relisting) {
+        l.relist_again = true;  // one more once this one is done: the newest lists win
+        return;
+    }
+    l.relisting = true;
+    auto g = gate_;
+    discover(l.client, l.init, [g, name, generation](std::expected<json, upstream_failure> lists) {
+        g->post([name, generation, lists = std::move(lists)](upstreams& self) {
+            auto it = self.links_.find(name);
+            if (it == self.links_.end() || it->second->generation != generation || !it->second->up) return;
+            auto& l = *it->second;
+            l.relisting = false;
+            if (!lists) return self.went_down(name, generation, "cannot read its lists again: " + lists.error().message);
+            if (!self.take_lists(l, *lists)) return;
+            if (std::exchange(l.relist_again, false)) self.relist(name, generation);
         });
     });
 }

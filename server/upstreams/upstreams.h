@@ -125,8 +125,8 @@ private:
     std::shared_ptr<mcp_client> make_client(const upstream_definition& d);
     // Lists what the server serves (tools, and resources and prompts when
     // its capabilities say so) after initialize.
-    void discover(std::shared_ptr<mcp_client> client, const json& init,
-                  std::function<void(std::expected<json, upstream_failure>)> done);
+    static void discover(std::shared_ptr<mcp_client> client, const json& init,
+                         std::function<void(std::expected<json, upstream_failure>)> done);
 
     worker_hub& hub_;
     const upstream_options opts_;

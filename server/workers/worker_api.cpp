@@ -45,7 +45,7 @@ std::optional<std::string> credential(const http_request& req) {
     return token ? std::optional<std::string>(*token) : std::nullopt;
 }
 
-constexpr std::string_view actions[] = {"progress", "log", "result", "failure", "suspend", "extend"};
+constexpr std::string_view actions[] = {"progress", "log", "result", "error", "failure", "suspend", "extend"};
 
 }  // namespace
 
@@ -106,12 +106,12 @@ void worker_api::add_routes() {
                     if (instance.empty() || instance.size() > 128) instance = random_id().substr(0, 12);
                     w.attach(a[0], instance, res->start_sse({}));
                 });
-    routes_.add("POST", "/workers/{name}/calls/{call}/{action}", "progress, log, result, failure, suspend or extend",
+    routes_.add("POST", "/workers/{name}/calls/{call}/{action}", "progress, log, result, error, failure, suspend or extend",
                 [this, &w](http_request& req, args a, const responder_ptr& res) {
                     const auto& action = a[2];
                     if (std::find(std::begin(actions), std::end(actions), action) == std::end(actions))
                         return res->respond(http::problem(
-                            404, "unknown action '" + action + "': one of progress, log, result, failure, suspend, extend"));
+                            404, "unknown action '" + action + "': one of progress, log, result, error, failure, suspend, extend"));
                     auto body = body_of(req, "worker-" + action, res);
                     if (!body) return;
                     res->respond(answer_of(w.answer(a[0], credential(req), a[1], action, *body)));

@@ -5,7 +5,7 @@
 //   GET    /workers/<name>                           the worker's state
 //   DELETE /workers/<name>                           deregister
 //   GET    /workers/<name>/calls                     an instance's SSE stream of calls
-//   POST   /workers/<name>/calls/<callId>/<action>   progress | log | result | failure | suspend | extend
+//   POST   /workers/<name>/calls/<callId>/<action>   progress | log | result | error | failure | suspend | extend
 //
 // Bodies are checked against schemas/worker-*.json; every error is JSON
 // {"error": "..."} with the HTTP status that says what kind it is. The

@@ -1,0 +1,374 @@
+#include "server/connect/connector.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <thread>
+
+#include "server/json/json_fields.h"
+#include "server/json/json_text.h"
+#include "server/rpc/json_rpc.h"
+#include "server/upstreams/upstream_definition.h"
+#include "transport/sse_parser.h"
+
+namespace litemcp::server {
+
+namespace {
+
+
+// One exchange, waited for: the response, or what went wrong.
+std::expected<transport::client_response, std::string> exchange(transport::http_client& http, transport::client_request r) {
+    auto done = std::make_shared<std::promise<transport::result<transport::client_response>>>();
+    auto answer = done->get_future();
+    transport::client_handlers h;
+    h.on_done = [done](transport::result<transport::client_response> x) { done->set_value(std::move(x)); };
+    http.send(std::move(r), std::move(h));
+    auto x = answer.get();
+    if (!x) return std::unexpected(x.error().message);
+    return std::move(*x);
+}
+
+}  // namespace
+
+connector::connector(connector_options o) : o_(std::move(o)) {
+    prefix_ = o_.prefix.value_or(o_.name + "__");
+    if (o_.credential_file.empty()) o_.credential_file = o_.name + ".credential";
+    transport::client_options co;
+    co.idle_timeout = std::chrono::seconds(4);
+    http_ = std::make_unique<transport::http_client>(co);
+}
+
+connector::~connector() {
+    if (stream_) stream_->cancel();
+    child_.reset();
+    http_.reset();
+}
+
+transport::header_list connector::auth_headers(bool credential) const {
+    transport::header_list h;
+    if (credential && !credential_.empty()) h.set("Authorization", "Bearer " + credential_);
+    else if (!o_.token.empty()) h.set("Authorization", "Bearer " + o_.token);
+    return h;
+}
+
+// ---- the child ----------------------------------------------------------------
+
+void connector::request_child(const std::string& method, json params, json id, reply_fn reply) {
+    {
+        std::lock_guard lock(mu_);
+        waiting_[to_json(id)] = std::move(reply);
+    }
+    json m{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}};
+    if (!params.is_null()) m["params"] = std::move(params);
+    if (!child_->send(m)) {
+        reply_fn r;
+        {
+            std::lock_guard lock(mu_);
+            auto it = waiting_.find(to_json(id));
+            if (it == waiting_.end()) return;
+            r = std::move(it->second);
+            waiting_.erase(it);
+        }
+        r(make_error(id, rpc_code::internal_error, "the stdio server's input is closed"));
+    }
+}
+
+std::expected<json, std::string> connector::request_child_and_wait(const std::string& method, json params) {
+    auto done = std::make_shared<std::promise<json>>();
+    auto answer = done->get_future();
+    std::string id;
+    {
+        std::lock_guard lock(mu_);
+        id = "connect-" + std::to_string(next_id_++);
+    }
+    request_child(method, std::move(params), id, [done](json r) { done->set_value(std::move(r)); });
+    if (answer.wait_for(o_.request_timeout) != std::future_status::ready) {
+        std::lock_guard lock(mu_);
+        waiting_.erase(to_json(json(id)));
+        return std::unexpected("the stdio server did not answer " + method + " within " +
+                               std::to_string(o_.request_timeout.count()) + " ms");
+    }
+    auto r = answer.get();
+    if (r.contains("error")) return std::unexpected(method + " failed: " + to_json(r["error"]));
+    if (!r.contains("result") || !r["result"].is_object()) return std::unexpected(method + ": no result");
+    return r["result"];
+}
+
+void connector::from_child(json m) {
+    if (m.is_array()) {
+        for (auto& one : m) from_child(std::move(one));
+        return;
+    }
+    const auto method = string_field(m, "method");
+    if (method.empty() && m.contains("id")) {  // a response to us
+        reply_fn r;
+        {
+            std::lock_guard lock(mu_);
+            auto it = waiting_.find(to_json(m["id"]));
+            if (it == waiting_.end()) return;
+            r = std::move(it->second);
+            waiting_.erase(it);
+        }
+        r(std::move(m));
+        return;
+    }
+    if (m.contains("id")) {  // a request of the child's
+        if (method == "ping") child_->send(make_result(m["id"], json::object()));
+        else child_->send(make_error(m["id"], rpc_code::method_not_found, "litemcp-connect does not relay " + method));
+        return;
+    }
+    const auto params = object_field(m, "params");
+    if (method == "notifications/progress") {
+        const auto token = params.value("progressToken", json());
+        std::string call_id;
+        {
+            std::lock_guard lock(mu_);
+            for (auto& [c, rpc] : calls_)
+                if (json(rpc) == token) call_id = c;
+        }
+        if (call_id.empty() || !params.contains("progress") || !params["progress"].is_number()) return;
+        json body{{"progress", params["progress"]}};
+        if (params.contains("total") && params["total"].is_number()) body["total"] = params["total"];
+        if (params.contains("message") && params["message"].is_string()) body["message"] = params["message"];
+        post_answer(call_id, "progress", std::move(body));
+    } else if (method == "notifications/message") {
+        // stdio says nothing of which request a log message is about: it goes
+        // to the call when exactly one is running (always, at concurrency 1).
+        std::string call_id;
+        {
+            std::lock_guard lock(mu_);
+            if (calls_.size() == 1) call_id = calls_.begin()->first;
+        }
+        if (call_id.empty() || string_field(params, "level").empty()) return;
+        json body{{"level", params["level"]}, {"data", params.contains("data") ? params["data"] : json()}};
+        if (params.contains("logger") && params["logger"].is_string()) body["logger"] = params["logger"];
+        post_answer(call_id, "log", std::move(body));
+    } else if (method.ends_with("/list_changed")) {
+        std::lock_guard lock(mu_);
+        relist_ = true;
+        cv_.notify_all();
+    }
+}
+
+// ---- litemcp ------------------------------------------------------------------
+
+std::expected<json, std::string> connector::lists() {
+    const json caps = object_field(init_, "capabilities");
+    json out{{"tools", json::array()}, {"resources", json::array()}, {"prompts", json::array()}};
+    for (auto [method, field] : {std::pair{"tools/list", "tools"}, {"resources/list", "resources"}, {"prompts/list", "prompts"}}) {
+        if (!caps.contains(field)) continue;
+        json cursor;
+        for (int page = 0; page < 100; ++page) {
+            json params = json::object();
+            if (!cursor.is_null()) params["cursor"] = cursor;
+            auto r = request_child_and_wait(method, params);
+            if (!r) return std::unexpected(r.error());
+            for (auto& x : r->value(field, json::array())) out[field].push_back(x);
+            auto next = r->find("nextCursor");
+            if (next == r->end() || !next->is_string() || next->get<std::string>().empty() || *next == cursor) break;
+            cursor = *next;
+        }
+    }
+    return out;
+}
+
+std::expected<void, std::string> connector::register_worker() {
+    auto l = lists();
+    if (!l) return std::unexpected(l.error());
+    upstream_definition d;
+    d.name = o_.name;
+    d.prefix = prefix_;
+    json asked{{"name", o_.name}, {"concurrency", o_.concurrency}, {"queueWhileOffline", o_.queue_while_offline}};
+    auto body = upstream_registration(asked, d, *l);
+    if (!body) return std::unexpected(body.error());
+    transport::client_request r;
+    r.url = o_.url + "/workers";
+    r.headers = auth_headers(o_.token.empty());
+    r.headers.set("Content-Type", "application/json");
+    r.body = to_json(*body);
+    auto res = exchange(*http_, std::move(r));
+    if (!res) return std::unexpected("cannot reach litemcp at " + o_.url + ": " + res.error());
+    auto reply = parse_json(res->body).value_or(json::object());
+    if (res->status == 201) {
+        std::lock_guard lock(mu_);
+        credential_ = string_field(reply, "credential");
+        // Kept for the next start: registering again needs it.
+        const auto old_mask = umask(077);
+        std::ofstream(o_.credential_file) << credential_ << "\n";
+        umask(old_mask);
+    } else if (res->status != 200) {
+        return std::unexpected("litemcp refused the registration (HTTP " + std::to_string(res->status) + "): " +
+                               string_field(reply, "error") +
+                               (res->status == 409 ? " -- the credential is in --credential-file of the connector "
+                                                     "that registered it"
+                                                   : ""));
+    }
+    spdlog::info("litemcp-connect: {}: registered with {} ({} tools, {} resources, {} prompts)", o_.name, o_.url,
+                 (*body)["tools"].size(), (*body)["resources"].size(), (*body)["prompts"].size());
+    return {};
+}
+
+void connector::attach() {
+    transport::client_request r;
+    r.method = "GET";
+    r.url = o_.url + "/workers/" + o_.name + "/calls";
+    r.headers = auth_headers(true);
+    r.headers.set("Accept", "text/event-stream");
+    r.headers.set("Worker-Instance", "connect-" + std::to_string(getpid()));
+    r.timeout = std::chrono::seconds(10);
+    r.stream_timeout = std::chrono::seconds(60);  // litemcp sends a keep-alive every 15 s
+    auto parser = std::make_shared<transport::sse_parser>(16 * 1024 * 1024);
+    transport::client_handlers h;
+    h.on_head = [](const transport::client_response& head) { return head.status == 200; };
+    h.on_data = [this, parser](std::string_view chunk) {
+        parser->feed(chunk, [this](transport::sse_event_in&& e) {
+            if (auto m = parse_json(e.data); m && m->is_object()) on_event(*m);
+        });
+    };
+    h.on_done = [this](transport::result<transport::client_response> x) {
+        if (!x) spdlog::warn("litemcp-connect: {}: the call stream ended: {}", o_.name, x.error().message);
+        else if (x->status != 200)
+            spdlog::warn("litemcp-connect: {}: litemcp refused the call stream (HTTP {}): {}", o_.name, x->status, x->body);
+        std::lock_guard lock(mu_);
+        reattach_ = true;
+        cv_.notify_all();
+    };
+    auto stream = http_->send(std::move(r), std::move(h));
+    std::lock_guard lock(mu_);
+    stream_ = std::move(stream);
+}
+
+void connector::on_event(const json& e) {
+    const auto type = string_field(e, "type");
+    const auto call_id = string_field(e, "callId");
+    if (type == "attached") {
+        spdlog::info("litemcp-connect: {}: attached as instance {}", o_.name, string_field(e, "instance"));
+        return;
+    }
+    if (type == "cancel") {
+        std::string rpc;
+        {
+            std::lock_guard lock(mu_);
+            auto it = calls_.find(call_id);
+            if (it == calls_.end()) return;
+            rpc = it->second;
+            calls_.erase(it);
+        }
+        child_->send(make_notification("notifications/cancelled", json{{"requestId", rpc}, {"reason", string_field(e, "reason")}}));
+        return;
+    }
+    if (type != "call") return;
+    const auto method = string_field(e, "method");
+    const unsigned attempt = e.contains("attempt") && e["attempt"].is_number_unsigned() ? e["attempt"].get<unsigned>() : 1u;
+    const std::string rpc = call_id + "/" + std::to_string(attempt);
+    json params = method == "tools/call" ? json::object() : object_field(e, "params");
+    json meta = method == "tools/call" ? object_field(e, "meta") : object_field(params, "_meta");
+    if (method == "tools/call" || method == "prompts/get") {
+        const auto listed = method == "tools/call" ? string_field(e, "tool") : string_field(params, "name");
+        if (!listed.starts_with(prefix_)) {
+            post_answer(call_id, "error", json{{"error", {{"code", rpc_code::invalid_params}, {"message", "'" + listed + "' is not served here"}}}});
+            return;
+        }
+        params["name"] = listed.substr(prefix_.size());
+        if (method == "tools/call" && e.contains("arguments")) params["arguments"] = e["arguments"];
+    }
+    meta.erase("progressToken");
+    if (e.contains("progressToken") && !e["progressToken"].is_null()) meta["progressToken"] = rpc;
+    meta["io.litemcp/deliveryId"] = call_id;
+    meta["io.litemcp/attempt"] = attempt;
+    params["_meta"] = std::move(meta);
+    {
+        std::lock_guard lock(mu_);
+        if (calls_.contains(call_id)) return;  // delivered again while the child still works on it
+        calls_[call_id] = rpc;
+    }
+    request_child(method, std::move(params), rpc, [this, call_id, rpc](json r) {
+        {
+            std::lock_guard lock(mu_);
+            auto it = calls_.find(call_id);
+            if (it == calls_.end() || it->second != rpc) return;  // cancelled meanwhile
+            calls_.erase(it);
+        }
+        if (auto err = r.find("error"); err != r.end() && err->is_object())
+            post_answer(call_id, "error", json{{"error", *err}});
+        else if (r.contains("result") && r["result"].is_object())
+            post_answer(call_id, "result", json{{"result", r["result"]}});
+        else
+            post_answer(call_id, "error", json{{"error", {{"code", rpc_code::internal_error}, {"message", "the stdio server answered no result"}}}});
+    });
+}
+
+void connector::post_answer(const std::string& call_id, const std::string& action, json body) {
+    transport::client_request r;
+    r.url = o_.url + "/workers/" + o_.name + "/calls/" + call_id + "/" + action;
+    r.headers = auth_headers(true);
+    r.headers.set("Content-Type", "application/json");
+    r.body = to_json(body);
+    transport::client_handlers h;
+    h.on_done = [name = o_.name, call_id, action](transport::result<transport::client_response> x) {
+        // A lost answer is not lost for good: the call stays open in
+        // litemcp and is delivered again.
+        if (!x) spdlog::warn("litemcp-connect: {}: call {}: the {} did not reach litemcp: {}", name, call_id, action, x.error().message);
+        else if (x->status >= 300)
+            spdlog::warn("litemcp-connect: {}: call {}: litemcp refused the {} (HTTP {}): {}", name, call_id, action, x->status, x->body);
+    };
+    http_->send(std::move(r), std::move(h));
+}
+
+std::expected<int, std::string> connector::run() {
+    {
+        std::ifstream in(o_.credential_file);
+        std::string c;
+        if (in >> c) credential_ = c;
+    }
+    auto child = stdio_peer::start(o_.command, stdio_peer::handlers{
+                                                   [this](json m) { from_child(std::move(m)); },
+                                                   [this](int status) {
+                                                       std::lock_guard lock(mu_);
+                                                       exited_ = status;
+                                                       cv_.notify_all();
+                                                   }});
+    if (!child) return std::unexpected(child.error());
+    child_ = std::move(*child);
+    auto init = request_child_and_wait(
+        "initialize", json{{"protocolVersion", "2025-11-25"},
+                           {"capabilities", json::object()},
+                           {"clientInfo", {{"name", "litemcp-connect"}, {"version", "0.1.0"}}}});
+    if (!init) return std::unexpected(init.error());
+    init_ = *init;
+    child_->send(make_notification("notifications/initialized", json::object()));
+    spdlog::info("litemcp-connect: {}: {} started ({})", o_.name, o_.command[0],
+                 object_field(init_, "serverInfo").value("name", std::string("?")));
+    // At start, litemcp must be reachable: a wrong URL is said at once.
+    if (auto r = register_worker(); !r) return std::unexpected(r.error());
+    attach();
+    std::unique_lock lock(mu_);
+    for (;;) {
+        cv_.wait(lock, [&] { return exited_ || relist_ || reattach_; });
+        if (exited_) {
+            spdlog::info("litemcp-connect: {}: the stdio server exited ({})", o_.name, *exited_);
+            return *exited_;
+        }
+        relist_ = false;  // registering again reads the lists again
+        const bool reattach = std::exchange(reattach_, false);
+        lock.unlock();
+        if (reattach) std::this_thread::sleep_for(std::chrono::seconds(1));  // litemcp restarting: not too eagerly
+        if (auto r = register_worker(); !r) {
+            spdlog::warn("litemcp-connect: {}: {}", o_.name, r.error());
+            if (reattach) {
+                lock.lock();
+                reattach_ = true;  // try again
+                continue;
+            }
+        } else if (reattach) {
+            attach();
+        }
+        lock.lock();
+    }
+}
+
+}  // namespace litemcp::server

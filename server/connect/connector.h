@@ -1,0 +1,86 @@
+// litemcp-connect: puts an MCP server that speaks stdio behind litemcp
+// (docs/workers.md, "stdio servers: litemcp-connect"). It runs the server
+// as its child, is its MCP client over stdio, and attaches it to litemcp
+// through the worker API's dial-out channel: it registers the server's
+// tools, resources and prompts (tools and prompts named with the prefix),
+// takes calls from the worker's SSE stream, forwards each to the child as
+// a JSON-RPC request carrying the call's delivery id in _meta, and posts
+// what comes back -- progress, log messages, the result or the JSON-RPC
+// error -- to litemcp. Every call is durable in litemcp before it reaches
+// the connector, so a connector (or child) that dies mid-call gets it again
+// once it is back, and litemcp's restarts are ridden out: it registers and
+// attaches again.
+//
+// Threading: run() blocks the calling thread until the child exits or
+// stop(); the HTTP client's thread and the child's reader thread report to
+// it under one mutex. Lifetime: one per process.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/connect/stdio_peer.h"
+#include "server/json/json.h"
+#include "transport/http_client.h"
+
+namespace litemcp::server {
+
+struct connector_options {
+    std::string url = "http://127.0.0.1:8080";  // litemcp. Default: http://127.0.0.1:8080
+    std::string name;                            // the worker's name (required)
+    std::optional<std::string> prefix;           // before every tool and prompt name. Default: "<name>__"
+    std::string credential_file;                 // where the worker's credential is kept. Default: <name>.credential
+    std::string token;                           // an access token to register with (authentication on)
+    unsigned concurrency = 1;                    // calls sent to the child at once. Default: 1
+    bool queue_while_offline = true;             // calls wait while the connector is away. Default: true
+    std::vector<std::string> command;            // the stdio server and its arguments
+    std::chrono::milliseconds request_timeout{60'000};  // the child's answer to initialize and lists. Default: 60 s
+};
+
+class connector {
+public:
+    explicit connector(connector_options o);
+    ~connector();
+    // Starts the child and serves until it exits: its exit status, or an
+    // error message when it could not start or register.
+    std::expected<int, std::string> run();
+
+private:
+    // ---- the child (MCP over stdio) ----
+    using reply_fn = std::function<void(json response)>;
+    void request_child(const std::string& method, json params, json id, reply_fn reply);
+    std::expected<json, std::string> request_child_and_wait(const std::string& method, json params);
+    void from_child(json message);
+    // ---- litemcp (the worker API) ----
+    std::expected<json, std::string> lists();
+    std::expected<void, std::string> register_worker();
+    void attach();
+    void on_event(const json& event);
+    void post_answer(const std::string& call_id, const std::string& action, json body);
+    transport::header_list auth_headers(bool credential) const;
+
+    connector_options o_;
+    std::string prefix_;
+    std::unique_ptr<transport::http_client> http_;
+    std::unique_ptr<stdio_peer> child_;
+    json init_;  // the child's InitializeResult
+
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::map<std::string, reply_fn> waiting_;        // the child's answers by our request id
+    std::map<std::string, std::string> calls_;       // call id -> our request id to the child
+    std::string credential_;
+    std::shared_ptr<transport::client_exchange> stream_;
+    std::optional<int> exited_;
+    bool relist_ = false;  // the child said list_changed
+    bool reattach_ = false;  // the SSE stream ended
+    std::uint64_t next_id_ = 1;
+};
+
+}  // namespace litemcp::server
