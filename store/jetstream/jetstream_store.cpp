@@ -18,6 +18,7 @@ std::uint64_t wall_ms() {
 
 // JetStream's error code for "stream name already in use".
 constexpr int stream_name_exists = 10058;
+constexpr int stream_create_attempts = 3;
 
 }  // namespace
 
@@ -110,11 +111,22 @@ result<void> jetstream_store::ensure_stream(const std::string& parent, int shard
     cfg.MaxAge = std::chrono::duration_cast<std::chrono::nanoseconds>(policy.idle_ttl).count();
     cfg.AllowDirect = true;
     cfg.RePublish = &rp;
-    jsErrCode jerr{};
-    natsStatus s = js_AddStream(nullptr, link_->js(), &cfg, nullptr, &jerr);
-    if (s != NATS_OK && static_cast<int>(jerr) == stream_name_exists) {
-        jerr = {};
-        s = js_UpdateStream(nullptr, link_->js(), &cfg, nullptr, &jerr);
+    // A replicated stream's creation waits for its leader election, which
+    // on a loaded cluster can outlast one request timeout. Adding is
+    // idempotent (an existing stream is updated), so a timeout is tried
+    // again, each try waiting three request timeouts.
+    jsOptions o;
+    jsOptions_Init(&o);
+    o.Wait = 3 * link_->timeout().count();
+    natsStatus s = NATS_OK;
+    for (int attempt = 0; attempt < stream_create_attempts; ++attempt) {
+        jsErrCode jerr{};
+        s = js_AddStream(nullptr, link_->js(), &cfg, &o, &jerr);
+        if (s != NATS_OK && static_cast<int>(jerr) == stream_name_exists) {
+            jerr = {};
+            s = js_UpdateStream(nullptr, link_->js(), &cfg, &o, &jerr);
+        }
+        if (s != NATS_TIMEOUT) break;
     }
     if (s != NATS_OK) return std::unexpected(nats_error("creating the stream " + name, s));
     return {};
