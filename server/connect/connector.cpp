@@ -116,10 +116,33 @@ void connector::from_child(json m) {
         r(std::move(m));
         return;
     }
+    // stdio says nothing of which call a log message or a request of the
+    // child's is about: it is the call's when exactly one is running
+    // (always, at concurrency 1).
+    auto only_call = [this] {
+        std::lock_guard lock(mu_);
+        return calls_.size() == 1 ? calls_.begin()->first : std::string();
+    };
     if (m.contains("id")) {  // a request of the child's
-        if (method == "ping") child_->send(make_result(m["id"], json::object()));
-        else child_->send(make_error(m["id"], rpc_code::method_not_found, "litemcp-connect does not relay " + method));
-        return;
+        if (method == "ping") {
+            child_->send(make_result(m["id"], json::object()));
+            return;
+        }
+        const auto call_id = only_call();
+        if (call_id.empty()) {
+            child_->send(make_error(m["id"], rpc_code::method_not_found,
+                                    "litemcp-connect relays " + method + " to the calling client only while exactly one call runs"));
+            return;
+        }
+        // litemcp asks the call's client; the answer is the POST's.
+        json id = m["id"];
+        return post(call_id, std::move(m), [this, id](const json& answer) {
+            json out = answer;
+            if (classify(out).kind != message_kind::response)
+                out = make_error(id, rpc_code::internal_error, "litemcp gave no answer to relay");
+            out["id"] = id;
+            child_->send(std::move(out));
+        });
     }
     const auto params = object_field(m, "params");
     if (method == "notifications/progress") {
@@ -130,23 +153,9 @@ void connector::from_child(json m) {
             for (auto& [c, rpc] : calls_)
                 if (json(rpc) == token) call_id = c;
         }
-        if (call_id.empty() || !params.contains("progress") || !params["progress"].is_number()) return;
-        json body{{"progress", params["progress"]}};
-        if (params.contains("total") && params["total"].is_number()) body["total"] = params["total"];
-        if (params.contains("message") && params["message"].is_string()) body["message"] = params["message"];
-        post_answer(call_id, "progress", std::move(body));
+        if (!call_id.empty()) post(call_id, std::move(m));
     } else if (method == "notifications/message") {
-        // stdio says nothing of which request a log message is about: it goes
-        // to the call when exactly one is running (always, at concurrency 1).
-        std::string call_id;
-        {
-            std::lock_guard lock(mu_);
-            if (calls_.size() == 1) call_id = calls_.begin()->first;
-        }
-        if (call_id.empty() || string_field(params, "level").empty()) return;
-        json body{{"level", params["level"]}, {"data", params.contains("data") ? params["data"] : json()}};
-        if (params.contains("logger") && params["logger"].is_string()) body["logger"] = params["logger"];
-        post_answer(call_id, "log", std::move(body));
+        if (auto call_id = only_call(); !call_id.empty()) post(call_id, std::move(m));
     } else if (method.ends_with("/list_changed")) {
         std::lock_guard lock(mu_);
         relist_ = true;
@@ -243,78 +252,69 @@ void connector::attach() {
 }
 
 void connector::on_event(const json& e) {
-    const auto type = string_field(e, "type");
-    const auto call_id = string_field(e, "callId");
-    if (type == "attached") {
-        spdlog::info("litemcp-connect: {}: attached as instance {}", o_.name, string_field(e, "instance"));
+    const auto method = string_field(e, "method");
+    if (method == "io.litemcp/attached") {
+        spdlog::info("litemcp-connect: {}: attached as instance {}", o_.name, string_field(object_field(e, "params"), "instance"));
         return;
     }
-    if (type == "cancel") {
+    if (method == "notifications/cancelled") {
+        const auto params = object_field(e, "params");
         std::string rpc;
         {
             std::lock_guard lock(mu_);
-            auto it = calls_.find(call_id);
+            auto it = calls_.find(string_field(params, "requestId"));
             if (it == calls_.end()) return;
             rpc = it->second;
             calls_.erase(it);
         }
-        child_->send(make_notification("notifications/cancelled", json{{"requestId", rpc}, {"reason", string_field(e, "reason")}}));
+        child_->send(make_notification("notifications/cancelled", json{{"requestId", rpc}, {"reason", string_field(params, "reason")}}));
         return;
     }
-    if (type != "call") return;
-    const auto method = string_field(e, "method");
-    const unsigned attempt = e.contains("attempt") && e["attempt"].is_number_unsigned() ? e["attempt"].get<unsigned>() : 1u;
-    const std::string rpc = call_id + "/" + std::to_string(attempt);
-    json params = method == "tools/call" ? json::object() : object_field(e, "params");
-    json meta = method == "tools/call" ? object_field(e, "meta") : object_field(params, "_meta");
-    if (method == "tools/call" || method == "prompts/get") {
-        const auto listed = method == "tools/call" ? string_field(e, "tool") : string_field(params, "name");
-        if (!listed.starts_with(prefix_)) {
-            post_answer(call_id, "error", json{{"error", {{"code", rpc_code::invalid_params}, {"message", "'" + listed + "' is not served here"}}}});
-            return;
-        }
-        params["name"] = listed.substr(prefix_.size());
-        if (method == "tools/call" && e.contains("arguments")) params["arguments"] = e["arguments"];
-    }
-    meta.erase("progressToken");
-    if (e.contains("progressToken") && !e["progressToken"].is_null()) meta["progressToken"] = rpc;
-    meta["io.litemcp/deliveryId"] = call_id;
-    meta["io.litemcp/attempt"] = attempt;
-    params["_meta"] = std::move(meta);
+    auto call = worker_messages::read_call(e);
+    if (!call) return;
+    const auto call_id = call->id;
+    upstream_definition d;
+    d.name = o_.name;
+    d.prefix = prefix_;
+    auto request = forward_call(d, std::move(*call));
+    if (!request) return post(call_id, make_error(call_id, rpc_code::invalid_params, request.error()));
+    const auto rpc = request->id;
     {
         std::lock_guard lock(mu_);
         if (calls_.contains(call_id)) return;  // delivered again while the child still works on it
         calls_[call_id] = rpc;
     }
-    request_child(method, std::move(params), rpc, [this, call_id, rpc](json r) {
+    request_child(request->method, std::move(request->params), rpc, [this, call_id, rpc](json r) {
         {
             std::lock_guard lock(mu_);
             auto it = calls_.find(call_id);
             if (it == calls_.end() || it->second != rpc) return;  // cancelled meanwhile
             calls_.erase(it);
         }
-        if (auto err = r.find("error"); err != r.end() && err->is_object())
-            post_answer(call_id, "error", json{{"error", *err}});
-        else if (r.contains("result") && r["result"].is_object())
-            post_answer(call_id, "result", json{{"result", r["result"]}});
-        else
-            post_answer(call_id, "error", json{{"error", {{"code", rpc_code::internal_error}, {"message", "the stdio server answered no result"}}}});
+        // The child's response is the call's, under the call's id.
+        if (classify(r).kind != message_kind::response)
+            r = make_error(call_id, rpc_code::internal_error, "the stdio server answered no result");
+        r["id"] = call_id;
+        post(call_id, std::move(r));
     });
 }
 
-void connector::post_answer(const std::string& call_id, const std::string& action, json body) {
+void connector::post(const std::string& call_id, json message, std::function<void(const json& answer)> answered) {
     transport::client_request r;
-    r.url = o_.url + "/workers/" + o_.name + "/calls/" + call_id + "/" + action;
+    r.url = o_.url + "/workers/" + o_.name + "/calls/" + call_id;
     r.headers = auth_headers(true);
     r.headers.set("Content-Type", "application/json");
-    r.body = to_json(body);
+    r.body = to_json(message);
+    if (answered) r.timeout = std::chrono::minutes(11);  // litemcp waits up to 10 minutes for the client
     transport::client_handlers h;
-    h.on_done = [name = o_.name, call_id, action](transport::result<transport::client_response> x) {
+    const auto what = string_field(message, "method").empty() ? std::string("response") : string_field(message, "method");
+    h.on_done = [name = o_.name, call_id, what, answered](transport::result<transport::client_response> x) {
         // A lost answer is not lost for good: the call stays open in
         // litemcp and is delivered again.
-        if (!x) spdlog::warn("litemcp-connect: {}: call {}: the {} did not reach litemcp: {}", name, call_id, action, x.error().message);
+        if (!x) spdlog::warn("litemcp-connect: {}: call {}: the {} did not reach litemcp: {}", name, call_id, what, x.error().message);
         else if (x->status >= 300)
-            spdlog::warn("litemcp-connect: {}: call {}: litemcp refused the {} (HTTP {}): {}", name, call_id, action, x->status, x->body);
+            spdlog::warn("litemcp-connect: {}: call {}: litemcp refused the {} (HTTP {}): {}", name, call_id, what, x->status, x->body);
+        if (answered) answered(x && x->status == 200 ? parse_json(x->body).value_or(json()) : json());
     };
     http_->send(std::move(r), std::move(h));
 }
@@ -336,7 +336,9 @@ std::expected<int, std::string> connector::run() {
     child_ = std::move(*child);
     auto init = request_child_and_wait(
         "initialize", json{{"protocolVersion", "2025-11-25"},
-                           {"capabilities", json::object()},
+                           // What the child may ask while it works on a call:
+                           // relayed to the calling client (who must have declared it too).
+                           {"capabilities", {{"sampling", json::object()}, {"elicitation", json::object()}, {"roots", json::object()}}},
                            {"clientInfo", {{"name", "litemcp-connect"}, {"version", "0.1.0"}}}});
     if (!init) return std::unexpected(init.error());
     init_ = *init;

@@ -3,10 +3,11 @@
 // as its child, is its MCP client over stdio, and attaches it to litemcp
 // through the worker API's dial-out channel: it registers the server's
 // tools, resources and prompts (tools and prompts named with the prefix),
-// takes calls from the worker's SSE stream, forwards each to the child as
-// a JSON-RPC request carrying the call's delivery id in _meta, and posts
-// what comes back -- progress, log messages, the result or the JSON-RPC
-// error -- to litemcp. Every call is durable in litemcp before it reaches
+// takes calls from the worker's stream (each an MCP request), forwards each
+// to the child under its own id, and posts what comes back -- progress,
+// log messages, the response -- to the call in litemcp. The child's
+// sampling, elicitation and roots requests during a call go the same way
+// to the calling client, and its answer back. Every call is durable in litemcp before it reaches
 // the connector, so a connector (or child) that dies mid-call gets it again
 // once it is back, and litemcp's restarts are ridden out: it registers and
 // attaches again.
@@ -62,7 +63,11 @@ private:
     std::expected<void, std::string> register_worker();
     void attach();
     void on_event(const json& event);
-    void post_answer(const std::string& call_id, const std::string& action, json body);
+    // Posts one JSON-RPC message about a call to litemcp; answered, when
+    // given, gets the JSON-RPC response litemcp answers a request with (null
+    // when none came).
+    void post(const std::string& call_id, json message, std::function<void(const json& answer)> answered = {});
+
     transport::header_list auth_headers(bool credential) const;
 
     connector_options o_;

@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "server/json/json_fields.h"
 #include "server/json/json_text.h"
 
 namespace litemcp::server {
@@ -84,6 +85,22 @@ std::expected<json, std::string> upstream_registration(const json& asked, const 
     // A registration is one record in the store (JetStream's values are at most 1 MiB).
     if (to_json(body).size() > 512 * 1024) return std::unexpected("what the server lists is larger than 512 KiB");
     return body;
+}
+
+std::expected<forwarded_request, std::string> forward_call(const upstream_definition& d,
+                                                           worker_messages::delivered_call call) {
+    forwarded_request out{call.id + "/" + std::to_string(call.attempt), std::move(call.method), std::move(call.params)};
+    if (out.method == "tools/call" || out.method == "prompts/get") {
+        const auto listed = string_field(out.params, "name");
+        auto name = d.upstream_name(listed);
+        if (!name) return std::unexpected("'" + listed + "' is not served by upstream '" + d.name + "'");
+        out.params["name"] = *name;
+    }
+    json& meta = out.params["_meta"];
+    if (!meta.is_object()) meta = json::object();
+    if (meta.contains("progressToken")) meta["progressToken"] = out.id;
+    meta.erase(worker_messages::deadline_key);
+    return out;
 }
 
 }  // namespace litemcp::server

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "server/json/json.h"
+#include "server/workers/worker_messages.h"
 
 namespace litemcp::server {
 
@@ -48,6 +49,22 @@ struct upstream_definition {
         return q == std::string::npos ? url : url.substr(0, q) + "?…";
     }
 };
+
+// A delivered call as the server is asked it (litemcp's instance of an
+// upstream, and litemcp-connect): under its own JSON-RPC id, one per
+// attempt (call id "/" attempt), so a late answer of an attempt given up is
+// not taken for the next one's; the server's name of the tool or prompt; the
+// client's progress token replaced by that id, where the server's progress
+// comes back under; the delivery id and attempt kept in _meta, litemcp's
+// deadline dropped. The error is the client's answer when the name does not
+// carry the prefix.
+struct forwarded_request {
+    std::string id;
+    std::string method;
+    json params;
+};
+std::expected<forwarded_request, std::string> forward_call(const upstream_definition& d,
+                                                           worker_messages::delivered_call call);
 
 // The registration body of an upstream: what was asked (name, upstream,
 // worker options) with the server's lists, tools and prompts renamed with

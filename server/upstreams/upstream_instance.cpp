@@ -7,6 +7,7 @@
 #include "server/json/json_fields.h"
 #include "server/json/json_text.h"
 #include "server/rpc/json_rpc.h"
+#include "server/workers/worker_messages.h"
 
 namespace litemcp::server {
 
@@ -72,55 +73,34 @@ void upstream_instance::close() {
     for (auto& f : closed) p_.later(std::move(f));
 }
 
-bool upstream_instance::send(std::string_view, std::string_view data) {
+bool upstream_instance::send(std::string_view, const json& message) {
     if (!is_open()) return false;
-    auto event = parse_json(data);
-    if (!event || !event->is_object()) return true;
-    const auto type = string_field(*event, "type");
-    if (type == "call") return forward(*event);
-    if (type == "cancel") {
-        const auto reason = string_field(*event, "reason");
-        cancel(string_field(*event, "callId"), reason.empty() ? "cancelled by the client" : reason);
+    if (auto call = worker_messages::read_call(message)) return forward(std::move(*call));
+    if (string_field(message, "method") == "notifications/cancelled") {
+        const auto params = object_field(message, "params");
+        const auto reason = string_field(params, "reason");
+        cancel(string_field(params, "requestId"), reason.empty() ? "cancelled by the client" : reason);
     }
     return true;
 }
 
-bool upstream_instance::forward(const json& call) {
-    const auto call_id = string_field(call, "callId");
-    const auto method = string_field(call, "method").empty() ? std::string("tools/call") : string_field(call, "method");
-    const unsigned attempt = call.contains("attempt") && call["attempt"].is_number_unsigned() ? call["attempt"].get<unsigned>() : 1u;
-    const std::string rpc_id = call_id + "/" + std::to_string(attempt);
-    const auto& d = p_.definition;
-
-    json params = method == "tools/call" ? json::object() : object_field(call, "params");
-    json meta = method == "tools/call" ? object_field(call, "meta") : object_field(params, "_meta");
-    if (method == "tools/call" || method == "prompts/get") {
-        const auto listed = method == "tools/call" ? string_field(call, "tool") : string_field(params, "name");
-        auto name = d.upstream_name(listed);
-        if (!name) {
-            p_.report(call_id, "error",
-                      json{{"error", {{"code", rpc_code::invalid_params},
-                                      {"message", "'" + listed + "' is not served by upstream '" + d.name + "'"}}}});
-            return true;
-        }
-        params["name"] = *name;
-        if (method == "tools/call" && call.contains("arguments")) params["arguments"] = call["arguments"];
-    }
-    // The client's progress token stays here; the server's progress for
-    // this request comes back under the request's own id.
-    meta.erase("progressToken");
-    if (call.contains("progressToken") && !call["progressToken"].is_null()) meta["progressToken"] = rpc_id;
-    meta["io.litemcp/deliveryId"] = call_id;
-    meta["io.litemcp/attempt"] = attempt;
-    params["_meta"] = std::move(meta);
+bool upstream_instance::forward(worker_messages::delivered_call call) {
+    const auto call_id = call.id;
     // The call's own bound: its deadline (callTimeoutMs from its arrival).
     mcp_client::request_options o;
     o.patient = true;  // once the answer streams, it may wait on a client's answer to a request it relayed
-    if (call.contains("deadline") && call["deadline"].is_number_unsigned()) {
-        const auto deadline = call["deadline"].get<std::uint64_t>();
+    if (call.deadline_ms) {
         const auto now = wall_ms();
-        o.timeout = std::chrono::milliseconds(deadline > now + 1'000 ? deadline - now : 1'000);
+        o.timeout = std::chrono::milliseconds(call.deadline_ms > now + 1'000 ? call.deadline_ms - now : 1'000);
     }
+    auto request = forward_call(p_.definition, std::move(call));
+    if (!request) {
+        p_.report(call_id, "error", json{{"error", {{"code", rpc_code::invalid_params}, {"message", request.error()}}}});
+        return true;
+    }
+    const auto rpc_id = request->id;
+    auto& method = request->method;
+    auto& params = request->params;
 
     {
         std::lock_guard lock(mu_);

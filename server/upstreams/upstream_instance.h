@@ -1,6 +1,6 @@
 // The instance of an upstream's worker inside litemcp (docs/workers.md,
 // "Register your MCP server"): the hub delivers the worker's calls to it as
-// it would to a worker's SSE stream -- it is one, to the hub -- and it
+// it would to a worker's instance -- it is one, to the hub -- and it
 // forwards each call to the upstream server with litemcp's MCP client. What
 // comes back is reported as a worker would answer: progress and log
 // messages, the result (or the server's JSON-RPC error), or a failed
@@ -12,7 +12,7 @@
 // _meta ("io.litemcp/deliveryId") and the attempt ("io.litemcp/attempt"):
 // at-least-once means a server may see a call twice.
 //
-// Threading: the sse_stream methods may be called from any thread, with the
+// Threading: the instance_channel methods may be called from any thread, with the
 // hub's mutex held: they never block and never call the hub; reports go
 // through `report`, which must not call the hub on the caller's thread
 // either (upstreams posts them to its own thread). Lifetime: shared by the
@@ -29,11 +29,12 @@
 #include "server/json/json.h"
 #include "server/upstreams/mcp_client.h"
 #include "server/upstreams/upstream_definition.h"
-#include "transport/sse_stream.h"
+#include "server/workers/instance_channel.h"
+#include "server/workers/worker_messages.h"
 
 namespace litemcp::server {
 
-class upstream_instance : public transport::sse_stream, public std::enable_shared_from_this<upstream_instance> {
+class upstream_instance : public instance_channel, public std::enable_shared_from_this<upstream_instance> {
 public:
     struct parts {
         upstream_definition definition;
@@ -54,10 +55,8 @@ public:
     };
     explicit upstream_instance(parts p) : p_(std::move(p)) {}
 
-    // ---- sse_stream: the hub's side ----
-    bool send(std::string_view id, std::string_view data) override;
-    bool send_priming(std::string_view, std::chrono::milliseconds) override { return is_open(); }
-    bool send_retry(std::chrono::milliseconds) override { return is_open(); }
+    // ---- instance_channel: the hub's side ----
+    bool send(std::string_view offset, const json& message) override;
     void close() override;
     void abort() override { close(); }
     bool is_open() const override;
@@ -70,7 +69,7 @@ public:
 
 private:
     // False when this instance is closed (the hub then counts no delivery).
-    bool forward(const json& call);
+    bool forward(worker_messages::delivered_call call);
     void cancel(const std::string& call_id, const std::string& reason);
     // A message of the server's while it works on a call.
     void on_message(const std::string& call_id, const std::string& rpc_id, json m);

@@ -137,7 +137,8 @@ private:
     store::result<void> each_record(const std::function<void(const std::string& key, const std::string& record)>& fn) const;
     // Files a call read from the store as open here; its id.
     std::string file(std::unique_ptr<worker_call> c, hub_worker& w);
-    static json event_for(const worker_call& c);
+    // The MCP request that delivers c (worker_messages.h).
+    static json request_for(const worker_call& c);
 
     parts p_;
     std::map<std::string, std::unique_ptr<worker_call>> calls_;

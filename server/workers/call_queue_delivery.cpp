@@ -10,6 +10,7 @@
 #include "server/json/json_text.h"
 #include "server/streams/topic_reader.h"
 #include "server/workers/registrations.h"
+#include "server/workers/worker_messages.h"
 
 namespace litemcp::server {
 
@@ -43,7 +44,7 @@ void call_queue::pump(hub_worker& w, effects& fx) {
         while (!w.ready.empty()) {
             std::shared_ptr<hub_instance> best;
             for (auto& i : w.instances)
-                if (i->attached && i->busy < w.concurrency && i->sse->is_open() && (!best || i->busy < best->busy))
+                if (i->attached && i->busy < w.concurrency && i->channel->is_open() && (!best || i->busy < best->busy))
                     best = i;
             if (!best) break;
             auto id = w.ready.front();
@@ -82,7 +83,7 @@ bool call_queue::deliver_elsewhere(hub_worker& w, worker_call& c) {
     c.invisible_until = now + w.invisibility;
     save(c, "delivery " + std::to_string(c.attempts));
     w.asking++;
-    p_.peers.request("w-deliver", json{{"to", node}, {"w", w.name}, {"c", c.id}, {"e", event_for(c)}},
+    p_.peers.request("w-deliver", json{{"to", node}, {"w", w.name}, {"c", c.id}, {"e", request_for(c)}},
                      hub_peers::deliver_wait,
                      [this, id = c.id, gen = c.generation, node, name = w.name](std::optional<json> reply, effects& fx) {
                          auto* wk = p_.workers.find(name);
@@ -152,7 +153,7 @@ void call_queue::deliver_for_peer(hub_worker& w, const json& request) {
         // Delivered here before, by a server that stopped since (the call's
         // new owner delivers it again): to the same instance, in its slot.
         auto i = held->second.instance.lock();
-        if (i && i->sse->is_open() && i->sse->send({}, to_json(event))) {
+        if (i && i->channel->is_open() && i->channel->send({}, event)) {
             p_.peers.reply(request, "ok");
             return;
         }
@@ -161,12 +162,12 @@ void call_queue::deliver_for_peer(hub_worker& w, const json& request) {
     }
     std::shared_ptr<hub_instance> best;
     for (auto& i : w.instances)
-        if (i->attached && i->busy < w.concurrency && i->sse->is_open() && (!best || i->busy < best->busy)) best = i;
+        if (i->attached && i->busy < w.concurrency && i->channel->is_open() && (!best || i->busy < best->busy)) best = i;
     if (!best) {
         p_.peers.reply(request, w.instances.empty() ? "gone" : "busy");
         return;
     }
-    if (!best->sse->send({}, to_json(event))) {
+    if (!best->channel->send({}, event)) {
         std::erase(w.instances, best);
         p_.peers.reply(request, "gone");
         return;
@@ -176,7 +177,7 @@ void call_queue::deliver_for_peer(hub_worker& w, const json& request) {
     held_[call_id] = held_for_peer{w.name, best, gen};
     // The owner says w-release when it is done; should that be lost (the
     // owner stopped), the slot is free at the call's deadline.
-    const auto deadline_ms = event.value("deadline", std::uint64_t{0});
+    const auto deadline_ms = worker_messages::deadline_of(event);
     const auto now_ms = wall_ms();
     const auto left = std::chrono::milliseconds(deadline_ms > now_ms ? deadline_ms - now_ms : 0);
     p_.schedule(clock::now() + std::min<std::chrono::milliseconds>(left, w.call_timeout),
@@ -190,7 +191,7 @@ void call_queue::release_for_peer(const std::string& call_id, const std::string&
     auto* w = p_.workers.find(held->second.worker);
     if (auto i = held->second.instance.lock()) {
         if (!cancel_reason.empty())
-            i->sse->send({}, to_json(json{{"type", "cancel"}, {"callId", call_id}, {"reason", cancel_reason}}));
+            i->channel->send({}, worker_messages::cancelled(call_id, cancel_reason));
         if (i->busy > 0) i->busy--;
         if (w) {
             slot_freed(*w, *i);
@@ -206,21 +207,8 @@ void call_queue::peer_slot_expired(const hub_timer& t) {
     release_for_peer(t.call, {});
 }
 
-json call_queue::event_for(const worker_call& c) {
-    json e{{"type", "call"},
-           {"callId", c.id},
-           {"method", c.ticket.method},
-           {"deadline", c.deadline_ms},
-           {"attempt", c.attempts}};
-    if (c.ticket.method == "tools/call") {  // tool and arguments; the params are not repeated
-        e["tool"] = c.params.value("name", "");
-        e["arguments"] = c.params.value("arguments", json::object());
-        if (c.params.contains("_meta")) e["meta"] = c.params["_meta"];
-    } else {
-        e["params"] = c.params;
-    }
-    if (c.ticket.progress_token) e["progressToken"] = *c.ticket.progress_token;
-    return e;
+json call_queue::request_for(const worker_call& c) {
+    return worker_messages::call_request(c.id, c.ticket.method, c.params, c.attempts, c.deadline_ms);
 }
 
 void call_queue::deliver(hub_worker& w, worker_call& c, const std::shared_ptr<hub_instance>& to, effects& fx) {
@@ -233,7 +221,7 @@ void call_queue::deliver(hub_worker& w, worker_call& c, const std::shared_ptr<hu
     // The attempt count is durable before the worker sees the call, so a
     // restart cannot grant a call more deliveries than maxAttempts.
     save(c, "delivery " + std::to_string(c.attempts));
-    if (!to->sse->send(std::to_string(c.offset.value_or(0)), to_json(event_for(c)))) {
+    if (!to->channel->send(std::to_string(c.offset.value_or(0)), request_for(c))) {
         // The stream ended, or the event does not fit its bound (the stream
         // is then dropped): the instance is gone for the hub, and the
         // delivery counts as a failed attempt -- a call that can never be
@@ -258,7 +246,7 @@ void call_queue::send_cancel(worker_call& c, const std::string& reason) {
         c.holder_node.clear();
         return;
     }
-    if (auto i = c.holder.lock()) i->sse->send({}, to_json(json{{"type", "cancel"}, {"callId", c.id}, {"reason", reason}}));
+    if (auto i = c.holder.lock()) i->channel->send({}, worker_messages::cancelled(c.id, reason));
 }
 
 void call_queue::release_slot(worker_call& c) {

@@ -6,6 +6,8 @@
 #include "server/http/request_checks.h"
 #include "server/util/ids.h"
 #include "server/json/json_text.h"
+#include "server/rpc/json_rpc.h"
+#include "server/workers/worker_messages.h"
 
 namespace litemcp::server {
 
@@ -44,8 +46,6 @@ std::optional<std::string> credential(const http_request& req) {
     auto token = http::bearer_token(req);
     return token ? std::optional<std::string>(*token) : std::nullopt;
 }
-
-constexpr std::string_view actions[] = {"progress", "log", "result", "error", "failure", "suspend", "extend"};
 
 }  // namespace
 
@@ -104,18 +104,50 @@ void worker_api::add_routes() {
                     if (auto denied = w.check_attach(a[0], credential(req))) return res->respond(answer_of(*denied));
                     std::string instance(req.headers.get("Worker-Instance").value_or(""));
                     if (instance.empty() || instance.size() > 128) instance = random_id().substr(0, 12);
-                    w.attach(a[0], instance, res->start_sse({}));
+                    w.attach(a[0], instance, sse_channel(res->start_sse({})));
                 });
-    routes_.add("POST", "/workers/{name}/calls/{call}/{action}", "progress, log, result, error, failure, suspend or extend",
-                [this, &w](http_request& req, args a, const responder_ptr& res) {
-                    const auto& action = a[2];
-                    if (std::find(std::begin(actions), std::end(actions), action) == std::end(actions))
-                        return res->respond(http::problem(
-                            404, "unknown action '" + action + "': one of progress, log, result, error, failure, suspend, extend"));
-                    auto body = body_of(req, "worker-" + action, res);
-                    if (!body) return;
-                    res->respond(answer_of(w.answer(a[0], credential(req), a[1], action, *body)));
+    routes_.add("POST", "/workers/{name}/calls/{call}", "one JSON-RPC message about the call",
+                [this](http_request& req, args a, const responder_ptr& res) { take_message(req, a[0], a[1], res); });
+    // The answer endpoints before the channel carried JSON-RPC.
+    routes_.add("POST", "/workers/{name}/calls/{call}/{action}", "(gone: POST the JSON-RPC message to the call)",
+                [](http_request&, args, const responder_ptr& res) {
+                    res->respond(http::problem(404, "the worker API takes one JSON-RPC message at POST /workers/<name>/calls/<callId> "
+                                                    "(the response, notifications/progress, notifications/message, "
+                                                    "io.litemcp/failure, io.litemcp/suspend or io.litemcp/extend; docs/workers.md)"));
                 });
+}
+
+void worker_api::take_message(const http_request& req, const std::string& name, const std::string& call_id,
+                              const responder_ptr& res) {
+    if (!http::is_json(req)) return res->respond(http::problem(415, "Content-Type must be application/json"));
+    auto message = parse_json(req.body);
+    if (!message) return res->respond(http::problem(400, "the body is not JSON: " + to_string(message.error())));
+    auto report = worker_messages::report_of(*message, call_id);
+    if (!report) return res->respond(http::problem(400, report.error()));
+    if (report->action == "ask") return ask_client(req, name, call_id, std::move(report->body), res);
+    const auto schema = "worker-" + report->action;
+    if (auto problem = p_.schemas.at(schema)->validate(report->body))
+        return res->respond(http::problem(400, "invalid " + std::string(message->value("method", "response")) + ": " + *problem));
+    res->respond(answer_of(p_.workers.answer(name, credential(req), call_id, report->action, report->body)));
+}
+
+void worker_api::ask_client(const http_request& req, const std::string& name, const std::string& call_id, json ask,
+                            const responder_ptr& res) {
+    if (auto denied = p_.workers.check_credential(name, credential(req))) return res->respond(answer_of(*denied));
+    json id = ask["id"];
+    const auto method = ask["method"].get<std::string>();
+    auto reply = [res, id](json answer) {
+        answer["jsonrpc"] = "2.0";
+        answer["id"] = id;
+        res->respond(http::json_answer(200, answer));
+    };
+    if (method == "ping") return reply(json{{"result", json::object()}});
+    if (method != "sampling/createMessage" && method != "elicitation/create" && method != "roots/list")
+        return reply(json{{"error", {{"code", rpc_code::method_not_found},
+                                     {"message", "a worker may ask its calling client sampling/createMessage, "
+                                                 "elicitation/create or roots/list, or litemcp ping; not " + method}}}});
+    // Answered when the client answers (or cannot be asked, or gives up).
+    p_.workers.ask_client(name, call_id, method, std::move(ask["params"]), std::move(reply));
 }
 
 void worker_api::handle(http_request req, std::shared_ptr<responder> res) {

@@ -5,8 +5,12 @@
 //   GET    /workers/<name>                           the worker's state
 //   DELETE /workers/<name>                           deregister
 //   GET    /workers/<name>/calls                     an instance's SSE stream of calls
-//   POST   /workers/<name>/calls/<callId>/<action>   progress | log | result | error | failure | suspend | extend
+//   POST   /workers/<name>/calls/<callId>            one JSON-RPC message about the call
 //
+// The stream and the messages are MCP JSON-RPC (worker_messages.h): the
+// instance answers a call with its response, notifications/progress and
+// notifications/message, and may ask the calling client (sampling,
+// elicitation, roots): that POST is answered with the client's response.
 // Bodies are checked against schemas/worker-*.json; every error is JSON
 // {"error": "..."} with the HTTP status that says what kind it is. The
 // worker's own endpoints take its credential (Authorization: Bearer);
@@ -54,6 +58,11 @@ private:
     // once the error is answered (415, 400).
     std::optional<json> body_of(const transport::http_request& req, const std::string& schema,
                                 const std::shared_ptr<transport::responder>& res) const;
+    void take_message(const transport::http_request& req, const std::string& name, const std::string& call_id,
+                      const std::shared_ptr<transport::responder>& res);
+    // A request of the instance's for the call's client (ask: {id, method, params}).
+    void ask_client(const transport::http_request& req, const std::string& name, const std::string& call_id, json ask,
+                    const std::shared_ptr<transport::responder>& res);
 
     parts p_;
     http::router routes_;

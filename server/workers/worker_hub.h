@@ -49,7 +49,7 @@
 #include "server/rpc/json_rpc.h"
 #include "server/rpc/provider.h"
 #include "store/store.h"
-#include "transport/sse_stream.h"
+#include "server/workers/instance_channel.h"
 
 namespace litemcp::server {
 
@@ -167,16 +167,17 @@ public:
     // Binds an instance's SSE stream; the answer is an error, or nullopt
     // when the stream is bound (the caller has started it).
     std::optional<worker_answer> check_attach(const std::string& name, std::optional<std::string> credential);
-    void attach(const std::string& name, std::string instance, std::shared_ptr<transport::sse_stream> sse);
-    // action: progress, log, result, failure, suspend, extend (body already
-    // checked against schemas/worker-<action>.json).
+    // The answer refusing this credential for the worker; nullopt when it is the worker's.
+    std::optional<worker_answer> check_credential(const std::string& name, std::optional<std::string> credential);
+    void attach(const std::string& name, std::string instance, std::shared_ptr<instance_channel> channel);
+    // action: progress, log, result, error, failure, suspend, extend, from
+    // the instance's message (worker_messages::report_of), body already
+    // checked against schemas/worker-<action>.json.
     worker_answer answer(const std::string& name, std::optional<std::string> credential, const std::string& call_id,
                       const std::string& action, const json& body);
 
     // ---- the hub's own instances (an upstream's MCP client, server/upstreams/) ----
-    // answer() for an instance inside this process: no credential. action
-    // may also be "error": body {"error": a JSON-RPC error object}, the
-    // client's final answer.
+    // answer() for an instance inside this process: no credential.
     worker_answer answer_as_instance(const std::string& name, const std::string& call_id, const std::string& action,
                                      const json& body);
     // Asks the client of one of the worker's calls open here (see

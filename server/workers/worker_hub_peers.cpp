@@ -144,7 +144,7 @@ void worker_hub::reload(const std::string& name, effects& fx) {
     w->online = false;
     regs_->publish(*w, fx);
     fx.push_back([instances = std::move(instances), sub = std::shared_ptr<topic_subscription>(std::move(w->subscription))] {
-        for (auto& i : instances) i->sse->close();
+        for (auto& i : instances) i->channel->close();
     });
     regs_->forget(name);
     spdlog::info("workers: {}: removed on another server", name);

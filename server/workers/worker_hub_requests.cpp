@@ -13,6 +13,7 @@
 #include "server/workers/hub_peers.h"
 #include "server/workers/registrations.h"
 #include "server/workers/worker_hub_state.h"
+#include "server/workers/worker_messages.h"
 
 namespace litemcp::server {
 
@@ -90,7 +91,7 @@ worker_answer worker_hub::drop(const std::string& name, const std::string& why,
     subscription.reset();  // out of the ready set before its topic goes
     if (auto r = store_.remove_topic(topic); !r && r.error().code != store::errc::not_found)
         spdlog::error("workers: {}: cannot remove the queue: {}", name, r.error().message);
-    for (auto& i : instances) i->sse->close();
+    for (auto& i : instances) i->channel->close();
     peers_->send("w-changed", json{{"w", name}});
     spdlog::info("workers: {}: removed: {}", name, why);
     return {worker_outcome::done, json{{"name", name}, {"deregistered", true}}};
@@ -105,6 +106,13 @@ worker_answer worker_hub::describe(const std::string& name, std::optional<std::s
     return {worker_outcome::done, with_counters(regs_->describe(*w, calls_->in_flight(name)), *w, saved)};
 }
 
+std::optional<worker_answer> worker_hub::check_credential(const std::string& name, std::optional<std::string> credential) {
+    std::lock_guard lock(mu_);
+    worker_answer denied;
+    if (!regs_->authorized(name, credential, denied)) return denied;
+    return std::nullopt;
+}
+
 std::optional<worker_answer> worker_hub::check_attach(const std::string& name, std::optional<std::string> credential) {
     std::lock_guard lock(mu_);
     worker_answer denied;
@@ -116,23 +124,23 @@ std::optional<worker_answer> worker_hub::check_attach(const std::string& name, s
     return std::nullopt;
 }
 
-void worker_hub::attach(const std::string& name, std::string instance_id, std::shared_ptr<transport::sse_stream> sse) {
+void worker_hub::attach(const std::string& name, std::string instance_id, std::shared_ptr<instance_channel> channel) {
     effects fx;
     auto mine = std::make_shared<hub_instance>();
     mine->id = instance_id;
-    mine->sse = sse;
+    mine->channel = channel;
     {
         std::lock_guard lock(mu_);
         auto* found = regs_->find(name);
         if (!found) {
-            sse->close();
+            channel->close();
             return;
         }
         auto& w = *found;
         // An instance reconnecting under its id takes over from its old
         // stream, which may not have noticed it is gone (like a GET takeover).
         for (auto& old : w.instances)
-            if (old->id == instance_id) old->sse->abort();
+            if (old->id == instance_id) old->channel->abort();
         std::erase_if(w.instances, [&](auto& old) { return old->id == instance_id; });
         w.instances.push_back(mine);
         w.presence++;
@@ -148,14 +156,14 @@ void worker_hub::attach(const std::string& name, std::string instance_id, std::s
         if (!found) return;  // deregistered meanwhile: its instances were closed
         auto& w = *found;
         if (std::find(w.instances.begin(), w.instances.end(), mine) == w.instances.end()) return;  // replaced
-        sse->send({}, to_json(json{{"type", "attached"}, {"worker", name}, {"instance", instance_id}}));
+        channel->send({}, worker_messages::attached(name, instance_id));
         mine->attached = true;
         spdlog::info("workers: {}: instance {} attached ({} now)", name, instance_id, w.instances.size());
         beat_soon();
     }
     // Runs on an I/O thread when the stream ends for any reason. Calls the
     // instance held stay delivered until their invisibility timeout.
-    sse->on_closed([this, name, instance_id, weak = std::weak_ptr<hub_instance>(mine)] {
+    channel->on_closed([this, name, instance_id, weak = std::weak_ptr<hub_instance>(mine)] {
         std::lock_guard lock(mu_);
         auto* found = regs_->find(name);
         if (!found) return;

@@ -43,7 +43,7 @@ inline std::string request_key(const call_origin& origin, const json& request_id
 
 struct hub_instance {
     std::string id;
-    std::shared_ptr<transport::sse_stream> sse;
+    std::shared_ptr<instance_channel> channel;
     unsigned busy = 0;
     bool attached = false;  // told so: calls are delivered to it from then on
 };

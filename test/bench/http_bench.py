@@ -24,7 +24,8 @@ Sections:
               (an upstream: each call queued durably on mcp.worker/<name>,
               then forwarded), 32 connections; the reference on core 0, wrk
               and litemcp on core 1, in the same minutes: req/s, p50/p99 and
-              what the hop costs
+              what the hop costs; then the hop itself, with litemcp's own C++
+              example server (--examples) as the upstream
   cluster     three litemcp servers on a 3-node JetStream cluster (R3) behind
               HAProxy (round robin), all on this machine: legacy tools/call
               through the balancer side by side with one litemcp on the
@@ -487,7 +488,7 @@ def worker_wake_latency(srv, n):
     auth = {"Authorization": "Bearer " + w.credential, "Content-Type": "application/json"}
     client = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
     h = dict(HEADERS, **{"Mcp-Session-Id": sid, "MCP-Protocol-Version": "2025-11-25"})
-    result = json.dumps({"result": {"content": [{"type": "text", "text": "ok"}]}})
+    result = {"content": [{"type": "text", "text": "ok"}]}
     samples = []
     for i in range(n):
         client.request("POST", "/mcp", json.dumps({"jsonrpc": "2.0", "id": i, "method": "tools/call",
@@ -495,9 +496,10 @@ def worker_wake_latency(srv, n):
         resp = client.getresponse()
         stream = sse_events(resp)
         next(stream)  # priming: the client's stream is attached
-        call_id = inst.next_event()["callId"]
+        call_id = inst.next_call()["id"]
+        answer = json.dumps({"jsonrpc": "2.0", "id": call_id, "result": result})
         t0 = time.perf_counter()
-        post.request("POST", "/workers/wake/calls/%s/result" % call_id, result, auth)
+        post.request("POST", "/workers/wake/calls/%s" % call_id, answer, auth)
         for ev in stream:
             if ev.get("data"):
                 samples.append(time.perf_counter() - t0)
@@ -560,7 +562,51 @@ def section_upstream(args, binary, npm_dir):
     added = through.p99 - straight.p99
     print("upstream hop: %.0f%% of the straight throughput (cost %.0f%%), p99 added %.2f ms"
           % (100 * share, 100 * (1 - share), added))
-    return {"share": share, "added_p99": added}
+    cpp = upstream_cpp_hop(args, binary, seconds)
+    return {"share": share, "added_p99": added, "cpp": cpp}
+
+
+def upstream_cpp_hop(args, binary, seconds):
+    """The hop itself, with an upstream far faster than the SDK's: litemcp's
+    own C++ example server (--examples, serving `echo` over Streamable HTTP)
+    called straight, then through a second litemcp that registered it by URL.
+    The upstream on core 0, wrk and the front litemcp on core 1."""
+    print("# upstream (C++): tools/call echo on litemcp --examples straight and through a litemcp that registered it, "
+          "32 connections, %d s; median of %d rounds" % (seconds, args.rounds))
+    rounds = []
+    for i in range(args.rounds):
+        up = front = None
+        try:
+            up = Server(binary, ["--threads", "1", "--log-level", "warn"]).start()
+            subprocess.run(["taskset", "-p", "-c", "0", str(up.proc.pid)], check=True, capture_output=True)
+            sid = initialize(up.port)
+            warm(up.port, sid)
+            straight = wrk(up.port, sid, seconds, server_pid=up.proc.pid)
+            front = Server(binary, ["--threads", "1", "--log-level", "warn"], examples=False).start()
+            subprocess.run(["taskset", "-p", "-c", "1", str(front.proc.pid)], check=True, capture_output=True)
+            status, _, text = front.request("POST", {"name": "cpp", "concurrency": 64, "upstream": {
+                "url": "http://127.0.0.1:%d/mcp" % up.port, "toolPrefix": ""}}, path="/workers")
+            if status != 201:
+                raise RuntimeError("registering the C++ upstream: %d %s" % (status, text))
+            fsid = initialize(front.port)
+            warm(front.port, fsid)
+            through = wrk(front.port, fsid, seconds, server_pid=front.proc.pid)
+        finally:
+            for srv in (front, up):
+                if srv:
+                    srv.cleanup()
+        if args.rounds > 1:
+            print("upstream (C++) round %d: straight %.0f req/s (p99 %.2f ms), through litemcp %.0f req/s (p99 %.2f ms)"
+                  % (i + 1, straight.rps, straight.p99, through.rps, through.p99))
+        rounds.append((straight, through))
+    straight, through = sorted(rounds, key=lambda r: r[1].rps / r[0].rps)[len(rounds) // 2]
+    for label, r in (("straight", straight), ("through litemcp (durable hop)", through)):
+        print("upstream (C++) %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms, max %.2f ms (bad responses %d, socket errors %s)"
+              % (label, r.rps, r.p50, r.p99, r.max, r.bad, r.errors))
+    print("upstream (C++) hop: %.0f%% of the straight throughput, p50 added %.2f ms, p99 added %.2f ms (front litemcp "
+          "%.0f%% of core 1)" % (100 * through.rps / straight.rps, through.p50 - straight.p50, through.p99 - straight.p99,
+                                 through.cpu[0]))
+    return {"rps": through.rps, "added_p50": through.p50 - straight.p50, "added_p99": through.p99 - straight.p99}
 
 
 def rss_total_kib(pids):
@@ -783,6 +829,8 @@ def main():
         u = r["upstream"]
         line("upstream hop costs <= 20% of the straight req/s", "%.0f%%" % (100 * (1 - u["share"])), u["share"] >= 0.8)
         line("upstream hop adds <= 2 ms to p99", "%.2f ms" % u["added_p99"], u["added_p99"] <= 2)
+        print("  %-52s %-28s" % ("the hop itself (C++ upstream): req/s, p99 added",
+                                 "%.0f/s, %.2f ms" % (u["cpp"]["rps"], u["cpp"]["added_p99"])))
     if "cluster" in r:
         c = r["cluster"]
         line("cluster >= 2x the reference's single node (256 conns)", "%.1fx (%.1fx at 32)" % (c["ratio"], c["ratio", 32]),

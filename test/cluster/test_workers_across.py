@@ -14,7 +14,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from litemcp_harness import Worker, call, events, messages, wait_until  # noqa: E402
+from litemcp_harness import Worker, attempt_of, call, events, messages, wait_until  # noqa: E402
 from test_workers import ADD, text_result, tool_names  # noqa: E402
 from three_servers import ThreeServers  # noqa: E402
 
@@ -62,20 +62,21 @@ class WorkersAcross(ThreeServers):
         sid_b = self.session_seeing(self.b, w.tool)
         sid_c = self.session_seeing(self.c, w.tool)
         from_b = self.start_call(self.b, sid_b, 1, w.tool)
-        first = inst.next_event()
+        first = inst.next_call()
         from_c = self.start_call(self.c, sid_c, 1, w.tool, {"a": 1, "b": 1})
-        second = inst.next_event()
-        self.assertEqual({first["arguments"]["a"], second["arguments"]["a"]}, {2, 1})
+        second = inst.next_call()
+        self.assertEqual({first["params"]["arguments"]["a"], second["params"]["arguments"]["a"]}, {2, 1})
         # Each answer posted to a server that neither runs the instance nor
         # holds the call: it travels to the server the client asked.
         for ev in (first, second):
-            via = self.c if ev["arguments"]["a"] == 2 else self.b
-            status, reply = through(w, via).post(ev["callId"], "result", text_result(str(ev["arguments"]["a"] * 10)))
+            a = ev["params"]["arguments"]["a"]
+            via = self.c if a == 2 else self.b
+            status, reply = through(w, via).answer(ev["id"], text_result(str(a * 10)))
             self.assertEqual((status, reply["status"]), (200, "answered"), reply)
         self.assertEqual(messages(from_b)[-1]["result"]["content"][0]["text"], "20")
         self.assertEqual(messages(from_c)[-1]["result"]["content"][0]["text"], "10")
         # Answered again: the owner remembers it.
-        status, reply = through(w, self.a).post(first["callId"], "result", text_result("late"))
+        status, reply = through(w, self.a).answer(first["id"], text_result("late"))
         self.assertEqual((status, reply["status"]), (200, "already finished"), reply)
         # Every server's view: the instance is on a; the others see it elsewhere.
         self.assertTrue(wait_until(lambda: through(w, self.b).describe()["instancesElsewhere"] == 1, timeout=5))
@@ -97,31 +98,31 @@ class WorkersAcross(ThreeServers):
         # Suspend, posted through a: the call goes back to the head of the
         # queue on b (the owner), and comes again after the pause, same attempt.
         resp = self.start_call(self.b, sid, 1, w.tool)
-        ev = inst.next_event()
+        ev = inst.next_call()
         t0 = time.time()
-        status, reply = through(w, self.a).post(ev["callId"], "suspend", {"ms": 800})
+        status, reply = through(w, self.a).suspend(ev["id"], 800)
         self.assertEqual((status, reply["status"]), (200, "suspended"), reply)
-        again = inst.next_event()
+        again = inst.next_call()
         self.assertGreaterEqual(time.time() - t0, 0.75)
-        self.assertEqual((again["callId"], again["attempt"]), (ev["callId"], 1))
+        self.assertEqual((again["id"], attempt_of(again)), (ev["id"], 1))
         # A failure through a, retried after its delay; a second one through b
         # dead-letters it and the client on b gets the tool error.
-        status, reply = through(w, self.a).post(ev["callId"], "failure", {"error": "database down", "retryAfterMs": 200})
+        status, reply = through(w, self.a).fail(ev["id"], "database down", retry_after_ms=200)
         self.assertEqual((status, reply["status"]), (200, "will be retried"), reply)
-        again = inst.next_event()
-        self.assertEqual((again["callId"], again["attempt"]), (ev["callId"], 2))
-        status, reply = through(w, self.b).post(ev["callId"], "failure", {"error": "database still down"})
+        again = inst.next_call()
+        self.assertEqual((again["id"], attempt_of(again)), (ev["id"], 2))
+        status, reply = through(w, self.b).fail(ev["id"], "database still down")
         self.assertEqual(reply["status"], "dead-lettered")
         result = messages(resp)[-1]["result"]
         self.assertTrue(result["isError"])
         self.assertIn("failed this call 2 times", result["content"][0]["text"])
         # The dead letter is in the shared store: any server's admin API has it.
         self.assertTrue(wait_until(
-            lambda: ev["callId"] in self.c.request("GET", path="/admin/workers/%s/dead-letters" % w.name)[2], timeout=5))
+            lambda: ev["id"] in self.c.request("GET", path="/admin/workers/%s/dead-letters" % w.name)[2], timeout=5))
         # The instance (concurrency 1) is free again for the next call.
         resp = self.start_call(self.b, sid, 2, w.tool)
-        ev = inst.next_event()
-        through(w, self.c).post(ev["callId"], "result", text_result("5"))
+        ev = inst.next_call()
+        through(w, self.c).answer(ev["id"], text_result("5"))
         self.assertEqual(messages(resp)[-1]["result"]["content"][0]["text"], "5")
 
     def test_a_cancellation_reaches_the_instance_on_another_server(self):
@@ -129,13 +130,14 @@ class WorkersAcross(ThreeServers):
         inst = attach(w, self.c)
         sid = self.session_seeing(self.b, w.tool)
         resp = self.start_call(self.b, sid, 7, w.tool)
-        ev = inst.next_event()
+        ev = inst.next_call()
         status, _, _ = self.a.request("POST", {"jsonrpc": "2.0", "method": "notifications/cancelled",
                                                "params": {"requestId": 7, "reason": "changed my mind"}},
                                       {"Mcp-Session-Id": sid})
         self.assertEqual(status, 202)
-        cancel = inst.next_event()
-        self.assertEqual(cancel, {"type": "cancel", "callId": ev["callId"], "reason": "the client cancelled the request"})
+        self.assertEqual(inst.next_message(), {"jsonrpc": "2.0", "method": "notifications/cancelled",
+                                               "params": {"requestId": ev["id"],
+                                                          "reason": "the client cancelled the request"}})
         self.assertEqual([m for m in messages(resp) if "id" in m], [])
 
     def test_a_deregistration_on_one_server_removes_the_tools_on_every_server(self):
@@ -155,14 +157,14 @@ class WorkersAcross(ThreeServers):
             first = attach(w, d, "on-d")
             sid = self.session_seeing(self.b, w.tool)
             resp = self.start_call(self.b, sid, 1, w.tool)
-            ev = first.next_event()
+            ev = first.next_call()
             # b (the owner) has d's word that the call was delivered: an attempt.
             self.assertTrue(wait_until(lambda: through(w, self.b).describe()["delivered"] == 1, timeout=5))
             d.kill9()
             second = attach(w, self.c, "on-c")
-            again = second.next_event()
-            self.assertEqual((again["callId"], again["attempt"]), (ev["callId"], 2))
-            through(w, self.a).post(again["callId"], "result", text_result("5"))
+            again = second.next_call()
+            self.assertEqual((again["id"], attempt_of(again)), (ev["id"], 2))
+            through(w, self.a).answer(again["id"], text_result("5"))
             msgs = messages(resp)
             self.assertEqual([m["result"]["content"][0]["text"] for m in msgs if "result" in m], ["5"])
         finally:
@@ -179,14 +181,14 @@ class WorkersAcross(ThreeServers):
             sid = self.session_seeing(d, w.tool)
             resp = self.start_call(d, sid, 1, w.tool)
             primed = next(e for e in events(resp) if e.get("id"))  # the request stream's first event
-            ev = inst.next_event()
+            ev = inst.next_call()
             d.kill9()
             took = take_over()
             t0 = time.time()
-            again = inst.next_event()  # delivered again, to the same instance
-            self.assertEqual(again["callId"], ev["callId"])
+            again = inst.next_call()  # delivered again, to the same instance
+            self.assertEqual(again["id"], ev["id"])
             waited = time.time() - t0
-            status, reply = through(w, via_answer).post(ev["callId"], "result", text_result("taken over"))
+            status, reply = through(w, via_answer).answer(ev["id"], text_result("taken over"))
             self.assertEqual((status, reply["status"]), (200, "answered"), reply)
             status, _, text = via_resume.request("GET", headers={"Mcp-Session-Id": sid, "Last-Event-ID": primed["id"],
                                                                  "Accept": "text/event-stream"})

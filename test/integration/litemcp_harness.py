@@ -155,6 +155,26 @@ def call(sid, id, name, arguments=None, version=LEGACY, meta=None):
             {"Mcp-Session-Id": sid, "MCP-Protocol-Version": version})
 
 
+def call_answering(srv, sid, id, tool, arguments, answer):
+    """Calls tool for session sid and answers each request the server makes
+    of the client on the call's stream (sampling, elicitation, roots) with
+    answer. Returns (the requests asked, the call's response)."""
+    r = srv.open("POST", *call(sid, id, tool, arguments))
+    got, asked = None, []
+    for e in events(r):
+        if not e.get("data"):
+            continue
+        m = json.loads(e["data"])
+        if "method" in m and "id" in m:
+            asked.append(m)
+            status, _, text = srv.request("POST", {"jsonrpc": "2.0", "id": m["id"], "result": answer},
+                                          {"Mcp-Session-Id": sid})
+            assert status == 202, (status, text)
+        elif m.get("id") == id:
+            got = m
+    return asked, got
+
+
 def wait_until(pred, timeout=15.0, every=0.1):
     end = time.time() + timeout
     while time.time() < end:
@@ -165,6 +185,28 @@ def wait_until(pred, timeout=15.0, every=0.1):
 
 
 # ---- the worker API ----
+#
+# An instance's stream and the worker's answers are MCP JSON-RPC messages: the
+# stream opens with the io.litemcp/attached notification, then each call is a
+# request (tools/call, resources/read or prompts/get) whose id is the call id,
+# and a cancellation is notifications/cancelled. The worker POSTs one message
+# at a time to /workers/<name>/calls/<callId>.
+
+JSONRPC = "2.0"
+
+
+def is_request(message):
+    return isinstance(message, dict) and "method" in message and "id" in message
+
+
+def call_meta(call):
+    """A delivered call's _meta: the client's keys plus the io.litemcp/* ones."""
+    return call["params"]["_meta"]
+
+
+def attempt_of(call):
+    return call_meta(call)["io.litemcp/attempt"]
+
 
 class Worker:
     """A worker registered through the worker API, for tests and benchmarks."""
@@ -190,18 +232,72 @@ class Worker:
         assert status == 200, (status, text)
         return json.loads(text)
 
-    def post(self, call_id, action, body):
-        status, _, text = self.srv.request("POST", body, self.auth(),
-                                           path="/workers/%s/calls/%s/%s" % (self.name, call_id, action))
+    def call_path(self, call_id):
+        return "/workers/%s/calls/%s" % (self.name, call_id)
+
+    def send(self, call_id, message=None, raw=None, headers=None):
+        """POSTs one JSON-RPC message (or raw text) to the call's URL; returns
+        (status, the answer's JSON or None)."""
+        status, _, text = self.srv.request("POST", message, self.auth(headers), path=self.call_path(call_id), raw=raw)
         return status, json.loads(text) if text else None
+
+    # The final answers: a JSON-RPC response whose id is the call id.
+    def answer(self, call_id, result):
+        return self.send(call_id, {"jsonrpc": JSONRPC, "id": call_id, "result": result})
+
+    def error(self, call_id, code, message, data=None):
+        error = {"code": code, "message": message}
+        if data is not None:
+            error["data"] = data
+        return self.send(call_id, {"jsonrpc": JSONRPC, "id": call_id, "error": error})
+
+    # Notifications about the call.
+    def notify(self, call_id, method, params):
+        return self.send(call_id, {"jsonrpc": JSONRPC, "method": method, "params": params})
+
+    def progress(self, call_id, progress, total=None, message=None, token=None):
+        params = {"progress": progress}
+        if token is not None:
+            params["progressToken"] = token
+        if total is not None:
+            params["total"] = total
+        if message is not None:
+            params["message"] = message
+        return self.notify(call_id, "notifications/progress", params)
+
+    def log(self, call_id, level, data, logger=None):
+        params = {"level": level, "data": data}
+        if logger is not None:
+            params["logger"] = logger
+        return self.notify(call_id, "notifications/message", params)
+
+    def fail(self, call_id, error, retry_after_ms=None):
+        params = {"error": error}
+        if retry_after_ms is not None:
+            params["retryAfterMs"] = retry_after_ms
+        return self.notify(call_id, "io.litemcp/failure", params)
+
+    def suspend(self, call_id, ms):
+        return self.notify(call_id, "io.litemcp/suspend", {"ms": ms})
+
+    def extend(self, call_id, ms):
+        return self.notify(call_id, "io.litemcp/extend", {"ms": ms})
+
+    def ask(self, call_id, id, method, params=None):
+        """A JSON-RPC request of the worker's own (ping, sampling/createMessage,
+        ...) in the middle of a call: the HTTP answer holds its response."""
+        message = {"jsonrpc": JSONRPC, "id": id, "method": method}
+        if params is not None:
+            message["params"] = params
+        return self.send(call_id, message)
 
     def connect(self, instance=None, timeout=15):
         return Instance(self, instance, timeout)
 
 
 class Instance:
-    """One instance's SSE stream of calls. close() drops the connection, as a
-    killed worker process would."""
+    """One instance's SSE stream of JSON-RPC messages. close() drops the
+    connection, as a killed worker process would."""
 
     def __init__(self, worker, name, timeout):
         self.worker = worker
@@ -214,16 +310,37 @@ class Instance:
         if self.response.status != 200:
             raise RuntimeError("attach: %d %s" % (self.response.status, self.response.read()))
         self.events = events(self.response)
-        hello = self.next_event()
-        assert hello["type"] == "attached", hello
-        self.id = hello["instance"]
+        self.attached = self.next_message()
+        if self.attached.get("method") != "io.litemcp/attached" or "id" in self.attached:
+            raise AssertionError("the stream's first message is not the io.litemcp/attached notification: %r"
+                                 % (self.attached,))
+        self.id = self.attached["params"]["instance"]
 
-    def next_event(self):
-        """The next event's JSON; raises socket.timeout when none comes in time."""
+    def next_message(self):
+        """The next event's JSON-RPC message; raises socket.timeout when none
+        comes in time, StopIteration when the stream ends."""
         while True:
             ev = next(self.events)
             if ev.get("data"):
-                return json.loads(ev["data"])
+                message = json.loads(ev["data"])
+                if not isinstance(message, dict) or message.get("jsonrpc") != JSONRPC:
+                    raise AssertionError("an event of the instance's stream is not one JSON-RPC 2.0 message: %r"
+                                         % (ev["data"],))
+                return message
+
+    def next_call(self):
+        """The next call: a JSON-RPC request. Anything else fails clearly."""
+        message = self.next_message()
+        if not is_request(message):
+            raise AssertionError("expected a call (a JSON-RPC request), got %r" % (message,))
+        return message
+
+    def next_cancel(self):
+        """The next message, which must be notifications/cancelled; returns its params."""
+        message = self.next_message()
+        if message.get("method") != "notifications/cancelled" or "id" in message:
+            raise AssertionError("expected notifications/cancelled, got %r" % (message,))
+        return message["params"]
 
     def settimeout(self, seconds):
         self.conn.sock.settimeout(seconds)

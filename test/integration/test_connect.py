@@ -16,7 +16,7 @@ import unittest
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
-from litemcp_harness import Server, call, messages, wait_until  # noqa: E402
+from litemcp_harness import Server, call, call_answering, messages, wait_until  # noqa: E402
 
 BINARY = CONNECT = NPM = None
 
@@ -82,6 +82,24 @@ class Connect(unittest.TestCase):
         self.assertEqual([p["progress"] for p in progress], [1, 2], msgs)
         self.assertTrue(all(p["progressToken"] == "lr" for p in progress))
         self.assertIn("result", msgs[-1], msgs)
+
+    def test_the_server_s_sampling_and_elicitation_reach_the_client_and_its_answers_the_server(self):
+        self.start_connector()
+        self.assertTrue(wait_until(lambda: "ev__trigger-sampling-request" in tool_names(self.srv, self.sid), timeout=30))
+        sid, _ = self.srv.initialize(capabilities={"sampling": {}, "elicitation": {}})
+        asked, got = call_answering(self.srv, sid, 5, "ev__trigger-sampling-request", {"prompt": "hi"},
+                              {"role": "assistant", "content": {"type": "text", "text": "hello back"}, "model": "m"})
+        self.assertEqual([m["method"] for m in asked], ["sampling/createMessage"])
+        self.assertIn("hi", asked[0]["params"]["messages"][0]["content"]["text"])
+        self.assertIn("hello back", got["result"]["content"][0]["text"], got)
+        asked, got = call_answering(self.srv, sid, 6, "ev__trigger-elicitation-request", {}, {"action": "accept", "content": {"name": "Ada"}})
+        self.assertEqual([m["method"] for m in asked], ["elicitation/create"])
+        self.assertIn("Name: Ada", "".join(c["text"] for c in got["result"]["content"]), got)
+        # A client that did not declare sampling: the server gets a JSON-RPC
+        # error, which it reports as its tool's error.
+        msgs = result_of(self.srv, self.sid, 7, "ev__trigger-sampling-request", {"prompt": "hi"})
+        final = msgs[-1]
+        self.assertTrue("error" in final or final["result"].get("isError"), final)
 
     def test_calls_wait_while_the_connector_is_away_and_are_answered_when_it_returns(self):
         self.start_connector()

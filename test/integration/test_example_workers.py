@@ -1,6 +1,7 @@
 """The example workers of examples/worker/, run as a user would run them
 against the real litemcp binary: each registers, serves its tools to an MCP
-client (progress included), and gets its queue back after a restart.
+client (progress included), answers a tool it does not have with a JSON-RPC
+error, and gets its queue back after a restart.
 
 usage: test_example_workers.py /path/to/litemcp /path/to/litemcp-example-worker examples/worker/python/worker.py"""
 
@@ -47,14 +48,19 @@ class ExampleWorkers(unittest.TestCase):
         body, h = call(self.sid, id, name, arguments, meta={"progressToken": "t%d" % id})
         return messages(self.srv.open("POST", body, h))
 
+    def progress(self, msgs, token):
+        """The progress values of a call's stream, each for the client's own token."""
+        notes = [m["params"] for m in msgs if m.get("method") == "notifications/progress"]
+        self.assertEqual({n["progressToken"] for n in notes}, {token})
+        return [n["progress"] for n in notes]
+
     def test_the_cpp_worker_serves_its_tools(self):
         self.start_worker("cpp")
         msgs = self.tools_call(1, "fibonacci", {"n": 50})
         self.assertEqual(msgs[-1]["result"]["structuredContent"], {"value": 12586269025})
         msgs = self.tools_call(2, "count_primes", {"below": 1000})
         self.assertEqual(msgs[-1]["result"]["content"][0]["text"], "168 primes below 1000")
-        progress = [m["params"]["progress"] for m in msgs if m.get("method") == "notifications/progress"]
-        self.assertEqual(progress, list(range(1, 21)))
+        self.assertEqual(self.progress(msgs, "t2"), list(range(1, 21)))
 
     def test_the_python_worker_serves_its_tools(self):
         self.start_worker("py")
@@ -62,8 +68,24 @@ class ExampleWorkers(unittest.TestCase):
         self.assertEqual(msgs[-1]["result"]["structuredContent"], {"words": 3})
         msgs = self.tools_call(2, "slow_count", {"n": 5})
         self.assertEqual(msgs[-1]["result"]["content"][0]["text"], "counted to 5")
-        progress = [m["params"]["progress"] for m in msgs if m.get("method") == "notifications/progress"]
-        self.assertEqual(progress, [1, 2, 3, 4, 5])
+        self.assertEqual(self.progress(msgs, "t2"), [1, 2, 3, 4, 5])
+
+    def test_a_tool_the_worker_does_not_have_gets_a_json_rpc_error(self):
+        for kind, name in [("cpp", "cpp-tools"), ("py", "py-tools")]:
+            self.start_worker(kind)
+            # Registered again with the worker's credential and another tool,
+            # which litemcp lists and the running worker does not know.
+            with open(os.path.join(self.state, kind)) as f:
+                credential = f.read().strip()
+            tool = "gone_" + kind
+            status, _, text = self.srv.request(
+                "POST", {"name": name, "tools": [{"name": tool, "inputSchema": {"type": "object"}}]},
+                {"Authorization": "Bearer " + credential}, path="/workers")
+            self.assertEqual(status, 200, text)
+            body, h = call(self.sid, 20, tool, {})
+            error = messages(self.srv.open("POST", body, h))[-1]["error"]
+            self.assertEqual(error["code"], -32602)
+            self.assertIn(tool, error["message"])
 
     def test_a_restarted_worker_registers_again_and_gets_its_queue_back(self):
         for kind, tool, args, expect in [("cpp", "fibonacci", {"n": 10}, "55"),

@@ -18,7 +18,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from litemcp_harness import Server, Worker, call, events, messages  # noqa: E402
+from litemcp_harness import Server, Worker, attempt_of, call, events, messages  # noqa: E402
 
 BINARY = None
 
@@ -491,8 +491,8 @@ class Admin(unittest.TestCase):
         w = Worker(self.srv, "calc", [{"name": "add", "inputSchema": {"type": "object"}}], maxAttempts=1)
         inst = w.connect()
         resp = self.srv.open("POST", *call(sid, 1, "add", {}))
-        ev = inst.next_event()
-        w.post(ev["callId"], "failure", {"error": "boom"})
+        ev = inst.next_call()
+        w.fail(ev["id"], "boom")
         messages(resp)
         status, ws = self.get("/admin/workers")
         self.assertEqual(ws["workers"][0]["name"], "calc")
@@ -501,22 +501,22 @@ class Admin(unittest.TestCase):
         self.assertEqual((status, one["instances"][0]["id"]), (200, inst.id))
         status, dl = self.get("/admin/workers/calc/dead-letters")
         self.assertEqual(dl["deadLetters"][0]["record"]["error"], "boom")
-        self.assertEqual(dl["deadLetters"][0]["record"]["callId"], ev["callId"])
+        self.assertEqual(dl["deadLetters"][0]["record"]["callId"], ev["id"])
         self.assertEqual(dl["deadLetters"][0]["status"], "dead")
         offset = dl["deadLetters"][0]["offset"]
         # Requeued: the worker gets the call again; nobody waits for its answer.
         status, _, text = self.srv.request("POST", path="/admin/workers/calc/dead-letters/%d/requeue" % offset)
         self.assertEqual(status, 200, text)
-        again = inst.next_event()
-        self.assertEqual((again["tool"], again["attempt"]), ("add", 1))
-        self.assertEqual(json.loads(text)["requeuedAs"], again["callId"])
-        self.assertEqual(w.post(again["callId"], "result", {"result": {"content": []}})[0], 200)
+        again = inst.next_call()
+        self.assertEqual((again["params"]["name"], attempt_of(again)), ("add", 1))
+        self.assertEqual(json.loads(text)["requeuedAs"], again["id"])
+        self.assertEqual(w.answer(again["id"], {"content": []})[0], 200)
         self.assertEqual(self.srv.request("POST", path="/admin/workers/calc/dead-letters/%d/requeue" % offset)[0], 409)
         self.assertEqual(self.get("/admin/workers/calc/dead-letters")[1]["deadLetters"][0]["status"],
-                         {"requeuedAs": again["callId"]})
+                         {"requeuedAs": again["id"]})
         # A second dead letter, dropped.
         resp = self.srv.open("POST", *call(sid, 2, "add", {}))
-        w.post(inst.next_event()["callId"], "failure", {"error": "boom again"})
+        w.fail(inst.next_call()["id"], "boom again")
         messages(resp)
         self.assertEqual(self.srv.request("DELETE", path="/admin/workers/calc/dead-letters/%d" % (offset + 1))[0], 200)
         self.assertEqual(self.get("/admin/workers/calc/dead-letters")[1]["deadLetters"][1]["status"], {"dropped": True})

@@ -332,10 +332,10 @@ class ModernTasks(unittest.TestCase):
                                            "execution": {"taskSupport": "optional"}}])
         res = self.create("slow_report", {})  # no instance yet: it outlives the promotion window
         inst = w.connect()
-        ev = inst.next_event()
-        self.assertEqual(ev["type"], "call")
+        ev = inst.next_call()
+        self.assertEqual((ev["method"], ev["params"]["name"]), ("tools/call", "slow_report"))
         self.assertEqual(poll(self.srv, res["taskId"], ("working",))["status"], "working")
-        status, _ = w.post(ev["callId"], "result", {"result": {"content": [{"type": "text", "text": "report ready"}]}})
+        status, _ = w.answer(ev["id"], {"content": [{"type": "text", "text": "report ready"}]})
         self.assertEqual(status, 200)
         done = poll(self.srv, res["taskId"], ("completed",))
         self.assertEqual(done["result"]["content"][0]["text"], "report ready")
@@ -372,12 +372,11 @@ class StreamClose(unittest.TestCase):
             body["params"]["_meta"]["progressToken"] = "p7"  # an SSE response
             resp = srv.open("POST", body, headers("tools/call", "patient_tool"))
             self.assertEqual(resp.status, 200)
-            ev = inst.next_event()
-            self.assertEqual(ev["type"], "call")
+            ev = inst.next_call()
+            self.assertEqual(ev["method"], "tools/call")
             resp._conn.sock.shutdown(2)  # the client goes away
             resp._conn.close()
-            cancel = inst.next_event()
-            self.assertEqual((cancel["type"], cancel["callId"]), ("cancel", ev["callId"]))
+            self.assertEqual(inst.next_cancel()["requestId"], ev["id"])
             inst.close()
         finally:
             srv.cleanup()
@@ -392,12 +391,11 @@ class StreamClose(unittest.TestCase):
             h["Content-Type"] = "application/json"
             c.request("POST", "/mcp", body=json.dumps(request(8, "tools/call", {"name": "patient_tool", "arguments": {}})),
                       headers=h)  # no progressToken, no logLevel: a JSON answer
-            ev = inst.next_event()
-            self.assertEqual(ev["type"], "call")
+            ev = inst.next_call()
+            self.assertEqual(ev["method"], "tools/call")
             c.sock.shutdown(2)  # the client goes away before the answer
             c.close()
-            cancel = inst.next_event()
-            self.assertEqual((cancel["type"], cancel["callId"]), ("cancel", ev["callId"]))
+            self.assertEqual(inst.next_cancel()["requestId"], ev["id"])
             # The watch ends with the answer: calls that run on the handler
             # pool follow one another on one kept-alive connection.
             c = srv.conn()
@@ -563,21 +561,21 @@ class Durability(unittest.TestCase):
             inst = w.connect()
             _, m = tool(srv, 1, "slow_report", {}, caps=TASK_CAPS)
             task_id = m["result"]["taskId"]
-            first = inst.next_event()
-            self.assertEqual(first["type"], "call")
+            first = inst.next_call()
+            self.assertEqual(first["method"], "tools/call")
             self.assertEqual(poll(srv, task_id, ("working",))["status"], "working")
             inst.close()
             srv.kill9()
             srv = Server(BINARY, ["--fsync", "always"], data=data).start()
             w.srv = srv
             inst = w.connect()
-            again = inst.next_event()
-            self.assertEqual((again["type"], again["callId"]), ("call", first["callId"]))  # redelivered, not re-run
+            again = inst.next_call()
+            self.assertEqual(again["id"], first["id"])  # redelivered, not re-run
             inst.settimeout(1.5)
             with self.assertRaises(OSError):  # socket.timeout: no second call for the same task
-                extra = inst.next_event()
+                extra = inst.next_message()
                 self.fail("a second call reached the worker: %r" % extra)
-            status, _ = w.post(first["callId"], "result", {"result": {"content": [{"type": "text", "text": "kept"}]}})
+            status, _ = w.answer(first["id"], {"content": [{"type": "text", "text": "kept"}]})
             self.assertEqual(status, 200)
             self.assertEqual(poll(srv, task_id, ("completed",))["result"]["content"][0]["text"], "kept")
             inst.close()

@@ -21,7 +21,7 @@ import urllib.request
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
-from litemcp_harness import Server, call, events, messages, wait_until  # noqa: E402
+from litemcp_harness import Server, call, call_answering, events, messages, wait_until  # noqa: E402
 
 BINARY = None
 NPM = None
@@ -210,31 +210,15 @@ class Calls(UpstreamTest):
 class Relay(UpstreamTest):
     """The server's requests to the client in the middle of a call."""
 
-    def ask(self, sid, id, tool, arguments, answer):
-        r = self.srv.open("POST", *call(sid, id, tool, arguments))
-        got, asked = None, []
-        for e in events(r):
-            if not e.get("data"):
-                continue
-            m = json.loads(e["data"])
-            if "method" in m and "id" in m:
-                asked.append(m)
-                status, _, text = self.srv.request("POST", {"jsonrpc": "2.0", "id": m["id"], "result": answer},
-                                                   {"Mcp-Session-Id": sid})
-                self.assertEqual(status, 202, text)
-            elif m.get("id") == id:
-                got = m
-        return asked, got
-
     def test_sampling_and_elicitation_reach_the_client_and_its_answers_the_server(self):
         self.registered()
         sid, _ = self.srv.initialize(capabilities={"sampling": {}, "elicitation": {}})
-        asked, got = self.ask(sid, 1, "fx__ask", {"prompt": "hi"},
+        asked, got = call_answering(self.srv, sid, 1, "fx__ask", {"prompt": "hi"},
                               {"role": "assistant", "content": {"type": "text", "text": "hello back"}, "model": "m"})
         self.assertEqual([m["method"] for m in asked], ["sampling/createMessage"])
         self.assertEqual(asked[0]["params"]["messages"][0]["content"]["text"], "hi")
         self.assertEqual(got["result"]["content"][0]["text"], "model said: hello back")
-        asked, got = self.ask(sid, 2, "fx__elicit", {}, {"action": "accept", "content": {"name": "Ada"}})
+        asked, got = call_answering(self.srv, sid, 2, "fx__elicit", {}, {"action": "accept", "content": {"name": "Ada"}})
         self.assertEqual([m["method"] for m in asked], ["elicitation/create"])
         self.assertEqual(got["result"]["content"][0]["text"], "hello Ada")
 

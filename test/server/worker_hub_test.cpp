@@ -30,15 +30,13 @@ public:
 };
 
 // An instance's stream: hands every event to a probe as it is sent.
-class probe_stream : public transport::sse_stream {
+class probe_stream : public instance_channel {
 public:
     explicit probe_stream(std::function<void(const json&)> probe) : probe_(std::move(probe)) {}
-    bool send(std::string_view, std::string_view data) override {
-        probe_(json::parse(data));
+    bool send(std::string_view, const json& message) override {
+        probe_(message);
         return true;
     }
-    bool send_priming(std::string_view, std::chrono::milliseconds) override { return true; }
-    bool send_retry(std::chrono::milliseconds) override { return true; }
     void close() override { end(); }
     void abort() override { end(); }
     bool is_open() const override { return !ended_; }
@@ -110,13 +108,13 @@ TEST_CASE("a worker back online is listed again before its instance hears 'attac
     f.register_calc();
     REQUIRE(f.wait_listed(true));   // online for the grace period after registering
     REQUIRE(f.wait_listed(false));  // no instance came: offline, unlisted
-    std::vector<std::pair<std::string, bool>> heard;  // event type, "add" listed as it was sent
+    std::vector<std::pair<std::string, bool>> heard;  // message method, "add" listed as it was sent
     auto sse = std::make_shared<probe_stream>([&](const json& ev) {
-        heard.emplace_back(ev.value("type", ""), f.reg.find_tool("add") != nullptr);
+        heard.emplace_back(ev.value("method", ""), f.reg.find_tool("add") != nullptr);
     });
     f.hub->attach("calc", "one", sse);
     REQUIRE(heard.size() == 1);
-    CHECK(heard[0].first == "attached");
+    CHECK(heard[0].first == "io.litemcp/attached");
     CHECK(heard[0].second);
     CHECK(f.reg.find_tool("add"));
     sse->close();

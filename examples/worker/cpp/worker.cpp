@@ -2,11 +2,14 @@
 // nothing but POSIX sockets and nlohmann-json (plain HTTP to a litemcp on the
 // same host or network; put TLS in front with a sidecar if you need it).
 //
-// It registers two tools, keeps one SSE stream open to receive calls, runs
-// each call on a thread of its own and posts progress and the result back.
-// The credential from the first registration is kept in a state file, so a
-// restarted worker registers again under the same name and gets its queue
-// back.
+// It registers two tools and keeps one SSE stream open; each event on it is
+// one MCP JSON-RPC message: io.litemcp/attached first, then tools/call
+// requests (the JSON-RPC id is the call's id) and notifications/cancelled.
+// Each call runs on a thread of its own and posts JSON-RPC messages back to
+// /workers/<name>/calls/<id>: notifications/progress, then the JSON-RPC
+// response. The credential from the first registration is kept in a state
+// file, so a restarted worker registers again under the same name and gets
+// its queue back.
 //
 //   litemcp-example-worker [--host 127.0.0.1] [--port 8080] [--name cpp-tools]
 //                          [--state ./cpp-tools.credential] [--concurrency 4]
@@ -243,28 +246,55 @@ void register_worker(options& o) {
     std::fflush(stdout);
 }
 
-// The calls running on this instance, so a cancel event reaches its handler.
+// The calls running on this instance, so notifications/cancelled reaches its handler.
 struct running_calls {
     std::mutex mu;
     std::map<std::string, std::shared_ptr<std::atomic<bool>>> flags;
 };
 
-void handle(const options& o, json ev, std::shared_ptr<std::atomic<bool>> cancelled,
+void handle(const options& o, json request, std::shared_ptr<std::atomic<bool>> cancelled,
             std::shared_ptr<running_calls> running) {
-    const std::string path = "/workers/" + o.name + "/calls/" + ev.at("callId").get<std::string>() + "/";
-    auto report = [&](double progress, double total, const std::string& message) {
-        call(o.ep, "POST", path + "progress", json{{"progress", progress}, {"total", total}, {"message", message}});
+    const auto id = request.at("id").get<std::string>();  // the call's id, the same on every delivery
+    const json params = request.value("params", json::object());
+    const json meta = params.value("_meta", json::object());
+    // Delivery is at-least-once: a call may come again (meta["io.litemcp/attempt"]
+    // > 1) after a restart or a timeout. meta["io.litemcp/deliveryId"] is the same
+    // on every delivery, so a tool with side effects (a mail sent, a row written)
+    // should record it and do them once. These two tools have none.
+    auto send = [&](json message) {
+        message["jsonrpc"] = "2.0";
+        const auto what = message.value("method", "the answer");
+        try {
+            auto [status, reply] = call(o.ep, "POST", "/workers/" + o.name + "/calls/" + id, message);
+            if (status != 200) std::printf("litemcp refused %s: %d %s\n", what.c_str(), status, reply.dump().c_str());
+        } catch (const std::exception& e) {  // litemcp is away: the call will be delivered again
+            std::printf("cannot send %s: %s\n", what.c_str(), e.what());
+        }
+        std::fflush(stdout);
     };
-    try {
-        auto it = handlers.find(ev.value("tool", ""));
-        if (it == handlers.end()) throw std::runtime_error("no such tool here");
-        if (auto result = it->second(ev.at("arguments"), report, *cancelled))
-            call(o.ep, "POST", path + "result", json{{"result", *result}});
-    } catch (const std::exception& e) {
-        call(o.ep, "POST", path + "failure", json{{"error", e.what()}});  // delivered again later
+    auto report = [&](double progress, double total, const std::string& message) {
+        json p{{"progress", progress}, {"total", total}, {"message", message}};
+        if (meta.contains("progressToken")) p["progressToken"] = meta.at("progressToken");  // the client's own
+        send({{"method", "notifications/progress"}, {"params", p}});
+    };
+    const auto tool = params.value("name", "");
+    auto it = handlers.find(tool);
+    if (request.value("method", "") != "tools/call" || it == handlers.end()) {
+        // Not one of our tools (this worker serves no resources or prompts): a
+        // JSON-RPC error, final for the call, unlike a failure.
+        send({{"id", id}, {"error", {{"code", -32602}, {"message", "Unknown tool: " + tool}}}});
+    } else {
+        try {
+            // A tool that fails for its caller returns a result with "isError": true;
+            // nullopt means the client cancelled, and wants no answer.
+            if (auto result = it->second(params.value("arguments", json::object()), report, *cancelled))
+                send({{"id", id}, {"result", *result}});
+        } catch (const std::exception& e) {  // this attempt failed: litemcp delivers the call again
+            send({{"method", "io.litemcp/failure"}, {"params", {{"error", e.what()}}}});
+        }
     }
     std::lock_guard lock(running->mu);
-    running->flags.erase(ev.at("callId").get<std::string>());
+    running->flags.erase(id);
 }
 
 // One SSE stream of calls; returns when it ends.
@@ -292,22 +322,25 @@ void serve(const options& o) {
                 continue;
             }
             if (!line.empty() || data.empty()) continue;
-            auto ev = json::parse(data, nullptr, false);
+            auto message = json::parse(data, nullptr, false);  // one JSON-RPC message
             data.clear();
-            const auto type = ev.value("type", "");
-            if (type == "attached") {
-                std::printf("instance %s attached\n", ev.value("instance", "?").c_str());
+            if (!message.is_object()) continue;
+            const auto method = message.value("method", "");
+            const json params = message.value("params", json::object());
+            if (method == "io.litemcp/attached") {
+                std::printf("instance %s attached\n", params.value("instance", "?").c_str());
                 std::fflush(stdout);
-            } else if (type == "call") {
+            } else if (method == "notifications/cancelled") {
+                std::lock_guard lock(running->mu);
+                if (auto it = running->flags.find(params.value("requestId", "")); it != running->flags.end())
+                    *it->second = true;
+            } else if (message.contains("id")) {  // a request: tools/call
                 auto flag = std::make_shared<std::atomic<bool>>(false);
                 {
                     std::lock_guard lock(running->mu);
-                    running->flags[ev.value("callId", "")] = flag;
+                    running->flags[message["id"].get<std::string>()] = flag;
                 }
-                std::thread(handle, std::cref(o), ev, flag, running).detach();
-            } else if (type == "cancel") {
-                std::lock_guard lock(running->mu);
-                if (auto it = running->flags.find(ev.value("callId", "")); it != running->flags.end()) *it->second = true;
+                std::thread(handle, std::cref(o), message, flag, running).detach();
             }
         }
     }

@@ -2,11 +2,14 @@
 """A litemcp worker in Python, standard library only: copy it and replace the
 tools with yours.
 
-It registers two tools with litemcp, keeps one SSE stream open to receive
-calls, runs each call on a thread and posts progress and the result back.
-The credential litemcp hands out at the first registration is kept in a
-state file, so a restarted worker registers again under the same name and
-gets its queue back.
+It registers two tools with litemcp and keeps one SSE stream open; each
+event on it is one MCP JSON-RPC message: io.litemcp/attached first, then
+tools/call requests (the JSON-RPC id is the call's id) and
+notifications/cancelled. Each call runs on a thread and posts JSON-RPC
+messages back to /workers/<name>/calls/<id>: notifications/progress, then
+the JSON-RPC response. The credential litemcp hands out at the first
+registration is kept in a state file, so a restarted worker registers again
+under the same name and gets its queue back.
 
   python3 worker.py --url http://127.0.0.1:8080 [--name py-tools]
                     [--state ./py-tools.credential] [--concurrency 4]
@@ -106,19 +109,43 @@ def slow_count(args, report, cancelled):
 HANDLERS = {"word_count": word_count, "slow_count": slow_count}
 
 
-def handle(api, name, call, cancelled):
-    path = "/workers/%s/calls/%s/" % (name, call["callId"])
+def handle(api, name, request, cancelled):
+    """Runs one call and posts its answer: JSON-RPC messages to the call's URL."""
+    call_id = request["id"]  # the call's id, the same on every delivery of it
+    path = "/workers/%s/calls/%s" % (name, call_id)
+    params = request.get("params", {})
+    meta = params.get("_meta", {})
+    # Delivery is at-least-once: a call may come again (meta["io.litemcp/attempt"]
+    # > 1) after a restart or a timeout. meta["io.litemcp/deliveryId"] is the same
+    # on every delivery, so a tool with side effects (a mail sent, a row written)
+    # should record it and do them once. These two tools have none.
+
+    def send(message):
+        status, reply = api.post(path, dict({"jsonrpc": "2.0"}, **message))
+        if status != 200:
+            print("litemcp refused %s: %d %s" % (message.get("method", "the answer"), status, reply), flush=True)
 
     def report(progress, total, message):
-        api.post(path + "progress", {"progress": progress, "total": total, "message": message})
+        p = {"progress": progress, "total": total, "message": message}
+        if "progressToken" in meta:  # the client's own, when it asked for progress
+            p["progressToken"] = meta["progressToken"]
+        send({"method": "notifications/progress", "params": p})
 
-    try:
-        result = HANDLERS[call["tool"]](call["arguments"], report, cancelled)
-    except Exception as e:  # this attempt failed: litemcp delivers the call again
-        api.post(path + "failure", {"error": "%s: %s" % (type(e).__name__, e)})
+    tool = params.get("name")
+    if request["method"] != "tools/call" or tool not in HANDLERS:
+        # Not one of our tools (this worker serves no resources or prompts): a
+        # JSON-RPC error, final for the call, unlike a failure.
+        send({"id": call_id, "error": {"code": -32602, "message": "Unknown tool: %s" % tool}})
         return
+    try:
+        result = HANDLERS[tool](params.get("arguments", {}), report, cancelled)
+    except Exception as e:  # this attempt failed: litemcp delivers the call again
+        send({"method": "io.litemcp/failure", "params": {"error": "%s: %s" % (type(e).__name__, e)}})
+        return
+    # A tool that fails for its caller answers a result with "isError": true;
+    # None means the client cancelled, and wants no answer.
     if result is not None:
-        api.post(path + "result", {"result": result})
+        send({"id": call_id, "result": result})
 
 
 def serve(api, name):
@@ -139,15 +166,18 @@ def serve(api, name):
             continue
         if line or not data:
             continue
-        event = json.loads("\n".join(data))
+        message = json.loads("\n".join(data))  # one JSON-RPC message
         data = []
-        if event["type"] == "attached":
-            print("instance %s attached" % event["instance"], flush=True)
-        elif event["type"] == "call":
-            flag = running.setdefault(event["callId"], threading.Event())
-            threading.Thread(target=handle, args=(api, name, event, flag), daemon=True).start()
-        elif event["type"] == "cancel" and event["callId"] in running:
-            running.pop(event["callId"]).set()
+        method = message.get("method")
+        if method == "io.litemcp/attached":
+            print("instance %s attached" % message["params"]["instance"], flush=True)
+        elif method == "notifications/cancelled":
+            flag = running.pop(message["params"].get("requestId"), None)
+            if flag:
+                flag.set()
+        elif "id" in message:  # a request: tools/call (resources/read and prompts/get when served)
+            flag = running.setdefault(message["id"], threading.Event())
+            threading.Thread(target=handle, args=(api, name, message, flag), daemon=True).start()
 
 
 def main():
