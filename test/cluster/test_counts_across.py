@@ -53,7 +53,10 @@ class CountsAcross(ThreeServers):
 
     def tearDown(self):
         for srv, sid, who in self.made:
-            self.end(srv, sid, who)
+            try:
+                self.end(srv, sid, who)
+            except OSError:  # a server the test stopped: its sessions end with the test's cluster
+                pass
         time.sleep(REFRESH)
 
     def initialize(self, srv, who):
@@ -134,8 +137,10 @@ class CountsAcross(ThreeServers):
         try:
             for who in ("alice", "bob"):
                 self.assertEqual(self.initialize(d, who)[0], 200)
-            time.sleep(REFRESH)
-            self.assertEqual(self.sessions_metric(self.a), 2)
+            # A server that just started is heard by the others within a
+            # second or two; a loaded machine (the sanitizer build) takes longer.
+            self.assertTrue(wait_until(lambda: self.sessions_metric(self.a) == 2, timeout=20),
+                            self.sessions_metric(self.a))
             d.kill9()
             self.made = [(self.b, sid, who) for _, sid, who in self.made]  # d is gone: end them through b
             epochs = [self.sessions_metric(s, "litemcp_sessions_count_epoch") for s in (self.a, self.b, self.c)]
