@@ -139,8 +139,11 @@ class CountsAcross(ThreeServers):
                 self.assertEqual(self.initialize(d, who)[0], 200)
             # A server that just started is heard by the others within a
             # second or two; a loaded machine (the sanitizer build) takes longer.
-            self.assertTrue(wait_until(lambda: self.sessions_metric(self.a) == 2, timeout=20),
-                            self.sessions_metric(self.a))
+            # Every server must have heard it before it is killed (the CI run
+            # of 2af077f saw b or c still at 0 when only a had been waited on).
+            self.assertTrue(wait_until(lambda: all(self.sessions_metric(s) == 2 for s in (self.a, self.b, self.c)),
+                                       timeout=20),
+                            [self.sessions_metric(s) for s in (self.a, self.b, self.c)])
             d.kill9()
             self.made = [(self.b, sid, who) for _, sid, who in self.made]  # d is gone: end them through b
             epochs = [self.sessions_metric(s, "litemcp_sessions_count_epoch") for s in (self.a, self.b, self.c)]
