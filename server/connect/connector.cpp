@@ -44,8 +44,16 @@ connector::connector(connector_options o) : o_(std::move(o)) {
 
 connector::~connector() {
     if (stream_) stream_->cancel();
+    // The HTTP client first: its callbacks (a relayed request's answer) may
+    // write to the child. Its threads end before the lock is taken, since a
+    // callback may post (a send after shutdown does nothing). Then the
+    // child: its reader's messages find no client and are dropped.
+    http_->shutdown();
+    {
+        std::lock_guard lock(http_mu_);
+        http_.reset();
+    }
     child_.reset();
-    http_.reset();
 }
 
 transport::header_list connector::auth_headers(bool credential) const {
@@ -153,9 +161,19 @@ void connector::from_child(json m) {
             for (auto& [c, rpc] : calls_)
                 if (json(rpc) == token) call_id = c;
         }
-        if (!call_id.empty()) post(call_id, std::move(m));
+        if (call_id.empty() || !params.contains("progress") || !params["progress"].is_number()) return;
+        // What litemcp takes of it, so a field of another type does not
+        // cost the progress (and the call's invisibility extension).
+        json p{{"progress", params["progress"]}};
+        if (params.contains("total") && params["total"].is_number()) p["total"] = params["total"];
+        if (params.contains("message") && params["message"].is_string()) p["message"] = params["message"];
+        post(call_id, make_notification("notifications/progress", std::move(p)));
     } else if (method == "notifications/message") {
-        if (auto call_id = only_call(); !call_id.empty()) post(call_id, std::move(m));
+        const auto call_id = only_call();
+        if (call_id.empty() || string_field(params, "level").empty()) return;
+        json p{{"level", params["level"]}, {"data", params.contains("data") ? params["data"] : json()}};
+        if (params.contains("logger") && params["logger"].is_string()) p["logger"] = params["logger"];
+        post(call_id, make_notification("notifications/message", std::move(p)));
     } else if (method.ends_with("/list_changed")) {
         std::lock_guard lock(mu_);
         relist_ = true;
@@ -291,21 +309,30 @@ void connector::on_event(const json& e) {
             if (it == calls_.end() || it->second != rpc) return;  // cancelled meanwhile
             calls_.erase(it);
         }
-        // The child's response is the call's, under the call's id.
-        if (classify(r).kind != message_kind::response)
-            r = make_error(call_id, rpc_code::internal_error, "the stdio server answered no result");
-        r["id"] = call_id;
-        post(call_id, std::move(r));
+        // The child's response is the call's, under the call's id: a result
+        // object, or a well-formed error; anything else is an error for the
+        // client (sending the call again would get the same).
+        if (auto e = r.find("error"); e != r.end() && e->is_object() && e->contains("code") && (*e)["code"].is_number_integer() &&
+                                      e->contains("message") && (*e)["message"].is_string()) {
+            json err{{"code", (*e)["code"]}, {"message", (*e)["message"]}};
+            if (e->contains("data")) err["data"] = (*e)["data"];
+            return post(call_id, json{{"jsonrpc", "2.0"}, {"id", call_id}, {"error", std::move(err)}});
+        }
+        if (!r.contains("result") || !r["result"].is_object())
+            return post(call_id, make_error(call_id, rpc_code::internal_error, "the stdio server answered no result object"));
+        post(call_id, make_result(call_id, std::move(r["result"])));
     });
 }
 
 void connector::post(const std::string& call_id, json message, std::function<void(const json& answer)> answered) {
+    std::lock_guard lock(http_mu_);
+    if (!http_) return;  // shutting down
     transport::client_request r;
     r.url = o_.url + "/workers/" + o_.name + "/calls/" + call_id;
     r.headers = auth_headers(true);
     r.headers.set("Content-Type", "application/json");
     r.body = to_json(message);
-    if (answered) r.timeout = std::chrono::minutes(11);  // litemcp waits up to 10 minutes for the client
+    if (answered) r.timeout = std::chrono::minutes(11);  // litemcp waits for the client at most 10 minutes
     transport::client_handlers h;
     const auto what = string_field(message, "method").empty() ? std::string("response") : string_field(message, "method");
     h.on_done = [name = o_.name, call_id, what, answered](transport::result<transport::client_response> x) {

@@ -72,6 +72,7 @@ private:
 
     connector_options o_;
     std::string prefix_;
+    std::mutex http_mu_;  // http_ is reset at destruction while the child's reader may post
     std::unique_ptr<transport::http_client> http_;
     std::unique_ptr<stdio_peer> child_;
     json init_;  // the child's InitializeResult

@@ -93,9 +93,11 @@ rpc_result session_channel::request(const std::shared_ptr<call>& c, std::string 
     if (!answered || !answer) return fail(rpc_code::internal_error, "no answer from the client to " + method);
     auto& a = *answer;
     if (a.contains("error")) {
+        // The client's error, as far as it is one (a wrong type reads as absent).
         auto& e = a["error"];
-        return fail(e.value("code", rpc_code::internal_error), e.value("message", "error"),
-                    e.contains("data") ? std::optional<json>(e["data"]) : std::nullopt);
+        const int code = e.contains("code") && e["code"].is_number_integer() ? e["code"].get<int>() : rpc_code::internal_error;
+        const std::string message = e.contains("message") && e["message"].is_string() ? e["message"].get<std::string>() : "error";
+        return fail(code, message, e.contains("data") ? std::optional<json>(e["data"]) : std::nullopt);
     }
     return a.value("result", json::object());
 }

@@ -1,10 +1,15 @@
-// litemcp as an MCP client of one upstream server over Streamable HTTP
-// (2025 revisions): initialize and notifications/initialized, the
+// litemcp as an MCP client of one upstream server over Streamable HTTP.
+// The 2025 revisions: initialize and notifications/initialized, the
 // Mcp-Session-Id and MCP-Protocol-Version headers, answers as JSON or as an
 // event stream carrying the server's notifications and requests before the
 // response, resuming such a stream with Last-Event-ID when the server ends
 // it early (SEP-1699), a new session when the server forgot ours (404, or
 // 400 as some SDK servers answer), and servers that keep no session at all.
+// A server that refuses initialize and answers server/discover with
+// 2026-07-28 is spoken to in that revision: no session, every request with
+// the _meta envelope (protocol version, client capabilities and info) and
+// the MCP-Protocol-Version, Mcp-Method and Mcp-Name headers; a cancellation
+// is the end of the request's stream.
 //
 // Threading: every method may be called from any thread and never blocks;
 // the callbacks run on the HTTP client's thread, must not block, and are
@@ -18,6 +23,7 @@
 #include <chrono>
 #include <expected>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -92,7 +98,10 @@ public:
     mcp_client(std::shared_ptr<transport::http_client> http, options o) : http_(std::move(http)), opts_(std::move(o)) {}
 
     // initialize, then notifications/initialized; done gets the server's
-    // InitializeResult once the server took both.
+    // InitializeResult once the server took both. A server that refuses
+    // initialize is asked server/discover; one that speaks 2026-07-28 gets
+    // done with an InitializeResult made of its DiscoverResult
+    // (protocolVersion, capabilities, serverInfo, instructions).
     void connect(std::function<void(std::expected<json, upstream_failure>)> done);
     // A request with the caller's id (unique among those in flight).
     // Messages of the server about it go to on_message, in order, before the
@@ -116,6 +125,13 @@ public:
 
     std::string protocol_version() const;
     std::string session_id() const;
+    // Whether the server speaks 2026-07-28 (stateless, no ping: server/discover
+    // says it lives; no notifications of the client's).
+    bool modern() const;
+    // The server's tools as it lists them: in 2026-07-28 a tools/call carries
+    // the arguments a tool's inputSchema marks with x-mcp-header again as
+    // Mcp-Param-<name> headers.
+    void take_tools(const json& tools);
 
 private:
     struct exchange_state;
@@ -127,6 +143,10 @@ private:
     // a GET with Last-Event-ID, after the server's retry hint.
     void resume(std::shared_ptr<exchange_state> st);
     transport::client_request make_request(const json& message, const request_options& o) const;
+    // server/discover at 2026-07-28 after initialize was refused (why).
+    void discover(std::string why, std::function<void(std::expected<json, upstream_failure>)> done);
+    // A request's params with the 2026-07-28 _meta envelope.
+    static json with_envelope(json params);
     void list_page(const std::string& method, const std::string& field, json cursor, json items, int pages,
                    std::function<void(std::expected<json, upstream_failure>)> done);
 
@@ -134,7 +154,10 @@ private:
     const options opts_;
     mutable std::mutex mu_;
     std::string session_;   // Mcp-Session-Id; empty: the server keeps none
-    std::string version_;   // negotiated in initialize
+    std::string version_;   // negotiated in initialize (or 2026-07-28, discovered)
+    bool modern_ = false;
+    // tool -> (argument, header name) of its x-mcp-header arguments
+    std::map<std::string, std::vector<std::pair<std::string, std::string>>> header_params_;
     std::uint64_t generation_ = 0;  // bumps with each new session
     std::atomic<std::uint64_t> next_id_{1};  // ids of the client's own requests (initialize, lists, ping)
 };

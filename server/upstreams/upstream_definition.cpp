@@ -46,7 +46,7 @@ std::optional<std::string> upstream_definition::upstream_name(const std::string&
 }
 
 std::expected<json, std::string> upstream_registration(const json& asked, const upstream_definition& d,
-                                                       const json& lists) {
+                                                       const json& lists, const std::set<std::string>& taken) {
     // The worker API's bounds (schemas/worker-register.json).
     for (const char* field : {"tools", "resources", "prompts"})
         if (lists.value(field, json::array()).size() > 1000)
@@ -77,7 +77,9 @@ std::expected<json, std::string> upstream_registration(const json& asked, const 
     for (const auto& r : lists.value("resources", json::array())) {
         if (!r.is_object() || !r.contains("uri") || !r["uri"].is_string() || !r.contains("name"))
             return std::unexpected("the server listed a resource without a uri or name");
-        resources.push_back(r);
+        json x = r;
+        if (taken.contains(r["uri"].get<std::string>())) x["uri"] = d.namespaced_uri(r["uri"].get<std::string>());
+        resources.push_back(std::move(x));
     }
     body["tools"] = std::move(tools);
     body["prompts"] = std::move(prompts);
@@ -95,6 +97,9 @@ std::expected<forwarded_request, std::string> forward_call(const upstream_defini
         auto name = d.upstream_name(listed);
         if (!name) return std::unexpected("'" + listed + "' is not served by upstream '" + d.name + "'");
         out.params["name"] = *name;
+    }
+    if (out.method == "resources/read") {
+        if (auto uri = string_field(out.params, "uri"); !uri.empty()) out.params["uri"] = d.upstream_uri(uri);
     }
     json& meta = out.params["_meta"];
     if (!meta.is_object()) meta = json::object();

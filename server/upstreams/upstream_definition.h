@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <expected>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +43,14 @@ struct upstream_definition {
     // The server's name of a tool or prompt listed under ours; nullopt when
     // it does not carry the prefix.
     std::optional<std::string> upstream_name(const std::string& listed) const;
+    // A resource URI of the server under which litemcp lists it when
+    // something else serves the URI already: "upstream://<name>/<uri>".
+    std::string namespaced_uri(const std::string& uri) const { return "upstream://" + name + "/" + uri; }
+    // The server's URI of one litemcp lists (namespaced or not).
+    std::string upstream_uri(const std::string& listed) const {
+        const auto prefix = "upstream://" + name + "/";
+        return listed.starts_with(prefix) ? listed.substr(prefix.size()) : listed;
+    }
     // The URL as logs and answers show it: a query (often a key) hidden.
     std::string shown_url() const { return shown(url); }
     static std::string shown(const std::string& url) {
@@ -56,7 +65,7 @@ struct upstream_definition {
 // not taken for the next one's; the server's name of the tool or prompt; the
 // client's progress token replaced by that id, where the server's progress
 // comes back under; the delivery id and attempt kept in _meta, litemcp's
-// deadline dropped. The error is the client's answer when the name does not
+// deadline dropped; a namespaced resource URI read as the server's. The error is the client's answer when the name does not
 // carry the prefix.
 struct forwarded_request {
     std::string id;
@@ -69,9 +78,10 @@ std::expected<forwarded_request, std::string> forward_call(const upstream_defini
 // The registration body of an upstream: what was asked (name, upstream,
 // worker options) with the server's lists, tools and prompts renamed with
 // the prefix. lists: {"tools": [...], "resources": [...], "prompts": [...]}
-// as the server listed them. An error names what the server listed that
-// cannot be served (a name too long with the prefix, ...).
+// as the server listed them; a resource whose URI is in `taken` (served by
+// something else) is listed under d.namespaced_uri. An error names what the
+// server listed that cannot be served (a name too long with the prefix, ...).
 std::expected<json, std::string> upstream_registration(const json& asked, const upstream_definition& d,
-                                                       const json& lists);
+                                                       const json& lists, const std::set<std::string>& taken = {});
 
 }  // namespace litemcp::server

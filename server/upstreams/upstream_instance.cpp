@@ -14,6 +14,10 @@ namespace litemcp::server {
 namespace {
 
 constexpr std::string_view log_levels[] = {"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"};
+// Bounds of a 2026-07-28 server's input_required rounds in one call.
+// Each input holds a thread of the relay pool while the client answers.
+constexpr std::size_t max_input_requests = 4;
+constexpr int max_input_rounds = 8;
 
 
 
@@ -93,6 +97,8 @@ bool upstream_instance::forward(worker_messages::delivered_call call) {
         const auto now = wall_ms();
         o.timeout = std::chrono::milliseconds(call.deadline_ms > now + 1'000 ? call.deadline_ms - now : 1'000);
     }
+    const auto listed_uri = string_field(call.params, "uri");
+    const auto deadline_ms = call.deadline_ms;
     auto request = forward_call(p_.definition, std::move(call));
     if (!request) {
         p_.report(call_id, "error", json{{"error", {{"code", rpc_code::invalid_params}, {"message", request.error()}}}});
@@ -109,7 +115,28 @@ bool upstream_instance::forward(worker_messages::delivered_call call) {
         // invisibility that ran out, another server taking the call over):
         // the running attempt answers it; a second would run it twice.
         if (flights_.contains(call_id)) return true;
-        flights_[call_id] = flight{rpc_id, nullptr};
+        flights_[call_id] = flight{rpc_id, nullptr, std::move(method), std::move(params), o, 0, listed_uri, deadline_ms};
+    }
+    send_flight(call_id, rpc_id);
+    return true;
+}
+
+void upstream_instance::send_flight(const std::string& call_id, const std::string& rpc_id) {
+    std::string method;
+    json params;
+    mcp_client::request_options o;
+    {
+        std::lock_guard lock(mu_);
+        auto it = flights_.find(call_id);
+        if (it == flights_.end() || it->second.rpc_id != rpc_id) return;
+        method = it->second.method;
+        params = it->second.params;
+        o = it->second.options;
+        // Each round is bounded by what is left of the call's time.
+        if (const auto deadline = it->second.deadline_ms) {
+            const auto now = wall_ms();
+            o.timeout = std::chrono::milliseconds(deadline > now + 1'000 ? deadline - now : 1'000);
+        }
     }
     auto self = shared_from_this();
     auto ex = p_.client->request(
@@ -122,10 +149,97 @@ bool upstream_instance::forward(worker_messages::delivered_call call) {
         std::lock_guard lock(mu_);
         auto it = flights_.find(call_id);
         if (it != flights_.end() && it->second.rpc_id == rpc_id) it->second.exchange = ex;
-        else gone = !open_;  // closed meanwhile: nobody cancels it but us
+        else gone = !open_ || it == flights_.end();  // closed or cancelled meanwhile: nobody cancels it but us
     }
     if (gone) ex->cancel();
-    return true;
+}
+
+void upstream_instance::input_round(const std::string& call_id, const std::string& rpc_id, const json& result) {
+    const auto& d = p_.definition;
+    auto fail = [&](int code, const std::string& message, std::optional<json> data = std::nullopt) {
+        {
+            std::lock_guard lock(mu_);
+            auto it = flights_.find(call_id);
+            if (it == flights_.end() || it->second.rpc_id != rpc_id) return;
+            flights_.erase(it);
+        }
+        json e{{"code", code}, {"message", message}};
+        if (data) e["data"] = *data;
+        p_.report(call_id, "error", json{{"error", std::move(e)}});
+    };
+    const json requests = object_field(result, "inputRequests");
+    const json state = result.contains("requestState") ? result["requestState"] : json();
+    if (requests.empty() && !state.is_string())
+        return fail(rpc_code::internal_error, "upstream '" + d.name + "' asked for input with neither inputRequests nor requestState");
+    if (requests.size() > max_input_requests)
+        return fail(rpc_code::internal_error, "upstream '" + d.name + "' asked for more than " +
+                                                  std::to_string(max_input_requests) + " inputs at once");
+    int round = 0;
+    {
+        std::lock_guard lock(mu_);
+        auto it = flights_.find(call_id);
+        if (it == flights_.end() || it->second.rpc_id != rpc_id) return;
+        round = ++it->second.rounds;
+    }
+    if (round > max_input_rounds)
+        return fail(rpc_code::internal_error, "upstream '" + d.name + "' asked for input more than " +
+                                                  std::to_string(max_input_rounds) + " times in one call");
+    for (auto& [key, req] : requests.items()) {
+        const auto method = string_field(req, "method");
+        if (method != "sampling/createMessage" && method != "elicitation/create" && method != "roots/list")
+            return fail(rpc_code::internal_error,
+                        "upstream '" + d.name + "' asked for input litemcp cannot relay: '" + method + "' (" + key + ")");
+    }
+    // Each input is asked of the calling client (in any order); the request
+    // goes again, under a new id, with every answer and the server's state.
+    struct gathered {
+        std::mutex mu;
+        std::size_t left = 0;
+        json responses = json::object();
+        std::optional<json> error;
+    };
+    auto g = std::make_shared<gathered>();
+    g->left = requests.size();
+    auto self = shared_from_this();
+    auto next = [self, call_id, rpc_id, state, round, g] {
+        if (g->error) {
+            json e = *g->error;
+            {
+                std::lock_guard lock(self->mu_);
+                auto it = self->flights_.find(call_id);
+                if (it == self->flights_.end() || it->second.rpc_id != rpc_id) return;
+                self->flights_.erase(it);
+            }
+            return self->p_.report(call_id, "error", json{{"error", std::move(e)}});
+        }
+        std::string again;
+        {
+            std::lock_guard lock(self->mu_);
+            auto it = self->flights_.find(call_id);
+            if (it == self->flights_.end() || it->second.rpc_id != rpc_id) return;  // cancelled meanwhile
+            auto& f = it->second;
+            if (g->responses.empty()) f.params.erase("inputResponses");
+            else f.params["inputResponses"] = g->responses;
+            if (state.is_string()) f.params["requestState"] = state;
+            else f.params.erase("requestState");
+            again = f.rpc_id = rpc_id.substr(0, rpc_id.find('#')) + "#" + std::to_string(round);
+            f.exchange = nullptr;
+        }
+        self->send_flight(call_id, again);
+    };
+    if (requests.empty()) return next();
+    for (auto& [key, req] : requests.items()) {
+        p_.ask(call_id, string_field(req, "method"), object_field(req, "params"), [g, key, next](json answer) {
+            bool last = false;
+            {
+                std::lock_guard lock(g->mu);
+                if (answer.contains("result") && answer["result"].is_object()) g->responses[key] = answer["result"];
+                else if (!g->error) g->error = answer.value("error", json{{"code", rpc_code::internal_error}, {"message", "no answer"}});
+                last = --g->left == 0;
+            }
+            if (last) next();
+        });
+    }
 }
 
 void upstream_instance::cancel(const std::string& call_id, const std::string& reason) {
@@ -168,7 +282,7 @@ void upstream_instance::on_message(const std::string& call_id, const std::string
         return;
     }
     if (method == "notifications/progress") {
-        if (params.value("progressToken", json()) != json(rpc_id) || !params.contains("progress") ||
+        if (params.value("progressToken", json()) != json(rpc_id.substr(0, rpc_id.find('#'))) || !params.contains("progress") ||
             !params["progress"].is_number())
             return;
         json body{{"progress", params["progress"]}};
@@ -188,13 +302,20 @@ void upstream_instance::on_message(const std::string& call_id, const std::string
 
 void upstream_instance::on_response(const std::string& call_id, const std::string& rpc_id,
                                     std::expected<json, upstream_failure> r) {
+    // 2026-07-28: the server needs input from the client before it answers.
+    const bool more_input = r && r->contains("result") && (*r)["result"].is_object() &&
+                            string_field((*r)["result"], "resultType") == "input_required";
+    std::string asked_uri, listed_uri;  // a resource read under a namespaced URI
     {
         std::lock_guard lock(mu_);
         auto it = flights_.find(call_id);
         // Cancelled, closed, or an older attempt's: the hub knows.
         if (it == flights_.end() || it->second.rpc_id != rpc_id) return;
-        flights_.erase(it);
+        asked_uri = string_field(it->second.params, "uri");
+        listed_uri = it->second.listed_uri;
+        if (!more_input) flights_.erase(it);
     }
+    if (more_input) return input_round(call_id, rpc_id, (*r)["result"]);
     const auto& d = p_.definition;
     auto final_error = [&](int code, const std::string& message) {
         p_.report(call_id, "error", json{{"error", {{"code", code}, {"message", message}}}});
@@ -231,7 +352,21 @@ void upstream_instance::on_response(const std::string& call_id, const std::strin
     }
     if (!m.contains("result") || !m["result"].is_object())
         return final_error(rpc_code::internal_error, "upstream '" + d.name + "' answered a result that is not an object");
-    p_.report(call_id, "result", json{{"result", std::move(m["result"])}});
+    json& result = m["result"];
+    // A 2026-07-28 server's own result fields (its resultType, its identity
+    // and cache hints in _meta) are not litemcp's: its front adds its own.
+    result.erase("resultType");
+    result.erase("ttlMs");
+    result.erase("cacheScope");
+    if (auto meta = result.find("_meta"); meta != result.end() && meta->is_object()) {
+        for (auto it = meta->begin(); it != meta->end();)
+            it = it.key().starts_with("io.modelcontextprotocol/") ? meta->erase(it) : std::next(it);
+        if (meta->empty()) result.erase("_meta");
+    }
+    if (!listed_uri.empty() && listed_uri != asked_uri && result.contains("contents") && result["contents"].is_array())
+        for (auto& c : result["contents"])  // the contents under the URI the client asked for
+            if (c.is_object() && c.value("uri", json()) == json(asked_uri)) c["uri"] = listed_uri;
+    p_.report(call_id, "result", json{{"result", std::move(result)}});
 }
 
 }  // namespace litemcp::server

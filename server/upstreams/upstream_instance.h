@@ -6,7 +6,9 @@
 // messages, the result (or the server's JSON-RPC error), or a failed
 // attempt when the server could not be reached, which the hub retries. The
 // server's requests while it works on a call (sampling, elicitation, roots)
-// go to the calling client, and its answer back to the server.
+// go to the calling client, and its answer back to the server; a 2026-07-28
+// server's input_required rounds are asked of the calling client the same
+// way, and the request sent again with the answers.
 //
 // Each forwarded request carries the call's id as an idempotency key in
 // _meta ("io.litemcp/deliveryId") and the attempt ("io.litemcp/attempt"):
@@ -19,6 +21,7 @@
 // hub (as an instance) and upstreams; it ends when either closes it.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -70,6 +73,11 @@ public:
 private:
     // False when this instance is closed (the hub then counts no delivery).
     bool forward(worker_messages::delivered_call call);
+    // Sends the flight of call_id, if rpc_id is still its attempt.
+    void send_flight(const std::string& call_id, const std::string& rpc_id);
+    // A 2026-07-28 input_required result: each input asked of the calling
+    // client, then the request again with the answers (at most 8 rounds).
+    void input_round(const std::string& call_id, const std::string& rpc_id, const json& result);
     void cancel(const std::string& call_id, const std::string& reason);
     // A message of the server's while it works on a call.
     void on_message(const std::string& call_id, const std::string& rpc_id, json m);
@@ -80,8 +88,14 @@ private:
     parts p_;
     mutable std::mutex mu_;
     struct flight {
-        std::string rpc_id;  // the request's id at the server
+        std::string rpc_id;  // the request's id at the server: call id "/" attempt, "#" round
         std::shared_ptr<mcp_client::exchange> exchange;
+        std::string method;  // the request, kept to send again with a 2026-07-28 server's input
+        json params;
+        mcp_client::request_options options;
+        int rounds = 0;
+        std::string listed_uri;  // resources/read: the URI as litemcp lists it (namespaced or not)
+        std::uint64_t deadline_ms = 0;  // the call's, ms since the epoch; 0: none
     };
     std::map<std::string, flight> flights_;  // by call id
     bool open_ = true;

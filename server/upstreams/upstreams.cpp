@@ -223,7 +223,8 @@ void upstreams::register_upstream(json body, std::optional<std::string> credenti
                                            "the MCP server at " + url + " could not list what it serves: " +
                                                lists.error().message));
                     }
-                    auto reg = upstream_registration(body, *d, *lists);
+                    client->take_tools(lists->value("tools", json::array()));
+                    auto reg = upstream_registration(body, *d, *lists, self.taken_resources(name, *lists));
                     if (!reg) {
                         client->close();
                         return done(refuse(worker_outcome::upstream_failed, "the MCP server at " + url + ": " + reg.error()));
@@ -345,12 +346,20 @@ void upstreams::connect(link& l) {
     });
 }
 
+std::set<std::string> upstreams::taken_resources(const std::string& name, const json& lists) const {
+    std::vector<std::string> uris;
+    for (auto& r : lists.value("resources", json::array()))
+        if (r.is_object() && r.contains("uri") && r["uri"].is_string()) uris.push_back(r["uri"].get<std::string>());
+    return hub_.resources_served_elsewhere(name, uris);
+}
+
 bool upstreams::take_lists(link& l, const json& lists) {
     const auto& name = l.def.name;
     auto definition = hub_.definition(name);
     if (!definition) return false;
     // The server may have changed what it serves since it was registered.
-    auto body = upstream_registration(*definition, l.def, lists);
+    if (l.client) l.client->take_tools(lists.value("tools", json::array()));
+    auto body = upstream_registration(*definition, l.def, lists, taken_resources(name, lists));
     if (!body) {
         went_down(name, l.generation, body.error());
         return false;
@@ -523,8 +532,9 @@ void upstreams::ping(const std::string& name, std::uint64_t generation, std::uin
     mcp_client::request_options o;
     o.timeout = std::min(opts_.ping_interval, std::chrono::milliseconds(10'000));
     auto g = gate_;
+    // 2026-07-28 has no ping: server/discover says the server is there.
     l.client->request(
-        "ping", json::object(), "litemcp-ping-" + std::to_string(chain), nullptr,
+        l.client->modern() ? "server/discover" : "ping", json::object(), "litemcp-ping-" + std::to_string(chain), nullptr,
         [g, name, generation, chain](std::expected<json, upstream_failure> r) {
             g->post([name, generation, chain, r = std::move(r)](upstreams& s) {
                 auto* self = &s;

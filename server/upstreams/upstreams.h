@@ -34,6 +34,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -108,6 +109,9 @@ private:
     // Takes the server's lists into the registration when they changed;
     // false (and the link down) when they cannot be registered.
     bool take_lists(link& l, const json& lists);
+    // The server's resource URIs that something else serves already: they
+    // are listed namespaced (upstream_definition::namespaced_uri).
+    std::set<std::string> taken_resources(const std::string& name, const json& lists) const;
     // The server's own stream (its list_changed), opened again a second
     // after it ends, unless the server offers none.
     void listen(const std::string& name, std::uint64_t generation);

@@ -78,7 +78,7 @@ public:
     // Files an open call under another origin (see worker_hub::adopt).
     std::optional<std::string> adopt(const call_origin& from, const json& request_id, const call_origin& to,
                                      const json& new_request_id);
-    // notifications/cancelled: the holder gets a cancel event, nobody a response.
+    // notifications/cancelled: the holder is told so (notifications/cancelled), nobody gets a response.
     void cancel(const call_origin& origin, const json& request_id, effects& fx);
 
     // Reads new calls from w's topic and hands ready calls to free instances.

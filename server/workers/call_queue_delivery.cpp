@@ -149,6 +149,12 @@ void call_queue::deliver_for_peer(hub_worker& w, const json& request) {
     const auto call_id = request.value("c", "");
     if (call_id.empty() || !request.contains("e") || !request.at("e").is_object()) return;  // not a call: no reply
     const json& event = request.at("e");
+    if (!worker_messages::read_call(event)) {
+        // Not the request an instance takes (a server of an older release
+        // sent its own event format): the owner delivers it elsewhere.
+        p_.peers.reply(request, "gone");
+        return;
+    }
     if (auto held = held_.find(call_id); held != held_.end()) {
         // Delivered here before, by a server that stopped since (the call's
         // new owner delivers it again): to the same instance, in its slot.

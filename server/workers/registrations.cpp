@@ -196,6 +196,17 @@ std::optional<worker_answer> definition_problem(const json& body) {
 
 }  // namespace
 
+std::string registrations::resource_holder(const std::string& name, const std::string& uri) const {
+    if (auto holder = p_.reg.find_resource(uri); holder && holder->served_by != name)
+        return holder->served_by.empty() ? std::string("this server") : holder->served_by;
+    // Offline workers are not in the registry: ask them too.
+    for (auto& [other, w] : workers_)
+        if (other != name)
+            for (auto& x : w->definition.value("resources", json::array()))
+                if (x.value("uri", "") == uri) return other;
+    return {};
+}
+
 std::optional<worker_answer> registrations::name_clash(const std::string& name, const json& body) const {
     // Names are unique across the server: no worker may shadow another
     // worker's or an in-process tool, resource or prompt.
@@ -222,9 +233,8 @@ std::optional<worker_answer> registrations::name_clash(const std::string& name, 
     auto holder_name = [](const auto& holder) { return holder->served_by.empty() ? std::string("this server") : holder->served_by; };
     for (auto& r : body.value("resources", json::array())) {
         const auto uri = r.at("uri").get<std::string>();
-        auto other = served_by_other("resources", "uri", uri);
-        if (auto holder = p_.reg.find_resource(uri); holder && holder->served_by != name) other = holder_name(holder);
-        if (!other.empty()) return error(worker_outcome::conflict, "resource '" + uri + "' is already served by " + other);
+        if (auto other = resource_holder(name, uri); !other.empty())
+            return error(worker_outcome::conflict, "resource '" + uri + "' is already served by " + other);
     }
     for (auto& p : body.value("prompts", json::array())) {
         const auto pn = p.at("name").get<std::string>();

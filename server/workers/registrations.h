@@ -83,6 +83,12 @@ private:
     // A tool, resource or prompt of the registration that another worker or
     // the server itself serves.
     std::optional<worker_answer> name_clash(const std::string& name, const json& body) const;
+public:
+    // Who else serves a resource URI: a worker's name, "this server", or
+    // empty when nobody but the worker `name` does.
+    std::string resource_holder(const std::string& name, const std::string& uri) const;
+
+private:
     void republish(const std::string& name);
 
     parts p_;

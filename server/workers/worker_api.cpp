@@ -111,7 +111,7 @@ void worker_api::add_routes() {
     // The answer endpoints before the channel carried JSON-RPC.
     routes_.add("POST", "/workers/{name}/calls/{call}/{action}", "(gone: POST the JSON-RPC message to the call)",
                 [](http_request&, args, const responder_ptr& res) {
-                    res->respond(http::problem(404, "the worker API takes one JSON-RPC message at POST /workers/<name>/calls/<callId> "
+                    res->respond(http::problem(410, "the worker API takes one JSON-RPC message at POST /workers/<name>/calls/<callId> "
                                                     "(the response, notifications/progress, notifications/message, "
                                                     "io.litemcp/failure, io.litemcp/suspend or io.litemcp/extend; docs/workers.md)"));
                 });
@@ -119,21 +119,21 @@ void worker_api::add_routes() {
 
 void worker_api::take_message(const http_request& req, const std::string& name, const std::string& call_id,
                               const responder_ptr& res) {
+    if (auto denied = p_.workers.check_credential(name, credential(req))) return res->respond(answer_of(*denied));
     if (!http::is_json(req)) return res->respond(http::problem(415, "Content-Type must be application/json"));
     auto message = parse_json(req.body);
     if (!message) return res->respond(http::problem(400, "the body is not JSON: " + to_string(message.error())));
     auto report = worker_messages::report_of(*message, call_id);
     if (!report) return res->respond(http::problem(400, report.error()));
-    if (report->action == "ask") return ask_client(req, name, call_id, std::move(report->body), res);
+    if (report->action == "ask") return ask_client(name, call_id, std::move(report->body), res);
     const auto schema = "worker-" + report->action;
     if (auto problem = p_.schemas.at(schema)->validate(report->body))
         return res->respond(http::problem(400, "invalid " + std::string(message->value("method", "response")) + ": " + *problem));
     res->respond(answer_of(p_.workers.answer(name, credential(req), call_id, report->action, report->body)));
 }
 
-void worker_api::ask_client(const http_request& req, const std::string& name, const std::string& call_id, json ask,
+void worker_api::ask_client(const std::string& name, const std::string& call_id, json ask,
                             const responder_ptr& res) {
-    if (auto denied = p_.workers.check_credential(name, credential(req))) return res->respond(answer_of(*denied));
     json id = ask["id"];
     const auto method = ask["method"].get<std::string>();
     auto reply = [res, id](json answer) {

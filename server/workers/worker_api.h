@@ -1,5 +1,5 @@
 // The worker API over HTTP (docs/workers.md): a tool server registers, takes
-// its calls from an SSE stream and answers them.
+// its calls from an SSE stream (as MCP requests) and answers them.
 //
 //   POST   /workers                                  register (again)
 //   GET    /workers/<name>                           the worker's state
@@ -61,7 +61,7 @@ private:
     void take_message(const transport::http_request& req, const std::string& name, const std::string& call_id,
                       const std::shared_ptr<transport::responder>& res);
     // A request of the instance's for the call's client (ask: {id, method, params}).
-    void ask_client(const transport::http_request& req, const std::string& name, const std::string& call_id, json ask,
+    void ask_client(const std::string& name, const std::string& call_id, json ask,
                     const std::shared_ptr<transport::responder>& res);
 
     parts p_;

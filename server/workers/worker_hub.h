@@ -164,8 +164,8 @@ public:
     // tool error of each open call.
     worker_answer remove(const std::string& name, const std::string& why);
     worker_answer describe(const std::string& name, std::optional<std::string> credential);
-    // Binds an instance's SSE stream; the answer is an error, or nullopt
-    // when the stream is bound (the caller has started it).
+    // Whether an instance may attach; the answer is an error, or nullopt
+    // when attach() may bind its channel (the caller then starts its stream).
     std::optional<worker_answer> check_attach(const std::string& name, std::optional<std::string> credential);
     // The answer refusing this credential for the worker; nullopt when it is the worker's.
     std::optional<worker_answer> check_credential(const std::string& name, std::optional<std::string> credential);
@@ -189,6 +189,9 @@ public:
     // go ahead. Registering still checks, this only avoids work before it.
     std::optional<worker_answer> may_register(const std::string& name, const std::optional<std::string>& credential,
                                               const std::string& owner);
+    // Of these resource URIs, the ones something other than worker `name`
+    // serves (an upstream's are renamed instead of refused).
+    std::set<std::string> resources_served_elsewhere(const std::string& name, const std::vector<std::string>& uris) const;
     // Registers a worker again with new lists, as its owner would (an
     // upstream that changed its tools).
     worker_answer reregister(const json& body);
@@ -219,7 +222,7 @@ public:
     // Queues a call; an error message when it cannot be queued (offline,
     // queue full): the caller turns it into a tool error.
     std::expected<std::string, std::string> submit(const std::string& worker, call_ticket t, json params);
-    // notifications/cancelled: the worker gets a cancel event, the client no response.
+    // notifications/cancelled: the worker is told so (notifications/cancelled), the client gets no response.
     void cancel(const call_origin& origin, const json& request_id);
     // Files an open call again under another origin (a 2026-07-28 call that
     // became a task: the task, request id the task id), in memory and in

@@ -106,6 +106,15 @@ worker_answer worker_hub::describe(const std::string& name, std::optional<std::s
     return {worker_outcome::done, with_counters(regs_->describe(*w, calls_->in_flight(name)), *w, saved)};
 }
 
+std::set<std::string> worker_hub::resources_served_elsewhere(const std::string& name,
+                                                             const std::vector<std::string>& uris) const {
+    std::lock_guard lock(mu_);
+    std::set<std::string> out;
+    for (auto& uri : uris)
+        if (!regs_->resource_holder(name, uri).empty()) out.insert(uri);
+    return out;
+}
+
 std::optional<worker_answer> worker_hub::check_credential(const std::string& name, std::optional<std::string> credential) {
     std::lock_guard lock(mu_);
     worker_answer denied;
@@ -147,7 +156,7 @@ void worker_hub::attach(const std::string& name, std::string instance_id, std::s
         set_online(w, true, fx);
     }
     // A worker coming back online is listed again before its instance hears
-    // "attached", so a client the worker tells at once finds its tools; and
+    // io.litemcp/attached, so a client the worker tells at once finds its tools; and
     // the instance gets no call before that event.
     for (auto& f : fx) f();
     {

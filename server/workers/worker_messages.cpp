@@ -1,6 +1,8 @@
 #include "server/workers/worker_messages.h"
 
 #include <algorithm>
+#include <initializer_list>
+#include <string_view>
 
 #include "server/json/json_fields.h"
 #include "server/json/json_text.h"
@@ -58,6 +60,15 @@ constexpr notice_action notices[] = {
     {"io.litemcp/suspend", "suspend"},      {"io.litemcp/extend", "extend"},
 };
 
+// The fields of params litemcp uses; a null optional field reads as absent.
+json kept_fields(const json& params, std::initializer_list<const char*> keys) {
+    json kept = json::object();
+    for (const char* key : keys)
+        if (auto it = params.find(key); it != params.end() && (!it->is_null() || std::string_view(key) == "data"))
+            kept[key] = *it;
+    return kept;
+}
+
 std::string known_notices() {
     std::string out;
     for (auto& n : notices) out += (out.empty() ? "" : ", ") + std::string(n.method);
@@ -86,9 +97,13 @@ std::expected<report, std::string> report_of(const json& message, std::string_vi
     for (auto& n : notices) {
         if (n.method != method) continue;
         json body = object_field(message, "params");
-        // The URL names the call: the token only repeats what it says.
-        if (n.action == "progress") body.erase("progressToken");
-        body.erase("_meta");
+        // MCP's notifications get no answer, so their senders seldom read
+        // one: what litemcp does not use of them (the progress token, which
+        // the URL says again, _meta, fields of later revisions) is left out
+        // rather than refused. Its own notifications are checked whole.
+        if (n.action == "progress") body = kept_fields(body, {"progress", "total", "message"});
+        else if (n.action == "log") body = kept_fields(body, {"level", "data", "logger"});
+        else body.erase("_meta");
         return report{std::string(n.action), std::move(body)};
     }
     return std::unexpected("unknown notification '" + method + "': an instance sends " + known_notices() +

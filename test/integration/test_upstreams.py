@@ -37,12 +37,13 @@ class Upstream:
     """The SDK fixture server on a port of its own; kill() and start() again
     on the same port, as a restarted server."""
 
-    def __init__(self, stateless=False, port=None):
+    def __init__(self, stateless=False, port=None, modern=False):
         self.stateless = stateless
         self.port = port or free_port()
         self.proc = None
-        script = os.path.join(NPM, "upstream_server.mjs")
-        shutil.copy(os.path.join(here, "..", "upstreams", "upstream_server.mjs"), script)
+        name = "modern_upstream_server.mjs" if modern else "upstream_server.mjs"
+        script = os.path.join(NPM, name)
+        shutil.copy(os.path.join(here, "..", "upstreams", name), script)
         self.script = script
 
     def start(self):
@@ -114,7 +115,7 @@ class Calls(UpstreamTest):
         reply = self.registered(upstream={"bearerToken": "s3cret-token", "headers": {"X-Api-Key": "k3y-value"}})
         self.assertRegex(reply["credential"], r"^[0-9a-f]{64}$")
         self.assertEqual(reply["upstream"]["serverInfo"]["name"], "upstream-fixture")
-        self.assertEqual(reply["upstream"]["tools"], 8)
+        self.assertEqual(reply["upstream"]["tools"], 9)
         names = [t["name"] for t in listed(self.srv, self.sid, "tools/list", "tools")]
         for t in ("fx__echo", "fx__add", "fx__slow", "fx__log", "fx__boom"):
             self.assertIn(t, names)
@@ -189,6 +190,20 @@ class Calls(UpstreamTest):
         msgs = [json.loads(l[6:]) for l in text.splitlines() if l.startswith("data: {")] or [json.loads(text)]
         self.assertEqual(msgs[-1]["result"]["messages"][0]["content"]["text"], "Hello, Ada!")
 
+    def test_a_resource_uri_another_serves_is_listed_namespaced(self):
+        self.registered("fx")
+        self.registered("fy")  # the same server again: its tools are prefixed apart, its resource collides
+        uris = [r["uri"] for r in listed(self.srv, self.sid, "resources/list", "resources")]
+        self.assertIn("fixture://hello", uris)
+        self.assertIn("upstream://fy/fixture://hello", uris)
+        status, _, text = self.srv.request("POST", {"jsonrpc": "2.0", "id": 8, "method": "resources/read",
+                                                    "params": {"uri": "upstream://fy/fixture://hello"}},
+                                           {"Mcp-Session-Id": self.sid})
+        msgs = [json.loads(l[6:]) for l in text.splitlines() if l.startswith("data: {")] or [json.loads(text)]
+        contents = msgs[-1]["result"]["contents"][0]
+        self.assertEqual(contents["text"], "hello from the upstream")
+        self.assertEqual(contents["uri"], "upstream://fy/fixture://hello")
+
     def test_a_cancelled_call_is_cancelled_at_the_server(self):
         self.registered()
         r = self.srv.open("POST", *call(self.sid, 10, "fx__slow", {"steps": 50, "ms": 100}))
@@ -237,6 +252,111 @@ class ListChanged(UpstreamTest):
         urllib.request.urlopen(req, timeout=5).read()
         self.assertTrue(wait_until(lambda: "fx__fresh" in [t["name"] for t in listed(self.srv, self.sid, "tools/list", "tools")]))
         self.assertEqual(result_of(self.srv, self.sid, 1, "fx__fresh")[-1]["result"]["content"][0]["text"], "fresh")
+
+
+class Modern(unittest.TestCase):
+    """An upstream that speaks only 2026-07-28 (the SDK v2 server, legacy
+    refused): found with server/discover, called with the _meta envelope and
+    headers, its input_required rounds answered by the calling client."""
+
+    def setUp(self):
+        self.up = Upstream(modern=True).start()
+        self.srv = Server(BINARY, UpstreamTest.args).start()
+        self.sid, _ = self.srv.initialize()
+        status, self.reply = register(self.srv, "md", self.up.url)
+        self.assertEqual(status, 201, self.reply)
+
+    def tearDown(self):
+        self.srv.cleanup()
+        self.up.kill()
+
+    def test_found_with_discover_and_called_with_the_envelope_and_headers(self):
+        self.assertEqual(self.reply["upstream"]["protocolVersion"], "2026-07-28")
+        self.assertEqual(self.reply["upstream"]["serverInfo"]["name"], "modern-fixture")
+        names = [t["name"] for t in listed(self.srv, self.sid, "tools/list", "tools")]
+        for t in ("md__echo", "md__slow", "md__ask", "md__sample", "md__boom"):
+            self.assertIn(t, names)
+        msgs = result_of(self.srv, self.sid, 1, "md__echo", {"text": "über"})
+        self.assertEqual(msgs[-1]["result"]["content"][0]["text"], "über")
+        stats = self.up.stats()
+        self.assertEqual(list(stats["byDelivery"].values()), [1], stats)
+        call = [h for h in stats["headers"] if h.get("method") == "tools/call"]
+        self.assertTrue(all(h.get("method") for h in stats["headers"][1:]), stats["headers"])  # all but the initialize probe
+        self.assertEqual(call[-1]["version"], "2026-07-28")
+        self.assertEqual(call[-1]["name"], "echo")
+        msgs = result_of(self.srv, self.sid, 2, "md__boom")
+        self.assertTrue(msgs[-1]["result"]["isError"], msgs)
+
+    def test_an_argument_marked_x_mcp_header_is_sent_as_an_mcp_param_header(self):
+        tool = [t for t in listed(self.srv, self.sid, "tools/list", "tools") if t["name"] == "md__locate"][0]
+        self.assertEqual(tool["inputSchema"]["properties"]["region"]["x-mcp-header"], "Region")
+        # The server refuses a call whose header is missing or differs from
+        # the body; a value that is not plain ASCII goes in the Base64 form.
+        msgs = result_of(self.srv, self.sid, 5, "md__locate", {"region": "Zürich"})
+        self.assertEqual(msgs[-1]["result"]["content"][0]["text"], "in Zürich", msgs)
+        sent = [h for h in self.up.stats()["headers"] if h.get("name") == "locate"]
+        self.assertEqual(sent[-1]["region"], "=?base64?WsO8cmljaA==?=")
+        msgs = result_of(self.srv, self.sid, 6, "md__locate", {"region": "eu-west-1"})
+        self.assertEqual(msgs[-1]["result"]["content"][0]["text"], "in eu-west-1", msgs)
+        self.assertEqual([h for h in self.up.stats()["headers"] if h.get("name") == "locate"][-1]["region"], "eu-west-1")
+
+    def test_progress_reaches_the_client(self):
+        msgs = result_of(self.srv, self.sid, 3, "md__slow", {"steps": 3}, meta={"progressToken": "pt"})
+        progress = [m["params"] for m in msgs if m.get("method") == "notifications/progress"]
+        self.assertEqual([p["progress"] for p in progress], [1, 2, 3], msgs)
+        self.assertTrue(all(p["progressToken"] == "pt" for p in progress))
+        self.assertEqual(msgs[-1]["result"]["content"][0]["text"], "done 3")
+
+    def test_input_required_rounds_are_asked_of_the_calling_client(self):
+        sid, _ = self.srv.initialize(capabilities={"sampling": {}, "elicitation": {}})
+        asked, got = call_answering(self.srv, sid, 4, "md__ask", {}, {"action": "accept", "content": {"name": "Ada"}})
+        self.assertEqual([m["method"] for m in asked], ["elicitation/create"])
+        self.assertEqual(asked[0]["params"]["message"], "Your name?")
+        self.assertEqual(got["result"]["content"][0]["text"], "hello Ada (asked-once)", got)
+        asked, got = call_answering(self.srv, sid, 5, "md__sample", {"prompt": "hi"},
+                                    {"role": "assistant", "content": {"type": "text", "text": "hello back"}, "model": "m"})
+        self.assertEqual([m["method"] for m in asked], ["sampling/createMessage"])
+        self.assertEqual(got["result"]["content"][0]["text"], "model said: hello back", got)
+        stats = self.up.stats()
+        self.assertEqual(stats["rounds"], 2, stats)
+
+    def test_a_client_that_cannot_be_asked_gets_a_clear_error(self):
+        msgs = result_of(self.srv, self.sid, 6, "md__ask")  # no elicitation capability
+        final = msgs[-1]
+        self.assertIn("error", final, final)
+        self.assertIn("elicitation", final["error"]["message"])
+
+    def test_it_stays_online_without_ping(self):
+        time.sleep(2)  # four ping intervals: server/discover each time
+        status, _, text = self.srv.request("GET", headers={"Authorization": "Bearer " + self.reply["credential"]},
+                                           path="/workers/md")
+        self.assertTrue(json.loads(text)["online"], text)
+
+
+class ExampleUpstream(unittest.TestCase):
+    """examples/upstream/server.mjs, registered as its README says."""
+
+    def test_the_example_server_is_served_through_litemcp(self):
+        script = os.path.join(NPM, "example_upstream.mjs")
+        shutil.copy(os.path.join(here, "..", "..", "examples", "upstream", "server.mjs"), script)
+        port = free_port()
+        proc = subprocess.Popen(["node", script, str(port)], stdout=subprocess.PIPE, text=True)
+        srv = Server(BINARY, []).start()
+        try:
+            self.assertIn("MCP server on", proc.stdout.readline())
+            status, reply = register(srv, "weather", "http://127.0.0.1:%d/mcp" % port)
+            self.assertEqual(status, 201, reply)
+            sid, _ = srv.initialize()
+            msgs = result_of(srv, sid, 1, "weather__countdown", {"from": 2}, meta={"progressToken": "p"})
+            self.assertEqual([m["params"]["progress"] for m in msgs if m.get("method") == "notifications/progress"], [1, 2])
+            self.assertEqual(msgs[-1]["result"]["content"][0]["text"], "lift-off")
+            text = result_of(srv, sid, 2, "weather__forecast", {"city": "Oslo"})[-1]["result"]["content"][0]["text"]
+            self.assertRegex(text, r"^Oslo: sunny, 21 °C \(delivery [0-9a-f]{32}\)$")
+        finally:
+            srv.cleanup()
+            proc.kill()
+            proc.wait()
+            proc.stdout.close()
 
 
 class Declared(unittest.TestCase):
@@ -315,6 +435,18 @@ class StatelessCalls(UpstreamTest):
 
 
 class BadInput(UpstreamTest):
+    def test_an_answer_of_10_mb_is_a_clear_error_and_litemcp_goes_on(self):
+        self.registered()
+        msgs = result_of(self.srv, self.sid, 1, "fx__huge", {"mb": 10})
+        final = msgs[-1]
+        self.assertIn("error", final, str(final)[:300])
+        self.assertRegex(final["error"]["message"], "larger than|exceeds")
+        self.assertEqual(result_of(self.srv, self.sid, 2, "fx__echo", {"text": "still here"})[-1]["result"]["content"][0]["text"],
+                         "still here")
+        # An answer within the bound passes whole.
+        big = result_of(self.srv, self.sid, 3, "fx__huge", {"mb": 2})[-1]
+        self.assertEqual(len(big["result"]["content"][0]["text"]), 2 * 1024 * 1024)
+
     def test_an_unreachable_url_is_refused_with_502(self):
         status, reply = register(self.srv, "gone", "http://127.0.0.1:%d/mcp" % free_port())
         self.assertEqual(status, 502, reply)
@@ -409,6 +541,27 @@ class Durability(UpstreamTest):
         stats = self.up.stats()
         # The same delivery id twice: the idempotency key a tool may use.
         self.assertEqual(list(stats["byDelivery"].values()), [2], stats)
+
+    def test_calls_queued_for_an_absent_server_survive_kill_9_and_are_answered_once(self):
+        self.registered(queueWhileOffline=True)
+        self.up.kill()
+        primings = {}
+        for i in range(1, 4):
+            r = self.srv.open("POST", *call(self.sid, i, "fx__add", {"a": i, "b": 40}))
+            primings[i] = next(events(r))["id"]
+            r.close()
+        time.sleep(2)  # past the offline grace: the calls wait in the queue
+        self.srv.kill9()
+        self.srv.start()  # same data folder: the queue is still there
+        self.up.start()
+        for i, priming in primings.items():
+            g = self.srv.open("GET", headers={"Mcp-Session-Id": self.sid, "Accept": "text/event-stream",
+                                              "Last-Event-ID": priming})
+            finals = [m for m in messages(g) if m.get("id") == i]
+            self.assertEqual(len(finals), 1, finals)
+            self.assertEqual(finals[0]["result"]["content"][0]["text"], str(i + 40))
+        stats = self.up.stats()
+        self.assertEqual(sorted(stats["byDelivery"].values()), [1, 1, 1], stats)
 
 
 if __name__ == "__main__":

@@ -193,9 +193,15 @@ class Calls(WorkerTest):
         resp = self.start_call(1, progress="p-2")
         ev = inst.next_call()
         self.assertEqual(w.progress(ev["id"], 3)[0], 200)
+        # Fields litemcp does not use (a later revision's, _meta) are ignored.
+        status, reply = w.send(ev["id"], {"jsonrpc": "2.0", "method": "notifications/progress",
+                                          "params": {"progressToken": "p-2", "progress": 4, "total": None,
+                                                     "x.example/eta": 5, "_meta": {"k": 1}}})
+        self.assertEqual(status, 200, reply)
         w.answer(ev["id"], text_result("5"))
         msgs = messages(resp)
         self.assertEqual(msgs[0]["params"], {"progressToken": "p-2", "progress": 3})
+        self.assertEqual(msgs[1]["params"], {"progressToken": "p-2", "progress": 4})
 
     def test_the_wire_shape_of_attached_a_call_and_a_cancellation(self):
         w = Worker(self.srv, "calc", [ADD], concurrency=2)
@@ -262,7 +268,7 @@ class Calls(WorkerTest):
         # The old URLs are gone, and say where their answers go now.
         status, _, text = self.srv.request("POST", {"result": text_result("5")}, w.auth(),
                                            path="/workers/calc/calls/%s/result" % call_id)
-        self.assertEqual(status, 404, text)
+        self.assertEqual(status, 410, text)
         self.assertIn("/calls/", json.loads(text)["error"])
         # Nothing above answered the call.
         self.assertEqual(w.describe()["openCalls"], 1)

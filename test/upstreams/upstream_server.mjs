@@ -83,6 +83,10 @@ function makeServer() {
     });
     return { content: [{ type: "text", text: "logged" }] };
   });
+  server.tool("huge", "Answers with mb megabytes of text", { mb: z.number() }, async ({ mb }, extra) => {
+    count("huge", extra);
+    return { content: [{ type: "text", text: "x".repeat(mb * 1024 * 1024) }] };
+  });
   server.tool("boom", "Always fails", {}, async (_args, extra) => {
     count("boom", extra);
     throw new Error("boom went the tool");

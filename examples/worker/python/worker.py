@@ -176,8 +176,16 @@ def serve(api, name):
             if flag:
                 flag.set()
         elif "id" in message:  # a request: tools/call (resources/read and prompts/get when served)
-            flag = running.setdefault(message["id"], threading.Event())
-            threading.Thread(target=handle, args=(api, name, message, flag), daemon=True).start()
+            if message["id"] in running:
+                continue  # delivered again while it still runs here: that run answers it
+            flag = running[message["id"]] = threading.Event()
+
+            def run(message=message, flag=flag):
+                try:
+                    handle(api, name, message, flag)
+                finally:
+                    running.pop(message["id"], None)
+            threading.Thread(target=run, daemon=True).start()
 
 
 def main():

@@ -70,6 +70,20 @@ TEST_CASE("what an instance may not send is refused with what is wrong") {
               .find("exactly one") != std::string::npos);
 }
 
+TEST_CASE("an upstream's resource whose URI another serves is listed namespaced") {
+    upstream_definition d;
+    d.name = "fy";
+    d.prefix = "fy__";
+    auto reg = upstream_registration(json{{"name", "fy"}}, d,
+                                     json::parse(R"({"resources": [{"uri": "a://1", "name": "one"}, {"uri": "b://2", "name": "two"}]})"),
+                                     {"a://1"});
+    REQUIRE(reg);
+    CHECK((*reg)["resources"][0]["uri"] == "upstream://fy/a://1");
+    CHECK((*reg)["resources"][1]["uri"] == "b://2");
+    CHECK(d.upstream_uri("upstream://fy/a://1") == "a://1");
+    CHECK(d.upstream_uri("b://2") == "b://2");
+}
+
 TEST_CASE("a delivered call forwarded to an MCP server: its name, one id per attempt, litemcp's deadline dropped") {
     upstream_definition d;
     d.name = "weather";
@@ -89,6 +103,11 @@ TEST_CASE("a delivered call forwarded to an MCP server: its name, one id per att
     REQUIRE(f);
     CHECK(f->params["uri"] == "file:///a");
     CHECK_FALSE(f->params["_meta"].contains("progressToken"));
+    // A namespaced resource URI is read as the server's.
+    call = wm::read_call(wm::call_request("c4", "resources/read", json{{"uri", "upstream://weather/file:///a"}}, 1, 0));
+    f = forward_call(d, *call);
+    REQUIRE(f);
+    CHECK(f->params["uri"] == "file:///a");
     // A name without the prefix is not the server's.
     call = wm::read_call(wm::call_request("c3", "prompts/get", json{{"name", "other"}}, 1, 0));
     CHECK_FALSE(forward_call(d, *call));
