@@ -3,6 +3,7 @@
 #include "server/util/base64.h"
 #include "server/http/request_checks.h"
 #include "server/util/ids.h"
+#include "server/json/json_fields.h"
 #include "server/json/json_text.h"
 
 #include <openssl/bn.h>
@@ -126,11 +127,19 @@ std::expected<std::unique_ptr<authenticator>, std::string> authenticator::load(c
         auto doc = read_json(o.jwks_file);
         if (!doc || !doc->contains("keys") || !(*doc)["keys"].is_array())
             return std::unexpected(o.jwks_file + ": not a JWKS (an object with a keys array)");
-        for (auto& k : (*doc)["keys"]) {
+        const auto& keys = (*doc)["keys"];
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+            const auto& k = keys[i];
+            const std::string where = o.jwks_file + ": keys[" + std::to_string(i) + "]";
+            if (!k.is_object()) return std::unexpected(where + ": a key must be an object");
+            // RFC 7517: these members, when present, are strings.
+            for (const char* member : {"kid", "kty", "crv", "n", "e", "x", "y"})
+                if (k.contains(member) && !k[member].is_string())
+                    return std::unexpected(where + "." + member + ": must be a string");
             auto entry = std::make_unique<key>();
-            entry->kid = k.value("kid", "");
-            const auto kty = k.value("kty", "");
-            auto field = [&](const char* name) { return base64_decode(k.value(name, ""), base64_alphabet::url).value_or(""); };
+            entry->kid = string_field(k, "kid");
+            const auto kty = string_field(k, "kty");
+            auto field = [&](const char* name) { return base64_decode(string_field(k, name), base64_alphabet::url).value_or(""); };
             if (kty == "RSA") {
                 auto n = field("n"), e = field("e");
                 entry->alg = "RS256";
@@ -144,7 +153,7 @@ std::expected<std::unique_ptr<authenticator>, std::string> authenticator::load(c
                     });
                 BN_free(bn_n);
                 BN_free(bn_e);
-            } else if (kty == "EC" && k.value("crv", "") == "P-256") {
+            } else if (kty == "EC" && string_field(k, "crv") == "P-256") {
                 auto x = field("x"), y = field("y");
                 if (x.size() != 32 || y.size() != 32) return std::unexpected(o.jwks_file + ": an EC key's x and y must be 32 bytes");
                 const std::string pub = std::string(1, '\x04') + x + y;

@@ -21,9 +21,13 @@ using transport::responder;
 
 namespace {
 
+// Only the form this server writes: digits, no leading zero. A tag is
+// matched as text, so "002" read as 2 would resume a stream that matches
+// nothing.
 bool parse_u64(std::string_view s, std::uint64_t& out) {
+    if (s.empty() || (s.size() > 1 && s[0] == '0')) return false;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+    return ec == std::errc() && p == s.data() + s.size();
 }
 
 http_response bad_event_id(std::string_view v, std::string_view why) {

@@ -325,6 +325,25 @@ class Misconfiguration(unittest.TestCase):
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
+    def test_a_jwks_with_members_of_the_wrong_type_is_refused_clearly(self):
+        # Each once ended the process with an uncaught exception (SIGABRT)
+        # instead of a one-line refusal that names the key.
+        folder = tempfile.mkdtemp(prefix="litemcp-auth-")
+        try:
+            jwks = os.path.join(folder, "jwks.json")
+            for doc, needle in [({"keys": [1]}, "keys[0]: a key must be an object"),
+                                ({"keys": [{"kty": "RSA", "kid": 5, "n": "AQAB", "e": "AQAB"}]}, "keys[0].kid: must be a string"),
+                                ({"keys": [{"kty": "EC", "crv": "P-256", "x": ["a"], "y": "b"}]}, "keys[0].x: must be a string")]:
+                with open(jwks, "w") as f:
+                    json.dump(doc, f)
+                r = subprocess.run([BINARY, "--port", "0", "--data", os.path.join(folder, "data"), "--jwks-file", jwks,
+                                    "--resource-uri", RESOURCE, "--oauth-issuer", ISSUER],
+                                   capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertIn(needle, r.stderr)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
 
 if __name__ == "__main__":
     BINARY = sys.argv.pop(1)
