@@ -4,7 +4,6 @@
 // "g-<s>-<c>" (the GET stream at session offset s and change-log offset c).
 #include <spdlog/spdlog.h>
 
-#include <charconv>
 
 #include "server/http/answers.h"
 #include "server/http/request_checks.h"
@@ -21,15 +20,6 @@ using transport::responder;
 
 namespace {
 
-// Only the form this server writes: digits, no leading zero. A tag is
-// matched as text, so "002" read as 2 would resume a stream that matches
-// nothing.
-bool parse_u64(std::string_view s, std::uint64_t& out) {
-    if (s.empty() || (s.size() > 1 && s[0] == '0')) return false;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc() && p == s.data() + s.size();
-}
-
 http_response bad_event_id(std::string_view v, std::string_view why) {
     return http::rpc_error(400, nullptr, rpc_code::invalid_request,
                            "Bad Request: Last-Event-ID '" + std::string(v.substr(0, 64)) + "' " + std::string(why));
@@ -45,28 +35,19 @@ http_response gone(std::string_view v) {
 std::expected<stream_feeder::options, http_response> resume_point(store::store& st, const session_state& s,
                                                                  std::string_view v, std::uint64_t first,
                                                                  std::uint64_t end) {
-    const auto dash = v.find('-');
-    if (dash == std::string_view::npos) return std::unexpected(bad_event_id(v, "is not an event id of this server"));
-    const auto tag = v.substr(0, dash);
+    const auto at = session_log::parse_event_id(v);
+    if (!at) return std::unexpected(bad_event_id(v, "is not an event id of this server"));
     stream_feeder::options o;
-    if (tag == session_log::get_stream) {
-        const auto rest = v.substr(dash + 1);
-        const auto dash2 = rest.find('-');
-        std::uint64_t sp = 0, cp = 0;
-        if (dash2 == std::string_view::npos || !parse_u64(rest.substr(0, dash2), sp) ||
-            !parse_u64(rest.substr(dash2 + 1), cp))
-            return std::unexpected(bad_event_id(v, "is not an event id of this server"));
-        if (sp > end) return std::unexpected(bad_event_id(v, "does not belong to this session"));
-        if (sp < first) return std::unexpected(gone(v));
+    if (at->get_stream) {
+        if (at->first > end) return std::unexpected(bad_event_id(v, "does not belong to this session"));
+        if (at->first < first) return std::unexpected(gone(v));
         o.tag = std::string(session_log::get_stream);
-        o.from = sp;
-        o.changes_from = cp;
+        o.from = at->first;
+        o.changes_from = at->second;
         o.persist_cursor = true;
         return o;
     }
-    std::uint64_t request = 0, offset = 0;
-    if (!parse_u64(tag, request) || !parse_u64(v.substr(dash + 1), offset) || offset < request)
-        return std::unexpected(bad_event_id(v, "is not an event id of this server"));
+    const std::uint64_t request = at->first, offset = at->second;
     if (offset >= end) return std::unexpected(bad_event_id(v, "does not belong to this session"));
     if (request < first || offset + 1 < first) return std::unexpected(gone(v));
     // The stream must have been opened by a request of this session.
@@ -74,7 +55,7 @@ std::expected<stream_feeder::options, http_response> resume_point(store::store& 
     if (!opener || opener->records.empty() || opener->records[0].offset != request ||
         !(opener->records[0].flags & session_log::flag_client_request))
         return std::unexpected(bad_event_id(v, "does not belong to this session"));
-    o.tag = std::string(tag);
+    o.tag = std::to_string(request);
     o.from = offset + 1;
     return o;
 }
@@ -138,8 +119,7 @@ void session_endpoint::get_now(const http_request& req, std::shared_ptr<responde
     }
     auto sse = res->start_sse({});
     if (p_.options.priming && s->version >= "2025-11-25")
-        sse->send_priming(last ? std::string(*last)
-                               : "g-" + std::to_string(o.from) + "-" + std::to_string(o.changes_from),
+        sse->send_priming(last ? std::string(*last) : session_log::event_id({true, o.from, o.changes_from}),
                           p_.options.retry);
     auto feeder = stream_feeder::start(p_.st, p_.delivery, sse, std::move(o));
     if (!feeder->get_stream()) return;  // a POST stream resumed: nothing to take over

@@ -13,6 +13,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -65,6 +66,55 @@ inline bool on_stream(std::string_view tag, std::uint64_t offset, std::string_vi
     if (ec != std::errc() || p != tag.data() + tag.size() || k == 0 || k > offset) return false;
     auto [q, ec2] = std::from_chars(stream.data(), stream.data() + stream.size(), n);
     return ec2 == std::errc() && q == stream.data() + stream.size() && n == offset - k;
+}
+
+// Where an SSE event of a session is, which its id says and Last-Event-ID
+// brings back:
+//   "<n>-<o>"    the POST stream of the client request recorded at offset n,
+//                at the record at offset o >= n (n itself: before any record,
+//                the priming event)
+//   "g-<s>-<c>"  the standalone GET stream, having read the session topic up
+//                to s and the change topic up to c
+// Numbers are decimal without leading zeros, and only that form is read
+// back: a stream's tag is matched as text, so "002" taken for 2 would resume
+// a stream that matches no record.
+struct event_position {
+    bool get_stream = false;
+    std::uint64_t first = 0;   // n, or s
+    std::uint64_t second = 0;  // o, or c
+
+    bool operator==(const event_position&) const = default;
+};
+
+inline std::string event_id(const event_position& p) {
+    std::string n = std::to_string(p.first) + "-" + std::to_string(p.second);
+    return p.get_stream ? std::string(get_stream) + "-" + n : n;
+}
+
+namespace detail {
+inline std::optional<std::uint64_t> canonical_number(std::string_view s) {
+    if (s.empty() || (s.size() > 1 && s[0] == '0')) return std::nullopt;
+    std::uint64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+    return v;
+}
+}  // namespace detail
+
+// nullopt for anything event_id() does not write.
+inline std::optional<event_position> parse_event_id(std::string_view v) {
+    event_position p;
+    if (v.starts_with(get_stream) && v.size() > get_stream.size() && v[get_stream.size()] == '-') {
+        p.get_stream = true;
+        v.remove_prefix(get_stream.size() + 1);
+    }
+    const auto dash = v.find('-');
+    if (dash == std::string_view::npos) return std::nullopt;
+    auto a = detail::canonical_number(v.substr(0, dash)), b = detail::canonical_number(v.substr(dash + 1));
+    if (!a || !b || (!p.get_stream && *b < *a)) return std::nullopt;
+    p.first = *a;
+    p.second = *b;
+    return p;
 }
 
 }  // namespace litemcp::server::session_log

@@ -35,12 +35,12 @@ std::shared_ptr<stream_feeder> stream_feeder::start(store::store& st, work_pool&
 }
 
 std::string stream_feeder::event_id(std::uint64_t session_offset) const {
-    if (get_stream()) return "g-" + std::to_string(pos_) + "-" + std::to_string(changes_pos_);
+    if (get_stream()) return session_log::event_id({true, pos_, changes_pos_});
     return o_.tag + "-" + std::to_string(session_offset);
 }
 
 std::string stream_feeder::position_id() const {
-    if (get_stream()) return "g-" + std::to_string(pos_) + "-" + std::to_string(changes_pos_);
+    if (get_stream()) return session_log::event_id({true, pos_, changes_pos_});
     return o_.tag + "-" + std::to_string(pos_ == 0 ? 0 : pos_ - 1);
 }
 

@@ -16,15 +16,17 @@
 //    stream_of and on_stream, which parse a relative tag each on their own,
 //    agree.
 //
-// The server's own parsing of Last-Event-ID ("<n>-<o>", "g-<s>-<c>") is not
-// here: it is resume_point() in server/mcp/session_get.cpp, private to that
-// file and reading the store as it parses (test/fuzz/README.md).
+//  * as a Last-Event-ID value, which the server parses
+//    (session_log::parse_event_id): what it accepts is exactly what
+//    event_id() writes, so it writes the input back byte for byte; and a
+//    position made of the input's bytes is written and read back to itself.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "server/sessions/session_log.h"
@@ -108,6 +110,19 @@ void check_tags(std::string_view input) {
     }
 }
 
+void check_event_ids(std::string_view input) {
+    namespace tags = litemcp::server::session_log;
+    if (auto at = tags::parse_event_id(input)) FUZZ_CHECK(tags::event_id(*at) == input);
+    tags::event_position p;
+    std::uint64_t n[2] = {0, 0};
+    std::memcpy(n, input.data(), std::min(input.size(), sizeof n));
+    p.get_stream = !input.empty() && (input.back() & 1);
+    p.first = n[0] >> (input.size() % 64);  // small numbers too, not only 20-digit ones
+    p.second = n[1] >> (input.size() % 61);
+    if (!p.get_stream && p.second < p.first) std::swap(p.first, p.second);
+    FUZZ_CHECK(tags::parse_event_id(tags::event_id(p)) == p);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -117,5 +132,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (nul != std::string_view::npos) check_round_trip(input.substr(0, nul), input.substr(nul + 1));
     else check_round_trip(input.substr(0, std::min<std::size_t>(size, 24)), input.substr(std::min<std::size_t>(size, 24)));
     check_tags(input);
+    check_event_ids(input);
     return 0;
 }
