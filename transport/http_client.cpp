@@ -151,6 +151,7 @@ public:
         if (auto c = client_.pool.take(origin_)) {
             conn_ = std::move(c);
             reused_ = true;
+            set_deadline(exchange_deadline_);
             return write();
         }
         connect();

@@ -423,6 +423,28 @@ TEST_CASE("a silent server times out within the request's timeout") {
     CHECK(took < 3s);
 }
 
+TEST_CASE("a silent server on a reused connection times out within the request's timeout") {
+    // The first request is answered; the second, on the same kept-alive
+    // connection, never is. (A reused connection once got no deadline.)
+    loopback_server server([](tcp::socket& s, int) {
+        std::string buf;
+        if (!read_request(s, buf)) return;
+        send_text(s, json_answer(R"({"n":1})"));
+        read_request(s, buf);
+        read_request(s, buf);  // until the test ends
+    });
+    http_client client;
+    REQUIRE(exchange(client, get(server.url(), 300ms)));
+    const auto start = std::chrono::steady_clock::now();
+    auto res = exchange(client, get(server.url(), 300ms));
+    const auto took = std::chrono::steady_clock::now() - start;
+    REQUIRE(!res);
+    CHECK(res.error().code == errc::timed_out);
+    CHECK(took >= 250ms);
+    CHECK(took < 3s);
+    CHECK(server.accepted() == 1);
+}
+
 TEST_CASE("a stream silent for longer than the timeout times out after its data") {
     loopback_server server([](tcp::socket& s, int) {
         std::string buf;
