@@ -214,6 +214,8 @@ public:
     std::expected<std::string, std::string> requeue(const std::string& worker, const json& letter);
     // describe() for the admin API, without the worker's credential.
     std::optional<json> inspect(const std::string& name) const;
+    // How many timers the hub holds (for tests: ended calls' are dropped).
+    std::size_t timers_pending();
 
     // ---- the MCP side ----
     // The worker that serves this tool / resource / prompt, if any.
@@ -248,6 +250,9 @@ private:
     // offline since that presence (its expiry).
     worker_answer drop(const std::string& name, const std::string& why, std::optional<std::uint64_t> offline_presence);
     void schedule(clock::time_point at, hub_timer t);
+    // Drops the timers of calls that have ended, once the timers have
+    // doubled since the last pass (with mu_ held).
+    void sweep_timers();
     void wake(const std::string& worker_name);
     // Runs fn on the hub's thread with mu_ held.
     void post(std::function<void(effects&)> fn);
@@ -286,6 +291,8 @@ private:
     std::set<std::string> dirty_;
     std::vector<std::function<void(effects&)>> jobs_;
     bool timers_changed_ = false;
+    std::size_t sweep_timers_at_ = min_sweep;
+    static constexpr std::size_t min_sweep = 4096;
     bool stopping_ = false;
     std::thread thread_;
 };

@@ -138,3 +138,54 @@ TEST_CASE("instances coming and going leave the worker listed exactly when it is
     }
     CHECK(f.wait_listed(false));  // offline for good now
 }
+
+TEST_CASE("the timers of calls that ended do not pile up") {
+    // Each call schedules its deadline (5 min) and its invisibility (30 s);
+    // at thousands of calls a second those of ended calls once held a
+    // million entries until due.
+    hub_fixture f(10s);
+    f.register_calc();
+    std::mutex mu;
+    std::vector<std::string> delivered;
+    auto sse = std::make_shared<probe_stream>([&](const json& ev) {
+        if (ev.value("method", "") != "tools/call") return;
+        std::lock_guard lock(mu);
+        delivered.push_back(ev.at("id").get<std::string>());
+    });
+    f.hub->attach("calc", "one", sse);
+    const int calls = 12'000;
+    int answered = 0;
+    auto answer_delivered = [&] {
+        std::vector<std::string> ids;
+        {
+            std::lock_guard lock(mu);
+            ids.swap(delivered);
+        }
+        for (auto& id : ids) {
+            auto a = f.hub->answer_as_instance("calc", id, "result", json{{"result", {{"content", json::array()}}}});
+            CHECK(a.outcome == worker_outcome::done);
+            ++answered;
+        }
+    };
+    // In batches of 100, each answered whole before the next (the hub
+    // delivers on its own thread: submitting ahead would reach the
+    // worker's bound on open calls).
+    for (int i = 0; i < calls; ++i) {
+        call_ticket t;
+        t.origin = call_origin{call_origin::kind::direct, "test-" + std::to_string(i), ""};
+        t.request_id = i;
+        t.method = "tools/call";
+        auto queued = f.hub->submit("calc", std::move(t), json{{"name", "add"}, {"arguments", json::object()}});
+        REQUIRE_MESSAGE(queued, (queued ? "" : queued.error()));
+        if (i % 100 != 99) continue;
+        for (auto until = std::chrono::steady_clock::now() + 30s; answered <= i && std::chrono::steady_clock::now() < until;) {
+            answer_delivered();
+            std::this_thread::sleep_for(100us);
+        }
+        REQUIRE(answered == i + 1);
+    }
+    // Two timers a call would be 24,000; the sweep keeps what is left under
+    // its first threshold (4,096) plus what came since its last pass.
+    CHECK(f.hub->timers_pending() < 6'000);
+    sse->close();
+}
