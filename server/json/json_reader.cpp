@@ -269,11 +269,13 @@ std::expected<json, json_syntax_error> read_text(std::string_view text) {
     if (ec == bj::error::too_deep) {
         e.offset = at + 1;  // past the bracket that went too deep
         e.message = "arrays and objects are nested deeper than " + std::to_string(max_json_depth);
+    } else if (ec == bj::error::exponent_overflow && b.overflow.empty()) {
+        // Boost.JSON's own bound, before a double is made of it.
+        e.message = "number out of range: an exponent beyond 2147483647 in magnitude";
     } else if (ec == bj::error::exponent_overflow) {
-        const auto start = b.overflow.empty() ? std::string_view::npos : text.rfind(b.overflow, at);
+        const auto start = text.rfind(b.overflow, at);
         if (start != std::string_view::npos) e.offset = start;
-        e.message = "number overflow: " + (b.overflow.empty() ? std::string("a number") : b.overflow) +
-                    " is too large for a double";
+        e.message = "number overflow: " + b.overflow + " is too large for a double";
     } else if (ec == bj::error::illegal_trailing_surrogate) {
         e.message = "invalid \\u escape: a low surrogate without a high one";
     } else if (ec == bj::error::illegal_leading_surrogate || ec == bj::error::expected_utf16_escape) {

@@ -9,8 +9,9 @@
 // number types (a non-negative integer is unsigned, a negative one signed,
 // one too large for 64 bits a double; a double that overflows is an error),
 // and a repeated key keeps its last value. Unlike nlohmann, nesting is
-// bounded (max_json_depth), and a NUL byte after the value is an error
-// (nlohmann ends its input there). The writer appends in runs where
+// bounded (max_json_depth), a NUL byte after the value is an error
+// (nlohmann ends its input there), and so is an exponent beyond 2^31 - 1 in
+// magnitude (Boost.JSON's bound; nlohmann reads 1e-3000000000 as 0). The writer appends in runs where
 // nlohmann's dump() goes one character at a time; its output is byte for
 // byte dump()'s, except that bytes of a string that are not UTF-8 are
 // written as U+FFFD where dump() would throw.
