@@ -6,6 +6,7 @@
 
 #include "server/json/json_fields.h"
 #include "server/json/json_text.h"
+#include "server/upstreams/modern_request.h"
 #include "transport/sse_parser.h"
 
 namespace litemcp::server {
@@ -16,38 +17,11 @@ namespace {
 // server may answer an older one it supports.
 constexpr const char* offered_version = "2025-11-25";
 constexpr const char* known_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
-constexpr const char* modern_version = "2026-07-28";
 // What litemcp relays to the calling client (upstream_instance.h), in both eras.
 json client_capabilities() {
     return json{{"sampling", json::object()}, {"elicitation", json::object()}, {"roots", json::object()}};
 }
 json client_info() { return json{{"name", "litemcp"}, {"version", "0.1.0"}}; }
-
-// A header value as 2026-07-28 carries it: as it is when it is printable
-// ASCII without leading or trailing space, else in the Base64 sentinel.
-std::string header_value(const std::string& v) {
-    bool plain = !v.empty() && v.front() != ' ' && v.back() != ' ' && !(v.starts_with("=?base64?") && v.ends_with("?="));
-    for (unsigned char c : v)
-        if (c < 0x20 || c > 0x7e) plain = false;
-    if (plain) return v;
-    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out = "=?base64?";
-    std::size_t i = 0;
-    for (; i + 2 < v.size(); i += 3) {
-        const unsigned n = (static_cast<unsigned char>(v[i]) << 16) | (static_cast<unsigned char>(v[i + 1]) << 8) |
-                           static_cast<unsigned char>(v[i + 2]);
-        for (int k = 18; k >= 0; k -= 6) out += alphabet[(n >> k) & 63];
-    }
-    if (i < v.size()) {
-        unsigned n = static_cast<unsigned char>(v[i]) << 16;
-        if (i + 1 < v.size()) n |= static_cast<unsigned char>(v[i + 1]) << 8;
-        out += alphabet[(n >> 18) & 63];
-        out += alphabet[(n >> 12) & 63];
-        out += i + 1 < v.size() ? alphabet[(n >> 6) & 63] : '=';
-        out += '=';
-    }
-    return out + "?=";
-}
 // Resumes of one answer in a row that brought no event: then it failed.
 constexpr int max_idle_resumes = 3;
 constexpr int max_pages = 100;
@@ -180,31 +154,13 @@ transport::client_request mcp_client::make_request(const json& message, const re
     r.headers.set("Accept", "application/json, text/event-stream");
     const auto method = string_field(message, "method");
     const bool initialize = method == "initialize";
-    bool modern = method == "server/discover";
     {
         std::lock_guard lock(mu_);
-        modern = modern || modern_;
         if (!initialize && !session_.empty()) r.headers.set("Mcp-Session-Id", session_);
         if (!initialize && !version_.empty()) r.headers.set("MCP-Protocol-Version", version_);
-    }
-    if (modern) {
-        // 2026-07-28: what the body says, again in headers, for routing.
-        r.headers.set("MCP-Protocol-Version", modern_version);
-        r.headers.set("Mcp-Method", method);
-        const auto params = object_field(message, "params");
-        const auto name = method == "resources/read" ? string_field(params, "uri") : string_field(params, "name");
-        if ((method == "tools/call" || method == "prompts/get" || method == "resources/read") && !name.empty())
-            r.headers.set("Mcp-Name", header_value(name));
-        if (method == "tools/call") {
-            const json args = object_field(params, "arguments");
-            std::lock_guard lock(mu_);
-            if (auto it = header_params_.find(name); it != header_params_.end())
-                for (auto& [arg, header] : it->second) {
-                    auto v = args.find(arg);
-                    if (v == args.end() || v->is_null() || v->is_object() || v->is_array()) continue;
-                    r.headers.set("Mcp-Param-" + header, header_value(v->is_string() ? v->get<std::string>() : v->dump()));
-                }
-        }
+        // server/discover is asked in 2026-07-28 before the server is known to speak it.
+        if (modern_ || method == "server/discover")
+            modern_request::set_routing_headers(r.headers, message, header_params_);
     }
     for (auto& [k, v] : opts_.headers) r.headers.set(k, v);
     return r;
@@ -421,24 +377,11 @@ void mcp_client::connect(std::function<void(std::expected<json, upstream_failure
          false, {});
 }
 
-json mcp_client::with_envelope(json params) {
-    if (!params.is_object()) params = json::object();
-    json& meta = params["_meta"];
-    if (!meta.is_object()) meta = json::object();
-    meta["io.modelcontextprotocol/protocolVersion"] = modern_version;
-    meta["io.modelcontextprotocol/clientCapabilities"] = client_capabilities();
-    meta["io.modelcontextprotocol/clientInfo"] = client_info();
-    // Log messages at info and above reach litemcp, which filters them by
-    // each calling session's level.
-    if (!meta.contains("io.modelcontextprotocol/logLevel")) meta["io.modelcontextprotocol/logLevel"] = "info";
-    return params;
-}
-
 void mcp_client::discover(std::string why, std::function<void(std::expected<json, upstream_failure>)> done) {
     json m = {{"jsonrpc", "2.0"},
               {"id", "litemcp-" + std::to_string(next_id_++)},
               {"method", "server/discover"},
-              {"params", with_envelope(json::object())}};
+              {"params", modern_request::with_envelope(json::object(), client_capabilities(), client_info())}};
     auto self = shared_from_this();
     post(std::move(m), std::make_shared<exchange>(), nullptr,
          [self, why, done](std::expected<json, upstream_failure> r) {
@@ -451,18 +394,21 @@ void mcp_client::discover(std::string why, std::function<void(std::expected<json
                  return refused("server/discover: " + to_json(r->value("error", json())));
              const json& d = (*r)["result"];
              const auto supported = d.value("supportedVersions", json::array());
-             if (!supported.is_array() || std::find(supported.begin(), supported.end(), json(modern_version)) == supported.end())
+             if (!supported.is_array() ||
+                 std::find(supported.begin(), supported.end(), json(modern_request::version)) == supported.end())
                  return refused("server/discover lists no version litemcp speaks: " + to_json(supported));
              const json meta = object_field(d, "_meta");
              json info = object_field(meta, "io.modelcontextprotocol/serverInfo");
              if (info.empty()) info = object_field(d, "serverInfo");
-             json init{{"protocolVersion", modern_version}, {"capabilities", object_field(d, "capabilities")}, {"serverInfo", info}};
+             json init{{"protocolVersion", modern_request::version},
+                       {"capabilities", object_field(d, "capabilities")},
+                       {"serverInfo", info}};
              if (d.contains("instructions") && d["instructions"].is_string()) init["instructions"] = d["instructions"];
              {
                  std::lock_guard lock(self->mu_);
                  self->modern_ = true;
                  self->session_.clear();
-                 self->version_ = modern_version;
+                 self->version_ = modern_request::version;
                  ++self->generation_;
              }
              done(std::move(init));
@@ -471,13 +417,7 @@ void mcp_client::discover(std::string why, std::function<void(std::expected<json
 }
 
 void mcp_client::take_tools(const json& tools) {
-    std::map<std::string, std::vector<std::pair<std::string, std::string>>> found;
-    for (auto& t : tools) {
-        const auto name = string_field(t, "name");
-        const json props = object_field(object_field(t, "inputSchema"), "properties");
-        for (auto& [arg, schema] : props.items())
-            if (auto h = string_field(schema, "x-mcp-header"); !name.empty() && !h.empty()) found[name].emplace_back(arg, h);
-    }
+    auto found = modern_request::header_params_of(tools);
     std::lock_guard lock(mu_);
     header_params_ = std::move(found);
 }
@@ -492,7 +432,7 @@ std::shared_ptr<mcp_client::exchange> mcp_client::request(const std::string& met
                                                           request_options o) {
     auto ex = std::make_shared<exchange>();
     json m = {{"jsonrpc", "2.0"}, {"id", std::move(id)}, {"method", method}};
-    if (modern()) m["params"] = with_envelope(std::move(params));
+    if (modern()) m["params"] = modern_request::with_envelope(std::move(params), client_capabilities(), client_info());
     else if (!params.is_null()) m["params"] = std::move(params);
     post(std::move(m), ex, std::move(on_message), std::move(on_response), true, o);
     return ex;

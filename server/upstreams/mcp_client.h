@@ -6,10 +6,9 @@
 // it early (SEP-1699), a new session when the server forgot ours (404, or
 // 400 as some SDK servers answer), and servers that keep no session at all.
 // A server that refuses initialize and answers server/discover with
-// 2026-07-28 is spoken to in that revision: no session, every request with
-// the _meta envelope (protocol version, client capabilities and info) and
-// the MCP-Protocol-Version, Mcp-Method and Mcp-Name headers; a cancellation
-// is the end of the request's stream.
+// 2026-07-28 is spoken to in that revision: no session, every request built
+// as modern_request.h says (the _meta envelope, the routing headers); a
+// cancellation is the end of the request's stream.
 //
 // Threading: every method may be called from any thread and never blocks;
 // the callbacks run on the HTTP client's thread, must not block, and are
@@ -23,7 +22,6 @@
 #include <chrono>
 #include <expected>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -32,6 +30,7 @@
 #include <vector>
 
 #include "server/json/json.h"
+#include "server/upstreams/modern_request.h"
 #include "transport/http_client.h"
 
 namespace litemcp::server {
@@ -145,8 +144,6 @@ private:
     transport::client_request make_request(const json& message, const request_options& o) const;
     // server/discover at 2026-07-28 after initialize was refused (why).
     void discover(std::string why, std::function<void(std::expected<json, upstream_failure>)> done);
-    // A request's params with the 2026-07-28 _meta envelope.
-    static json with_envelope(json params);
     void list_page(const std::string& method, const std::string& field, json cursor, json items, int pages,
                    std::function<void(std::expected<json, upstream_failure>)> done);
 
@@ -156,8 +153,7 @@ private:
     std::string session_;   // Mcp-Session-Id; empty: the server keeps none
     std::string version_;   // negotiated in initialize (or 2026-07-28, discovered)
     bool modern_ = false;
-    // tool -> (argument, header name) of its x-mcp-header arguments
-    std::map<std::string, std::vector<std::pair<std::string, std::string>>> header_params_;
+    modern_request::tool_header_params header_params_;
     std::uint64_t generation_ = 0;  // bumps with each new session
     std::atomic<std::uint64_t> next_id_{1};  // ids of the client's own requests (initialize, lists, ping)
 };

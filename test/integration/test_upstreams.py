@@ -44,6 +44,8 @@ class Upstream:
         name = "modern_upstream_server.mjs" if modern else "upstream_server.mjs"
         script = os.path.join(NPM, name)
         shutil.copy(os.path.join(here, "..", "upstreams", name), script)
+        if modern:  # it imports ./node_fetch_adapter.mjs
+            shutil.copy(os.path.join(here, "..", "upstreams", "node_fetch_adapter.mjs"), NPM)
         self.script = script
 
     def start(self):

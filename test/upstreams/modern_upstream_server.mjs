@@ -7,9 +7,9 @@
 //
 //   node modern_upstream_server.mjs [--port N]     prints "listening PORT"
 import http from "node:http";
-import { Readable } from "node:stream";
 import { McpServer, acceptedContent, createMcpHandler, inputRequired, inputResponse } from "@modelcontextprotocol/server";
 import { z } from "zod";
+import { fetchRequest, sendResponse } from "./node_fetch_adapter.mjs";
 
 const args = process.argv.slice(2);
 const port = Number(args[args.indexOf("--port") + 1] || 0) || 0;
@@ -94,20 +94,11 @@ const srv = http.createServer(async (req, res) => {
     res.writeHead(200, { "Content-Type": "application/json" });
     return res.end(JSON.stringify(stats));
   }
-  const chunks = [];
-  for await (const c of req) chunks.push(c);
+  const request = await fetchRequest(req, `http://127.0.0.1:${srv.address().port}`);
   if (req.method === "POST")
     stats.headers.push({ method: req.headers["mcp-method"], name: req.headers["mcp-name"], version: req.headers["mcp-protocol-version"],
                          region: req.headers["mcp-param-region"] });
   if (stats.headers.length > 100) stats.headers.shift();
-  const request = new Request(`http://127.0.0.1:${srv.address().port}${req.url}`, {
-    method: req.method,
-    headers: req.headers,
-    body: chunks.length ? Buffer.concat(chunks) : undefined,
-  });
-  const response = await handler.fetch(request);
-  res.writeHead(response.status, Object.fromEntries(response.headers));
-  if (response.body) Readable.fromWeb(response.body).pipe(res);
-  else res.end();
+  sendResponse(res, await handler.fetch(request));
 });
 srv.listen(port, "127.0.0.1", () => console.log(`listening ${srv.address().port}`));
