@@ -131,6 +131,7 @@ void worker_hub::run() {
         std::set<std::string> dirty;
         std::vector<hub_timer> due;
         std::vector<std::function<void(effects&)>> jobs;
+        bool sweep = false;
         {
             std::unique_lock lock(wake_mu_);
             auto ready = [&] { return stopping_ || !dirty_.empty() || !jobs_.empty() || timers_changed_ ||
@@ -146,6 +147,7 @@ void worker_hub::run() {
                 due.push_back(std::move(timers_.begin()->second));
                 timers_.erase(timers_.begin());
             }
+            sweep = timers_.size() >= sweep_timers_at_;  // checked here, where the lock is held anyway
         }
         effects fx;
         {
@@ -154,7 +156,7 @@ void worker_hub::run() {
             for (auto& t : due) on_timer(t, fx);
             for (auto& name : dirty)
                 if (auto* w = regs_->find(name)) calls_->pump(*w, fx);
-            sweep_timers();
+            if (sweep) sweep_timers();
         }
         for (auto& f : fx) f();
     }
