@@ -89,24 +89,33 @@ void encode_record(char* out, std::uint64_t topic_id, std::uint64_t offset,
     std::memcpy(start, &crc, 4);
 }
 
-decode_outcome decode_record(std::string_view buf, std::size_t max_length,
-                             record_view& out) noexcept {
+decode_outcome decode_record_header(std::string_view buf, std::size_t max_length,
+                                    record_view& out) noexcept {
     if (buf.size() < record_header_bytes) return decode_outcome::short_buffer;
     const char* p = buf.data();
     const auto length = get<std::uint32_t>(p + 4);
     const auto name_len = get<std::uint16_t>(p + 36);
     if (length < record_header_bytes + name_len || length > max_length)
         return decode_outcome::bad_length;
-    if (buf.size() < length) return decode_outcome::short_buffer;
-    if (get<std::uint32_t>(p) != crc32c(p + 4, length - 4)) return decode_outcome::bad_crc;
     out.length = length;
     out.topic_id = get<std::uint64_t>(p + 8);
     out.offset = get<std::uint64_t>(p + 16);
     out.timestamp_ms = get<std::uint64_t>(p + 24);
     out.flags = get<std::uint32_t>(p + 32);
-    out.topic = std::string_view(p + record_header_bytes, name_len);
-    out.payload = std::string_view(p + record_header_bytes + name_len,
-                                   length - record_header_bytes - name_len);
+    return decode_outcome::ok;
+}
+
+decode_outcome decode_record(std::string_view buf, std::size_t max_length,
+                             record_view& out) noexcept {
+    record_view v;
+    if (auto o = decode_record_header(buf, max_length, v); o != decode_outcome::ok) return o;
+    const char* p = buf.data();
+    if (buf.size() < v.length) return decode_outcome::short_buffer;
+    if (get<std::uint32_t>(p) != crc32c(p + 4, v.length - 4)) return decode_outcome::bad_crc;
+    const auto name_len = get<std::uint16_t>(p + 36);
+    v.topic = std::string_view(p + record_header_bytes, name_len);
+    v.payload = std::string_view(p + record_header_bytes + name_len, v.length - record_header_bytes - name_len);
+    out = v;  // (untouched unless the record is whole)
     return decode_outcome::ok;
 }
 

@@ -51,4 +51,11 @@ void encode_record(char* out, std::uint64_t topic_id, std::uint64_t offset,
 decode_outcome decode_record(std::string_view buf, std::size_t max_length,
                              record_view& out) noexcept;
 
+// Decodes only the fixed header at the start of buf (record_header_bytes):
+// length, topic id, offset, timestamp and flags; topic and payload are left
+// empty and the CRC, which covers the whole record, is not checked. For a
+// reader that needs a record's flags and not its bytes.
+decode_outcome decode_record_header(std::string_view buf, std::size_t max_length,
+                                    record_view& out) noexcept;
+
 }  // namespace litemcp::store

@@ -276,8 +276,12 @@ result<read_batch> embedded_store::read(std::string_view topic, std::uint64_t fr
     out.records.reserve(entries.size());
     for (auto& [off, e] : entries) {
         record_view v;
-        bool ok = impl_->cache_->read(e.pos, e.size, buf) || impl_->log_->read(e.pos, e.size, buf).has_value();
-        ok = ok && decode_record(buf, e.size, v) == decode_outcome::ok && v.topic_id == **id && v.offset == off;
+        const std::size_t n = limits.payloads ? e.size : std::min<std::size_t>(e.size, record_header_bytes);
+        bool ok = impl_->cache_->read(e.pos, n, buf) || impl_->log_->read(e.pos, n, buf).has_value();
+        ok = ok &&
+             (limits.payloads ? decode_record(buf, e.size, v) : decode_record_header(buf, e.size, v)) ==
+                 decode_outcome::ok &&
+             v.topic_id == **id && v.offset == off;
         if (!ok) {
             // Retention may have trimmed the record (and its segment been
             // deleted) since the index scan: that is truncation, not damage.

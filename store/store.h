@@ -58,6 +58,9 @@ struct record {
 struct read_limits {
     std::size_t max_records = 1000;     // Default: 1,000
     std::size_t max_bytes = 4u << 20;   // payload bytes; Default: 4 MiB (at least one record is returned)
+    // false: records come with their offsets, timestamps and flags and an
+    // empty payload (a check of what a record is, without copying megabytes).
+    bool payloads = true;               // Default: true
 };
 
 enum class read_outcome {

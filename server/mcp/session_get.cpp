@@ -51,7 +51,9 @@ std::expected<stream_feeder::options, http_response> resume_point(store::store& 
     if (offset >= end) return std::unexpected(bad_event_id(v, "does not belong to this session"));
     if (request < first || offset + 1 < first) return std::unexpected(gone(v));
     // The stream must have been opened by a request of this session.
-    auto opener = st.read(s.topic, request, {1, 1u << 20});
+    // Its flags, not its bytes: many resumes at once must not each copy a
+    // large request.
+    auto opener = st.read(s.topic, request, {.max_records = 1, .max_bytes = 1u << 20, .payloads = false});
     if (!opener || opener->records.empty() || opener->records[0].offset != request ||
         !(opener->records[0].flags & session_log::flag_client_request))
         return std::unexpected(bad_event_id(v, "does not belong to this session"));

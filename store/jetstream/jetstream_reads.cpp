@@ -50,8 +50,8 @@ result<read_batch> jetstream_store::read(std::string_view topic, std::uint64_t f
                 break;
             }
             out.records.push_back(record{std::string(topic), offset_of(m.seq, i), m.timestamp_ms, r.flags,
-                                         std::string(r.payload)});
-            bytes += r.payload.size();
+                                         limits.payloads ? std::string(r.payload) : std::string()});
+            bytes += out.records.back().payload.size();
             out.next_offset = offset_of(m.seq, i) + 1;
         }
         last_seq = m.seq;

@@ -53,6 +53,23 @@ TEST_CASE("reads respect the byte bound but always return one record") {
     CHECK(one->records.size() == 1);
 }
 
+TEST_CASE("a read without payloads gives offsets and flags, from the tail cache and from the log") {
+    temp_dir d;
+    auto o = small_options(d.path());
+    o.tail_cache_bytes = 2048;  // the first records are read back from the log
+    auto s = open_store(o);
+    for (int i = 0; i < 20; ++i) REQUIRE(s->append("t/a", std::string(500, 'x'), static_cast<std::uint32_t>(i)));
+    for (std::uint64_t from : {0u, 19u}) {
+        auto r = s->read("t/a", from, {.max_records = 1, .max_bytes = 1, .payloads = false});
+        REQUIRE(r);
+        REQUIRE(r->records.size() == 1);
+        CHECK(r->records[0].offset == from);
+        CHECK(r->records[0].flags == from);
+        CHECK(r->records[0].payload.empty());
+        CHECK(r->next_offset == from + 1);
+    }
+}
+
 TEST_CASE("records past the tail cache are read back from the log") {
     temp_dir d;
     auto o = small_options(d.path());
