@@ -5,6 +5,8 @@
 // includes Beast (http_client.cpp is the client's).
 #include "transport/http_server.h"
 
+#include <algorithm>
+
 #include "transport/beast/common.h"
 #include "transport/beast/connection.h"
 #include "transport/beast/server_impl.h"
@@ -28,6 +30,12 @@ void http_server::impl::refuse(tcp::socket& socket, unsigned status, std::string
     res.keep_alive(false);
     res.prepare_payload();
     http::write(socket, res, ignore);
+    // What the client already sent is read and dropped first: closing with
+    // unread bytes would send a reset, which can overtake the answer.
+    socket.non_blocking(true, ignore);
+    char sink[4096];
+    for (int i = 0; i < 16 && socket.read_some(net::buffer(sink), ignore) > 0;) ++i;
+    socket.shutdown(tcp::socket::shutdown_send, ignore);
     socket.close(ignore);
 }
 
@@ -58,6 +66,80 @@ void http_server::impl::out_of_descriptors(const beast::error_code& ec) {
     });
 }
 
+bool http_server::impl::drop_stalled(std::size_t wanted, std::uint64_t except) {
+    using namespace std::chrono;
+    const std::int64_t now = duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count();
+    auto last = last_stall_scan.load(std::memory_order_relaxed);
+    if (now - last < duration_cast<nanoseconds>(milliseconds(100)).count() ||
+        !last_stall_scan.compare_exchange_strong(last, now, std::memory_order_relaxed))
+        return false;
+    // Copied out under the lock, looked at after it: the last reference to a
+    // connection dropped inside it would destroy the connection, whose
+    // forget() takes the same lock.
+    std::vector<std::pair<std::uint64_t, std::shared_ptr<connection_base>>> live;
+    {
+        std::lock_guard lock(conns_mu);
+        live.reserve(conns.size());
+        for (auto& [id, w] : conns)
+            if (auto c = w.lock()) live.emplace_back(id, std::move(c));
+    }
+    const std::int64_t stall = duration_cast<nanoseconds>(seconds(1)).count();
+    std::vector<std::pair<std::size_t, connection_base*>> stalled;
+    for (auto& [id, c] : live) {
+        const auto since = c->stream_write_since.load(std::memory_order_relaxed);
+        if (id != except && since != 0 && now - since >= stall)
+            stalled.emplace_back(c->stream_held.load(std::memory_order_relaxed), c.get());
+    }
+    std::sort(stalled.begin(), stalled.end(), [](auto& a, auto& b) { return a.first > b.first; });
+    std::size_t freed = 0;
+    for (auto& [held, c] : stalled) {
+        if (freed >= wanted) break;
+        c->drop_stream();
+        freed += held;
+        budget.drops++;
+    }
+    return freed >= wanted;
+}
+
+std::size_t http_server::impl::reclaim_idle(std::size_t n) {
+    using namespace std::chrono;
+    const std::int64_t now = duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count();
+    if (now - last_idle_scan < duration_cast<nanoseconds>(milliseconds(100)).count()) return 0;
+    last_idle_scan = now;
+    std::vector<std::shared_ptr<connection_base>> live;  // looked at after the lock (see drop_stalled)
+    {
+        std::lock_guard lock(conns_mu);
+        live.reserve(conns.size());
+        for (auto& [id, w] : conns)
+            if (auto c = w.lock()) live.push_back(std::move(c));
+    }
+    const std::int64_t settled = now - duration_cast<nanoseconds>(seconds(1)).count();
+    std::vector<std::pair<std::int64_t, connection_base*>> idle;
+    for (auto& c : live)
+        if (const auto since = c->idle_since.load(std::memory_order_relaxed); since != 0 && since <= settled)
+            idle.emplace_back(since, c.get());
+    const auto k = std::min(n, idle.size());
+    std::partial_sort(idle.begin(), idle.begin() + static_cast<std::ptrdiff_t>(k), idle.end());
+    for (std::size_t i = 0; i < k; ++i) idle[i].second->reclaim();
+    if (k > 0) {
+        reclaimed += k;
+        spdlog::debug("transport: at --max-connections: {} idle connections closed for new ones", k);
+    }
+    return k;
+}
+
+void http_server::impl::log_over_budget() {
+    using namespace std::chrono;
+    const std::int64_t now = duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count();
+    auto last = last_budget_log.load(std::memory_order_relaxed);
+    if (now - last < duration_cast<nanoseconds>(seconds(10)).count() ||
+        !last_budget_log.compare_exchange_strong(last, now, std::memory_order_relaxed))
+        return;
+    spdlog::warn("transport: {} bytes buffered for clients, at --max-buffered-bytes {}: new request bodies are "
+                 "refused with 503 and stalled SSE streams dropped ({} refused, {} dropped since the start)",
+                 budget.used(), budget.limit(), budget.refusals.load(), budget.drops.load());
+}
+
 void http_server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || stopping) return;
     if (ec == net::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system)
@@ -69,7 +151,9 @@ void http_server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
     beast::error_code ignore;
     auto ep = socket.remote_endpoint(ignore);
     std::string peer = ep.address().to_string() + ":" + std::to_string(ep.port());
-    if (connections >= opts.max_connections) {
+    // Idle connections make room for new ones; they close on their own
+    // strands, so the count may pass the maximum by the few just reclaimed.
+    if (connections >= opts.max_connections && reclaim_idle(32) == 0) {
         refuse(socket, 503, "too many connections");  // synchronously: it is tiny
         return do_accept();
     }
@@ -130,9 +214,17 @@ result<void> fit_descriptors(server_options& o) {
 }  // namespace
 
 result<std::unique_ptr<http_server>> http_server::start(server_options options, request_handler handler) {
+    // The share a body or a stream above 64 KiB may use (buffer_budget.h)
+    // must hold the largest of either, or they could never be accepted.
+    const auto largest = std::max(options.max_body_bytes, options.sse_queue_bytes);
+    if (options.max_buffered_bytes - options.max_buffered_bytes / 8 < largest)
+        return make_error(errc::invalid_argument,
+                          "--max-buffered-bytes " + std::to_string(options.max_buffered_bytes) +
+                              " must be at least 8/7 of the larger of --max-body-bytes and --sse-queue-bytes (" +
+                              std::to_string(largest) + ")");
     if (auto r = fit_descriptors(options); !r) return std::unexpected(r.error());
     const unsigned n = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
-    auto p = std::make_unique<impl>(n);
+    auto p = std::make_unique<impl>(n, options.max_buffered_bytes);
     p->opts = std::move(options);
     p->handler = std::move(handler);
     if (!p->opts.tls_cert_file.empty() || !p->opts.tls_key_file.empty()) {
@@ -208,7 +300,10 @@ void http_server::stop(std::chrono::milliseconds grace) {
 }
 
 server_stats http_server::stats() const {
-    return {impl_->connections.load(), impl_->streams.load(), impl_->requests.load()};
+    auto& b = impl_->budget;
+    return {impl_->connections.load(), impl_->streams.load(), impl_->requests.load(),
+            b.used(),                  b.limit(),             b.refusals.load(),
+            b.drops.load(),            impl_->reclaimed.load()};
 }
 
 }  // namespace litemcp::transport

@@ -75,7 +75,19 @@ struct server_options {
     std::chrono::milliseconds idle_timeout{120'000};    // keep-alive connection with no request. Default: 120 s
     std::size_t sse_queue_bytes = 4u << 20;   // unwritten bytes per SSE stream before it is dropped. Default: 4 MiB
     std::chrono::milliseconds sse_keepalive{15'000};    // ":" comment on idle streams. Default: 15 s; 0 = off
-    std::size_t max_connections = 20'000;     // beyond: 503 and close. Default: 20,000
+    // At the maximum, connections idle for a second or more (waiting for a
+    // request, none of it received) are closed, oldest first, to let new
+    // ones in; with none idle, a new connection gets 503. Default: 20,000
+    std::size_t max_connections = 20'000;
+    // Bytes held for clients over all connections: request bodies (from
+    // their header until their answer), header buffers above 4 KiB, SSE
+    // queues and answers not yet read. Beyond it a request body is refused
+    // with 503 and Retry-After, and SSE streams stalled for a second are
+    // dropped (largest first; their clients resume); a body or stream above
+    // 64 KiB may use only 7/8 of it, so small requests always fit. Computed
+    // answers are never refused. Must be at least 8/7 of the larger of
+    // max_body_bytes and sse_queue_bytes. Default: 1 GiB.
+    std::size_t max_buffered_bytes = std::size_t{1} << 30;
     // Descriptors kept for everything but connections (the store's files,
     // logs, pipes). start() raises the soft RLIMIT_NOFILE towards
     // max_connections + this and, if the hard limit is lower, lowers
@@ -93,6 +105,11 @@ struct server_stats {
     std::uint64_t connections = 0;  // open now
     std::uint64_t streams = 0;      // SSE streams open now
     std::uint64_t requests = 0;     // since start
+    std::uint64_t buffered_bytes = 0;    // held for clients now (server_options::max_buffered_bytes)
+    std::uint64_t buffered_limit = 0;    // max_buffered_bytes
+    std::uint64_t buffer_refusals = 0;   // request bodies refused with 503 at the bound, since start
+    std::uint64_t buffer_drops = 0;      // SSE streams dropped at the bound, since start
+    std::uint64_t idle_reclaimed = 0;    // idle connections closed at max_connections for new ones, since start
 };
 
 // Whether host:port can be listened on now (a port in use, an address

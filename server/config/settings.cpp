@@ -121,6 +121,7 @@ std::vector<setting> settings_for(program_options& o) {
     f.push_back({"request-timeout-ms", "time to receive one request", ms(h.request_timeout), std::to_string(h.request_timeout.count())});
     f.push_back({"idle-timeout-ms", "keep-alive connection without a request", ms(h.idle_timeout), std::to_string(h.idle_timeout.count())});
     f.push_back({"sse-queue-bytes", "unwritten bytes per SSE stream before it is dropped", num(h.sse_queue_bytes), std::to_string(h.sse_queue_bytes)});
+    f.push_back({"max-buffered-bytes", "bytes held for clients over all connections: bodies, SSE queues, unsent answers (503 and stalled streams dropped beyond)", num(h.max_buffered_bytes), std::to_string(h.max_buffered_bytes)});
     f.push_back({"keepalive-ms", "SSE keep-alive comment interval (0 = off)", ms(h.sse_keepalive), std::to_string(h.sse_keepalive.count())});
     f.push_back({"max-connections", "open connections (503 beyond)", num(h.max_connections), std::to_string(h.max_connections)});
     f.push_back({"fd-reserve", "file descriptors kept for the store beside connections (max-connections is lowered to fit ulimit -n)", num(h.descriptor_reserve), std::to_string(h.descriptor_reserve)});

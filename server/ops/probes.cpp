@@ -154,6 +154,15 @@ std::string probes::render_metrics() const {
     gauge("litemcp_sessions_loaded", "sessions held in memory", static_cast<double>(p_.sessions.loaded()));
     gauge("litemcp_http_connections", "open HTTP connections", static_cast<double>(h.connections));
     gauge("litemcp_sse_streams", "open SSE streams (POST, GET and worker streams)", static_cast<double>(h.streams));
+    gauge("litemcp_http_buffered_bytes", "bytes held for clients: request bodies, SSE queues, unsent answers",
+          static_cast<double>(h.buffered_bytes));
+    gauge("litemcp_http_buffered_bytes_limit", "--max-buffered-bytes", static_cast<double>(h.buffered_limit));
+    counter("litemcp_http_buffer_refusals_total", "request bodies refused with 503 at --max-buffered-bytes",
+            static_cast<double>(h.buffer_refusals));
+    counter("litemcp_http_buffer_drops_total", "SSE streams dropped at --max-buffered-bytes",
+            static_cast<double>(h.buffer_drops));
+    counter("litemcp_http_idle_reclaimed_total", "idle connections closed at --max-connections to let new ones in",
+            static_cast<double>(h.idle_reclaimed));
     gauge("litemcp_requests_in_flight", "requests between arrival and response", static_cast<double>(p_.requests_in_flight()));
 
     store_metrics(out, p_.st.stats());

@@ -65,7 +65,7 @@ connection_read read_connection(std::string_view input, const std::array<std::si
     auto next_request = [&] {
         parser.emplace();
         parser->eager(true);
-        parser->body_limit(body_limit);
+        parser->limit_body(body_limit);
         parser->header_limit(header_limit);
     };
     next_request();

@@ -15,7 +15,7 @@ template <class Derived>
 class connection : public connection_base, public std::enable_shared_from_this<Derived> {
 public:
     connection(http_server::impl* srv, std::uint64_t id, std::string peer)
-        : srv_(srv), id_(id), peer_(std::move(peer)) {}
+        : srv_(srv), id_(id), peer_(std::move(peer)), buffer_charge_(&srv->budget) {}
     ~connection() override {
         srv_->connections--;
         srv_->forget(id_);
@@ -33,8 +33,10 @@ public:
         state_ = state::reading;
         parser_.emplace();
         parser_->eager(true);  // the body too, in the same put()
-        parser_->body_limit(srv_->opts.max_body_bytes);
+        parser_->limit_body(srv_->opts.max_body_bytes);
         parser_->header_limit(static_cast<std::uint32_t>(srv_->opts.max_header_bytes));
+        parser_->charge = buffer_charge(&srv_->budget);
+        fit_buffer();
         // The deadline holds for every read until the header is in (a client
         // trickling bytes cannot extend it), then the body has its own.
         derived().expire_after(srv_->opts.idle_timeout);
@@ -58,11 +60,41 @@ public:
         if (parser_->is_done()) return on_read({});
         // The parser's header and body limits stop a request long before
         // buffer_ could reach its (unbounded) maximum, so read_size is never 0.
-        derived().stream().async_read_some(buffer_.prepare(beast::read_size(buffer_, 65536)),
+        // Waiting for a request with nothing of it yet: a connection that
+        // reclaim_idle may close when new ones need the room.
+        if (state_ == state::reading && buffer_.size() == 0 && !parser_->got_some()) {
+            if (idle_since.load(std::memory_order_relaxed) == 0)
+                idle_since.store(std::chrono::steady_clock::now().time_since_epoch() / std::chrono::nanoseconds(1),
+                                 std::memory_order_relaxed);
+        } else {
+            idle_since.store(0, std::memory_order_relaxed);
+        }
+        auto space = buffer_.prepare(beast::read_size(buffer_, 65536));
+        if (buffer_.capacity() > small_buffer && !buffer_charge_.grow_to(buffer_.capacity()))
+            return refuse_over_budget();
+        derived().stream().async_read_some(space,
                                            beast::bind_front_handler(&connection::on_bytes, this->shared_from_this()));
     }
 
+    // An idle connection keeps no more than a small read buffer (a header
+    // of several kilobytes, or a body read through it, grew it).
+    void fit_buffer() {
+        if (buffer_.size() == 0 && buffer_.capacity() > small_buffer) buffer_.shrink_to_fit();
+        buffer_charge_.shrink_to(buffer_.capacity() > small_buffer ? buffer_.capacity() : 0);
+    }
+
+    void refuse_over_budget() {
+        srv_->budget.refusals++;
+        srv_->log_over_budget();
+        auto r = srv_->error(503, "the server holds --max-buffered-bytes for its clients; retry later");
+        r.headers.set("Retry-After", "1");
+        keep_alive_ = false;
+        linger_ = true;
+        write_response(std::move(r));
+    }
+
     void on_bytes(beast::error_code ec, std::size_t n) {
+        idle_since.store(0, std::memory_order_relaxed);
         if (ec == net::error::eof || ec == ssl::error::stream_truncated) {
             // Nothing of a request yet: the client is done with the connection.
             if (!parser_->got_some() && buffer_.size() == 0) return do_close();
@@ -74,6 +106,7 @@ public:
     }
 
     void on_read(beast::error_code ec) {
+        if (parser_->over_budget) return refuse_over_budget();
         if (ec == http::error::body_limit)
             return fail_request(413, "request body exceeds " + std::to_string(srv_->opts.max_body_bytes) + " bytes");
         if (ec == http::error::header_limit)
@@ -94,14 +127,21 @@ public:
         req.peer = peer_;
         req.secure = Derived::secure;
         keep_alive_ = parser_->keep_alive();
+        // A POST's answer is owed even to a client that half-closes after
+        // sending it; a GET stream is the client's to end.
+        answer_after_eof_ = req.method == "POST";
         state_ = state::handling;
         srv_->requests++;
         derived().expire_never();
-        srv_->handler(std::move(req), std::make_shared<responder_impl>(this->shared_from_this()));
+        srv_->handler(std::move(req),
+                      std::make_shared<responder_impl>(this->shared_from_this(), std::move(parser_->charge)));
     }
 
+    // The rest of the request may still be on its way: the close lingers
+    // so the client reads the answer rather than a reset.
     void fail_request(unsigned status, std::string message) {
         keep_alive_ = false;
+        linger_ = true;
         write_response(srv_->error(status, std::move(message)));
     }
 
@@ -163,11 +203,16 @@ public:
             if (ec) return do_close();
             if (sent == bytes.size()) return after_write(keep);
         }
-        // The rest as the client reads it, within the request timeout.
+        // The rest as the client reads it, within the request timeout. It
+        // counts against --max-buffered-bytes but is never refused: the
+        // request has run.
         auto out = std::make_shared<std::string>(std::move(bytes));
+        const auto held = out->size() - sent;
+        srv_->budget.take(held);
         derived().expire_after(srv_->opts.request_timeout);
         net::async_write(derived().stream(), net::buffer(*out) + sent,
-                         [self = this->shared_from_this(), out, keep](beast::error_code ec, std::size_t) {
+                         [self = this->shared_from_this(), out, keep, held](beast::error_code ec, std::size_t) {
+                             self->srv_->budget.give_back(held);
                              if (ec) return self->do_close();
                              self->after_write(keep);
                          });
@@ -206,8 +251,15 @@ public:
                     auto cb = std::move(self->close_cb_);
                     self->close_cb_ = nullptr;
                     if (std::exchange(self->read_after_watch_, false)) return self->do_read();
+                    if (ec == net::error::eof && self->answer_after_eof_) {
+                        // A half-close (shutdown(SHUT_WR) after the request,
+                        // legal in HTTP/1.1) is not a disconnect: the answer
+                        // is written, then the connection closed.
+                        self->keep_alive_ = false;
+                        return;
+                    }
                     if (ec && ec != net::error::operation_aborted && self->state_ == state::handling && cb)
-                        cb();  // eof or reset before the answer: the client is gone
+                        cb();  // a reset before the answer: the client is gone
                 });
         }
     }
@@ -215,7 +267,22 @@ public:
     void do_close() {
         if (state_ == state::closed) return;
         state_ = state::closed;
+        buffer_charge_.release();
         derived().close_transport();
+    }
+
+    void reclaim() override {
+        net::post(executor(), [self = this->shared_from_this()] {
+            if (self->state_ == state::reading && self->parser_ && self->buffer_.size() == 0 &&
+                !self->parser_->got_some())
+                self->do_close();  // (a request that began meanwhile goes on)
+        });
+    }
+
+    void drop_stream() override {
+        net::post(executor(), [self = this->shared_from_this()] {
+            if (self->sse_) self->sse_->abort();
+        });
     }
 
     void shutdown() override {
@@ -233,6 +300,9 @@ public:
     class sse_impl : public sse_stream, public std::enable_shared_from_this<sse_impl> {
     public:
         explicit sse_impl(std::shared_ptr<Derived> c) : conn_(std::move(c)) {}
+        ~sse_impl() override {
+            if (auto q = queued_.load()) conn_->srv_->budget.give_back(q);  // (finish gives them back)
+        }
 
         bool send(std::string_view id, std::string_view data) override { return enqueue(frame_event(id, data)); }
         bool send_priming(std::string_view id, std::chrono::milliseconds retry) override {
@@ -279,42 +349,89 @@ public:
         bool enqueue(std::string frame) {
             if (ended_flag_) return false;
             const auto n = frame.size();
-            if (queued_ + n > conn_->srv_->opts.sse_queue_bytes) {
+            auto& srv = *conn_->srv_;
+            if (queued_ + n > srv.opts.sse_queue_bytes) {
                 spdlog::warn("transport: SSE stream to {} dropped: {} bytes unwritten", conn_->peer_, queued_.load());
                 abort();
                 return false;
             }
-            queued_ += n;
+            if (!srv.budget.try_take(n, queued_ + n)) {
+                // At --max-buffered-bytes: streams stalled on their clients
+                // make room, or this one goes (its client resumes).
+                if (!srv.drop_stalled(n, conn_->id_)) {
+                    srv.budget.drops++;
+                    srv.log_over_budget();
+                    spdlog::debug("transport: SSE stream to {} dropped at --max-buffered-bytes", conn_->peer_);
+                    abort();
+                    return false;
+                }
+                srv.budget.take(n);  // the dropped streams give theirs back as they end
+            }
+            add_queued(n);
             // dispatch: on the strand already (a shutdown writing retry: before
             // its close) the frame is queued at once, so it precedes the close.
             net::dispatch(conn_->executor(), [self = this->shared_from_this(), f = std::move(frame)]() mutable {
+                if (self->ended_) return self->release(f.size());
                 self->queue_.push_back(std::move(f));
                 self->pump();
             });
             return true;
         }
 
+        // queued_ bytes are counted in the server's budget too.
+        void add_queued(std::size_t n) { conn_->stream_held.store(queued_ += n, std::memory_order_relaxed); }
+        void release(std::size_t n) {
+            conn_->stream_held.store(queued_ -= n, std::memory_order_relaxed);
+            conn_->srv_->budget.give_back(n);
+        }
+
+        // A comment: keeps proxies from closing an idle stream, and finds a
+        // client that has gone (its reset fails the next write).
+        void send_comment() {
+            if (!queue_.empty() || writing_) return;
+            conn_->srv_->budget.take(3);
+            add_queued(3);
+            queue_.push_back(":\n\n");
+            pump();
+        }
+
+        // One write: the frames themselves between the chunk's framing, not
+        // a copy of them (a stream may hold megabytes).
+        struct batch {
+            std::string head, tail;  // response header and chunk size; chunk end and last chunk
+            std::vector<std::string> frames;
+            std::vector<net::const_buffer> buffers;
+        };
+
         void pump() {
             if (writing_ || ended_ || !begun_) return;
             // Everything queued goes out in one write: one syscall per wake-up.
-            auto out = std::make_shared<std::string>(std::move(head_));
+            auto out = std::make_shared<batch>();
+            out->head = std::move(head_);
             head_.clear();
             std::size_t data = 0;
             for (auto& f : queue_) data += f.size();
             if (data > 0) {
-                append_chunk_size(*out, data);
-                for (auto& f : queue_) out->append(f);
-                out->append("\r\n");
-                queue_.clear();
+                append_chunk_size(out->head, data);
+                out->frames.swap(queue_);
+                out->tail = "\r\n";
             }
             const bool last = closing_;
-            if (last) out->append("0\r\n\r\n");
-            if (out->empty()) return;
+            if (last) out->tail.append("0\r\n\r\n");
+            if (out->head.empty() && out->tail.empty()) return;
+            out->buffers.reserve(out->frames.size() + 2);
+            out->buffers.push_back(net::buffer(out->head));
+            for (auto& f : out->frames) out->buffers.push_back(net::buffer(f));
+            out->buffers.push_back(net::buffer(out->tail));
             writing_ = true;
-            net::async_write(conn_->derived().stream(), net::buffer(*out),
+            conn_->stream_write_since.store(
+                std::chrono::steady_clock::now().time_since_epoch() / std::chrono::nanoseconds(1),
+                std::memory_order_relaxed);
+            net::async_write(conn_->derived().stream(), out->buffers,
                              [self = this->shared_from_this(), out, data, last](beast::error_code ec, std::size_t) {
                                  self->writing_ = false;
-                                 self->queued_ -= data;
+                                 self->conn_->stream_write_since.store(0, std::memory_order_relaxed);
+                                 self->release(data);
                                  if (ec) return self->finish(false);
                                  if (last) return self->finish(true);
                                  // A stream that stays open watches for its
@@ -348,24 +465,33 @@ public:
                             return;
                         }
                         if (data) return;  // finish() goes on reading once the stream ends
-                        self->finish(false);  // eof or reset: the client is gone
+                        if (ec == net::error::eof && self->conn_->answer_after_eof_) {
+                            // A half-close, or a client gone without a reset:
+                            // the answer goes on (no keep-alive after it) and
+                            // is probed with a comment now, in 100 ms and
+                            // every second: a client that has gone resets the
+                            // connection, and the next write fails.
+                            self->half_closed_ = true;
+                            self->conn_->keep_alive_ = false;
+                            self->send_comment();
+                            self->arm_keepalive(std::chrono::milliseconds(100));
+                            return;
+                        }
+                        self->finish(false);  // a reset: the client is gone
                     });
             watching_ = true;
         }
 
-        void arm_keepalive() {
-            const auto every = conn_->srv_->opts.sse_keepalive;
+        void arm_keepalive(std::chrono::milliseconds first = {}) {
+            auto every = half_closed_ ? std::chrono::milliseconds(1000) : conn_->srv_->opts.sse_keepalive;
+            if (first.count() > 0) every = first;
             if (every.count() <= 0) return;
             // Made on first use: most POST streams end before they need one.
             if (!timer_) timer_.emplace(conn_->executor());
             timer_->expires_after(every);
             timer_->async_wait([self = this->shared_from_this()](beast::error_code ec) {
                 if (ec || self->ended_) return;
-                if (self->queue_.empty() && !self->writing_) {
-                    self->queue_.push_back(":\n\n");
-                    self->queued_ += 3;
-                    self->pump();
-                }
+                self->send_comment();
                 self->arm_keepalive();
             });
         }
@@ -377,6 +503,10 @@ public:
             ended_ = true;
             ended_flag_ = true;
             if (timer_) timer_->cancel();
+            std::size_t unsent = 0;  // (a write in flight gives its bytes back as it ends)
+            for (auto& f : queue_) unsent += f.size();
+            queue_.clear();
+            release(unsent);
             if (counted_) conn_->srv_->streams--;
             conn_->sse_.reset();
             std::function<void()> cb;
@@ -400,7 +530,7 @@ public:
         std::vector<std::string> queue_;  // an empty deque would cost two allocations per stream
         std::atomic<std::size_t> queued_{0};
         bool writing_ = false, closing_ = false, ended_ = false, watching_ = false, reuse_ = false, counted_ = false,
-             begun_ = false, watched_ = false;
+             begun_ = false, watched_ = false, half_closed_ = false;
         std::string head_;  // the response header until it is written
         std::atomic<bool> ended_flag_{false};
         std::mutex cb_mu_;
@@ -410,7 +540,9 @@ public:
 
     class responder_impl : public responder {
     public:
-        explicit responder_impl(std::shared_ptr<Derived> c) : conn_(std::move(c)) {}
+        // body: the request body's share of --max-buffered-bytes, held
+        // until the answer is under way.
+        responder_impl(std::shared_ptr<Derived> c, buffer_charge body) : conn_(std::move(c)), body_(std::move(body)) {}
         ~responder_impl() override {
             if (!used_.exchange(true)) {
                 // A handler that dropped its responder still owes an answer.
@@ -423,11 +555,13 @@ public:
         // continuation it posted), the answer is written at once.
         void respond(http_response r) override {
             if (used_.exchange(true)) return;
+            body_.release();
             net::dispatch(conn_->executor(),
                           [c = conn_, r = std::move(r)]() mutable { c->write_response(std::move(r)); });
         }
         void respond_events(header_list extra, std::vector<sse_event> events) override {
             if (used_.exchange(true)) return;
+            body_.release();
             net::dispatch(conn_->executor(), [c = conn_, extra = std::move(extra), events = std::move(events)] {
                 c->write_events(extra, events);
             });
@@ -442,6 +576,7 @@ public:
                 s->abort();
                 return s;
             }
+            body_.release();
             net::post(conn_->executor(), [c = conn_, s, extra = std::move(extra)]() mutable {
                 c->sse_ = s;
                 s->begin(std::move(extra));
@@ -451,17 +586,24 @@ public:
 
     private:
         std::shared_ptr<Derived> conn_;
+        buffer_charge body_;
         std::atomic<bool> used_{false};
     };
 
 protected:
     enum class state { reading, receiving, handling, writing, streaming, closed };
+    // A read buffer up to this size is not counted in --max-buffered-bytes.
+    static constexpr std::size_t small_buffer = 4096;
     http_server::impl* srv_;
     std::uint64_t id_;
     std::string peer_;
     beast::flat_buffer buffer_;
+    buffer_charge buffer_charge_;  // buffer_ above small_buffer
     std::optional<request_reader> parser_;
     bool keep_alive_ = false;
+    bool answer_after_eof_ = false;  // the request is a POST: see on_read
+    // The request was refused before all of it was read: the close lingers.
+    bool linger_ = false;
     state state_ = state::reading;
     std::shared_ptr<sse_impl> sse_;
     // responder::on_disconnect: a read pending while a request is handled.
@@ -496,12 +638,33 @@ public:
     void close_transport() {
         beast::error_code ec;
         socket_.shutdown(tcp::socket::shutdown_send, ec);
+        if (linger_ && !ec) return linger();
         socket_.close(ec);
         timer_.cancel();
         armed_ = false;
     }
 
 private:
+    // A request refused before it was all read (413, 503, 431): closing
+    // with its bytes unread would make the kernel send a reset, which can
+    // reach the client before the answer. What still arrives is read and
+    // thrown away, for at most 2 s (as nginx's lingering_close).
+    void linger() {
+        linger_ = false;
+        expire_after(std::chrono::seconds(2));  // then the socket is closed and the read ends
+        discard();
+    }
+    void discard() {
+        static char sink[4096];  // the bytes are never looked at
+        socket_.async_read_some(net::buffer(sink), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            if (!ec) return self->discard();
+            beast::error_code ignore;
+            self->socket_.close(ignore);
+            self->timer_.cancel();
+            self->armed_ = false;
+        });
+    }
+
     void arm(clock::time_point at) {
         armed_ = true;
         armed_at_ = at;

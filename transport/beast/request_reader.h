@@ -2,6 +2,7 @@
 #pragma once
 
 #include "transport/beast/common.h"
+#include "transport/buffer_budget.h"
 
 namespace litemcp::transport {
 
@@ -16,8 +17,21 @@ public:
     // bytes, which a proxy in front may have framed differently (RFC 9112
     // 6.1). Empty when the codings are fine.
     std::string unsupported_coding;
+    // The body's share of --max-buffered-bytes: the declared length when
+    // the header ends, or a chunked body as it grows. When the budget
+    // refuses, over_budget is set and parsing stops (503).
+    buffer_charge charge;
+    bool over_budget = false;
+    // basic_parser::body_limit, remembered for on_header_impl.
+    void limit_body(std::uint64_t bytes) {
+        body_limit(bytes);
+        body_limit_ = bytes;
+    }
 
 private:
+    using http::basic_parser<true>::body_limit;  // limit_body sets it
+    std::uint64_t body_limit_ = 0;               // (basic_parser does not tell its own)
+
     void on_request_impl(http::verb, beast::string_view method, beast::string_view target, int,
                          beast::error_code&) override {
         req.method.assign(method.data(), method.size());
@@ -57,18 +71,29 @@ private:
             }
         }
         if (codings > 0 && chunked != 1) ec = http::error::bad_transfer_encoding;  // 400: malformed framing
+        // Counted as soon as the header is in (Beast starts the body only
+        // with its first byte): a client sending the header of a large
+        // body and then nothing holds its share from the start.
+        const auto length = content_length();
+        if (!ec && length && *length <= body_limit_ && !charge.grow_to(static_cast<std::size_t>(*length))) refuse(ec);
     }
     void on_body_init_impl(const boost::optional<std::uint64_t>& length, beast::error_code&) override {
-        if (length) req.body.reserve(static_cast<std::size_t>(*length));  // within body_limit, checked before
+        // Within body_limit and counted (on_header_impl).
+        if (length) req.body.reserve(static_cast<std::size_t>(*length));
     }
-    std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
-        req.body.append(body.data(), body.size());
-        return body.size();
-    }
+    std::size_t on_body_impl(beast::string_view body, beast::error_code& ec) override { return append(body, ec); }
     void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
-    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override {
+    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code& ec) override {
+        return append(body, ec);
+    }
+    std::size_t append(beast::string_view body, beast::error_code& ec) {
         req.body.append(body.data(), body.size());
+        if (req.body.capacity() > charge.held() && !charge.grow_to(req.body.capacity())) refuse(ec);
         return body.size();
+    }
+    void refuse(beast::error_code& ec) {
+        over_budget = true;
+        ec = http::error::body_limit;
     }
     void on_finish_impl(beast::error_code&) override {}
 };

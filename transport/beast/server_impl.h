@@ -5,6 +5,7 @@
 
 #include "transport/beast/common.h"
 #include "transport/beast/wire_format.h"
+#include "transport/buffer_budget.h"
 
 namespace litemcp::transport {
 
@@ -12,6 +13,21 @@ class connection_base {
 public:
     virtual ~connection_base() = default;
     virtual void shutdown() = 0;  // from http_server::stop, any thread
+    // Ends the connection's SSE stream, if it has one (any thread).
+    virtual void drop_stream() = 0;
+    // Closes the connection if it is still idle (any thread).
+    virtual void reclaim() = 0;
+
+    // Since when (steady-clock nanoseconds; 0: not idle) the connection has
+    // waited for a request without a byte of one: read by
+    // impl::reclaim_idle from any thread.
+    std::atomic<std::int64_t> idle_since{0};
+
+    // What the connection's SSE stream holds unwritten, and since when
+    // (steady-clock nanoseconds; 0: no write in flight) its current write
+    // has waited for the client: read by impl::drop_stalled from any thread.
+    std::atomic<std::size_t> stream_held{0};
+    std::atomic<std::int64_t> stream_write_since{0};
 };
 
 // Owned by http_server. Connections point back at it with a plain pointer:
@@ -24,12 +40,14 @@ public:
     std::optional<ssl::context> tls;
     std::atomic<bool> stopping{false};
     std::atomic<std::uint64_t> connections{0}, streams{0}, requests{0};
+    std::atomic<std::uint64_t> reclaimed{0};  // idle connections closed at max_connections
     std::mutex conns_mu;
     std::uint64_t next_conn_id = 0;
     std::unordered_map<std::uint64_t, std::weak_ptr<connection_base>> conns;
     // The concurrency hint is the number of threads that run it: with one,
     // Asio queues what that thread posts privately, without its lock.
-    explicit impl(unsigned threads) : ioc(static_cast<int>(threads)), io_threads(threads) {}
+    explicit impl(unsigned threads, std::size_t max_buffered)
+        : ioc(static_cast<int>(threads)), io_threads(threads), budget(max_buffered) {}
     net::io_context ioc;
     tcp::acceptor acceptor{ioc};
     std::vector<std::thread> threads;
@@ -42,6 +60,12 @@ public:
     net::steady_timer accept_pause{ioc};
     std::uint64_t descriptor_refusals = 0;
     std::chrono::steady_clock::time_point last_descriptor_log{};
+
+    // --max-buffered-bytes: what every connection holds, and the last scan
+    // for stalled streams and log line about the bound (steady ns).
+    buffer_budget budget;
+    std::atomic<std::int64_t> last_stall_scan{0}, last_budget_log{0};
+    std::int64_t last_idle_scan = 0;  // (the accept loop's own)
     ~impl() {
         if (spare_fd >= 0) ::close(spare_fd);
     }
@@ -51,6 +75,18 @@ public:
     void out_of_descriptors(const beast::error_code& ec);
     // Answers status on a just-accepted socket and closes it.
     void refuse(tcp::socket& socket, unsigned status, std::string message);
+    // Makes room for `wanted` bytes by dropping the SSE streams whose write
+    // has waited at least a second for their client, largest first (never
+    // `except`, the connection asking). At most one scan per 100 ms.
+    // true: at least `wanted` bytes will be given back.
+    bool drop_stalled(std::size_t wanted, std::uint64_t except);
+    // One warning per 10 s while the bound is reached.
+    void log_over_budget();
+    // At max_connections: closes up to `n` connections that have waited
+    // longest (at least a second) for a request, so a new client gets in,
+    // as nginx reuses keep-alive connections. At most one scan per 100 ms;
+    // returns how many were closed. On the accept loop.
+    std::size_t reclaim_idle(std::size_t n);
     void forget(std::uint64_t id) {
         std::lock_guard lock(conns_mu);
         conns.erase(id);
