@@ -34,23 +34,38 @@ Sections:
               server's stream (p50/p99); a resume's first byte from JetStream
               with 100,000 events; memory per idle session in litemcp and in
               each NATS node; failover (test/cluster/test_failover.py)
+  hostile     resource bounds under hostile clients: 25,000 idle connections
+              at the defaults (accepted/refused, RSS per connection, idle CPU,
+              a normal client's latency kept-alive and on new connections);
+              5,000 slowloris connections, a header byte a second for 60 s
+              (CPU, normal client, closed at the header deadline); descriptor
+              run-out under ulimit -n 2000 and the time to recover; 300
+              half-sent bodies + 300 stuck SSE readers under
+              --max-buffered-bytes 64 MiB (peak RSS, gauge, refusals, drops);
+              a 1 GB body and a chunked one refused with 413. Raises its own
+              descriptor limit to 60,000 (as root) and connects from
+              127.0.0.1 and 127.0.0.2
 Needs wrk and taskset (Debian: wrk, util-linux) and node for the reference;
 the cluster section nats-server and haproxy."""
 
 import argparse
 import collections
 import contextlib
+import errno
 import http.client
 import json
+import multiprocessing
 import os
 import random
 import re
 import resource
+import select
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -199,6 +214,8 @@ def side_by_side(binary, npm_dir, reference_script, measure):
     data = tempfile.mkdtemp(prefix="litemcp-bench-")
     script = os.path.join(npm_dir, reference_script)
     shutil.copy(os.path.join(here, reference_script), script)
+    # reference_server_v2.mjs imports ./node_fetch_adapter.mjs.
+    shutil.copy(os.path.join(here, "..", "upstreams", "node_fetch_adapter.mjs"), npm_dir)
     servers = {
         "litemcp": lambda port: throughput_command(binary, port, data),
         "reference": lambda port: ["node", script, str(port)],
@@ -451,7 +468,7 @@ def section_worker(args, binary):
     worker_bin = os.path.join(args.build, "examples", "worker", "cpp", "litemcp-example-worker")
     srv = Server(binary, ["--threads", "1", "--log-level", "warn"]).start()
     state = tempfile.mkdtemp(prefix="litemcp-bench-worker-")
-    subprocess.run(["taskset", "-p", "-c", "0", str(srv.proc.pid)], check=True, capture_output=True)
+    subprocess.run(["taskset", "-a", "-p", "-c", "0", str(srv.proc.pid)], check=True, capture_output=True)
     worker = subprocess.Popen(["taskset", "-c", "0", worker_bin, "--port", str(srv.port), "--concurrency", "64",
                                "--state", os.path.join(state, "cred")], stdout=subprocess.PIPE, text=True)
     out = {}
@@ -535,7 +552,7 @@ def section_upstream(args, binary, npm_dir):
             warm(port, sid)
             straight = wrk(port, sid, seconds, server_pid=ref.pid)
             srv = Server(binary, ["--threads", "1", "--log-level", "warn"], examples=False).start()
-            subprocess.run(["taskset", "-p", "-c", "1", str(srv.proc.pid)], check=True, capture_output=True)
+            subprocess.run(["taskset", "-a", "-p", "-c", "1", str(srv.proc.pid)], check=True, capture_output=True)
             status, _, text = srv.request("POST", {"name": "ref", "concurrency": 64, "upstream": {
                 "url": "http://127.0.0.1:%d/mcp" % port, "toolPrefix": ""}}, path="/workers")
             if status != 201:
@@ -578,12 +595,12 @@ def upstream_cpp_hop(args, binary, seconds):
         up = front = None
         try:
             up = Server(binary, ["--threads", "1", "--log-level", "warn"]).start()
-            subprocess.run(["taskset", "-p", "-c", "0", str(up.proc.pid)], check=True, capture_output=True)
+            subprocess.run(["taskset", "-a", "-p", "-c", "0", str(up.proc.pid)], check=True, capture_output=True)
             sid = initialize(up.port)
             warm(up.port, sid)
             straight = wrk(up.port, sid, seconds, server_pid=up.proc.pid)
             front = Server(binary, ["--threads", "1", "--log-level", "warn"], examples=False).start()
-            subprocess.run(["taskset", "-p", "-c", "1", str(front.proc.pid)], check=True, capture_output=True)
+            subprocess.run(["taskset", "-a", "-p", "-c", "1", str(front.proc.pid)], check=True, capture_output=True)
             status, _, text = front.request("POST", {"name": "cpp", "concurrency": 64, "upstream": {
                 "url": "http://127.0.0.1:%d/mcp" % up.port, "toolPrefix": ""}}, path="/workers")
             if status != 201:
@@ -772,6 +789,683 @@ def section_cluster(args, binary, npm_dir):
     return out
 
 
+# ---- hostile: resource bounds under hostile clients ----
+
+MiB = 1 << 20
+IP_BIND_ADDRESS_NO_PORT = 24  # Linux: the port is chosen at connect, per destination
+SOURCES = ("127.0.0.1", "127.0.0.2")  # each has its own 28,232 ephemeral ports
+LEGACY_HEADERS = dict(HEADERS, **{"MCP-Protocol-Version": "2025-11-25"})
+
+
+def raise_nofile(n):
+    """Raises this process's descriptor limits to n; the servers it starts
+    inherit them. As root the hard limit can be raised too (it is 20,000
+    here, and the server fits --max-connections to it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (n, max(n, hard)))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(n, hard), hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def reset_peak(pid):
+    """Resets the peak RSS (VmHWM) to the current RSS; returns the RSS in KiB."""
+    with open("/proc/%d/clear_refs" % pid, "w") as f:
+        f.write("5")
+    return rss_kib(pid)
+
+
+def peak_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def metrics_of(port):
+    """/metrics as {name: value}, each series summed over its labels."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("GET", "/metrics")
+    text = c.getresponse().read().decode()
+    c.close()
+    out = collections.defaultdict(float)
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            out[name.split("{")[0]] += float(value)
+    return out
+
+
+def open_connections(port, n, batch=500, timeout=10):
+    """n idle TCP connections to port, the sources alternating. Connects are
+    non-blocking and go in batches, each waited for, so the server accepts
+    them as they come. Returns (connected sockets, how many failed)."""
+    ep = select.epoll()
+    done, failed = [], 0
+    for start in range(0, n, batch):
+        pending = {}
+        for i in range(start, min(n, start + batch)):
+            s = socket.socket()
+            s.setblocking(False)
+            s.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+            s.bind((SOURCES[i % len(SOURCES)], 0))
+            if s.connect_ex(("127.0.0.1", port)) not in (0, errno.EINPROGRESS):
+                s.close()
+                failed += 1
+                continue
+            pending[s.fileno()] = s
+            ep.register(s.fileno(), select.EPOLLOUT)
+        deadline = time.monotonic() + timeout
+        while pending and time.monotonic() < deadline:
+            for fd, _ in ep.poll(0.5):
+                s = pending.pop(fd)
+                ep.unregister(fd)
+                if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                    done.append(s)
+                else:
+                    s.close()
+                    failed += 1
+        for fd, s in pending.items():
+            ep.unregister(fd)
+            s.close()
+            failed += 1
+    ep.close()
+    return done, failed
+
+
+def answered(socks, seconds, quiet=None):
+    """The sockets on which the server wrote or which it closed within
+    seconds (or once nothing new came for `quiet` seconds): {socket: the
+    first bytes read}. A connection refused at accept gets its 503 this way."""
+    ep = select.epoll()
+    by_fd = {s.fileno(): s for s in socks}
+    for fd in by_fd:
+        ep.register(fd, select.EPOLLIN | select.EPOLLRDHUP)
+    got = {}
+    deadline = time.monotonic() + seconds
+    last = time.monotonic()
+    while time.monotonic() < deadline and (quiet is None or time.monotonic() - last < quiet):
+        for fd, _ in ep.poll(0.2):
+            s = by_fd[fd]
+            ep.unregister(fd)
+            last = time.monotonic()
+            try:
+                s.setblocking(False)
+                got[s] = s.recv(4096)
+            except OSError:
+                got[s] = b""
+    ep.close()
+    return got
+
+
+def refusal_reason(first_bytes):
+    """'503: too many connections' from a refusal's first bytes."""
+    text = first_bytes.decode("latin-1")
+    status = text[9:12] if text.startswith("HTTP/1.1 ") else "closed"
+    m = re.search(r'"(?:message|error)":\s*"([^"]*)"', text)
+    return status + (": " + m.group(1) if m else "")
+
+
+def timed_echo(conn, sid, i):
+    """(ms, status) of one tools/call of echo on conn; status is the error's
+    name when the connection fails (a refusal at accept may reset it)."""
+    t0 = time.perf_counter()
+    try:
+        conn.request("POST", "/mcp", json.dumps({"jsonrpc": "2.0", "id": i, "method": "tools/call",
+                                                 "params": {"name": "echo", "arguments": {"text": "n"}}}),
+                     dict(LEGACY_HEADERS, **{"Mcp-Session-Id": sid}))
+        r = conn.getresponse()
+        r.read()
+        status = r.status
+    except (OSError, http.client.HTTPException) as e:
+        status = type(e).__name__
+        conn.close()
+    return (time.perf_counter() - t0) * 1000, status
+
+
+def kept_alive(port, sid):
+    """A normal client's connection, opened and used once: opened before a
+    flood of connections, it is not the one refused at --max-connections."""
+    keep = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    timed_echo(keep, sid, 0)
+    return keep
+
+
+def normal_client(port, sid, calls=200, seconds=None, pause=0.0, keep=None):
+    """A normal client beside the hostile ones: echo on one kept-alive
+    connection and on a new connection each time. `calls` of each, or as
+    many as fit in `seconds` with `pause` between. Returns the latencies (ms)
+    and statuses."""
+    keep = keep or kept_alive(port, sid)
+    out = {"keep": [], "keep_status": collections.Counter(), "new": [], "new_status": collections.Counter()}
+    end = time.monotonic() + seconds if seconds else None
+    i = 0
+    while (i < calls) if end is None else (time.monotonic() < end):
+        ms, status = timed_echo(keep, sid, 2 * i)
+        out["keep"].append(ms)
+        out["keep_status"][status] += 1
+        fresh = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        ms, status = timed_echo(fresh, sid, 2 * i + 1)
+        fresh.close()
+        out["new"].append(ms)
+        out["new_status"][status] += 1
+        i += 1
+        time.sleep(pause)
+    keep.close()
+    return out
+
+
+def spawn(target, *args):
+    """Runs target(*args, conn) in a fresh interpreter (spawn: none of this
+    process's sockets, its own descriptor limit, no GIL shared with the
+    load); returns (process, this end of the pipe conn is the other end of)."""
+    ctx = multiprocessing.get_context("spawn")
+    here_end, there_end = ctx.Pipe()
+    proc = ctx.Process(target=target, args=args + (there_end,))
+    proc.start()
+    return proc, here_end
+
+
+def _send_result(fn, args, conn):
+    conn.send(fn(*args))
+
+
+def in_child(fn, *args):
+    """Runs fn(*args) in a child (spawn); returns a callable that waits for
+    its result."""
+    proc, conn = spawn(_send_result, fn, args)
+
+    def result(timeout=600):
+        if not conn.poll(timeout):
+            raise TimeoutError("the child gave no result in %d s" % timeout)
+        value = conn.recv()
+        proc.join()
+        return value
+    return result
+
+
+def hold_connections(port, n, conn):
+    """In a child: opens n idle connections, reports what the server did with
+    them, and holds the accepted ones until told to close them. A child per
+    ~19,000 connections, since this machine's hard limit of descriptors per
+    process is 20,000 and cannot be raised without CAP_SYS_RESOURCE."""
+    raise_nofile(n + 1000)
+    t0 = time.monotonic()
+    socks, failed = open_connections(port, n)
+    opened = time.monotonic() - t0
+    refused = answered(socks, 3)
+    for s in refused:
+        s.close()
+    conn.send({"accepted": len(socks) - len(refused), "failed": failed, "opened_s": opened,
+               "reasons": collections.Counter(refusal_reason(b) for b in refused.values())})
+    conn.recv()
+    for s in socks:
+        s.close()
+    conn.send("closed")
+
+
+def p99(ms):
+    ms = sorted(ms)
+    return ms[min(len(ms) - 1, int(len(ms) * 0.99))] if ms else float("nan")
+
+
+def latency_text(ms):
+    if not ms:
+        return "no samples"
+    ms = sorted(ms)
+    return "p50 %.2f ms, p99 %.2f ms, max %.1f ms" % (ms[len(ms) // 2], p99(ms), ms[-1])
+
+
+def statuses_text(counter):
+    return ", ".join("%s: %d" % (k, v) for k, v in sorted(counter.items(), key=lambda kv: -kv[1]))
+
+
+def nofile_of(pid):
+    with open("/proc/%d/limits" % pid) as f:
+        return int(re.search(r"^Max open files\s+(\d+)", f.read(), re.M).group(1))
+
+
+def hostile_idle(args, binary):
+    """(a) Idle connections at the default settings (--max-connections 20,000,
+    fitted to the descriptor limit): how many are accepted, their memory, the
+    idle CPU, and a normal client's latency."""
+    n = 2000 if args.quick else 25000
+    idle_s = 3 if args.quick else 10
+    srv = Server(binary).start()
+    holders = []
+    try:
+        sid = initialize(srv.port)
+        warm(srv.port, sid, 100)
+        keep = kept_alive(srv.port, sid)
+        time.sleep(1)
+        base = rss_kib(srv.proc.pid)
+        per_child = resource.getrlimit(resource.RLIMIT_NOFILE)[1] - 1000
+        parts = [n // -(-n // per_child)] * -(-n // per_child)  # ceil(n / per_child) equal parts
+        parts[-1] += n - sum(parts)
+        holders = [spawn(hold_connections, srv.port, part) for part in parts]
+        reports = [conn.recv() for _, conn in holders]  # each after its connections are open and answered
+        accepted = sum(r["accepted"] for r in reports)
+        reasons = sum((r["reasons"] for r in reports), collections.Counter())
+        time.sleep(1)
+        after = rss_kib(srv.proc.pid)
+        c0 = cpu_seconds(srv.proc.pid)
+        time.sleep(idle_s)
+        cpu = 100 * (cpu_seconds(srv.proc.pid) - c0) / idle_s
+        normal = normal_client(srv.port, sid, calls=200, keep=keep)
+        per = (after - base) * 1024 / max(1, accepted)
+        print("hostile idle: %d connections at the defaults (server ulimit -n %d), opened in %.1f s by %d process(es): "
+              "%d accepted, %d refused (%s), %d failed to connect; RSS %.1f -> %.1f MiB: %.2f KiB per idle connection; "
+              "idle CPU %.2f%% of one core over %d s"
+              % (n, nofile_of(srv.proc.pid), max(r["opened_s"] for r in reports), len(holders), accepted,
+                 sum(reasons.values()), statuses_text(reasons) or "none", sum(r["failed"] for r in reports),
+                 base / 1024, after / 1024, per / 1024, cpu, idle_s))
+        print("hostile idle: normal client, kept-alive connection: %s (%s); new connections: %d/%d answered 200 "
+              "(%s), %s" % (latency_text(normal["keep"]), statuses_text(normal["keep_status"]),
+                            normal["new_status"][200], len(normal["new"]), statuses_text(normal["new_status"]),
+                            latency_text(normal["new"])))
+        return {"accepted": accepted, "per_connection": per, "idle_cpu": cpu, "keep_p99": p99(normal["keep"])}
+    finally:
+        for proc, conn in holders:
+            try:
+                conn.send("close")
+                conn.recv()
+            except (OSError, EOFError):
+                pass
+            proc.join(timeout=30)
+        srv.cleanup()
+
+
+class Trickler:
+    """Slowloris connections: each sends its header one byte per tick and
+    never finishes it. Notes when the server closes each."""
+    header = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slowloris: " + b"a" * 4000
+
+    def __init__(self, socks):
+        self.open = {s.fileno(): s for s in socks}
+        self.start = time.monotonic()
+        self.closed_after = []
+        self.sent = 0
+        self.ep = select.epoll()
+        for fd in self.open:
+            self.ep.register(fd, select.EPOLLIN | select.EPOLLRDHUP)
+
+    def tick(self):
+        byte = self.header[self.sent:self.sent + 1]
+        for s in self.open.values():
+            try:
+                s.send(byte)
+            except OSError:
+                pass  # closed by the server: seen by wait()
+        self.sent += 1
+
+    def wait(self, seconds):
+        """Waits, noting the connections the server closes meanwhile."""
+        end = time.monotonic() + seconds
+        while self.open and time.monotonic() < end:
+            for fd, _ in self.ep.poll(max(0.0, end - time.monotonic())):
+                s = self.open.pop(fd)
+                self.ep.unregister(fd)
+                self.closed_after.append(time.monotonic() - self.start)
+                s.close()
+
+    def close(self):
+        for s in self.open.values():
+            s.close()
+        self.ep.close()
+
+
+def hostile_slowloris(args, binary):
+    """(b) Slowloris: connections sending their header one byte per second,
+    with the CPU they cost and a normal client's latency meanwhile; then they
+    trickle on until the server closes them at the header deadline (the idle
+    timeout: 120 s by default, 15 s with --quick)."""
+    n = 500 if args.quick else 5000
+    seconds = 10 if args.quick else 60
+    idle_ms = 15000 if args.quick else 120000
+    srv = Server(binary, ["--idle-timeout-ms", str(idle_ms)] if args.quick else []).start()
+    trickler = None
+    try:
+        sid = initialize(srv.port)
+        warm(srv.port, sid, 100)
+        socks, failed = open_connections(srv.port, n)
+        trickler = Trickler(socks)
+        client = in_child(normal_client, srv.port, sid, 0, seconds, 0.1)
+        c0, t0 = cpu_seconds(srv.proc.pid), time.monotonic()
+        while time.monotonic() - t0 < seconds:
+            trickler.tick()
+            trickler.wait(1.0)
+        cpu = 100 * (cpu_seconds(srv.proc.pid) - c0) / (time.monotonic() - t0)
+        during = len(trickler.closed_after)
+        normal = client()
+        # On to the deadline, a byte a second, and a little past it.
+        while trickler.open and time.monotonic() - trickler.start < idle_ms / 1000 + 15:
+            trickler.tick()
+            trickler.wait(1.0)
+        closed = sorted(trickler.closed_after)
+        print("hostile slowloris: %d connections (%d failed to connect), 1 header byte/s for %d s: server CPU %.2f%% "
+              "of one core; %d closed meanwhile" % (len(socks), failed, seconds, cpu, during))
+        print("hostile slowloris: normal client, kept-alive connection: %s (%s); new connections: %s (%s)"
+              % (latency_text(normal["keep"]), statuses_text(normal["keep_status"]), latency_text(normal["new"]),
+                 statuses_text(normal["new_status"])))
+        if closed:
+            print("hostile slowloris: %d of %d closed by the server, %.1f to %.1f s after they connected (header "
+                  "deadline: --idle-timeout-ms %d); %d still open after %.0f s"
+                  % (len(closed), len(socks), closed[0], closed[-1], idle_ms, len(trickler.open),
+                     time.monotonic() - trickler.start))
+        else:
+            print("hostile slowloris: none closed by the server within %.0f s (header deadline: --idle-timeout-ms %d)"
+                  % (time.monotonic() - trickler.start, idle_ms))
+        return {"cpu": cpu, "keep_p99": p99(normal["keep"]), "new_p99": p99(normal["new"]), "closed": len(closed),
+                "n": len(socks)}
+    finally:
+        if trickler:
+            trickler.close()
+        srv.cleanup()
+
+
+def healthz_status(port, timeout):
+    """The status of GET /healthz on a new connection, or the error's name."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request("GET", "/healthz")
+        r = c.getresponse()
+        r.read()
+        return r.status
+    except (OSError, http.client.HTTPException) as e:
+        return type(e).__name__
+    finally:
+        c.close()
+
+
+def hostile_descriptors(args, binary):
+    """(c) Descriptor run-out: the server under a low ulimit -n and with no
+    reserve (--fd-reserve 0), so connections can take every descriptor;
+    more idle connections than fit; the 503 and the log line; then the time
+    from their close until a request is answered 200 again, same process."""
+    limit = 1000 if args.quick else 2000
+    n = limit + (300 if args.quick else 500)
+    data = tempfile.mkdtemp(prefix="litemcp-bench-")
+    log = tempfile.TemporaryFile("w+")
+
+    def lower_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+    proc = subprocess.Popen([binary, "--port", "0", "--data", data, "--log-level", "warn", "--fd-reserve", "0",
+                             "--max-connections", "100000"], stdout=subprocess.PIPE, stderr=log, text=True,
+                            preexec_fn=lower_limit)
+    srv = Server(binary, data=data)
+    srv.proc, srv.port = proc, int(re.search(r":(\d+)/", proc.stdout.readline()).group(1))
+    socks = []
+    try:
+        socks, failed = open_connections(srv.port, n)
+        # The spare descriptor answers one waiting connection per pause (100 ms),
+        # so the backlog drains slowly: 5 s of it are watched.
+        refused = answered(socks, 5, quiet=3)
+        reasons = collections.Counter(refusal_reason(b) for b in refused.values())
+        during = healthz_status(srv.port, 3)  # a new client waits behind the backlog
+        log.seek(0)
+        lines = [ln for ln in log.read().splitlines() if "out of file descriptors" in ln]
+        t0 = time.monotonic()
+        for s in socks:
+            s.close()
+        socks = []
+        status = None
+        while time.monotonic() - t0 < 30:
+            status = healthz_status(srv.port, 5)
+            if status == 200:
+                break
+            time.sleep(0.01)
+        recovery = (time.monotonic() - t0) * 1000
+        alive = proc.poll() is None
+        print("hostile descriptors: ulimit -n %d, --fd-reserve 0, %d idle connections (%d failed to connect): "
+              "%d answered in 5 s (%s); a new request meanwhile: %s; %d log line(s) on it" % (limit, n, failed, len(refused),
+                                                                          statuses_text(reasons) or "none", during,
+                                                                          len(lines)))
+        print("hostile descriptors: after they close: %s %.0f ms later (%s)"
+              % ("200 again" if status == 200 else "no 200 within", recovery,
+                 "same process, no restart" if alive else "the process ended"))
+        return {"recovered": status == 200 and alive, "recovery_ms": recovery,
+                "refused_fd": sum(v for k, v in reasons.items() if "file descriptors" in k)}
+    finally:
+        for s in socks:
+            s.close()
+        srv.cleanup()
+        log.close()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def priming_id_of_big_echo(port, sid, size):
+    """Calls echo with `size` bytes of text; returns the call's priming event
+    id, from which a GET replays the whole answer."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("POST", "/mcp", json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                                          "params": {"name": "echo", "arguments": {"text": "e" * size}}}),
+              dict(LEGACY_HEADERS, **{"Mcp-Session-Id": sid}))
+    body = c.getresponse().read().decode()
+    c.close()
+    return re.search(r"^id: (\S+)$", body, re.M).group(1)
+
+
+def body_heads(port, n, length):
+    """n connections that send the header of a `length`-byte POST and its
+    first byte (Beast starts a body, where the budget is charged, only once
+    a byte of it is there)."""
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        s.sendall(("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                   "Accept: application/json, text/event-stream\r\nContent-Length: %d\r\n\r\nx" % length).encode())
+        socks.append(s)
+    return socks
+
+
+def stuck_readers(port, sid, last_event_id, n):
+    """n connections resuming a stream with a large event that never read
+    (a 4 KiB receive buffer): the event waits in the server."""
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(30)
+        s.connect(("127.0.0.1", port))
+        s.sendall(("GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nMcp-Session-Id: %s\r\n"
+                   "MCP-Protocol-Version: 2025-11-25\r\nLast-Event-ID: %s\r\n\r\n" % (sid, last_event_id)).encode())
+        socks.append(s)
+    return socks
+
+
+class GaugeMax(threading.Thread):
+    """Samples the buffered-bytes gauge every 100 ms; keeps the largest."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.port, self.max, self.done = port, 0.0, threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            try:
+                self.max = max(self.max, metrics_of(self.port)["litemcp_http_buffered_bytes"])
+            except OSError:
+                pass
+            self.done.wait(0.1)
+
+    def stop(self):
+        self.done.set()
+        self.join()
+        return self.max
+
+
+def hostile_buffers(args, binary):
+    """(d) Half-sent bodies and stuck SSE readers under --max-buffered-bytes
+    64 MiB, sent in alternating batches: the peak RSS rise, the gauge's
+    largest value, requests refused (503) and streams dropped, and a normal
+    client's pings meanwhile."""
+    limit = 64 * MiB
+    n = 30 if args.quick else 300
+    body = 4 * MiB - 1  # within the default --max-body-bytes
+    try:
+        srv = Server(binary, ["--max-buffered-bytes", str(limit)]).start()
+    except RuntimeError:
+        print("hostile buffers: not measured: this build does not take --max-buffered-bytes")
+        return None
+    socks = []
+    try:
+        sid = initialize(srv.port)
+        priming = priming_id_of_big_echo(srv.port, sid, 3 * MiB)
+        before = metrics_of(srv.port)
+        time.sleep(0.5)
+        base = reset_peak(srv.proc.pid)
+        gauge = GaugeMax(srv.port)
+        gauge.start()
+        heads = []
+        for start in range(0, n, 10):
+            # Readers first: their events are queued a moment after they
+            # connect, while a body is charged as it starts; so both hold some.
+            socks += stuck_readers(srv.port, sid, priming, min(10, n - start))
+            time.sleep(0.1)
+            batch = body_heads(srv.port, min(10, n - start), body)
+            heads += batch
+            socks += batch
+        refused = answered(heads, 10, quiet=1.5)  # the bodies refused when their header came
+        for s in heads:
+            if s not in refused:
+                try:
+                    s.sendall(b"x" * (body - 2))  # all but the last byte
+                except OSError:
+                    pass
+        time.sleep(2)  # streams stalled for a second are dropped when others need room
+        pings = []
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+        for i in range(50):
+            t0 = time.perf_counter()
+            conn.request("POST", "/mcp", json.dumps({"jsonrpc": "2.0", "id": i, "method": "ping"}),
+                         dict(LEGACY_HEADERS, **{"Mcp-Session-Id": sid}))
+            r = conn.getresponse()
+            r.read()
+            pings.append((time.perf_counter() - t0) * 1000 if r.status == 200 else float("inf"))
+        conn.close()
+        peak = peak_kib(srv.proc.pid)
+        most = gauge.stop()
+        after = metrics_of(srv.port)
+        refusals = after["litemcp_http_buffer_refusals_total"] - before["litemcp_http_buffer_refusals_total"]
+        drops = after["litemcp_http_buffer_drops_total"] - before["litemcp_http_buffer_drops_total"]
+        print("hostile buffers (--max-buffered-bytes 64 MiB): %d half-sent 4 MiB bodies + %d stuck readers of a 3 MiB "
+              "event: peak RSS +%.1f MiB; buffered max %.1f MiB (sampled every 100 ms); %d refused (503; %d bodies "
+              "admitted), %d streams dropped" % (n, n, (peak - base) / 1024, most / MiB, refusals,
+                                                 len(heads) - len(refused), drops))
+        print("hostile buffers: normal client pings on a kept-alive connection meanwhile: %s" % latency_text(pings))
+        return {"peak_rise": (peak - base) * 1024, "buffered_max": most, "limit": limit, "refusals": refusals,
+                "drops": drops, "connections": 2 * n}
+    finally:
+        for s in socks:
+            s.close()
+        srv.cleanup()
+
+
+def hostile_large_body(args, binary):
+    """(e) A 1 GB body declared by Content-Length: the 413's latency and the
+    peak RSS rise; a chunked body sent 1 MiB at a time: what was sent before
+    the 413 came, and the rise."""
+    srv = Server(binary).start()
+    try:
+        base = reset_peak(srv.proc.pid)
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+        t0 = time.perf_counter()
+        s.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Accept: application/json, text/event-stream\r\nContent-Length: 1073741824\r\n\r\n")
+        try:
+            s.sendall(b"x" * 65536)
+        except OSError:
+            pass
+        try:
+            first = s.recv(4096)
+        except OSError as e:
+            first = type(e).__name__.encode()
+        took = (time.perf_counter() - t0) * 1000
+        s.close()
+        rise = peak_kib(srv.proc.pid) - base
+        base = reset_peak(srv.proc.pid)
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)  # so sent is close to read
+        s.settimeout(30)
+        s.connect(("127.0.0.1", srv.port))
+        s.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Accept: application/json, text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+        chunk = b"100000\r\n" + b"x" * MiB + b"\r\n"
+        sent = 0
+        while sent < 256 * MiB and not select.select([s], [], [], 0)[0]:
+            try:
+                s.sendall(chunk)
+            except OSError:
+                break
+            sent += MiB
+        try:
+            chunked = s.recv(4096)
+        except OSError as e:
+            chunked = type(e).__name__.encode()
+        s.close()
+        chunked_rise = peak_kib(srv.proc.pid) - base
+        print("hostile 1 GB body: %s in %.2f ms; peak RSS +%.1f MiB; chunked: %s after %d MiB sent, peak +%.1f MiB"
+              % (refusal_reason(first), took, rise / 1024, refusal_reason(chunked), sent // MiB, chunked_rise / 1024))
+        return {"status": refusal_reason(first)[:3], "rise": rise * 1024, "chunked_status": refusal_reason(chunked)[:3]}
+    finally:
+        srv.cleanup()
+
+
+def section_hostile(args, binary):
+    print("# hostile: idle connections, slowloris, descriptor run-out, buffered bytes and a 1 GB body%s"
+          % (" (--quick: reduced sizes)" if args.quick else ""))
+    # 25,000 connections need 25,000 descriptors here and as many in the
+    # server (which fits --max-connections to its limit).
+    raise_nofile(60000)
+    out = {}
+    for name, part in (("idle", hostile_idle), ("slowloris", hostile_slowloris),
+                       ("descriptors", hostile_descriptors), ("buffers", hostile_buffers),
+                       ("large", hostile_large_body)):
+        try:
+            out[name] = part(args, binary)
+        except Exception as e:  # one part failing leaves the others' figures
+            print("hostile %s: not measured: %s: %s" % (name, type(e).__name__, e))
+            out[name] = None
+    return out
+
+
+def hostile_summary(h, line):
+    """The issue's claims: a normal client answered in under 100 ms and CPU
+    low beside idle and slowloris connections, recovery from a descriptor
+    run-out without a restart, buffered bytes within the setting, and a
+    1 GB body refused with 413."""
+    if h.get("idle"):
+        i = h["idle"]
+        line("idle connections: kept-alive client p99 < 100 ms", "%.2f ms" % i["keep_p99"], i["keep_p99"] < 100)
+        line("idle connections: idle CPU < 2% of a core", "%.2f%%" % i["idle_cpu"], i["idle_cpu"] < 2)
+    if h.get("slowloris"):
+        w = h["slowloris"]
+        line("slowloris: normal client p99 < 100 ms (kept-alive)", "%.2f ms" % w["keep_p99"], w["keep_p99"] < 100)
+        line("slowloris: normal client p99 < 100 ms (new conns)", "%.2f ms" % w["new_p99"], w["new_p99"] < 100)
+        print("  %-52s %-28s" % ("slowloris: server CPU", "%.2f%% of a core" % w["cpu"]))
+        line("slowloris: all closed at the header deadline", "%d of %d" % (w["closed"], w["n"]), w["closed"] == w["n"])
+    if h.get("descriptors"):
+        d = h["descriptors"]
+        line("descriptor run-out: 200 again without a restart", "%.0f ms" % d["recovery_ms"], d["recovered"])
+    if h.get("buffers"):
+        b = h["buffers"]
+        line("buffered bytes <= --max-buffered-bytes", "%.1f MiB" % (b["buffered_max"] / MiB),
+             b["buffered_max"] <= b["limit"])
+        # The design's bound: the setting, a 32 KiB read buffer per connection
+        # and 16 MiB for the allocator and copies in flight.
+        bound = b["limit"] + b["connections"] * 32 * 1024 + 16 * MiB
+        line("peak RSS rise <= setting + 32 KiB/conn + 16 MiB", "+%.1f MiB (bound %.0f)" % (b["peak_rise"] / MiB,
+                                                                                       bound / MiB),
+             b["peak_rise"] <= bound)
+    if h.get("large"):
+        g = h["large"]
+        line("1 GB body: 413, peak RSS + < 2 MiB", "%s, +%.1f MiB" % (g["status"], g["rise"] / MiB),
+             g["status"] == "413" and g["rise"] < 2 * MiB)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(root, "build"))
@@ -783,7 +1477,8 @@ def main():
         args.rounds = 1 if args.quick else 3
     binary = os.path.join(args.build, "litemcp")
     npm_dir = os.path.join(args.build, "test", "npm")
-    subprocess.check_output([os.path.join(here, "..", "npm", "install.sh"), npm_dir], text=True)
+    if args.only in (None, "throughput", "modern", "upstream", "cluster"):  # the sections that run node
+        subprocess.check_output([os.path.join(here, "..", "npm", "install.sh"), npm_dir], text=True)
     r = {}
     if args.only in (None, "throughput"):
         r["throughput"] = section_throughput(args, binary, npm_dir)
@@ -801,6 +1496,8 @@ def main():
         r["upstream"] = section_upstream(args, binary, npm_dir)
     if args.only in (None, "cluster"):
         r["cluster"] = section_cluster(args, binary, npm_dir)
+    if args.only in (None, "hostile"):
+        r["hostile"] = section_hostile(args, binary)
     print("\n# summary%s" % (" (--quick: reduced sizes, not comparable with the targets)" if args.quick else ""))
 
     def line(what, value, met):
@@ -839,6 +1536,8 @@ def main():
         line("resume from JetStream (100,000 events) p99 <= 10 ms", "%.2f ms" % c["resume_p99"], c["resume_p99"] <= 10)
         line("failover <= 2 s", "%s ms" % c["failover_ms"], c["failover_ms"] is not None and c["failover_ms"] <= 2000)
         print("  %-52s %-28s" % ("RSS per idle session in litemcp (JetStream)", "%.0f bytes" % c["per_session"]))
+    if "hostile" in r:
+        hostile_summary(r["hostile"], line)
 
 
 if __name__ == "__main__":
