@@ -8,8 +8,7 @@
 // 7/8, and a ping, a small body or a small event still fits.
 //
 // Threading: every method may be called from any thread (relaxed atomics:
-// the counter guards no other memory, so a refusal within one charge of the
-// limit is the only imprecision). Lifetime: owned by the server; it
+// the counter guards no other memory). Lifetime: owned by the server; it
 // outlives every charge on it.
 #pragma once
 
@@ -30,10 +29,13 @@ public:
     // false: over its tier's share; nothing is taken.
     bool try_take(std::size_t n, std::size_t after) {
         const std::size_t cap = after > large ? bulk_ : limit_;
-        const auto was = used_.fetch_add(n, std::memory_order_relaxed);
-        if (was + n <= cap) return true;
-        used_.fetch_sub(n, std::memory_order_relaxed);
-        return false;
+        // Compare and swap: a refused take never shows in used_, where it
+        // could make a small one fail.
+        auto was = used_.load(std::memory_order_relaxed);
+        do {
+            if (was + n > cap) return false;
+        } while (!used_.compare_exchange_weak(was, was + n, std::memory_order_relaxed));
+        return true;
     }
     // Takes n bytes whatever the limit: for what cannot be refused any more
     // (an answer already computed, a frame of a stream that dropped others

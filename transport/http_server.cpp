@@ -66,23 +66,30 @@ void http_server::impl::out_of_descriptors(const beast::error_code& ec) {
     });
 }
 
+std::vector<std::pair<std::uint64_t, std::shared_ptr<connection_base>>> http_server::impl::live_connections() {
+    std::vector<std::pair<std::uint64_t, std::shared_ptr<connection_base>>> live;
+    std::lock_guard lock(conns_mu);
+    live.reserve(conns.size());
+    for (auto& [id, w] : conns)
+        if (auto c = w.lock()) live.emplace_back(id, std::move(c));
+    return live;
+}
+
 bool http_server::impl::drop_stalled(std::size_t wanted, std::uint64_t except) {
     using namespace std::chrono;
     const std::int64_t now = duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count();
     auto last = last_stall_scan.load(std::memory_order_relaxed);
     if (now - last < duration_cast<nanoseconds>(milliseconds(100)).count() ||
-        !last_stall_scan.compare_exchange_strong(last, now, std::memory_order_relaxed))
-        return false;
-    // Copied out under the lock, looked at after it: the last reference to a
-    // connection dropped inside it would destroy the connection, whose
-    // forget() takes the same lock.
-    std::vector<std::pair<std::uint64_t, std::shared_ptr<connection_base>>> live;
-    {
-        std::lock_guard lock(conns_mu);
-        live.reserve(conns.size());
-        for (auto& [id, w] : conns)
-            if (auto c = w.lock()) live.emplace_back(id, std::move(c));
+        !last_stall_scan.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
+        // Between scans: room the last one made and nobody has used yet.
+        const auto n = static_cast<std::int64_t>(wanted);
+        auto left = room_promised.load(std::memory_order_relaxed);
+        do {
+            if (left < n) return false;
+        } while (!room_promised.compare_exchange_weak(left, left - n, std::memory_order_relaxed));
+        return true;
     }
+    const auto live = live_connections();
     const std::int64_t stall = duration_cast<nanoseconds>(seconds(1)).count();
     std::vector<std::pair<std::size_t, connection_base*>> stalled;
     for (auto& [id, c] : live) {
@@ -90,14 +97,16 @@ bool http_server::impl::drop_stalled(std::size_t wanted, std::uint64_t except) {
         if (id != except && since != 0 && now - since >= stall)
             stalled.emplace_back(c->stream_held.load(std::memory_order_relaxed), c.get());
     }
-    std::sort(stalled.begin(), stalled.end(), [](auto& a, auto& b) { return a.first > b.first; });
+    // Every stalled stream goes (a stream whose client has taken nothing
+    // for a second while the server is at its bound): room for this taker
+    // and, lent from the rest, the ones that come before the next scan.
     std::size_t freed = 0;
     for (auto& [held, c] : stalled) {
-        if (freed >= wanted) break;
         c->drop_stream();
         freed += held;
         budget.drops++;
     }
+    room_promised.store(freed > wanted ? static_cast<std::int64_t>(freed - wanted) : 0, std::memory_order_relaxed);
     return freed >= wanted;
 }
 
@@ -106,16 +115,10 @@ std::size_t http_server::impl::reclaim_idle(std::size_t n) {
     const std::int64_t now = duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count();
     if (now - last_idle_scan < duration_cast<nanoseconds>(milliseconds(100)).count()) return 0;
     last_idle_scan = now;
-    std::vector<std::shared_ptr<connection_base>> live;  // looked at after the lock (see drop_stalled)
-    {
-        std::lock_guard lock(conns_mu);
-        live.reserve(conns.size());
-        for (auto& [id, w] : conns)
-            if (auto c = w.lock()) live.push_back(std::move(c));
-    }
+    const auto live = live_connections();
     const std::int64_t settled = now - duration_cast<nanoseconds>(seconds(1)).count();
     std::vector<std::pair<std::int64_t, connection_base*>> idle;
-    for (auto& c : live)
+    for (auto& [id, c] : live)
         if (const auto since = c->idle_since.load(std::memory_order_relaxed); since != 0 && since <= settled)
             idle.emplace_back(since, c.get());
     const auto k = std::min(n, idle.size());
@@ -279,13 +282,7 @@ void http_server::stop_accepting() {
         p->acceptor.close(ec);
         p->accept_pause.cancel();
     });
-    std::vector<std::shared_ptr<connection_base>> live;
-    {
-        std::lock_guard lock(impl_->conns_mu);
-        for (auto& [id, w] : impl_->conns)
-            if (auto c = w.lock()) live.push_back(std::move(c));
-    }
-    for (auto& c : live) c->shutdown();
+    for (auto& [id, c] : impl_->live_connections()) c->shutdown();
 }
 
 void http_server::stop(std::chrono::milliseconds grace) {

@@ -83,7 +83,7 @@ struct server_options {
     // their header until their answer), header buffers above 4 KiB, SSE
     // queues and answers not yet read. Beyond it a request body is refused
     // with 503 and Retry-After, and SSE streams stalled for a second are
-    // dropped (largest first; their clients resume); a body or stream above
+    // dropped (their clients resume); a body or stream above
     // 64 KiB may use only 7/8 of it, so small requests always fit. Computed
     // answers are never refused. Must be at least 8/7 of the larger of
     // max_body_bytes and sse_queue_bytes. Default: 1 GiB.

@@ -94,6 +94,7 @@ public:
     }
 
     void on_bytes(beast::error_code ec, std::size_t n) {
+        if (state_ == state::closed) return;  // closed meanwhile (reclaimed, a deadline): nothing more is read
         idle_since.store(0, std::memory_order_relaxed);
         if (ec == net::error::eof || ec == ssl::error::stream_truncated) {
             // Nothing of a request yet: the client is done with the connection.
@@ -189,6 +190,7 @@ public:
     // Writes a whole response; then reads the next request, or closes.
     void write_bytes(std::string bytes, bool keep) {
         state_ = state::writing;
+        if (!unsent_interim_.empty()) bytes.insert(0, std::exchange(unsent_interim_, {}));
         std::size_t sent = 0;
         if constexpr (!Derived::secure) {
             // Most answers fit in the socket's send buffer: written here (the
@@ -251,12 +253,13 @@ public:
                     auto cb = std::move(self->close_cb_);
                     self->close_cb_ = nullptr;
                     if (std::exchange(self->read_after_watch_, false)) return self->do_read();
-                    if (ec == net::error::eof && self->answer_after_eof_) {
-                        // A half-close (shutdown(SHUT_WR) after the request,
-                        // legal in HTTP/1.1) is not a disconnect: the answer
-                        // is written, then the connection closed.
+                    if (ec == net::error::eof && self->answer_after_eof_ && self->state_ == state::handling) {
+                        // A FIN: a half-close (shutdown(SHUT_WR) after the
+                        // request, legal in HTTP/1.1) or a client gone. Only
+                        // a write tells them apart: see probe_client.
                         self->keep_alive_ = false;
-                        return;
+                        self->gone_cb_ = std::move(cb);
+                        return self->probe_client(0);
                     }
                     if (ec && ec != net::error::operation_aborted && self->state_ == state::handling && cb)
                         cb();  // a reset before the answer: the client is gone
@@ -264,10 +267,48 @@ public:
         }
     }
 
+    // After a FIN while a request is handled: an interim "100 Continue"
+    // (which HTTP/1.1 clients must accept and skip before the final answer,
+    // RFC 9110 15.2) now, in 100 ms and then every second. A client that
+    // only half-closed reads on, and gets its answer, then the close; one
+    // that has gone answers the first with a reset, and the next write fails:
+    // then it is treated as gone (the request is cancelled).
+    void probe_client(int round) {
+        if constexpr (!Derived::secure) {
+            if (state_ != state::handling) {  // answered meanwhile
+                gone_cb_ = nullptr;
+                return;
+            }
+            static constexpr std::string_view interim = "HTTP/1.1 100 Continue\r\n\r\n";
+            beast::error_code ec;
+            const auto n = derived().socket().write_some(net::buffer(interim.data(), interim.size()), ec);
+            if (ec == net::error::would_block || ec == net::error::try_again) return;  // unread: not probed further
+            if (ec) {
+                if (auto cb = std::exchange(gone_cb_, nullptr)) cb();
+                return;
+            }
+            if (n < interim.size()) {  // (a full send buffer) written before the answer; no more probes
+                unsent_interim_.assign(interim.substr(n));
+                return;
+            }
+            if (!probe_timer_) probe_timer_.emplace(executor());
+            probe_timer_->expires_after(round == 0 ? std::chrono::milliseconds(100) : std::chrono::milliseconds(1000));
+            probe_timer_->async_wait([self = this->shared_from_this(), round](beast::error_code e) {
+                if (!e) self->probe_client(round + 1);
+            });
+        }
+    }
+
     void do_close() {
         if (state_ == state::closed) return;
         state_ = state::closed;
         buffer_charge_.release();
+        if (parser_) {  // a refused request's body: not held through the lingering close
+            parser_->charge.release();
+            std::string().swap(parser_->req.body);
+        }
+        if (probe_timer_) probe_timer_->cancel();
+        gone_cb_ = nullptr;
         derived().close_transport();
     }
 
@@ -609,6 +650,12 @@ protected:
     // responder::on_disconnect: a read pending while a request is handled.
     bool close_watch_ = false, read_after_watch_ = false;
     std::function<void()> close_cb_;
+    // After a FIN while handling (probe_client): what cancels the request
+    // if the client proves gone, the timer of the next probe, and the rest
+    // of a probe the socket did not take, written before the answer.
+    std::function<void()> gone_cb_;
+    std::optional<net::steady_timer> probe_timer_;
+    std::string unsent_interim_;
     char close_probe_[1];
 };
 
@@ -655,7 +702,7 @@ private:
         discard();
     }
     void discard() {
-        static char sink[4096];  // the bytes are never looked at
+        static thread_local char sink[4096];  // the bytes are never looked at
         socket_.async_read_some(net::buffer(sink), [self = shared_from_this()](beast::error_code ec, std::size_t) {
             if (!ec) return self->discard();
             beast::error_code ignore;

@@ -86,9 +86,20 @@ private:
     std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code& ec) override {
         return append(body, ec);
     }
+    // A chunked body grows by doubling, counted before it grows and never
+    // beyond the body limit (a Content-Length body has its room already).
     std::size_t append(beast::string_view body, beast::error_code& ec) {
+        const std::size_t need = req.body.size() + body.size();
+        if (need > req.body.capacity()) {
+            const auto cap = static_cast<std::size_t>(body_limit_ ? body_limit_ : need);
+            const std::size_t room = std::max(need, std::min(2 * req.body.capacity(), cap));
+            if (!charge.grow_to(room)) {
+                refuse(ec);
+                return 0;
+            }
+            req.body.reserve(room);
+        }
         req.body.append(body.data(), body.size());
-        if (req.body.capacity() > charge.held() && !charge.grow_to(req.body.capacity())) refuse(ec);
         return body.size();
     }
     void refuse(beast::error_code& ec) {

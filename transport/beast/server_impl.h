@@ -44,10 +44,18 @@ public:
     std::mutex conns_mu;
     std::uint64_t next_conn_id = 0;
     std::unordered_map<std::uint64_t, std::weak_ptr<connection_base>> conns;
+    // --max-buffered-bytes: what every connection holds; the last scan for
+    // stalled streams and log line about the bound (steady ns); and the
+    // bytes the last scan's drops will give back that takers may still
+    // count on until the next scan. Before ioc: connections destroyed with
+    // it give their bytes back.
+    buffer_budget budget;
+    std::atomic<std::int64_t> last_stall_scan{0}, last_budget_log{0};
+    std::atomic<std::int64_t> room_promised{0};
     // The concurrency hint is the number of threads that run it: with one,
     // Asio queues what that thread posts privately, without its lock.
     explicit impl(unsigned threads, std::size_t max_buffered)
-        : ioc(static_cast<int>(threads)), io_threads(threads), budget(max_buffered) {}
+        : budget(max_buffered), ioc(static_cast<int>(threads)), io_threads(threads) {}
     net::io_context ioc;
     tcp::acceptor acceptor{ioc};
     std::vector<std::thread> threads;
@@ -61,10 +69,6 @@ public:
     std::uint64_t descriptor_refusals = 0;
     std::chrono::steady_clock::time_point last_descriptor_log{};
 
-    // --max-buffered-bytes: what every connection holds, and the last scan
-    // for stalled streams and log line about the bound (steady ns).
-    buffer_budget budget;
-    std::atomic<std::int64_t> last_stall_scan{0}, last_budget_log{0};
     std::int64_t last_idle_scan = 0;  // (the accept loop's own)
     ~impl() {
         if (spare_fd >= 0) ::close(spare_fd);
@@ -76,9 +80,11 @@ public:
     // Answers status on a just-accepted socket and closes it.
     void refuse(tcp::socket& socket, unsigned status, std::string message);
     // Makes room for `wanted` bytes by dropping the SSE streams whose write
-    // has waited at least a second for their client, largest first (never
-    // `except`, the connection asking). At most one scan per 100 ms.
-    // true: at least `wanted` bytes will be given back.
+    // has waited at least a second for their client, all of them (never
+    // `except`, the connection asking). At most one scan per 100 ms; in
+    // between, what the last one freed beyond its own need is lent to
+    // others. true: `wanted` bytes will be given back, and the caller may
+    // take them now (buffer_budget::take).
     bool drop_stalled(std::size_t wanted, std::uint64_t except);
     // One warning per 10 s while the bound is reached.
     void log_over_budget();
@@ -87,6 +93,10 @@ public:
     // as nginx reuses keep-alive connections. At most one scan per 100 ms;
     // returns how many were closed. On the accept loop.
     std::size_t reclaim_idle(std::size_t n);
+    // The open connections, copied out under conns_mu for the caller to
+    // look at after it: the last reference to a connection dropped inside
+    // the lock would destroy it, and its forget() takes the same lock.
+    std::vector<std::pair<std::uint64_t, std::shared_ptr<connection_base>>> live_connections();
     void forget(std::uint64_t id) {
         std::lock_guard lock(conns_mu);
         conns.erase(id);
