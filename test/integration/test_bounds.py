@@ -557,6 +557,28 @@ class Slowloris(unittest.TestCase):
             srv.cleanup()
 
 
+class ChunkedPieces(unittest.TestCase):
+    """A chunked body whose only chunk is the final one, arriving as "0\\r\\n",
+    "\\r", "\\n": Beast 1.81 asserted on the 4 bytes in between (a build with
+    assertions, like the test command's, aborted)."""
+
+    def test_a_final_chunk_in_pieces_is_read(self):
+        srv = Server(BINARY).start()
+        try:
+            s = connect(srv.port)
+            self.addCleanup(s.close)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            s.sendall(post_head(chunked=True))
+            for piece in (b"0\r\n", b"\r", b"\n"):
+                time.sleep(0.2)  # each its own read
+                s.sendall(piece)
+            status, _, body, _ = read_response(s)
+            self.assertEqual(status, 400, body)  # an empty body is not JSON-RPC
+            self.assertEqual(srv.request("GET", path="/healthz")[0], 200)
+        finally:
+            srv.cleanup()
+
+
 class Disconnects(unittest.TestCase):
     """A half-close after the request is not a disconnect (RFC 9112 9.6
     allows it): the answer comes, then the connection closes. A reset is
