@@ -1,6 +1,7 @@
 // Boost.Beast implementation of transport/http_server.h: the listener and
 // its accept loop, the descriptor budget, start and stop. The connections
-// and the SSE writer are transport/beast/connection.h, the wire format
+// and the SSE writer are transport/beast/connection.h (plain and TLS:
+// connection_kinds.h), the wire format
 // beast/wire_format.h. The only translation unit of the server that
 // includes Beast (http_client.cpp is the client's).
 #include "transport/http_server.h"
@@ -8,7 +9,7 @@
 #include <algorithm>
 
 #include "transport/beast/common.h"
-#include "transport/beast/connection.h"
+#include "transport/beast/connection_kinds.h"
 #include "transport/beast/server_impl.h"
 
 namespace litemcp::transport {
