@@ -383,7 +383,9 @@ class Budget(unittest.TestCase):
                 self.assertEqual(status, 200, text)
             self.assertLess(slowest, 2.0)  # a generous bound: the figure is the benchmark's
             self.assertGreater(metric(self.srv, "litemcp_http_buffer_refusals_total"), refusals0)
-            self.assertGreater(metric(self.srv, "litemcp_http_buffer_drops_total"), drops0)
+            # The readers' resumes may still be on their way (slow under sanitizers).
+            self.assertTrue(wait_until(lambda: metric(self.srv, "litemcp_http_buffer_drops_total") > drops0,
+                                       timeout=20))
             self.assert_within_budget(peak, 60)
         finally:
             bodies.close()
