@@ -534,23 +534,41 @@ def worker_wake_latency(srv, n):
 def section_upstream(args, binary, npm_dir):
     """The durable hop: the reference server called straight, then through
     litemcp (the reference registered as an upstream, names kept, so the same
-    wrk script calls `echo` on both); rounds alternate the two."""
+    wrk script calls `echo` on both). Each side gets a reference process of
+    its own, warmed alike: the SDK's in-memory event store keeps every event,
+    so a reference that served one side first would carry that heap into the
+    other. Rounds alternate which side goes first."""
     seconds = 5 if args.quick else 15
     print("# upstream: tools/call echo on the v1 SDK reference, straight and through litemcp (registered by URL), "
-          "32 connections, %d s; the reference on core 0, wrk and litemcp on core 1; median of %d rounds"
-          % (seconds, args.rounds))
+          "32 connections, %d s; a fresh reference for each side on core 0, wrk and litemcp on core 1; "
+          "median of %d rounds" % (seconds, args.rounds))
     script = os.path.join(npm_dir, "reference_server.mjs")
     shutil.copy(os.path.join(here, "reference_server.mjs"), script)
-    rounds = []
-    for i in range(args.rounds):
+
+    def reference():
         port = free_port()
         ref = subprocess.Popen(["taskset", "-c", "0", "node", script, str(port)], stdout=subprocess.PIPE, text=True)
-        srv = None
+        ref.stdout.readline()
+        return ref, port
+
+    def stop(ref):
+        ref.terminate()
+        ref.wait()
+        ref.stdout.close()
+
+    def measure_straight():
+        ref, port = reference()
         try:
-            ref.stdout.readline()
             sid = initialize(port)
             warm(port, sid)
-            straight = wrk(port, sid, seconds, server_pid=ref.pid)
+            return wrk(port, sid, seconds, server_pid=ref.pid)
+        finally:
+            stop(ref)
+
+    def measure_through():
+        ref, port = reference()
+        srv = None
+        try:
             srv = Server(binary, ["--threads", "1", "--log-level", "warn"], examples=False).start()
             subprocess.run(["taskset", "-a", "-p", "-c", "1", str(srv.proc.pid)], check=True, capture_output=True)
             status, _, text = srv.request("POST", {"name": "ref", "concurrency": 64, "upstream": {
@@ -559,26 +577,38 @@ def section_upstream(args, binary, npm_dir):
                 raise RuntimeError("registering the reference: %d %s" % (status, text))
             lsid = initialize(srv.port)
             warm(srv.port, lsid)
-            through = wrk(srv.port, lsid, seconds, server_pid=ref.pid)
+            front0, t0 = cpu_ns(srv.proc.pid), time.monotonic()
+            r = wrk(srv.port, lsid, seconds, server_pid=ref.pid)
+            front_cpu = 100 * (cpu_ns(srv.proc.pid) - front0) / 1e9 / (time.monotonic() - t0)
+            return r, front_cpu
         finally:
             if srv:
                 srv.cleanup()
-            ref.terminate()
-            ref.wait()
-            ref.stdout.close()
+            stop(ref)
+
+    rounds = []
+    for i in range(args.rounds):
+        if i % 2 == 0:
+            straight = measure_straight()
+            through, front_cpu = measure_through()
+        else:
+            through, front_cpu = measure_through()
+            straight = measure_straight()
         if args.rounds > 1:
             print("upstream round %d: straight %.0f req/s (p99 %.2f ms), through litemcp %.0f req/s (p99 %.2f ms), "
                   "%.0f%% of straight" % (i + 1, straight.rps, straight.p99, through.rps, through.p99,
                                           100 * through.rps / straight.rps))
-        rounds.append((straight, through))
-    straight, through = sorted(rounds, key=lambda r: r[1].rps / r[0].rps)[len(rounds) // 2]
+        rounds.append((straight, through, front_cpu))
+    straight, through, front_cpu = sorted(rounds, key=lambda r: r[1].rps / r[0].rps)[len(rounds) // 2]
     for label, r in (("the reference straight", straight), ("through litemcp (durable hop)", through)):
         print("upstream %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms, max %.2f ms (bad responses %d, socket errors %s; "
-              "reference %.0f%% of core 0)" % (label, r.rps, r.p50, r.p99, r.max, r.bad, r.errors, r.cpu[0]))
+              "reference %.0f%% of core 0, %.0f us of CPU a call)"
+              % (label, r.rps, r.p50, r.p99, r.max, r.bad, r.errors, r.cpu[0], 1e4 * r.cpu[0] / r.rps))
     share = through.rps / straight.rps
     added = through.p99 - straight.p99
-    print("upstream hop: %.0f%% of the straight throughput (cost %.0f%%), p99 added %.2f ms"
-          % (100 * share, 100 * (1 - share), added))
+    print("upstream hop: %.0f%% of the straight throughput (cost %.0f%%), p99 added %.2f ms; the front litemcp "
+          "%.0f%% of core 1 (%.0f us a call)" % (100 * share, 100 * (1 - share), added, front_cpu,
+                                               1e4 * front_cpu / through.rps))
     cpp = upstream_cpp_hop(args, binary, seconds)
     return {"share": share, "added_p99": added, "cpp": cpp}
 
