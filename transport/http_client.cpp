@@ -482,6 +482,8 @@ void http_client::shutdown() {
     for (auto& t : impl_->threads) t.join();
 }
 
+bool http_client::on_client_thread() const { return impl_->ioc.get_executor().running_in_this_thread(); }
+
 http_client::~http_client() {
     shutdown();
     // Destroyed by a handler's last reference: nothing may be freed under

@@ -131,6 +131,10 @@ public:
     // handle does not cancel the exchange.
     std::shared_ptr<client_exchange> send(client_request request, client_handlers handlers);
 
+    // Whether the calling thread is one of the client's own: a handler that
+    // may finish its work there instead of handing it to another thread.
+    bool on_client_thread() const;
+
     class impl;
 
 private:

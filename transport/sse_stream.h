@@ -30,6 +30,13 @@ public:
     // Ends the stream after everything queued is written; the connection stays
     // usable for the next request (keep-alive).
     virtual void close() = 0;
+    // send(), then close(): a stream's last event, written together with
+    // the stream's end where the stream can (one write, not two).
+    virtual bool send_last(std::string_view id, std::string_view data) {
+        if (!send(id, data)) return false;
+        close();
+        return true;
+    }
     // Drops the connection now (a newer stream took over, or shutdown).
     virtual void abort() = 0;
     virtual bool is_open() const = 0;

@@ -78,8 +78,7 @@ void direct_channel::answer_now(const json& msg) {
         return res_->respond(http::rpc_answer(refused ? 400 : 200, msg));
     }
     if (!stream_open_.exchange(false)) return;
-    sse_->send({}, to_json(msg));
-    sse_->close();
+    sse_->send_last({}, to_json(msg));
 }
 
 void direct_channel::finish(const std::shared_ptr<call>& c, call_outcome outcome) {

@@ -161,11 +161,12 @@ void session_channel::finish(const std::shared_ptr<call>& c, call_outcome outcom
                                if (streaming_) {
                                    if (stream_open_.exchange(false)) {
                                        if (!ack)  // not resumable, but the client is not left waiting
-                                           sse_->send({}, to_json(make_error(c->id, rpc_code::internal_error,
-                                                                             "the response could not be recorded")));
+                                           sse_->send_last({}, to_json(make_error(c->id, rpc_code::internal_error,
+                                                                                  "the response could not be recorded")));
                                        else if (!silent)
-                                           sse_->send(tag_ + "-" + std::to_string(ack->offset), *body);
-                                       sse_->close();
+                                           sse_->send_last(tag_ + "-" + std::to_string(ack->offset), *body);
+                                       else
+                                           sse_->close();
                                    }
                                } else if (res_) {
                                    if (!ack)

@@ -73,9 +73,8 @@ void listen_stream::finish() {
         done_ = true;
     }
     follower_->stop();
-    sse_->send({}, to_json(make_result(id_, json{{"resultType", "complete"},
-                                                 {"_meta", {{std::string(key_subscription), id_}}}})));
-    sse_->close();
+    sse_->send_last({}, to_json(make_result(id_, json{{"resultType", "complete"},
+                                                      {"_meta", {{std::string(key_subscription), id_}}}})));
 }
 
 void listen_stream::stop() {

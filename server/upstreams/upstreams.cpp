@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
 #include <thread>
 
 #include "server/json/json_fields.h"
@@ -23,10 +24,28 @@ struct upstreams::gate {
         if (!self) return false;
         return self->serial_.post([s = self, f = std::move(f)] { f(*s); });
     }
+    // Without the mutex held while the hub takes the report (it may run
+    // inline, see upstreams::report); stop() waits for those under way.
     void report(const std::string& name, const std::string& call_id, const std::string& action, json body) {
+        upstreams* s = nullptr;
+        {
+            std::lock_guard lock(mu);
+            if (!self) return;
+            s = self;
+            ++reporting;
+        }
+        s->report(name, call_id, action, std::move(body));
         std::lock_guard lock(mu);
-        if (self) self->report(name, call_id, action, std::move(body));
+        if (--reporting == 0) idle.notify_all();
     }
+    // Closes the gate; returns once no report is under way.
+    void close() {
+        std::unique_lock lock(mu);
+        self = nullptr;
+        idle.wait(lock, [&] { return reporting == 0; });
+    }
+    std::size_t reporting = 0;
+    std::condition_variable idle;
 };
 
 // One upstream as this server reaches it. On this class's thread only.
@@ -124,10 +143,7 @@ void upstreams::stop() {
         for (auto& [name, f] : fresh_) f.first->close();
         fresh_.clear();
     });
-    {
-        std::lock_guard lock(gate_->mu);
-        gate_->self = nullptr;
-    }
+    gate_->close();
     serial_.stop();
     // What the instances reported reaches the hub before it stops.
     for (auto& r : reporters_) r->stop();
@@ -160,27 +176,48 @@ void upstreams::discover(std::shared_ptr<mcp_client> client, const json& init,
               json{{"tools", json::array()}, {"resources", json::array()}, {"prompts", json::array()}}, std::move(done));
 }
 
+worker_answer upstreams::give(const std::string& name, const std::string& call_id, const std::string& action,
+                              const json& body) {
+    auto a = hub_.answer_as_instance(name, call_id, action, body);
+    if (a.outcome == worker_outcome::invalid)
+        // Not what the client can be given (a tools/call result without
+        // content): the same answer would come again, so it is final.
+        a = hub_.answer_as_instance(
+            name, call_id, "error",
+            json{{"error", {{"code", rpc_code::internal_error},
+                            {"message", "upstream '" + name + "' answered what cannot be used: " +
+                                            string_field(a.body, "error")}}}});
+    return a;
+}
+
 void upstreams::report(const std::string& name, const std::string& call_id, const std::string& action, json body) {
-    auto run = [this, name, call_id, action, body = std::move(body)] {
-        auto a = hub_.answer_as_instance(name, call_id, action, body);
-        if (a.outcome == worker_outcome::invalid)
-            // Not what the client can be given (a tools/call result without
-            // content): the same answer would come again, so it is final.
-            a = hub_.answer_as_instance(
-                name, call_id, "error",
-                json{{"error", {{"code", rpc_code::internal_error},
-                                {"message", "upstream '" + name + "' answered what cannot be used: " +
-                                                string_field(a.body, "error")}}}});
-        const bool final = action == "result" || action == "error" || action == "failure";
-        for (int again = 0; final && again < 3 && (a.outcome == worker_outcome::store_unavailable ||
-                                                    a.outcome == worker_outcome::internal);
-             ++again) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
-            a = hub_.answer_as_instance(name, call_id, action, body);
-        }
+    const bool final = action == "result" || action == "error" || action == "failure";
+    auto again = [final](const worker_answer& a) {
+        return final && (a.outcome == worker_outcome::store_unavailable || a.outcome == worker_outcome::internal);
+    };
+    auto lost = [name, call_id, action](const worker_answer& a) {
         if (a.outcome != worker_outcome::done && a.outcome != worker_outcome::unknown_call)
             spdlog::warn("upstreams: {}: call {}: the {} could not be given: {}", name, call_id, action,
                          string_field(a.body, "error"));
+    };
+    // On the HTTP client's thread with the store embedded, the hub takes the
+    // report here, which saves a hand-off per call: no lock of the hub or an
+    // instance is held on that thread, and the hub's answer neither waits on
+    // the network nor calls into an instance. A shared store's answer may go
+    // to another server (a round trip), and the retries sleep: those run on
+    // a reporter thread. Reports of one exchange come from one thread, so
+    // they stay in order either way.
+    if (!hub_.shared_store() && http_->on_client_thread()) {
+        auto a = give(name, call_id, action, body);
+        if (!again(a)) return lost(a);
+    }
+    auto run = [this, name, call_id, action, body = std::move(body), again, lost] {
+        auto a = give(name, call_id, action, body);
+        for (int n = 0; n < 3 && again(a); ++n) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            a = hub_.answer_as_instance(name, call_id, action, body);
+        }
+        lost(a);
     };
     // One reporter per call: its progress, messages and answer in order.
     auto& pool = *reporters_[std::hash<std::string>{}(call_id) % reporters_.size()];

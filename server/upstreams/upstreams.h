@@ -124,7 +124,11 @@ private:
     // Every third of the worker's invisibility: the calls the server is
     // still answering stay invisible, so the hub does not deliver them again.
     void keep_invisible(const std::string& name, std::uint64_t generation);
-    // An instance's report, to the hub from a reporter thread.
+    // The hub takes an instance's report (an invalid answer becomes a JSON-RPC error).
+    worker_answer give(const std::string& name, const std::string& call_id, const std::string& action,
+                       const json& body);
+    // An instance's report, to the hub: at once on the HTTP client's thread,
+    // else (and for its retries) from a reporter thread.
     void report(const std::string& name, const std::string& call_id, const std::string& action, json body);
     std::shared_ptr<mcp_client> make_client(const upstream_definition& d);
     // Lists what the server serves (tools, and resources and prompts when

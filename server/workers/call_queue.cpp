@@ -222,8 +222,11 @@ void call_queue::complete(worker_call& c, std::optional<json> response, effects&
     if (auto* w = p_.workers.find(c.worker)) {
         if (c.offset) w->pinned.erase(*c.offset);
         if (c.counted && w->open > 0) w->open--;
-        save_cursor(*w);
-        p_.wake(w->name);
+        cursor_moved(*w);
+        // A slot is free: the hub delivers what waits for one. With nothing
+        // ready, everything read was delivered, and an append wakes the hub
+        // itself.
+        if (!w->ready.empty()) p_.wake(w->name);
     }
     by_request_.erase(request_key(c.ticket.origin, c.ticket.request_id));
     if (auto r = p_.st.kv_delete(std::string(call_prefix) + c.id); !r)

@@ -95,6 +95,9 @@ public:
     // An invisibility, retry or deadline timer has come due.
     void on_timer(const hub_timer& t, effects& fx);
 
+    // Saves w's cursor now if it moved (a cursor timer, the hub's stop).
+    void save_cursor(hub_worker& w);
+
     // Calls of the worker delivered now.
     std::size_t in_flight(const std::string& worker) const;
 
@@ -126,7 +129,10 @@ private:
     void release_slot(worker_call& c);
     // Tells the instance holding a delivered call to stop working on it.
     void send_cancel(worker_call& c, const std::string& reason);
-    void save_cursor(hub_worker& w);
+    // w's cursor may have moved: saved within status_flush, or at once when
+    // it moved cursor_batch records (a lagging cursor is safe: the records
+    // read again after a restart name calls that are finished or restored).
+    void cursor_moved(hub_worker& w);
     // A counter of w changed: its save is scheduled (one per status_flush).
     void counted(hub_worker& w);
     void save(const worker_call& c, std::string_view when);

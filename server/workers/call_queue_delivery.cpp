@@ -19,17 +19,35 @@ using namespace worker_hub_detail;
 namespace {
 constexpr std::size_t max_ready = 4096;  // calls read ahead of the instances, per worker
 constexpr std::size_t max_asking = 16;   // w-deliver requests waiting for a reply, per worker
+constexpr std::uint64_t cursor_batch = 1024;  // records the cursor may lag before it is saved at once
+
+// The call a record of a worker's topic names. open() writes callId first
+// (the keys are written in order), so the whole record (the call's
+// arguments) is parsed only when it reads otherwise.
+std::optional<std::string> call_id_of(std::string_view record) {
+    constexpr std::string_view lead = R"({"callId":")";
+    if (record.starts_with(lead)) {
+        const auto end = record.find('"', lead.size());
+        const auto id = record.substr(lead.size(), end == std::string_view::npos ? 0 : end - lead.size());
+        if (!id.empty() && id.find('\\') == std::string_view::npos) return std::string(id);
+    }
+    auto j = parse_json(record).value_or(json());
+    if (!j.is_object() || !j.contains("callId") || !j["callId"].is_string()) return std::nullopt;
+    return j["callId"].get<std::string>();
+}
 }
 
 void call_queue::pump(hub_worker& w, effects& fx) {
     if (w.subscription) w.subscription->take_ready();
     if (w.ready.size() < max_ready) {
-        // No topic yet (nothing was ever queued) or a failed read (logged):
-        // what was read is delivered, the next wake-up reads on.
-        (void)read_topic(p_.st, w.topic, w.next, [&](const store::record& rec) {
-            auto j = parse_json(rec.payload).value_or(json());
-            if (!j.is_object() || !j.contains("callId") || !j["callId"].is_string()) return true;
-            auto* c = find(j["callId"].get<std::string>());
+        // No topic yet (nothing was ever queued): nothing to read. What a
+        // failed read (logged) read is delivered, and the hub reads on in
+        // 100 ms (nothing else may wake it: complete() wakes it only for
+        // ready calls).
+        const auto read = read_topic(p_.st, w.topic, w.next, [&](const store::record& rec) {
+            auto id = call_id_of(rec.payload);
+            if (!id) return true;
+            auto* c = find(*id);
             if (!c || c->offset) return true;  // finished since, or seen
             c->offset = rec.offset;
             w.pinned.insert(rec.offset);
@@ -39,6 +57,8 @@ void call_queue::pump(hub_worker& w, effects& fx) {
             }
             return w.ready.size() < max_ready;
         }, "workers: " + w.name);
+        if (read == follow_outcome::failed)
+            p_.schedule(clock::now() + std::chrono::milliseconds(100), {hub_timer::kind::resume, w.name, {}, 0});
     }
     if (clock::now() >= w.suspended_until) {
         while (!w.ready.empty()) {
@@ -64,7 +84,7 @@ void call_queue::pump(hub_worker& w, effects& fx) {
             w.ready.pop_front();
         }
     }
-    save_cursor(w);
+    cursor_moved(w);
 }
 
 bool call_queue::deliver_elsewhere(hub_worker& w, worker_call& c) {
@@ -309,7 +329,17 @@ void call_queue::counted(hub_worker& w) {
     p_.schedule(clock::now() + status_flush, {hub_timer::kind::status, w.name, {}, 0});
 }
 
+void call_queue::cursor_moved(hub_worker& w) {
+    const std::uint64_t cur = w.pinned.empty() ? w.next : *w.pinned.begin();
+    if (cur == w.saved_cursor) return;
+    if (cur > w.saved_cursor + cursor_batch) return save_cursor(w);
+    if (w.cursor_pending) return;
+    w.cursor_pending = true;
+    p_.schedule(clock::now() + status_flush, {hub_timer::kind::cursor, w.name, {}, 0});
+}
+
 void call_queue::save_cursor(hub_worker& w) {
+    w.cursor_pending = false;
     const std::uint64_t cur = w.pinned.empty() ? w.next : *w.pinned.begin();
     if (cur == w.saved_cursor) return;
     if (auto r = p_.st.set_cursor(w.consumer, w.topic, cur); !r) {

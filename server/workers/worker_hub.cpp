@@ -102,6 +102,7 @@ void worker_hub::stop() {
     std::lock_guard lock(mu_);
     for (auto& [name, w] : regs_->all()) {
         w->subscription.reset();
+        calls_->save_cursor(*w);
         if (w->status_pending || w->save_in_flight || w->has_unsaved()) regs_->save_status(*w);
     }
 }
@@ -190,6 +191,9 @@ void worker_hub::on_timer(const hub_timer& t, effects& fx) {
             return;
         case hub_timer::kind::status:
             if (auto* w = regs_->find(t.worker); w && w->status_pending) regs_->save_status(*w);
+            return;
+        case hub_timer::kind::cursor:
+            if (auto* w = regs_->find(t.worker); w && w->cursor_pending) calls_->save_cursor(*w);
             return;
         case hub_timer::kind::expiry:
             if (auto* w = regs_->find(t.worker); w && w->presence == t.generation && !w->online) {

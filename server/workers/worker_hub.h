@@ -199,6 +199,9 @@ public:
     std::optional<json> definition(const std::string& name) const;
     std::vector<std::string> names() const;
     const worker_options& options() const { return opts_; }
+    // Whether the store is shared with other servers: then an instance's
+    // answer may be forwarded to the call's owner, a network round trip.
+    bool shared_store() const { return store_.shared(); }
     // f(name) runs, after the hub's mutex is released, whenever a worker is
     // registered, registered again (here or on another server), goes online
     // or offline, or is removed. Set before start().

@@ -82,6 +82,7 @@ struct hub_worker {
 
     std::uint64_t next = 0;          // next topic offset to read
     std::uint64_t saved_cursor = 0;  // the broker-held cursor: never past an open call
+    bool cursor_pending = false;     // a save of the cursor is scheduled (call_queue::cursor_moved)
     std::set<std::uint64_t> pinned;  // topic offsets of open calls already read
     std::deque<std::string> ready;   // calls waiting for an instance, in order
     std::vector<std::shared_ptr<hub_instance>> instances;
@@ -152,6 +153,7 @@ struct hub_worker {
         subscription = std::move(old.subscription);
         next = old.next;
         saved_cursor = old.saved_cursor;
+        cursor_pending = old.cursor_pending;
         pinned = std::move(old.pinned);
         ready = std::move(old.ready);
         instances = std::move(old.instances);
@@ -218,7 +220,7 @@ struct worker_call {
 struct hub_timer {
     // reply: a hub_peers request's wait (generation: its q); beat: this
     // server's w-beat; peer_slot: a held_for_peer's deadline (call: its id).
-    enum class kind { invisibility, retry, deadline, resume, offline, status, expiry, reply, beat, peer_slot };
+    enum class kind { invisibility, retry, deadline, resume, offline, status, cursor, expiry, reply, beat, peer_slot };
     kind what;
     std::string worker, call;
     std::uint64_t generation = 0;

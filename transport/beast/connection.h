@@ -352,6 +352,9 @@ public:
         }
 
         bool send(std::string_view id, std::string_view data) override { return enqueue(frame_event(id, data)); }
+        bool send_last(std::string_view id, std::string_view data) override {
+            return enqueue(frame_event(id, data), true);
+        }
         bool send_priming(std::string_view id, std::chrono::milliseconds retry) override {
             return enqueue(frame_priming(id, retry));
         }
@@ -389,11 +392,15 @@ public:
             conn_->state_ = state::streaming;
             conn_->srv_->streams++;
             counted_ = true;
-            pump();
+            // The first events are usually on their way (a priming event
+            // queued right after start_sse()): a pump posted behind them
+            // writes them with the header.
+            net::post(conn_->executor(), [self = this->shared_from_this()] { self->pump(); });
         }
 
     private:
-        bool enqueue(std::string frame) {
+        // last: the stream ends after this frame (send_last).
+        bool enqueue(std::string frame, bool last = false) {
             if (ended_flag_) return false;
             const auto n = frame.size();
             auto& srv = *conn_->srv_;
@@ -417,9 +424,10 @@ public:
             add_queued(n);
             // dispatch: on the strand already (a shutdown writing retry: before
             // its close) the frame is queued at once, so it precedes the close.
-            net::dispatch(conn_->executor(), [self = this->shared_from_this(), f = std::move(frame)]() mutable {
+            net::dispatch(conn_->executor(), [self = this->shared_from_this(), f = std::move(frame), last]() mutable {
                 if (self->ended_) return self->release(f.size());
                 self->queue_.push_back(std::move(f));
+                if (last) self->closing_ = true;
                 self->pump();
             });
             return true;
