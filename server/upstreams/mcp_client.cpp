@@ -6,8 +6,8 @@
 
 #include "server/json/json_fields.h"
 #include "server/json/json_text.h"
+#include "server/upstreams/mcp_client_exchange.h"
 #include "server/upstreams/modern_request.h"
-#include "transport/sse_parser.h"
 
 namespace litemcp::server {
 
@@ -27,87 +27,10 @@ constexpr int max_idle_resumes = 3;
 constexpr int max_pages = 100;
 constexpr std::size_t max_items = 10'000;
 
-bool is_response(const json& m) {
-    return m.is_object() && m.contains("id") && !m.contains("method") && (m.contains("result") || m.contains("error"));
-}
-
-std::string snippet(std::string_view body) {
-    std::string s(body.substr(0, 200));
-    for (auto& c : s)
-        if (c == '\n' || c == '\r') c = ' ';
-    return s;
-}
-
-
-upstream_failure failure(upstream_failure::kind k, std::string message) { return {k, std::move(message)}; }
-
 }  // namespace
 
-// One request of the caller's and its answer, over one POST and the GETs
-// that resume its stream. Its callbacks run on the HTTP client's thread, one
-// at a time.
-struct mcp_client::exchange_state {
-    json message;
-    json id;  // null: a notification or response of ours
-    bool initialize = false;
-    std::shared_ptr<exchange> ex;
-    message_fn on_message;
-    response_fn on_response;
-    request_options opts;
-    bool may_reconnect = true;
-    std::uint64_t generation = 0;  // the session it was sent on
-
-    // The HTTP exchange now carrying it.
-    std::unique_ptr<transport::sse_parser> parser;
-    bool streaming = false;
-    bool broken = false;  // an event too large: the exchange was cancelled
-    std::string session_header;
-    // The answer so far.
-    bool answered = false;
-    std::string last_id;  // the stream's last event id: where a resume starts
-    std::chrono::milliseconds retry{0};
-    int idle_resumes = 0;
-    bool got_event = false;  // since the last (re)start
-    // Delivers the answer once (set by post()).
-    std::function<void(std::expected<json, upstream_failure>)> finish;
-
-    // A message of the server's (or a batch): ours answered, or one for on_message.
-    void take(json m) {
-        if (m.is_array()) {
-            for (auto& one : m) take(std::move(one));
-            return;
-        }
-        if (answered) return;
-        if (is_response(m)) {
-            if (m["id"] == id) finish(std::move(m));
-            return;
-        }
-        if (on_message && m.is_object() && m.contains("method") && m["method"].is_string()) on_message(std::move(m));
-    }
-    // A piece of the answer's event stream; a message that breaks MCP's
-    // rules, or an event past the bound, fails the exchange.
-    void feed(std::string_view chunk) {
-        if (broken || answered) return;
-        bool ok = true;
-        try {
-            ok = parser->feed(chunk, [&](transport::sse_event_in&& e) {
-                // Progress, for the resumes' bound: a new event id or a message.
-                if (!e.id.empty() && e.id != last_id) got_event = true;
-                if (!e.id.empty()) last_id = e.id;
-                if (e.retry) retry = *e.retry;
-                if (e.data.empty()) return;  // a priming event
-                got_event = true;
-                if (auto m = parse_json(e.data)) take(std::move(*m));
-            });
-        } catch (const std::exception&) {
-            ok = false;
-        }
-        if (!ok) {
-            broken = true;
-            ex->cancel();
-        }
-    }
-};
+using mcp_client_detail::failure;
+using mcp_client_detail::is_response;
 
 void mcp_client::exchange::cancel() {
     std::shared_ptr<transport::client_exchange> current;
@@ -188,8 +111,7 @@ void mcp_client::post(json message, std::shared_ptr<exchange> ex, message_fn on_
         auto state = st.lock();
         if (!state) return;
         auto& x = *state;
-        if (x.answered) return;
-        x.answered = true;
+        if (x.answered.exchange(true)) return;
         if (x.initialize && r && r->contains("result")) {
             const auto version = string_field((*r)["result"], "protocolVersion");
             if (std::find(std::begin(known_versions), std::end(known_versions), version) == std::end(known_versions))
@@ -203,6 +125,7 @@ void mcp_client::post(json message, std::shared_ptr<exchange> ex, message_fn on_
         }
         x.on_response(std::move(r));
     };
+    if (legacy()) return post_legacy(std::move(st));
     auto finish = st->finish;
     transport::client_handlers h;
     h.on_head = [st](const transport::client_response& head) {
@@ -260,7 +183,7 @@ void mcp_client::post(json message, std::shared_ptr<exchange> ex, message_fn on_
             if (status == 408 || status == 429 || status >= 500)
                 return finish(std::unexpected(failure(upstream_failure::kind::unreachable,
                                                       "the server answered HTTP " + std::to_string(status) + ": " +
-                                                          snippet(r->body))));
+                                                          answer_snippet(r->body))));
             if (status >= 400 && !st->id.is_null() && !st->streaming) {
                 // 2026-07-28 answers a JSON-RPC error with an HTTP error
                 // status: the error is the request's answer.
@@ -271,7 +194,7 @@ void mcp_client::post(json message, std::shared_ptr<exchange> ex, message_fn on_
             if (status >= 300)
                 return finish(std::unexpected(failure(upstream_failure::kind::refused,
                                                       "the server answered HTTP " + std::to_string(status) + ": " +
-                                                          snippet(r->body))));
+                                                          answer_snippet(r->body))));
             if (st->streaming) {
                 // SEP-1699: a server may end the stream after an event id and
                 // let the client resume it.
@@ -283,11 +206,11 @@ void mcp_client::post(json message, std::shared_ptr<exchange> ex, message_fn on_
             auto body = parse_json(r->body);
             if (!body)
                 return finish(std::unexpected(failure(upstream_failure::kind::garbage,
-                                                      "the server's answer is not JSON: " + snippet(r->body))));
+                                                      "the server's answer is not JSON: " + answer_snippet(r->body))));
             st->take(std::move(*body));
             if (!st->answered)
                 finish(std::unexpected(failure(upstream_failure::kind::garbage,
-                                               "the server's answer holds no response to the request: " + snippet(r->body))));
+                                               "the server's answer holds no response to the request: " + answer_snippet(r->body))));
         } catch (const std::exception& e) {
             finish(std::unexpected(failure(upstream_failure::kind::garbage, std::string("the server's answer: ") + e.what())));
         }
@@ -350,6 +273,11 @@ void mcp_client::resume(std::shared_ptr<exchange_state> st) {
 }
 
 void mcp_client::connect(std::function<void(std::expected<json, upstream_failure>)> done) {
+    if (legacy()) return open_legacy({}, std::move(done));
+    initialize(std::move(done), true);
+}
+
+void mcp_client::initialize(std::function<void(std::expected<json, upstream_failure>)> done, bool fall_back) {
     json init = {{"jsonrpc", "2.0"},
                  {"id", "litemcp-" + std::to_string(next_id_++)},
                  {"method", "initialize"},
@@ -359,11 +287,14 @@ void mcp_client::connect(std::function<void(std::expected<json, upstream_failure
                    {"clientInfo", client_info()}}}};
     auto self = shared_from_this();
     post(std::move(init), std::make_shared<exchange>(), nullptr,
-         [self, done](std::expected<json, upstream_failure> r) {
-             if (!r && r.error().what != upstream_failure::kind::refused) return done(std::unexpected(r.error()));
+         [self, done, fall_back](std::expected<json, upstream_failure> r) {
+             if (!r && (r.error().what != upstream_failure::kind::refused || !fall_back)) return done(std::unexpected(r.error()));
              if (!r) return self->discover(r.error().message, done);
-             if (r->contains("error") || !(*r)["result"].is_object())
-                 return self->discover("the server refused initialize: " + to_json(r->value("error", json())), done);
+             if (r->contains("error") || !(*r)["result"].is_object()) {
+                 const auto why = "the server refused initialize: " + to_json(r->value("error", json()));
+                 if (!fall_back) return done(std::unexpected(failure(upstream_failure::kind::refused, why)));
+                 return self->discover(why, done);
+             }
              // The server has the session once it took notifications/initialized.
              json result = (*r)["result"];
              self->post(json{{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}}, std::make_shared<exchange>(),
@@ -385,9 +316,8 @@ void mcp_client::discover(std::string why, std::function<void(std::expected<json
     auto self = shared_from_this();
     post(std::move(m), std::make_shared<exchange>(), nullptr,
          [self, why, done](std::expected<json, upstream_failure> r) {
-             auto refused = [&](const std::string& also) {
-                 done(std::unexpected(failure(upstream_failure::kind::refused, why + "; " + also)));
-             };
+             // Neither revision's answer: perhaps the HTTP+SSE transport.
+             auto refused = [&](const std::string& also) { self->open_legacy(why + "; " + also, done); };
              if (!r) return r.error().what == upstream_failure::kind::refused ? refused("server/discover: " + r.error().message)
                                                                                : done(std::unexpected(r.error()));
              if (r->contains("error") || !(*r)["result"].is_object())
@@ -453,6 +383,16 @@ void mcp_client::send(json message) {
 }
 
 void mcp_client::close() {
+    if (legacy()) {
+        // The stream is the session: ending it ends the session.
+        std::shared_ptr<legacy_stream> s;
+        {
+            std::lock_guard lock(mu_);
+            s = std::move(stream_);
+        }
+        if (s) s->close();
+        return;
+    }
     transport::client_request r;
     r.method = "DELETE";
     r.url = opts_.url;
@@ -473,6 +413,35 @@ void mcp_client::close() {
 std::shared_ptr<mcp_client::exchange> mcp_client::listen(message_fn on_message,
                                                          std::function<void(bool, std::string)> on_end) {
     auto ex = std::make_shared<exchange>();
+    if (legacy()) {
+        // The session's one stream carries the server's own messages too:
+        // they go to on_message until it ends. An ended stream is opened
+        // again first (a new session).
+        auto self = shared_from_this();
+        auto attach = [self, on_message, on_end]() {
+            {
+                std::lock_guard lock(self->mu_);
+                if (self->stream_ && self->stream_->alive()) {
+                    self->listener_ = on_message;
+                    self->listen_end_ = on_end;
+                    return;
+                }
+            }
+            on_end(false, "the server's event stream (HTTP+SSE) has ended");
+        };
+        bool open;
+        {
+            std::lock_guard lock(mu_);
+            open = stream_ && stream_->alive();
+        }
+        if (open) attach();
+        else
+            connect([attach, on_end](std::expected<json, upstream_failure> r) {
+                if (!r) return on_end(false, r.error().message);
+                attach();
+            });
+        return ex;
+    }
     transport::client_request r;
     r.method = "GET";
     r.url = opts_.url;

@@ -8,7 +8,13 @@
 // A server that refuses initialize and answers server/discover with
 // 2026-07-28 is spoken to in that revision: no session, every request built
 // as modern_request.h says (the _meta envelope, the routing headers); a
-// cancellation is the end of the request's stream.
+// cancellation is the end of the request's stream. A server that refuses
+// both but opens an event stream on a GET is spoken to over the HTTP+SSE
+// transport of 2024-11-05 (legacy_stream.h): every request is POSTed to the
+// stream's endpoint and answered on the stream, where responses find their
+// request by id and progress by its token; a log message or a request of
+// the server's goes to the one call running (the transport does not say
+// which call it is about; with several running, such a request is refused).
 //
 // Threading: every method may be called from any thread and never blocks;
 // the callbacks run on the HTTP client's thread, must not block, and are
@@ -22,6 +28,7 @@
 #include <chrono>
 #include <expected>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -30,22 +37,12 @@
 #include <vector>
 
 #include "server/json/json.h"
+#include "server/upstreams/legacy_stream.h"
 #include "server/upstreams/modern_request.h"
+#include "server/upstreams/upstream_failure.h"
 #include "transport/http_client.h"
 
 namespace litemcp::server {
-
-// Why a request got no JSON-RPC response.
-struct upstream_failure {
-    enum class kind {
-        unreachable,  // no connection, a timeout, a broken stream: the request may be sent again
-        refused,      // the server answered with an HTTP error that a retry will not mend
-        garbage,      // the server's answer is not MCP (not JSON, no response, too large)
-        cancelled,    // cancel() was called
-    };
-    kind what = kind::unreachable;
-    std::string message;
-};
 
 // How one request of mcp_client's is bounded.
 struct mcp_request_options {
@@ -134,6 +131,7 @@ public:
 
 private:
     struct exchange_state;
+    class legacy_wait;
     // One POST of a message; once more on a new session after the server
     // said it does not know ours.
     void post(json message, std::shared_ptr<exchange> ex, message_fn on_message, response_fn on_response,
@@ -146,6 +144,19 @@ private:
     void discover(std::string why, std::function<void(std::expected<json, upstream_failure>)> done);
     void list_page(const std::string& method, const std::string& field, json cursor, json items, int pages,
                    std::function<void(std::expected<json, upstream_failure>)> done);
+    // initialize and notifications/initialized; fall_back: a refusal asks
+    // server/discover (and then tries the HTTP+SSE transport).
+    void initialize(std::function<void(std::expected<json, upstream_failure>)> done, bool fall_back);
+
+    // ---- the HTTP+SSE transport (2024-11-05) ----
+    bool legacy() const;
+    // Opens a stream and initializes over it; why: what was refused before (for the message).
+    void open_legacy(std::string why, std::function<void(std::expected<json, upstream_failure>)> done);
+    void post_legacy(std::shared_ptr<exchange_state> st);
+    void on_stream_message(json m, const legacy_stream* via);
+    void on_stream_end(const legacy_stream* via, const std::string& why);
+    // Drops st from pending_ (answered, failed or cancelled).
+    void unpend(const std::string& key, const std::shared_ptr<exchange_state>& st);
 
     std::shared_ptr<transport::http_client> http_;
     const options opts_;
@@ -156,6 +167,16 @@ private:
     modern_request::tool_header_params header_params_;
     std::uint64_t generation_ = 0;  // bumps with each new session
     std::atomic<std::uint64_t> next_id_{1};  // ids of the client's own requests (initialize, lists, ping)
+    // The HTTP+SSE transport: set once the server was found to speak it.
+    bool legacy_ = false;
+    std::shared_ptr<legacy_stream> stream_;  // the session's stream; null or ended: open a new one
+    struct pending {
+        std::shared_ptr<exchange_state> st;
+        const legacy_stream* via;  // the stream it was sent on: fails when that one ends
+    };
+    std::map<std::string, pending> pending_;  // requests awaiting their response, by id (JSON text)
+    message_fn listener_;                     // listen()'s, for the messages of no request
+    std::function<void(bool, std::string)> listen_end_;
 };
 
 }  // namespace litemcp::server

@@ -1,8 +1,9 @@
 """Integration tests of upstreams: MCP servers registered with litemcp by URL
 (docs/workers.md, "Register your MCP server"). The upstream is a real server
 nobody here wrote -- an McpServer of the official TypeScript SDK over
-Streamable HTTP, stateful or stateless (test/upstreams/upstream_server.mjs)
--- and an MCP client calls its tools through litemcp.
+Streamable HTTP, stateful or stateless, or over the HTTP+SSE transport of
+2024-11-05 (test/upstreams/upstream_server.mjs) -- and an MCP client calls
+its tools through litemcp.
 
 usage: test_upstreams.py /path/to/litemcp NPM_WORK_DIR [unittest args]"""
 
@@ -37,8 +38,9 @@ class Upstream:
     """The SDK fixture server on a port of its own; kill() and start() again
     on the same port, as a restarted server."""
 
-    def __init__(self, stateless=False, port=None, modern=False):
+    def __init__(self, stateless=False, port=None, modern=False, legacy_sse=False):
         self.stateless = stateless
+        self.legacy_sse = legacy_sse
         self.port = port or free_port()
         self.proc = None
         name = "modern_upstream_server.mjs" if modern else "upstream_server.mjs"
@@ -49,7 +51,8 @@ class Upstream:
         self.script = script
 
     def start(self):
-        cmd = ["node", self.script, "--port", str(self.port)] + (["--stateless"] if self.stateless else [])
+        cmd = ["node", self.script, "--port", str(self.port)] + (["--stateless"] if self.stateless else []) + \
+            (["--legacy-sse"] if self.legacy_sse else [])
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         assert line.startswith("listening"), line
@@ -57,7 +60,7 @@ class Upstream:
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d/mcp" % self.port
+        return "http://127.0.0.1:%d/%s" % (self.port, "sse" if self.legacy_sse else "mcp")
 
     def stats(self):
         with urllib.request.urlopen("http://127.0.0.1:%d/stats" % self.port, timeout=5) as r:
@@ -95,10 +98,11 @@ def listed(srv, sid, method, field):
 
 class UpstreamTest(unittest.TestCase):
     stateless = False
+    legacy_sse = False
     args = ("--worker-offline-grace-ms", "1500", "--upstream-ping-ms", "500", "--upstream-retry-max-ms", "1000")
 
     def setUp(self):
-        self.up = Upstream(self.stateless).start()
+        self.up = Upstream(self.stateless, legacy_sse=self.legacy_sse).start()
         self.srv = Server(BINARY, self.args).start()
         self.sid, _ = self.srv.initialize()
 
@@ -254,6 +258,65 @@ class ListChanged(UpstreamTest):
         urllib.request.urlopen(req, timeout=5).read()
         self.assertTrue(wait_until(lambda: "fx__fresh" in [t["name"] for t in listed(self.srv, self.sid, "tools/list", "tools")]))
         self.assertEqual(result_of(self.srv, self.sid, 1, "fx__fresh")[-1]["result"]["content"][0]["text"], "fresh")
+
+
+class LegacySseCalls(Calls):
+    """The same calls to a server on the HTTP+SSE transport of 2024-11-05
+    (the SDK's SSEServerTransport): found after initialize and
+    server/discover are refused, every message POSTed to the stream's
+    endpoint, every answer read from the one stream."""
+    legacy_sse = True
+
+    def test_an_answer_whose_stream_the_server_ends_is_resumed(self):
+        self.skipTest("the HTTP+SSE transport has no stream per request to end")
+
+
+class LegacySseRelay(Relay):
+    legacy_sse = True
+
+
+class LegacySseListChanged(ListChanged):
+    legacy_sse = True
+
+
+class LegacySse(UpstreamTest):
+    """What only the HTTP+SSE transport has: one stream for every call."""
+    legacy_sse = True
+
+    def test_a_request_of_the_server_s_with_two_calls_running_is_refused_clearly(self):
+        self.registered()
+        sid, _ = self.srv.initialize(capabilities={"sampling": {}})
+        slow = self.srv.open("POST", *call(sid, 1, "fx__slow", {"steps": 30, "ms": 100}))
+        self.addCleanup(slow._conn.close)
+        self.assertTrue(wait_until(lambda: self.up.stats()["tools"].get("slow") == 1))
+        msgs = result_of(self.srv, sid, 2, "fx__ask", {"prompt": "hi"})
+        self.assertTrue(msgs[-1]["result"]["isError"], msgs)
+        self.assertIn("cannot tell which call", msgs[-1]["result"]["content"][0]["text"])
+
+    def test_an_endpoint_on_another_origin_is_refused(self):
+        class Elsewhere(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.send_response(405)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                self.wfile.write(b"event: endpoint\ndata: http://169.254.169.254/messages?sessionId=1\n\n")
+                self.wfile.flush()
+                time.sleep(1)
+
+            def log_message(self, *a):
+                pass
+
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        self.addCleanup(httpd.shutdown)
+        status, reply = register(self.srv, "far", "http://127.0.0.1:%d/sse" % httpd.server_address[1])
+        self.assertEqual(status, 502, reply)
+        self.assertIn("another origin", reply["error"])
 
 
 class Modern(unittest.TestCase):

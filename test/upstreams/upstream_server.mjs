@@ -1,22 +1,27 @@
 // An upstream MCP server for the upstream tests: the official TypeScript SDK
 // (npm @modelcontextprotocol/sdk 1.32.2) over Streamable HTTP, stateful
 // (sessions, SSE answers with event ids and the SDK's in-memory event store,
-// so a client may resume them) or --stateless (no session: every request alone).
+// so a client may resume them) or --stateless (no session: every request alone),
+// or --legacy-sse: the HTTP+SSE transport of 2024-11-05 (the SDK's
+// SSEServerTransport): GET /sse opens a session's stream, whose endpoint
+// event names /messages?sessionId=..., where the client POSTs.
 // It counts every call it receives by litemcp's delivery id, so a test can
 // check what reached it: GET /stats. POST /add-tool adds a tool (the SDK
 // then sends list_changed).
 //
-//   node upstream_server.mjs [--port N] [--stateless]     prints "listening PORT"
+//   node upstream_server.mjs [--port N] [--stateless | --legacy-sse]     prints "listening PORT"
 import http from "node:http";
 import { randomUUID } from "node:crypto";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import { InMemoryEventStore } from "@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js";
 import { CreateMessageResultSchema, ElicitResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 
 const args = process.argv.slice(2);
 const stateless = args.includes("--stateless");
+const legacySse = args.includes("--legacy-sse");
 const port = Number(args[args.indexOf("--port") + 1] || 0) || 0;
 
 const stats = { calls: 0, byDelivery: {}, cancelled: 0, initialize: 0, tools: {} };
@@ -147,11 +152,34 @@ function makeServer() {
 
 const transports = new Map();
 
+async function handleLegacy(req, res, body) {
+  const url = new URL(req.url, "http://localhost");
+  if (req.method === "GET" && url.pathname === "/sse") {
+    const transport = new SSEServerTransport("/messages", res);
+    transports.set(transport.sessionId, transport);
+    res.on("close", () => transports.delete(transport.sessionId));
+    await makeServer().connect(transport);
+    return;
+  }
+  if (req.method === "POST" && url.pathname === "/messages") {
+    const transport = transports.get(url.searchParams.get("sessionId"));
+    if (!transport) {
+      res.writeHead(404).end("no such session");
+      return;
+    }
+    if (body?.method === "initialize") stats.initialize++;
+    await transport.handlePostMessage(req, res, body);
+    return;
+  }
+  res.writeHead(405).end();
+}
+
 async function handle(req, res) {
   if (req.url === "/stats") {
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(stats));
     return;
   }
+  if (legacySse && req.method === "GET") return handleLegacy(req, res, undefined);
   const chunks = [];
   for await (const c of req) chunks.push(c);
   if (req.url === "/add-tool") {
@@ -172,6 +200,7 @@ async function handle(req, res) {
     res.writeHead(400).end();
     return;
   }
+  if (legacySse) return handleLegacy(req, res, body);
   if (body?.method === "initialize") stats.initialize++;
   if (stateless) {
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
