@@ -102,6 +102,14 @@ std::optional<std::string> call_queue::take(const std::string& key, const std::s
     auto& call = **c;
     call.state = worker_call::phase::ready;  // the shared cursor may be past its topic record
     w->ready.push_back(call.id);
+    // An instance here may hold it in a slot for the server that stopped
+    // (w-deliver): that slot is free now, or the call could wait for it
+    // until its deadline -- only another server's w-deliver would reuse
+    // it. It is delivered again from here (at least once).
+    if (auto held = held_.find(call.id); held != held_.end()) {
+        if (auto i = held->second.instance.lock(); i && i->busy > 0) i->busy--;
+        held_.erase(held);
+    }
     spdlog::info("workers: {}: call {} of a server that stopped is now this server's", call.worker, call.id);
     return file(std::move(*c), *w);
 }

@@ -9,12 +9,14 @@ Run under nats_cluster.py (TEST_NATS_SERVERS names the NATS servers):
 import copy
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from litemcp_harness import Worker, attempt_of, call, events, messages, wait_until  # noqa: E402
+from litemcp_harness import Server, Worker, attempt_of, call, events, messages, wait_until  # noqa: E402
 from test_workers import ADD, text_result, tool_names  # noqa: E402
 from three_servers import ThreeServers  # noqa: E402
 
@@ -203,6 +205,37 @@ class WorkersAcross(ThreeServers):
     def test_the_calls_of_a_killed_owner_are_taken_by_a_running_server(self):
         # d's beats stop; within seconds one of a, b and c takes its call.
         self.assertLess(self.killed_owner(lambda: None, self.c, self.b), 12)
+
+    def test_the_server_holding_the_call_s_slot_takes_the_call_itself(self):
+        # Two servers on a store of their own, so the one whose instance
+        # holds the call's slot (for the owner, by w-deliver) is the one to
+        # take the call over: it frees that slot and delivers the call again.
+        # It once waited for the slot until the call's deadline.
+        data = tempfile.mkdtemp(prefix="litemcp-pair-")
+        x = y = None
+        try:
+            x = Server(ThreeServers.binary, self.args, data=data).start()
+            y = Server(ThreeServers.binary, self.args, data=data).start()
+            w = self.register(x)
+            inst = attach(w, x, "on-x")
+            sid = self.session_seeing(y, w.tool)
+            resp = self.start_call(y, sid, 1, w.tool)
+            primed = next(e for e in events(resp) if e.get("id"))
+            ev = inst.next_call()
+            y.kill9()
+            again = inst.next_call()  # delivered again, to the same instance
+            self.assertEqual(again["id"], ev["id"])
+            status, reply = through(w, x).answer(ev["id"], text_result("taken over"))
+            self.assertEqual((status, reply["status"]), (200, "answered"), reply)
+            status, _, text = x.request("GET", headers={"Mcp-Session-Id": sid, "Last-Event-ID": primed["id"],
+                                                        "Accept": "text/event-stream"})
+            self.assertEqual(status, 200, text)
+            self.assertIn("taken over", text)
+        finally:
+            for s in (x, y):
+                if s:
+                    s.cleanup()
+            shutil.rmtree(data, ignore_errors=True)
 
     def test_the_calls_of_a_killed_owner_are_taken_by_the_next_server_to_start(self):
         # The server starting finds the call of a server that does not answer.
