@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -134,10 +135,11 @@ void make_parts(mcp_server::impl& p) {
     p.delivery = std::make_unique<work_pool>("delivery", 2, 1'000'000);
     // Each relayed request holds a thread until its client answers: a pool
     // of its own, so a few people slow to answer hold no one else's request.
-    p.relay = std::make_unique<work_pool>("relay", 16, 10'000);
+    p.relay = std::make_unique<work_pool>("relay", std::max(1u, p.cfg.workers.relay_threads), 10'000);
     p.timers = std::make_unique<timer_queue>();
     p.tasks = std::make_unique<task_table>(*p.st, task_table_options{o.max_active_tasks});
-    p.sink = std::make_unique<worker_sink>(worker_sink::parts{*p.sessions, *p.tasks, nullptr, nullptr, p.relay.get()});
+    p.sink = std::make_unique<worker_sink>(
+        worker_sink::parts{*p.sessions, *p.tasks, nullptr, nullptr, p.relay.get(), p.cfg.workers.relay_per_client});
     p.workers = std::make_unique<worker_hub>(*p.st, p.reg, *p.sink, p.cfg.workers);
     p.upstream_links = std::make_unique<upstreams>(*p.workers, p.cfg.upstreams);
     // The task runner runs handlers through the dispatcher, whose methods

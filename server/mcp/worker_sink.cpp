@@ -29,14 +29,33 @@ void worker_sink::ask(const call_ticket& t, std::string method, json params, std
                       "the calling client cannot be asked in the middle of this call: it answers input in rounds "
                       "(2026-07-28, or a task)");
     auto live = t.live;
-    const bool queued = p_.pool && p_.pool->post([live, method = std::move(method), params = std::move(params), done] {
+    const auto& principal = live->channel->principal();
+    const std::string holder = principal.empty() ? "session " + live->channel->session()->id : "principal " + principal;
+    {
+        std::lock_guard lock(mu_);
+        auto& n = asking_[holder];
+        if (n >= p_.max_per_client) {
+            const auto held = n;
+            return refuse(rpc_code::internal_error, "the client already has " + std::to_string(held) +
+                                                        " requests of servers waiting for its answers; answer those first");
+        }
+        ++n;
+    }
+    auto release = [this, holder] {
+        std::lock_guard lock(mu_);
+        if (auto it = asking_.find(holder); it != asking_.end() && --it->second == 0) asking_.erase(it);
+    };
+    const bool queued = p_.pool && p_.pool->post([live, method = std::move(method), params = std::move(params), done, release] {
         auto r = live->channel->request(live, method, params, std::chrono::minutes(10));
+        release();
         if (r) return done(json{{"result", std::move(*r)}});
         json e{{"code", r.error().code}, {"message", r.error().message}};
         if (r.error().data) e["data"] = *r.error().data;
         done(json{{"error", std::move(e)}});
     });
-    if (!queued) refuse(rpc_code::internal_error, "litemcp is too busy to ask the client now");
+    if (queued) return;
+    release();
+    refuse(rpc_code::internal_error, "litemcp is too busy to ask the client now");
 }
 
 std::shared_ptr<call> worker_sink::restored(const call_ticket& t) {

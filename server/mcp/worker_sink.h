@@ -9,7 +9,10 @@
 // Lifetime: the server's; it outlives the hub.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
+#include <string>
 
 #include "server/mcp/session_endpoint.h"
 #include "server/mcp/task_runner.h"
@@ -31,6 +34,11 @@ public:
         task_runner* runner = nullptr;
         // Where a request to a client waits for its answer (ask()).
         work_pool* pool = nullptr;
+        // How many of the pool's threads one client may hold at once (its
+        // principal's, or its session's without authentication): a client
+        // slow to answer cannot stop the others' requests
+        // (worker_options::relay_per_client). Default: 4.
+        std::size_t max_per_client = 4;
     };
     explicit worker_sink(parts p) : p_(p) {}
     void attach(session_endpoint& endpoint, task_runner& runner) {
@@ -48,6 +56,8 @@ public:
 
 private:
     parts p_;
+    std::mutex mu_;
+    std::map<std::string, std::size_t> asking_;  // requests waiting on a client, by principal (or session)
 };
 
 }  // namespace litemcp::server

@@ -73,6 +73,13 @@ struct worker_options {
     std::size_t max_workers = 1'000;                 // registrations. Default: 1,000
     std::size_t max_instances = 64;                  // bound instances per worker. Default: 64
     std::size_t max_open_calls = 10'000;             // queued + delivered calls per worker. Default: 10,000
+    // A server's request to a calling client (sampling, elicitation, roots)
+    // holds a thread while the client answers: this many wait at once
+    // (--relay-threads; default 16), at most relay_per_client of them for
+    // one client -- its principal, or its session without authentication
+    // (--relay-per-client; default 4). Beyond, the server gets a JSON-RPC error.
+    unsigned relay_threads = 16;
+    std::size_t relay_per_client = 4;
 };
 
 // The MCP side of a worker call: who waits for it and where its messages go.

@@ -250,6 +250,31 @@ class Relay(UpstreamTest):
         self.assertIn("sampling", msgs[-1]["result"]["content"][0]["text"])
 
 
+class RelayBound(UpstreamTest):
+    """A client holds at most --relay-per-client of the threads that wait
+    on clients' answers."""
+    args = UpstreamTest.args + ("--relay-per-client", "2")
+
+    def test_a_client_that_does_not_answer_holds_at_most_its_share(self):
+        self.registered()
+        sid, _ = self.srv.initialize(capabilities={"sampling": {}})
+        waiting = []
+        for i in (1, 2):  # asked, and never answered
+            r = self.srv.open("POST", *call(sid, i, "fx__ask", {"prompt": "p%d" % i}))
+            self.addCleanup(r._conn.close)
+            asked = next(m for m in (json.loads(e["data"]) for e in events(r) if e.get("data")) if "method" in m)
+            self.assertEqual(asked["method"], "sampling/createMessage")
+            waiting.append(r)
+        msgs = result_of(self.srv, sid, 3, "fx__ask", {"prompt": "p3"})
+        self.assertTrue(msgs[-1]["result"]["isError"], msgs)
+        self.assertIn("already has 2 requests", msgs[-1]["result"]["content"][0]["text"])
+        # Another client is asked as usual.
+        other, _ = self.srv.initialize(capabilities={"sampling": {}})
+        asked, got = call_answering(self.srv, other, 4, "fx__ask", {"prompt": "hi"},
+                                    {"role": "assistant", "content": {"type": "text", "text": "yes"}, "model": "m"})
+        self.assertEqual(got["result"]["content"][0]["text"], "model said: yes")
+
+
 class ListChanged(UpstreamTest):
     def test_a_tool_the_server_adds_is_listed_and_callable(self):
         self.registered()
