@@ -1,6 +1,7 @@
 #include "server/mcp/worker_sink.h"
 
 #include <charconv>
+#include <optional>
 
 #include "server/json/json_text.h"
 #include "server/mcp/task_channel.h"
@@ -31,30 +32,45 @@ void worker_sink::ask(const call_ticket& t, std::string method, json params, std
     auto live = t.live;
     const auto& principal = live->channel->principal();
     const std::string holder = principal.empty() ? "session " + live->channel->session()->id : "principal " + principal;
+    std::optional<std::size_t> full;  // the client's count, when it has no room (answered outside the lock)
     {
         std::lock_guard lock(mu_);
         auto& n = asking_[holder];
-        if (n >= p_.max_per_client) {
-            const auto held = n;
-            return refuse(rpc_code::internal_error, "the client already has " + std::to_string(held) +
-                                                        " requests of servers waiting for its answers; answer those first");
-        }
-        ++n;
+        if (n >= p_.max_per_client) full = n;
+        else ++n;
     }
-    auto release = [this, holder] {
-        std::lock_guard lock(mu_);
-        if (auto it = asking_.find(holder); it != asking_.end() && --it->second == 0) asking_.erase(it);
+    if (full)
+        return refuse(rpc_code::internal_error, "the client already has " + std::to_string(*full) +
+                                                    " requests of servers waiting for its answers; answer those first");
+    // Gives the client's slot back once, however the request ends.
+    struct slot {
+        worker_sink* sink;
+        std::string holder;
+        ~slot() {
+            std::lock_guard lock(sink->mu_);
+            if (auto it = sink->asking_.find(holder); it != sink->asking_.end() && --it->second == 0)
+                sink->asking_.erase(it);
+        }
     };
-    const bool queued = p_.pool && p_.pool->post([live, method = std::move(method), params = std::move(params), done, release] {
-        auto r = live->channel->request(live, method, params, std::chrono::minutes(10));
-        release();
-        if (r) return done(json{{"result", std::move(*r)}});
-        json e{{"code", r.error().code}, {"message", r.error().message}};
-        if (r.error().data) e["data"] = *r.error().data;
-        done(json{{"error", std::move(e)}});
+    auto held = std::make_shared<slot>(slot{this, holder});
+    const bool queued = p_.pool && p_.pool->post([live, method = std::move(method), params = std::move(params), done, held] {
+        json answer;
+        try {
+            auto r = live->channel->request(live, method, params, std::chrono::minutes(10));
+            if (r) {
+                answer = json{{"result", std::move(*r)}};
+            } else {
+                json e{{"code", r.error().code}, {"message", r.error().message}};
+                if (r.error().data) e["data"] = *r.error().data;
+                answer = json{{"error", std::move(e)}};
+            }
+        } catch (const std::exception& e) {
+            answer = json{{"error", {{"code", rpc_code::internal_error}, {"message", std::string("asking the client: ") + e.what()}}}};
+        }
+        done(std::move(answer));
     });
     if (queued) return;
-    release();
+    held.reset();
     refuse(rpc_code::internal_error, "litemcp is too busy to ask the client now");
 }
 

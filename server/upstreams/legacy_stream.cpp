@@ -142,7 +142,7 @@ void legacy_stream::open(std::shared_ptr<transport::http_client> http, options o
 }
 
 std::shared_ptr<transport::client_exchange> legacy_stream::post(
-    const json& message, std::function<void(std::expected<void, upstream_failure>)> taken) {
+    const json& message, std::function<void(std::expected<std::string, upstream_failure>)> taken) {
     transport::client_request r;
     r.method = "POST";
     r.url = endpoint_;
@@ -151,17 +151,24 @@ std::shared_ptr<transport::client_exchange> legacy_stream::post(
     r.headers.set("Content-Type", "application/json");
     for (auto& [k, v] : opts_.headers) r.headers.set(k, v);
     transport::client_handlers h;
-    h.on_done = [taken = std::move(taken)](transport::result<transport::client_response> r) {
+    std::weak_ptr<legacy_stream> weak = shared_from_this();
+    h.on_done = [weak, taken = std::move(taken)](transport::result<transport::client_response> r) {
         using kind = upstream_failure::kind;
         if (!r)
             return taken(std::unexpected(failure(r.error().code == transport::errc::cancelled ? kind::cancelled : kind::unreachable,
                                                  r.error().message)));
         const auto status = r->status;
-        if (status >= 200 && status < 300) return taken({});
-        const bool again = status == 404 || status == 408 || status == 429 || status >= 500;  // 404: the session is gone
-        taken(std::unexpected(failure(again ? kind::unreachable : kind::refused,
-                                      "the server answered the message's POST with HTTP " + std::to_string(status) +
-                                          (r->body.empty() ? "" : ": " + answer_snippet(r->body)))));
+        if (status >= 200 && status < 300) return taken(std::move(r->body));
+        const auto what = "the server answered the message's POST with HTTP " + std::to_string(status) +
+                          (r->body.empty() ? "" : ": " + answer_snippet(r->body));
+        if (status == 400 || status == 404) {
+            // The server does not know the session (it restarted; the SDK's
+            // examples say so with 400): the stream is done with.
+            if (auto self = weak.lock()) self->close();
+            return taken(std::unexpected(failure(kind::unreachable, "the server does not know the session: " + what)));
+        }
+        const bool again = status == 408 || status == 429 || status >= 500;
+        taken(std::unexpected(failure(again ? kind::unreachable : kind::refused, what)));
     };
     return http_->send(std::move(r), std::move(h));
 }

@@ -39,7 +39,8 @@ public:
         // Until the endpoint event has come, and for each POST to be taken.
         std::chrono::milliseconds request_timeout{60'000};
         std::size_t max_message_bytes = 8 * 1024 * 1024;  // the largest event
-        // Runs f after a delay (the bound on the endpoint event); unset: no bound.
+        // Runs f after a delay (the bound on the endpoint event). Unset: no
+        // bound -- mcp_client always sets one for this transport.
         std::function<void(std::chrono::milliseconds, std::function<void()>)> later;
     };
     using opened_fn = std::function<void(std::expected<std::shared_ptr<legacy_stream>, upstream_failure>)>;
@@ -52,10 +53,13 @@ public:
     static void open(std::shared_ptr<transport::http_client> http, options o, std::function<void(json)> on_message,
                      std::function<void(std::string why)> on_end, opened_fn opened);
 
-    // POSTs one message to the endpoint; taken runs once, with nothing when
-    // the server took it (a 2xx), else why not. The handle cancels the POST.
+    // POSTs one message to the endpoint; taken runs once, with the answer's
+    // body when the server took it (a 2xx: usually 202 and empty; some
+    // servers answer a request right there), else why not. A 400 or 404
+    // means the server does not know the session: the stream is closed (a
+    // new one is a new session). The handle cancels the POST.
     std::shared_ptr<transport::client_exchange> post(const json& message,
-                                                     std::function<void(std::expected<void, upstream_failure>)> taken);
+                                                     std::function<void(std::expected<std::string, upstream_failure>)> taken);
     bool alive() const { return alive_.load(); }
     // Ends the stream (on_end runs).
     void close();

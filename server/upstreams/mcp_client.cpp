@@ -273,7 +273,7 @@ void mcp_client::resume(std::shared_ptr<exchange_state> st) {
 }
 
 void mcp_client::connect(std::function<void(std::expected<json, upstream_failure>)> done) {
-    if (legacy()) return open_legacy({}, std::move(done));
+    if (legacy()) return reconnect_legacy(std::move(done));
     initialize(std::move(done), true);
 }
 
@@ -389,6 +389,7 @@ void mcp_client::close() {
         {
             std::lock_guard lock(mu_);
             s = std::move(stream_);
+            closed_ = true;
         }
         if (s) s->close();
         return;
@@ -436,7 +437,7 @@ std::shared_ptr<mcp_client::exchange> mcp_client::listen(message_fn on_message,
         }
         if (open) attach();
         else
-            connect([attach, on_end](std::expected<json, upstream_failure> r) {
+            reconnect_legacy([attach, on_end](std::expected<json, upstream_failure> r) {
                 if (!r) return on_end(false, r.error().message);
                 attach();
             });

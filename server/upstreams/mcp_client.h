@@ -64,8 +64,10 @@ public:
         std::chrono::milliseconds request_timeout{60'000};
         // The largest message the server may send (one JSON answer or event). Default: 8 MiB.
         std::size_t max_message_bytes = 8 * 1024 * 1024;
-        // Runs f after a delay (the server's retry hint before resuming a
-        // stream); unset: at once.
+        // Runs f after a delay: the server's retry hint before resuming a
+        // stream (unset: at once), and the bounds of the HTTP+SSE transport
+        // (the endpoint event, each response on the stream; unset: none --
+        // set it wherever such a server may be met, as upstreams does).
         std::function<void(std::chrono::milliseconds, std::function<void()>)> later;
     };
     using request_options = mcp_request_options;
@@ -152,6 +154,9 @@ private:
     bool legacy() const;
     // Opens a stream and initializes over it; why: what was refused before (for the message).
     void open_legacy(std::string why, std::function<void(std::expected<json, upstream_failure>)> done);
+    // A new stream and session once the last has ended: one at a time, the
+    // callers meanwhile wait for the same one.
+    void reconnect_legacy(std::function<void(std::expected<json, upstream_failure>)> then);
     void post_legacy(std::shared_ptr<exchange_state> st);
     void on_stream_message(json m, const legacy_stream* via);
     void on_stream_end(const legacy_stream* via, const std::string& why);
@@ -177,6 +182,9 @@ private:
     std::map<std::string, pending> pending_;  // requests awaiting their response, by id (JSON text)
     message_fn listener_;                     // listen()'s, for the messages of no request
     std::function<void(bool, std::string)> listen_end_;
+    bool reconnecting_ = false;  // a new stream is being opened and initialized
+    std::vector<std::function<void(std::expected<json, upstream_failure>)>> reconnect_waiters_;
+    bool closed_ = false;  // close() was called: no stream is opened any more
 };
 
 }  // namespace litemcp::server

@@ -15,10 +15,12 @@ using mcp_client_detail::failure;
 using mcp_client_detail::is_response;
 
 // The handle of a request waiting for its answer on the stream: cancelling
-// it cancels the POST if it is still under way and ends the request.
+// it cancels the POST if it is still under way and ends the request. It
+// holds the request weakly: the request holds it (through its exchange),
+// and what keeps the request alive until its answer is pending_.
 class mcp_client::legacy_wait : public transport::client_exchange {
 public:
-    legacy_wait(std::weak_ptr<mcp_client> client, std::shared_ptr<exchange_state> st, std::string key)
+    legacy_wait(std::weak_ptr<mcp_client> client, std::weak_ptr<exchange_state> st, std::string key)
         : client_(std::move(client)), st_(std::move(st)), key_(std::move(key)) {}
     void set_post(std::shared_ptr<transport::client_exchange> x) {
         std::lock_guard lock(mu_);
@@ -31,13 +33,15 @@ public:
             post = std::move(post_);
         }
         if (post) post->cancel();
-        if (auto c = client_.lock()) c->unpend(key_, st_);
-        st_->finish(std::unexpected(failure(upstream_failure::kind::cancelled, "cancelled")));
+        auto st = st_.lock();
+        if (!st) return;  // answered and gone
+        if (auto c = client_.lock()) c->unpend(key_, st);
+        st->finish(std::unexpected(failure(upstream_failure::kind::cancelled, "cancelled")));
     }
 
 private:
     std::weak_ptr<mcp_client> client_;
-    std::shared_ptr<exchange_state> st_;
+    std::weak_ptr<exchange_state> st_;
     const std::string key_;
     std::mutex mu_;
     std::shared_ptr<transport::client_exchange> post_;
@@ -75,6 +79,10 @@ void mcp_client::open_legacy(std::string why, std::function<void(std::expected<j
             std::shared_ptr<legacy_stream> old;
             {
                 std::lock_guard lock(self->mu_);
+                if (self->closed_) {  // close() came while it opened: nobody wants it
+                    (*s)->close();
+                    return done(std::unexpected(failure(upstream_failure::kind::cancelled, "the client was closed")));
+                }
                 if (!self->legacy_)
                     spdlog::info("upstreams: {}: the server speaks the HTTP+SSE transport (2024-11-05); its endpoint is {}",
                                  self->opts_.url, (*s)->endpoint());
@@ -89,49 +97,86 @@ void mcp_client::open_legacy(std::string why, std::function<void(std::expected<j
         });
 }
 
-void mcp_client::post_legacy(std::shared_ptr<exchange_state> st) {
-    std::shared_ptr<legacy_stream> s;
+void mcp_client::reconnect_legacy(std::function<void(std::expected<json, upstream_failure>)> then) {
     {
         std::lock_guard lock(mu_);
-        s = stream_;
+        reconnect_waiters_.push_back(std::move(then));
+        if (reconnecting_) return;  // one new stream and session for all who wait
+        reconnecting_ = true;
     }
     auto self = shared_from_this();
-    if (!s || !s->alive()) {
-        if (!st->may_reconnect || st->initialize)
-            return st->finish(std::unexpected(
-                failure(upstream_failure::kind::unreachable, "the server's event stream (HTTP+SSE) has ended")));
+    open_legacy({}, [self](std::expected<json, upstream_failure> r) {
+        std::vector<std::function<void(std::expected<json, upstream_failure>)>> waiting;
+        {
+            std::lock_guard lock(self->mu_);
+            waiting.swap(self->reconnect_waiters_);
+            self->reconnecting_ = false;
+        }
+        for (auto& w : waiting) w(r);
+    });
+}
+
+void mcp_client::post_legacy(std::shared_ptr<exchange_state> st) {
+    auto self = shared_from_this();
+    // initialize and notifications/initialized open a session; everything
+    // else waits until one is open.
+    const bool handshake = st->initialize || string_field(st->message, "method") == "notifications/initialized";
+    auto again = [self, st] {
         // The stream was the session: a new one, then the message once more.
         st->answered = true;
-        spdlog::info("upstreams: {}: the server's event stream has ended; opening a new one", opts_.url);
-        return connect([self, st](std::expected<json, upstream_failure> c) {
+        self->reconnect_legacy([self, st](std::expected<json, upstream_failure> c) {
             if (!c) return st->on_response(std::unexpected(c.error()));
             self->post(st->message, st->ex, st->on_message, st->on_response, false, st->opts);
         });
-    }
+    };
     const std::string key = st->id.is_null() ? std::string() : to_json(st->id);
-    if (!key.empty()) {
+    std::shared_ptr<legacy_stream> s;
+    bool usable;
+    {
         std::lock_guard lock(mu_);
-        pending_[key] = pending{st, s.get()};
+        s = stream_;
+        usable = s && s->alive() && (handshake || !reconnecting_);
+        // Filed under the same lock as the stream's end clears the list: a
+        // request is either failed by that end or sent on a live stream.
+        if (usable && !key.empty()) pending_[key] = pending{st, s.get()};
+    }
+    if (!usable) {
+        if (handshake || !st->may_reconnect)
+            return st->finish(std::unexpected(
+                failure(upstream_failure::kind::unreachable, "the server's event stream (HTTP+SSE) has ended")));
+        spdlog::info("upstreams: {}: the server's event stream has ended; opening a new one", opts_.url);
+        return again();
     }
     auto wait = std::make_shared<legacy_wait>(self, st, key);
     if (!st->ex->carry(wait)) return;  // cancelled already: carry() cancelled the wait
     std::weak_ptr<mcp_client> weak = self;
-    wait->set_post(s->post(st->message, [weak, st, key](std::expected<void, upstream_failure> taken) {
+    wait->set_post(s->post(st->message, [weak, st, key, s, handshake, again](std::expected<std::string, upstream_failure> taken) {
         auto self = weak.lock();
         if (!taken) {
             if (self) self->unpend(key, st);
+            // The server forgot the session (the stream is closed now): a
+            // new one, and this message once more.
+            if (self && !s->alive() && !handshake && st->may_reconnect &&
+                taken.error().what == upstream_failure::kind::unreachable && !st->answered)
+                return again();
             return st->finish(std::unexpected(taken.error()));
         }
         if (key.empty()) return st->finish(json::object());  // a notification or a response: taken is all
+        // Some servers answer the request in the POST's own body.
+        if (auto m = parse_json(*taken); m && is_response(*m) && (*m)["id"] == st->id) {
+            if (self) self->unpend(key, st);
+            return st->take(std::move(*m));
+        }
         // The answer comes on the stream, within the request's bound.
         if (!self || !self->opts_.later) return;
         const auto bound = st->opts.timeout.value_or(self->opts_.request_timeout);
-        self->opts_.later(bound, [weak, st, key, bound] {
-            if (st->answered) return;
-            if (auto self = weak.lock()) self->unpend(key, st);
-            st->finish(std::unexpected(failure(upstream_failure::kind::unreachable,
-                                               "no response on the server's event stream within " +
-                                                   std::to_string(bound.count()) + " ms")));
+        self->opts_.later(bound, [weak, st = std::weak_ptr<exchange_state>(st), key, bound] {
+            auto state = st.lock();
+            if (!state || state->answered) return;
+            if (auto self = weak.lock()) self->unpend(key, state);
+            state->finish(std::unexpected(failure(upstream_failure::kind::unreachable,
+                                                  "no response on the server's event stream within " +
+                                                      std::to_string(bound.count()) + " ms")));
         });
     }));
 }

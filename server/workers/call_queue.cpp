@@ -99,19 +99,23 @@ std::optional<std::string> call_queue::take(const std::string& key, const std::s
     // One server takes it: the first to swap the record it read.
     auto taken = p_.st.kv_swap(key, text, to_json((*c)->record(p_.peers.node())));
     if (!taken || !*taken) return std::nullopt;
-    auto& call = **c;
-    call.state = worker_call::phase::ready;  // the shared cursor may be past its topic record
-    w->ready.push_back(call.id);
+    (*c)->state = worker_call::phase::ready;  // the shared cursor may be past its topic record
+    spdlog::info("workers: {}: call {} of a server that stopped is now this server's", (*c)->worker, (*c)->id);
+    const auto id = file(std::move(*c), *w);
     // An instance here may hold it in a slot for the server that stopped
-    // (w-deliver): that slot is free now, or the call could wait for it
-    // until its deadline -- only another server's w-deliver would reuse
-    // it. It is delivered again from here (at least once).
-    if (auto held = held_.find(call.id); held != held_.end()) {
-        if (auto i = held->second.instance.lock(); i && i->busy > 0) i->busy--;
+    // (w-deliver): only another server's w-deliver would reuse that slot,
+    // so the call could wait for it until its deadline. The slot is freed,
+    // and the call goes to that instance again when it has room (it works
+    // on the call: an upstream's then does not run it twice). Delivered by
+    // pump(), after the hub has restored the call's client.
+    if (auto held = held_.find(id); held != held_.end()) {
+        auto i = held->second.instance.lock();
         held_.erase(held);
+        if (i && i->busy > 0) i->busy--;
+        find(id)->prefer = i;
     }
-    spdlog::info("workers: {}: call {} of a server that stopped is now this server's", call.worker, call.id);
-    return file(std::move(*c), *w);
+    w->ready.push_back(id);
+    return id;
 }
 
 std::string call_queue::file(std::unique_ptr<worker_call> c, hub_worker& w) {

@@ -57,8 +57,10 @@ void call_queue::pump(hub_worker& w, effects& fx) {
             }
             return w.ready.size() < max_ready;
         }, "workers: " + w.name);
-        if (read == follow_outcome::failed)
-            p_.schedule(clock::now() + std::chrono::milliseconds(100), {hub_timer::kind::resume, w.name, {}, 0});
+        if (read == follow_outcome::failed && !w.reread_pending) {
+            w.reread_pending = true;
+            p_.schedule(clock::now() + std::chrono::milliseconds(100), {hub_timer::kind::reread, w.name, {}, 0});
+        }
     }
     if (clock::now() >= w.suspended_until) {
         while (!w.ready.empty()) {
@@ -71,7 +73,10 @@ void call_queue::pump(hub_worker& w, effects& fx) {
             w.ready.pop_front();
             auto* c = find(id);
             if (!c || c->state != worker_call::phase::ready) continue;
-            deliver(w, *c, best, fx);
+            auto to = best;
+            if (auto p = c->prefer.lock(); p && p->attached && p->busy < w.concurrency && p->channel->is_open()) to = p;
+            c->prefer.reset();
+            deliver(w, *c, to, fx);
         }
         // No free instance here: the instances on other servers.
         while (!w.ready.empty() && !w.elsewhere.empty() && w.asking < max_asking) {

@@ -192,6 +192,12 @@ void worker_hub::on_timer(const hub_timer& t, effects& fx) {
         case hub_timer::kind::status:
             if (auto* w = regs_->find(t.worker); w && w->status_pending) regs_->save_status(*w);
             return;
+        case hub_timer::kind::reread:
+            if (auto* w = regs_->find(t.worker)) {
+                w->reread_pending = false;
+                calls_->pump(*w, fx);
+            }
+            return;
         case hub_timer::kind::cursor:
             if (auto* w = regs_->find(t.worker); w && w->cursor_pending) calls_->save_cursor(*w);
             return;

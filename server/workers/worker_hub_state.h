@@ -83,6 +83,7 @@ struct hub_worker {
     std::uint64_t next = 0;          // next topic offset to read
     std::uint64_t saved_cursor = 0;  // the broker-held cursor: never past an open call
     bool cursor_pending = false;     // a save of the cursor is scheduled (call_queue::cursor_moved)
+    bool reread_pending = false;     // a failed read of the topic is tried again (call_queue::pump)
     std::set<std::uint64_t> pinned;  // topic offsets of open calls already read
     std::deque<std::string> ready;   // calls waiting for an instance, in order
     std::vector<std::shared_ptr<hub_instance>> instances;
@@ -154,6 +155,7 @@ struct hub_worker {
         next = old.next;
         saved_cursor = old.saved_cursor;
         cursor_pending = old.cursor_pending;
+        reread_pending = old.reread_pending;
         pinned = std::move(old.pinned);
         ready = std::move(old.ready);
         instances = std::move(old.instances);
@@ -195,6 +197,7 @@ struct worker_call {
     std::optional<std::uint64_t> offset;  // its record on the worker's topic, once read
     phase state = phase::queued;
     std::weak_ptr<hub_instance> holder;  // delivered to
+    std::weak_ptr<hub_instance> prefer;  // deliver to this one when it has room (it held the call for a server that stopped)
     std::string holder_node;             // delivered through another server (w-deliver): its node
     std::uint64_t generation = 0;   // bumps at each change of phase: stale timers do nothing
     clock::time_point invisible_until;
@@ -220,7 +223,7 @@ struct worker_call {
 struct hub_timer {
     // reply: a hub_peers request's wait (generation: its q); beat: this
     // server's w-beat; peer_slot: a held_for_peer's deadline (call: its id).
-    enum class kind { invisibility, retry, deadline, resume, offline, status, cursor, expiry, reply, beat, peer_slot };
+    enum class kind { invisibility, retry, deadline, resume, offline, status, cursor, reread, expiry, reply, beat, peer_slot };
     kind what;
     std::string worker, call;
     std::uint64_t generation = 0;

@@ -318,6 +318,57 @@ class LegacySse(UpstreamTest):
         self.assertTrue(msgs[-1]["result"]["isError"], msgs)
         self.assertIn("cannot tell which call", msgs[-1]["result"]["content"][0]["text"])
 
+    def test_a_server_answering_in_the_post_s_body_is_understood(self):
+        # Some servers on this transport answer a request in the POST's own
+        # body (200) instead of on the stream.
+        class InBody(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                self.wfile.write(b"event: endpoint\ndata: /messages?sessionId=7\n\n")
+                self.wfile.flush()
+                time.sleep(30)
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(n))
+                if self.path == "/sse":
+                    out, status = b"", 405
+                elif "id" not in body:
+                    out, status = b"", 202
+                else:
+                    results = {
+                        "initialize": {"protocolVersion": "2024-11-05", "capabilities": {"tools": {}},
+                                       "serverInfo": {"name": "in-body", "version": "1"}},
+                        "tools/list": {"tools": [{"name": "hello", "inputSchema": {"type": "object"}}]},
+                        "tools/call": {"content": [{"type": "text", "text": "hello from the body"}]},
+                        "ping": {},
+                    }
+                    out = json.dumps({"jsonrpc": "2.0", "id": body["id"],
+                                      "result": results.get(body["method"], {})}).encode()
+                    status = 200
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *a):
+                pass
+
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), InBody)
+        httpd.daemon_threads = True
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        self.addCleanup(httpd.shutdown)
+        status, reply = register(self.srv, "inbody", "http://127.0.0.1:%d/sse" % httpd.server_address[1])
+        self.assertEqual(status, 201, reply)
+        self.assertEqual(reply["upstream"]["serverInfo"]["name"], "in-body")
+        msgs = result_of(self.srv, self.sid, 1, "inbody__hello")
+        self.assertEqual(msgs[-1]["result"]["content"][0]["text"], "hello from the body")
+
     def test_an_endpoint_on_another_origin_is_refused(self):
         class Elsewhere(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
