@@ -52,7 +52,7 @@ void worker_sink::ask(const call_ticket& t, std::string method, json params, std
                 sink->asking_.erase(it);
         }
     };
-    auto held = std::make_shared<slot>(slot{this, holder});
+    auto held = std::make_shared<slot>(this, holder);  // made in place: a copy's temporary would give the slot back
     const bool queued = p_.pool && p_.pool->post([live, method = std::move(method), params = std::move(params), done, held] {
         json answer;
         try {
