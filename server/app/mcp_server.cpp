@@ -142,12 +142,14 @@ void make_parts(mcp_server::impl& p) {
         worker_sink::parts{*p.sessions, *p.tasks, nullptr, nullptr, p.relay.get(), p.cfg.workers.relay_per_client});
     p.workers = std::make_unique<worker_hub>(*p.st, p.reg, *p.sink, p.cfg.workers);
     p.upstream_links = std::make_unique<upstreams>(*p.workers, p.cfg.upstreams);
+    p.parked = std::make_unique<parked_inputs>(
+        parked_inputs::parts{*p.workers, *p.timers, o.request_state.ttl, p.cfg.workers.max_parked_inputs});
     // The task runner runs handlers through the dispatcher, whose methods
     // start tasks through the runner: the runner reaches it through p.
     p.runner = std::make_unique<task_runner>(
         task_runner::parts{o, *p.tasks, *p.workers, *p.handlers, *p.timers, authenticated,
                            [raw = &p](const std::shared_ptr<call>& c) { return raw->calls->run(c); }});
-    p.calls = std::make_unique<dispatcher>(method_services{p.reg, p.schemas, *p.workers, *p.sessions, *p.st, *p.runner});
+    p.calls = std::make_unique<dispatcher>(method_services{p.reg, p.schemas, *p.workers, *p.sessions, *p.st, *p.runner, *p.parked});
     p.signals = std::make_unique<session_signals>(
         session_signals::parts{*p.st, *p.sessions, *p.workers, *p.handlers, *p.timers, p.stopping});
     // Signals from the other servers sharing the store: about workers
@@ -171,7 +173,7 @@ void make_parts(mcp_server::impl& p) {
                                   *p.states, *p.results, p.meter, authenticated});
     p.endpoint = std::make_unique<mcp_endpoint>(
         mcp_endpoint::parts{o, *p.auth, *p.handlers, *p.session_api, *p.stateless_api});
-    p.sink->attach(*p.session_api, *p.runner);
+    p.sink->attach(*p.session_api, *p.runner, *p.parked);
     p.notices = std::make_unique<change_notices>(change_notices::parts{*p.st, *p.sessions, *p.stateless_api});
     p.reg.on_list_changed([raw = &p](list_kind k) { raw->notices->list_changed(k); });
     p.reg.on_resource_updated([raw = &p](const std::string& uri) { raw->notices->resource_updated(uri); });
@@ -279,6 +281,7 @@ void mcp_server::stop() {
     p.sessions->close_streams();
     // The pools finish what they hold and refuse more; a request whose record
     // is still being appended then gets a "busy" answer.
+    p.parked->stop();  // the tool servers' requests waiting for clients' next rounds get an error
     p.upstream_links->stop();
     p.relay->stop();  // a relayed request still waiting ends: its call is cancelled below
     p.workers->stop();

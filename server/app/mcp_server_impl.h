@@ -70,6 +70,7 @@ public:
     std::unique_ptr<work_pool> handlers;
     std::unique_ptr<work_pool> delivery;
     std::unique_ptr<work_pool> relay;  // requests relayed to a client for a worker's call, each waiting for its answer
+    std::unique_ptr<parked_inputs> parked;  // before timers: destroyed after them, so no timer outlives it
     std::unique_ptr<timer_queue> timers;
     std::unique_ptr<task_table> tasks;
     std::unique_ptr<worker_sink> sink;

@@ -178,6 +178,7 @@ std::vector<setting> settings_for(program_options& o) {
     f.push_back({"worker-max-instances", "instances connected per worker", num(w.max_instances), std::to_string(w.max_instances)});
     f.push_back({"relay-threads", "requests of tool servers to calling clients (sampling, elicitation, roots) waiting for an answer at once", num(w.relay_threads), std::to_string(w.relay_threads)});
     f.push_back({"relay-per-client", "of those, at most this many for one client (its principal, or its session without authentication)", num(w.relay_per_client), std::to_string(w.relay_per_client)});
+    f.push_back({"max-parked-inputs", "requests of tool servers to clients that answer in rounds (2026-07-28, tasks) waiting for the client's next round at once", num(w.max_parked_inputs), std::to_string(w.max_parked_inputs)});
     f.push_back({"worker-max-open-calls", "queued and delivered calls per worker (beyond: a tool error)", num(w.max_open_calls), std::to_string(w.max_open_calls)});
     auto& u = c.upstreams;
     f.push_back({"upstream-request-timeout-ms", "how long an upstream MCP server may take to answer initialize, a list or a ping, and to start answering a call (a registration may choose its own)", ms(u.request_timeout), std::to_string(u.request_timeout.count())});

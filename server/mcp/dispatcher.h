@@ -23,6 +23,7 @@ namespace litemcp::server {
 
 class task_runner;
 class worker_hub;
+class parked_inputs;
 
 // What the method handlers (methods/) work with.
 struct method_services {
@@ -32,6 +33,7 @@ struct method_services {
     session_table& sessions;
     store::store& st;
     task_runner& tasks;
+    parked_inputs& parked;
 
     // Hands a call to the worker that serves it; the worker's answer
     // completes the call later (worker_calls.cpp).

@@ -242,6 +242,7 @@ void task_runner::settle(const std::shared_ptr<task>& t, const call* c, call_out
             r.status = task_status::input_required;
             r.status_message = "waiting for input";
             r.input_requests = c->input_requests;
+            r.answers = c->answers;  // a worker's parked request is named there (parked_inputs.h)
             return "input required";
         }
         if (!*outcome) {

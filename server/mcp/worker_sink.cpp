@@ -25,10 +25,10 @@ void worker_sink::ask(const call_ticket& t, std::string method, json params, std
         done(json{{"error", {{"code", code}, {"message", std::move(message)}}}});
     };
     if (!t.live || t.live->channel->ended()) return refuse(rpc_code::internal_error, "nobody waits for this call any more");
-    if (!t.live->channel->session())
-        return refuse(rpc_code::method_not_found,
-                      "the calling client cannot be asked in the middle of this call: it answers input in rounds "
-                      "(2026-07-28, or a task)");
+    if (!t.live->channel->session()) {
+        if (!p_.parked) return refuse(rpc_code::internal_error, "the calling client answers input in rounds");
+        return p_.parked->park(t, std::move(method), std::move(params), std::move(done));
+    }
     auto live = t.live;
     const auto& principal = live->channel->principal();
     const std::string holder = principal.empty() ? "session " + live->channel->session()->id : "principal " + principal;

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 
+#include "server/mcp/parked_inputs.h"
 #include "server/mcp/session_endpoint.h"
 #include "server/mcp/task_runner.h"
 #include "server/sessions/session.h"
@@ -39,19 +40,22 @@ public:
         // slow to answer cannot stop the others' requests
         // (worker_options::relay_per_client). Default: 4.
         std::size_t max_per_client = 4;
+        // Where a request to a client that answers in rounds waits.
+        parked_inputs* parked = nullptr;
     };
     explicit worker_sink(parts p) : p_(p) {}
-    void attach(session_endpoint& endpoint, task_runner& runner) {
+    void attach(session_endpoint& endpoint, task_runner& runner, parked_inputs& parked) {
         p_.endpoint = &endpoint;
         p_.runner = &runner;
+        p_.parked = &parked;
     }
 
     void notify(const call_ticket& t, json notification, std::optional<log_level> level) override;
     void finish(const call_ticket& t, std::optional<json> response) override;
     std::shared_ptr<call> restored(const call_ticket& t) override;
-    // Only a legacy session's client can be asked in the middle of a call;
-    // the others answer input in rounds, which a call already forwarded
-    // cannot take part in.
+    // A legacy session's client is asked in the middle of the call, on its
+    // stream; the others answer input in rounds: the request is parked
+    // until the client's next round (parked_inputs.h).
     void ask(const call_ticket& t, std::string method, json params, std::function<void(json answer)> done) override;
 
 private:

@@ -188,7 +188,7 @@ bool call_queue::forget(const std::string& id) {
 }
 
 std::optional<std::string> call_queue::adopt(const call_origin& from, const json& request_id, const call_origin& to,
-                                             const json& new_request_id) {
+                                             const json& new_request_id, std::shared_ptr<call> live) {
     auto k = by_request_.find(request_key(from, request_id));
     if (k == by_request_.end()) return std::nullopt;
     auto* c = find(k->second);
@@ -196,9 +196,11 @@ std::optional<std::string> call_queue::adopt(const call_origin& from, const json
     by_request_.erase(k);
     c->ticket.origin = to;
     c->ticket.request_id = new_request_id;
+    if (live) c->ticket.live = std::move(live);
     by_request_[request_key(to, new_request_id)] = c->id;
     // Not counted yet: queued() has not written its state; it will write this one.
-    if (c->counted) save(*c, "that it now serves " + to.key());
+    const bool moved = from.key() != to.key() || request_id != new_request_id;
+    if (c->counted && moved) save(*c, "that it now serves " + to.key());
     return c->worker;
 }
 

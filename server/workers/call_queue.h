@@ -77,7 +77,7 @@ public:
 
     // Files an open call under another origin (see worker_hub::adopt).
     std::optional<std::string> adopt(const call_origin& from, const json& request_id, const call_origin& to,
-                                     const json& new_request_id);
+                                     const json& new_request_id, std::shared_ptr<call> live);
     // notifications/cancelled: the holder is told so (notifications/cancelled), nobody gets a response.
     void cancel(const call_origin& origin, const json& request_id, effects& fx);
 

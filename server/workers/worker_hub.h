@@ -80,6 +80,10 @@ struct worker_options {
     // (--relay-per-client; default 4). Beyond, the server gets a JSON-RPC error.
     unsigned relay_threads = 16;
     std::size_t relay_per_client = 4;
+    // Such requests to clients that answer in rounds (2026-07-28, tasks)
+    // wait for the client's next round without a thread: this many at
+    // once (--max-parked-inputs; default 10,000).
+    std::size_t max_parked_inputs = 10'000;
 };
 
 // The MCP side of a worker call: who waits for it and where its messages go.
@@ -239,10 +243,12 @@ public:
     // Files an open call again under another origin (a 2026-07-28 call that
     // became a task: the task, request id the task id), in memory and in
     // its durable state, so that after a restart its answer settles the
-    // task. Returns the worker serving it, or nullopt when the call is no
-    // longer open.
+    // task. live, when given, is the call its messages and answer go
+    // through from now on (a client's next round, parked_inputs.h).
+    // Returns the worker serving it, or nullopt when the call is no longer
+    // open.
     std::optional<std::string> adopt(const call_origin& from, const json& request_id, const call_origin& to,
-                                     const json& new_request_id);
+                                     const json& new_request_id, std::shared_ptr<call> live = nullptr);
 
     // ---- the other servers sharing the store (hub_peers.h) ----
     // A signal whose channel starts with "w-"; never blocks: what it asks

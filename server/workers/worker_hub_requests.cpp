@@ -380,9 +380,9 @@ std::expected<std::string, std::string> worker_hub::submit(const std::string& wo
 }
 
 std::optional<std::string> worker_hub::adopt(const call_origin& from, const json& request_id, const call_origin& to,
-                                             const json& new_request_id) {
+                                             const json& new_request_id, std::shared_ptr<call> live) {
     std::lock_guard lock(mu_);
-    return calls_->adopt(from, request_id, to, new_request_id);
+    return calls_->adopt(from, request_id, to, new_request_id, std::move(live));
 }
 
 void worker_hub::cancel(const call_origin& origin, const json& request_id) {

@@ -5,11 +5,13 @@ expiry, isolation, and a task surviving kill -9 of litemcp.
 
 usage: test_tasks.py /path/to/litemcp [unittest args]"""
 
+import itertools
 import json
 import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -340,6 +342,168 @@ class ModernTasks(unittest.TestCase):
         done = poll(self.srv, res["taskId"], ("completed",))
         self.assertEqual(done["result"]["content"][0]["text"], "report ready")
         inst.close()
+
+
+class WorkerInput(unittest.TestCase):
+    """A tool server's requests (sampling, elicitation) to a client that
+    answers input in rounds: a 2026-07-28 call is answered with
+    input_required, and its next round takes the answer to the tool server;
+    a task waits in input_required."""
+
+    SAMPLING = {"messages": [{"role": "user", "content": {"type": "text", "text": "two plus three?"}}], "maxTokens": 20}
+    ANSWER = {"role": "assistant", "content": {"type": "text", "text": "five"}, "model": "m-1"}
+    numbers = itertools.count(1)
+    ELICIT = {"message": "Your name?", "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server(BINARY, ["--request-state-ttl-ms", "3000"]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.cleanup()
+
+    def setUp(self):
+        n = next(WorkerInput.numbers)
+        self.tool_name, self.task_tool = "ask%d" % n, "ask_task%d" % n
+        self.w = Worker(self.srv, "asker%d" % n,
+                        [{"name": self.tool_name, "inputSchema": {"type": "object"}, "execution": {"taskSupport": "optional"}},
+                         {"name": self.task_tool, "inputSchema": {"type": "object"}, "execution": {"taskSupport": "required"}}])
+        self.inst = self.w.connect()
+
+    def tearDown(self):
+        self.inst.close()
+
+    def in_thread(self, f):
+        out = {}
+        t = threading.Thread(target=lambda: out.update(value=f()))
+        t.start()
+        return t, out
+
+    def asks(self, call_id, id, method, params):
+        """The worker's request; its HTTP answer comes with the client's."""
+        return self.in_thread(lambda: self.w.ask(call_id, id, method, params))
+
+    def test_a_2026_client_answers_a_worker_s_request_in_its_next_round(self):
+        first, got = self.in_thread(lambda: tool(self.srv, 1, self.tool_name, {"q": 1}))
+        ev = self.inst.next_call()
+        waiting, asked = self.asks(ev["id"], "s-1", "sampling/createMessage", self.SAMPLING)
+        first.join(10)
+        status, m = got["value"]
+        res = m["result"]
+        self.assertEqual((status, res["resultType"]), (200, "input_required"), m)
+        [(key, req)] = res["inputRequests"].items()
+        self.assertEqual(req["method"], "sampling/createMessage")
+        self.assertEqual(req["params"]["messages"], self.SAMPLING["messages"])
+        self.assertTrue(waiting.is_alive())  # the worker waits for the client's next round
+        second, got = self.in_thread(lambda: tool(self.srv, 2, self.tool_name, {"q": 1}, requestState=res["requestState"],
+                                                  inputResponses={key: self.ANSWER}))
+        waiting.join(10)
+        self.assertEqual(asked["value"], (200, {"jsonrpc": "2.0", "id": "s-1", "result": self.ANSWER}))
+        self.assertEqual(self.w.answer(ev["id"], {"content": [{"type": "text", "text": "it said five"}]})[0], 200)
+        second.join(10)
+        status, m = got["value"]
+        self.assertEqual(m["result"]["resultType"], "complete", m)
+        self.assertEqual(m["result"]["content"][0]["text"], "it said five")
+        self.assertEqual(m["id"], 2)
+        self.assertEqual(self.w.describe()["redelivered"], 0)  # one delivery throughout
+
+    def test_two_requests_at_once_are_asked_one_round_each(self):
+        first, got = self.in_thread(lambda: tool(self.srv, 1, self.tool_name, {}))
+        ev = self.inst.next_call()
+        a, asked_a = self.asks(ev["id"], "s-1", "sampling/createMessage", self.SAMPLING)
+        first.join(10)
+        res = got["value"][1]["result"]
+        b, asked_b = self.asks(ev["id"], "e-1", "elicitation/create", self.ELICIT)
+        time.sleep(0.3)  # the second request waits for the first's round
+        [(key, req)] = res["inputRequests"].items()
+        self.assertEqual(req["method"], "sampling/createMessage")
+        _, m = tool(self.srv, 2, self.tool_name, {}, requestState=res["requestState"], inputResponses={key: self.ANSWER})
+        res = m["result"]
+        self.assertEqual(res["resultType"], "input_required", m)
+        [(key, req)] = res["inputRequests"].items()
+        self.assertEqual(req["method"], "elicitation/create")
+        a.join(10)
+        self.assertEqual(asked_a["value"][1]["result"], self.ANSWER)
+        self.assertTrue(b.is_alive())
+        last, got = self.in_thread(lambda: tool(self.srv, 3, self.tool_name, {}, requestState=res["requestState"],
+                                                inputResponses={key: {"action": "accept", "content": {"name": "Ada"}}}))
+        b.join(10)
+        self.assertEqual(asked_b["value"][1]["result"]["content"], {"name": "Ada"})
+        self.w.answer(ev["id"], {"content": [{"type": "text", "text": "both"}]})
+        last.join(10)
+        self.assertEqual(got["value"][1]["result"]["content"][0]["text"], "both")
+
+    def test_an_answer_given_between_rounds_is_the_next_round_s(self):
+        first, got = self.in_thread(lambda: tool(self.srv, 1, self.tool_name, {}))
+        ev = self.inst.next_call()
+        waiting, asked = self.asks(ev["id"], "s-1", "sampling/createMessage", self.SAMPLING)
+        first.join(10)
+        res = got["value"][1]["result"]
+        self.w.answer(ev["id"], {"content": [{"type": "text", "text": "did without"}]})
+        [(key, _)] = res["inputRequests"].items()
+        _, m = tool(self.srv, 2, self.tool_name, {}, requestState=res["requestState"], inputResponses={key: self.ANSWER})
+        self.assertEqual(m["result"]["content"][0]["text"], "did without", m)
+        waiting.join(10)
+        self.assertIn("error", asked["value"][1])
+        # the same round again: nothing waits any more
+        _, m = tool(self.srv, 3, self.tool_name, {}, requestState=res["requestState"], inputResponses={key: self.ANSWER})
+        self.assertEqual(m["error"]["code"], -32602, m)
+        self.assertIn("call the tool again", m["error"]["message"])
+
+    def test_a_client_that_never_comes_back_cancels_the_call(self):
+        first, got = self.in_thread(lambda: tool(self.srv, 1, self.tool_name, {}))
+        ev = self.inst.next_call()
+        waiting, asked = self.asks(ev["id"], "s-1", "sampling/createMessage", self.SAMPLING)
+        first.join(10)
+        self.assertEqual(got["value"][1]["result"]["resultType"], "input_required")
+        waiting.join(10)  # --request-state-ttl-ms 3000
+        self.assertFalse(waiting.is_alive())
+        status, reply = asked["value"]
+        self.assertIn("next round", reply["error"]["message"], reply)
+        cancel = self.inst.next_cancel()
+        self.assertEqual(cancel["requestId"], ev["id"])
+
+    def test_a_task_waits_in_input_required_and_tasks_update_answers_the_worker(self):
+        status, m = tool(self.srv, 1, self.task_tool, {}, caps=TASK_CAPS)
+        task = m["result"]
+        self.assertEqual(task["resultType"], "task", m)
+        ev = self.inst.next_call()
+        waiting, asked = self.asks(ev["id"], "e-1", "elicitation/create", self.ELICIT)
+        view = poll(self.srv, task["taskId"], ("input_required",))
+        [(key, req)] = view["inputRequests"].items()
+        self.assertEqual((req["method"], req["params"]["message"]), ("elicitation/create", "Your name?"))
+        _, m = task_call(self.srv, 2, "tasks/update", task["taskId"],
+                         inputResponses={key: {"action": "accept", "content": {"name": "Ada"}}})
+        self.assertIn("result", m)
+        waiting.join(10)
+        self.assertEqual(asked["value"][1]["result"]["content"], {"name": "Ada"})
+        self.assertEqual(poll(self.srv, task["taskId"], ("working",))["status"], "working")
+        self.w.answer(ev["id"], {"content": [{"type": "text", "text": "hello Ada"}]})
+        done = poll(self.srv, task["taskId"], ("completed",))
+        self.assertEqual(done["result"]["content"][0]["text"], "hello Ada")
+
+    def test_a_2025_11_25_task_gets_the_worker_s_request_through_tasks_result(self):
+        sid, _ = self.srv.initialize(capabilities={"elicitation": {}})
+        h = {"Mcp-Session-Id": sid, "MCP-Protocol-Version": "2025-11-25"}
+        _, _, text = self.srv.request("POST", {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": self.tool_name, "arguments": {}, "task": {}}}, h)
+        task = [json.loads(l[6:]) for l in text.splitlines() if l.startswith("data: ") and len(l) > 6][-1]["result"]["task"]
+        ev = self.inst.next_call()
+        waiting, asked = self.asks(ev["id"], "e-1", "elicitation/create", self.ELICIT)
+        r = self.srv.open("POST", {"jsonrpc": "2.0", "id": 3, "method": "tasks/result", "params": {"taskId": task["taskId"]}}, h)
+        frames = (json.loads(e["data"]) for e in events(r) if e.get("data"))
+        request = next(frames)
+        self.assertEqual((request["method"], request["params"]["message"]), ("elicitation/create", "Your name?"))
+        self.assertEqual(request["params"]["_meta"]["io.modelcontextprotocol/related-task"], {"taskId": task["taskId"]})
+        status, _, _ = self.srv.request("POST", {"jsonrpc": "2.0", "id": request["id"],
+                                                 "result": {"action": "accept", "content": {"name": "Ada"}}}, h)
+        self.assertEqual(status, 202)
+        waiting.join(10)
+        self.assertEqual(asked["value"][1]["result"]["content"], {"name": "Ada"})
+        self.w.answer(ev["id"], {"content": [{"type": "text", "text": "hello Ada"}]})
+        final = next(f for f in frames if f.get("id") == 3)
+        self.assertEqual(final["result"]["content"][0]["text"], "hello Ada")
 
 
 class Metrics(unittest.TestCase):

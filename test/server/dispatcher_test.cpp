@@ -4,6 +4,7 @@
 
 #include "fake_channel.h"
 #include "server/mcp/dispatcher.h"
+#include "server/mcp/parked_inputs.h"
 #include "server/app/mcp_server.h"
 #include "server/mcp/task_runner.h"
 #include "server/workers/worker_hub.h"
@@ -32,6 +33,7 @@ struct fixture {
     std::unique_ptr<worker_hub> workers;
     std::unique_ptr<task_table> tasks;
     work_pool handlers{"test", 2, 100};
+    std::unique_ptr<parked_inputs> parked;  // before timers: destroyed after them
     timer_queue timers;
     std::unique_ptr<task_runner> runner;
     std::unique_ptr<dispatcher> calls;
@@ -44,10 +46,11 @@ struct fixture {
         sessions = std::make_unique<session_table>(*st, 100);
         workers = std::make_unique<worker_hub>(*st, reg, sink, worker_options{});
         tasks = std::make_unique<task_table>(*st, task_table_options{});
+        parked = std::make_unique<parked_inputs>(parked_inputs::parts{*workers, timers});
         runner = std::make_unique<task_runner>(task_runner::parts{
             options, *tasks, *workers, handlers, timers, false,
             [this](const std::shared_ptr<call>& c) { return calls->run(c); }});
-        calls = std::make_unique<dispatcher>(method_services{reg, schemas, *workers, *sessions, *st, *runner});
+        calls = std::make_unique<dispatcher>(method_services{reg, schemas, *workers, *sessions, *st, *runner, *parked});
         reg.add_tool({json{{"name", "count"},
                            {"inputSchema", {{"type", "object"}, {"properties", {{"n", {{"type", "integer"}}}}}, {"required", {"n"}}}}},
                       [](const json& args, request_context& ctx) -> rpc_result {
