@@ -206,6 +206,12 @@ std::expected<json, std::string> connector::lists() {
 std::expected<void, std::string> connector::register_worker() {
     auto l = lists();
     if (!l) return std::unexpected(l.error());
+    {
+        std::lock_guard lock(mu_);
+        task_tools_.clear();
+        for (const auto& t : l->value("tools", json::array()))
+            if (string_field(object_field(t, "execution"), "taskSupport") == "required") task_tools_.insert(string_field(t, "name"));
+    }
     upstream_definition d;
     d.name = o_.name;
     d.prefix = prefix_;
@@ -277,20 +283,31 @@ void connector::on_event(const json& e) {
     }
     if (method == "notifications/cancelled") {
         const auto params = object_field(e, "params");
-        std::string rpc;
+        std::string rpc, task_id;
         {
             std::lock_guard lock(mu_);
             auto it = calls_.find(string_field(params, "requestId"));
             if (it == calls_.end()) return;
             rpc = it->second;
             calls_.erase(it);
+            if (auto t = tasks_.find(string_field(params, "requestId")); t != tasks_.end()) {
+                task_id = t->second;
+                tasks_.erase(t);
+            }
         }
         child_->send(make_notification("notifications/cancelled", json{{"requestId", rpc}, {"reason", string_field(params, "reason")}}));
+        if (!task_id.empty()) request_child("tasks/cancel", json{{"taskId", task_id}}, rpc + "#cancel", [](json) {});
         return;
     }
     auto call = worker_messages::read_call(e);
     if (!call) return;
     const auto call_id = call->id;
+    // A task the child makes of the call lives as long as the call may.
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+    const std::int64_t ttl = call->deadline_ms && static_cast<std::int64_t>(call->deadline_ms) > now_ms + 1'000
+                                 ? static_cast<std::int64_t>(call->deadline_ms) - now_ms
+                                 : 3'600'000;
     upstream_definition d;
     d.name = o_.name;
     d.prefix = prefix_;
@@ -301,27 +318,57 @@ void connector::on_event(const json& e) {
         std::lock_guard lock(mu_);
         if (calls_.contains(call_id)) return;  // delivered again while the child still works on it
         calls_[call_id] = rpc;
+        // A tool the child runs only as a task is called as one.
+        if (request->method == "tools/call" && task_tools_.contains(string_field(request->params, "name")))
+            request->params["task"] = json{{"ttl", ttl}};
     }
-    request_child(request->method, std::move(request->params), rpc, [this, call_id, rpc](json r) {
+    request_child(request->method, std::move(request->params), rpc, [this, call_id, rpc](json r) { child_answered(call_id, rpc, std::move(r)); });
+}
+
+void connector::child_answered(const std::string& call_id, const std::string& rpc, json r) {
+    // The child made a task of the call (a 2025-11-25 CreateTaskResult):
+    // tasks/result waits for its end (the child's requests meanwhile reach
+    // the calling client as any other) and answers with its result.
+    if (auto t = object_field(object_field(r, "result"), "task"); !t.empty() && !r["result"].contains("content") &&
+                                                                   !string_field(t, "taskId").empty()) {
+        const auto task_id = string_field(t, "taskId");
+        bool cancelled = false, again = false;
         {
             std::lock_guard lock(mu_);
             auto it = calls_.find(call_id);
-            if (it == calls_.end() || it->second != rpc) return;  // cancelled meanwhile
-            calls_.erase(it);
+            cancelled = it == calls_.end() || it->second != rpc;
+            again = !cancelled && tasks_.contains(call_id);  // tasks/result answered with a task: not followed
+            if (!cancelled && !again) tasks_[call_id] = task_id;
         }
-        // The child's response is the call's, under the call's id: a result
-        // object, or a well-formed error; anything else is an error for the
-        // client (sending the call again would get the same).
-        if (auto e = r.find("error"); e != r.end() && e->is_object() && e->contains("code") && (*e)["code"].is_number_integer() &&
-                                      e->contains("message") && (*e)["message"].is_string()) {
-            json err{{"code", (*e)["code"]}, {"message", (*e)["message"]}};
-            if (e->contains("data")) err["data"] = (*e)["data"];
-            return post(call_id, json{{"jsonrpc", "2.0"}, {"id", call_id}, {"error", std::move(err)}});
-        }
-        if (!r.contains("result") || !r["result"].is_object())
-            return post(call_id, make_error(call_id, rpc_code::internal_error, "the stdio server answered no result object"));
-        post(call_id, make_result(call_id, std::move(r["result"])));
-    });
+        if (cancelled) return request_child("tasks/cancel", json{{"taskId", task_id}}, rpc + "#cancel", [](json) {});
+        if (!again)
+            return request_child("tasks/result", json{{"taskId", task_id}}, rpc + "#result",
+                                 [this, call_id, rpc](json r) { child_answered(call_id, rpc, std::move(r)); });
+        r = make_error(call_id, rpc_code::internal_error, "the stdio server answered tasks/result with another task");
+    }
+    {
+        std::lock_guard lock(mu_);
+        auto it = calls_.find(call_id);
+        if (it == calls_.end() || it->second != rpc) return;  // cancelled meanwhile
+        calls_.erase(it);
+        tasks_.erase(call_id);
+    }
+    // The child's response is the call's, under the call's id: a result
+    // object, or a well-formed error; anything else is an error for the
+    // client (sending the call again would get the same).
+    if (auto e = r.find("error"); e != r.end() && e->is_object() && e->contains("code") && (*e)["code"].is_number_integer() &&
+                                  e->contains("message") && (*e)["message"].is_string()) {
+        json err{{"code", (*e)["code"]}, {"message", (*e)["message"]}};
+        if (e->contains("data")) err["data"] = (*e)["data"];
+        return post(call_id, json{{"jsonrpc", "2.0"}, {"id", call_id}, {"error", std::move(err)}});
+    }
+    if (!r.contains("result") || !r["result"].is_object())
+        return post(call_id, make_error(call_id, rpc_code::internal_error, "the stdio server answered no result object"));
+    if (auto meta = r["result"].find("_meta"); meta != r["result"].end() && meta->is_object()) {
+        meta->erase("io.modelcontextprotocol/related-task");
+        if (meta->empty()) r["result"].erase("_meta");
+    }
+    post(call_id, make_result(call_id, std::move(r["result"])));
 }
 
 void connector::post(const std::string& call_id, json message, std::function<void(const json& answer)> answered) {

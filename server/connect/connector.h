@@ -7,10 +7,11 @@
 // to the child under its own id, and posts what comes back -- progress,
 // log messages, the response -- to the call in litemcp. The child's
 // sampling, elicitation and roots requests during a call go the same way
-// to the calling client, and its answer back. Every call is durable in litemcp before it reaches
-// the connector, so a connector (or child) that dies mid-call gets it again
-// once it is back, and litemcp's restarts are ridden out: it registers and
-// attaches again.
+// to the calling client, and its answer back; a tool the child runs only as
+// a task is called as one and followed with tasks/result. Every call is
+// durable in litemcp before it reaches the connector, so a connector (or
+// child) that dies mid-call gets it again once it is back, and litemcp's
+// restarts are ridden out: it registers and attaches again.
 //
 // Threading: run() blocks the calling thread until the child exits or
 // stop(); the HTTP client's thread and the child's reader thread report to
@@ -23,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,6 +60,9 @@ private:
     void request_child(const std::string& method, json params, json id, reply_fn reply);
     std::expected<json, std::string> request_child_and_wait(const std::string& method, json params);
     void from_child(json message);
+    // The child's response to call_id's request rpc: the call's answer, or
+    // a task's handle, whose result is then asked for (tasks/result).
+    void child_answered(const std::string& call_id, const std::string& rpc, json r);
     // ---- litemcp (the worker API) ----
     std::expected<json, std::string> lists();
     std::expected<void, std::string> register_worker();
@@ -81,6 +86,8 @@ private:
     std::condition_variable cv_;
     std::map<std::string, reply_fn> waiting_;        // the child's answers by our request id
     std::map<std::string, std::string> calls_;       // call id -> our request id to the child
+    std::map<std::string, std::string> tasks_;       // call id -> the task the child made of it
+    std::set<std::string> task_tools_;               // the child's tools it runs only as tasks
     std::string credential_;
     std::shared_ptr<transport::client_exchange> stream_;
     std::optional<int> exited_;

@@ -21,6 +21,13 @@ constexpr const char* known_versions[] = {"2025-11-25", "2025-06-18", "2025-03-2
 json client_capabilities() {
     return json{{"sampling", json::object()}, {"elicitation", json::object()}, {"roots", json::object()}};
 }
+// 2026-07-28: the Tasks extension too, so a server may answer a call with a
+// task, which litemcp follows to its end (upstream_tasks.cpp).
+json modern_capabilities() {
+    json c = client_capabilities();
+    c["extensions"] = json{{"io.modelcontextprotocol/tasks", json::object()}};
+    return c;
+}
 json client_info() { return json{{"name", "litemcp"}, {"version", "0.1.0"}}; }
 // Resumes of one answer in a row that brought no event: then it failed.
 constexpr int max_idle_resumes = 3;
@@ -312,7 +319,7 @@ void mcp_client::discover(std::string why, std::function<void(std::expected<json
     json m = {{"jsonrpc", "2.0"},
               {"id", "litemcp-" + std::to_string(next_id_++)},
               {"method", "server/discover"},
-              {"params", modern_request::with_envelope(json::object(), client_capabilities(), client_info())}};
+              {"params", modern_request::with_envelope(json::object(), modern_capabilities(), client_info())}};
     auto self = shared_from_this();
     post(std::move(m), std::make_shared<exchange>(), nullptr,
          [self, why, done](std::expected<json, upstream_failure> r) {
@@ -348,8 +355,17 @@ void mcp_client::discover(std::string why, std::function<void(std::expected<json
 
 void mcp_client::take_tools(const json& tools) {
     auto found = modern_request::header_params_of(tools);
+    std::set<std::string> task_tools;
+    for (const auto& t : tools)
+        if (string_field(object_field(t, "execution"), "taskSupport") == "required") task_tools.insert(string_field(t, "name"));
     std::lock_guard lock(mu_);
     header_params_ = std::move(found);
+    task_tools_ = std::move(task_tools);
+}
+
+bool mcp_client::needs_task(const std::string& tool) const {
+    std::lock_guard lock(mu_);
+    return !modern_ && task_tools_.contains(tool);
 }
 
 bool mcp_client::modern() const {
@@ -362,7 +378,7 @@ std::shared_ptr<mcp_client::exchange> mcp_client::request(const std::string& met
                                                           request_options o) {
     auto ex = std::make_shared<exchange>();
     json m = {{"jsonrpc", "2.0"}, {"id", std::move(id)}, {"method", method}};
-    if (modern()) m["params"] = modern_request::with_envelope(std::move(params), client_capabilities(), client_info());
+    if (modern()) m["params"] = modern_request::with_envelope(std::move(params), modern_capabilities(), client_info());
     else if (!params.is_null()) m["params"] = std::move(params);
     post(std::move(m), ex, std::move(on_message), std::move(on_response), true, o);
     return ex;

@@ -32,6 +32,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -130,6 +131,10 @@ public:
     // the arguments a tool's inputSchema marks with x-mcp-header again as
     // Mcp-Param-<name> headers.
     void take_tools(const json& tools);
+    // Whether the server runs this tool of its only as a task (a 2025-11-25
+    // server's execution.taskSupport "required"): it is called with
+    // params.task.
+    bool needs_task(const std::string& tool) const;
 
 private:
     struct exchange_state;
@@ -170,6 +175,7 @@ private:
     std::string version_;   // negotiated in initialize (or 2026-07-28, discovered)
     bool modern_ = false;
     modern_request::tool_header_params header_params_;
+    std::set<std::string> task_tools_;  // needs_task()
     std::uint64_t generation_ = 0;  // bumps with each new session
     std::atomic<std::uint64_t> next_id_{1};  // ids of the client's own requests (initialize, lists, ping)
     // The HTTP+SSE transport: set once the server was found to speak it.

@@ -37,6 +37,9 @@ void set_routing_headers(transport::header_list& headers, const json& message, c
     const auto name = method == "resources/read" ? string_field(p, "uri") : string_field(p, "name");
     if ((method == "tools/call" || method == "prompts/get" || method == "resources/read") && !name.empty())
         headers.set("Mcp-Name", header_value(name));
+    // A task's requests are routed by its id.
+    if (method.starts_with("tasks/") && !string_field(p, "taskId").empty())
+        headers.set("Mcp-Name", header_value(string_field(p, "taskId")));
     if (method != "tools/call") return;
     const auto it = params.find(name);
     if (it == params.end()) return;

@@ -63,6 +63,10 @@ std::expected<json, std::string> upstream_registration(const json& asked, const 
                                    "': a tool name here is 1 to 128 of A-Z a-z 0-9 _ . -");
         x["name"] = named;
         if (!x.contains("inputSchema")) x["inputSchema"] = json{{"type", "object"}};
+        // litemcp runs the server's task itself (upstream_tasks.cpp): its
+        // clients may call the tool either way.
+        if (auto e = x.find("execution"); e != x.end() && e->is_object() && e->value("taskSupport", "") == "required")
+            (*e)["taskSupport"] = "optional";
         tools.push_back(std::move(x));
     }
     json prompts = json::array();

@@ -19,15 +19,13 @@ constexpr std::string_view log_levels[] = {"debug", "info", "notice", "warning",
 constexpr std::size_t max_input_requests = 4;
 constexpr int max_input_rounds = 8;
 
+}  // namespace
 
-
-std::uint64_t wall_ms() {
+std::uint64_t upstream_instance::wall_ms() {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                           std::chrono::system_clock::now().time_since_epoch())
                                           .count());
 }
-
-}  // namespace
 
 bool upstream_instance::is_open() const {
     std::lock_guard lock(mu_);
@@ -73,6 +71,7 @@ void upstream_instance::close() {
         p_.client->send(make_notification("notifications/cancelled",
                                           json{{"requestId", f.rpc_id}, {"reason", "litemcp closed its connection"}}));
         if (f.exchange) f.exchange->cancel();
+        cancel_task(f.rpc_id, f.task_id);
     }
     for (auto& f : closed) p_.later(std::move(f));
 }
@@ -107,6 +106,11 @@ bool upstream_instance::forward(worker_messages::delivered_call call) {
     const auto rpc_id = request->id;
     auto& method = request->method;
     auto& params = request->params;
+    // A tool a 2025-11-25 server runs only as a task is called as one (its
+    // lifetime: the call's time left, or an hour); the task is followed to
+    // its end (upstream_tasks.cpp).
+    if (method == "tools/call" && p_.client->needs_task(string_field(params, "name")))
+        params["task"] = json{{"ttl", o.timeout ? o.timeout->count() : std::int64_t{3'600'000}}};
 
     {
         std::lock_guard lock(mu_);
@@ -154,26 +158,33 @@ void upstream_instance::send_flight(const std::string& call_id, const std::strin
     if (gone) ex->cancel();
 }
 
-void upstream_instance::input_round(const std::string& call_id, const std::string& rpc_id, const json& result) {
+std::optional<upstream_instance::flight> upstream_instance::take_flight(const std::string& call_id,
+                                                                      const std::string& rpc_id) {
+    std::lock_guard lock(mu_);
+    auto it = flights_.find(call_id);
+    if (it == flights_.end() || it->second.rpc_id != rpc_id) return std::nullopt;
+    flight f = std::move(it->second);
+    flights_.erase(it);
+    return f;
+}
+
+void upstream_instance::fail_call(const std::string& call_id, const std::string& rpc_id, int code,
+                                  const std::string& message, std::optional<json> data) {
+    auto f = take_flight(call_id, rpc_id);
+    if (!f) return;
+    cancel_task(rpc_id, f->task_id);
+    json e{{"code", code}, {"message", message}};
+    if (data) e["data"] = *data;
+    p_.report(call_id, "error", json{{"error", std::move(e)}});
+}
+
+void upstream_instance::gather_inputs(const std::string& call_id, const std::string& rpc_id, const json& requests,
+                                      std::function<void(json responses)> then) {
     const auto& d = p_.definition;
-    auto fail = [&](int code, const std::string& message, std::optional<json> data = std::nullopt) {
-        {
-            std::lock_guard lock(mu_);
-            auto it = flights_.find(call_id);
-            if (it == flights_.end() || it->second.rpc_id != rpc_id) return;
-            flights_.erase(it);
-        }
-        json e{{"code", code}, {"message", message}};
-        if (data) e["data"] = *data;
-        p_.report(call_id, "error", json{{"error", std::move(e)}});
-    };
-    const json requests = object_field(result, "inputRequests");
-    const json state = result.contains("requestState") ? result["requestState"] : json();
-    if (requests.empty() && !state.is_string())
-        return fail(rpc_code::internal_error, "upstream '" + d.name + "' asked for input with neither inputRequests nor requestState");
     if (requests.size() > max_input_requests)
-        return fail(rpc_code::internal_error, "upstream '" + d.name + "' asked for more than " +
-                                                  std::to_string(max_input_requests) + " inputs at once");
+        return fail_call(call_id, rpc_id, rpc_code::internal_error,
+                         "upstream '" + d.name + "' asked for more than " + std::to_string(max_input_requests) +
+                             " inputs at once");
     int round = 0;
     {
         std::lock_guard lock(mu_);
@@ -182,16 +193,17 @@ void upstream_instance::input_round(const std::string& call_id, const std::strin
         round = ++it->second.rounds;
     }
     if (round > max_input_rounds)
-        return fail(rpc_code::internal_error, "upstream '" + d.name + "' asked for input more than " +
-                                                  std::to_string(max_input_rounds) + " times in one call");
+        return fail_call(call_id, rpc_id, rpc_code::internal_error,
+                         "upstream '" + d.name + "' asked for input more than " + std::to_string(max_input_rounds) +
+                             " times in one call");
     for (auto& [key, req] : requests.items()) {
         const auto method = string_field(req, "method");
         if (method != "sampling/createMessage" && method != "elicitation/create" && method != "roots/list")
-            return fail(rpc_code::internal_error,
-                        "upstream '" + d.name + "' asked for input litemcp cannot relay: '" + method + "' (" + key + ")");
+            return fail_call(call_id, rpc_id, rpc_code::internal_error,
+                             "upstream '" + d.name + "' asked for input litemcp cannot relay: '" + method + "' (" + key + ")");
     }
-    // Each input is asked of the calling client (in any order); the request
-    // goes again, under a new id, with every answer and the server's state.
+    // Each input is asked of the calling client (in any order); then()
+    // gets every answer, or the call fails with the first error.
     struct gathered {
         std::mutex mu;
         std::size_t left = 0;
@@ -201,31 +213,11 @@ void upstream_instance::input_round(const std::string& call_id, const std::strin
     auto g = std::make_shared<gathered>();
     g->left = requests.size();
     auto self = shared_from_this();
-    auto next = [self, call_id, rpc_id, state, round, g] {
-        if (g->error) {
-            json e = *g->error;
-            {
-                std::lock_guard lock(self->mu_);
-                auto it = self->flights_.find(call_id);
-                if (it == self->flights_.end() || it->second.rpc_id != rpc_id) return;
-                self->flights_.erase(it);
-            }
-            return self->p_.report(call_id, "error", json{{"error", std::move(e)}});
-        }
-        std::string again;
-        {
-            std::lock_guard lock(self->mu_);
-            auto it = self->flights_.find(call_id);
-            if (it == self->flights_.end() || it->second.rpc_id != rpc_id) return;  // cancelled meanwhile
-            auto& f = it->second;
-            if (g->responses.empty()) f.params.erase("inputResponses");
-            else f.params["inputResponses"] = g->responses;
-            if (state.is_string()) f.params["requestState"] = state;
-            else f.params.erase("requestState");
-            again = f.rpc_id = rpc_id.substr(0, rpc_id.find('#')) + "#" + std::to_string(round);
-            f.exchange = nullptr;
-        }
-        self->send_flight(call_id, again);
+    auto next = [self, call_id, rpc_id, g, then = std::move(then)] {
+        if (!g->error) return then(std::move(g->responses));
+        const json e = *g->error;
+        self->fail_call(call_id, rpc_id, e.value("code", rpc_code::internal_error), e.value("message", "no answer"),
+                        e.contains("data") ? std::optional<json>(e["data"]) : std::nullopt);
     };
     if (requests.empty()) return next();
     for (auto& [key, req] : requests.items()) {
@@ -242,6 +234,34 @@ void upstream_instance::input_round(const std::string& call_id, const std::strin
     }
 }
 
+void upstream_instance::input_round(const std::string& call_id, const std::string& rpc_id, const json& result) {
+    const auto& d = p_.definition;
+    const json requests = object_field(result, "inputRequests");
+    const json state = result.contains("requestState") ? result["requestState"] : json();
+    if (requests.empty() && !state.is_string())
+        return fail_call(call_id, rpc_id, rpc_code::internal_error,
+                         "upstream '" + d.name + "' asked for input with neither inputRequests nor requestState");
+    // The request goes again, under a new id, with every answer and the
+    // server's state.
+    auto self = shared_from_this();
+    gather_inputs(call_id, rpc_id, requests, [self, call_id, rpc_id, state](json responses) {
+        std::string again;
+        {
+            std::lock_guard lock(self->mu_);
+            auto it = self->flights_.find(call_id);
+            if (it == self->flights_.end() || it->second.rpc_id != rpc_id) return;  // cancelled meanwhile
+            auto& f = it->second;
+            if (responses.empty()) f.params.erase("inputResponses");
+            else f.params["inputResponses"] = std::move(responses);
+            if (state.is_string()) f.params["requestState"] = state;
+            else f.params.erase("requestState");
+            again = f.rpc_id = rpc_id.substr(0, rpc_id.find('#')) + "#" + std::to_string(f.rounds);
+            f.exchange = nullptr;
+        }
+        self->send_flight(call_id, again);
+    });
+}
+
 void upstream_instance::cancel(const std::string& call_id, const std::string& reason) {
     flight f;
     {
@@ -253,6 +273,7 @@ void upstream_instance::cancel(const std::string& call_id, const std::string& re
     }
     p_.client->send(make_notification("notifications/cancelled", json{{"requestId", f.rpc_id}, {"reason", reason}}));
     if (f.exchange) f.exchange->cancel();
+    cancel_task(f.rpc_id, f.task_id);
 }
 
 bool upstream_instance::current(const std::string& call_id, const std::string& rpc_id) const {
@@ -302,20 +323,37 @@ void upstream_instance::on_message(const std::string& call_id, const std::string
 
 void upstream_instance::on_response(const std::string& call_id, const std::string& rpc_id,
                                     std::expected<json, upstream_failure> r) {
+    const json* result = r && r->contains("result") && (*r)["result"].is_object() ? &(*r)["result"] : nullptr;
     // 2026-07-28: the server needs input from the client before it answers.
-    const bool more_input = r && r->contains("result") && (*r)["result"].is_object() &&
-                            string_field((*r)["result"], "resultType") == "input_required";
+    const bool more_input = result && string_field(*result, "resultType") == "input_required";
+    bool task = false, known = false;
+    std::string stray_task;             // a task made of a call no longer in flight here
     std::string asked_uri, listed_uri;  // a resource read under a namespaced URI
     {
         std::lock_guard lock(mu_);
         auto it = flights_.find(call_id);
-        // Cancelled, closed, or an older attempt's: the hub knows.
-        if (it == flights_.end() || it->second.rpc_id != rpc_id) return;
-        asked_uri = string_field(it->second.params, "uri");
-        listed_uri = it->second.listed_uri;
-        if (!more_input) flights_.erase(it);
+        // Cancelled, closed, or an older attempt's: the hub knows. A task
+        // made of it meanwhile is cancelled at the server too.
+        if (it == flights_.end() || it->second.rpc_id != rpc_id) {
+            if (result && is_task_handle(*result)) stray_task = string_field(task_of(*result), "taskId");
+        } else {
+            known = true;
+            task = result && !more_input && it->second.method == "tools/call" && it->second.task_id.empty() &&
+                   is_task_handle(*result);
+            asked_uri = string_field(it->second.params, "uri");
+            listed_uri = it->second.listed_uri;
+            if (!more_input && !task) flights_.erase(it);
+        }
     }
-    if (more_input) return input_round(call_id, rpc_id, (*r)["result"]);
+    if (!known) return cancel_task(rpc_id, stray_task);
+    if (more_input) return input_round(call_id, rpc_id, *result);
+    if (task) return task_started(call_id, rpc_id, *result);
+    conclude(call_id, rpc_id, std::move(r), asked_uri, listed_uri);
+}
+
+void upstream_instance::conclude(const std::string& call_id, const std::string& rpc_id,
+                                 std::expected<json, upstream_failure> r, const std::string& asked_uri,
+                                 const std::string& listed_uri) {
     const auto& d = p_.definition;
     auto final_error = [&](int code, const std::string& message) {
         p_.report(call_id, "error", json{{"error", {{"code", code}, {"message", message}}}});

@@ -8,7 +8,11 @@
 // server's requests while it works on a call (sampling, elicitation, roots)
 // go to the calling client, and its answer back to the server; a 2026-07-28
 // server's input_required rounds are asked of the calling client the same
-// way, and the request sent again with the answers.
+// way, and the request sent again with the answers. A call the server runs
+// as a task (a tool whose execution.taskSupport is "required" at a
+// 2025-11-25 server, or whatever a 2026-07-28 server makes one of) is
+// followed to its end: polled with tasks/get, its input asked of the
+// calling client, its result the call's (upstream_tasks.cpp).
 //
 // Each forwarded request carries the call's id as an idempotency key in
 // _meta ("io.litemcp/deliveryId") and the attempt ("io.litemcp/attempt"):
@@ -21,7 +25,9 @@
 // hub (as an instance) and upstreams; it ends when either closes it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <functional>
 #include <map>
 #include <memory>
@@ -55,6 +61,8 @@ public:
         std::function<void(json notification)> notice;
         // Runs a function later, off the caller's thread (on_closed callbacks).
         std::function<void(std::function<void()>)> later;
+        // Runs a function after a delay, off the caller's thread (polling a task).
+        std::function<void(std::chrono::milliseconds, std::function<void()>)> after;
     };
     explicit upstream_instance(parts p) : p_(std::move(p)) {}
 
@@ -78,10 +86,44 @@ private:
     // A 2026-07-28 input_required result: each input asked of the calling
     // client, then the request again with the answers (at most 8 rounds).
     void input_round(const std::string& call_id, const std::string& rpc_id, const json& result);
+    // Asks each of a server's inputRequests of the calling client (at most
+    // 4 at once, 8 rounds a call): then() gets the answers by key; the first
+    // error fails the call.
+    void gather_inputs(const std::string& call_id, const std::string& rpc_id, const json& requests,
+                       std::function<void(json responses)> then);
+    struct flight;
+    // Removes call_id's flight, if rpc_id is its attempt.
+    std::optional<flight> take_flight(const std::string& call_id, const std::string& rpc_id);
+    // Ends call_id's flight, if rpc_id is its attempt, with a JSON-RPC error for the client.
+    void fail_call(const std::string& call_id, const std::string& rpc_id, int code, const std::string& message,
+                   std::optional<json> data = std::nullopt);
+
+    // ---- a call the server runs as a task (upstream_tasks.cpp) ----
+    // Whether a tools/call result is a task's handle (2025-11-25: {task};
+    // 2026-07-28: resultType "task").
+    static bool is_task_handle(const json& result);
+    // The task inside a handle: 2025-11-25 wraps it in "task", 2026-07-28 does not.
+    static const json& task_of(const json& result);
+    // The call's answer is a task's handle: the task is followed from there.
+    void task_started(const std::string& call_id, const std::string& rpc_id, const json& result);
+    // What to do with the task's state (its handle, or a tasks/get answer).
+    void task_status(const std::string& call_id, const std::string& rpc_id, const json& task);
+    // Sends a request about call_id's task as the flight's next exchange.
+    void task_request(const std::string& call_id, const std::string& rpc_id, const std::string& method, json params);
+    void on_task_answer(const std::string& call_id, const std::string& rpc_id, const std::string& method,
+                        std::expected<json, upstream_failure> r);
+    // Ends the flight (if rpc_id is its attempt) with r as the call's answer.
+    void task_ended(const std::string& call_id, const std::string& rpc_id, std::expected<json, upstream_failure> r);
+    // tasks/cancel for a task the server made of a call given up (none: nothing).
+    void cancel_task(const std::string& rpc_id, const std::string& task_id);
     void cancel(const std::string& call_id, const std::string& reason);
     // A message of the server's while it works on a call.
     void on_message(const std::string& call_id, const std::string& rpc_id, json m);
     void on_response(const std::string& call_id, const std::string& rpc_id, std::expected<json, upstream_failure> r);
+    // The call's answer (its flight ended): a result, the server's error, or a failed attempt.
+    void conclude(const std::string& call_id, const std::string& rpc_id, std::expected<json, upstream_failure> r,
+                  const std::string& asked_uri, const std::string& listed_uri);
+    static std::uint64_t wall_ms();
     // Whether rpc_id is the attempt of call_id in flight here.
     bool current(const std::string& call_id, const std::string& rpc_id) const;
 
@@ -96,6 +138,11 @@ private:
         int rounds = 0;
         std::string listed_uri;  // resources/read: the URI as litemcp lists it (namespaced or not)
         std::uint64_t deadline_ms = 0;  // the call's, ms since the epoch; 0: none
+        // The task the server made of the call, how often to ask how it
+        // does, and how many requests about it were sent (rpc ids "#t<n>").
+        std::string task_id;
+        std::chrono::milliseconds poll{1'000};
+        int task_requests = 0;
     };
     std::map<std::string, flight> flights_;  // by call id
     bool open_ = true;

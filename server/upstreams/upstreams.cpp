@@ -451,7 +451,10 @@ void upstreams::connected(const std::string& name, std::uint64_t generation, std
         [g, name, generation](json m) {
             g->post([name, generation, m = std::move(m)](upstreams& self) { self.notice(name, generation, m); });
         },
-        [g](std::function<void()> f) { g->post([f = std::move(f)](upstreams&) { f(); }); }};
+        [g](std::function<void()> f) { g->post([f = std::move(f)](upstreams&) { f(); }); },
+        [g](std::chrono::milliseconds delay, std::function<void()> f) {
+            g->post([delay, f = std::move(f)](upstreams& self) { self.after(delay, f); });
+        }};
     l.instance = std::make_shared<upstream_instance>(std::move(parts));
     l.up = true;
     l.backoff = first_backoff;

@@ -21,10 +21,14 @@ from litemcp_harness import Server, call, call_answering, messages, wait_until  
 BINARY = CONNECT = NPM = None
 
 
-def tool_names(srv, sid):
+def listed_tools(srv, sid):
     status, _, text = srv.request("POST", {"jsonrpc": "2.0", "id": 90, "method": "tools/list"}, {"Mcp-Session-Id": sid})
     msgs = [json.loads(l[6:]) for l in text.splitlines() if l.startswith("data: {")] or [json.loads(text)]
-    return [t["name"] for t in msgs[-1]["result"]["tools"]]
+    return msgs[-1]["result"]["tools"]
+
+
+def tool_names(srv, sid):
+    return [t["name"] for t in listed_tools(srv, sid)]
 
 
 def result_of(srv, sid, id, name, arguments=None, meta=None):
@@ -100,6 +104,14 @@ class Connect(unittest.TestCase):
         msgs = result_of(self.srv, self.sid, 7, "ev__trigger-sampling-request", {"prompt": "hi"})
         final = msgs[-1]
         self.assertTrue("error" in final or final["result"].get("isError"), final)
+
+    def test_a_tool_the_server_runs_only_as_a_task_is_followed_to_its_result(self):
+        self.start_connector()
+        self.assertTrue(wait_until(lambda: "ev__simulate-research-query" in tool_names(self.srv, self.sid), timeout=30))
+        tool = [t for t in listed_tools(self.srv, self.sid) if t["name"] == "ev__simulate-research-query"][0]
+        self.assertEqual(tool["execution"]["taskSupport"], "optional")  # the connector runs the server's task
+        msgs = result_of(self.srv, self.sid, 8, "ev__simulate-research-query", {"topic": "tides"})
+        self.assertIn("Research Report: tides", msgs[-1]["result"]["content"][0]["text"], msgs)
 
     def test_calls_wait_while_the_connector_is_away_and_are_answered_when_it_returns(self):
         self.start_connector()

@@ -89,6 +89,19 @@ def result_of(srv, sid, id, name, arguments=None, meta=None):
     return msgs
 
 
+def modern_call(srv, id, name, arguments=None, caps=None, **extra):
+    """A tools/call of the stateless 2026-07-28 revision (no session); its
+    final message."""
+    params = dict({"name": name, "arguments": arguments or {}, "_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": caps or {}}}, **extra)
+    status, r, text = srv.request("POST", {"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params},
+                                  {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": name,
+                                   "Accept": "application/json, text/event-stream"})
+    msgs = [json.loads(l[6:]) for l in text.splitlines() if l.startswith("data: {")] or [json.loads(text)]
+    return status, msgs[-1]
+
+
 def listed(srv, sid, method, field):
     status, _, text = srv.request("POST", {"jsonrpc": "2.0", "id": 90, "method": method}, {"Mcp-Session-Id": sid})
     assert status == 200, (status, text)
@@ -121,7 +134,7 @@ class Calls(UpstreamTest):
         reply = self.registered(upstream={"bearerToken": "s3cret-token", "headers": {"X-Api-Key": "k3y-value"}})
         self.assertRegex(reply["credential"], r"^[0-9a-f]{64}$")
         self.assertEqual(reply["upstream"]["serverInfo"]["name"], "upstream-fixture")
-        self.assertEqual(reply["upstream"]["tools"], 9)
+        self.assertEqual(reply["upstream"]["tools"], 11)
         names = [t["name"] for t in listed(self.srv, self.sid, "tools/list", "tools")]
         for t in ("fx__echo", "fx__add", "fx__slow", "fx__log", "fx__boom"):
             self.assertIn(t, names)
@@ -243,11 +256,56 @@ class Relay(UpstreamTest):
         self.assertEqual([m["method"] for m in asked], ["elicitation/create"])
         self.assertEqual(got["result"]["content"][0]["text"], "hello Ada")
 
+    def test_a_2026_client_answers_the_server_s_request_in_its_next_round(self):
+        self.registered()
+        status, m = modern_call(self.srv, 1, "fx__ask", {"prompt": "hi"}, caps={"sampling": {}})
+        res = m["result"]
+        self.assertEqual((status, res["resultType"]), (200, "input_required"), m)
+        [(key, req)] = res["inputRequests"].items()
+        self.assertEqual(req["method"], "sampling/createMessage")
+        self.assertEqual(req["params"]["messages"][0]["content"]["text"], "hi")
+        answer = {"role": "assistant", "content": {"type": "text", "text": "hello back"}, "model": "m"}
+        status, m = modern_call(self.srv, 2, "fx__ask", {"prompt": "hi"}, caps={"sampling": {}},
+                                requestState=res["requestState"], inputResponses={key: answer})
+        self.assertEqual(m["result"]["content"][0]["text"], "model said: hello back", m)
+        self.assertEqual(m["result"]["resultType"], "complete")
+
     def test_a_client_without_the_capability_makes_the_server_s_request_fail_clearly(self):
         self.registered()
         msgs = result_of(self.srv, self.sid, 3, "fx__ask", {"prompt": "hi"})  # no sampling capability
         self.assertTrue(msgs[-1]["result"]["isError"], msgs)
         self.assertIn("sampling", msgs[-1]["result"]["content"][0]["text"])
+
+
+class UpstreamTasks(UpstreamTest):
+    """Tools a 2025-11-25 server runs only as tasks (the SDK's experimental
+    tasks): litemcp calls them as tasks and follows each to its end."""
+
+    def test_a_tool_that_runs_only_as_a_task_is_called_as_one(self):
+        self.registered()
+        tool = [t for t in listed(self.srv, self.sid, "tools/list", "tools") if t["name"] == "fx__job"][0]
+        self.assertEqual(tool["execution"]["taskSupport"], "optional")  # litemcp runs the server's task itself
+        msgs = result_of(self.srv, self.sid, 1, "fx__job", {"ms": 300})
+        self.assertEqual(msgs[-1]["result"]["content"][0]["text"], "job done after 300", msgs)
+        self.assertEqual(list(self.up.stats()["tasks"].values()), ["completed"])
+        self.assertEqual(list(self.up.stats()["byDelivery"].values()), [1])
+
+    def test_a_task_s_request_reaches_the_calling_client(self):
+        self.registered()
+        sid, _ = self.srv.initialize(capabilities={"elicitation": {}})
+        asked, got = call_answering(self.srv, sid, 2, "fx__job_ask", {}, {"action": "accept", "content": {"name": "Ada"}})
+        self.assertEqual([(m["method"], m["params"]["message"]) for m in asked],
+                         [("elicitation/create", "Your name, for the task?")])
+        self.assertEqual(got["result"]["content"][0]["text"], "the task says hello Ada", got)
+
+    def test_a_cancelled_call_cancels_the_task(self):
+        self.registered()
+        r = self.srv.open("POST", *call(self.sid, 3, "fx__job", {"ms": 60000}))
+        self.assertTrue(wait_until(lambda: list(self.up.stats()["tasks"].values()) == ["working"]), self.up.stats())
+        self.srv.request("POST", {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 3}},
+                         {"Mcp-Session-Id": self.sid})
+        self.assertTrue(wait_until(lambda: list(self.up.stats()["tasks"].values()) == ["cancelled"]), self.up.stats())
+        r._conn.close()
 
 
 class RelayBound(UpstreamTest):
@@ -460,6 +518,31 @@ class Modern(unittest.TestCase):
         self.assertEqual(got["result"]["content"][0]["text"], "model said: hello back", got)
         stats = self.up.stats()
         self.assertEqual(stats["rounds"], 2, stats)
+
+    def test_a_2026_client_answers_the_server_s_rounds_in_its_own(self):
+        status, m = modern_call(self.srv, 1, "md__ask", caps={"elicitation": {}})
+        res = m["result"]
+        self.assertEqual(res["resultType"], "input_required", m)
+        [(key, req)] = res["inputRequests"].items()
+        self.assertEqual((req["method"], req["params"]["message"]), ("elicitation/create", "Your name?"))
+        status, m = modern_call(self.srv, 2, "md__ask", caps={"elicitation": {}}, requestState=res["requestState"],
+                                inputResponses={key: {"action": "accept", "content": {"name": "Ada"}}})
+        self.assertEqual(m["result"]["content"][0]["text"], "hello Ada (asked-once)", m)
+
+    def test_a_call_the_server_runs_as_a_task_is_followed_to_its_end(self):
+        msgs = result_of(self.srv, self.sid, 7, "md__job", {"ms": 300})
+        self.assertEqual(msgs[-1]["result"]["content"][0]["text"], "job done after 300", msgs)
+        stats = self.up.stats()
+        [(task_id, status)] = stats["tasks"].items()
+        self.assertEqual(status, "completed")
+        polled = [h for h in stats["headers"] if h.get("method") == "tasks/get"]
+        self.assertTrue(polled and all(h["name"] == task_id for h in polled), stats["headers"])
+
+    def test_a_task_s_input_is_asked_of_the_calling_client(self):
+        sid, _ = self.srv.initialize(capabilities={"elicitation": {}})
+        asked, got = call_answering(self.srv, sid, 8, "md__job_ask", {}, {"action": "accept", "content": {"name": "Ada"}})
+        self.assertEqual([m["params"]["message"] for m in asked], ["Your name, for the task?"])
+        self.assertEqual(got["result"]["content"][0]["text"], "the task says hello Ada", got)
 
     def test_a_client_that_cannot_be_asked_gets_a_clear_error(self):
         msgs = result_of(self.srv, self.sid, 6, "md__ask")  # no elicitation capability

@@ -7,13 +7,40 @@
 //
 //   node modern_upstream_server.mjs [--port N]     prints "listening PORT"
 import http from "node:http";
-import { McpServer, acceptedContent, createMcpHandler, inputRequired, inputResponse } from "@modelcontextprotocol/server";
+import { randomUUID } from "node:crypto";
+import { McpServer, ProtocolError, acceptedContent, createMcpHandler, inputRequired, inputResponse } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { fetchRequest, sendResponse } from "./node_fetch_adapter.mjs";
 
 const args = process.argv.slice(2);
 const port = Number(args[args.indexOf("--port") + 1] || 0) || 0;
-const stats = { calls: 0, byDelivery: {}, rounds: 0, headers: [] };
+const stats = { calls: 0, byDelivery: {}, rounds: 0, headers: [], tasks: {} };
+
+// Tasks (the 2026-07-28 Tasks extension), kept by hand: the SDK v2 has the
+// vocabulary but no runtime. A tool answers with a task when the request's
+// client declared the extension; tasks/get, tasks/update and tasks/cancel
+// serve them. GET /stats says how each ended ("tasks": id -> status).
+const TASKS = "io.modelcontextprotocol/tasks";
+const tasks = new Map();
+const stamp = () => new Date().toISOString();
+function newTask() {
+  const t = { taskId: randomUUID(), status: "working", createdAt: stamp(), lastUpdatedAt: stamp(), ttlMs: 60000, pollIntervalMs: 100 };
+  tasks.set(t.taskId, { view: t });
+  stats.tasks[t.taskId] = "working";
+  return t;
+}
+function settle(id, fields) {
+  const t = tasks.get(id);
+  if (!t || ["completed", "failed", "cancelled"].includes(t.view.status)) return;
+  Object.assign(t.view, fields, { lastUpdatedAt: stamp() });
+  if (fields.status !== "input_required") delete t.view.inputRequests;
+  stats.tasks[id] = t.view.status;
+}
+function byId(id) {
+  const t = tasks.get(id);
+  if (!t) throw new ProtocolError(-32602, `no task ${id}`);
+  return t;
+}
 
 function count(ctx) {
   stats.calls++;
@@ -22,7 +49,48 @@ function count(ctx) {
 }
 
 const handler = createMcpHandler(() => {
-  const server = new McpServer({ name: "modern-fixture", version: "2.0.0" }, { capabilities: { logging: {} } });
+  const server = new McpServer({ name: "modern-fixture", version: "2.0.0" },
+                               { capabilities: { logging: {}, extensions: { [TASKS]: {} } } });
+  const wantsTasks = () => Boolean(server.server.getClientCapabilities()?.extensions?.[TASKS]);
+  server.registerTool("job", { description: "A task that completes after ms", inputSchema: z.object({ ms: z.number() }) },
+    async ({ ms }, ctx) => {
+      count(ctx);
+      const done = { content: [{ type: "text", text: `job done after ${ms}` }] };
+      if (!wantsTasks()) return done;
+      const t = newTask();
+      setTimeout(() => settle(t.taskId, { status: "completed", result: done }), ms);
+      return { resultType: "task", ...t };
+    });
+  server.registerTool("job_ask", { description: "A task that asks the user's name", inputSchema: z.object({}) },
+    async (_, ctx) => {
+      count(ctx);
+      if (!wantsTasks()) return { content: [{ type: "text", text: "not as a task" }], isError: true };
+      const t = newTask();
+      tasks.get(t.taskId).answer = (responses) => {
+        const name = responses?.who?.content?.name;
+        settle(t.taskId, { status: "completed", result: { content: [{ type: "text", text: `the task says hello ${name}` }] } });
+      };
+      setTimeout(() => settle(t.taskId, {
+        status: "input_required",
+        inputRequests: { who: inputRequired.elicit({
+          message: "Your name, for the task?",
+          requestedSchema: { type: "object", properties: { name: { type: "string" } }, required: ["name"] },
+        }) },
+      }), 50);
+      return { resultType: "task", ...t };
+    });
+  const byTaskId = { params: z.object({ taskId: z.string() }).passthrough() };
+  server.server.setRequestHandler("tasks/get", byTaskId, async ({ taskId }) => ({ ...byId(taskId).view }));
+  server.server.setRequestHandler("tasks/update", byTaskId, async ({ taskId }, ctx) => {
+    const t = byId(taskId);
+    if (t.view.status === "input_required" && t.answer) t.answer(ctx.mcpReq.inputResponses);
+    return {};
+  });
+  server.server.setRequestHandler("tasks/cancel", byTaskId, async ({ taskId }) => {
+    byId(taskId);
+    settle(taskId, { status: "cancelled", statusMessage: "cancelled by the client" });
+    return {};
+  });
   server.registerTool("echo", { description: "Echoes its text argument", inputSchema: z.object({ text: z.string() }) },
     async ({ text }, ctx) => {
       count(ctx);

@@ -17,6 +17,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import { InMemoryEventStore } from "@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js";
 import { CreateMessageResultSchema, ElicitResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import { InMemoryTaskStore, InMemoryTaskMessageQueue } from "@modelcontextprotocol/sdk/experimental/tasks";
 import { z } from "zod";
 
 const args = process.argv.slice(2);
@@ -24,7 +25,27 @@ const stateless = args.includes("--stateless");
 const legacySse = args.includes("--legacy-sse");
 const port = Number(args[args.indexOf("--port") + 1] || 0) || 0;
 
-const stats = { calls: 0, byDelivery: {}, cancelled: 0, initialize: 0, tools: {} };
+const stats = { calls: 0, byDelivery: {}, cancelled: 0, initialize: 0, tools: {}, tasks: {} };
+
+// Tasks (2025-11-25, the SDK's experimental tasks): one store for every
+// session; GET /stats says how each task ended ("tasks": id -> status).
+class CountingTaskStore extends InMemoryTaskStore {
+  async createTask(...a) {
+    const t = await super.createTask(...a);
+    stats.tasks[t.taskId] = t.status;
+    return t;
+  }
+  async updateTaskStatus(id, status, ...rest) {
+    stats.tasks[id] = status;
+    return super.updateTaskStatus(id, status, ...rest);
+  }
+  async storeTaskResult(id, status, ...rest) {
+    stats.tasks[id] = status;
+    return super.storeTaskResult(id, status, ...rest);
+  }
+}
+const taskStore = new CountingTaskStore();
+const taskMessageQueue = new InMemoryTaskMessageQueue();
 const servers = new Set();
 const extraTools = [];
 
@@ -47,7 +68,11 @@ const sleep = (ms, signal) =>
 function makeServer() {
   const server = new McpServer(
     { name: "upstream-fixture", version: "1.0.0" },
-    { capabilities: { logging: {} } },
+    {
+      capabilities: { logging: {}, tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } },
+      taskStore,
+      taskMessageQueue,
+    },
   );
   server.tool("echo", "Echoes its text argument", { text: z.string() }, async ({ text }, extra) => {
     count("echo", extra);
@@ -141,6 +166,50 @@ function makeServer() {
   server.prompt("greet", "Greets someone", { who: z.string() }, ({ who }) => ({
     messages: [{ role: "user", content: { type: "text", text: `Hello, ${who}!` } }],
   }));
+  // Tools that run only as tasks (execution.taskSupport "required").
+  const plainTask = {
+    getTask: (_a, extra) => extra.taskStore.getTask(extra.taskId),
+    getTaskResult: (_a, extra) => extra.taskStore.getTaskResult(extra.taskId),
+  };
+  server.experimental.tasks.registerToolTask("job", { description: "A task that completes after ms", inputSchema: { ms: z.number() } }, {
+    ...plainTask,
+    async createTask({ ms }, extra) {
+      count("job", extra);
+      const task = await extra.taskStore.createTask({ ttl: extra.taskRequestedTtl, pollInterval: 100 });
+      setTimeout(() => {
+        if (stats.tasks[task.taskId] !== "working") return;  // cancelled meanwhile
+        extra.taskStore
+          .storeTaskResult(task.taskId, "completed", { content: [{ type: "text", text: `job done after ${ms}` }] })
+          .catch(() => {});
+      }, ms);
+      return { task };
+    },
+  });
+  server.experimental.tasks.registerToolTask("job_ask", { description: "A task that asks the user's name", inputSchema: {} }, {
+    ...plainTask,
+    async createTask(_args, extra) {
+      count("job_ask", extra);
+      const task = await extra.taskStore.createTask({ ttl: extra.taskRequestedTtl, pollInterval: 100 });
+      (async () => {
+        const r = await extra.sendRequest(
+          {
+            method: "elicitation/create",
+            params: {
+              message: "Your name, for the task?",
+              requestedSchema: { type: "object", properties: { name: { type: "string" } }, required: ["name"] },
+            },
+          },
+          ElicitResultSchema,
+          { relatedTask: { taskId: task.taskId } },
+        );
+        await extra.taskStore.updateTaskStatus(task.taskId, "working");
+        await extra.taskStore.storeTaskResult(task.taskId, "completed", {
+          content: [{ type: "text", text: "the task says hello " + (r.content?.name ?? r.action) }],
+        });
+      })().catch(() => {});
+      return { task };
+    },
+  });
   for (const name of extraTools)
     server.tool(name, "Added at run time", {}, async (_a, extra) => {
       count(name, extra);
