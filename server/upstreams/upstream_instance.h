@@ -28,6 +28,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <functional>
 #include <map>
 #include <memory>
@@ -143,6 +144,10 @@ private:
         std::string task_id;
         std::chrono::milliseconds poll{1'000};
         int task_requests = 0;
+        // The inputs answered with the last tasks/update, until the task
+        // is seen working again: a server that records them a moment later
+        // may still list them as asked, and the client is not asked twice.
+        std::set<std::string> answered_inputs;
     };
     std::map<std::string, flight> flights_;  // by call id
     bool open_ = true;

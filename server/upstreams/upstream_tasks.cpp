@@ -69,16 +69,20 @@ void upstream_instance::task_status(const std::string& call_id, const std::strin
     const bool modern = p_.client->modern();
     std::string id;
     std::chrono::milliseconds poll{};
+    json asked = object_field(task, "inputRequests");
     {
         std::lock_guard lock(mu_);
         auto it = flights_.find(call_id);
         if (it == flights_.end() || it->second.rpc_id != rpc_id) return;
-        id = it->second.task_id;
-        if (task.contains("pollIntervalMs") || task.contains("pollInterval")) it->second.poll = poll_interval(task);
-        poll = it->second.poll;
+        auto& f = it->second;
+        id = f.task_id;
+        if (task.contains("pollIntervalMs") || task.contains("pollInterval")) f.poll = poll_interval(task);
+        poll = f.poll;
+        if (status != "input_required") f.answered_inputs.clear();
+        for (const auto& key : f.answered_inputs) asked.erase(key);
     }
     const json about{{"taskId", id}};
-    if (status == "working") {
+    if (status == "working" || (modern && status == "input_required" && asked.empty())) {
         auto self = shared_from_this();
         p_.after(poll, [self, call_id, rpc_id, about] { self->task_request(call_id, rpc_id, "tasks/get", about); });
         return;
@@ -89,7 +93,12 @@ void upstream_instance::task_status(const std::string& call_id, const std::strin
         return task_request(call_id, rpc_id, "tasks/result", about);
     if (status == "input_required") {
         auto self = shared_from_this();
-        return gather_inputs(call_id, rpc_id, object_field(task, "inputRequests"), [self, call_id, rpc_id, about](json responses) {
+        return gather_inputs(call_id, rpc_id, asked, [self, call_id, rpc_id, about](json responses) {
+            {
+                std::lock_guard lock(self->mu_);
+                if (auto it = self->flights_.find(call_id); it != self->flights_.end())
+                    for (auto& [key, _] : responses.items()) it->second.answered_inputs.insert(key);
+            }
             json params = about;
             params["inputResponses"] = std::move(responses);
             self->task_request(call_id, rpc_id, "tasks/update", std::move(params));
