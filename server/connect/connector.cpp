@@ -372,23 +372,66 @@ void connector::child_answered(const std::string& call_id, const std::string& rp
 }
 
 void connector::post(const std::string& call_id, json message, std::function<void(const json& answer)> answered) {
+    {
+        std::lock_guard lock(out_mu_);
+        auto& box = outboxes_[call_id];
+        if (box.sending) {
+            if (box.waiting.size() >= max_waiting_posts && classify(message).kind == message_kind::notification) {
+                spdlog::warn("litemcp-connect: {}: call {}: {} messages wait for litemcp; a {} is dropped", o_.name, call_id,
+                             box.waiting.size(), string_field(message, "method"));
+                return;
+            }
+            box.waiting.push_back({std::move(message), std::move(answered)});
+            return;
+        }
+        box.sending = true;
+    }
+    send_in_order(call_id, {std::move(message), std::move(answered)});
+}
+
+void connector::send_in_order(const std::string& call_id, queued_post p) {
+    for (;;) {
+        const bool request = static_cast<bool>(p.answered);
+        send_post(call_id, std::move(p));
+        // A notification or response lets the next go when litemcp has
+        // taken it (send_post's on_done); a request as soon as it is sent.
+        if (!request || !next_post(call_id, p)) return;
+    }
+}
+
+bool connector::next_post(const std::string& call_id, queued_post& p) {
+    std::lock_guard lock(out_mu_);
+    auto it = outboxes_.find(call_id);
+    if (it == outboxes_.end()) return false;
+    if (it->second.waiting.empty()) {
+        outboxes_.erase(it);
+        return false;
+    }
+    p = std::move(it->second.waiting.front());
+    it->second.waiting.pop_front();
+    return true;
+}
+
+void connector::send_post(const std::string& call_id, queued_post p) {
     std::lock_guard lock(http_mu_);
     if (!http_) return;  // shutting down
     transport::client_request r;
     r.url = o_.url + "/workers/" + o_.name + "/calls/" + call_id;
     r.headers = auth_headers(true);
     r.headers.set("Content-Type", "application/json");
-    r.body = to_json(message);
-    if (answered) r.timeout = std::chrono::minutes(11);  // litemcp waits for the client at most 10 minutes
+    r.body = to_json(p.message);
+    if (p.answered) r.timeout = std::chrono::minutes(11);  // litemcp waits for the client at most 10 minutes
     transport::client_handlers h;
-    const auto what = string_field(message, "method").empty() ? std::string("response") : string_field(message, "method");
-    h.on_done = [name = o_.name, call_id, what, answered](transport::result<transport::client_response> x) {
+    const auto what = string_field(p.message, "method").empty() ? std::string("response") : string_field(p.message, "method");
+    h.on_done = [this, call_id, what, answered = std::move(p.answered)](transport::result<transport::client_response> x) {
         // A lost answer is not lost for good: the call stays open in
         // litemcp and is delivered again.
-        if (!x) spdlog::warn("litemcp-connect: {}: call {}: the {} did not reach litemcp: {}", name, call_id, what, x.error().message);
+        if (!x) spdlog::warn("litemcp-connect: {}: call {}: the {} did not reach litemcp: {}", o_.name, call_id, what, x.error().message);
         else if (x->status >= 300)
-            spdlog::warn("litemcp-connect: {}: call {}: litemcp refused the {} (HTTP {}): {}", name, call_id, what, x->status, x->body);
-        if (answered) answered(x && x->status == 200 ? parse_json(x->body).value_or(json()) : json());
+            spdlog::warn("litemcp-connect: {}: call {}: litemcp refused the {} (HTTP {}): {}", o_.name, call_id, what, x->status, x->body);
+        if (answered) return answered(x && x->status == 200 ? parse_json(x->body).value_or(json()) : json());
+        if (!x && x.error().code == transport::errc::cancelled) return;  // shutting down
+        if (queued_post next; next_post(call_id, next)) send_in_order(call_id, std::move(next));
     };
     http_->send(std::move(r), std::move(h));
 }

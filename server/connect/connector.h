@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -71,7 +72,25 @@ private:
     // Posts one JSON-RPC message about a call to litemcp; answered, when
     // given, gets the JSON-RPC response litemcp answers a request with (null
     // when none came).
+    // The messages of one call reach litemcp in the order they were posted
+    // (a progress notification must not arrive after the call's response,
+    // which ends the call): one POST of a call is in flight at a time. A
+    // request, whose answer may take minutes, lets the next go once sent.
     void post(const std::string& call_id, json message, std::function<void(const json& answer)> answered = {});
+    struct queued_post {
+        json message;
+        std::function<void(const json& answer)> answered;
+    };
+    struct call_outbox {
+        bool sending = false;
+        std::deque<queued_post> waiting;
+    };
+    // Notifications waiting behind a call's POST in flight; more are dropped
+    // (a response or request never is).
+    static constexpr std::size_t max_waiting_posts = 1024;
+    void send_in_order(const std::string& call_id, queued_post p);
+    void send_post(const std::string& call_id, queued_post p);
+    bool next_post(const std::string& call_id, queued_post& p);
 
     transport::header_list auth_headers(bool credential) const;
 
@@ -79,6 +98,8 @@ private:
     std::string prefix_;
     std::mutex http_mu_;  // http_ is reset at destruction while the child's reader may post
     std::unique_ptr<transport::http_client> http_;
+    std::mutex out_mu_;
+    std::map<std::string, call_outbox> outboxes_;  // by call id, while a POST of the call is in flight
     std::unique_ptr<stdio_peer> child_;
     json init_;  // the child's InitializeResult
 

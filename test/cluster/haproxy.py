@@ -4,7 +4,9 @@ each request balanced on its own (HAProxy picks a server for every request,
 also on a keep-alive client connection, and reuses idle connections to the
 servers for any client: so a keep-alive client still reaches every server in
 turn, without a new server connection per request: test_replicas.py checks
-it), long timeouts for SSE streams, servers checked with GET /readyz.
+it), long timeouts for SSE streams, servers checked with GET /readyz every 250 ms
+(down after two failed checks; a check may take up to 1 s, so a server slow
+under a sanitizer build's load is not taken out of the rotation).
 
     with Balancer([port_a, port_b, port_c]) as lb: lb.port ...
 
@@ -50,6 +52,7 @@ defaults
   timeout server 1h
   timeout tunnel 1h
   timeout http-request 30s
+  timeout check 1s
   option http-keep-alive
   http-reuse always
   retries 2

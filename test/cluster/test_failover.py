@@ -51,6 +51,24 @@ def request_streams(srv, sid):
     return n
 
 
+def holder(servers, sid, settle=0.5, limit=10):
+    """The one server holding a request stream of sid, once that has held
+    for `settle` seconds: a stream the client has just closed (the dropped
+    POST, the previous resume) may still be counted for a moment where it
+    was. None when no single server holds one within `limit` seconds."""
+    deadline = time.monotonic() + limit
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        holders = [s for s in servers if request_streams(s, sid) > 0]
+        one = holders[0] if len(holders) == 1 else None
+        if one is not last:
+            last, since = one, time.monotonic()
+        elif one is not None and time.monotonic() - since >= settle:
+            return one
+        time.sleep(0.02)
+    return None
+
+
 def main():
     binary, work = sys.argv[1], os.path.abspath(sys.argv[2])
     if not os.environ.get("TEST_NATS_SERVERS"):
@@ -74,13 +92,10 @@ def main():
         node.stdin.write("go\n")
         failover = None
         for attempt in range(20):
-            holders = []
-            deadline = time.monotonic() + 10
-            while not holders and time.monotonic() < deadline:
-                holders = [s for s in servers if request_streams(s, sid) > 0]
-                time.sleep(0.02)
-            if len(holders) == 1 and holders[0] is not runner:
-                victim = holders[0]
+            victim = holder(servers, sid)
+            print("attempt %d: the resumed stream is on %s (the request runs on port %d)"
+                  % (attempt + 1, "port %d" % victim.port if victim else "no one server", runner.port), flush=True)
+            if victim is not None and victim is not runner:
                 victim.kill9()
                 killed = time.monotonic()
                 node.stdin.write("killed\n")
@@ -94,8 +109,11 @@ def main():
                       "the SDK's stream was open again on another server after %s"
                       % (victim.port, runner.port, "%.0f ms" % (failover * 1000) if failover else "never"))
                 break
-            node.stdin.write("again\n")  # it landed where the request runs: resume once more
-            time.sleep(0.2)
+            # It landed where the request runs (or nowhere one can tell):
+            # resume once more, giving the stream it closes time to be
+            # counted closed.
+            node.stdin.write("again\n")
+            time.sleep(0.5)
         rest, _ = node.communicate(timeout=90)
         out += rest.splitlines()
         ok = (node.returncode == 0 and failover is not None
