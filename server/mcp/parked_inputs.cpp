@@ -178,6 +178,7 @@ std::optional<rpc_result> parked_inputs::open(const std::shared_ptr<call>& live,
 }
 
 std::optional<rpc_result> parked_inputs::resume(const std::shared_ptr<call>& c, const call_origin& origin) {
+    if (c->answers.empty()) return std::nullopt;  // every first round: no key to build
     const auto found = c->answers.find(std::string(answers_key));
     if (found == c->answers.end() || !found->is_string()) return std::nullopt;
     const std::string token = found->get<std::string>();

@@ -111,6 +111,11 @@ upstreams::upstreams(worker_hub& hub, upstream_options o) : hub_(hub), opts_(std
     // Below the 5 s keep-alive of Node's and most Python servers: a pooled
     // connection is dropped here before the server drops it.
     co.idle_timeout = std::chrono::seconds(4);
+    // As many idle connections as calls an upstream may have in flight (its
+    // concurrency is at most 1024, schemas/worker-register.json): with the
+    // default 32, calls beyond 32 at once would close their connection and
+    // the next ones connect again. Idle ones still close after 4 s.
+    co.max_idle_per_host = 1024;
     http_ = std::make_shared<transport::http_client>(co);
     hub_.on_registration([g = gate_](const std::string& name) {
         g->post([name](upstreams& self) { self.reconcile(name); });

@@ -166,15 +166,40 @@ std::expected<std::pair<std::string, json>, std::string> call_queue::open(hub_wo
     return std::pair{std::move(id), std::move(queued)};
 }
 
-void call_queue::queued(const std::string& id) {
-    // The state as it is now: the hub may have delivered the call (or even
-    // finished it, and then there is nothing to record) meanwhile.
+void call_queue::queued(const std::string& id, std::uint64_t offset, effects& fx) {
+    // The state as it is now: the hub may have read the record and
+    // delivered the call (or even finished it, and then there is nothing to
+    // record) meanwhile.
     auto* c = find(id);
     auto* w = c ? p_.workers.find(c->worker) : nullptr;
     if (!w) return;
-    save(*c, "it: it is queued but will not survive a restart");
     w->open++;  // counted once it is queued for good (describe() shows it)
     c->counted = true;
+    w->appended_end = std::max(w->appended_end, offset + 1);
+    if (c->state != worker_call::phase::queued || c->offset)
+        return save(*c, "it: it is queued but will not survive a restart");
+    // Not read from the topic yet: it need not be. With nothing unread
+    // before it, the hub's read skips it (pump()). The call is ready now,
+    // and delivered at once when nothing waits ahead of it, deliveries are
+    // not suspended and an instance here has room -- one state write, the
+    // delivery's, made before the instance sees the call, as always.
+    c->offset = offset;
+    w->pinned.insert(offset);
+    // Past it, and past the records after it that submit handed over too
+    // (concurrent calls appended in one batch): the hub has nothing to read.
+    if (w->next == offset)
+        while (w->pinned.contains(w->next)) ++w->next;
+    c->state = worker_call::phase::ready;
+    if (w->ready.empty() && clock::now() >= w->suspended_until) {
+        if (auto to = free_instance(*w)) {
+            deliver(*w, *c, to, fx);
+            cursor_moved(*w);
+            return;
+        }
+    }
+    w->ready.push_back(c->id);
+    save(*c, "it: it is queued but will not survive a restart");
+    p_.wake(w->name);  // elsewhere, or when a slot frees
 }
 
 bool call_queue::forget(const std::string& id) {

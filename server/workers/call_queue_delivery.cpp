@@ -39,7 +39,10 @@ std::optional<std::string> call_id_of(std::string_view record) {
 
 void call_queue::pump(hub_worker& w, effects& fx) {
     if (w.subscription) w.subscription->take_ready();
-    if (w.ready.size() < max_ready) {
+    // On the embedded store submit hands its calls over itself (queued()):
+    // the topic is read at start, and past a record submit left unread.
+    const bool unread = p_.st.shared() || !w.read_to_end || w.next < w.appended_end;
+    if (w.ready.size() < max_ready && unread) {
         // No topic yet (nothing was ever queued): nothing to read. What a
         // failed read (logged) read is delivered, and the hub reads on in
         // 100 ms (nothing else may wake it: complete() wakes it only for
@@ -57,6 +60,7 @@ void call_queue::pump(hub_worker& w, effects& fx) {
             }
             return w.ready.size() < max_ready;
         }, "workers: " + w.name);
+        if (read == follow_outcome::caught_up) w.read_to_end = true;
         if (read == follow_outcome::failed && !w.reread_pending) {
             w.reread_pending = true;
             p_.schedule(clock::now() + std::chrono::milliseconds(100), {hub_timer::kind::reread, w.name, {}, 0});
@@ -64,10 +68,7 @@ void call_queue::pump(hub_worker& w, effects& fx) {
     }
     if (clock::now() >= w.suspended_until) {
         while (!w.ready.empty()) {
-            std::shared_ptr<hub_instance> best;
-            for (auto& i : w.instances)
-                if (i->attached && i->busy < w.concurrency && i->channel->is_open() && (!best || i->busy < best->busy))
-                    best = i;
+            auto best = free_instance(w);
             if (!best) break;
             auto id = w.ready.front();
             w.ready.pop_front();
@@ -90,6 +91,13 @@ void call_queue::pump(hub_worker& w, effects& fx) {
         }
     }
     cursor_moved(w);
+}
+
+std::shared_ptr<hub_instance> call_queue::free_instance(const hub_worker& w) {
+    std::shared_ptr<hub_instance> best;
+    for (auto& i : w.instances)
+        if (i->attached && i->busy < w.concurrency && i->channel->is_open() && (!best || i->busy < best->busy)) best = i;
+    return best;
 }
 
 bool call_queue::deliver_elsewhere(hub_worker& w, worker_call& c) {

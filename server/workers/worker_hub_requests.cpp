@@ -370,12 +370,16 @@ std::expected<std::string, std::string> worker_hub::submit(const std::string& wo
     // commit point. A crash between the two leaves a record that names no
     // open call, which the hub skips -- the request was still in flight.
     auto appended = store_.append(topic, to_json(record));
-    std::lock_guard lock(mu_);
-    if (!appended) {
-        if (!calls_->forget(id)) return id;  // finished meanwhile: its answer was given
-        return std::unexpected("the call could not be queued: " + appended.error().message);
+    effects fx;
+    {
+        std::lock_guard lock(mu_);
+        if (!appended) {
+            if (!calls_->forget(id)) return id;  // finished meanwhile: its answer was given
+            return std::unexpected("the call could not be queued: " + appended.error().message);
+        }
+        calls_->queued(id, appended->offset, fx);
     }
-    calls_->queued(id);
+    for (auto& f : fx) f();
     return id;
 }
 

@@ -81,6 +81,11 @@ struct hub_worker {
     std::unique_ptr<topic_subscription> subscription;
 
     std::uint64_t next = 0;          // next topic offset to read
+    // The embedded store: every record of the topic is this hub's own
+    // (submit), so once the topic was read to its end it is read again only
+    // past what submit handed over itself (call_queue::queued).
+    bool read_to_end = false;        // a read reached the topic's end since next was set
+    std::uint64_t appended_end = 0;  // one past the highest offset submit appended
     std::uint64_t saved_cursor = 0;  // the broker-held cursor: never past an open call
     bool cursor_pending = false;     // a save of the cursor is scheduled (call_queue::cursor_moved)
     bool reread_pending = false;     // a failed read of the topic is tried again (call_queue::pump)
@@ -153,6 +158,8 @@ struct hub_worker {
     void take_over(hub_worker& old) {
         subscription = std::move(old.subscription);
         next = old.next;
+        read_to_end = old.read_to_end;
+        appended_end = old.appended_end;
         saved_cursor = old.saved_cursor;
         cursor_pending = old.cursor_pending;
         reread_pending = old.reread_pending;

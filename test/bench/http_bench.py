@@ -540,7 +540,7 @@ def section_upstream(args, binary, npm_dir):
     other. Rounds alternate which side goes first."""
     seconds = 5 if args.quick else 15
     print("# upstream: tools/call echo on the v1 SDK reference, straight and through litemcp (registered by URL), "
-          "32 connections, %d s; a fresh reference for each side on core 0, wrk and litemcp on core 1; "
+          "32 connections, %d s; a fresh reference for each side on core 0, loaded 3 s before it is measured, wrk and litemcp on core 1; "
           "median of %d rounds" % (seconds, args.rounds))
     script = os.path.join(npm_dir, "reference_server.mjs")
     shutil.copy(os.path.join(here, "reference_server.mjs"), script)
@@ -556,11 +556,15 @@ def section_upstream(args, binary, npm_dir):
         ref.wait()
         ref.stdout.close()
 
+    # Node's JIT and heap settle only after thousands of calls: 300 left
+    # the reference's CPU a call varying up to twofold between fresh
+    # processes. Each side is loaded for 3 s first, unmeasured.
     def measure_straight():
         ref, port = reference()
         try:
             sid = initialize(port)
             warm(port, sid)
+            wrk(port, sid, 3)
             return wrk(port, sid, seconds, server_pid=ref.pid)
         finally:
             stop(ref)
@@ -577,6 +581,7 @@ def section_upstream(args, binary, npm_dir):
                 raise RuntimeError("registering the reference: %d %s" % (status, text))
             lsid = initialize(srv.port)
             warm(srv.port, lsid)
+            wrk(srv.port, lsid, 3)
             front0, t0 = cpu_ns(srv.proc.pid), time.monotonic()
             r = wrk(srv.port, lsid, seconds, server_pid=ref.pid)
             front_cpu = 100 * (cpu_ns(srv.proc.pid) - front0) / 1e9 / (time.monotonic() - t0)

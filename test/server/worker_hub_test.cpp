@@ -92,6 +92,17 @@ struct hub_fixture {
         auto answer = hub->register_worker(json{{"name", "calc"}, {"tools", json::array({tool})}}, std::nullopt);
         REQUIRE(answer.outcome == worker_outcome::registered);
     }
+    // Attaches instance "one" of calc: the id of every call sent to it is
+    // added to delivered, under mu.
+    std::shared_ptr<probe_stream> attach_recording(std::mutex& mu, std::vector<std::string>& delivered) {
+        auto sse = std::make_shared<probe_stream>([&mu, &delivered](const json& ev) {
+            if (ev.value("method", "") != "tools/call") return;
+            std::lock_guard lock(mu);
+            delivered.push_back(ev.at("id").get<std::string>());
+        });
+        hub->attach("calc", "one", sse);
+        return sse;
+    }
     bool wait_listed(bool listed) {
         for (auto until = std::chrono::steady_clock::now() + 5s; std::chrono::steady_clock::now() < until;) {
             if ((reg.find_tool("add") != nullptr) == listed) return true;
@@ -147,12 +158,7 @@ TEST_CASE("the timers of calls that ended do not pile up") {
     f.register_calc();
     std::mutex mu;
     std::vector<std::string> delivered;
-    auto sse = std::make_shared<probe_stream>([&](const json& ev) {
-        if (ev.value("method", "") != "tools/call") return;
-        std::lock_guard lock(mu);
-        delivered.push_back(ev.at("id").get<std::string>());
-    });
-    f.hub->attach("calc", "one", sse);
+    auto sse = f.attach_recording(mu, delivered);
     const int calls = 12'000;
     int answered = 0;
     auto answer_delivered = [&] {
@@ -187,5 +193,49 @@ TEST_CASE("the timers of calls that ended do not pile up") {
     // Two timers a call would be 24,000; the sweep keeps what is left under
     // its first threshold (4,096) plus what came since its last pass.
     CHECK(f.hub->timers_pending() < 6'000);
+    sse->close();
+}
+
+TEST_CASE("calls beyond an instance's room wait their turn and are each delivered once, in order") {
+    // submit() delivers a call itself when an instance has room and hands
+    // the rest to the hub's queue without its reading them back from the
+    // topic: the calls that wait must still come, once each, in order.
+    hub_fixture f(10s);
+    f.register_calc();  // concurrency 1
+    std::mutex mu;
+    std::vector<std::string> delivered;
+    auto sse = f.attach_recording(mu, delivered);
+    auto delivered_now = [&] {
+        std::lock_guard lock(mu);
+        return delivered;
+    };
+    auto wait_delivered = [&](std::size_t n) {
+        for (auto until = std::chrono::steady_clock::now() + 5s; std::chrono::steady_clock::now() < until;) {
+            if (delivered_now().size() >= n) return true;
+            std::this_thread::sleep_for(2ms);
+        }
+        return false;
+    };
+    std::vector<std::string> ids;
+    for (int i = 0; i < 5; ++i) {
+        call_ticket t;
+        t.origin = call_origin{call_origin::kind::direct, "order-" + std::to_string(i), ""};
+        t.request_id = i;
+        t.method = "tools/call";
+        auto queued = f.hub->submit("calc", std::move(t), json{{"name", "add"}, {"arguments", json::object()}});
+        REQUIRE_MESSAGE(queued, (queued ? "" : queued.error()));
+        ids.push_back(*queued);
+    }
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        REQUIRE(wait_delivered(i + 1));
+        std::this_thread::sleep_for(20ms);  // nothing more comes while the slot is taken
+        auto now = delivered_now();
+        REQUIRE(now.size() == i + 1);
+        CHECK(now.back() == ids[i]);
+        auto a = f.hub->answer_as_instance("calc", ids[i], "result", json{{"result", {{"content", json::array()}}}});
+        CHECK(a.outcome == worker_outcome::done);
+    }
+    std::this_thread::sleep_for(50ms);
+    CHECK(delivered_now() == ids);  // each once
     sse->close();
 }
