@@ -21,6 +21,7 @@ packages=(
   nats-server haproxy                 # the cluster tests: a NATS JetStream cluster and a load balancer in front
   doctest-dev python3 openssl         # unit and integration tests (openssl makes the TLS test's certificate)
   wrk                                 # the HTTP benchmark (test/bench/http_bench.py)
+  valgrind                            # instructions a call (test/bench/hop_instructions.py)
   clang-16 libclang-rt-16-dev         # libFuzzer for the fuzz targets (test/fuzz/run.sh; Debian 12's clang 14 cannot compile std::expected)
 )
 
