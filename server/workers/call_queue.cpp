@@ -176,19 +176,21 @@ void call_queue::queued(const std::string& id, std::uint64_t offset, effects& fx
     w->open++;  // counted once it is queued for good (describe() shows it)
     c->counted = true;
     w->appended_end = std::max(w->appended_end, offset + 1);
-    if (c->state != worker_call::phase::queued || c->offset)
+    // Handed over here only with nothing unread before it, so calls are
+    // taken in the topic's order and the cursor never passes an unread
+    // record, and while the ready list has room. Else the hub reads it (it
+    // may have looked before appended_end said there was more: woken).
+    if (c->state != worker_call::phase::queued || c->offset || w->next != offset || w->ready.size() >= max_ready) {
+        if (c->state == worker_call::phase::queued && !c->offset) p_.wake(w->name);
         return save(*c, "it: it is queued but will not survive a restart");
-    // Not read from the topic yet: it need not be. With nothing unread
-    // before it, the hub's read skips it (pump()). The call is ready now,
-    // and delivered at once when nothing waits ahead of it, deliveries are
-    // not suspended and an instance here has room -- one state write, the
-    // delivery's, made before the instance sees the call, as always.
+    }
+    // Ready now, and delivered at once when nothing waits ahead of it,
+    // deliveries are not suspended and an instance here has room -- one
+    // state write, the delivery's, made before the instance sees the call,
+    // as always.
     c->offset = offset;
     w->pinned.insert(offset);
-    // Past it, and past the records after it that submit handed over too
-    // (concurrent calls appended in one batch): the hub has nothing to read.
-    if (w->next == offset)
-        while (w->pinned.contains(w->next)) ++w->next;
+    w->next = offset + 1;
     c->state = worker_call::phase::ready;
     if (w->ready.empty() && clock::now() >= w->suspended_until) {
         if (auto to = free_instance(*w)) {

@@ -70,9 +70,10 @@ public:
     // topic; an error message when w cannot take it (offline, full).
     std::expected<std::pair<std::string, json>, std::string> open(hub_worker& w, call_ticket t, json params);
     // The topic record is written at offset: counts the call and records
-    // its state. When nothing of the worker waits ahead of it and an
-    // instance here has room, the call is delivered at once (one state
-    // write, the delivery's, and no reading back of the record).
+    // its state. With no record unread before it the call is ready at once
+    // without the hub reading it back, and delivered at once when nothing
+    // waits ahead of it and an instance here has room (one state write, the
+    // delivery's).
     void queued(const std::string& id, std::uint64_t offset, effects& fx);
     // The topic record could not be written: the call never was. False when
     // it finished meanwhile (its answer was given).
@@ -116,9 +117,13 @@ public:
     bool recently_done(const std::string& call_id) const { return recently_done_.contains(call_id); }
 
 private:
+    static constexpr std::size_t max_ready = 4096;  // calls read ahead of the instances, per worker
     // The instance here to deliver w's next call to: the least busy with
     // room; null when none has.
     static std::shared_ptr<hub_instance> free_instance(const hub_worker& w);
+    // Where w's consumer cursor may be saved: before the first record not
+    // read or whose call is open.
+    static std::uint64_t cursor_of(const hub_worker& w);
     void deliver(hub_worker& w, worker_call& c, const std::shared_ptr<hub_instance>& to, effects& fx);
     // Hands a ready call to another server with instances of w (w-deliver);
     // false when none can take one now.

@@ -17,7 +17,6 @@ namespace litemcp::server {
 using namespace worker_hub_detail;
 
 namespace {
-constexpr std::size_t max_ready = 4096;  // calls read ahead of the instances, per worker
 constexpr std::size_t max_asking = 16;   // w-deliver requests waiting for a reply, per worker
 constexpr std::uint64_t cursor_batch = 1024;  // records the cursor may lag before it is saved at once
 
@@ -342,8 +341,13 @@ void call_queue::counted(hub_worker& w) {
     p_.schedule(clock::now() + status_flush, {hub_timer::kind::status, w.name, {}, 0});
 }
 
+std::uint64_t call_queue::cursor_of(const hub_worker& w) {
+    // Never past an unread record, nor past an open call's.
+    return w.pinned.empty() ? w.next : std::min(w.next, *w.pinned.begin());
+}
+
 void call_queue::cursor_moved(hub_worker& w) {
-    const std::uint64_t cur = w.pinned.empty() ? w.next : *w.pinned.begin();
+    const std::uint64_t cur = cursor_of(w);
     if (cur == w.saved_cursor) return;
     if (cur > w.saved_cursor + cursor_batch) return save_cursor(w);
     if (w.cursor_pending) return;
@@ -353,7 +357,7 @@ void call_queue::cursor_moved(hub_worker& w) {
 
 void call_queue::save_cursor(hub_worker& w) {
     w.cursor_pending = false;
-    const std::uint64_t cur = w.pinned.empty() ? w.next : *w.pinned.begin();
+    const std::uint64_t cur = cursor_of(w);
     if (cur == w.saved_cursor) return;
     if (auto r = p_.st.set_cursor(w.consumer, w.topic, cur); !r) {
         spdlog::error("workers: {}: cannot save the cursor: {}", w.name, r.error().message);
