@@ -166,42 +166,77 @@ std::expected<std::pair<std::string, json>, std::string> call_queue::open(hub_wo
     return std::pair{std::move(id), std::move(queued)};
 }
 
-void call_queue::queued(const std::string& id, std::uint64_t offset, effects& fx) {
-    // The state as it is now: the hub may have read the record and
-    // delivered the call (or even finished it, and then there is nothing to
-    // record) meanwhile.
-    auto* c = find(id);
-    auto* w = c ? p_.workers.find(c->worker) : nullptr;
+void call_queue::queued(const std::string& worker, const std::string& id, std::uint64_t offset, effects& fx) {
+    auto* w = p_.workers.find(worker);
     if (!w) return;
-    w->open++;  // counted once it is queued for good (describe() shows it)
-    c->counted = true;
-    w->appended_end = std::max(w->appended_end, offset + 1);
-    // Handed over here only with nothing unread before it, so calls are
-    // taken in the topic's order and the cursor never passes an unread
-    // record, and while the ready list has room. Else the hub reads it (it
-    // may have looked before appended_end said there was more: woken).
-    if (c->state != worker_call::phase::queued || c->offset || w->next != offset || w->ready.size() >= max_ready) {
-        if (c->state == worker_call::phase::queued && !c->offset) p_.wake(w->name);
-        return save(*c, "it: it is queued but will not survive a restart");
+    auto* c = find(id);
+    if (c) {
+        w->open++;  // counted once it is queued for good (describe() shows it)
+        c->counted = true;
     }
-    // Ready now, and delivered at once when nothing waits ahead of it,
-    // deliveries are not suspended and an instance here has room -- one
-    // state write, the delivery's, made before the instance sees the call,
-    // as always.
-    c->offset = offset;
-    w->pinned.insert(offset);
-    w->next = offset + 1;
-    c->state = worker_call::phase::ready;
-    if (w->ready.empty() && clock::now() >= w->suspended_until) {
-        if (auto to = free_instance(*w)) {
-            deliver(*w, *c, to, fx);
-            cursor_moved(*w);
-            return;
+    if (p_.st.shared() || !w->read_to_end) {
+        // The hub reads the topic and takes the call in order: always on a
+        // shared store (other servers append too, at offsets with gaps), and
+        // on the embedded one at start or past a call the ready list had no
+        // room for. Its state now: it is what survives a restart.
+        if (c) save(*c, "it: it is queued but will not survive a restart");
+        if (c && c->state == worker_call::phase::queued && !c->offset) p_.wake(w->name);
+        return;
+    }
+    // The embedded store, read to its end: every record of the topic is
+    // submit's, at dense offsets. Concurrent submits get here in any order;
+    // a call waits in `arrived` until those before it came, and all are
+    // taken in the topic's order, so the cursor never passes a record that
+    // was not taken, and the hub reads nothing.
+    w->arrived.emplace(offset, id);
+    take_arrived(*w, fx);
+}
+
+void call_queue::take_arrived(hub_worker& w, effects& fx) {
+    while (!w.arrived.empty() && w.arrived.begin()->first <= w.next) {
+        const auto [offset, id] = *w.arrived.begin();
+        w.arrived.erase(w.arrived.begin());
+        auto* c = find(id);
+        if (offset < w.next || (c && c->offset)) {  // the hub read it first: its state as it stands
+            if (c) save(*c, "it: it is queued but will not survive a restart");
+            continue;
         }
+        if (!c) {  // finished before it was queued: skipped, as a read would
+            ++w.next;
+            continue;
+        }
+        if (w.ready.size() >= max_ready) {
+            // No room: the hub reads this record and those after it, in
+            // order, when there is. Their states now, as the hub's read
+            // would leave them: they survive a restart.
+            w.read_to_end = false;
+            save(*c, "it: it is queued but will not survive a restart");
+            for (auto& [later, later_id] : w.arrived)
+                if (auto* l = find(later_id); l && l->state == worker_call::phase::queued)
+                    save(*l, "it: it is queued but will not survive a restart");
+            w.arrived.clear();
+            p_.wake(w.name);
+            break;
+        }
+        // Ready now, and delivered at once when nothing waits ahead of it,
+        // deliveries are not suspended and an instance here has room -- one
+        // state write, the delivery's, made before the instance sees the
+        // call, as always.
+        c->offset = offset;
+        w.pinned.insert(offset);
+        w.next = offset + 1;
+        c->state = worker_call::phase::ready;
+        if (w.ready.empty() && clock::now() >= w.suspended_until) {
+            if (auto to = free_instance(w)) {
+                deliver(w, *c, to, fx);
+                continue;
+            }
+        }
+        w.ready.push_back(c->id);
+        save(*c, "it: it is queued but will not survive a restart");
+        p_.wake(w.name);  // elsewhere, or when a slot frees
     }
-    w->ready.push_back(c->id);
-    save(*c, "it: it is queued but will not survive a restart");
-    p_.wake(w->name);  // elsewhere, or when a slot frees
+    cursor_moved(w);
 }
 
 bool call_queue::forget(const std::string& id) {

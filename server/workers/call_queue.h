@@ -69,12 +69,13 @@ public:
     // A new call for w, in memory: its id and the record to append to w's
     // topic; an error message when w cannot take it (offline, full).
     std::expected<std::pair<std::string, json>, std::string> open(hub_worker& w, call_ticket t, json params);
-    // The topic record is written at offset: counts the call and records
-    // its state. With no record unread before it the call is ready at once
-    // without the hub reading it back, and delivered at once when nothing
-    // waits ahead of it and an instance here has room (one state write, the
-    // delivery's).
-    void queued(const std::string& id, std::uint64_t offset, effects& fx);
+    // The topic record of w's call id is written at offset: counts the
+    // call and records its state. On the embedded store, read to its end,
+    // the call is taken without the hub reading it back, in the topic's
+    // order (it waits for the calls appended before it), ready at once and
+    // delivered at once when nothing waits ahead of it and an instance here
+    // has room (one state write, the delivery's).
+    void queued(const std::string& worker, const std::string& id, std::uint64_t offset, effects& fx);
     // The topic record could not be written: the call never was. False when
     // it finished meanwhile (its answer was given).
     bool forget(const std::string& id);
@@ -121,6 +122,8 @@ private:
     // The instance here to deliver w's next call to: the least busy with
     // room; null when none has.
     static std::shared_ptr<hub_instance> free_instance(const hub_worker& w);
+    // Takes the calls of w.arrived that are next in the topic (queued()).
+    void take_arrived(hub_worker& w, effects& fx);
     // Where w's consumer cursor may be saved: before the first record not
     // read or whose call is open.
     static std::uint64_t cursor_of(const hub_worker& w);

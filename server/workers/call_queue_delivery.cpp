@@ -37,10 +37,12 @@ std::optional<std::string> call_id_of(std::string_view record) {
 }
 
 void call_queue::pump(hub_worker& w, effects& fx) {
-    if (w.subscription) w.subscription->take_ready();
     // On the embedded store submit hands its calls over itself (queued()):
-    // the topic is read at start, and past a record submit left unread.
-    const bool unread = p_.st.shared() || !w.read_to_end || w.next < w.appended_end;
+    // the topic is read at start, and past a call the ready list had no
+    // room for. In between the store's wake-ups are left off (the ready
+    // mark is not cleared): queued() wakes the hub when it has to read.
+    const bool unread = p_.st.shared() || !w.read_to_end;
+    if (w.subscription && unread) w.subscription->take_ready();
     if (w.ready.size() < max_ready && unread) {
         // No topic yet (nothing was ever queued): nothing to read. What a
         // failed read (logged) read is delivered, and the hub reads on in

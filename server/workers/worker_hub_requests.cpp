@@ -377,7 +377,7 @@ std::expected<std::string, std::string> worker_hub::submit(const std::string& wo
             if (!calls_->forget(id)) return id;  // finished meanwhile: its answer was given
             return std::unexpected("the call could not be queued: " + appended.error().message);
         }
-        calls_->queued(id, appended->offset, fx);
+        calls_->queued(worker_name, id, appended->offset, fx);
     }
     for (auto& f : fx) f();
     return id;

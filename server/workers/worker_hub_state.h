@@ -82,10 +82,13 @@ struct hub_worker {
 
     std::uint64_t next = 0;          // next topic offset to read
     // The embedded store: every record of the topic is this hub's own
-    // (submit), so once the topic was read to its end it is read again only
-    // past what submit handed over itself (call_queue::queued).
+    // (submit), so once the topic was read to its end submit hands its calls
+    // over itself (call_queue::queued), and the hub reads again only past a
+    // call the ready list had no room for (read_to_end is false again).
     bool read_to_end = false;        // a read reached the topic's end since next was set
-    std::uint64_t appended_end = 0;  // one past the highest offset submit appended
+    // Calls submit appended past next, by offset, waiting for the calls
+    // before them (appends of one batch return in any order): a handful.
+    std::map<std::uint64_t, std::string> arrived;
     std::uint64_t saved_cursor = 0;  // the broker-held cursor: never past an open call
     bool cursor_pending = false;     // a save of the cursor is scheduled (call_queue::cursor_moved)
     bool reread_pending = false;     // a failed read of the topic is tried again (call_queue::pump)
@@ -159,7 +162,7 @@ struct hub_worker {
         subscription = std::move(old.subscription);
         next = old.next;
         read_to_end = old.read_to_end;
-        appended_end = old.appended_end;
+        arrived = std::move(old.arrived);
         saved_cursor = old.saved_cursor;
         cursor_pending = old.cursor_pending;
         reread_pending = old.reread_pending;

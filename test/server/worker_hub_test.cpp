@@ -239,3 +239,48 @@ TEST_CASE("calls beyond an instance's room wait their turn and are each delivere
     CHECK(delivered_now() == ids);  // each once
     sse->close();
 }
+
+TEST_CASE("calls submitted at once are each delivered once, in the order of their worker's topic") {
+    // Appends committed in one batch return to their submits in any order;
+    // submit() takes each call only after those before it on the topic, so
+    // that deliveries follow the topic and its cursor never passes a call
+    // that was not taken.
+    hub_fixture f(10s);
+    const json tool{{"name", "add"}, {"inputSchema", {{"type", "object"}}}};
+    auto registered = f.hub->register_worker(
+        json{{"name", "calc"}, {"concurrency", 256}, {"tools", json::array({tool})}}, std::nullopt);
+    REQUIRE(registered.outcome == worker_outcome::registered);
+    std::mutex mu;
+    std::vector<std::string> delivered;
+    auto sse = f.attach_recording(mu, delivered);
+    constexpr int threads = 4, each = 40;
+    std::vector<std::thread> submitters;
+    std::atomic<int> failed{0};
+    for (int k = 0; k < threads; ++k)
+        submitters.emplace_back([&, k] {
+            for (int i = 0; i < each; ++i) {
+                call_ticket t;
+                t.origin = call_origin{call_origin::kind::direct, "burst-" + std::to_string(k), ""};
+                t.request_id = i;
+                t.method = "tools/call";
+                if (!f.hub->submit("calc", std::move(t), json{{"name", "add"}, {"arguments", json::object()}})) ++failed;
+            }
+        });
+    for (auto& s : submitters) s.join();
+    REQUIRE(failed == 0);
+    auto delivered_now = [&] {
+        std::lock_guard lock(mu);
+        return delivered;
+    };
+    for (auto until = std::chrono::steady_clock::now() + 5s;
+         delivered_now().size() < threads * each && std::chrono::steady_clock::now() < until;)
+        std::this_thread::sleep_for(2ms);
+    std::vector<std::string> on_topic;
+    auto read = f.st->read("mcp.worker/calc", 0, store::read_limits{.max_records = 1000});
+    REQUIRE(read);
+    for (auto& rec : read->records) on_topic.push_back(json::parse(rec.payload).at("callId").get<std::string>());
+    REQUIRE(on_topic.size() == threads * each);
+    std::this_thread::sleep_for(50ms);
+    CHECK(delivered_now() == on_topic);  // each once, in the topic's order
+    sse->close();
+}
