@@ -23,4 +23,12 @@ inline json object_field(const json& o, const char* key) {
     return it != o.end() && it->is_object() ? *it : json::object();
 }
 
+// o[key] when o is an object and it is an object, without object_field's
+// copy; nullptr otherwise.
+inline const json* find_object(const json& o, const char* key) {
+    if (!o.is_object()) return nullptr;
+    auto it = o.find(key);
+    return it != o.end() && it->is_object() ? &*it : nullptr;
+}
+
 }  // namespace litemcp::server

@@ -35,7 +35,7 @@ std::size_t utf8_sequence(const unsigned char* p, const unsigned char* end) {
 // Bytes a string holds as they are: printable ASCII other than '"' and '\'.
 constexpr bool plain(unsigned char c) { return c >= 0x20 && c != '"' && c != '\\' && c < 0x80; }
 
-void append_string(std::string& out, const std::string& s) {
+void append_string(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
     out.push_back('"');
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
@@ -138,6 +138,8 @@ void write(std::string& out, const json& value, int indent, std::size_t depth) {
 }  // namespace
 
 void append_json(std::string& out, const json& value, int indent) { write(out, value, indent, 0); }
+
+void append_json_string(std::string& out, std::string_view s) { append_string(out, s); }
 
 std::string to_json(const json& value, int indent) {
     std::string out;

@@ -54,5 +54,8 @@ std::string to_string(const json_syntax_error& e);
 // (nlohmann's dump(indent)).
 void append_json(std::string& out, const json& value, int indent = -1);
 std::string to_json(const json& value, int indent = -1);
+// Appends s as a JSON string value: quoted and escaped as append_json writes
+// strings (for a record written field by field).
+void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace litemcp::server

@@ -1,5 +1,7 @@
 #include "server/workers/call_origin.h"
 
+#include "server/json/json_text.h"
+
 namespace litemcp::server {
 
 std::string call_origin::key() const {
@@ -17,6 +19,18 @@ void call_origin::write_to(json& record) const {
         record["stream"] = stream;
     } else if (of == kind::task) {
         record["task"] = id;
+    }
+}
+
+void call_origin::append_fields(std::string& text) const {
+    if (of == kind::session) {
+        text += ",\"session\":";
+        append_json_string(text, id);
+        text += ",\"stream\":";
+        append_json_string(text, stream);
+    } else if (of == kind::task) {
+        text += ",\"task\":";
+        append_json_string(text, id);
     }
 }
 

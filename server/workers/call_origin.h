@@ -26,6 +26,9 @@ struct call_origin {
     // Its fields in a stored record ("session" and "stream", or "task";
     // nothing for a direct call), and back.
     void write_to(json& record) const;
+    // The same fields appended to a record's text, each after a comma (a
+    // record written field by field).
+    void append_fields(std::string& text) const;
     static call_origin read_from(const json& record);
 };
 

@@ -97,7 +97,7 @@ std::optional<std::string> call_queue::take(const std::string& key, const std::s
         return std::nullopt;
     }
     // One server takes it: the first to swap the record it read.
-    auto taken = p_.st.kv_swap(key, text, to_json((*c)->record(p_.peers.node())));
+    auto taken = p_.st.kv_swap(key, text, (*c)->record_text(p_.peers.node()));
     if (!taken || !*taken) return std::nullopt;
     (*c)->state = worker_call::phase::ready;  // the shared cursor may be past its topic record
     spdlog::info("workers: {}: call {} of a server that stopped is now this server's", (*c)->worker, (*c)->id);
@@ -137,13 +137,13 @@ worker_call* call_queue::find(const std::string& id) {
 }
 
 void call_queue::save(const worker_call& c, std::string_view when) {
-    if (auto r = p_.st.kv_put(std::string(call_prefix) + c.id, to_json(c.record(p_.peers.node()))); !r)
+    if (auto r = p_.st.kv_put(std::string(call_prefix) + c.id, c.record_text(p_.peers.node())); !r)
         spdlog::error("workers: {}: call {}: cannot record {}: {}", c.worker, c.id, when, r.error().message);
 }
 
 // ---- opening a call ----------------------------------------------------------
 
-std::expected<std::pair<std::string, json>, std::string> call_queue::open(hub_worker& w, call_ticket t, json params) {
+std::expected<std::pair<std::string, std::string>, std::string> call_queue::open(hub_worker& w, call_ticket t, json params) {
     if (!w.online && !w.queue_while_offline)
         return std::unexpected("worker '" + w.name + "' is offline (no instance is connected)");
     if (w.open >= p_.options.max_open_calls)
@@ -156,7 +156,14 @@ std::expected<std::pair<std::string, json>, std::string> call_queue::open(hub_wo
     c->params = std::move(params);
     c->deadline = clock::now() + w.call_timeout;
     c->deadline_ms = wall_ms() + static_cast<std::uint64_t>(w.call_timeout.count());
-    json queued{{"callId", c->id}, {"method", c->ticket.method}, {"params", c->params}, {"deadlineMs", c->deadline_ms}};
+    // The topic record, written field by field (no copy of the parameters).
+    std::string queued = "{\"callId\":";
+    append_json_string(queued, c->id);
+    queued += ",\"deadlineMs\":" + std::to_string(c->deadline_ms) + ",\"method\":";
+    append_json_string(queued, c->ticket.method);
+    queued += ",\"params\":";
+    append_json(queued, c->params);
+    queued += '}';
     by_request_[request_key(c->ticket.origin, c->ticket.request_id)] = c->id;
     // In memory before it is on the topic, so the hub cannot read the
     // record and find no call.

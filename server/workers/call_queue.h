@@ -66,9 +66,10 @@ public:
     std::size_t size() const { return calls_.size(); }
     worker_call* find(const std::string& id);
 
-    // A new call for w, in memory: its id and the record to append to w's
-    // topic; an error message when w cannot take it (offline, full).
-    std::expected<std::pair<std::string, json>, std::string> open(hub_worker& w, call_ticket t, json params);
+    // A new call for w, in memory: its id and the text of the record to
+    // append to w's topic; an error message when w cannot take it (offline,
+    // full).
+    std::expected<std::pair<std::string, std::string>, std::string> open(hub_worker& w, call_ticket t, json params);
     // The topic record of w's call id is written at offset: counts the
     // call and records its state. On the embedded store, read to its end,
     // the call is taken without the hub reading it back, in the topic's

@@ -355,8 +355,7 @@ std::shared_ptr<const tool> worker_hub::worker_tool(const std::string& name) con
 }
 
 std::expected<std::string, std::string> worker_hub::submit(const std::string& worker_name, call_ticket t, json params) {
-    std::string topic, id;
-    json record;
+    std::string topic, id, record;
     {
         std::lock_guard lock(mu_);
         auto* w = regs_->find(worker_name);
@@ -369,7 +368,7 @@ std::expected<std::string, std::string> worker_hub::submit(const std::string& wo
     // The topic record first, the call's state second: the state is the
     // commit point. A crash between the two leaves a record that names no
     // open call, which the hub skips -- the request was still in flight.
-    auto appended = store_.append(topic, to_json(record));
+    auto appended = store_.append(topic, record);
     effects fx;
     {
         std::lock_guard lock(mu_);

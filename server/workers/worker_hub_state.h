@@ -214,19 +214,36 @@ struct worker_call {
     std::string last_error;
     bool counted = false;  // in its worker's open count
 
-    // node: the server that owns the call now (hub_peers::node).
-    json record(const std::string& node) const {
-        json r{{"id", id},
-               {"node", node},
-               {"worker", worker},
-               {"requestId", ticket.request_id},
-               {"method", ticket.method},
-               {"params", params},
-               {"deadlineMs", deadline_ms},
-               {"attempts", attempts}};
-        if (ticket.progress_token) r["progressToken"] = *ticket.progress_token;
-        ticket.origin.write_to(r);
-        return r;
+    // Its durable state, "wcall/<id>" (call_queue::read_call reads it back);
+    // node: the server that owns the call now (hub_peers::node). Written
+    // field by field: it is saved with every delivery, and building a JSON
+    // value for it copied the parameters once more.
+    std::string record_text(const std::string& node) const {
+        std::string out = "{\"attempts\":" + std::to_string(attempts) + ",\"deadlineMs\":" + std::to_string(deadline_ms);
+        auto field = [&out](std::string_view key) {
+            out += ",\"";
+            out += key;
+            out += "\":";
+        };
+        field("id");
+        append_json_string(out, id);
+        field("method");
+        append_json_string(out, ticket.method);
+        field("node");
+        append_json_string(out, node);
+        field("params");
+        append_json(out, params);
+        if (ticket.progress_token) {
+            field("progressToken");
+            append_json(out, *ticket.progress_token);
+        }
+        field("requestId");
+        append_json(out, ticket.request_id);
+        ticket.origin.append_fields(out);
+        field("worker");
+        append_json_string(out, worker);
+        out += '}';
+        return out;
     }
 };
 

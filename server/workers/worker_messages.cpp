@@ -30,9 +30,11 @@ json attached(const std::string& worker, const std::string& instance) {
 }
 
 std::uint64_t deadline_of(const json& request) {
-    const json meta = object_field(object_field(request, "params"), "_meta");
-    auto it = meta.find(deadline_key);
-    return it != meta.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+    const json* params = find_object(request, "params");
+    const json* meta = params ? find_object(*params, "_meta") : nullptr;
+    if (!meta) return 0;
+    auto it = meta->find(deadline_key);
+    return it != meta->end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
 }
 
 std::optional<delivered_call> read_call(const json& message) {
@@ -41,9 +43,10 @@ std::optional<delivered_call> read_call(const json& message) {
     c.id = message["id"].get<std::string>();
     c.method = message["method"].get<std::string>();
     c.params = object_field(message, "params");
-    const json meta = object_field(c.params, "_meta");
-    if (auto it = meta.find(attempt_key); it != meta.end() && it->is_number_unsigned() && it->get<std::uint64_t>() > 0)
-        c.attempt = static_cast<unsigned>(std::min<std::uint64_t>(it->get<std::uint64_t>(), 1u << 30));
+    if (const json* meta = find_object(c.params, "_meta"))
+        if (auto it = meta->find(attempt_key);
+            it != meta->end() && it->is_number_unsigned() && it->get<std::uint64_t>() > 0)
+            c.attempt = static_cast<unsigned>(std::min<std::uint64_t>(it->get<std::uint64_t>(), 1u << 30));
     c.deadline_ms = deadline_of(message);
     return c;
 }

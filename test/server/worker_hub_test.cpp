@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "server/app/mcp_server.h"
+#include "server/json/json_text.h"
 #include "server/workers/worker_hub.h"
+#include "server/workers/worker_hub_state.h"
 #include "test_util.h"
 
 using namespace litemcp;
@@ -283,4 +285,30 @@ TEST_CASE("calls submitted at once are each delivered once, in the order of thei
     std::this_thread::sleep_for(50ms);
     CHECK(delivered_now() == on_topic);  // each once, in the topic's order
     sse->close();
+}
+
+TEST_CASE("a call's saved state is JSON with every field a restart reads back") {
+    worker_call c;
+    c.id = "c1";
+    c.worker = "calc";
+    c.ticket.origin = call_origin{call_origin::kind::session, "s\"1", "tag"};
+    c.ticket.request_id = json{{"odd", "id"}};
+    c.ticket.method = "tools/call";
+    c.ticket.progress_token = 7;
+    c.params = json{{"name", "add"}, {"arguments", {{"text", "caf\u00e9 \n"}}}};
+    c.deadline_ms = 1234;
+    c.attempts = 2;
+    auto parsed = parse_json(c.record_text("node-a"));
+    REQUIRE(parsed);
+    CHECK(*parsed == json{{"id", "c1"}, {"node", "node-a"}, {"worker", "calc"}, {"requestId", {{"odd", "id"}}},
+                          {"method", "tools/call"}, {"params", c.params}, {"deadlineMs", 1234}, {"attempts", 2},
+                          {"progressToken", 7}, {"session", "s\"1"}, {"stream", "tag"}});
+    c.ticket.origin = call_origin{call_origin::kind::task, "t1", ""};
+    c.ticket.progress_token.reset();
+    parsed = parse_json(c.record_text("node-a"));
+    REQUIRE(parsed);
+    CHECK(parsed->value("task", "") == "t1");
+    CHECK(!parsed->contains("session"));
+    CHECK(!parsed->contains("progressToken"));
+    CHECK(call_origin::read_from(*parsed).key() == "task/t1");
 }
