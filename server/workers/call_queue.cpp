@@ -173,7 +173,8 @@ std::expected<std::pair<std::string, std::string>, std::string> call_queue::open
     return std::pair{std::move(id), std::move(queued)};
 }
 
-void call_queue::queued(const std::string& worker, const std::string& id, std::uint64_t offset, effects& fx) {
+void call_queue::queued(const std::string& worker, const std::string& registration, const std::string& id,
+                        std::uint64_t offset, effects& fx) {
     auto* w = p_.workers.find(worker);
     if (!w) return;
     auto* c = find(id);
@@ -181,11 +182,14 @@ void call_queue::queued(const std::string& worker, const std::string& id, std::u
         w->open++;  // counted once it is queued for good (describe() shows it)
         c->counted = true;
     }
-    if (p_.st.shared() || !w->read_to_end) {
-        // The hub reads the topic and takes the call in order: always on a
-        // shared store (other servers append too, at offsets with gaps), and
-        // on the embedded one at start or past a call the ready list had no
-        // room for. Its state now: it is what survives a restart.
+    // The hub reads the topic and takes the call in order: always on a
+    // shared store (other servers append too, at offsets with gaps), and on
+    // the embedded one at start or past a call the ready list had no room
+    // for -- or when the worker was removed and registered anew meanwhile
+    // (its calls were failed then, and the offset is of a topic that no
+    // longer is: never one to wait for). Its state now: it is what survives
+    // a restart.
+    if (p_.st.shared() || !w->read_to_end || w->id != registration) {
         if (c) save(*c, "it: it is queued but will not survive a restart");
         if (c && c->state == worker_call::phase::queued && !c->offset) p_.wake(w->name);
         return;
@@ -197,6 +201,10 @@ void call_queue::queued(const std::string& worker, const std::string& id, std::u
     // was not taken, and the hub reads nothing.
     w->arrived.emplace(offset, id);
     take_arrived(*w, fx);
+    // Still waiting for a call before it: its state now, as submit returns
+    // (the commit point); it is taken within moments, when that call comes.
+    if (auto it = w->arrived.find(offset); it != w->arrived.end() && it->second == id)
+        if (auto* parked = find(id)) save(*parked, "it: it is queued but will not survive a restart");
 }
 
 void call_queue::take_arrived(hub_worker& w, effects& fx) {

@@ -70,13 +70,15 @@ public:
     // append to w's topic; an error message when w cannot take it (offline,
     // full).
     std::expected<std::pair<std::string, std::string>, std::string> open(hub_worker& w, call_ticket t, json params);
-    // The topic record of w's call id is written at offset: counts the
+    // The topic record of call id is written at offset (on the topic of
+    // worker's registration `registration`, hub_worker::id): counts the
     // call and records its state. On the embedded store, read to its end,
     // the call is taken without the hub reading it back, in the topic's
     // order (it waits for the calls appended before it), ready at once and
     // delivered at once when nothing waits ahead of it and an instance here
     // has room (one state write, the delivery's).
-    void queued(const std::string& worker, const std::string& id, std::uint64_t offset, effects& fx);
+    void queued(const std::string& worker, const std::string& registration, const std::string& id,
+                std::uint64_t offset, effects& fx);
     // The topic record could not be written: the call never was. False when
     // it finished meanwhile (its answer was given).
     bool forget(const std::string& id);

@@ -43,6 +43,7 @@ void call_queue::pump(hub_worker& w, effects& fx) {
     // mark is not cleared): queued() wakes the hub when it has to read.
     const bool unread = p_.st.shared() || !w.read_to_end;
     if (w.subscription && unread) w.subscription->take_ready();
+    const bool read_skipped = unread && w.ready.size() >= max_ready;
     if (w.ready.size() < max_ready && unread) {
         // No topic yet (nothing was ever queued): nothing to read. What a
         // failed read (logged) read is delivered, and the hub reads on in
@@ -91,6 +92,9 @@ void call_queue::pump(hub_worker& w, effects& fx) {
             w.ready.pop_front();
         }
     }
+    // The ready list was full when it was time to read, and has room now:
+    // read on (nothing else may wake the hub for what is unread).
+    if (read_skipped && w.ready.size() < max_ready) p_.wake(w.name);
     cursor_moved(w);
 }
 

@@ -355,7 +355,7 @@ std::shared_ptr<const tool> worker_hub::worker_tool(const std::string& name) con
 }
 
 std::expected<std::string, std::string> worker_hub::submit(const std::string& worker_name, call_ticket t, json params) {
-    std::string topic, id, record;
+    std::string topic, registration, id, record;
     {
         std::lock_guard lock(mu_);
         auto* w = regs_->find(worker_name);
@@ -364,6 +364,7 @@ std::expected<std::string, std::string> worker_hub::submit(const std::string& wo
         if (!opened) return std::unexpected(opened.error());
         std::tie(id, record) = std::move(*opened);
         topic = w->topic;
+        registration = w->id;
     }
     // The topic record first, the call's state second: the state is the
     // commit point. A crash between the two leaves a record that names no
@@ -376,7 +377,7 @@ std::expected<std::string, std::string> worker_hub::submit(const std::string& wo
             if (!calls_->forget(id)) return id;  // finished meanwhile: its answer was given
             return std::unexpected("the call could not be queued: " + appended.error().message);
         }
-        calls_->queued(worker_name, id, appended->offset, fx);
+        calls_->queued(worker_name, registration, id, appended->offset, fx);
     }
     for (auto& f : fx) f();
     return id;
