@@ -10,7 +10,8 @@
 // closes.
 //
 // Threading: send*(), close(), abort() and on_closed() from any thread
-// (they hop to the connection's strand); the rest runs on the strand.
+// (they are posted to the connection's strand, and take effect in the order
+// they were called); the rest runs on the strand.
 // Lifetime: shared by the responder's holder and the connection (its
 // sse_), until finish().
 #pragma once
@@ -43,7 +44,7 @@ public:
         return enqueue("retry: " + std::to_string(delay.count()) + "\n\n");
     }
     void close() override {
-        net::dispatch(conn_->executor(), [self = this->shared_from_this()] {
+        net::post(conn_->executor(), [self = this->shared_from_this()] {
             if (self->ended_) return;
             self->closing_ = true;
             self->pump();
@@ -103,9 +104,12 @@ private:
             srv.budget.take(n);  // the dropped streams give theirs back as they end
         }
         add_queued(n);
-        // dispatch: on the strand already (a shutdown writing retry: before
-        // its close) the frame is queued at once, so it precedes the close.
-        net::dispatch(conn_->executor(), [self = this->shared_from_this(), f = std::move(frame), last]() mutable {
+        // post, never dispatch, here and in close(): the frames and the end
+        // take effect in the order they were called, whichever threads call.
+        // (A dispatch from a handler of another connection that runs on the
+        // same I/O thread -- a store commit's callbacks -- queued its frame
+        // at once, ahead of a priming event posted before it.)
+        net::post(conn_->executor(), [self = this->shared_from_this(), f = std::move(frame), last]() mutable {
             if (self->ended_) return self->release(f.size());
             self->queue_.push_back(std::move(f));
             if (last) self->closing_ = true;
