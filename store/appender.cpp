@@ -67,7 +67,8 @@ result<append_ack> embedded_store::append(std::string_view topic, std::string_vi
     p.ext_payload = payload;
     p.flags = flags;
     p.slot = slot;
-    impl_->enqueue({&p, 1}, true);
+    impl_->enqueue({&p, 1}, false);
+    impl_->commit_here_or_wake();
     return slot->wait();
 }
 
@@ -154,8 +155,30 @@ void embedded_store::impl::run_appender() {
     }
 }
 
+void embedded_store::impl::commit_here_or_wake() {
+    // The caller would sleep until its record is committed: when no other
+    // thread is committing, it commits the queue itself rather than waking
+    // the appender and being woken back (two context switches an append).
+    // Otherwise the appender is woken for it: the committing thread may have
+    // taken its batch before this record was queued.
+    if (std::unique_lock commit_lock(commit_mu_, std::try_to_lock); commit_lock) {
+        while (drain_held(false)) {
+        }
+        return;
+    }
+    {
+        std::lock_guard lock(q_mu_);
+        if (std::exchange(wanted_, true)) return;
+    }
+    q_cv_.notify_one();
+}
+
 bool embedded_store::impl::drain(bool run_jobs) {
     std::lock_guard commit_lock(commit_mu_);
+    return drain_held(run_jobs);
+}
+
+bool embedded_store::impl::drain_held(bool run_jobs) {
     auto& batch = drain_batch_;
     auto& jobs = drain_jobs_;
     bool more = false;

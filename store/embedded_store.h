@@ -4,12 +4,14 @@
 //
 // Threading: appends from all threads are queued and written as one batch
 // (group commit): one log write, one fsync in `always` mode, one RocksDB
-// WriteBatch. The appender thread commits them, or the caller that queued
-// deferred appends, in commit_queued(); one batch at a time, in queue order.
-// Reads run on the caller's thread and never wait for the appender. A
-// maintenance thread syncs the log (interval mode), checkpoints the index and
-// asks the appender to reclaim expired topics. The append observer runs on
-// the appender thread.
+// WriteBatch. The appender thread commits them, or a caller: the one that
+// queued deferred appends, in commit_queued(), and a blocking append() when
+// no other thread is committing (it would only wait for the appender). One
+// batch at a time, in queue order. Reads run on the caller's thread and
+// never wait for the appender. A maintenance thread syncs the log (interval
+// mode), checkpoints the index and asks the appender to reclaim expired
+// topics. The append observer and the callbacks of async appends run on the
+// committing thread, so they never wait for the store.
 //
 // Lifetime: open() recovers the folder (docs/store.md, "Durability and
 // recovery") and starts the threads; the destructor completes every queued

@@ -1,9 +1,11 @@
 // The store's implementation class; internal to store/.
 //
-// Threads: callers (append/read/cursor/kv/ready-set calls), the appender
-// (owns topic state, the topic cache, parent counts and every write of topic
-// metadata), and the maintenance thread (interval fsync, checkpoints,
-// scheduling reclaim passes on the appender).
+// Threads: callers (append/read/cursor/kv/ready-set calls), the appender,
+// and the maintenance thread (interval fsync, checkpoints, scheduling
+// reclaim passes on the appender). Whichever thread commits a batch holds
+// commit_mu_, which guards the committing state (topic state, the topic
+// cache, parent counts and every write of topic metadata): the appender, or
+// a caller committing the queue itself (commit_queued, a blocking append).
 #pragma once
 
 #include <atomic>
@@ -113,9 +115,14 @@ public:
     void run_appender();
     // Takes what is queued and commits it as one batch, one caller at a
     // time: the appender thread, which then runs the queued jobs, or a
-    // caller's (commit_queued), which leaves the jobs to the appender.
+    // caller's (commit_queued, a blocking append), which leaves the jobs to
+    // the appender.
     // Returns whether more appends are queued (a batch stops at max_batch_bytes).
     bool drain(bool run_jobs);
+    bool drain_held(bool run_jobs);  // the same, with commit_mu_ held
+    // A blocking append's record is queued: commits the queue on the calling
+    // thread when no other thread is committing, else wakes the appender.
+    void commit_here_or_wake();
     void commit(std::vector<pending>& batch);
     // Adds index writes for one record already in the log: entry, metadata,
     // segment and parent counts, retention trim, expiry key. Shared by append
@@ -175,7 +182,7 @@ public:
     std::uint64_t next_topic_id_ = 1;
     std::map<std::string, std::int64_t, std::less<>> parent_counts_;
     std::mutex observer_mu_;
-    std::shared_ptr<const append_observer> observer_;  // read by the appender per batch
+    std::shared_ptr<const append_observer> observer_;  // read by the committing thread per batch
     std::map<std::uint64_t, std::int64_t> segment_counts_;  // live records per segment
     std::map<std::uint64_t, std::int64_t> segment_deltas_;  // pending in the batch
     std::map<std::string, std::int64_t, std::less<>> parent_deltas_;

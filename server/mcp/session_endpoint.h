@@ -89,7 +89,7 @@ private:
     void batch(std::shared_ptr<session_state> s, json batch, std::shared_ptr<transport::responder> res);
     void notification(const std::shared_ptr<session_state>& s, const json& msg);
     // Records a client's answer to a server request, wakes its waiter, then
-    // runs done (on the store's appender thread).
+    // runs done (on the thread committing the store's batch).
     void client_answer(const std::shared_ptr<session_state>& s, json msg, std::function<void()> done);
     // Runs work on the handler pool, or answers 503 when its queue is full.
     void on_pool(const std::shared_ptr<transport::responder>& res, std::function<void()> work);

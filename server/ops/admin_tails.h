@@ -1,8 +1,9 @@
 // Live views for the admin API's /admin/tail: one store observer fans new
 // records out to every open tail whose pattern matches their lite topic.
 //
-// Threading: fan_out runs on the store's appender thread and only queues SSE
-// frames (bounded per stream: a terminal that stops reading is dropped).
+// Threading: fan_out runs on the thread committing the store's batch and
+// only queues SSE frames (bounded per stream: a terminal that stops reading
+// is dropped).
 // add/remove from any thread. Lifetime: owned by the server; a tail leaves
 // when its stream closes.
 #pragma once

@@ -5,8 +5,9 @@
 // every topic-to-SSE reader: a session's POST or GET stream (stream_feeder)
 // and a subscriptions/listen stream (listen_stream).
 //
-// Threading: wake-ups arrive on the store's appender thread and only post
-// to the pool; on_ready runs there, never twice at once for one follower.
+// Threading: wake-ups arrive on the thread committing the store's batch
+// and only post to the pool; on_ready runs on the pool, never twice at once
+// for one follower.
 // read() is for on_ready. stop() may be called from any thread, more than
 // once. Lifetime: shared; the reader owns it and stops it when its stream
 // ends. After stop() no on_ready starts.

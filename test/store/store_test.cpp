@@ -362,6 +362,29 @@ TEST_CASE("an ordinary append wakes the appender for the deferred appends queued
     CHECK(async_offset == 1);
 }
 
+TEST_CASE("a blocking append commits the queue on its own thread when no other thread is committing") {
+    // It would only sleep until the appender committed it: it commits
+    // itself, with what was queued before it, in order.
+    temp_dir d;
+    auto o = small_options(d.path());
+    o.deferred_commit_wait = std::chrono::seconds(30);
+    auto s = open_store(o);
+    std::thread::id on;
+    std::uint64_t deferred_offset = 99;
+    const store::record_spec recs[] = {{"queued", 0}};
+    s->append_group_deferred("t/inline", recs, [&](result<append_ack> r) {
+        REQUIRE(r);
+        deferred_offset = r->offset;
+        on = std::this_thread::get_id();
+    });
+    auto a = s->append("t/inline", "blocking");
+    REQUIRE(a);
+    CHECK(a->offset == 1);
+    CHECK(deferred_offset == 0);
+    CHECK(on == std::this_thread::get_id());
+    CHECK(s->stats().append_batches == 1);
+}
+
 TEST_CASE("a queue full of deferred appends wakes the appender instead of blocking for good") {
     temp_dir d;
     auto o = small_options(d.path());
