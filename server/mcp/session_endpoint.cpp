@@ -250,35 +250,40 @@ void session_endpoint::request(std::shared_ptr<session_state> s, json msg, std::
     }
     auto channel = std::make_shared<session_channel>(channel_parts(), s, std::move(res), streaming);
     c->channel = channel;
-    p_.st.append_async(s->topic, session_log::encode("", raw), session_log::flag_client_request,
-                       [this, c, channel](store::result<store::append_ack> rec) {
-                           auto& s = *channel->session();
-                           if (!rec) {
-                               {
-                                   std::lock_guard lock(s.mu);
-                                   s.running.erase(c->id_key);
-                               }
-                               channel->responder()->respond(http::rpc_error(
-                                   503, c->id, rpc_code::internal_error,
-                                   "Service Unavailable: cannot record the request: " + rec.error().message));
-                               p_.meter.left();
-                               return;
-                           }
-                           channel->recorded_at(rec->offset);
-                           {
-                               std::lock_guard lock(s.mu);
-                               s.live_streams.insert(rec->offset);
-                           }
-                           // This runs on the thread committing the store's
-                           // batch (the appender, or an I/O thread in
-                           // commit_queued), which must never wait for the
-                           // store: the request goes on elsewhere.
-                           if (!p_.handlers.post([this, c] { p_.calls.serve(c, p_.meter); }))
-                               channel->responder()->post([c] {
-                                   c->channel->open(c);
-                                   c->channel->finish(c, fail(rpc_code::internal_error, "the server is busy; retry later"));
-                               });
-                       });
+    // Committed on this connection's strand with the requests that came in
+    // the same burst (commit_bursts), without waking the store's appender.
+    const auto record = session_log::encode("", raw);
+    const store::store::record_spec spec[] = {{record, session_log::flag_client_request}};
+    auto recorded = [this, c, channel](store::result<store::append_ack> rec) {
+        auto& s = *channel->session();
+        if (!rec) {
+            {
+                std::lock_guard lock(s.mu);
+                s.running.erase(c->id_key);
+            }
+            channel->responder()->respond(http::rpc_error(503, c->id, rpc_code::internal_error,
+                                                          "Service Unavailable: cannot record the request: " +
+                                                              rec.error().message));
+            p_.meter.left();
+            return;
+        }
+        channel->recorded_at(rec->offset);
+        {
+            std::lock_guard lock(s.mu);
+            s.live_streams.insert(rec->offset);
+        }
+        // This runs on the thread committing the store's batch (an I/O
+        // thread in commit_queued, the appender, or a thread in a blocking
+        // append), which must never wait for the store: the request goes
+        // on elsewhere.
+        if (!p_.handlers.post([this, c] { p_.calls.serve(c, p_.meter); }))
+            channel->responder()->post([c] {
+                c->channel->open(c);
+                c->channel->finish(c, fail(rpc_code::internal_error, "the server is busy; retry later"));
+            });
+    };
+    p_.st.append_group_deferred(s->topic, spec, std::move(recorded));
+    p_.bursts.queued(channel->responder());
 }
 
 void session_endpoint::batch(std::shared_ptr<session_state> s, json batch, std::shared_ptr<responder> res) {
