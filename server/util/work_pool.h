@@ -1,6 +1,7 @@
 // A fixed set of threads running queued tasks in order of arrival.
 //
-// Threading: post() from any thread; tasks run on the pool's threads. The
+// Threading: post() from any thread; tasks run on the pool's threads, which
+// run under SCHED_BATCH and are woken one at a time (see post()). The
 // queue is bounded: post() returns false when it is full, so callers can
 // answer "busy" instead of growing memory. Lifetime: stop() (or the
 // destructor) runs the tasks already queued, then joins; later posts are
@@ -26,6 +27,13 @@ public:
         for (unsigned i = 0; i < threads; ++i)
             threads_.emplace_back([this] {
                 pthread_setname_np(pthread_self(), ("pool-" + name_).substr(0, 15).c_str());
+                // SCHED_BATCH: a woken pool thread does not preempt the
+                // thread that posted to it (an I/O thread amid a burst, the
+                // store committing a batch); it runs when that one blocks or
+                // its time slice ends.
+                sched_param sp{};
+                if (pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp) != 0)
+                    spdlog::debug("{}: the pool runs without SCHED_BATCH", name_);
                 run();
             });
     }
@@ -44,12 +52,19 @@ public:
     work_pool& operator=(const work_pool&) = delete;
 
     bool post(std::function<void()> task) {
+        bool wake = false;
         {
             std::lock_guard lock(mu_);
             if (stopping_ || queue_.size() >= max_queue_) return false;
             queue_.push_back(std::move(task));
+            // One thread on its way at a time: it takes a task and wakes the
+            // next one if more are queued. A thread that finishes its task
+            // takes the next itself, so a burst is not spread over threads
+            // that each wake up, switch in and find the queue empty.
+            wake = waiting_ > 0 && signals_ == 0;
+            if (wake) ++signals_;
         }
-        cv_.notify_one();
+        if (wake) cv_.notify_one();
         return true;
     }
 
@@ -62,13 +77,24 @@ private:
     void run() {
         for (;;) {
             std::function<void()> task;
+            bool wake = false;
             {
                 std::unique_lock lock(mu_);
-                cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+                while (!stopping_ && queue_.empty()) {
+                    ++waiting_;
+                    cv_.wait(lock);
+                    --waiting_;
+                    if (signals_ > 0) --signals_;
+                }
                 if (queue_.empty()) return;
                 task = std::move(queue_.front());
                 queue_.pop_front();
+                if (!queue_.empty() && waiting_ > 0 && signals_ == 0) {
+                    wake = true;
+                    ++signals_;
+                }
             }
+            if (wake) cv_.notify_one();
             try {
                 task();
             } catch (const std::exception& e) {
@@ -84,6 +110,8 @@ private:
     std::condition_variable cv_;
     std::deque<std::function<void()>> queue_;
     bool stopping_ = false;
+    std::size_t waiting_ = 0;  // threads waiting for a task
+    std::size_t signals_ = 0;  // of them, woken and not yet running
     std::vector<std::thread> threads_;
 };
 
