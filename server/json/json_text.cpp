@@ -139,7 +139,30 @@ void write(std::string& out, const json& value, int indent, std::size_t depth) {
 
 void append_json(std::string& out, const json& value, int indent) { write(out, value, indent, 0); }
 
-void append_json_string(std::string& out, std::string_view s) { append_string(out, s); }
+void json_members::key(std::string_view key) {
+    if (!std::exchange(first_, false)) out_.push_back(',');
+    out_.push_back('"');
+    out_.append(key);
+    out_.append("\":");
+}
+
+json_members& json_members::string(std::string_view key, std::string_view value) {
+    this->key(key);
+    append_string(out_, value);
+    return *this;
+}
+
+json_members& json_members::number(std::string_view key, std::uint64_t value) {
+    this->key(key);
+    append_integer(out_, value);
+    return *this;
+}
+
+json_members& json_members::value(std::string_view key, const json& value) {
+    this->key(key);
+    write(out_, value, -1, 0);
+    return *this;
+}
 
 std::string to_json(const json& value, int indent) {
     std::string out;

@@ -54,8 +54,23 @@ std::string to_string(const json_syntax_error& e);
 // (nlohmann's dump(indent)).
 void append_json(std::string& out, const json& value, int indent = -1);
 std::string to_json(const json& value, int indent = -1);
-// Appends s as a JSON string value: quoted and escaped as append_json writes
-// strings (for a record written field by field).
-void append_json_string(std::string& out, std::string_view s);
+
+// Writes a JSON object into out member by member, in the order written, for
+// a record written often: no json value is built, so nothing is copied.
+// Keys are literals that need no escaping; values are written as
+// append_json writes them. end() closes the object.
+class json_members {
+public:
+    explicit json_members(std::string& out) : out_(out) { out_.push_back('{'); }
+    json_members& string(std::string_view key, std::string_view value);
+    json_members& number(std::string_view key, std::uint64_t value);
+    json_members& value(std::string_view key, const json& value);
+    void end() { out_.push_back('}'); }
+
+private:
+    void key(std::string_view key);
+    std::string& out_;
+    bool first_ = true;
+};
 
 }  // namespace litemcp::server

@@ -22,16 +22,9 @@ void call_origin::write_to(json& record) const {
     }
 }
 
-void call_origin::append_fields(std::string& text) const {
-    if (of == kind::session) {
-        text += ",\"session\":";
-        append_json_string(text, id);
-        text += ",\"stream\":";
-        append_json_string(text, stream);
-    } else if (of == kind::task) {
-        text += ",\"task\":";
-        append_json_string(text, id);
-    }
+void call_origin::write_to(json_members& record) const {
+    if (of == kind::session) record.string("session", id).string("stream", stream);
+    else if (of == kind::task) record.string("task", id);
 }
 
 call_origin call_origin::read_from(const json& record) {

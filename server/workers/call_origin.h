@@ -11,6 +11,8 @@
 
 namespace litemcp::server {
 
+class json_members;
+
 struct call_origin {
     enum class kind {
         session,  // a legacy session's request: id is the session's, stream the request's stream tag
@@ -26,9 +28,8 @@ struct call_origin {
     // Its fields in a stored record ("session" and "stream", or "task";
     // nothing for a direct call), and back.
     void write_to(json& record) const;
-    // The same fields appended to a record's text, each after a comma (a
-    // record written field by field).
-    void append_fields(std::string& text) const;
+    // The same fields, for a record written member by member.
+    void write_to(json_members& record) const;
     static call_origin read_from(const json& record);
 };
 

@@ -15,6 +15,8 @@ using namespace worker_hub_detail;
 
 namespace {
 constexpr std::size_t load_page = 500;
+// What a failed save of a queued call's state means (the log says "cannot record ...").
+constexpr std::string_view queued_state = "it: it is queued but will not survive a restart";
 }
 
 std::expected<std::unique_ptr<worker_call>, std::string> call_queue::read_call(const json& r) {
@@ -156,14 +158,11 @@ std::expected<std::pair<std::string, std::string>, std::string> call_queue::open
     c->params = std::move(params);
     c->deadline = clock::now() + w.call_timeout;
     c->deadline_ms = wall_ms() + static_cast<std::uint64_t>(w.call_timeout.count());
-    // The topic record, written field by field (no copy of the parameters).
-    std::string queued = "{\"callId\":";
-    append_json_string(queued, c->id);
-    queued += ",\"deadlineMs\":" + std::to_string(c->deadline_ms) + ",\"method\":";
-    append_json_string(queued, c->ticket.method);
-    queued += ",\"params\":";
-    append_json(queued, c->params);
-    queued += '}';
+    // The topic record, written member by member (no copy of the
+    // parameters); callId first (call_id_of reads it so).
+    std::string queued;
+    json_members(queued).string("callId", c->id).number("deadlineMs", c->deadline_ms).string("method", c->ticket.method)
+        .value("params", c->params).end();
     by_request_[request_key(c->ticket.origin, c->ticket.request_id)] = c->id;
     // In memory before it is on the topic, so the hub cannot read the
     // record and find no call.
@@ -190,7 +189,7 @@ void call_queue::queued(const std::string& worker, const std::string& registrati
     // longer is: never one to wait for). Its state now: it is what survives
     // a restart.
     if (p_.st.shared() || !w->read_to_end || w->id != registration) {
-        if (c) save(*c, "it: it is queued but will not survive a restart");
+        if (c) save(*c, queued_state);
         if (c && c->state == worker_call::phase::queued && !c->offset) p_.wake(w->name);
         return;
     }
@@ -204,7 +203,7 @@ void call_queue::queued(const std::string& worker, const std::string& registrati
     // Still waiting for a call before it: its state now, as submit returns
     // (the commit point); it is taken within moments, when that call comes.
     if (auto it = w->arrived.find(offset); it != w->arrived.end() && it->second == id)
-        if (auto* parked = find(id)) save(*parked, "it: it is queued but will not survive a restart");
+        if (auto* parked = find(id)) save(*parked, queued_state);
 }
 
 void call_queue::take_arrived(hub_worker& w, effects& fx) {
@@ -213,7 +212,7 @@ void call_queue::take_arrived(hub_worker& w, effects& fx) {
         w.arrived.erase(w.arrived.begin());
         auto* c = find(id);
         if (offset < w.next || (c && c->offset)) {  // the hub read it first: its state as it stands
-            if (c) save(*c, "it: it is queued but will not survive a restart");
+            if (c) save(*c, queued_state);
             continue;
         }
         if (!c) {  // finished before it was queued: skipped, as a read would
@@ -225,10 +224,10 @@ void call_queue::take_arrived(hub_worker& w, effects& fx) {
             // order, when there is. Their states now, as the hub's read
             // would leave them: they survive a restart.
             w.read_to_end = false;
-            save(*c, "it: it is queued but will not survive a restart");
+            save(*c, queued_state);
             for (auto& [later, later_id] : w.arrived)
                 if (auto* l = find(later_id); l && l->state == worker_call::phase::queued)
-                    save(*l, "it: it is queued but will not survive a restart");
+                    save(*l, queued_state);
             w.arrived.clear();
             p_.wake(w.name);
             break;
@@ -248,7 +247,7 @@ void call_queue::take_arrived(hub_worker& w, effects& fx) {
             }
         }
         w.ready.push_back(c->id);
-        save(*c, "it: it is queued but will not survive a restart");
+        save(*c, queued_state);
         p_.wake(w.name);  // elsewhere, or when a slot frees
     }
     cursor_moved(w);

@@ -219,30 +219,14 @@ struct worker_call {
     // field by field: it is saved with every delivery, and building a JSON
     // value for it copied the parameters once more.
     std::string record_text(const std::string& node) const {
-        std::string out = "{\"attempts\":" + std::to_string(attempts) + ",\"deadlineMs\":" + std::to_string(deadline_ms);
-        auto field = [&out](std::string_view key) {
-            out += ",\"";
-            out += key;
-            out += "\":";
-        };
-        field("id");
-        append_json_string(out, id);
-        field("method");
-        append_json_string(out, ticket.method);
-        field("node");
-        append_json_string(out, node);
-        field("params");
-        append_json(out, params);
-        if (ticket.progress_token) {
-            field("progressToken");
-            append_json(out, *ticket.progress_token);
-        }
-        field("requestId");
-        append_json(out, ticket.request_id);
-        ticket.origin.append_fields(out);
-        field("worker");
-        append_json_string(out, worker);
-        out += '}';
+        std::string out;
+        json_members r(out);
+        r.number("attempts", attempts).number("deadlineMs", deadline_ms).string("id", id);
+        r.string("method", ticket.method).string("node", node).value("params", params);
+        if (ticket.progress_token) r.value("progressToken", *ticket.progress_token);
+        r.value("requestId", ticket.request_id);
+        ticket.origin.write_to(r);
+        r.string("worker", worker).end();
         return out;
     }
 };

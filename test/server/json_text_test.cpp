@@ -276,3 +276,22 @@ TEST_CASE("the writer replaces bytes that are not UTF-8 instead of throwing") {
     const auto again = parse_json(to_json(bad));
     REQUIRE(again.has_value());  // what it writes reads back
 }
+
+TEST_CASE("json_members writes an object member by member, in order, as the writer writes its values") {
+    std::string out;
+    const json params = {{"b", 1}, {"a", json::array({"x", nullptr, 2.5})}};
+    json_members(out)
+        .string("id", "q\"uo\\te\n")
+        .number("n", 18446744073709551615ull)
+        .value("params", params)
+        .string("empty", "")
+        .end();
+    CHECK(out == R"({"id":"q\"uo\\te\n","n":18446744073709551615,"params":)" + params.dump() + R"(,"empty":""})");
+    auto back = parse_json(out);
+    REQUIRE(back);
+    CHECK((*back)["id"] == "q\"uo\\te\n");
+    CHECK((*back)["params"] == params);
+    std::string none;
+    json_members(none).end();
+    CHECK(none == "{}");
+}
