@@ -18,6 +18,10 @@ namespace {
 // bounded at 10,000 records keeps 9,375 to 10,000.
 constexpr std::uint64_t trim_step = 16;
 
+// This thread is committing a batch (drain_held): a blocking append from
+// one of the batch's callbacks would wait for itself.
+thread_local bool committing = false;
+
 }  // namespace
 
 result<void> embedded_store::impl::check_append(std::string_view topic, std::string_view payload) const {
@@ -61,6 +65,9 @@ void embedded_store::impl::enqueue(std::span<pending> records, bool wake) {
 
 result<append_ack> embedded_store::append(std::string_view topic, std::string_view payload, std::uint32_t flags) {
     if (auto r = impl_->check_append(topic, payload); !r) return std::unexpected(r.error());
+    if (committing)
+        return make_error(errc::invalid_argument,
+                          "a blocking append from a commit's callback would wait for itself; append_async instead");
     auto slot = std::make_shared<impl::sync_slot>();
     impl::pending p;
     p.ext_topic = topic;
@@ -68,7 +75,7 @@ result<append_ack> embedded_store::append(std::string_view topic, std::string_vi
     p.flags = flags;
     p.slot = slot;
     impl_->enqueue({&p, 1}, false);
-    impl_->commit_here_or_wake();
+    impl_->commit_here_or_wake(*slot);
     return slot->wait();
 }
 
@@ -155,16 +162,18 @@ void embedded_store::impl::run_appender() {
     }
 }
 
-void embedded_store::impl::commit_here_or_wake() {
+void embedded_store::impl::commit_here_or_wake(sync_slot& mine) {
     // The caller would sleep until its record is committed: when no other
     // thread is committing, it commits the queue itself rather than waking
-    // the appender and being woken back (two context switches an append).
-    // Otherwise the appender is woken for it: the committing thread may have
-    // taken its batch before this record was queued.
+    // the appender and being woken back (two context switches an append),
+    // up to its own record -- what came after it is the appender's (the
+    // caller may hold locks of its own). Otherwise the appender is woken
+    // for it: the committing thread may have taken its batch before this
+    // record was queued.
     if (std::unique_lock commit_lock(commit_mu_, std::try_to_lock); commit_lock) {
-        while (drain_held(false)) {
-        }
-        return;
+        bool more = true;
+        while (more && !mine.is_done()) more = drain_held(false);
+        if (!more) return;
     }
     {
         std::lock_guard lock(q_mu_);
@@ -179,6 +188,10 @@ bool embedded_store::impl::drain(bool run_jobs) {
 }
 
 bool embedded_store::impl::drain_held(bool run_jobs) {
+    committing = true;
+    struct done_committing {
+        ~done_committing() { committing = false; }
+    } reset;
     auto& batch = drain_batch_;
     auto& jobs = drain_jobs_;
     bool more = false;

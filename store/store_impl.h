@@ -67,6 +67,10 @@ public:
             }
             cv.notify_one();
         }
+        bool is_done() {
+            std::lock_guard lock(mu);
+            return done;
+        }
         result<append_ack> wait() {
             std::unique_lock lock(mu);
             cv.wait(lock, [&] { return done; });
@@ -120,9 +124,10 @@ public:
     // Returns whether more appends are queued (a batch stops at max_batch_bytes).
     bool drain(bool run_jobs);
     bool drain_held(bool run_jobs);  // the same, with commit_mu_ held
-    // A blocking append's record is queued: commits the queue on the calling
-    // thread when no other thread is committing, else wakes the appender.
-    void commit_here_or_wake();
+    // A blocking append's record is queued (mine: its slot): commits the
+    // queue up to it on the calling thread when no other thread is
+    // committing; else, or for what is queued after it, wakes the appender.
+    void commit_here_or_wake(sync_slot& mine);
     void commit(std::vector<pending>& batch);
     // Adds index writes for one record already in the log: entry, metadata,
     // segment and parent counts, retention trim, expiry key. Shared by append

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -383,6 +384,24 @@ TEST_CASE("a blocking append commits the queue on its own thread when no other t
     CHECK(deferred_offset == 0);
     CHECK(on == std::this_thread::get_id());
     CHECK(s->stats().append_batches == 1);
+}
+
+TEST_CASE("a blocking append from a commit's callback fails at once instead of waiting for itself") {
+    temp_dir d;
+    auto s = open_store(small_options(d.path()));
+    std::optional<result<append_ack>> inner;
+    s->append_async("t/cb", "first", 0, [&](result<append_ack> r) {
+        REQUIRE(r);
+        inner = s->append("t/cb", "from the callback");
+    });
+    auto last = s->append("t/cb", "second");  // committed after the callback ran
+    REQUIRE(last);
+    REQUIRE(inner);
+    REQUIRE_FALSE(*inner);
+    CHECK(inner->error().code == errc::invalid_argument);
+    auto r = s->read("t/cb", 0, {10, 1u << 20});
+    REQUIRE(r);
+    CHECK(r->records.size() == 2);
 }
 
 TEST_CASE("a queue full of deferred appends wakes the appender instead of blocking for good") {
