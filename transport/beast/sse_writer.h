@@ -47,7 +47,7 @@ public:
         net::post(conn_->executor(), [self = this->shared_from_this()] {
             if (self->ended_) return;
             self->closing_ = true;
-            self->pump();
+            self->pump_soon();
         });
     }
     void abort() override {
@@ -113,7 +113,7 @@ private:
             if (self->ended_) return self->release(f.size());
             self->queue_.push_back(std::move(f));
             if (last) self->closing_ = true;
-            self->pump();
+            self->pump_soon();
         });
         return true;
     }
@@ -142,6 +142,17 @@ private:
         std::vector<std::string> frames;
         std::vector<net::const_buffer> buffers;
     };
+
+    // Frames posted together go out in one write: the pump runs after them.
+    // (Before begin(), begin() posts one; during a write, its end pumps.)
+    void pump_soon() {
+        if (pump_posted_ || writing_ || !begun_) return;
+        pump_posted_ = true;
+        net::post(conn_->executor(), [self = this->shared_from_this()] {
+            self->pump_posted_ = false;
+            self->pump();
+        });
+    }
 
     void pump() {
         if (writing_ || ended_ || !begun_) return;
@@ -270,7 +281,7 @@ private:
     std::vector<std::string> queue_;  // an empty deque would cost two allocations per stream
     std::atomic<std::size_t> queued_{0};
     bool writing_ = false, closing_ = false, ended_ = false, watching_ = false, reuse_ = false, counted_ = false,
-         begun_ = false, watched_ = false, half_closed_ = false;
+         begun_ = false, watched_ = false, half_closed_ = false, pump_posted_ = false;
     std::string head_;  // the response header until it is written
     std::atomic<bool> ended_flag_{false};
     std::mutex cb_mu_;
