@@ -2,6 +2,7 @@
 official TypeScript SDK. Prints one figure per line, with its unit.
 
   python3 test/bench/http_bench.py [--build build] [--quick] [--only SECTION] [--rounds N]
+                                   [--against OTHER_LITEMCP]
 
 Sections:
   throughput  tools/call of `echo` on one session, 32 connections, wrk on core 1,
@@ -25,7 +26,10 @@ Sections:
               then forwarded), 32 connections; the reference on core 0, wrk
               and litemcp on core 1, in the same minutes: req/s, p50/p99 and
               what the hop costs; then the hop itself, with litemcp's own C++
-              example server (--examples) as the upstream
+              example server (--examples) as the upstream. With --against,
+              another litemcp binary (an older build) is measured through as
+              well, in each round, in alternating order: a before/after
+              comparison in the same minutes
   cluster     three litemcp servers on a 3-node JetStream cluster (R3) behind
               HAProxy (round robin), all on this machine: legacy tools/call
               through the balancer side by side with one litemcp on the
@@ -124,6 +128,21 @@ def cpu_ns(pid):
         try:
             with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
                 total += int(f.read().split()[0])
+        except FileNotFoundError:  # a thread that ended meanwhile
+            pass
+    return total
+
+
+def context_switches(pid):
+    """Context switches of a process so far, every thread, voluntary and
+    involuntary (/proc/<pid>/task/<tid>/status)."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                        total += int(line.split()[1])
         except FileNotFoundError:  # a thread that ended meanwhile
             pass
     return total
@@ -569,11 +588,11 @@ def section_upstream(args, binary, npm_dir):
         finally:
             stop(ref)
 
-    def measure_through():
+    def measure_through(front=binary):
         ref, port = reference()
         srv = None
         try:
-            srv = Server(binary, ["--threads", "1", "--log-level", "warn"], examples=False).start()
+            srv = Server(front, ["--threads", "1", "--log-level", "warn"], examples=False).start()
             subprocess.run(["taskset", "-a", "-p", "-c", "1", str(srv.proc.pid)], check=True, capture_output=True)
             status, _, text = srv.request("POST", {"name": "ref", "concurrency": 64, "upstream": {
                 "url": "http://127.0.0.1:%d/mcp" % port, "toolPrefix": ""}}, path="/workers")
@@ -582,21 +601,24 @@ def section_upstream(args, binary, npm_dir):
             lsid = initialize(srv.port)
             warm(srv.port, lsid)
             wrk(srv.port, lsid, 3)
-            front0, t0 = cpu_ns(srv.proc.pid), time.monotonic()
+            front0, switches0, t0 = cpu_ns(srv.proc.pid), context_switches(srv.proc.pid), time.monotonic()
             r = wrk(srv.port, lsid, seconds, server_pid=ref.pid)
             front_cpu = 100 * (cpu_ns(srv.proc.pid) - front0) / 1e9 / (time.monotonic() - t0)
-            return r, front_cpu
+            switches = (context_switches(srv.proc.pid) - switches0) / max(1, r.rps * seconds)
+            return r, (front_cpu, switches)
         finally:
             if srv:
                 srv.cleanup()
             stop(ref)
 
-    rounds = []
+    rounds, others = [], []
     for i in range(args.rounds):
         if i % 2 == 0:
             straight = measure_straight()
             through, front_cpu = measure_through()
+            other = measure_through(args.against) if args.against else None
         else:
+            other = measure_through(args.against) if args.against else None
             through, front_cpu = measure_through()
             straight = measure_straight()
         if args.rounds > 1:
@@ -604,7 +626,14 @@ def section_upstream(args, binary, npm_dir):
                   "%.0f%% of straight" % (i + 1, straight.rps, straight.p99, through.rps, through.p99,
                                           100 * through.rps / straight.rps))
         rounds.append((straight, through, front_cpu))
-    straight, through, front_cpu = sorted(rounds, key=lambda r: r[1].rps / r[0].rps)[len(rounds) // 2]
+        if other:
+            (o, (o_cpu, o_switches)) = other
+            print("upstream round %d, --against: through it %.0f req/s (p99 %.2f ms), %.0f%% of straight; a call's "
+                  "front CPU %.0f us against %.0f us, context switches %.2f against %.2f"
+                  % (i + 1, o.rps, o.p99, 100 * o.rps / straight.rps, 1e4 * o_cpu / o.rps,
+                     1e4 * front_cpu[0] / through.rps, o_switches, front_cpu[1]))
+            others.append((straight, o))
+    straight, through, (front_cpu, switches) = sorted(rounds, key=lambda r: r[1].rps / r[0].rps)[len(rounds) // 2]
     for label, r in (("the reference straight", straight), ("through litemcp (durable hop)", through)):
         print("upstream %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms, max %.2f ms (bad responses %d, socket errors %s; "
               "reference %.0f%% of core 0, %.0f us of CPU a call)"
@@ -612,8 +641,12 @@ def section_upstream(args, binary, npm_dir):
     share = through.rps / straight.rps
     added = through.p99 - straight.p99
     print("upstream hop: %.0f%% of the straight throughput (cost %.0f%%), p99 added %.2f ms; the front litemcp "
-          "%.0f%% of core 1 (%.0f us a call)" % (100 * share, 100 * (1 - share), added, front_cpu,
-                                               1e4 * front_cpu / through.rps))
+          "%.0f%% of core 1 (%.0f us and %.2f context switches a call)"
+          % (100 * share, 100 * (1 - share), added, front_cpu, 1e4 * front_cpu / through.rps, switches))
+    if others:
+        o_straight, o = sorted(others, key=lambda r: r[1].rps / r[0].rps)[len(others) // 2]
+        print("upstream hop, --against %s: %.0f%% of the straight throughput (median round), p99 added %.2f ms"
+              % (args.against, 100 * o.rps / o_straight.rps, o.p99 - o_straight.p99))
     cpp = upstream_cpp_hop(args, binary, seconds)
     return {"share": share, "added_p99": added, "cpp": cpp}
 
@@ -1507,6 +1540,7 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only")
     ap.add_argument("--rounds", type=int, help="rounds of the side-by-side sections (default 3, 1 with --quick)")
+    ap.add_argument("--against", help="upstream section: another litemcp binary measured through as well, each round")
     args = ap.parse_args()
     if args.rounds is None:
         args.rounds = 1 if args.quick else 3
