@@ -67,7 +67,7 @@ result<append_ack> embedded_store::append(std::string_view topic, std::string_vi
     if (auto r = impl_->check_append(topic, payload); !r) return std::unexpected(r.error());
     if (committing)
         return make_error(errc::invalid_argument,
-                          "a blocking append from a commit's callback would wait for itself; append_async instead");
+                          "a blocking append from a commit's callback would wait for itself; post the work elsewhere");
     auto slot = std::make_shared<impl::sync_slot>();
     impl::pending p;
     p.ext_topic = topic;
@@ -515,7 +515,13 @@ void embedded_store::impl::commit(std::vector<pending>& batch) {
         if (p.slot) {
             p.slot->complete(std::move(r));
         } else if (p.done) {
-            p.done(std::move(r));
+            // A callback that throws must not leave the batch's other
+            // callers waiting, nor reach whichever thread committed it.
+            try {
+                p.done(std::move(r));
+            } catch (const std::exception& e) {
+                spdlog::error("store: an append's callback failed on topic {}: {}", p.topic(), e.what());
+            }
         }
     }
 }

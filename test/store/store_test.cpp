@@ -6,6 +6,7 @@
 #include <chrono>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 #include "test_util.h"
@@ -402,6 +403,25 @@ TEST_CASE("a blocking append from a commit's callback fails at once instead of w
     auto r = s->read("t/cb", 0, {10, 1u << 20});
     REQUIRE(r);
     CHECK(r->records.size() == 2);
+}
+
+TEST_CASE("a callback that throws leaves the rest of its batch and the store working") {
+    temp_dir d;
+    auto o = small_options(d.path());
+    o.deferred_commit_wait = std::chrono::seconds(30);
+    auto s = open_store(o);
+    int after = 0;
+    const store::record_spec first[] = {{"throws", 0}}, second[] = {{"after", 0}};
+    s->append_group_deferred("t/throw", first, [](result<append_ack>) { throw std::runtime_error("a failing callback"); });
+    s->append_group_deferred("t/throw", second, [&](result<append_ack> r) {
+        REQUIRE(r);
+        ++after;
+    });
+    CHECK_NOTHROW(s->commit_queued());
+    CHECK(after == 1);
+    auto a = s->append("t/throw", "still works");
+    REQUIRE(a);
+    CHECK(a->offset == 2);
 }
 
 TEST_CASE("a queue full of deferred appends wakes the appender instead of blocking for good") {
