@@ -8,14 +8,6 @@ namespace litemcp::server {
 
 namespace {
 
-// The call's outcome that asks its client for one input in this round.
-rpc_result asking(call& c, const std::string& token, const std::string& key, const std::string& method,
-                  const json& params) {
-    c.answers = json{{std::string(parked_inputs::answers_key), token}};
-    c.input_requests = json{{key, {{"method", method}, {"params", params}}}};
-    return fail(rpc_code::input_pending, "the client's input is needed");
-}
-
 std::string seconds(std::chrono::milliseconds ms) { return std::to_string(ms.count() / 1000) + " s"; }
 
 }  // namespace
@@ -61,6 +53,77 @@ private:
     json capabilities_;
     call_origin origin_;
 };
+
+// The stand-in for a client's round relayed by another server (serve()):
+// messages and the outcome go back there; what the worker call reports after
+// that goes to `later` (a task's), or nowhere.
+class parked_inputs::relay_channel : public reply_channel {
+public:
+    using later_fn = std::function<void(const std::shared_ptr<call>&, call_outcome)>;
+    relay_channel(const json& round, call_origin origin, std::function<void(json)> emit, std::function<void(json)> finish,
+                  later_fn later)
+        : version_(round.value("version", "")),
+          principal_(round.value("principal", "")),
+          capabilities_(round.contains("capabilities") ? round["capabilities"] : json::object()),
+          origin_(std::move(origin)),
+          emit_(std::move(emit)),
+          finish_(std::move(finish)),
+          later_(std::move(later)) {}
+
+    const std::string& version() const override { return version_; }
+    const json& capabilities() const override { return capabilities_; }
+    const std::string& principal() const override { return principal_; }
+    era rules() const override { return era::stateless; }
+    call_origin origin() const override { return origin_; }
+    // The server the client waits on drops the log messages it does not want.
+    bool wants_log(log_level) const override { return true; }
+
+    void open(const std::shared_ptr<call>&) override {}
+    void emit(const std::shared_ptr<call>&, const json& msg) override {
+        if (!done_) emit_(msg);
+    }
+    rpc_result request(const std::shared_ptr<call>&, std::string, json, std::chrono::milliseconds) override {
+        return fail(rpc_code::internal_error, "the client answers in rounds");
+    }
+    input_outcome ask(const std::shared_ptr<call>&, std::vector<input_request>) override {
+        return fail(rpc_code::internal_error, "the client answers in rounds");
+    }
+    void finish(const std::shared_ptr<call>& c, call_outcome outcome) override {
+        if (done_.exchange(true)) {
+            if (later_) later_(c, std::move(outcome));
+            return;
+        }
+        json out = json::object();
+        if (!outcome) out["cancelled"] = true;
+        else if (*outcome) out["response"] = json{{"result", std::move(**outcome)}};
+        else {
+            json e{{"code", outcome->error().code}, {"message", outcome->error().message}};
+            if (outcome->error().data) e["data"] = *outcome->error().data;
+            out["response"] = json{{"error", std::move(e)}};
+        }
+        if (!c->answers.empty()) out["answers"] = c->answers;
+        if (!c->input_requests.empty()) out["inputRequests"] = c->input_requests;
+        finish_(std::move(out));
+    }
+    // A task's stays open: the task's answer may still come (later).
+    bool ended() const override { return done_ && !later_; }
+
+private:
+    std::string version_, principal_;
+    json capabilities_;
+    call_origin origin_;
+    std::function<void(json)> emit_, finish_;
+    later_fn later_;
+    std::atomic<bool> done_{false};
+};
+
+rpc_result parked_inputs::asking(call& c, const std::string& token, const std::string& key, const std::string& method,
+                                 const json& params) const {
+    c.answers = json{{std::string(answers_key), token}};
+    if (p_.workers.shared_store()) c.answers[std::string(server_key)] = p_.workers.node();
+    c.input_requests = json{{key, {{"method", method}, {"params", params}}}};
+    return fail(rpc_code::input_pending, "the client's input is needed");
+}
 
 void parked_inputs::refuse(const std::function<void(json)>& done, int code, std::string message) {
     done(json{{"error", {{"code", code}, {"message", std::move(message)}}}});
@@ -177,7 +240,8 @@ std::optional<rpc_result> parked_inputs::open(const std::shared_ptr<call>& live,
     return asking(*live, token, key, method, params);
 }
 
-std::optional<rpc_result> parked_inputs::resume(const std::shared_ptr<call>& c, const call_origin& origin) {
+std::optional<rpc_result> parked_inputs::resume(const std::shared_ptr<call>& c, const call_origin& origin,
+                                                const std::string& worker) {
     if (c->answers.empty()) return std::nullopt;  // every first round: no key to build
     const auto found = c->answers.find(std::string(answers_key));
     if (found == c->answers.end() || !found->is_string()) return std::nullopt;
@@ -186,6 +250,8 @@ std::optional<rpc_result> parked_inputs::resume(const std::shared_ptr<call>& c, 
     auto it = rounds_.find(token);
     if (it == rounds_.end() || it->second.redirect) {
         lock.unlock();
+        if (it == rounds_.end() && !worker.empty())
+            if (auto relayed = relay(c, origin, worker)) return relayed;
         return gone(c, origin);
     }
     auto& r = it->second;
@@ -254,6 +320,67 @@ std::optional<rpc_result> parked_inputs::resume(const std::shared_ptr<call>& c, 
         if (auto opened = open(c, origin, c->id, std::move(first), std::move(later))) c->channel->finish(c, std::move(*opened));
     }
     return json::object();  // ignored: the worker's answer completes c
+}
+
+std::optional<rpc_result> parked_inputs::relay(const std::shared_ptr<call>& c, const call_origin& origin,
+                                               const std::string& worker) {
+    const auto on = c->answers.find(std::string(server_key));
+    if (on == c->answers.end() || !on->is_string() || *on == p_.workers.node()) return std::nullopt;
+    const auto& ch = *c->channel;
+    json round{{"answers", c->answers},     {"id", c->id},
+               {"method", c->method},       {"principal", ch.principal()},
+               {"version", ch.version()},   {"capabilities", ch.capabilities()}};
+    if (origin.of == call_origin::kind::task) round["task"] = origin.id;
+    c->deferred = true;
+    auto emit = [c](json m) {
+        if (c->channel->ended()) return;
+        if (m.value("method", "") == "notifications/message" && m.contains("params") && m["params"].is_object()) {
+            auto level = parse_log_level(m["params"].value("level", ""));
+            if (!level || !c->channel->wants_log(*level)) return;
+        }
+        c->channel->emit(c, m);
+    };
+    auto done = [c](std::optional<json> r) {
+        if (!r || !r->is_object()) {
+            c->channel->finish(c, fail(rpc_code::internal_error,
+                                       "the litemcp server holding the tool server's request did not answer this "
+                                       "round (it stopped, or the call timed out); call the tool again without "
+                                       "requestState"));
+            return;
+        }
+        if (r->value("cancelled", false)) return c->channel->finish(c, std::nullopt);
+        if (auto a = r->find("answers"); a != r->end() && a->is_object()) c->answers = *a;
+        if (auto q = r->find("inputRequests"); q != r->end() && q->is_object()) c->input_requests = *q;
+        // An error in place of the reply (too large to pass) stands for it.
+        c->channel->finish(c, outcome_of(r->contains("response") ? (*r)["response"] : *r));
+    };
+    if (!p_.workers.relay_round(worker, on->get<std::string>(), origin, c->id, std::move(round), emit, done)) {
+        c->deferred = false;
+        return std::nullopt;
+    }
+    return json::object();  // ignored: the other server's reply completes c
+}
+
+void parked_inputs::serve(json round, std::function<void(json)> emit, std::function<void(json)> finish,
+                          std::function<void(const std::shared_ptr<call>&, call_outcome)> later) {
+    auto c = std::make_shared<call>();
+    c->id = round.contains("id") ? round["id"] : json();
+    c->id_key = to_json(c->id);
+    c->method = round.value("method", "tools/call");
+    c->arrived.reset();  // not a request here
+    if (round.contains("answers") && round["answers"].is_object()) c->answers = round["answers"];
+    // A task's worker call is filed under the task on every server; a
+    // 2026-07-28 call's, under this stand-in.
+    const bool task = round.contains("task") && round["task"].is_string();
+    const auto via = round.contains("via") && round["via"].is_string() ? round["via"].get<std::string>()
+                                                                        : "relayed-" + random_id();
+    const call_origin origin = task ? call_origin{call_origin::kind::task, round["task"].get<std::string>(), {}}
+                                    : call_origin{call_origin::kind::direct, via, {}};
+    c->channel = std::make_shared<relay_channel>(round, origin, std::move(emit), std::move(finish),
+                                                 task ? std::move(later) : nullptr);
+    auto r = resume(c, origin);  // not relayed again: the round names this server
+    if (c->deferred) return;     // the worker call's answer finishes c
+    c->channel->finish(c, r ? std::move(*r) : fail(rpc_code::invalid_params, "the requestState names no request of a tool server"));
 }
 
 std::optional<rpc_result> parked_inputs::gone(const std::shared_ptr<call>& c, const call_origin& origin) {

@@ -22,6 +22,13 @@
 // task's worker call is delivered again and asks again; a 2026-07-28
 // client's next round gets an error saying to call again.
 //
+// On a shared store the requestState also names this server. A round that
+// reaches another server is relayed here (worker_hub::relay_round, then
+// serve()): it is resumed as if the client had sent it here, the messages
+// for the client's call and its outcome go back to the server the client
+// waits on, and the next requestState names this server again. Should this
+// server stop, a round reaching another gets an error saying to call again.
+//
 // Threading: thread-safe (one mutex, never held while calling out).
 // Lifetime: the server's; made after the worker hub, which it uses.
 #pragma once
@@ -47,6 +54,8 @@ public:
     // Where a round's answers carry the parked request's token (a sealed
     // requestState, or a task's recorded answers).
     static constexpr std::string_view answers_key = "io.litemcp/parkedInput";
+    // Beside it on a shared store: the server the request is parked on.
+    static constexpr std::string_view server_key = "io.litemcp/parkedOn";
 
     struct parts {
         worker_hub& workers;
@@ -69,8 +78,21 @@ public:
     // c->deferred set, nothing yet: the worker answers c later, its call
     // filed under `origin`, c's origin when it was handed here). nullopt
     // when they name none, or a task's whose call is no longer open: c
-    // runs as usual.
-    std::optional<rpc_result> resume(const std::shared_ptr<call>& c, const call_origin& origin);
+    // runs as usual. worker: the worker serving c's tool; a request parked
+    // on another server is resumed there, and c answered with what it
+    // says (empty: not relayed).
+    std::optional<rpc_result> resume(const std::shared_ptr<call>& c, const call_origin& origin,
+                                     const std::string& worker = {});
+
+    // A round relayed by another server (call_sink::resume_round): round
+    // is what relay() sent. emit gets the messages for the client's call,
+    // finish its outcome: {"response": {"result"|"error": ...}} or
+    // {"cancelled": true}, with the call's "answers" and "inputRequests"
+    // when it asks for input again. later, when given, takes what the
+    // worker call reports once the outcome went back (a task's answer that
+    // came while the task waited for input: it settles the task here).
+    void serve(json round, std::function<void(json)> emit, std::function<void(json)> finish,
+               std::function<void(const std::shared_ptr<call>&, call_outcome)> later = {});
 
     // The server stops: every parked request gets an error, and nothing is
     // held any more (before the worker hub and the HTTP server stop).
@@ -99,6 +121,7 @@ private:
         std::shared_ptr<call> redirect;        // resumed while that answer was on its way: it goes here
     };
     class holding_channel;
+    class relay_channel;
 
     // Opens a round asking `first` (live: the call the worker call reports
     // to, filed under from/request_id), or joins the round live waits in.
@@ -110,6 +133,13 @@ private:
     round* round_of(const call* c);
     // The next round names a request no longer parked.
     std::optional<rpc_result> gone(const std::shared_ptr<call>& c, const call_origin& origin);
+    // The next round names a request parked on another server: sent there
+    // (c is answered when it replies). nullopt when it cannot be.
+    std::optional<rpc_result> relay(const std::shared_ptr<call>& c, const call_origin& origin, const std::string& worker);
+    // The outcome that asks c's client for one input (sets c's answers and
+    // input requests).
+    rpc_result asking(call& c, const std::string& token, const std::string& key, const std::string& method,
+                      const json& params) const;
     void held_finished(const call* holder, call_outcome outcome);
     void expire(const std::string& token);
     void arm(const std::string& token);

@@ -15,7 +15,7 @@ rpc_result method_services::defer_to_worker(const std::shared_ptr<call>& c, cons
                     "'" + c->params.value("name", c->method) + "' is served by a worker and cannot be called here: " + *why);
     const auto origin = c->channel->origin();
     // The client's next round, answering the tool server's request.
-    if (auto resumed = parked.resume(c, origin)) {
+    if (auto resumed = parked.resume(c, origin, worker)) {
         if (c->deferred && c->channel->origin().key() != origin.key())  // promoted meanwhile: the task takes it
             tasks.hand_to_worker(c->channel->owning_task(), origin, *c);
         return std::move(*resumed);

@@ -74,6 +74,19 @@ void worker_sink::ask(const call_ticket& t, std::string method, json params, std
     refuse(rpc_code::internal_error, "litemcp is too busy to ask the client now");
 }
 
+void worker_sink::resume_round(json round, std::function<void(json message)> emit,
+                               std::function<void(json outcome)> finish) {
+    if (!p_.parked) return call_sink::resume_round(std::move(round), std::move(emit), std::move(finish));
+    // What a task's worker call reports after the round's outcome went back
+    // (its answer while the task waits for input) settles the task here.
+    std::function<void(const std::shared_ptr<call>&, call_outcome)> later;
+    if (round.contains("task") && round["task"].is_string() && p_.runner)
+        if (auto owner = p_.tasks.find(round["task"].get<std::string>()))
+            later = [channel = std::make_shared<task_channel>(p_.runner->channel_parts(), owner)](
+                        const std::shared_ptr<call>& c, call_outcome outcome) { channel->finish(c, std::move(outcome)); };
+    p_.parked->serve(std::move(round), std::move(emit), std::move(finish), std::move(later));
+}
+
 std::shared_ptr<call> worker_sink::restored(const call_ticket& t) {
     auto c = std::make_shared<call>();
     c->id = t.request_id;

@@ -57,6 +57,9 @@ public:
     // stream; the others answer input in rounds: the request is parked
     // until the client's next round (parked_inputs.h).
     void ask(const call_ticket& t, std::string method, json params, std::function<void(json answer)> done) override;
+    // A round another server relayed: parked_inputs::serve.
+    void resume_round(json round, std::function<void(json message)> emit,
+                      std::function<void(json outcome)> finish) override;
 
 private:
     parts p_;

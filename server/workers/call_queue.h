@@ -114,6 +114,11 @@ public:
     void deliver_for_peer(hub_worker& w, const json& request);
     // w-release: the owner is done with a call an instance here holds.
     void release_for_peer(const std::string& call_id, const std::string& cancel_reason);
+    // The slot call_id holds here for another server, if any.
+    const held_for_peer* held_for(const std::string& call_id) const {
+        auto it = held_.find(call_id);
+        return it == held_.end() ? nullptr : &it->second;
+    }
     // A held call's deadline came without a w-release.
     void peer_slot_expired(const hub_timer& t);
     // Whether any call here is open under that id (w-answer: this hub owns it).

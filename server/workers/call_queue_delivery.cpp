@@ -198,6 +198,7 @@ void call_queue::deliver_for_peer(hub_worker& w, const json& request) {
         // new owner delivers it again): to the same instance, in its slot.
         auto i = held->second.instance.lock();
         if (i && i->channel->is_open() && i->channel->send({}, event)) {
+            held->second.owner = request.value("n", "");
             p_.peers.reply(request, "ok");
             return;
         }
@@ -218,10 +219,10 @@ void call_queue::deliver_for_peer(hub_worker& w, const json& request) {
     }
     best->busy++;
     const auto gen = ++held_generation_;
-    held_[call_id] = held_for_peer{w.name, best, gen};
     // The owner says w-release when it is done; should that be lost (the
     // owner stopped), the slot is free at the call's deadline.
     const auto deadline_ms = worker_messages::deadline_of(event);
+    held_[call_id] = held_for_peer{w.name, best, gen, request.value("n", ""), deadline_ms};
     const auto now_ms = wall_ms();
     const auto left = std::chrono::milliseconds(deadline_ms > now_ms ? deadline_ms - now_ms : 0);
     p_.schedule(clock::now() + std::min<std::chrono::milliseconds>(left, w.call_timeout),

@@ -13,12 +13,14 @@ void hub_peers::send(std::string_view channel, const json& payload) {
     if (p_.st.shared()) p_.st.signal(channel, to_json(payload));
 }
 
-bool hub_peers::request(std::string_view channel, json payload, std::chrono::milliseconds wait, reply_fn done) {
+bool hub_peers::request(std::string_view channel, json payload, std::chrono::milliseconds wait, reply_fn done,
+                        message_fn on_message) {
     if (!p_.st.shared()) return false;
     const auto q = next_q_++;
     payload["n"] = node_;
     payload["q"] = q;
-    waiting_[q] = std::move(done);
+    const auto to = payload.contains("to") && payload["to"].is_string() ? payload["to"].get<std::string>() : "";
+    waiting_[q] = pending{to, std::move(done), std::move(on_message)};
     p_.schedule(clock::now() + wait, q);
     p_.st.signal(channel, to_json(payload));
     return true;
@@ -26,7 +28,23 @@ bool hub_peers::request(std::string_view channel, json payload, std::chrono::mil
 
 void hub_peers::reply(const json& request, json answer) {
     if (!request.contains("n") || !request.contains("q")) return;
-    send("w-reply", json{{"to", request["n"]}, {"q", request["q"]}, {"r", std::move(answer)}});
+    auto text = to_json(json{{"to", request["n"]}, {"q", request["q"]}, {"r", std::move(answer)}});
+    if (text.size() > max_message)
+        text = to_json(json{{"to", request["n"]},
+                            {"q", request["q"]},
+                            {"r", {{"error", {{"code", rpc_code::internal_error},
+                                              {"message", "the answer (" + std::to_string(text.size()) +
+                                                              " bytes) is larger than litemcp servers pass "
+                                                              "between them (" + std::to_string(max_message) +
+                                                              " bytes)"}}}}}});
+    if (p_.st.shared()) p_.st.signal("w-reply", text);
+}
+
+void hub_peers::emit(const json& request, json message) {
+    if (!request.contains("n") || !request.contains("q")) return;
+    auto text = to_json(json{{"to", request["n"]}, {"q", request["q"]}, {"m", std::move(message)}});
+    if (text.size() > max_message) return;  // a progress or log message: dropped, as a slow stream's would be
+    if (p_.st.shared()) p_.st.signal("w-emit", text);
 }
 
 void hub_peers::replied(const json& msg, effects& fx) {
@@ -34,18 +52,46 @@ void hub_peers::replied(const json& msg, effects& fx) {
     if (q == msg.end() || !q->is_number_unsigned()) return;
     auto it = waiting_.find(q->get<std::uint64_t>());
     if (it == waiting_.end()) return;  // too late: it expired
-    auto done = std::move(it->second);
+    auto done = std::move(it->second.done);
     waiting_.erase(it);
     auto r = msg.find("r");
     done(r == msg.end() ? std::nullopt : std::optional<json>(*r), fx);
 }
 
+void hub_peers::emitted(const json& msg, effects& fx) {
+    auto q = msg.find("q");
+    auto m = msg.find("m");
+    if (q == msg.end() || !q->is_number_unsigned() || m == msg.end()) return;
+    auto it = waiting_.find(q->get<std::uint64_t>());
+    if (it == waiting_.end() || !it->second.on_message) return;
+    it->second.on_message(*m, fx);
+}
+
 void hub_peers::expired(std::uint64_t q, effects& fx) {
     auto it = waiting_.find(q);
     if (it == waiting_.end()) return;  // replied in time
-    auto done = std::move(it->second);
+    auto done = std::move(it->second.done);
     waiting_.erase(it);
     done(std::nullopt, fx);
+}
+
+void hub_peers::abandon(const std::set<std::string>& nodes, effects& fx) {
+    std::vector<reply_fn> ended;
+    for (auto it = waiting_.begin(); it != waiting_.end();) {
+        if (!it->second.to.empty() && nodes.contains(it->second.to)) {
+            ended.push_back(std::move(it->second.done));
+            it = waiting_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (auto& done : ended) done(std::nullopt, fx);
+}
+
+bool hub_peers::knows(const std::string& node) const {
+    if (node == node_) return true;
+    auto it = heard_.find(node);
+    return it != heard_.end() && clock::now() - it->second <= beat_expiry;
 }
 
 std::set<std::string> hub_peers::silent() {

@@ -20,7 +20,7 @@ namespace litemcp::server {
 
 worker_hub::worker_hub(store::store& st, registry& reg, call_sink& sink, worker_options o)
     : store_(st), sink_(sink), opts_(o),
-      peers_(std::make_unique<hub_peers>(hub_peers::parts{
+      peers_(std::make_shared<hub_peers>(hub_peers::parts{
           st, [this](clock::time_point at, std::uint64_t q) { schedule(at, {hub_timer::kind::reply, {}, {}, q}); }})),
       regs_(std::make_unique<registrations>(registrations::parts{
           st, reg, opts_, mu_, peers_->node(), [this](const std::string& name) { wake(name); },
@@ -225,8 +225,10 @@ void worker_hub::on_timer(const hub_timer& t, effects& fx) {
             if (t.generation != beat_generation_) return;  // an earlier beat was sent since
             beat();
             schedule(clock::now() + hub_peers::beat_interval, t);
-            if (auto stopped = peers_->silent(); !stopped.empty())
+            if (auto stopped = peers_->silent(); !stopped.empty()) {
+                peers_->abandon(stopped, fx);  // their replies will not come
                 fx.push_back([this, stopped] { take_over(stopped); });
+            }
             return;
         case hub_timer::kind::peer_slot:
             calls_->peer_slot_expired(t);

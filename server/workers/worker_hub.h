@@ -117,6 +117,17 @@ public:
     // After a restart: the call that stands for the one the origin waits
     // for (its stream is open again until finish()); null when nobody waits.
     virtual std::shared_ptr<call> restored(const call_ticket& t) = 0;
+    // A client's next round that reached another server and names a
+    // request parked here (worker_hub::relay_round): resume it here. emit
+    // takes each message for the client's call, finish its outcome (once,
+    // on any thread). By default no request is parked anywhere.
+    virtual void resume_round(json round, std::function<void(json message)> emit,
+                              std::function<void(json outcome)> finish) {
+        (void)round;
+        (void)emit;
+        json error{{"code", rpc_code::invalid_params}, {"message", "no request of a tool server waits for this round"}};
+        finish(json{{"response", json{{"error", std::move(error)}}}});
+    }
 };
 
 // A worker's figures, for /metrics.
@@ -191,8 +202,9 @@ public:
     // answer() for an instance inside this process: no credential.
     worker_answer answer_as_instance(const std::string& name, const std::string& call_id, const std::string& action,
                                      const json& body);
-    // Asks the client of one of the worker's calls open here (see
-    // call_sink::ask); done gets an error when the call is not open here.
+    // Asks the client of one of the worker's calls (see call_sink::ask):
+    // of a call open here, or, on a shared store, through the server that
+    // owns it (w-ask). done gets an error when no server has it open.
     void ask_client(const std::string& name, const std::string& call_id, std::string method, json params,
                     std::function<void(json answer)> done);
     // Why a registration under this name by this credential or owner would
@@ -251,6 +263,20 @@ public:
                                      const json& new_request_id, std::shared_ptr<call> live = nullptr);
 
     // ---- the other servers sharing the store (hub_peers.h) ----
+    // This server's name among them.
+    const std::string& node() const;
+    // A client's round (request request_id of origin) for a call of worker
+    // `name` that names a request parked on server `node` (w-round): sent
+    // there, which resumes it (call_sink::resume_round, the round's "via"
+    // naming its origin there); emit gets each message for the client's
+    // call, done the outcome, or nullopt when none came within the worker's
+    // call timeout (or that server stopped). Both run on the hub's thread,
+    // without its mutex. Until done, cancel(origin, request_id) cancels it
+    // there (w-cancel). False (neither runs) when that server is not heard
+    // from.
+    bool relay_round(const std::string& name, const std::string& node, const call_origin& origin,
+                     const json& request_id, json round, std::function<void(json)> emit,
+                     std::function<void(std::optional<json> outcome)> done);
     // A signal whose channel starts with "w-"; never blocks: what it asks
     // runs on the hub's thread. What it returns answers a question.
     std::optional<std::string> on_signal(std::string_view channel, std::string_view payload);
@@ -274,6 +300,8 @@ private:
     void post(std::function<void(effects&)> fn);
     // A message from another server's hub, on the hub's thread.
     void from_peer(const std::string& channel, json msg, effects& fx);
+    // w-ask: an instance on another server asks the client of a call owned here.
+    void asked_by_peer(json msg, effects& fx);
     // Tells the others which instances this server has (the beat); beat_soon
     // does it at once (with mu_ held), after an instance came or went.
     void beat();
@@ -296,10 +324,13 @@ private:
     worker_options opts_;
 
     mutable std::mutex mu_;  // guards the registrations and the calls
-    std::unique_ptr<hub_peers> peers_;
+    std::shared_ptr<hub_peers> peers_;  // shared with replies still to be sent (w-ask)
     std::unique_ptr<registrations> regs_;
     std::unique_ptr<call_queue> calls_;
     std::uint64_t beat_generation_ = 0;  // bumps when a beat is sent early: the periodic one follows it
+    // Rounds resumed on another server (relay_round), until their outcome
+    // comes: origin key + '\n' + request id -> {that server, the round's origin id there}.
+    std::map<std::string, std::pair<std::string, std::string>> relayed_;
 
     std::mutex wake_mu_;  // taken under mu_, never the other way: the store's threads take it
     std::condition_variable wake_cv_;

@@ -7,6 +7,7 @@
 
 #include "server/json/json_text.h"
 #include "server/util/counted.h"
+#include "server/util/ids.h"
 #include "server/workers/call_queue.h"
 #include "server/workers/hub_peers.h"
 #include "server/workers/registrations.h"
@@ -75,6 +76,24 @@ void worker_hub::from_peer(const std::string& channel, json msg, effects& fx) {
     auto* w = name.empty() ? nullptr : regs_->find(name);
     if (channel == "w-reply") {
         peers_->replied(msg, fx);
+    } else if (channel == "w-emit") {
+        peers_->emitted(msg, fx);
+    } else if (channel == "w-ask") {
+        asked_by_peer(std::move(msg), fx);
+    } else if (channel == "w-cancel") {
+        // The client of a round relayed here went (relay_round).
+        if (msg["o"].is_string() && msg.contains("id"))
+            calls_->cancel(call_origin{call_origin::kind::direct, msg["o"].get<std::string>(), {}}, msg["id"], fx);
+    } else if (channel == "w-round") {
+        // Resumed by the sink after the mutex is released: it files the
+        // worker call under the round's call (adopt), which takes it.
+        fx.push_back([this, msg = std::move(msg)]() mutable {
+            auto peers = peers_;
+            auto round = std::move(msg["t"]);
+            sink_.resume_round(
+                std::move(round), [peers, msg](json m) { peers->emit(msg, std::move(m)); },
+                [peers, msg](json outcome) { peers->reply(msg, std::move(outcome)); });
+        });
     } else if (channel == "w-beat") {
         const auto node = msg.value("n", "");
         if (node.empty() || !msg["w"].is_object()) return;
@@ -121,6 +140,49 @@ void worker_hub::from_peer(const std::string& channel, json msg, effects& fx) {
     } else if (channel == "w-changed") {
         reload(name, fx);
     }
+}
+
+void worker_hub::asked_by_peer(json msg, effects& fx) {
+    const auto name = msg.value("w", "");
+    const auto method = msg.value("m", "");
+    auto* c = calls_->find(msg.value("c", ""));
+    if (!c || c->worker != name || method.empty()) {
+        peers_->reply(msg, json{{"error", {{"code", rpc_code::internal_error},
+                                           {"message", "the call is no longer open; its client cannot be asked"}}}});
+        return;
+    }
+    // Asked as for an instance of this server's; the reply goes out from
+    // whichever thread gets the client's answer.
+    fx.push_back([this, ticket = c->ticket, method, peers = peers_, msg = std::move(msg)]() mutable {
+        auto params = std::move(msg["p"]);
+        sink_.ask(ticket, method, std::move(params), [peers, msg](json answer) { peers->reply(msg, std::move(answer)); });
+    });
+}
+
+const std::string& worker_hub::node() const { return peers_->node(); }
+
+bool worker_hub::relay_round(const std::string& name, const std::string& node, const call_origin& origin,
+                             const json& request_id, json round, std::function<void(json)> emit,
+                             std::function<void(std::optional<json>)> done) {
+    std::lock_guard lock(mu_);
+    auto* w = regs_->find(name);
+    if (!w || !peers_->shared() || node == peers_->node() || !peers_->knows(node)) return false;
+    const auto key = origin.key() + '\n' + to_json(request_id);
+    const auto via = "relayed-" + random_id();
+    round["via"] = via;
+    // The reply comes at once (the next request, an error, an answer kept
+    // meanwhile) or when the worker answers or asks again, by the call's
+    // deadline: within its timeout.
+    const auto wait = w->call_timeout + std::chrono::seconds(30);
+    const bool sent = peers_->request(
+        "w-round", json{{"to", node}, {"w", name}, {"t", std::move(round)}}, wait,
+        [this, key, via, done](std::optional<json> r, effects& fx) {
+            if (auto it = relayed_.find(key); it != relayed_.end() && it->second.second == via) relayed_.erase(it);
+            fx.push_back([done, r = std::move(r)] { done(r); });
+        },
+        [emit](json m, effects& fx) { fx.push_back([emit, m = std::move(m)] { emit(m); }); });
+    if (sent) relayed_[key] = {node, via};
+    return sent;
 }
 
 void worker_hub::reload(const std::string& name, effects& fx) {

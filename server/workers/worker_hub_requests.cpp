@@ -225,14 +225,44 @@ worker_answer worker_hub::answer_as_instance(const std::string& name, const std:
 void worker_hub::ask_client(const std::string& name, const std::string& call_id, std::string method, json params,
                             std::function<void(json answer)> done) {
     std::optional<call_ticket> ticket;
+    std::string owner;  // the server to ask through: the call's owner
+    std::uint64_t deadline_ms = 0;
     {
         std::lock_guard lock(mu_);
         if (auto* c = calls_->find(call_id); c && c->worker == name) ticket = c->ticket;
+        else if (auto* held = calls_->held_for(call_id); held && held->worker == name) {
+            owner = held->owner;
+            deadline_ms = held->deadline_ms;
+        }
     }
-    if (!ticket)
-        return done(json{{"error", {{"code", rpc_code::internal_error},
-                                    {"message", "the call is not open on this litemcp server; its client cannot be asked"}}}});
-    sink_.ask(*ticket, std::move(method), std::move(params), std::move(done));
+    if (ticket) return sink_.ask(*ticket, std::move(method), std::move(params), std::move(done));
+    if (owner.empty() && peers_->shared()) {  // posted here by a worker whose call another server delivered
+        if (auto record = store_.kv_get(std::string(call_prefix) + call_id); record && *record)
+            if (auto doc = parse_json(**record); doc && doc->is_object() && doc->value("worker", "") == name) {
+                owner = doc->value("node", "");
+                deadline_ms = doc->value("deadlineMs", std::uint64_t{0});
+            }
+    }
+    auto not_open = [](std::string message) {
+        return json{{"error", {{"code", rpc_code::internal_error}, {"message", std::move(message)}}}};
+    };
+    if (owner.empty() || owner == peers_->node())
+        return done(not_open("the call is not open on any litemcp server; its client cannot be asked"));
+    // The owner asks and replies when the client answers: at the latest by
+    // the call's deadline (the client's answer is of no use after it).
+    const auto now_ms = wall_ms();
+    const auto left = std::chrono::milliseconds(deadline_ms > now_ms ? deadline_ms - now_ms : 0);
+    const auto wait = std::min<std::chrono::milliseconds>(left, std::chrono::hours(1)) + std::chrono::seconds(5);
+    json request{{"to", owner}, {"w", name}, {"c", call_id}, {"m", method}, {"p", std::move(params)}};
+    std::lock_guard lock(mu_);
+    const bool sent = peers_->request("w-ask", std::move(request), wait, [done, not_open](std::optional<json> r, effects& fx) {
+        fx.push_back([done, not_open, r = std::move(r)] {
+            if (r && r->is_object() && (r->contains("result") || r->contains("error"))) return done(*r);
+            done(not_open("the litemcp server that owns the call did not answer (it stopped, or the client did "
+                          "not answer before the call's deadline)"));
+        });
+    });
+    if (!sent) done(not_open("the call is not open on this litemcp server; its client cannot be asked"));
 }
 
 std::optional<worker_answer> worker_hub::may_register(const std::string& name, const std::optional<std::string>& credential,
@@ -394,6 +424,11 @@ void worker_hub::cancel(const call_origin& origin, const json& request_id) {
     {
         std::lock_guard lock(mu_);
         calls_->cancel(origin, request_id, fx);
+        // A round resumed on another server: cancelled there.
+        if (auto it = relayed_.find(origin.key() + '\n' + to_json(request_id)); it != relayed_.end()) {
+            peers_->send("w-cancel", json{{"to", it->second.first}, {"o", it->second.second}, {"id", request_id}});
+            relayed_.erase(it);
+        }
     }
     for (auto& f : fx) f();
 }

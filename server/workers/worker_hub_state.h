@@ -61,6 +61,8 @@ struct held_for_peer {
     std::string worker;
     std::weak_ptr<hub_instance> instance;
     std::uint64_t generation = 0;  // its expiry timer's
+    std::string owner;             // the server that delivered it (w-ask goes there)
+    std::uint64_t deadline_ms = 0; // the call's deadline, wall clock
 };
 
 struct hub_worker {

@@ -12,11 +12,13 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from litemcp_harness import Server, Worker, attempt_of, call, events, messages, wait_until  # noqa: E402
+from test_tasks import TASK_CAPS, poll, task_call, tool  # noqa: E402
 from test_workers import ADD, text_result, tool_names  # noqa: E402
 from three_servers import ThreeServers  # noqa: E402
 
@@ -141,6 +143,79 @@ class WorkersAcross(ThreeServers):
                                                "params": {"requestId": ev["id"],
                                                           "reason": "the client cancelled the request"}})
         self.assertEqual([m for m in messages(resp) if "id" in m], [])
+
+    def test_a_worker_s_request_posted_to_any_server_reaches_the_calling_client(self):
+        # The client is on b (the owner), the instance on c, and the worker
+        # posts its sampling request to a, which holds neither: a asks b
+        # (w-ask), b asks the client on the call's stream, and the client's
+        # answer travels back to the worker's HTTP answer.
+        w = self.register(self.a)
+        inst = attach(w, self.c)
+        sid, _ = self.b.initialize(capabilities={"sampling": {}})
+        self.assertTrue(wait_until(lambda: w.tool in tool_names(self.b, sid), timeout=10))
+        resp = self.start_call(self.b, sid, 11, w.tool)
+        ev = inst.next_call()
+        asked = {}
+        t = threading.Thread(target=lambda: asked.update(
+            r=through(w, self.a).ask(ev["id"], 1, "sampling/createMessage",
+                                     {"messages": [{"role": "user", "content": {"type": "text", "text": "hi"}}],
+                                      "maxTokens": 5})))
+        t.start()
+        request = None
+        for e in events(resp):
+            m = json.loads(e["data"]) if e.get("data") else {}
+            if m.get("method") == "sampling/createMessage":
+                request = m
+                break
+        self.assertIsNotNone(request)
+        self.assertEqual(request["params"]["messages"][0]["content"]["text"], "hi")
+        answer = {"role": "assistant", "content": {"type": "text", "text": "hello back"}, "model": "m"}
+        status, _, text = self.b.request("POST", {"jsonrpc": "2.0", "id": request["id"], "result": answer},
+                                         {"Mcp-Session-Id": sid})
+        self.assertEqual(status, 202, text)
+        t.join(15)
+        status, reply = asked["r"]
+        self.assertEqual(status, 200, reply)
+        self.assertEqual(reply["result"]["content"]["text"], "hello back", reply)
+        through(w, self.a).answer(ev["id"], text_result("5"))
+        self.assertEqual(messages(resp)[-1]["result"]["content"][0]["text"], "5")
+        # A call no server has open: a clear JSON-RPC error, at once.
+        status, reply = through(w, self.a).ask("no-such-call", 2, "roots/list")
+        self.assertEqual(status, 200, reply)
+        self.assertIn("not open on any litemcp server", reply["error"]["message"])
+
+    def test_a_task_s_input_given_through_another_server_reaches_the_worker(self):
+        # The task is made on a, whose hub parks the worker's request; its
+        # answer is given with tasks/update through b, which has it resumed
+        # on a; the worker's answer settles the task, read through c.
+        WorkersAcross.n += 1
+        name = "asktask%d" % WorkersAcross.n
+        w = Worker(self.a, name, [{"name": name, "inputSchema": {"type": "object"},
+                                   "execution": {"taskSupport": "required"}}])
+        inst = attach(w, self.a)
+        for srv in (self.b, self.c):
+            self.session_seeing(srv, name)
+        status, m = tool(self.a, 1, name, {}, caps=TASK_CAPS)
+        task = m["result"]
+        self.assertEqual(task["resultType"], "task", m)
+        ev = inst.next_call()
+        asked = {}
+        waiting = threading.Thread(target=lambda: asked.update(r=w.ask(ev["id"], "e-1", "elicitation/create", {
+            "message": "Your name?", "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}})))
+        waiting.start()
+        view = poll(self.b, task["taskId"], ("input_required",))
+        [(key, req)] = view["inputRequests"].items()
+        self.assertEqual(req["params"]["message"], "Your name?")
+        _, m = task_call(self.b, 2, "tasks/update", task["taskId"],
+                         inputResponses={key: {"action": "accept", "content": {"name": "Ada"}}})
+        self.assertIn("result", m)
+        waiting.join(15)
+        self.assertEqual(asked["r"][1]["result"]["content"], {"name": "Ada"}, asked)
+        w.answer(ev["id"], {"content": [{"type": "text", "text": "hello Ada"}]})
+        done = poll(self.c, task["taskId"], ("completed", "failed"))
+        self.assertEqual(done["status"], "completed", done)
+        self.assertEqual(done["result"]["content"][0]["text"], "hello Ada")
+        self.assertEqual(w.describe()["redelivered"], 0)  # one delivery throughout
 
     def test_a_deregistration_on_one_server_removes_the_tools_on_every_server(self):
         w = self.register(self.a)

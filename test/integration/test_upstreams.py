@@ -134,7 +134,7 @@ class Calls(UpstreamTest):
         reply = self.registered(upstream={"bearerToken": "s3cret-token", "headers": {"X-Api-Key": "k3y-value"}})
         self.assertRegex(reply["credential"], r"^[0-9a-f]{64}$")
         self.assertEqual(reply["upstream"]["serverInfo"]["name"], "upstream-fixture")
-        self.assertEqual(reply["upstream"]["tools"], 11)
+        self.assertEqual(reply["upstream"]["tools"], 12)
         names = [t["name"] for t in listed(self.srv, self.sid, "tools/list", "tools")]
         for t in ("fx__echo", "fx__add", "fx__slow", "fx__log", "fx__boom"):
             self.assertIn(t, names)

@@ -5,8 +5,8 @@
 // or --legacy-sse: the HTTP+SSE transport of 2024-11-05 (the SDK's
 // SSEServerTransport): GET /sse opens a session's stream, whose endpoint
 // event names /messages?sessionId=..., where the client POSTs.
-// It counts every call it receives by litemcp's delivery id, so a test can
-// check what reached it: GET /stats. POST /add-tool adds a tool (the SDK
+// It counts every call it receives by litemcp's delivery id, and notes the
+// session each came on, so a test can check what reached it: GET /stats. POST /add-tool adds a tool (the SDK
 // then sends list_changed).
 //
 //   node upstream_server.mjs [--port N] [--stateless | --legacy-sse]     prints "listening PORT"
@@ -25,7 +25,7 @@ const stateless = args.includes("--stateless");
 const legacySse = args.includes("--legacy-sse");
 const port = Number(args[args.indexOf("--port") + 1] || 0) || 0;
 
-const stats = { calls: 0, byDelivery: {}, cancelled: 0, initialize: 0, tools: {}, tasks: {} };
+const stats = { calls: 0, byDelivery: {}, cancelled: 0, initialize: 0, tools: {}, tasks: {}, sessions: [] };
 
 // Tasks (2025-11-25, the SDK's experimental tasks): one store for every
 // session; GET /stats says how each task ended ("tasks": id -> status).
@@ -52,6 +52,7 @@ const extraTools = [];
 function count(name, extra) {
   stats.calls++;
   stats.tools[name] = (stats.tools[name] || 0) + 1;
+  stats.sessions.push([name, extra?.sessionId ?? null]);  // which client's session (litemcp server) called
   const id = extra?._meta?.["io.litemcp/deliveryId"];
   if (id) stats.byDelivery[id] = (stats.byDelivery[id] || 0) + 1;
 }
@@ -64,6 +65,25 @@ const sleep = (ms, signal) =>
       reject(new Error("aborted"));
     });
   });
+
+// Waits ms per step, sending a progress notification after each when the
+// call has a token; a cancelled call is counted (stats.cancelled) and throws.
+async function steps_with_progress(steps, ms, extra) {
+  const token = extra._meta?.progressToken;
+  try {
+    for (let i = 1; i <= steps; i++) {
+      await sleep(ms, extra.signal);
+      if (token !== undefined)
+        await extra.sendNotification({
+          method: "notifications/progress",
+          params: { progressToken: token, progress: i, total: steps, message: `step ${i}` },
+        });
+    }
+  } catch (e) {
+    stats.cancelled++;
+    throw e;
+  }
+}
 
 function makeServer() {
   const server = new McpServer(
@@ -88,20 +108,7 @@ function makeServer() {
     { steps: z.number(), ms: z.number() },
     async ({ steps, ms }, extra) => {
       count("slow", extra);
-      const token = extra._meta?.progressToken;
-      try {
-        for (let i = 1; i <= steps; i++) {
-          await sleep(ms, extra.signal);
-          if (token !== undefined)
-            await extra.sendNotification({
-              method: "notifications/progress",
-              params: { progressToken: token, progress: i, total: steps, message: `step ${i}` },
-            });
-        }
-      } catch (e) {
-        stats.cancelled++;
-        throw e;
-      }
+      await steps_with_progress(steps, ms, extra);
       return { content: [{ type: "text", text: `done after ${steps}` }] };
     },
   );
@@ -132,6 +139,23 @@ function makeServer() {
     );
     return { content: [{ type: "text", text: "model said: " + r.content.text }] };
   });
+  server.tool(
+    "ask_slow",
+    "Asks the client's model (sampling), then sends a progress notification per step and answers",
+    { prompt: z.string(), steps: z.number(), ms: z.number() },
+    async ({ prompt, steps, ms }, extra) => {
+      count("ask_slow", extra);
+      const r = await extra.sendRequest(
+        {
+          method: "sampling/createMessage",
+          params: { messages: [{ role: "user", content: { type: "text", text: prompt } }], maxTokens: 10 },
+        },
+        CreateMessageResultSchema,
+      );
+      await steps_with_progress(steps, ms, extra);
+      return { content: [{ type: "text", text: "model said: " + r.content.text }] };
+    },
+  );
   server.tool("elicit", "Asks the user for a name (elicitation)", {}, async (_args, extra) => {
     count("elicit", extra);
     const r = await extra.sendRequest(
