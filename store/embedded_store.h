@@ -65,7 +65,7 @@ public:
     void observe_appends(append_observer observer) override;
     // One process per folder: nobody to signal.
     void on_signal(signal_handler) override {}
-    void signal(std::string_view, std::string_view) override {}
+    result<void> signal(std::string_view, std::string_view) override { return {}; }
     void ask(std::string_view, std::string_view, std::chrono::milliseconds, answer_fn done) override {
         if (done) done(std::nullopt);
     }

@@ -255,7 +255,10 @@ public:
     // before the first signal can arrive.
     using signal_handler = std::function<std::optional<std::string>(std::string_view channel, std::string_view payload)>;
     virtual void on_signal(signal_handler handler) = 0;
-    virtual void signal(std::string_view channel, std::string_view payload) = 0;
+    // An error when the signal cannot go out (too large for the NATS
+    // servers' max_payload, no connection); a signal that went out may
+    // still be lost. Failures are also logged.
+    virtual result<void> signal(std::string_view channel, std::string_view payload) = 0;
     // Asks the other servers; done gets the first answer, or nullopt when
     // none comes within wait. It runs on an engine thread, or at once.
     using answer_fn = std::function<void(std::optional<std::string> answer)>;

@@ -354,11 +354,12 @@ std::optional<rpc_result> parked_inputs::relay(const std::shared_ptr<call>& c, c
         // An error in place of the reply (too large to pass) stands for it.
         c->channel->finish(c, outcome_of(r->contains("response") ? (*r)["response"] : *r));
     };
-    if (!p_.workers.relay_round(worker, on->get<std::string>(), origin, c->id, std::move(round), emit, done)) {
-        c->deferred = false;
-        return std::nullopt;
-    }
-    return json::object();  // ignored: the other server's reply completes c
+    auto sent = p_.workers.relay_round(worker, on->get<std::string>(), origin, c->id, std::move(round), emit, done);
+    if (sent) return json::object();  // ignored: the other server's reply completes c
+    c->deferred = false;
+    if (origin.of == call_origin::kind::task) return std::nullopt;  // as after a restart: gone() decides
+    return fail(rpc_code::invalid_params, "the tool server's request that this requestState answers cannot be reached (" +
+                                              sent.error() + "); call the tool again without requestState");
 }
 
 void parked_inputs::serve(json round, std::function<void(json)> emit, std::function<void(json)> finish,

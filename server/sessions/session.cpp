@@ -191,7 +191,7 @@ void session_table::save(session_state& s) {
             return;
         }
     }
-    if (store_.shared()) store_.signal("s-changed", s.id);
+    if (store_.shared()) (void)store_.signal("s-changed", s.id);
 }
 
 std::shared_ptr<session_state> session_table::loaded_state(const std::string& id) const {
@@ -248,7 +248,7 @@ void session_table::end(const std::shared_ptr<session_state>& s) {
     // The others first: by the time the client hears that the session ended,
     // every server has long heard it too (and will not load it back from the
     // record being deleted: remember_ended).
-    if (store_.shared()) store_.signal("s-end", s->id);
+    if (store_.shared()) (void)store_.signal("s-end", s->id);
     std::string principal = s->principal;
     const bool took = take_record(s->id, principal);
     if (auto r = store_.remove_topic(s->topic); !r && r.error().code != store::errc::not_found)

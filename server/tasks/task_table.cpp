@@ -238,7 +238,7 @@ void task_table::changed(task& t, bool here) {
     t.changed.notify_all();
     if (!here) return;
     if (on_saved_) on_saved_(r);
-    if (st_.shared()) st_.signal(changed_signal, r.id);
+    if (st_.shared()) (void)st_.signal(changed_signal, r.id);
 }
 
 void task_table::note(const task& t, json message) {

@@ -120,15 +120,23 @@ bool call_queue::deliver_elsewhere(hub_worker& w, worker_call& c) {
     c.holder_node = node;
     c.invisible_until = now + w.invisibility;
     save(c, "delivery " + std::to_string(c.attempts));
+    auto sent = p_.peers.request(
+        "w-deliver", json{{"to", node}, {"w", w.name}, {"c", c.id}, {"e", request_for(c)}}, hub_peers::deliver_wait,
+        [this, id = c.id, gen = c.generation, node, name = w.name](std::optional<json> reply, effects& fx) {
+            auto* wk = p_.workers.find(name);
+            if (wk && wk->asking > 0) wk->asking--;
+            delivered_elsewhere(id, gen, node, reply, fx);
+            if (wk && !wk->ready.empty()) p_.wake(name);  // room for another request
+        });
+    if (!sent) {  // (too large to pass between servers): it waits for an instance here
+        spdlog::warn("workers: {}: call {} cannot be handed to another server: {}", w.name, c.id, sent.error());
+        c.attempts--;
+        c.holder_node.clear();
+        c.state = worker_call::phase::ready;
+        save(c, "that delivery " + std::to_string(c.attempts + 1) + " did not happen");
+        return false;
+    }
     w.asking++;
-    p_.peers.request("w-deliver", json{{"to", node}, {"w", w.name}, {"c", c.id}, {"e", request_for(c)}},
-                     hub_peers::deliver_wait,
-                     [this, id = c.id, gen = c.generation, node, name = w.name](std::optional<json> reply, effects& fx) {
-                         auto* wk = p_.workers.find(name);
-                         if (wk && wk->asking > 0) wk->asking--;
-                         delivered_elsewhere(id, gen, node, reply, fx);
-                         if (wk && !wk->ready.empty()) p_.wake(name);  // room for another request
-                     });
     p_.schedule(c.invisible_until, {hub_timer::kind::invisibility, w.name, c.id, c.generation});
     return true;
 }

@@ -10,41 +10,42 @@ namespace litemcp::server {
 hub_peers::hub_peers(parts p) : p_(std::move(p)), node_(random_id().substr(0, 16)) {}
 
 void hub_peers::send(std::string_view channel, const json& payload) {
-    if (p_.st.shared()) p_.st.signal(channel, to_json(payload));
+    if (p_.st.shared()) (void)p_.st.signal(channel, to_json(payload));  // (logged by the store)
 }
 
-bool hub_peers::request(std::string_view channel, json payload, std::chrono::milliseconds wait, reply_fn done,
-                        message_fn on_message) {
-    if (!p_.st.shared()) return false;
+std::expected<void, std::string> hub_peers::request(std::string_view channel, json payload,
+                                                    std::chrono::milliseconds wait, reply_fn done,
+                                                    message_fn on_message) {
+    if (!p_.st.shared()) return std::unexpected("no other litemcp server shares the store");
     const auto q = next_q_++;
     payload["n"] = node_;
     payload["q"] = q;
+    const auto text = to_json(payload);
+    if (auto sent = p_.st.signal(channel, text); !sent)
+        return std::unexpected("it could not be passed to the other litemcp server (" + std::to_string(text.size()) +
+                               " bytes): " + sent.error().message);
     const auto to = payload.contains("to") && payload["to"].is_string() ? payload["to"].get<std::string>() : "";
     waiting_[q] = pending{to, std::move(done), std::move(on_message)};
     p_.schedule(clock::now() + wait, q);
-    p_.st.signal(channel, to_json(payload));
-    return true;
+    return {};
 }
 
 void hub_peers::reply(const json& request, json answer) {
-    if (!request.contains("n") || !request.contains("q")) return;
-    auto text = to_json(json{{"to", request["n"]}, {"q", request["q"]}, {"r", std::move(answer)}});
-    if (text.size() > max_message)
-        text = to_json(json{{"to", request["n"]},
-                            {"q", request["q"]},
-                            {"r", {{"error", {{"code", rpc_code::internal_error},
-                                              {"message", "the answer (" + std::to_string(text.size()) +
-                                                              " bytes) is larger than litemcp servers pass "
-                                                              "between them (" + std::to_string(max_message) +
-                                                              " bytes)"}}}}}});
-    if (p_.st.shared()) p_.st.signal("w-reply", text);
+    if (!p_.st.shared() || !request.contains("n") || !request.contains("q")) return;
+    const auto text = to_json(json{{"to", request["n"]}, {"q", request["q"]}, {"r", std::move(answer)}});
+    auto sent = p_.st.signal("w-reply", text);
+    if (sent || sent.error().code != store::errc::record_too_large) return;  // (lost otherwise: the wait ends it)
+    json error{{"code", rpc_code::internal_error},
+               {"message", "the answer could not be passed between litemcp servers (" + std::to_string(text.size()) +
+                               " bytes): " + sent.error().message}};
+    (void)p_.st.signal("w-reply", to_json(json{{"to", request["n"]}, {"q", request["q"]}, {"r", {{"error", error}}}}));
 }
 
 void hub_peers::emit(const json& request, json message) {
-    if (!request.contains("n") || !request.contains("q")) return;
-    auto text = to_json(json{{"to", request["n"]}, {"q", request["q"]}, {"m", std::move(message)}});
-    if (text.size() > max_message) return;  // a progress or log message: dropped, as a slow stream's would be
-    if (p_.st.shared()) p_.st.signal("w-emit", text);
+    if (!p_.st.shared() || !request.contains("n") || !request.contains("q")) return;
+    // A progress or log message that cannot go out is dropped (and logged),
+    // as one for a slow stream would be.
+    (void)p_.st.signal("w-emit", to_json(json{{"to", request["n"]}, {"q", request["q"]}, {"m", std::move(message)}}));
 }
 
 void hub_peers::replied(const json& msg, effects& fx) {

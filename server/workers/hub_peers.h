@@ -46,6 +46,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <expected>
 #include <functional>
 #include <map>
 #include <optional>
@@ -76,10 +77,6 @@ public:
     // forwarding a worker's answer for the owner's reply.
     static constexpr std::chrono::milliseconds deliver_wait{1'000};
     static constexpr std::chrono::milliseconds answer_wait{2'000};
-    // The largest message sent: NATS refuses one above its max_payload,
-    // which docs/cluster.md asks to be at least 8 MB. A reply above it is
-    // replaced by an error saying so.
-    static constexpr std::size_t max_message = 7 * 1024 * 1024;
 
     struct parts {
         store::store& st;
@@ -95,12 +92,14 @@ public:
     void send(std::string_view channel, const json& payload);
     // Sends payload (with "n" and "q" added) and waits for the w-reply that
     // names q; done runs exactly once. on_message, if given, gets each
-    // w-emit for q before. False (done never runs) when no other server can
-    // share the store.
-    bool request(std::string_view channel, json payload, std::chrono::milliseconds wait, reply_fn done,
-                 message_fn on_message = {});
-    // Replies to a request received from another server (an answer larger
-    // than max_message is replaced by a JSON-RPC error, {"error": ...}).
+    // w-emit for q before. An error (done never runs) when it could not be
+    // sent: no other server can share the store, or the store refused it
+    // (larger than the NATS servers' max_payload).
+    std::expected<void, std::string> request(std::string_view channel, json payload, std::chrono::milliseconds wait,
+                                             reply_fn done, message_fn on_message = {});
+    // Replies to a request received from another server (an answer the
+    // store refuses, too large, is replaced by a JSON-RPC error,
+    // {"error": ...}, saying so).
     void reply(const json& request, json answer);
     // Sends a w-emit for a request received from another server.
     void emit(const json& request, json message);

@@ -271,12 +271,14 @@ public:
     // naming its origin there); emit gets each message for the client's
     // call, done the outcome, or nullopt when none came within the worker's
     // call timeout (or that server stopped). Both run on the hub's thread,
-    // without its mutex. Until done, cancel(origin, request_id) cancels it
-    // there (w-cancel). False (neither runs) when that server is not heard
-    // from.
-    bool relay_round(const std::string& name, const std::string& node, const call_origin& origin,
-                     const json& request_id, json round, std::function<void(json)> emit,
-                     std::function<void(std::optional<json> outcome)> done);
+    // without its mutex. Until done, cancel(origin, request_id) of a
+    // 2026-07-28 round cancels it there (w-cancel). An error (neither runs)
+    // saying why it could not be sent: that server does not run, or the
+    // round is too large to pass.
+    std::expected<void, std::string> relay_round(const std::string& name, const std::string& node,
+                                                 const call_origin& origin, const json& request_id, json round,
+                                                 std::function<void(json)> emit,
+                                                 std::function<void(std::optional<json> outcome)> done);
     // A signal whose channel starts with "w-"; never blocks: what it asks
     // runs on the hub's thread. What it returns answers a question.
     std::optional<std::string> on_signal(std::string_view channel, std::string_view payload);
@@ -302,6 +304,9 @@ private:
     void from_peer(const std::string& channel, json msg, effects& fx);
     // w-ask: an instance on another server asks the client of a call owned here.
     void asked_by_peer(json msg, effects& fx);
+    // Whether server `node` runs: heard within beat_expiry, or answering
+    // the w-node question within 500 ms (without mu_).
+    bool reachable(const std::string& node) const;
     // Tells the others which instances this server has (the beat); beat_soon
     // does it at once (with mu_ held), after an instance came or went.
     void beat();

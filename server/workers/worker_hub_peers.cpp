@@ -81,9 +81,12 @@ void worker_hub::from_peer(const std::string& channel, json msg, effects& fx) {
     } else if (channel == "w-ask") {
         asked_by_peer(std::move(msg), fx);
     } else if (channel == "w-cancel") {
-        // The client of a round relayed here went (relay_round).
+        // The client of a round relayed here went (relay_round). After the
+        // mutex is released, as a w-round before it in this batch files
+        // the call then.
         if (msg["o"].is_string() && msg.contains("id"))
-            calls_->cancel(call_origin{call_origin::kind::direct, msg["o"].get<std::string>(), {}}, msg["id"], fx);
+            fx.push_back([this, origin = call_origin{call_origin::kind::direct, msg["o"].get<std::string>(), {}},
+                          id = msg["id"]] { cancel(origin, id); });
     } else if (channel == "w-round") {
         // Resumed by the sink after the mutex is released: it files the
         // worker call under the round's call (adopt), which takes it.
@@ -161,12 +164,15 @@ void worker_hub::asked_by_peer(json msg, effects& fx) {
 
 const std::string& worker_hub::node() const { return peers_->node(); }
 
-bool worker_hub::relay_round(const std::string& name, const std::string& node, const call_origin& origin,
-                             const json& request_id, json round, std::function<void(json)> emit,
-                             std::function<void(std::optional<json>)> done) {
+std::expected<void, std::string> worker_hub::relay_round(const std::string& name, const std::string& node,
+                                                         const call_origin& origin, const json& request_id, json round,
+                                                         std::function<void(json)> emit,
+                                                         std::function<void(std::optional<json>)> done) {
+    if (!peers_->shared() || node == peers_->node()) return std::unexpected("it is not held on another server");
+    if (!reachable(node)) return std::unexpected("the litemcp server holding it does not run");
     std::lock_guard lock(mu_);
     auto* w = regs_->find(name);
-    if (!w || !peers_->shared() || node == peers_->node() || !peers_->knows(node)) return false;
+    if (!w) return std::unexpected("worker '" + name + "' is not registered");
     const auto key = origin.key() + '\n' + to_json(request_id);
     const auto via = "relayed-" + random_id();
     round["via"] = via;
@@ -174,14 +180,15 @@ bool worker_hub::relay_round(const std::string& name, const std::string& node, c
     // meanwhile) or when the worker answers or asks again, by the call's
     // deadline: within its timeout.
     const auto wait = w->call_timeout + std::chrono::seconds(30);
-    const bool sent = peers_->request(
+    auto sent = peers_->request(
         "w-round", json{{"to", node}, {"w", name}, {"t", std::move(round)}}, wait,
         [this, key, via, done](std::optional<json> r, effects& fx) {
             if (auto it = relayed_.find(key); it != relayed_.end() && it->second.second == via) relayed_.erase(it);
             fx.push_back([done, r = std::move(r)] { done(r); });
         },
         [emit](json m, effects& fx) { fx.push_back([emit, m = std::move(m)] { emit(m); }); });
-    if (sent) relayed_[key] = {node, via};
+    // (A task's round is cancelled with its task, on every server.)
+    if (sent && origin.of == call_origin::kind::direct) relayed_[key] = {node, via};
     return sent;
 }
 
@@ -249,12 +256,15 @@ worker_answer worker_hub::forward_answer(const std::string& name, const std::str
     }
     auto got = std::make_shared<std::promise<std::optional<json>>>();
     auto reply = got->get_future();
+    std::expected<void, std::string> sent;
     {
         std::lock_guard lock(mu_);
-        const bool sent = peers_->request("w-answer", std::move(request), wait,
-                                          [got](std::optional<json> r, effects&) { got->set_value(std::move(r)); });
-        if (!sent) got->set_value(std::nullopt);
+        sent = peers_->request("w-answer", std::move(request), wait,
+                               [got](std::optional<json> r, effects&) { got->set_value(std::move(r)); });
     }
+    if (!sent)
+        return error(worker_outcome::invalid,
+                     "the answer cannot be passed to the litemcp server that owns call '" + call_id + "': " + sent.error());
     const auto unknown = error(worker_outcome::unknown_call,
                                "call '" + call_id + "' is not open on worker '" + name +
                                    "' on any server (it never existed, or it was answered, failed or cancelled)");

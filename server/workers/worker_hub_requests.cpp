@@ -224,45 +224,62 @@ worker_answer worker_hub::answer_as_instance(const std::string& name, const std:
 
 void worker_hub::ask_client(const std::string& name, const std::string& call_id, std::string method, json params,
                             std::function<void(json answer)> done) {
+    auto refuse = [&done](std::string message) {
+        done(json{{"error", {{"code", rpc_code::internal_error}, {"message", std::move(message)}}}});
+    };
     std::optional<call_ticket> ticket;
     std::string owner;  // the server to ask through: the call's owner
     std::uint64_t deadline_ms = 0;
     {
         std::lock_guard lock(mu_);
         if (auto* c = calls_->find(call_id); c && c->worker == name) ticket = c->ticket;
-        else if (auto* held = calls_->held_for(call_id); held && held->worker == name) {
+        else if (auto* held = calls_->held_for(call_id); held && held->worker == name && peers_->knows(held->owner)) {
             owner = held->owner;
             deadline_ms = held->deadline_ms;
         }
     }
     if (ticket) return sink_.ask(*ticket, std::move(method), std::move(params), std::move(done));
-    if (owner.empty() && peers_->shared()) {  // posted here by a worker whose call another server delivered
+    // Posted here by a worker whose call another server owns, or held here
+    // for a server that stopped since: the call's record names its owner.
+    if (owner.empty() && peers_->shared())
         if (auto record = store_.kv_get(std::string(call_prefix) + call_id); record && *record)
             if (auto doc = parse_json(**record); doc && doc->is_object() && doc->value("worker", "") == name) {
                 owner = doc->value("node", "");
                 deadline_ms = doc->value("deadlineMs", std::uint64_t{0});
             }
-    }
-    auto not_open = [](std::string message) {
-        return json{{"error", {{"code", rpc_code::internal_error}, {"message", std::move(message)}}}};
-    };
     if (owner.empty() || owner == peers_->node())
-        return done(not_open("the call is not open on any litemcp server; its client cannot be asked"));
+        return refuse("the call is not open on any litemcp server; its client cannot be asked");
+    if (!reachable(owner))
+        return refuse("the litemcp server that owns the call is not running; its client cannot be asked now");
     // The owner asks and replies when the client answers: at the latest by
     // the call's deadline (the client's answer is of no use after it).
     const auto now_ms = wall_ms();
     const auto left = std::chrono::milliseconds(deadline_ms > now_ms ? deadline_ms - now_ms : 0);
     const auto wait = std::min<std::chrono::milliseconds>(left, std::chrono::hours(1)) + std::chrono::seconds(5);
     json request{{"to", owner}, {"w", name}, {"c", call_id}, {"m", method}, {"p", std::move(params)}};
-    std::lock_guard lock(mu_);
-    const bool sent = peers_->request("w-ask", std::move(request), wait, [done, not_open](std::optional<json> r, effects& fx) {
-        fx.push_back([done, not_open, r = std::move(r)] {
-            if (r && r->is_object() && (r->contains("result") || r->contains("error"))) return done(*r);
-            done(not_open("the litemcp server that owns the call did not answer (it stopped, or the client did "
-                          "not answer before the call's deadline)"));
+    std::expected<void, std::string> sent;
+    {
+        std::lock_guard lock(mu_);
+        sent = peers_->request("w-ask", std::move(request), wait, [done](std::optional<json> r, effects& fx) {
+            fx.push_back([done, r = std::move(r)] {
+                if (r && r->is_object() && (r->contains("result") || r->contains("error"))) return done(*r);
+                done(json{{"error", {{"code", rpc_code::internal_error},
+                                     {"message", "the litemcp server that owns the call did not answer (it stopped, "
+                                                 "or the client did not answer before the call's deadline)"}}}});
+            });
         });
-    });
-    if (!sent) done(not_open("the call is not open on this litemcp server; its client cannot be asked"));
+    }
+    if (!sent) refuse("the request cannot be passed to the litemcp server that owns the call: " + sent.error());
+}
+
+bool worker_hub::reachable(const std::string& node) const {
+    {
+        std::lock_guard lock(mu_);
+        if (peers_->knows(node)) return true;
+    }
+    // Not heard from: stopped, or this server started too recently to
+    // have heard its beat. It is asked (a short wait).
+    return peers_->alive(node, std::chrono::milliseconds(500));
 }
 
 std::optional<worker_answer> worker_hub::may_register(const std::string& name, const std::optional<std::string>& credential,

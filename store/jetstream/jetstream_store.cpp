@@ -354,8 +354,10 @@ void jetstream_store::observe_appends(append_observer observer) { router_->obser
 
 void jetstream_store::on_signal(signal_handler handler) { signals_->on_signal(std::move(handler)); }
 
-void jetstream_store::signal(std::string_view channel, std::string_view payload) {
-    if (auto r = signals_->send(channel, payload); !r) spdlog::warn("store: {}", r.error().message);
+result<void> jetstream_store::signal(std::string_view channel, std::string_view payload) {
+    auto r = signals_->send(channel, payload);
+    if (!r) spdlog::warn("store: {} ({} bytes)", r.error().message, payload.size());
+    return r;
 }
 
 void jetstream_store::ask(std::string_view channel, std::string_view payload, std::chrono::milliseconds wait,

@@ -92,7 +92,7 @@ public:
     std::vector<parent_info> parents() const override;
     void observe_appends(append_observer observer) override;
     void on_signal(signal_handler handler) override;
-    void signal(std::string_view channel, std::string_view payload) override;
+    result<void> signal(std::string_view channel, std::string_view payload) override;
     void ask(std::string_view channel, std::string_view payload, std::chrono::milliseconds wait,
              answer_fn done) override;
     bool shared() const override { return true; }

@@ -69,8 +69,11 @@ result<void> signals::send(std::string_view channel, std::string_view payload) {
     if (!valid_channel(channel)) return make_error(errc::invalid_name, "bad signal channel '" + std::string(channel) + "'");
     const auto to = subject(channel);
     if (auto s = natsConnection_Publish(link_.connection(), to.c_str(), payload.data(), static_cast<int>(payload.size()));
-        s != NATS_OK)
-        return std::unexpected(nats_error("signalling " + std::string(channel), s));
+        s != NATS_OK) {
+        auto e = nats_error("signalling " + std::string(channel), s);
+        if (s == NATS_MAX_PAYLOAD) e.code = errc::record_too_large;  // larger than the servers' max_payload
+        return std::unexpected(std::move(e));
+    }
     return {};
 }
 

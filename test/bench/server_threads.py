@@ -23,22 +23,6 @@ sys.path.insert(0, here)
 import http_bench  # noqa: E402
 
 
-def threads(pid):
-    out = {}
-    for tid in os.listdir("/proc/%d/task" % pid):
-        try:
-            base = "/proc/%d/task/%s/" % (pid, tid)
-            name = open(base + "comm").read().strip()
-            cpu, delay, _ = map(int, open(base + "schedstat").read().split())
-            status = open(base + "status").read()
-            voluntary = int(status.split("\nvoluntary_ctxt_switches:")[1].split()[0])
-            involuntary = int(status.split("nonvoluntary_ctxt_switches:")[1].split()[0])
-            out[tid] = (name, cpu, delay, voluntary, involuntary)
-        except (OSError, IndexError, ValueError):
-            pass  # the thread ended meanwhile
-    return out
-
-
 def cores():
     out = {}
     for line in open("/proc/stat"):
@@ -54,9 +38,9 @@ def main():
     ap.add_argument("--seconds", type=int, default=15)
     args = ap.parse_args()
     with http_bench.throughput_litemcp(args.binary) as (proc, port, session):
-        before, cores_before = threads(proc.pid), cores()
+        before, cores_before = http_bench.threads(proc.pid), cores()
         rps, p50, p99, bad, errors, cpu, *_ = http_bench.wrk(port, session, args.seconds, server_pid=proc.pid)
-        after, cores_after = threads(proc.pid), cores()
+        after, cores_after = http_bench.threads(proc.pid), cores()
     print("tools/call: %.0f req/s, p50 %.2f ms, p99 %.2f ms (bad responses %d, socket errors %s), "
           "server %.0f%% of core 0, wrk %.0f%% of core 1" % (rps, p50, p99, bad, errors, cpu[0], cpu[1]))
     rows = []

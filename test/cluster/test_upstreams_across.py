@@ -127,11 +127,20 @@ class UpstreamsAcross(ThreeServers):
                                        timeout=15))
             state, key = self.first_round(d, 1)
             d.kill9()
+            # Sent at once: b still counts on d, relays the round, and ends
+            # its wait when d's beats stop (within 6.5 s and a beat).
             t0 = time.time()
             status, m = modern_call(self.b, 2, "fx__ask", {"prompt": "hi"}, caps={"sampling": {}},
                                     requestState=state, inputResponses={key: SAMPLED})
-            self.assertLess(time.time() - t0, 20)
-            self.assertIn("error", m, m)
+            self.assertLess(time.time() - t0, 15)
+            self.assertIn("did not answer this round", m["error"]["message"], m)
+            self.assertIn("call the tool again", m["error"]["message"])
+            # Sent later: refused at once.
+            t0 = time.time()
+            status, m = modern_call(self.c, 3, "fx__ask", {"prompt": "hi"}, caps={"sampling": {}},
+                                    requestState=state, inputResponses={key: SAMPLED})
+            self.assertLess(time.time() - t0, 3)
+            self.assertIn("does not run", m["error"]["message"], m)
             self.assertIn("call the tool again", m["error"]["message"])
         finally:
             d.cleanup()

@@ -442,7 +442,7 @@ TEST_CASE("jetstream: signals reach the other servers, never the sender; questio
     c->on_signal(handler(heard_c, std::nullopt));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the subscriptions reach the servers
 
-    a->signal("cancel", "s1/7");
+    CHECK(a->signal("cancel", "s1/7"));
     {
         std::unique_lock lock(mu);
         REQUIRE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return heard_b.size() == 1 && heard_c.size() == 1; }));

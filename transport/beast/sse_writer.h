@@ -77,7 +77,7 @@ public:
         // The first events are usually on their way (a priming event
         // queued right after start_sse()): a pump posted behind them
         // writes them with the header.
-        net::post(conn_->executor(), [self = this->shared_from_this()] { self->pump(); });
+        pump_soon();
     }
 
 private:
@@ -144,7 +144,8 @@ private:
     };
 
     // Frames posted together go out in one write: the pump runs after them.
-    // (Before begin(), begin() posts one; during a write, its end pumps.)
+    // (Before begin() nothing is written: begin() asks for the first pump;
+    // during a write, its end pumps.) On the connection's executor.
     void pump_soon() {
         if (pump_posted_ || writing_ || !begun_) return;
         pump_posted_ = true;
