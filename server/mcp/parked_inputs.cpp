@@ -340,7 +340,11 @@ std::optional<rpc_result> parked_inputs::relay(const std::shared_ptr<call>& c, c
         }
         c->channel->emit(c, m);
     };
-    auto done = [c](std::optional<json> r) {
+    const bool task = origin.of == call_origin::kind::task;
+    auto done = [c, task](std::optional<json> r) {
+        // A task's call whose holder stopped is taken over by another
+        // server, delivered again, and settles the task there.
+        if ((!r || !r->is_object()) && task) return;
         if (!r || !r->is_object()) {
             c->channel->finish(c, fail(rpc_code::internal_error,
                                        "the litemcp server holding the tool server's request did not answer this "
@@ -356,10 +360,17 @@ std::optional<rpc_result> parked_inputs::relay(const std::shared_ptr<call>& c, c
     };
     auto sent = p_.workers.relay_round(worker, on->get<std::string>(), origin, c->id, std::move(round), emit, done);
     if (sent) return json::object();  // ignored: the other server's reply completes c
+    if (task && sent.error().holder_gone) {
+        // Its call is (or will be) another server's, delivered again: its
+        // answer settles the task. Should it be this server's, c takes it.
+        (void)p_.workers.adopt(origin, c->id, origin, c->id, c);
+        return json::object();
+    }
     c->deferred = false;
-    if (origin.of == call_origin::kind::task) return std::nullopt;  // as after a restart: gone() decides
+    if (task) return fail(rpc_code::internal_error, "the task's input cannot be passed to the litemcp server holding "
+                                                    "its tool server's request: " + sent.error().why);
     return fail(rpc_code::invalid_params, "the tool server's request that this requestState answers cannot be reached (" +
-                                              sent.error() + "); call the tool again without requestState");
+                                              sent.error().why + "); call the tool again without requestState");
 }
 
 void parked_inputs::serve(json round, std::function<void(json)> emit, std::function<void(json)> finish,

@@ -135,8 +135,9 @@ private:
     std::optional<rpc_result> gone(const std::shared_ptr<call>& c, const call_origin& origin);
     // The next round names a request parked on another server: sent there
     // (c is answered when it replies), or an error saying why it cannot be.
-    // nullopt when it names no other server, or for a task's that cannot
-    // be sent (gone() decides, as after a restart).
+    // A task's whose holder stopped waits for its call, which another
+    // server takes over and delivers again. nullopt when it names no other
+    // server.
     std::optional<rpc_result> relay(const std::shared_ptr<call>& c, const call_origin& origin, const std::string& worker);
     // The outcome that asks c's client for one input (sets c's answers and
     // input requests).

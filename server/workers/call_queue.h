@@ -137,7 +137,8 @@ private:
     static std::uint64_t cursor_of(const hub_worker& w);
     void deliver(hub_worker& w, worker_call& c, const std::shared_ptr<hub_instance>& to, effects& fx);
     // Hands a ready call to another server with instances of w (w-deliver);
-    // false when none can take one now.
+    // false when none can take one now. A call too large to pass is marked
+    // stays_here instead (true: the caller moves on to the next call).
     bool deliver_elsewhere(hub_worker& w, worker_call& c);
     // That server's reply: "ok" (delivered), or the call is ready again.
     void delivered_elsewhere(const std::string& call_id, std::uint64_t generation, const std::string& node,

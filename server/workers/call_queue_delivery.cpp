@@ -81,16 +81,20 @@ void call_queue::pump(hub_worker& w, effects& fx) {
             c->prefer.reset();
             deliver(w, *c, to, fx);
         }
-        // No free instance here: the instances on other servers.
+        // No free instance here: the instances on other servers. Calls
+        // that cannot be handed over keep their places for an instance here.
+        std::vector<std::string> kept;
         while (!w.ready.empty() && !w.elsewhere.empty() && w.asking < max_asking) {
             auto* c = find(w.ready.front());
             if (!c || c->state != worker_call::phase::ready) {
                 w.ready.pop_front();
                 continue;
             }
-            if (!deliver_elsewhere(w, *c)) break;
+            if (!c->stays_here && !deliver_elsewhere(w, *c)) break;  // no server has room
+            if (c->stays_here) kept.push_back(c->id);
             w.ready.pop_front();
         }
+        w.ready.insert(w.ready.begin(), kept.begin(), kept.end());
     }
     // The ready list was full when it was time to read, and has room now:
     // read on (nothing else may wake the hub for what is unread).
@@ -128,13 +132,15 @@ bool call_queue::deliver_elsewhere(hub_worker& w, worker_call& c) {
             delivered_elsewhere(id, gen, node, reply, fx);
             if (wk && !wk->ready.empty()) p_.wake(name);  // room for another request
         });
-    if (!sent) {  // (too large to pass between servers): it waits for an instance here
-        spdlog::warn("workers: {}: call {} cannot be handed to another server: {}", w.name, c.id, sent.error());
+    if (!sent) {  // too large to pass between servers: it waits for an instance here
+        spdlog::warn("workers: {}: call {} cannot be handed to another server ({}); it waits for an instance of "
+                     "this server's", w.name, c.id, sent.error());
         c.attempts--;
         c.holder_node.clear();
         c.state = worker_call::phase::ready;
+        c.stays_here = true;
         save(c, "that delivery " + std::to_string(c.attempts + 1) + " did not happen");
-        return false;
+        return true;  // (not delivered: pump keeps it in the ready list)
     }
     w.asking++;
     p_.schedule(c.invisible_until, {hub_timer::kind::invisibility, w.name, c.id, c.generation});

@@ -109,6 +109,12 @@ std::set<std::string> hub_peers::silent() {
     return out;
 }
 
+void hub_peers::probe(const std::string& node, std::chrono::milliseconds wait, std::function<void(bool)> done) const {
+    if (node == node_) return done(true);
+    if (!p_.st.shared()) return done(false);
+    p_.st.ask("w-node", node, wait, [done = std::move(done)](std::optional<std::string> a) { done(a.has_value()); });
+}
+
 bool hub_peers::alive(const std::string& node, std::chrono::milliseconds wait) const {
     if (node == node_) return true;
     if (!p_.st.shared()) return false;

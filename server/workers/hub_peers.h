@@ -110,6 +110,9 @@ public:
     void expired(std::uint64_t q, effects& fx);
     // Whether server `node` runs (the w-node question; blocking up to wait).
     bool alive(const std::string& node, std::chrono::milliseconds wait) const;
+    // The same question without blocking: done(runs) on an engine thread,
+    // or at once.
+    void probe(const std::string& node, std::chrono::milliseconds wait, std::function<void(bool runs)> done) const;
     // A beat came from that server (every running server beats).
     void heard(const std::string& node) { heard_[node] = clock::now(); }
     // Whether that server beat within beat_expiry.

@@ -272,13 +272,17 @@ public:
     // call, done the outcome, or nullopt when none came within the worker's
     // call timeout (or that server stopped). Both run on the hub's thread,
     // without its mutex. Until done, cancel(origin, request_id) of a
-    // 2026-07-28 round cancels it there (w-cancel). An error (neither runs)
-    // saying why it could not be sent: that server does not run, or the
-    // round is too large to pass.
-    std::expected<void, std::string> relay_round(const std::string& name, const std::string& node,
-                                                 const call_origin& origin, const json& request_id, json round,
-                                                 std::function<void(json)> emit,
-                                                 std::function<void(std::optional<json> outcome)> done);
+    // 2026-07-28 round cancels it there (w-cancel). Refused (neither runs)
+    // when it could not be sent: that server does not run, or the round is
+    // too large to pass.
+    struct relay_refusal {
+        bool holder_gone = false;  // the server holding the request does not run
+        std::string why;
+    };
+    std::expected<void, relay_refusal> relay_round(const std::string& name, const std::string& node,
+                                                   const call_origin& origin, const json& request_id, json round,
+                                                   std::function<void(json)> emit,
+                                                   std::function<void(std::optional<json> outcome)> done);
     // A signal whose channel starts with "w-"; never blocks: what it asks
     // runs on the hub's thread. What it returns answers a question.
     std::optional<std::string> on_signal(std::string_view channel, std::string_view payload);

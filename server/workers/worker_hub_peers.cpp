@@ -164,15 +164,14 @@ void worker_hub::asked_by_peer(json msg, effects& fx) {
 
 const std::string& worker_hub::node() const { return peers_->node(); }
 
-std::expected<void, std::string> worker_hub::relay_round(const std::string& name, const std::string& node,
-                                                         const call_origin& origin, const json& request_id, json round,
-                                                         std::function<void(json)> emit,
-                                                         std::function<void(std::optional<json>)> done) {
-    if (!peers_->shared() || node == peers_->node()) return std::unexpected("it is not held on another server");
-    if (!reachable(node)) return std::unexpected("the litemcp server holding it does not run");
+std::expected<void, worker_hub::relay_refusal> worker_hub::relay_round(
+    const std::string& name, const std::string& node, const call_origin& origin, const json& request_id, json round,
+    std::function<void(json)> emit, std::function<void(std::optional<json>)> done) {
+    if (!peers_->shared() || node == peers_->node()) return std::unexpected(relay_refusal{true, "it is not held on another server"});
+    if (!reachable(node)) return std::unexpected(relay_refusal{true, "the litemcp server holding it does not run"});
     std::lock_guard lock(mu_);
     auto* w = regs_->find(name);
-    if (!w) return std::unexpected("worker '" + name + "' is not registered");
+    if (!w) return std::unexpected(relay_refusal{false, "worker '" + name + "' is not registered"});
     const auto key = origin.key() + '\n' + to_json(request_id);
     const auto via = "relayed-" + random_id();
     round["via"] = via;
@@ -187,9 +186,10 @@ std::expected<void, std::string> worker_hub::relay_round(const std::string& name
             fx.push_back([done, r = std::move(r)] { done(r); });
         },
         [emit](json m, effects& fx) { fx.push_back([emit, m = std::move(m)] { emit(m); }); });
+    if (!sent) return std::unexpected(relay_refusal{false, sent.error()});
     // (A task's round is cancelled with its task, on every server.)
-    if (sent && origin.of == call_origin::kind::direct) relayed_[key] = {node, via};
-    return sent;
+    if (origin.of == call_origin::kind::direct) relayed_[key] = {node, via};
+    return {};
 }
 
 void worker_hub::reload(const std::string& name, effects& fx) {

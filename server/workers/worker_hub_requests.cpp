@@ -249,18 +249,16 @@ void worker_hub::ask_client(const std::string& name, const std::string& call_id,
             }
     if (owner.empty() || owner == peers_->node())
         return refuse("the call is not open on any litemcp server; its client cannot be asked");
-    if (!reachable(owner))
-        return refuse("the litemcp server that owns the call is not running; its client cannot be asked now");
     // The owner asks and replies when the client answers: at the latest by
     // the call's deadline (the client's answer is of no use after it).
     const auto now_ms = wall_ms();
     const auto left = std::chrono::milliseconds(deadline_ms > now_ms ? deadline_ms - now_ms : 0);
     const auto wait = std::min<std::chrono::milliseconds>(left, std::chrono::hours(1)) + std::chrono::seconds(5);
     json request{{"to", owner}, {"w", name}, {"c", call_id}, {"m", method}, {"p", std::move(params)}};
-    std::expected<void, std::string> sent;
-    {
-        std::lock_guard lock(mu_);
-        sent = peers_->request("w-ask", std::move(request), wait, [done](std::optional<json> r, effects& fx) {
+    // Sent on the hub's thread, once the owner is known to run: this may be
+    // the upstreams' thread, which must not wait for the w-node question.
+    auto send = [this, request = std::move(request), wait, done](effects&) mutable {
+        auto sent = peers_->request("w-ask", std::move(request), wait, [done](std::optional<json> r, effects& fx) {
             fx.push_back([done, r = std::move(r)] {
                 if (r && r->is_object() && (r->contains("result") || r->contains("error"))) return done(*r);
                 done(json{{"error", {{"code", rpc_code::internal_error},
@@ -268,8 +266,23 @@ void worker_hub::ask_client(const std::string& name, const std::string& call_id,
                                                  "or the client did not answer before the call's deadline)"}}}});
             });
         });
+        if (!sent)
+            done(json{{"error", {{"code", rpc_code::internal_error},
+                                 {"message", "the request cannot be passed to the litemcp server that owns the call: " +
+                                                 sent.error()}}}});
+    };
+    bool known;
+    {
+        std::lock_guard lock(mu_);
+        known = peers_->knows(owner);
     }
-    if (!sent) refuse("the request cannot be passed to the litemcp server that owns the call: " + sent.error());
+    if (known) return post(std::move(send));
+    peers_->probe(owner, std::chrono::milliseconds(500), [this, send = std::move(send), done](bool runs) mutable {
+        if (runs) return post(std::move(send));
+        done(json{{"error", {{"code", rpc_code::internal_error},
+                             {"message", "the litemcp server that owns the call is not running; its client cannot be "
+                                         "asked now"}}}});
+    });
 }
 
 bool worker_hub::reachable(const std::string& node) const {

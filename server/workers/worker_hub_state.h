@@ -211,6 +211,9 @@ struct worker_call {
     std::weak_ptr<hub_instance> holder;  // delivered to
     std::weak_ptr<hub_instance> prefer;  // deliver to this one when it has room (it held the call for a server that stopped)
     std::string holder_node;             // delivered through another server (w-deliver): its node
+    // Too large to hand to another server (the store refused the w-deliver):
+    // only an instance of this server's takes it.
+    bool stays_here = false;
     std::uint64_t generation = 0;   // bumps at each change of phase: stale timers do nothing
     clock::time_point invisible_until;
     std::string last_error;

@@ -217,6 +217,52 @@ class WorkersAcross(ThreeServers):
         self.assertEqual(done["result"]["content"][0]["text"], "hello Ada")
         self.assertEqual(w.describe()["redelivered"], 0)  # one delivery throughout
 
+    def test_a_task_waiting_for_input_on_a_killed_server_asks_again_where_its_call_went(self):
+        # The task is made on d, which holds the worker's parked request;
+        # d is killed. Its call is taken over and delivered again, the
+        # worker asks again, the task is back in input_required with the
+        # new request, and an answer given through c completes it.
+        d = self.another()
+        try:
+            WorkersAcross.n += 1
+            name = "asktask%d" % WorkersAcross.n
+            w = Worker(self.a, name, [{"name": name, "inputSchema": {"type": "object"},
+                                       "execution": {"taskSupport": "required"}}])
+            inst = attach(w, self.a)
+            self.session_seeing(d, name)
+            status, m = tool(d, 1, name, {}, caps=TASK_CAPS)
+            task = m["result"]
+            ev = inst.next_call()
+            first = {}
+            threading.Thread(target=lambda: first.update(r=w.ask(ev["id"], "e-1", "elicitation/create", {
+                "message": "Your name?", "requestedSchema": {"type": "object"}}))).start()
+            view = poll(self.b, task["taskId"], ("input_required",))
+            [(old_key, _)] = view["inputRequests"].items()
+            d.kill9()
+            again = inst.next_call()  # delivered again, to the same instance
+            self.assertEqual(again["id"], ev["id"])
+            self.assertTrue(wait_until(lambda: "r" in first, timeout=10))
+            self.assertIn("error", first["r"][1], first)  # the first request ended with its server
+            asked = {}
+            waiting = threading.Thread(target=lambda: asked.update(r=w.ask(ev["id"], "e-2", "elicitation/create", {
+                "message": "Your name, again?", "requestedSchema": {"type": "object"}})))
+            waiting.start()
+            self.assertTrue(wait_until(lambda: list(poll(self.b, task["taskId"], ("input_required",)).get(
+                "inputRequests", {"x": 0}))[0] != old_key, timeout=10))
+            view = poll(self.b, task["taskId"], ("input_required",))
+            [(key, req)] = view["inputRequests"].items()
+            self.assertEqual(req["params"]["message"], "Your name, again?")
+            _, m = task_call(self.c, 2, "tasks/update", task["taskId"],
+                             inputResponses={key: {"action": "accept", "content": {"name": "Ada"}}})
+            self.assertIn("result", m)
+            waiting.join(15)
+            self.assertEqual(asked["r"][1]["result"]["content"], {"name": "Ada"}, asked)
+            w.answer(ev["id"], {"content": [{"type": "text", "text": "hello Ada"}]})
+            done = poll(self.c, task["taskId"], ("completed", "failed"))
+            self.assertEqual(done["result"]["content"][0]["text"], "hello Ada", done)
+        finally:
+            d.cleanup()
+
     def test_a_deregistration_on_one_server_removes_the_tools_on_every_server(self):
         w = self.register(self.a)
         inst = attach(w, self.a)
