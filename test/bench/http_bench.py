@@ -160,6 +160,14 @@ def context_switches(pid):
     return sum(t[3] + t[4] for t in threads(pid).values())
 
 
+def one_connection_added(lights):
+    """Of (straight, through) WrkResults measured with one connection, one a
+    round: the median p50 and p99 added, and the p99 added in round order."""
+    by_round = [t.p99 - s.p99 for s, t in lights]
+    p50 = sorted(t.p50 - s.p50 for s, t in lights)
+    return p50[len(p50) // 2], sorted(by_round)[len(by_round) // 2], by_round
+
+
 def children_cpu_seconds():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -659,18 +667,15 @@ def section_upstream(args, binary, npm_dir):
     print("upstream hop: %.0f%% of the straight throughput (cost %.0f%%), p99 added %.2f ms; the front litemcp "
           "%.0f%% of core 1 (%.0f us and %.2f context switches a call)"
           % (100 * share, 100 * (1 - share), added, front_cpu, 1e4 * front_cpu / through.rps, switches))
-    by_round = [t.p99 - s.p99 for s, t in lights]
-    added1 = sorted(by_round)
-    added50 = sorted(t.p50 - s.p50 for s, t in lights)
+    added50, added99, by_round = one_connection_added(lights)
     print("upstream hop, one connection (nothing queues): p50 added %.2f ms, p99 added %.2f ms (median of the rounds; "
-          "p99 added in rounds 1 to %d: %s)" % (added50[len(added50) // 2], added1[len(added1) // 2], len(by_round),
-                                               ", ".join("%.2f" % a for a in by_round)))
+          "p99 added in rounds 1 to %d: %s)" % (added50, added99, len(by_round), ", ".join("%.2f" % a for a in by_round)))
     if others:
         o_straight, o = sorted(others, key=lambda r: r[1].rps / r[0].rps)[len(others) // 2]
         print("upstream hop, --against %s: %.0f%% of the straight throughput (median round), p99 added %.2f ms"
               % (args.against, 100 * o.rps / o_straight.rps, o.p99 - o_straight.p99))
     cpp = upstream_cpp_hop(args, binary, seconds)
-    return {"share": share, "added_p99": added, "added_p99_one_connection": added1[len(added1) // 2], "cpp": cpp}
+    return {"share": share, "added_p99": added, "added_p99_one_connection": added99, "cpp": cpp}
 
 
 def upstream_cpp_hop(args, binary, seconds):
@@ -719,14 +724,11 @@ def upstream_cpp_hop(args, binary, seconds):
     print("upstream (C++) hop: %.0f%% of the straight throughput, p50 added %.2f ms, p99 added %.2f ms (front litemcp "
           "%.0f%% of core 1)" % (100 * through.rps / straight.rps, through.p50 - straight.p50, through.p99 - straight.p99,
                                  through.cpu[0]))
-    by_round = [t.p99 - s.p99 for s, t in lights]
-    added1 = sorted(by_round)
-    added50 = sorted(t.p50 - s.p50 for s, t in lights)
+    added50, added99, by_round = one_connection_added(lights)
     print("upstream (C++) hop, one connection: p50 added %.2f ms, p99 added %.2f ms (median of the rounds; p99 added "
-          "in rounds 1 to %d: %s)" % (added50[len(added50) // 2], added1[len(added1) // 2], len(by_round),
-                                     ", ".join("%.2f" % a for a in by_round)))
+          "in rounds 1 to %d: %s)" % (added50, added99, len(by_round), ", ".join("%.2f" % a for a in by_round)))
     return {"rps": through.rps, "added_p50": through.p50 - straight.p50, "added_p99": through.p99 - straight.p99,
-            "added_p99_one_connection": added1[len(added1) // 2]}
+            "added_p99_one_connection": added99}
 
 
 def rss_total_kib(pids):

@@ -184,25 +184,37 @@ class WorkersAcross(ThreeServers):
         self.assertEqual(status, 200, reply)
         self.assertIn("not open on any litemcp server", reply["error"]["message"])
 
-    def test_a_task_s_input_given_through_another_server_reaches_the_worker(self):
-        # The task is made on a, whose hub parks the worker's request; its
-        # answer is given with tasks/update through b, which has it resumed
-        # on a; the worker's answer settles the task, read through c.
+    def task_worker(self):
+        """A worker whose one tool runs only as a task, its instance on a."""
         WorkersAcross.n += 1
         name = "asktask%d" % WorkersAcross.n
         w = Worker(self.a, name, [{"name": name, "inputSchema": {"type": "object"},
                                    "execution": {"taskSupport": "required"}}])
-        inst = attach(w, self.a)
+        w.tool = name
+        return w, attach(w, self.a)
+
+    @staticmethod
+    def elicit(w, call_id, id, message):
+        """The worker's elicitation request, in a thread (its HTTP answer
+        comes with the client's); (the thread, a dict whose "r" is that answer)."""
+        asked = {}
+        t = threading.Thread(target=lambda: asked.update(r=w.ask(call_id, id, "elicitation/create", {
+            "message": message, "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}})))
+        t.start()
+        return t, asked
+
+    def test_a_task_s_input_given_through_another_server_reaches_the_worker(self):
+        # The task is made on a, whose hub parks the worker's request; its
+        # answer is given with tasks/update through b, which has it resumed
+        # on a; the worker's answer settles the task, read through c.
+        w, inst = self.task_worker()
         for srv in (self.b, self.c):
-            self.session_seeing(srv, name)
-        status, m = tool(self.a, 1, name, {}, caps=TASK_CAPS)
+            self.session_seeing(srv, w.tool)
+        status, m = tool(self.a, 1, w.tool, {}, caps=TASK_CAPS)
         task = m["result"]
         self.assertEqual(task["resultType"], "task", m)
         ev = inst.next_call()
-        asked = {}
-        waiting = threading.Thread(target=lambda: asked.update(r=w.ask(ev["id"], "e-1", "elicitation/create", {
-            "message": "Your name?", "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}})))
-        waiting.start()
+        waiting, asked = self.elicit(w, ev["id"], "e-1", "Your name?")
         view = poll(self.b, task["taskId"], ("input_required",))
         [(key, req)] = view["inputRequests"].items()
         self.assertEqual(req["params"]["message"], "Your name?")
@@ -224,18 +236,12 @@ class WorkersAcross(ThreeServers):
         # new request, and an answer given through c completes it.
         d = self.another()
         try:
-            WorkersAcross.n += 1
-            name = "asktask%d" % WorkersAcross.n
-            w = Worker(self.a, name, [{"name": name, "inputSchema": {"type": "object"},
-                                       "execution": {"taskSupport": "required"}}])
-            inst = attach(w, self.a)
-            self.session_seeing(d, name)
-            status, m = tool(d, 1, name, {}, caps=TASK_CAPS)
+            w, inst = self.task_worker()
+            self.session_seeing(d, w.tool)
+            status, m = tool(d, 1, w.tool, {}, caps=TASK_CAPS)
             task = m["result"]
             ev = inst.next_call()
-            first = {}
-            threading.Thread(target=lambda: first.update(r=w.ask(ev["id"], "e-1", "elicitation/create", {
-                "message": "Your name?", "requestedSchema": {"type": "object"}}))).start()
+            _, first = self.elicit(w, ev["id"], "e-1", "Your name?")
             view = poll(self.b, task["taskId"], ("input_required",))
             [(old_key, _)] = view["inputRequests"].items()
             d.kill9()
@@ -243,10 +249,7 @@ class WorkersAcross(ThreeServers):
             self.assertEqual(again["id"], ev["id"])
             self.assertTrue(wait_until(lambda: "r" in first, timeout=10))
             self.assertIn("error", first["r"][1], first)  # the first request ended with its server
-            asked = {}
-            waiting = threading.Thread(target=lambda: asked.update(r=w.ask(ev["id"], "e-2", "elicitation/create", {
-                "message": "Your name, again?", "requestedSchema": {"type": "object"}})))
-            waiting.start()
+            waiting, asked = self.elicit(w, ev["id"], "e-2", "Your name, again?")
             self.assertTrue(wait_until(lambda: list(poll(self.b, task["taskId"], ("input_required",)).get(
                 "inputRequests", {"x": 0}))[0] != old_key, timeout=10))
             view = poll(self.b, task["taskId"], ("input_required",))
